@@ -1,0 +1,11 @@
+//! The `issue` Lambda function: see `sigil::route` for the routes it serves.
+
+use lambda_http::{Error, run, service_fn};
+use sigil::Function;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    sigil::telemetry::init();
+    let app = sigil::aws::app_from_env(Function::Issue).await?;
+    run(service_fn(|req| sigil::http::lambda::handle(&app, req))).await
+}

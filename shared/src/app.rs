@@ -1,0 +1,72 @@
+//! The application: the ports one function uses, built once at cold start, and the
+//! request entry point every function shares.
+
+use std::sync::Arc;
+
+use tracing::Instrument;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::handlers;
+use crate::http::{ApiRequest, ApiResponse};
+use crate::keyring::Keyring;
+use crate::route::Function;
+use crate::store::Store;
+use crate::token::Limits;
+
+/// Everything a request needs: configuration and ports.
+pub struct App {
+    /// Which function this process is.
+    pub function: Function,
+    /// Configuration.
+    pub config: Config,
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Keyring (unwraps its data key on first use).
+    pub keyring: Arc<Keyring>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// System token limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            default_ttl: self.config.default_ttl,
+            max_ttl: self.config.max_ttl,
+        }
+    }
+
+    /// Handles one request: resolves the route, refuses routes of other functions
+    /// (404), authenticates and authorizes, then runs the handler. Never panics on
+    /// input; every error becomes Vault's error body.
+    pub async fn handle(&self, req: ApiRequest) -> ApiResponse {
+        let span = tracing::info_span!(
+            "request",
+            function = self.function.name(),
+            request_id = %req.request_id,
+            method = %req.method,
+        );
+        async {
+            match handlers::dispatch(self, &req).await {
+                Ok(reply) => reply.into_response(&req.request_id),
+                Err(e) => {
+                    if e.status() >= 500 {
+                        tracing::error!(code = e.code(), "request failed");
+                    } else {
+                        tracing::info!(code = e.code(), status = e.status(), "request refused");
+                    }
+                    ApiResponse::error(&e)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// A request that reached a function that does not serve its route.
+pub(crate) fn wrong_function(path: &str) -> ApiError {
+    ApiError::NoRoute(path.to_owned())
+}

@@ -1,0 +1,855 @@
+//! The AppRole auth method (`auth/approle`), following Vault's AppRole API
+//! (VAULT-NOTES.md "AppRole").
+//!
+//! Items:
+//! - `approle/role/{name}` / `role`: the role (its role ID and parameters);
+//! - `approle/role_id/{role_id}` / `role_id`: the same role, found by role ID at login;
+//! - `approle/roles` / `{name}`: the role list;
+//! - `approle/secret_id/{sha256(secret ID)}` / `secret_id`: a secret ID (only its hash);
+//! - `approle/role/{name}` / `accessor/{accessor}`: the secret ID's accessor, scoped to
+//!   its role.
+//!
+//! Login reads the role and the secret ID in one round trip and writes the secret ID's
+//! use and the new token in one transaction: two round trips, and `num_uses` holds under
+//! concurrency because the use is a conditional write.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+
+use crate::clock::rfc3339;
+use crate::crypto;
+use crate::error::ApiError;
+use crate::http::params::{Body, BodyExt};
+use crate::store::{
+    Cond, Item, ItemExt, Key, Query, SortCond, Store, StoreError, Update, Value, Write, new_item,
+    schema,
+};
+use crate::token::{self, Limits, Minted, TokenParams};
+
+const ROLES_PK: &str = "approle/roles";
+const A_ROLE_ID: &str = "role_id";
+const A_ROLE_NAME: &str = "role_name";
+const A_CONFIG: &str = "config";
+const A_ACCESSOR: &str = "accessor";
+const A_HASH: &str = "secret_id_hash";
+const A_USES: &str = "uses_left";
+const A_LIMITED: &str = "limited";
+const A_EXPIRE: &str = "expire_at";
+const A_CREATED: &str = "created_at";
+const A_META: &str = "metadata";
+const A_CIDRS: &str = "cidr_list";
+
+/// The message for every login failure that could reveal which part was wrong
+/// (unknown role, wrong or used-up secret ID), so they cannot be told apart.
+pub const INVALID_CREDENTIALS: &str = "invalid role or secret ID";
+
+/// An AppRole role's parameters (Vault's names and defaults).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// Whether login needs a secret ID (default true).
+    pub bind_secret_id: bool,
+    /// Uses of each secret ID (0: unlimited).
+    pub secret_id_num_uses: i64,
+    /// Lifetime of each secret ID, seconds (0: no expiry).
+    pub secret_id_ttl: i64,
+    /// Networks secret IDs may be used from (empty: anywhere).
+    pub secret_id_bound_cidrs: Vec<String>,
+    /// Token TTL, seconds (0: system default).
+    pub token_ttl: i64,
+    /// Token max TTL, seconds (0: system max).
+    pub token_max_ttl: i64,
+    /// Token policies.
+    pub token_policies: Vec<String>,
+    /// Leave out the `default` policy.
+    pub token_no_default_policy: bool,
+    /// Token uses (0: unlimited).
+    pub token_num_uses: i64,
+    /// Token period, seconds (0: not periodic).
+    pub token_period: i64,
+    /// Token explicit max TTL, seconds (0: none).
+    pub token_explicit_max_ttl: i64,
+}
+
+impl Default for Role {
+    fn default() -> Self {
+        Self {
+            bind_secret_id: true,
+            secret_id_num_uses: 0,
+            secret_id_ttl: 0,
+            secret_id_bound_cidrs: Vec::new(),
+            token_ttl: 0,
+            token_max_ttl: 0,
+            token_policies: Vec::new(),
+            token_no_default_policy: false,
+            token_num_uses: 0,
+            token_period: 0,
+            token_explicit_max_ttl: 0,
+        }
+    }
+}
+
+/// Checks a role name: Vault's `\w(([\w-.@]+)?\w)?`, at most 128 bytes.
+pub fn valid_name(name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    !name.is_empty()
+        && name.len() <= 128
+        && name.chars().all(|c| word(c) || matches!(c, '-' | '.' | '@'))
+        && name.starts_with(word)
+        && name.ends_with(word)
+}
+
+fn parse_cidrs(list: &[String], field: &str) -> Result<Vec<String>, ApiError> {
+    list.iter()
+        .map(|c| {
+            let net: IpNet = c
+                .parse()
+                .or_else(|_| c.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| ApiError::bad(format!("invalid CIDR block {c:?} in \"{field}\"")))?;
+            Ok(net.to_string())
+        })
+        .collect()
+}
+
+fn cidr_allows(cidrs: &[String], remote: Option<&str>) -> bool {
+    if cidrs.is_empty() {
+        return true;
+    }
+    let Some(ip) = remote.and_then(|r| r.parse::<IpAddr>().ok()) else {
+        return false;
+    };
+    cidrs
+        .iter()
+        .filter_map(|c| c.parse::<IpNet>().ok())
+        .any(|n| n.contains(&ip))
+}
+
+impl Role {
+    /// Applies the parameters present in `body` (Vault updates only what is given;
+    /// legacy `policies` and `period` are accepted as aliases). 400 for invalid values.
+    pub fn apply(&mut self, body: &Body) -> Result<(), ApiError> {
+        if let Some(v) = body.boolean("bind_secret_id")? {
+            self.bind_secret_id = v;
+        }
+        if let Some(v) = body.uint("secret_id_num_uses")? {
+            self.secret_id_num_uses = v;
+        }
+        if let Some(v) = body.duration("secret_id_ttl")? {
+            self.secret_id_ttl = v;
+        }
+        if let Some(v) = body.list("secret_id_bound_cidrs")? {
+            self.secret_id_bound_cidrs = parse_cidrs(&v, "secret_id_bound_cidrs")?;
+        }
+        if let Some(v) = body.duration("token_ttl")? {
+            self.token_ttl = v;
+        }
+        if let Some(v) = body.duration("token_max_ttl")? {
+            self.token_max_ttl = v;
+        }
+        if let Some(v) = body.list("token_policies")?.or(body.list("policies")?) {
+            self.token_policies = v;
+        }
+        if let Some(v) = body.boolean("token_no_default_policy")? {
+            self.token_no_default_policy = v;
+        }
+        if let Some(v) = body.uint("token_num_uses")? {
+            self.token_num_uses = v;
+        }
+        if let Some(v) = body.duration("token_period")?.or(body.duration("period")?) {
+            self.token_period = v;
+        }
+        if let Some(v) = body.duration("token_explicit_max_ttl")? {
+            self.token_explicit_max_ttl = v;
+        }
+        if body.list("token_bound_cidrs")?.is_some_and(|l| !l.is_empty()) {
+            return Err(ApiError::bad("\"token_bound_cidrs\" is not supported by Sigil yet"));
+        }
+        if let Some(t) = body.string("token_type")? {
+            if !matches!(t.as_str(), "" | "default" | "service") {
+                return Err(ApiError::bad("only \"service\" tokens are supported"));
+            }
+        }
+        if self.token_max_ttl > 0 && self.token_ttl > self.token_max_ttl {
+            return Err(ApiError::bad("\"token_ttl\" cannot be greater than \"token_max_ttl\""));
+        }
+        if !self.bind_secret_id && self.secret_id_bound_cidrs.is_empty() {
+            return Err(ApiError::bad(
+                "at least one constraint should be enabled on the role: set \"bind_secret_id\" or \"secret_id_bound_cidrs\"",
+            ));
+        }
+        if self.token_policies.iter().any(|p| p == token::ROOT_POLICY) {
+            return Err(ApiError::bad("the \"root\" policy cannot be granted by a role"));
+        }
+        Ok(())
+    }
+
+    /// The role as Vault's read returns it.
+    pub fn to_json(&self) -> Json {
+        json!({
+            "bind_secret_id": self.bind_secret_id,
+            "local_secret_ids": false,
+            "secret_id_bound_cidrs": self.secret_id_bound_cidrs,
+            "secret_id_num_uses": self.secret_id_num_uses,
+            "secret_id_ttl": self.secret_id_ttl,
+            "token_bound_cidrs": [],
+            "token_explicit_max_ttl": self.token_explicit_max_ttl,
+            "token_max_ttl": self.token_max_ttl,
+            "token_no_default_policy": self.token_no_default_policy,
+            "token_num_uses": self.token_num_uses,
+            "token_period": self.token_period,
+            "token_policies": self.token_policies,
+            "policies": self.token_policies,
+            "period": self.token_period,
+            "token_ttl": self.token_ttl,
+            "token_type": "default",
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        Value::from_json(&serde_json::to_value(self).unwrap_or(Json::Null))
+    }
+
+    fn from_value(v: Option<&Value>) -> Result<Self, StoreError> {
+        let json = v.map(Value::to_json).unwrap_or(Json::Null);
+        serde_json::from_value(json).map_err(|_| StoreError::Malformed("approle role".into()))
+    }
+
+    fn token_params(&self, name: &str) -> TokenParams {
+        TokenParams {
+            policies: self.token_policies.clone(),
+            no_default_policy: self.token_no_default_policy,
+            ttl: self.token_ttl,
+            max_ttl: self.token_max_ttl,
+            explicit_max_ttl: self.token_explicit_max_ttl,
+            period: self.token_period,
+            num_uses: self.token_num_uses,
+            display_name: "approle".into(),
+            meta: BTreeMap::from([("role_name".to_owned(), name.to_owned())]),
+            path: "auth/approle/login".into(),
+        }
+    }
+}
+
+fn role_key(name: &str) -> Key {
+    Key::new(format!("approle/role/{name}"), "role")
+}
+fn role_id_key(role_id: &str) -> Key {
+    Key::new(format!("approle/role_id/{role_id}"), "role_id")
+}
+fn list_key(name: &str) -> Key {
+    Key::new(ROLES_PK, name)
+}
+fn secret_key(hash: &str) -> Key {
+    Key::new(format!("approle/secret_id/{hash}"), "secret_id")
+}
+fn accessor_key(name: &str, accessor: &str) -> Key {
+    Key::new(format!("approle/role/{name}"), format!("accessor/{accessor}"))
+}
+
+/// A stored role with its name and role ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRole {
+    /// Role name.
+    pub name: String,
+    /// Role ID.
+    pub role_id: String,
+    /// Parameters.
+    pub role: Role,
+}
+
+fn role_items(r: &StoredRole) -> (Item, Item, Item) {
+    let mut by_name = new_item(&role_key(&r.name));
+    by_name.insert(A_ROLE_ID.into(), r.role_id.clone().into());
+    by_name.insert(A_CONFIG.into(), r.role.to_value());
+    let mut by_id = new_item(&role_id_key(&r.role_id));
+    by_id.insert(A_ROLE_NAME.into(), r.name.clone().into());
+    by_id.insert(A_CONFIG.into(), r.role.to_value());
+    let listed = new_item(&list_key(&r.name));
+    (by_name, by_id, listed)
+}
+
+/// Reads a role by name.
+pub async fn read_role(store: &dyn Store, name: &str) -> Result<Option<StoredRole>, ApiError> {
+    let Some(item) = store.get(&role_key(name)).await? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredRole {
+        name: name.to_owned(),
+        role_id: item.s(A_ROLE_ID)?.to_owned(),
+        role: Role::from_value(item.get(A_CONFIG))?,
+    }))
+}
+
+/// Creates or updates a role from `body`. A new role gets a random role ID unless
+/// `role_id` is given. Written in one transaction guarded by the role ID read, so
+/// concurrent updates cannot leave the two copies apart.
+pub async fn write_role(store: &dyn Store, name: &str, body: &Body) -> Result<(), ApiError> {
+    if !valid_name(name) {
+        return Err(ApiError::bad("invalid role name"));
+    }
+    let existing = read_role(store, name).await?;
+    let mut role = existing.as_ref().map(|r| r.role.clone()).unwrap_or_default();
+    role.apply(body)?;
+    let stored = match &existing {
+        Some(e) => StoredRole {
+            role,
+            ..e.clone()
+        },
+        None => StoredRole {
+            name: name.to_owned(),
+            role_id: match body.string("role_id")? {
+                Some(id) => checked_role_id(&id)?,
+                None => crypto::random_uuid().map_err(|_| ApiError::Internal)?,
+            },
+            role,
+        },
+    };
+    let (by_name, by_id, listed) = role_items(&stored);
+    let name_cond = match &existing {
+        Some(e) => Cond::Eq(A_ROLE_ID, Value::S(e.role_id.clone())),
+        None => Cond::NotExists,
+    };
+    let id_cond = match &existing {
+        Some(_) => Cond::Eq(A_ROLE_NAME, Value::S(name.to_owned())),
+        None => Cond::NotExists,
+    };
+    store
+        .transact(vec![
+            Write::Put {
+                item: by_name,
+                cond: Some(name_cond),
+            },
+            Write::Put {
+                item: by_id,
+                cond: Some(id_cond),
+            },
+            Write::Put {
+                item: listed,
+                cond: None,
+            },
+        ])
+        .await
+        .map_err(|e| {
+            if e.is_condition() {
+                ApiError::bad("role or role ID changed concurrently, or the role ID is in use")
+            } else {
+                e.into()
+            }
+        })
+}
+
+fn checked_role_id(id: &str) -> Result<String, ApiError> {
+    let id = id.trim();
+    if id.is_empty() || id.len() > 256 || id.chars().any(|c| c.is_control() || c == '/') {
+        return Err(ApiError::bad("invalid role_id"));
+    }
+    Ok(id.to_owned())
+}
+
+/// Sets a role's role ID (`POST role/:name/role-id`).
+pub async fn set_role_id(store: &dyn Store, name: &str, new_id: &str) -> Result<(), ApiError> {
+    let new_id = checked_role_id(new_id)?;
+    let mut r = read_role(store, name).await?.ok_or(ApiError::NotFound)?;
+    if r.role_id == new_id {
+        return Ok(());
+    }
+    let old = std::mem::replace(&mut r.role_id, new_id);
+    let (by_name, by_id, _) = role_items(&r);
+    store
+        .transact(vec![
+            Write::Put {
+                item: by_name,
+                cond: Some(Cond::Eq(A_ROLE_ID, Value::S(old.clone()))),
+            },
+            Write::Delete {
+                key: role_id_key(&old),
+                cond: None,
+            },
+            Write::Put {
+                item: by_id,
+                cond: Some(Cond::NotExists),
+            },
+        ])
+        .await
+        .map_err(|e| {
+            if e.is_condition() {
+                ApiError::bad("role ID is in use or the role changed concurrently")
+            } else {
+                e.into()
+            }
+        })
+}
+
+/// Lists role names.
+pub async fn list_roles(store: &dyn Store) -> Result<Vec<String>, ApiError> {
+    let items = query_all(store, Query::partition(ROLES_PK)).await?;
+    Ok(items.iter().map(|i| i.key().sk).collect())
+}
+
+async fn query_all(store: &dyn Store, mut q: Query) -> Result<Vec<Item>, ApiError> {
+    let mut out = Vec::new();
+    loop {
+        let page = store.query(&q).await?;
+        out.extend(page.items);
+        match page.next {
+            Some(n) => q.start = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+async fn accessor_items(store: &dyn Store, name: &str) -> Result<Vec<Item>, ApiError> {
+    let mut q = Query::partition(role_key(name).pk);
+    q.sort = SortCond::Prefix("accessor/".into());
+    query_all(store, q).await
+}
+
+/// Deletes a role, its role ID and all its secret IDs. Idempotent.
+pub async fn delete_role(store: &dyn Store, name: &str) -> Result<(), ApiError> {
+    let Some(r) = read_role(store, name).await? else {
+        return Ok(());
+    };
+    let mut writes = Vec::new();
+    for acc in accessor_items(store, name).await? {
+        writes.push(Write::Delete {
+            key: secret_key(acc.s(A_HASH)?),
+            cond: None,
+        });
+        writes.push(Write::Delete {
+            key: acc.key(),
+            cond: None,
+        });
+    }
+    writes.push(Write::Delete {
+        key: role_id_key(&r.role_id),
+        cond: None,
+    });
+    writes.push(Write::Delete {
+        key: list_key(name),
+        cond: None,
+    });
+    // The role item goes last, so a failure part-way leaves a role that can be deleted again.
+    writes.push(Write::Delete {
+        key: role_key(name),
+        cond: None,
+    });
+    for chunk in writes.chunks(50) {
+        store.transact(chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// A secret ID just generated: shown once.
+pub struct NewSecretId {
+    /// The secret ID. Never stored, never logged.
+    pub secret_id: SecretString,
+    /// Its accessor.
+    pub accessor: String,
+    /// Its TTL, seconds (0: none).
+    pub ttl: i64,
+    /// Its uses (0: unlimited).
+    pub num_uses: i64,
+}
+
+/// Generates a secret ID for a role (`POST role/:name/secret-id`). `ttl` and `num_uses`
+/// may narrow the role's limits but never exceed them; `metadata` (strings) is copied
+/// to lookups; `cidr_list` narrows where it may be used.
+pub async fn generate_secret_id(store: &dyn Store, name: &str, body: &Body, now: i64) -> Result<NewSecretId, ApiError> {
+    let r = read_role(store, name).await?.ok_or_else(|| ApiError::bad(format!("role {name:?} does not exist")))?;
+    let role = &r.role;
+    let ttl = match body.duration("ttl")? {
+        None | Some(0) => role.secret_id_ttl,
+        Some(t) if role.secret_id_ttl > 0 && t > role.secret_id_ttl => {
+            return Err(ApiError::bad("\"ttl\" cannot be longer than the role's \"secret_id_ttl\""));
+        }
+        Some(t) => t,
+    };
+    let num_uses = match body.uint("num_uses")? {
+        None => role.secret_id_num_uses,
+        Some(0) if role.secret_id_num_uses > 0 => {
+            return Err(ApiError::bad("\"num_uses\" cannot be unlimited when the role limits \"secret_id_num_uses\""));
+        }
+        Some(n) if role.secret_id_num_uses > 0 && n > role.secret_id_num_uses => {
+            return Err(ApiError::bad("\"num_uses\" cannot be higher than the role's \"secret_id_num_uses\""));
+        }
+        Some(n) => n,
+    };
+    let metadata = body.string_map("metadata")?.unwrap_or_default();
+    if metadata.len() > 64 || metadata.iter().any(|(k, v)| k.len() > 128 || v.len() > 512) {
+        return Err(ApiError::bad("\"metadata\" is too large (at most 64 keys, 128-byte keys, 512-byte values)"));
+    }
+    let cidrs = parse_cidrs(&body.list("cidr_list")?.unwrap_or_default(), "cidr_list")?;
+    if !role.secret_id_bound_cidrs.is_empty() {
+        for c in &cidrs {
+            let net: IpNet = c.parse().map_err(|_| ApiError::Internal)?;
+            let inside = role
+                .secret_id_bound_cidrs
+                .iter()
+                .filter_map(|b| b.parse::<IpNet>().ok())
+                .any(|b| b.contains(&net));
+            if !inside {
+                return Err(ApiError::bad(format!("CIDR {c:?} is not within the role's \"secret_id_bound_cidrs\"")));
+            }
+        }
+    }
+    let secret_id = crypto::random_uuid().map_err(|_| ApiError::Internal)?;
+    let accessor = crypto::random_uuid().map_err(|_| ApiError::Internal)?;
+    let hash = crypto::sha256_hex(secret_id.as_bytes());
+    let expire_at = if ttl > 0 { now + ttl } else { 0 };
+    let skey = secret_key(&hash);
+    let mut item = new_item(&skey);
+    item.insert(A_ROLE_NAME.into(), name.into());
+    item.insert(A_ACCESSOR.into(), accessor.clone().into());
+    item.insert(A_USES.into(), num_uses.into());
+    item.insert(A_LIMITED.into(), (num_uses > 0).into());
+    item.insert(A_EXPIRE.into(), expire_at.into());
+    item.insert(A_CREATED.into(), now.into());
+    item.insert(
+        A_META.into(),
+        Value::M(metadata.into_iter().map(|(k, v)| (k, Value::S(v))).collect()),
+    );
+    item.insert(A_CIDRS.into(), cidrs.into());
+    let mut acc = new_item(&accessor_key(name, &accessor));
+    acc.insert(A_HASH.into(), hash.into());
+    acc.insert(A_EXPIRE.into(), expire_at.into());
+    if expire_at > 0 {
+        for (k, v) in schema::expiry_attrs(&skey.pk, expire_at) {
+            item.insert(k.into(), v);
+        }
+        acc.insert(schema::TTL.into(), (expire_at + schema::TTL_GRACE_SECS).into());
+    }
+    store
+        .transact(vec![
+            Write::Check {
+                key: role_key(name),
+                cond: Cond::Eq(A_ROLE_ID, Value::S(r.role_id.clone())),
+            },
+            Write::Put {
+                item,
+                cond: Some(Cond::NotExists),
+            },
+            Write::Put {
+                item: acc,
+                cond: Some(Cond::NotExists),
+            },
+        ])
+        .await
+        .map_err(|e| if e.is_condition() { ApiError::bad("role changed concurrently; retry") } else { e.into() })?;
+    Ok(NewSecretId {
+        secret_id: SecretString::from(secret_id),
+        accessor,
+        ttl,
+        num_uses,
+    })
+}
+
+/// Lists a role's secret ID accessors.
+pub async fn list_accessors(store: &dyn Store, name: &str) -> Result<Vec<String>, ApiError> {
+    Ok(accessor_items(store, name)
+        .await?
+        .iter()
+        .filter_map(|i| i.key().sk.strip_prefix("accessor/").map(str::to_owned))
+        .collect())
+}
+
+async fn secret_by_hash(store: &dyn Store, name: &str, hash: &str) -> Result<Option<Item>, ApiError> {
+    Ok(store
+        .get(&secret_key(hash))
+        .await?
+        .filter(|i| i.s(A_ROLE_NAME).ok() == Some(name)))
+}
+
+async fn hash_of_accessor(store: &dyn Store, name: &str, accessor: &str) -> Result<Option<String>, ApiError> {
+    if accessor.is_empty() || accessor.len() > 128 || accessor.contains('/') {
+        return Ok(None);
+    }
+    Ok(store
+        .get(&accessor_key(name, accessor))
+        .await?
+        .map(|i| i.s(A_HASH).map(str::to_owned))
+        .transpose()?)
+}
+
+/// Finds a secret ID of role `name` by the secret itself or by its accessor; `None` when
+/// it does not exist or belongs to another role.
+pub async fn find_secret(store: &dyn Store, name: &str, secret: Option<&str>, accessor: Option<&str>) -> Result<Option<Item>, ApiError> {
+    let hash = match (secret, accessor) {
+        (Some(s), _) => Some(crypto::sha256_hex(s.as_bytes())),
+        (None, Some(a)) => hash_of_accessor(store, name, a).await?,
+        (None, None) => return Err(ApiError::bad("missing secret_id")),
+    };
+    match hash {
+        Some(h) => secret_by_hash(store, name, &h).await,
+        None => Ok(None),
+    }
+}
+
+/// The lookup view of a secret ID (never the secret ID itself).
+pub fn secret_json(item: &Item) -> Result<Json, ApiError> {
+    let created = item.n(A_CREATED)?;
+    let expire = item.n(A_EXPIRE)?;
+    let meta: BTreeMap<String, Json> = item.map(A_META)?.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    Ok(json!({
+        "cidr_list": item.strings(A_CIDRS)?,
+        "creation_time": rfc3339(created),
+        "expiration_time": if expire > 0 { rfc3339(expire) } else { "0001-01-01T00:00:00Z".to_owned() },
+        "last_updated_time": rfc3339(created),
+        "metadata": meta,
+        "secret_id_accessor": item.s(A_ACCESSOR)?,
+        "secret_id_num_uses": item.n(A_USES)?,
+        "secret_id_ttl": if expire > 0 { expire - created } else { 0 },
+        "token_bound_cidrs": [],
+    }))
+}
+
+/// Deletes a secret ID (and its accessor). Idempotent.
+pub async fn destroy_secret(store: &dyn Store, name: &str, item: &Item) -> Result<(), ApiError> {
+    store
+        .transact(vec![
+            Write::Delete {
+                key: item.key(),
+                cond: None,
+            },
+            Write::Delete {
+                key: accessor_key(name, item.s(A_ACCESSOR)?),
+                cond: None,
+            },
+        ])
+        .await?;
+    Ok(())
+}
+
+/// Logs in with a role ID and secret ID: returns the new token. Every credential
+/// failure is 400 [`INVALID_CREDENTIALS`]; a secret ID used from outside its CIDRs is
+/// 400 too, after the credentials check.
+pub async fn login(
+    store: &dyn Store,
+    role_id: &str,
+    secret_id: Option<&SecretString>,
+    remote_addr: Option<&str>,
+    limits: Limits,
+    now: i64,
+) -> Result<Minted, ApiError> {
+    let invalid = || ApiError::bad(INVALID_CREDENTIALS);
+    if role_id.is_empty() || role_id.len() > 256 || role_id.contains('/') {
+        return Err(invalid());
+    }
+    let secret_hash = secret_id
+        .map(|s| s.expose_secret())
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+        .map(|s| crypto::sha256_hex(s.as_bytes()));
+    let mut keys = vec![role_id_key(role_id)];
+    if let Some(h) = &secret_hash {
+        keys.push(secret_key(h));
+    }
+    let mut found = store.get_many(&keys).await?;
+    let role_item = found.first_mut().and_then(Option::take).ok_or_else(invalid)?;
+    let name = role_item.s(A_ROLE_NAME)?.to_owned();
+    let role = Role::from_value(role_item.get(A_CONFIG))?;
+    let mut secret = found.get_mut(1).and_then(Option::take);
+    for attempt in 0..12u32 {
+        let mut writes = Vec::new();
+        if role.bind_secret_id {
+            let item = secret.as_ref().ok_or_else(invalid)?;
+            if item.s(A_ROLE_NAME)? != name {
+                return Err(invalid());
+            }
+            let expire = item.n(A_EXPIRE)?;
+            if expire > 0 && expire <= now {
+                return Err(invalid());
+            }
+            let limited = item.flag(A_LIMITED)?;
+            let uses = item.n(A_USES)?;
+            if limited && uses < 1 {
+                return Err(invalid());
+            }
+            if !cidr_allows(&item.strings(A_CIDRS)?, remote_addr)
+                || !cidr_allows(&role.secret_id_bound_cidrs, remote_addr)
+            {
+                return Err(ApiError::bad("source address unauthorized through CIDR restrictions on the secret ID"));
+            }
+            if limited && uses == 1 {
+                writes.push(Write::Delete {
+                    key: item.key(),
+                    cond: Some(Cond::Eq(A_USES, Value::N(1))),
+                });
+                writes.push(Write::Delete {
+                    key: accessor_key(&name, item.s(A_ACCESSOR)?),
+                    cond: None,
+                });
+            } else if limited {
+                writes.push(Write::Update {
+                    key: item.key(),
+                    updates: vec![Update::Add(A_USES, -1)],
+                    cond: Some(Cond::Ge(A_USES, 2)),
+                });
+            } else {
+                writes.push(Write::Check {
+                    key: item.key(),
+                    cond: Cond::Exists,
+                });
+            }
+        } else if !cidr_allows(&role.secret_id_bound_cidrs, remote_addr) {
+            return Err(ApiError::bad("source address unauthorized through CIDR restrictions on the role"));
+        }
+        let minted = token::mint(&role.token_params(&name), limits, now)?;
+        writes.extend(minted.writes());
+        match store.transact(writes).await {
+            Ok(()) => return Ok(minted),
+            Err(e) if e.is_condition() || e.is_retryable() => {
+                // Another login used the secret ID meanwhile (or the transactions
+                // collided): read it again and retry.
+                tokio::time::sleep(backoff(attempt)).await;
+                if let Some(h) = &secret_hash {
+                    secret = store.get(&secret_key(h)).await?;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Unavailable)
+}
+
+/// Jittered exponential backoff: 5 ms doubling per attempt up to 160 ms, plus up to
+/// the same again at random.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 5u64 << attempt.min(5);
+    let jitter = crypto::random_bytes(2)
+        .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])) % (base + 1))
+        .unwrap_or(0);
+    std::time::Duration::from_millis(base + jitter)
+}
+
+/// Deletes an expired secret ID found by the sweeper (only if still expired).
+pub async fn sweep_secret(store: &dyn Store, key: &Key, now: i64) -> Result<bool, StoreError> {
+    let Some(item) = store.get(key).await? else {
+        return Ok(false);
+    };
+    let expire = item.n(A_EXPIRE)?;
+    if expire == 0 || expire > now {
+        return Ok(false);
+    }
+    let name = item.s(A_ROLE_NAME)?;
+    store
+        .transact(vec![
+            Write::Delete {
+                key: key.clone(),
+                cond: Some(Cond::Le(A_EXPIRE, now)),
+            },
+            Write::Delete {
+                key: accessor_key(name, item.s(A_ACCESSOR)?),
+                cond: None,
+            },
+        ])
+        .await
+        .map(|()| true)
+        .or_else(|e| if e.is_condition() { Ok(false) } else { Err(e) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+    use serde_json::json;
+
+    const LIMITS: Limits = Limits {
+        default_ttl: 3600,
+        max_ttl: 7200,
+    };
+
+    fn body(v: Json) -> Body {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["a", "web-app", "a.b@c", "x_1"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "a/b", "a b", &"x".repeat(129)] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn login_consumes_uses_exactly() {
+        let store = MemoryStore::new();
+        write_role(&store, "web", &body(json!({"token_policies": "app", "secret_id_num_uses": 2, "token_ttl": "10m"}))).await.unwrap();
+        let r = read_role(&store, "web").await.unwrap().unwrap();
+        let s = generate_secret_id(&store, "web", &Body::new(), 0).await.unwrap();
+        assert_eq!(s.num_uses, 2);
+        let before = store.calls();
+        let m = login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1).await.unwrap();
+        assert_eq!(store.calls() - before, 2, "two round trips");
+        assert_eq!(m.entry.policies, vec!["app", "default"]);
+        assert_eq!(m.entry.expire_at, 601);
+        login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1).await.unwrap();
+        let e = login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1).await.unwrap_err();
+        assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
+        assert!(list_accessors(&store, "web").await.unwrap().is_empty(), "used-up secret ID deleted");
+    }
+
+    #[tokio::test]
+    async fn credential_failures_are_indistinguishable() {
+        let store = MemoryStore::new();
+        write_role(&store, "a", &Body::new()).await.unwrap();
+        write_role(&store, "b", &Body::new()).await.unwrap();
+        let ra = read_role(&store, "a").await.unwrap().unwrap();
+        let sb = generate_secret_id(&store, "b", &Body::new(), 0).await.unwrap();
+        let wrong = SecretString::from("nope".to_owned());
+        for (rid, sid) in [
+            (ra.role_id.as_str(), Some(&wrong)),
+            ("unknown", Some(&sb.secret_id)),
+            (ra.role_id.as_str(), Some(&sb.secret_id)),
+            (ra.role_id.as_str(), None),
+        ] {
+            let e = login(&store, rid, sid, None, LIMITS, 1).await.unwrap_err();
+            assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
+        }
+    }
+
+    #[tokio::test]
+    async fn secret_id_limits_and_expiry() {
+        let store = MemoryStore::new();
+        write_role(&store, "r", &body(json!({"secret_id_ttl": 60, "secret_id_num_uses": 3}))).await.unwrap();
+        for bad in [json!({"ttl": 61}), json!({"num_uses": 4}), json!({"num_uses": 0}), json!({"cidr_list": "nonsense"})] {
+            assert!(generate_secret_id(&store, "r", &body(bad), 0).await.is_err());
+        }
+        let s = generate_secret_id(&store, "r", &body(json!({"ttl": 30, "metadata": {"k": "v"}})), 0).await.unwrap();
+        let r = read_role(&store, "r").await.unwrap().unwrap();
+        assert!(login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 31).await.is_err());
+        let item = find_secret(&store, "r", None, Some(&s.accessor)).await.unwrap().unwrap();
+        assert_eq!(secret_json(&item).unwrap()["metadata"], json!({"k": "v"}));
+        assert!(find_secret(&store, "other", None, Some(&s.accessor)).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn cidr_binding() {
+        let store = MemoryStore::new();
+        write_role(&store, "r", &body(json!({"secret_id_bound_cidrs": ["10.0.0.0/8"]}))).await.unwrap();
+        let r = read_role(&store, "r").await.unwrap().unwrap();
+        let s = generate_secret_id(&store, "r", &Body::new(), 0).await.unwrap();
+        assert!(login(&store, &r.role_id, Some(&s.secret_id), Some("192.168.1.1"), LIMITS, 1).await.is_err());
+        assert!(login(&store, &r.role_id, Some(&s.secret_id), Some("10.1.2.3"), LIMITS, 1).await.is_ok());
+        assert!(generate_secret_id(&store, "r", &body(json!({"cidr_list": "192.168.0.0/16"})), 0).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn role_id_change_and_delete() {
+        let store = MemoryStore::new();
+        write_role(&store, "r", &Body::new()).await.unwrap();
+        generate_secret_id(&store, "r", &Body::new(), 0).await.unwrap();
+        set_role_id(&store, "r", "custom-id").await.unwrap();
+        assert_eq!(read_role(&store, "r").await.unwrap().unwrap().role_id, "custom-id");
+        write_role(&store, "r2", &Body::new()).await.unwrap();
+        assert!(set_role_id(&store, "r2", "custom-id").await.is_err(), "role IDs are unique");
+        assert_eq!(list_roles(&store).await.unwrap(), vec!["r", "r2"]);
+        delete_role(&store, "r").await.unwrap();
+        delete_role(&store, "r2").await.unwrap();
+        assert!(store.dump().is_empty(), "nothing left behind: {:?}", store.dump());
+    }
+}

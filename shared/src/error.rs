@@ -1,0 +1,137 @@
+//! The one API error type: each variant has a stable code and a Vault status, and
+//! renders as Vault's `{"errors": [...]}` body. Messages are written for clients and
+//! never carry internals (SDK errors, `Debug` output, secret values).
+
+use crate::keyring::KeyringError;
+use crate::store::StoreError;
+
+/// An error returned to an API client.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// 400: the request is malformed or violates a rule; the message says which.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 403: missing, invalid, expired or revoked token, or not allowed (Vault's message).
+    #[error("permission denied")]
+    PermissionDenied,
+    /// 404: no such path or item. Vault answers `{"errors": []}` for a missing secret.
+    #[error("not found")]
+    NotFound,
+    /// 404 for a path no route serves.
+    #[error("no handler for route \"{0}\". route entry not found.")]
+    NoRoute(String),
+    /// 405: the path exists but not with this method.
+    #[error("unsupported operation")]
+    MethodNotAllowed,
+    /// 413: the body is larger than allowed.
+    #[error("request body too large")]
+    TooLarge,
+    /// 429: too many requests.
+    #[error("rate limit quota exceeded")]
+    RateLimited,
+    /// 500: something failed inside Sigil; details go to the log, not to the client.
+    #[error("internal error")]
+    Internal,
+    /// 500: a stored ciphertext failed to authenticate: it was altered or moved from
+    /// another item.
+    #[error("stored value failed its integrity check")]
+    Integrity,
+    /// 503: a dependency (DynamoDB, KMS) is unavailable or throttling; retry later.
+    #[error("service unavailable, retry later")]
+    Unavailable,
+}
+
+impl ApiError {
+    /// The HTTP status (Vault's codes).
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::PermissionDenied => 403,
+            ApiError::NotFound | ApiError::NoRoute(_) => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::TooLarge => 413,
+            ApiError::RateLimited => 429,
+            ApiError::Internal | ApiError::Integrity => 500,
+            ApiError::Unavailable => 503,
+        }
+    }
+
+    /// A stable machine-readable code, for logs and audit lines.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::PermissionDenied => "permission_denied",
+            ApiError::NotFound => "not_found",
+            ApiError::NoRoute(_) => "no_route",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::TooLarge => "too_large",
+            ApiError::RateLimited => "rate_limited",
+            ApiError::Internal => "internal",
+            ApiError::Integrity => "integrity",
+            ApiError::Unavailable => "unavailable",
+        }
+    }
+
+    /// Vault's error body.
+    pub fn body(&self) -> serde_json::Value {
+        match self {
+            ApiError::NotFound => serde_json::json!({ "errors": [] }),
+            other => serde_json::json!({ "errors": [other.to_string()] }),
+        }
+    }
+
+    /// Shorthand for a 400 with `msg`.
+    pub fn bad(msg: impl Into<String>) -> Self {
+        ApiError::BadRequest(msg.into())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Throttled | StoreError::Conflict | StoreError::Unavailable(_) => {
+                tracing::error!(error = %e, "storage failure");
+                ApiError::Unavailable
+            }
+            StoreError::ConditionFailed
+            | StoreError::TransactionCancelled { .. }
+            | StoreError::Malformed(_) => {
+                tracing::error!(error = %e, "storage failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<KeyringError> for ApiError {
+    fn from(e: KeyringError) -> Self {
+        tracing::error!(error = %e, "keyring failure");
+        match e {
+            KeyringError::Store(s) => s.into(),
+            KeyringError::Kms(crate::kms::KmsError::Unavailable(_)) => ApiError::Unavailable,
+            KeyringError::Crypto(crate::crypto::CryptoError::Open) => ApiError::Integrity,
+            _ => ApiError::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_vaults() {
+        assert_eq!(
+            ApiError::PermissionDenied.body(),
+            serde_json::json!({"errors": ["permission denied"]})
+        );
+        assert_eq!(ApiError::NotFound.body(), serde_json::json!({"errors": []}));
+        assert_eq!(ApiError::bad("x").status(), 400);
+    }
+
+    #[test]
+    fn store_internals_do_not_reach_the_client() {
+        let e: ApiError = StoreError::Unavailable("DynamoDB GetItem: ResourceNotFoundException".into()).into();
+        assert_eq!(e.body(), serde_json::json!({"errors": ["service unavailable, retry later"]}));
+    }
+}

@@ -1,0 +1,94 @@
+//! Request handlers, one module per area, behind one dispatcher.
+
+mod approle;
+mod kv;
+mod lease;
+mod token;
+
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::app::{App, wrong_function};
+use crate::authz;
+use crate::error::ApiError;
+use crate::http::ApiRequest;
+use crate::http::envelope::Reply;
+use crate::route::{self, Access, Route};
+use crate::token::TokenEntry;
+
+/// The authenticated caller of a request.
+pub(crate) struct Caller {
+    /// The token's entry.
+    pub entry: TokenEntry,
+    /// The token as presented (for lookup-self's `id`).
+    pub token: SecretString,
+}
+
+/// Resolves, authenticates, authorizes and runs the handler for `req`.
+pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiError> {
+    let list = matches!(req.query_param("list"), Some("true" | "1"));
+    let resolved = route::resolve(&app.config, &req.method, &req.path, list)?;
+    if resolved.function() != app.function {
+        return Err(wrong_function(&resolved.path));
+    }
+    let now = app.clock.now();
+    let caller = match resolved.access() {
+        Access::Public => None,
+        _ => {
+            let token = req.token().ok_or(ApiError::PermissionDenied)?;
+            let entry = crate::token::authenticate(app.store.as_ref(), Some(&token), now).await?;
+            Some(Caller { entry, token })
+        }
+    };
+    authz::authorize(&resolved, caller.as_ref().map(|c| &c.entry))?;
+    let body = req.json()?;
+    let op = resolved.op;
+    match &resolved.route {
+        Route::Health => Ok(health()),
+        Route::ApproleLogin
+        | Route::ApproleRoles
+        | Route::ApproleRole { .. }
+        | Route::ApproleRoleId { .. }
+        | Route::ApproleSecretId { .. }
+        | Route::ApproleSecretIdLookup { .. }
+        | Route::ApproleSecretIdDestroy { .. }
+        | Route::ApproleAccessorLookup { .. }
+        | Route::ApproleAccessorDestroy { .. } => approle::handle(app, req, &resolved.route, op, &body, now).await,
+        Route::TokenLookupSelf
+        | Route::TokenLookup
+        | Route::TokenLookupAccessor
+        | Route::TokenRenewSelf
+        | Route::TokenRenew
+        | Route::TokenRevokeSelf
+        | Route::TokenRevoke
+        | Route::TokenRevokeAccessor => token::handle(app, caller, &resolved.route, &body, now).await,
+        Route::LeaseLookup | Route::LeaseRenew | Route::LeaseRevoke | Route::LeaseRevokePrefix { .. } => {
+            lease::handle(&resolved.route, &body)
+        }
+        Route::KvData { .. }
+        | Route::KvMetadata { .. }
+        | Route::KvDelete { .. }
+        | Route::KvUndelete { .. }
+        | Route::KvDestroy { .. }
+        | Route::KvConfig { .. } => kv::handle(app, req, &resolved.route, op, &body, now).await,
+    }
+}
+
+/// `sys/health`: Vault's health body (Sigil is always initialized and unsealed).
+fn health() -> Reply {
+    // Vault answers sys/health with a bare object, not the envelope.
+    Reply::Raw(
+        200,
+        json!({
+            "initialized": true,
+            "sealed": false,
+            "standby": false,
+            "performance_standby": false,
+            "replication_performance_mode": "disabled",
+            "replication_dr_mode": "disabled",
+            "server_time_utc": 0,
+            "version": concat!("sigil-", env!("CARGO_PKG_VERSION")),
+            "cluster_name": "sigil",
+        }),
+    )
+}

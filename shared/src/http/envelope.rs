@@ -1,0 +1,92 @@
+//! Vault's response envelope: `request_id`, `lease_id`, `renewable`, `lease_duration`,
+//! `data`, `wrap_info`, `warnings`, `auth`, `mount_type`.
+
+use serde_json::{Value, json};
+
+use super::ApiResponse;
+
+/// What a handler returns on success.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// 204 No Content.
+    NoContent,
+    /// A JSON envelope with a status (200, or 404 for KV's "deleted version" answer).
+    Envelope(u16, Envelope),
+    /// A bare JSON body (Vault's `sys/health` answers without the envelope).
+    Raw(u16, Value),
+}
+
+/// The envelope's fields other than `request_id`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Envelope {
+    /// `data`.
+    pub data: Option<Value>,
+    /// `auth` (on login and token renewal).
+    pub auth: Option<Value>,
+    /// `lease_id` (empty when none).
+    pub lease_id: String,
+    /// `lease_duration`, seconds.
+    pub lease_duration: i64,
+    /// `renewable`.
+    pub renewable: bool,
+    /// `warnings` (null when empty).
+    pub warnings: Vec<String>,
+    /// `mount_type`, e.g. `kv`, `approle`, `token`.
+    pub mount_type: &'static str,
+}
+
+impl Envelope {
+    /// An envelope with `data`.
+    pub fn data(data: Value) -> Self {
+        Self {
+            data: Some(data),
+            ..Self::default()
+        }
+    }
+
+    /// Sets `mount_type`.
+    pub fn mount(mut self, mount_type: &'static str) -> Self {
+        self.mount_type = mount_type;
+        self
+    }
+
+    /// A 200 reply.
+    pub fn ok(self) -> Reply {
+        Reply::Envelope(200, self)
+    }
+
+    /// Renders with `request_id`.
+    pub fn render(&self, request_id: &str) -> Value {
+        json!({
+            "request_id": request_id,
+            "lease_id": self.lease_id,
+            "renewable": self.renewable,
+            "lease_duration": self.lease_duration,
+            "data": self.data,
+            "wrap_info": null,
+            "warnings": if self.warnings.is_empty() { Value::Null } else { json!(self.warnings) },
+            "auth": self.auth,
+            "mount_type": self.mount_type,
+        })
+    }
+}
+
+impl Reply {
+    /// Renders the reply as a response.
+    pub fn into_response(self, request_id: &str) -> ApiResponse {
+        match self {
+            Reply::NoContent => ApiResponse {
+                status: 204,
+                body: None,
+            },
+            Reply::Envelope(status, env) => ApiResponse {
+                status,
+                body: Some(env.render(request_id)),
+            },
+            Reply::Raw(status, body) => ApiResponse {
+                status,
+                body: Some(body),
+            },
+        }
+    }
+}

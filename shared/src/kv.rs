@@ -1,0 +1,812 @@
+//! KV version 2 secrets engine (VAULT-NOTES.md "KV v2"), with envelope encryption.
+//!
+//! Items of a secret at `{mount}/{path}`, all in partition `kv/{mount}/{path}`:
+//! - sort key `~meta`: current and oldest version, max versions, `cas_required`,
+//!   custom metadata and the per-version states (created, deleted, destroyed);
+//! - sort key `v/{version:010}`: the sealed data of one version (AES-256-GCM with the
+//!   keyring's active key; associated data `kv`, mount, path, version).
+//!
+//! `~` sorts after `v`, so one descending query of two items returns the metadata and
+//! the newest version: a read of the latest version is one round trip. A read of a given
+//! version is one `get_many`. Writes change the metadata and the new version in one
+//! transaction, conditional on the version read (check-and-set).
+//!
+//! Folders for LIST live in `kvdir/{mount}/{folder}` with one item per child.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::clock::rfc3339;
+use crate::error::ApiError;
+use crate::http::params::{Body, BodyExt};
+use crate::keyring::{Keyring, Sealed};
+use crate::store::{Cond, Item, ItemExt, Key, Query, SortCond, Store, StoreError, Value, Write, new_item};
+
+const SK_META: &str = "~meta";
+const A_CURRENT: &str = "current_version";
+const A_OLDEST: &str = "oldest_version";
+const A_MAX: &str = "max_versions";
+const A_CAS_REQ: &str = "cas_required";
+const A_CREATED: &str = "created_at";
+const A_UPDATED: &str = "updated_at";
+const A_VERSIONS: &str = "versions";
+const A_CUSTOM: &str = "custom_metadata";
+const A_DELETED: &str = "deleted_at";
+const A_DESTROYED: &str = "destroyed";
+const A_CT: &str = "ciphertext";
+const A_KEY_VERSION: &str = "key_version";
+
+/// Versions kept when neither the secret nor the mount sets `max_versions` (Vault's 10).
+pub const DEFAULT_MAX_VERSIONS: i64 = 10;
+/// Largest accepted secret data, bytes of JSON.
+pub const MAX_DATA_BYTES: usize = 512 * 1024;
+/// Most folder levels in a secret path.
+pub const MAX_DEPTH: usize = 32;
+
+fn part(mount: &str, path: &str) -> String {
+    format!("kv/{mount}/{path}")
+}
+fn meta_key(mount: &str, path: &str) -> Key {
+    Key::new(part(mount, path), SK_META)
+}
+fn version_sk(v: i64) -> String {
+    format!("v/{v:010}")
+}
+fn version_key(mount: &str, path: &str, v: i64) -> Key {
+    Key::new(part(mount, path), version_sk(v))
+}
+fn config_key(mount: &str) -> Key {
+    Key::new(format!("kv-config/{mount}"), "config")
+}
+fn dir_key(mount: &str, folder: &str, child: &str) -> Key {
+    Key::new(format!("kvdir/{mount}/{folder}"), child)
+}
+
+/// State of one version, as kept in the metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionState {
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// Soft-deletion time, Unix seconds (0: not deleted).
+    pub deleted_at: i64,
+    /// Whether the data was destroyed.
+    pub destroyed: bool,
+}
+
+/// A secret's metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Metadata {
+    /// Newest version (0 before the first write).
+    pub current: i64,
+    /// Oldest version still kept.
+    pub oldest: i64,
+    /// Versions to keep (0: the mount's setting, else 10).
+    pub max_versions: i64,
+    /// Whether writes must give `cas`.
+    pub cas_required: bool,
+    /// First write, Unix seconds.
+    pub created_at: i64,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+    /// Kept versions.
+    pub versions: BTreeMap<i64, VersionState>,
+    /// Custom metadata (strings).
+    pub custom: BTreeMap<String, String>,
+}
+
+impl TryFrom<&Item> for Metadata {
+    type Error = StoreError;
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        let bad = || StoreError::Malformed("kv metadata".into());
+        let mut versions = BTreeMap::new();
+        for (k, v) in item.map(A_VERSIONS)? {
+            let Value::M(m) = v else { return Err(bad()) };
+            let n = |a: &str| m.get(a).and_then(Value::as_n).ok_or_else(bad);
+            versions.insert(
+                k.parse().map_err(|_| bad())?,
+                VersionState {
+                    created_at: n(A_CREATED)?,
+                    deleted_at: n(A_DELETED)?,
+                    destroyed: matches!(m.get(A_DESTROYED), Some(Value::Bool(true))),
+                },
+            );
+        }
+        let custom = item
+            .map(A_CUSTOM)?
+            .into_iter()
+            .map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())).ok_or_else(bad))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            current: item.n(A_CURRENT)?,
+            oldest: item.n(A_OLDEST)?,
+            max_versions: item.n(A_MAX)?,
+            cas_required: item.flag(A_CAS_REQ)?,
+            created_at: item.n(A_CREATED)?,
+            updated_at: item.n(A_UPDATED)?,
+            versions,
+            custom,
+        })
+    }
+}
+
+impl Metadata {
+    fn to_item(&self, key: &Key) -> Item {
+        let mut item = new_item(key);
+        item.insert(A_CURRENT.into(), self.current.into());
+        item.insert(A_OLDEST.into(), self.oldest.into());
+        item.insert(A_MAX.into(), self.max_versions.into());
+        item.insert(A_CAS_REQ.into(), self.cas_required.into());
+        item.insert(A_CREATED.into(), self.created_at.into());
+        item.insert(A_UPDATED.into(), self.updated_at.into());
+        let versions = self
+            .versions
+            .iter()
+            .map(|(v, s)| {
+                (
+                    v.to_string(),
+                    Value::M(BTreeMap::from([
+                        (A_CREATED.to_owned(), Value::N(s.created_at)),
+                        (A_DELETED.to_owned(), Value::N(s.deleted_at)),
+                        (A_DESTROYED.to_owned(), Value::Bool(s.destroyed)),
+                    ])),
+                )
+            })
+            .collect();
+        item.insert(A_VERSIONS.into(), Value::M(versions));
+        item.insert(
+            A_CUSTOM.into(),
+            Value::M(self.custom.iter().map(|(k, v)| (k.clone(), Value::S(v.clone()))).collect()),
+        );
+        item
+    }
+
+    fn version_json(&self, v: i64) -> Json {
+        let s = self.versions.get(&v);
+        json!({
+            "created_time": s.map(|s| rfc3339(s.created_at)).unwrap_or_default(),
+            "custom_metadata": if self.custom.is_empty() { Json::Null } else { json!(self.custom) },
+            "deletion_time": s.filter(|s| s.deleted_at > 0).map(|s| rfc3339(s.deleted_at)).unwrap_or_default(),
+            "destroyed": s.is_some_and(|s| s.destroyed),
+            "version": v,
+        })
+    }
+
+    /// The metadata as Vault's `metadata/:path` read returns it.
+    pub fn to_json(&self, effective_max: i64) -> Json {
+        let versions: Map<String, Json> = self
+            .versions
+            .iter()
+            .map(|(v, s)| {
+                (
+                    v.to_string(),
+                    json!({
+                        "created_time": rfc3339(s.created_at),
+                        "deletion_time": if s.deleted_at > 0 { rfc3339(s.deleted_at) } else { String::new() },
+                        "destroyed": s.destroyed,
+                    }),
+                )
+            })
+            .collect();
+        json!({
+            "cas_required": self.cas_required,
+            "created_time": rfc3339(self.created_at),
+            "current_version": self.current,
+            "custom_metadata": if self.custom.is_empty() { Json::Null } else { json!(self.custom) },
+            "delete_version_after": "0s",
+            "max_versions": if self.max_versions > 0 { self.max_versions } else { 0 },
+            "oldest_version": self.oldest,
+            "updated_time": rfc3339(self.updated_at),
+            "versions": versions,
+            "effective_max_versions": effective_max,
+        })
+    }
+}
+
+/// A mount's settings (`{mount}/config`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MountConfig {
+    /// Versions to keep (0: 10).
+    pub max_versions: i64,
+    /// Whether every write must give `cas`.
+    pub cas_required: bool,
+}
+
+impl MountConfig {
+    fn from_item(item: Option<&Item>) -> Result<Self, StoreError> {
+        Ok(match item {
+            None => Self::default(),
+            Some(i) => Self {
+                max_versions: i.n(A_MAX)?,
+                cas_required: i.flag(A_CAS_REQ)?,
+            },
+        })
+    }
+}
+
+/// The KV engine over a store and a keyring.
+pub struct Kv<'a> {
+    /// Storage.
+    pub store: &'a dyn Store,
+    /// Keyring for sealing and opening values.
+    pub keyring: &'a Keyring,
+}
+
+fn check_path(path: &str) -> Result<(), ApiError> {
+    if path.is_empty() || path.ends_with('/') {
+        return Err(ApiError::bad("a secret path must name a secret, not a folder"));
+    }
+    if path.split('/').count() > MAX_DEPTH {
+        return Err(ApiError::bad(format!("a secret path has at most {MAX_DEPTH} segments")));
+    }
+    Ok(())
+}
+
+fn versions_param(body: &Body) -> Result<Vec<i64>, ApiError> {
+    let bad = || ApiError::bad("\"versions\" must be a list of version numbers");
+    let list: Vec<i64> = match body.get("versions") {
+        Some(Json::Array(a)) => a
+            .iter()
+            .map(|v| match v {
+                Json::Number(n) => n.as_i64().filter(|x| *x > 0).ok_or_else(bad),
+                Json::String(s) => s.trim().parse().ok().filter(|x: &i64| *x > 0).ok_or_else(bad),
+                _ => Err(bad()),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(Json::String(s)) => s
+            .split(',')
+            .map(|p| p.trim().parse().ok().filter(|x: &i64| *x > 0).ok_or_else(bad))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(ApiError::bad("no versions provided")),
+    };
+    if list.is_empty() {
+        return Err(ApiError::bad("no versions provided"));
+    }
+    Ok(list)
+}
+
+fn aad<'p>(mount: &'p str, path: &'p str, version: &'p str) -> [&'p str; 4] {
+    ["kv", mount, path, version]
+}
+
+/// The outcome of a read.
+pub enum ReadOutcome {
+    /// The data and its version's metadata.
+    Found(Json),
+    /// The version exists but is deleted or destroyed: Vault answers 404 with the metadata.
+    Gone(Json),
+    /// No such secret or version.
+    Missing,
+}
+
+impl Kv<'_> {
+    async fn meta(&self, mount: &str, path: &str) -> Result<Option<Metadata>, ApiError> {
+        Ok(self
+            .store
+            .get(&meta_key(mount, path))
+            .await?
+            .as_ref()
+            .map(Metadata::try_from)
+            .transpose()?)
+    }
+
+    /// Reads `version` (0: the newest). One round trip.
+    pub async fn read(&self, mount: &str, path: &str, version: i64) -> Result<ReadOutcome, ApiError> {
+        check_path(path)?;
+        let (meta_item, version_item) = if version == 0 {
+            let mut q = Query::partition(part(mount, path));
+            q.forward = false;
+            q.limit = Some(2);
+            let mut items = self.store.query(&q).await?.items.into_iter();
+            let first = items.next();
+            match first {
+                Some(m) if m.key().sk == SK_META => (Some(m), items.next()),
+                _ => (None, None),
+            }
+        } else {
+            let mut got = self
+                .store
+                .get_many(&[meta_key(mount, path), version_key(mount, path, version)])
+                .await?
+                .into_iter();
+            (got.next().flatten(), got.next().flatten())
+        };
+        let Some(meta_item) = meta_item else {
+            return Ok(ReadOutcome::Missing);
+        };
+        let meta = Metadata::try_from(&meta_item)?;
+        let want = if version == 0 { meta.current } else { version };
+        let Some(state) = meta.versions.get(&want) else {
+            return Ok(ReadOutcome::Missing);
+        };
+        let vmeta = meta.version_json(want);
+        if state.deleted_at > 0 || state.destroyed {
+            return Ok(ReadOutcome::Gone(json!({ "data": null, "metadata": vmeta })));
+        }
+        let item = version_item
+            .filter(|i| i.key().sk == version_sk(want))
+            .ok_or(ApiError::Internal)?;
+        let sealed = Sealed {
+            key_version: u32::try_from(item.n(A_KEY_VERSION)?).map_err(|_| ApiError::Internal)?,
+            ciphertext: item.b(A_CT)?.to_vec(),
+        };
+        let vs = want.to_string();
+        let plain = self.keyring.open(&aad(mount, path, &vs), &sealed).await?;
+        let data: Json = serde_json::from_slice(&plain).map_err(|_| ApiError::Internal)?;
+        Ok(ReadOutcome::Found(json!({ "data": data, "metadata": vmeta })))
+    }
+
+    /// Writes a new version (`POST data/:path` with `{"data": {...}, "options": {"cas": N}}`).
+    /// With `cas`, writes only if the current version is `cas` (0: only if the secret
+    /// does not exist); mismatches are 400 and change nothing. Without `cas`, a
+    /// concurrent write is retried. Versions beyond max versions are deleted in the
+    /// same transaction. Returns the new version's metadata.
+    pub async fn write(&self, mount: &str, path: &str, body: &Body, now: i64) -> Result<Json, ApiError> {
+        check_path(path)?;
+        let data = match body.get("data") {
+            Some(Json::Object(o)) => o,
+            Some(_) => return Err(ApiError::bad("\"data\" must be an object")),
+            None => return Err(ApiError::bad("no data provided")),
+        };
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(data).map_err(|_| ApiError::Internal)?);
+        if plain.len() > MAX_DATA_BYTES {
+            return Err(ApiError::bad(format!("secret data exceeds {MAX_DATA_BYTES} bytes")));
+        }
+        let cas = match body.get("options") {
+            None | Some(Json::Null) => None,
+            Some(Json::Object(o)) => {
+                let opts: Body = o.clone();
+                opts.uint("cas")?
+            }
+            Some(_) => return Err(ApiError::bad("\"options\" must be an object")),
+        };
+        for _ in 0..5 {
+            let got = self.store.get_many(&[meta_key(mount, path), config_key(mount)]).await?;
+            let existing = got[0].as_ref().map(Metadata::try_from).transpose()?;
+            let mount_cfg = MountConfig::from_item(got[1].as_ref())?;
+            let current = existing.as_ref().map_or(0, |m| m.current);
+            let cas_required = mount_cfg.cas_required || existing.as_ref().is_some_and(|m| m.cas_required);
+            match cas {
+                None if cas_required => {
+                    return Err(ApiError::bad("check-and-set parameter required for this call"));
+                }
+                Some(c) if c != current => {
+                    return Err(ApiError::bad("check-and-set parameter did not match the current version"));
+                }
+                _ => {}
+            }
+            let new_v = current + 1;
+            let mut meta = existing.clone().unwrap_or(Metadata {
+                created_at: now,
+                oldest: 1,
+                ..Metadata::default()
+            });
+            meta.current = new_v;
+            meta.updated_at = now;
+            meta.versions.insert(
+                new_v,
+                VersionState {
+                    created_at: now,
+                    deleted_at: 0,
+                    destroyed: false,
+                },
+            );
+            let max = effective_max(&meta, mount_cfg);
+            let keep_from = (new_v - max + 1).max(1);
+            let dropped: Vec<i64> = meta.versions.range(..keep_from).map(|(v, _)| *v).take(80).collect();
+            for v in &dropped {
+                meta.versions.remove(v);
+            }
+            meta.oldest = meta.versions.keys().next().copied().unwrap_or(new_v);
+            let vs = new_v.to_string();
+            let sealed = self.keyring.seal(&aad(mount, path, &vs), &plain).await?;
+            let mkey = meta_key(mount, path);
+            let mut vitem = new_item(&version_key(mount, path, new_v));
+            vitem.insert(A_CT.into(), Value::B(sealed.ciphertext));
+            vitem.insert(A_KEY_VERSION.into(), i64::from(sealed.key_version).into());
+            vitem.insert(A_CREATED.into(), now.into());
+            let mut writes = vec![
+                Write::Put {
+                    item: meta.to_item(&mkey),
+                    cond: Some(match &existing {
+                        None => Cond::NotExists,
+                        Some(m) => Cond::Eq(A_CURRENT, Value::N(m.current)),
+                    }),
+                },
+                Write::Put {
+                    item: vitem,
+                    cond: Some(Cond::NotExists),
+                },
+            ];
+            writes.extend(dropped.iter().map(|v| Write::Delete {
+                key: version_key(mount, path, *v),
+                cond: None,
+            }));
+            if existing.is_none() {
+                writes.extend(folder_entries(mount, path).into_iter().map(|k| Write::Put {
+                    item: new_item(&k),
+                    cond: None,
+                }));
+            }
+            match self.store.transact(writes).await {
+                Ok(()) => return Ok(meta.version_json(new_v)),
+                Err(e) if e.is_condition() && cas.is_some() => {
+                    return Err(ApiError::bad("check-and-set parameter did not match the current version"));
+                }
+                Err(e) if e.is_condition() || e.is_retryable() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Unavailable)
+    }
+
+    /// Applies `change` to the metadata under a check on the version read; retried on
+    /// a concurrent change. `extra` writes go in the same transaction.
+    async fn update_meta(
+        &self,
+        mount: &str,
+        path: &str,
+        change: impl Fn(&mut Metadata) -> Result<Vec<Write>, ApiError>,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        check_path(path)?;
+        for _ in 0..5 {
+            let Some(mut meta) = self.meta(mount, path).await? else {
+                return Ok(());
+            };
+            let seen = meta.current;
+            let seen_updated = meta.updated_at;
+            let extra = change(&mut meta)?;
+            meta.updated_at = now;
+            let mut writes = vec![Write::Put {
+                item: meta.to_item(&meta_key(mount, path)),
+                cond: Some(Cond::And(vec![
+                    Cond::Eq(A_CURRENT, Value::N(seen)),
+                    Cond::Eq(A_UPDATED, Value::N(seen_updated)),
+                ])),
+            }];
+            writes.extend(extra);
+            match self.store.transact(writes).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_condition() || e.is_retryable() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Unavailable)
+    }
+
+    /// Soft-deletes versions (`DELETE data/:path`: the newest; `POST delete/:path`: the
+    /// listed ones). Idempotent; unknown versions are ignored, as in Vault.
+    pub async fn soft_delete(&self, mount: &str, path: &str, versions: Option<&Body>, now: i64) -> Result<(), ApiError> {
+        let list = versions.map(versions_param).transpose()?;
+        self.update_meta(
+            mount,
+            path,
+            |m| {
+                let targets = list.clone().unwrap_or_else(|| vec![m.current]);
+                for v in targets {
+                    if let Some(s) = m.versions.get_mut(&v) {
+                        if s.deleted_at == 0 && !s.destroyed {
+                            s.deleted_at = now;
+                        }
+                    }
+                }
+                Ok(Vec::new())
+            },
+            now,
+        )
+        .await
+    }
+
+    /// Undeletes versions (`POST undelete/:path`); destroyed versions stay destroyed.
+    pub async fn undelete(&self, mount: &str, path: &str, body: &Body, now: i64) -> Result<(), ApiError> {
+        let list = versions_param(body)?;
+        self.update_meta(
+            mount,
+            path,
+            |m| {
+                for v in &list {
+                    if let Some(s) = m.versions.get_mut(v) {
+                        s.deleted_at = 0;
+                    }
+                }
+                Ok(Vec::new())
+            },
+            now,
+        )
+        .await
+    }
+
+    /// Destroys versions (`POST destroy/:path`): deletes their data for good.
+    pub async fn destroy(&self, mount: &str, path: &str, body: &Body, now: i64) -> Result<(), ApiError> {
+        let list = versions_param(body)?;
+        let (mount_s, path_s) = (mount.to_owned(), path.to_owned());
+        self.update_meta(
+            mount,
+            path,
+            move |m| {
+                let mut writes = Vec::new();
+                for v in &list {
+                    if let Some(s) = m.versions.get_mut(v) {
+                        s.destroyed = true;
+                        writes.push(Write::Delete {
+                            key: version_key(&mount_s, &path_s, *v),
+                            cond: None,
+                        });
+                    }
+                }
+                Ok(writes)
+            },
+            now,
+        )
+        .await
+    }
+
+    /// Reads the metadata (`GET metadata/:path`).
+    pub async fn read_metadata(&self, mount: &str, path: &str) -> Result<Option<Json>, ApiError> {
+        check_path(path)?;
+        let got = self.store.get_many(&[meta_key(mount, path), config_key(mount)]).await?;
+        let Some(item) = &got[0] else { return Ok(None) };
+        let meta = Metadata::try_from(item)?;
+        let cfg = MountConfig::from_item(got[1].as_ref())?;
+        Ok(Some(meta.to_json(effective_max(&meta, cfg))))
+    }
+
+    /// Updates metadata settings (`POST metadata/:path`): `max_versions`,
+    /// `cas_required`, `custom_metadata`. Creates the metadata when absent, as Vault does.
+    pub async fn write_metadata(&self, mount: &str, path: &str, body: &Body, now: i64) -> Result<(), ApiError> {
+        check_path(path)?;
+        let max = body.uint("max_versions")?;
+        let cas = body.boolean("cas_required")?;
+        let custom = body.string_map("custom_metadata")?;
+        if custom.as_ref().is_some_and(|c| c.len() > 64 || c.iter().any(|(k, v)| k.len() > 128 || v.len() > 512)) {
+            return Err(ApiError::bad("custom_metadata is too large (at most 64 keys, 128-byte keys, 512-byte values)"));
+        }
+        if body.get("delete_version_after").is_some_and(|v| !matches!(v, Json::Null) && v != "0s" && v != 0) {
+            return Err(ApiError::bad("\"delete_version_after\" is not supported by Sigil yet"));
+        }
+        let apply = |m: &mut Metadata| {
+            if let Some(x) = max {
+                m.max_versions = x;
+            }
+            if let Some(c) = cas {
+                m.cas_required = c;
+            }
+            if let Some(c) = &custom {
+                m.custom = c.clone();
+            }
+        };
+        if self.meta(mount, path).await?.is_none() {
+            let mut meta = Metadata {
+                created_at: now,
+                updated_at: now,
+                ..Metadata::default()
+            };
+            apply(&mut meta);
+            let mut writes = vec![Write::Put {
+                item: meta.to_item(&meta_key(mount, path)),
+                cond: Some(Cond::NotExists),
+            }];
+            writes.extend(folder_entries(mount, path).into_iter().map(|k| Write::Put {
+                item: new_item(&k),
+                cond: None,
+            }));
+            match self.store.transact(writes).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_condition() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.update_meta(
+            mount,
+            path,
+            |m| {
+                apply(m);
+                Ok(Vec::new())
+            },
+            now,
+        )
+        .await
+    }
+
+    /// Deletes the metadata and every version (`DELETE metadata/:path`). Idempotent.
+    pub async fn delete_all(&self, mount: &str, path: &str) -> Result<(), ApiError> {
+        check_path(path)?;
+        let mut q = Query::partition(part(mount, path));
+        let mut keys = Vec::new();
+        loop {
+            let page = self.store.query(&q).await?;
+            keys.extend(page.items.iter().map(ItemExt::key));
+            match page.next {
+                Some(n) => q.start = Some(n),
+                None => break,
+            }
+        }
+        // Versions first, metadata last: a failure part-way leaves a secret that can be
+        // deleted again, never data without metadata.
+        keys.sort_by_key(|k| k.sk == SK_META);
+        if let Some((folder, leaf)) = path.rsplit_once('/').map(|(f, l)| (format!("{f}/"), l)).or(Some((String::new(), path))) {
+            keys.push(dir_key(mount, &folder, leaf));
+        }
+        for chunk in keys.chunks(25) {
+            self.store
+                .transact(chunk.iter().map(|k| Write::Delete { key: k.clone(), cond: None }).collect())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Lists the children of a folder (`LIST metadata/:folder/`): secrets by name,
+    /// sub-folders with a trailing `/`. `None` when the folder has none.
+    pub async fn list(&self, mount: &str, folder: &str) -> Result<Option<Vec<String>>, ApiError> {
+        let folder = if folder.is_empty() || folder.ends_with('/') { folder.to_owned() } else { format!("{folder}/") };
+        let mut q = Query::partition(format!("kvdir/{mount}/{folder}"));
+        q.sort = SortCond::All;
+        let mut keys = Vec::new();
+        loop {
+            let page = self.store.query(&q).await?;
+            keys.extend(page.items.iter().map(|i| i.key().sk));
+            match page.next {
+                Some(n) => q.start = Some(n),
+                None => break,
+            }
+        }
+        Ok((!keys.is_empty()).then_some(keys))
+    }
+
+    /// Reads a mount's configuration.
+    pub async fn read_config(&self, mount: &str) -> Result<Json, ApiError> {
+        let cfg = MountConfig::from_item(self.store.get(&config_key(mount)).await?.as_ref())?;
+        Ok(json!({
+            "max_versions": cfg.max_versions,
+            "cas_required": cfg.cas_required,
+            "delete_version_after": "0s",
+        }))
+    }
+
+    /// Writes a mount's configuration (`max_versions`, `cas_required`).
+    pub async fn write_config(&self, mount: &str, body: &Body) -> Result<(), ApiError> {
+        let old = MountConfig::from_item(self.store.get(&config_key(mount)).await?.as_ref())?;
+        let mut item = new_item(&config_key(mount));
+        item.insert(A_MAX.into(), body.uint("max_versions")?.unwrap_or(old.max_versions).into());
+        item.insert(A_CAS_REQ.into(), body.boolean("cas_required")?.unwrap_or(old.cas_required).into());
+        self.store.write(Write::Put { item, cond: None }).await?;
+        Ok(())
+    }
+}
+
+fn effective_max(meta: &Metadata, cfg: MountConfig) -> i64 {
+    [meta.max_versions, cfg.max_versions]
+        .into_iter()
+        .find(|m| *m > 0)
+        .unwrap_or(DEFAULT_MAX_VERSIONS)
+}
+
+/// The folder entries of a secret path: `a/b/c` gives `("", "a/")`, `("a/", "b/")`,
+/// `("a/b/", "c")`.
+fn folder_entries(mount: &str, path: &str) -> Vec<Key> {
+    let segs: Vec<&str> = path.split('/').collect();
+    let mut out = Vec::new();
+    let mut folder = String::new();
+    for (i, s) in segs.iter().enumerate() {
+        let child = if i + 1 == segs.len() { (*s).to_owned() } else { format!("{s}/") };
+        out.push(dir_key(mount, &folder, &child));
+        folder.push_str(s);
+        folder.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::kms::FakeKms;
+    use crate::store::memory::MemoryStore;
+
+    async fn setup() -> (Arc<MemoryStore>, Keyring) {
+        let store = Arc::new(MemoryStore::new());
+        let ring = Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t");
+        ring.add_version("k", 0).await.unwrap();
+        (store, ring)
+    }
+
+    fn body(v: Json) -> Body {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn found(o: ReadOutcome) -> Json {
+        match o {
+            ReadOutcome::Found(j) => j,
+            _ => panic!("not found"),
+        }
+    }
+
+    #[tokio::test]
+    async fn versions_cas_and_reads() {
+        let (store, ring) = setup().await;
+        let kv = Kv { store: store.as_ref(), keyring: &ring };
+        let w = kv.write("secret", "app/db", &body(json!({"data": {"pw": "one"}})), 10).await.unwrap();
+        assert_eq!(w["version"], 1);
+        kv.write("secret", "app/db", &body(json!({"data": {"pw": "two"}, "options": {"cas": 1}})), 11).await.unwrap();
+        let e = kv.write("secret", "app/db", &body(json!({"data": {"pw": "x"}, "options": {"cas": 0}})), 12).await.unwrap_err();
+        assert_eq!(e, ApiError::bad("check-and-set parameter did not match the current version"));
+        let calls = store.calls();
+        let latest = found(kv.read("secret", "app/db", 0).await.unwrap());
+        assert_eq!(store.calls() - calls, 1, "latest read is one round trip");
+        assert_eq!(latest["data"]["pw"], "two");
+        assert_eq!(latest["metadata"]["version"], 2);
+        let calls = store.calls();
+        let v1 = found(kv.read("secret", "app/db", 1).await.unwrap());
+        assert_eq!(store.calls() - calls, 1, "versioned read is one round trip");
+        assert_eq!(v1["data"]["pw"], "one");
+        assert!(matches!(kv.read("secret", "app/db", 3).await.unwrap(), ReadOutcome::Missing));
+        assert!(matches!(kv.read("secret", "nope", 0).await.unwrap(), ReadOutcome::Missing));
+        for item in store.dump() {
+            assert!(!format!("{:?}", item.get(A_CT).map(Value::to_json)).contains("two"));
+        }
+    }
+
+    #[tokio::test]
+    async fn delete_undelete_destroy() {
+        let (store, ring) = setup().await;
+        let kv = Kv { store: store.as_ref(), keyring: &ring };
+        kv.write("secret", "a", &body(json!({"data": {"k": "1"}})), 1).await.unwrap();
+        kv.write("secret", "a", &body(json!({"data": {"k": "2"}})), 2).await.unwrap();
+        kv.soft_delete("secret", "a", None, 3).await.unwrap();
+        assert!(matches!(kv.read("secret", "a", 0).await.unwrap(), ReadOutcome::Gone(_)));
+        kv.undelete("secret", "a", &body(json!({"versions": [2]})), 4).await.unwrap();
+        assert_eq!(found(kv.read("secret", "a", 0).await.unwrap())["data"]["k"], "2");
+        kv.destroy("secret", "a", &body(json!({"versions": [2]})), 5).await.unwrap();
+        assert!(matches!(kv.read("secret", "a", 0).await.unwrap(), ReadOutcome::Gone(_)));
+        kv.undelete("secret", "a", &body(json!({"versions": [2]})), 6).await.unwrap();
+        assert!(matches!(kv.read("secret", "a", 0).await.unwrap(), ReadOutcome::Gone(_)), "destroyed stays destroyed");
+        assert_eq!(found(kv.read("secret", "a", 1).await.unwrap())["data"]["k"], "1");
+        assert!(kv.undelete("secret", "a", &body(json!({"versions": "x"})), 6).await.is_err());
+        kv.delete_all("secret", "a").await.unwrap();
+        assert!(store.dump().iter().all(|i| i.key().pk.starts_with("sys/")), "{:?}", store.dump());
+    }
+
+    #[tokio::test]
+    async fn max_versions_prunes_old_ones() {
+        let (store, ring) = setup().await;
+        let kv = Kv { store: store.as_ref(), keyring: &ring };
+        kv.write_metadata("secret", "p", &body(json!({"max_versions": 2})), 0).await.unwrap();
+        for i in 0..5 {
+            kv.write("secret", "p", &body(json!({"data": {"i": i}})), i).await.unwrap();
+        }
+        let m = kv.read_metadata("secret", "p").await.unwrap().unwrap();
+        assert_eq!((m["current_version"].as_i64(), m["oldest_version"].as_i64()), (Some(5), Some(4)));
+        let versions = store.dump().iter().filter(|i| i.key().sk.starts_with("v/")).count();
+        assert_eq!(versions, 2);
+    }
+
+    #[tokio::test]
+    async fn cas_required_and_listing() {
+        let (store, ring) = setup().await;
+        let kv = Kv { store: store.as_ref(), keyring: &ring };
+        kv.write_config("secret", &body(json!({"cas_required": true}))).await.unwrap();
+        assert!(kv.write("secret", "x/y", &body(json!({"data": {}})), 0).await.is_err());
+        kv.write("secret", "x/y", &body(json!({"data": {}, "options": {"cas": 0}})), 0).await.unwrap();
+        kv.write("secret", "x/z/w", &body(json!({"data": {}, "options": {"cas": 0}})), 0).await.unwrap();
+        assert_eq!(kv.list("secret", "").await.unwrap().unwrap(), vec!["x/"]);
+        assert_eq!(kv.list("secret", "x/").await.unwrap().unwrap(), vec!["y", "z/"]);
+        assert!(kv.list("secret", "nope/").await.unwrap().is_none());
+        kv.delete_all("secret", "x/y").await.unwrap();
+        assert_eq!(kv.list("secret", "x/").await.unwrap().unwrap(), vec!["z/"]);
+    }
+
+    #[tokio::test]
+    async fn moved_ciphertext_fails_to_open() {
+        let (store, ring) = setup().await;
+        let kv = Kv { store: store.as_ref(), keyring: &ring };
+        kv.write("secret", "a", &body(json!({"data": {"k": "A"}})), 1).await.unwrap();
+        kv.write("secret", "b", &body(json!({"data": {"k": "B"}})), 1).await.unwrap();
+        let mut a = store.get(&version_key("secret", "a", 1)).await.unwrap().unwrap();
+        let b = store.get(&version_key("secret", "b", 1)).await.unwrap().unwrap();
+        a.insert(A_CT.into(), b[A_CT].clone());
+        store.write(Write::Put { item: a, cond: None }).await.unwrap();
+        assert_eq!(kv.read("secret", "a", 0).await.err(), Some(ApiError::Integrity));
+    }
+}

@@ -1,0 +1,33 @@
+//! Sigil's shared library: everything the Lambda functions and the CLI do, behind small
+//! ports (`Store`, `Kms`, `Clock`) with AWS adapters and in-memory fakes.
+//!
+//! Map (DESIGN.md): [`route`] resolves a request, [`authz`] decides, [`handlers`]
+//! run the engines ([`kv`], [`approle`], [`token`]) over [`store`] and [`keyring`];
+//! [`http`] maps Lambda events and Vault's envelope; [`sweeper`] cleans up; [`aws`]
+//! builds the real adapters.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod app;
+pub mod approle;
+pub mod authz;
+pub mod aws;
+pub mod bootstrap;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+mod handlers;
+pub mod http;
+pub mod keyring;
+pub mod kms;
+pub mod kv;
+pub mod route;
+pub mod store;
+pub mod sweeper;
+pub mod telemetry;
+pub mod token;
+
+pub use app::App;
+pub use error::ApiError;
+pub use route::Function;

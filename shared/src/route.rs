@@ -1,0 +1,383 @@
+//! Routing: which route a request names, which operation it is (Vault's capabilities),
+//! which function serves it, and what access it needs.
+//!
+//! This table is the one place routes are defined; the Lambda watch router in
+//! `Cargo.toml` and the deployment template mirror it (and a test checks that).
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// Longest accepted request path, in bytes after decoding.
+pub const MAX_PATH_BYTES: usize = 2048;
+
+/// First path segments that cannot be KV mount names.
+pub const RESERVED_MOUNTS: &[&str] = &["sys", "auth", "aws", "identity", "cubbyhole"];
+
+/// The Lambda functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Function {
+    /// `login`: auth methods' login routes.
+    Login,
+    /// `issue`: reads (KV), credential issue, token and lease lookups.
+    Issue,
+    /// `renew`: token and lease renewal.
+    Renew,
+    /// `revoke`: token and lease revocation.
+    Revoke,
+    /// `admin`: configuration and writes.
+    Admin,
+    /// `sweeper`: scheduled cleanup (no HTTP routes).
+    Sweeper,
+}
+
+impl Function {
+    /// The function's (and its binary's) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Login => "login",
+            Function::Issue => "issue",
+            Function::Renew => "renew",
+            Function::Revoke => "revoke",
+            Function::Admin => "admin",
+            Function::Sweeper => "sweeper",
+        }
+    }
+}
+
+/// Vault's operations, which policies grant as capabilities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// `GET`
+    Read,
+    /// `LIST` or `GET ?list=true`
+    List,
+    /// `POST` / `PUT`
+    Update,
+    /// `DELETE`
+    Delete,
+}
+
+/// Who may call a route, until the policy engine decides per path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (login, health).
+    Public,
+    /// Any valid token.
+    Token,
+    /// A token holding the admin (`root`) policy.
+    Admin,
+}
+
+/// A route with its path parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // each variant is named after its Vault path, given beside it
+pub enum Route {
+    /// `sys/health`
+    Health,
+    /// `auth/approle/login`
+    ApproleLogin,
+    /// `auth/approle/role` (LIST)
+    ApproleRoles,
+    /// `auth/approle/role/:name`
+    ApproleRole { name: String },
+    /// `auth/approle/role/:name/role-id`
+    ApproleRoleId { name: String },
+    /// `auth/approle/role/:name/secret-id`
+    ApproleSecretId { name: String },
+    /// `auth/approle/role/:name/secret-id/lookup`
+    ApproleSecretIdLookup { name: String },
+    /// `auth/approle/role/:name/secret-id/destroy`
+    ApproleSecretIdDestroy { name: String },
+    /// `auth/approle/role/:name/secret-id-accessor/lookup`
+    ApproleAccessorLookup { name: String },
+    /// `auth/approle/role/:name/secret-id-accessor/destroy`
+    ApproleAccessorDestroy { name: String },
+    /// `auth/token/lookup-self`
+    TokenLookupSelf,
+    /// `auth/token/lookup`
+    TokenLookup,
+    /// `auth/token/lookup-accessor`
+    TokenLookupAccessor,
+    /// `auth/token/renew-self`
+    TokenRenewSelf,
+    /// `auth/token/renew`
+    TokenRenew,
+    /// `auth/token/revoke-self`
+    TokenRevokeSelf,
+    /// `auth/token/revoke`
+    TokenRevoke,
+    /// `auth/token/revoke-accessor`
+    TokenRevokeAccessor,
+    /// `sys/leases/lookup`
+    LeaseLookup,
+    /// `sys/leases/renew`
+    LeaseRenew,
+    /// `sys/leases/revoke`
+    LeaseRevoke,
+    /// `sys/leases/revoke-prefix/:prefix`
+    LeaseRevokePrefix { prefix: String },
+    /// `:mount/data/:path`
+    KvData { mount: String, path: String },
+    /// `:mount/metadata/:path`
+    KvMetadata { mount: String, path: String },
+    /// `:mount/delete/:path`
+    KvDelete { mount: String, path: String },
+    /// `:mount/undelete/:path`
+    KvUndelete { mount: String, path: String },
+    /// `:mount/destroy/:path`
+    KvDestroy { mount: String, path: String },
+    /// `:mount/config`
+    KvConfig { mount: String },
+}
+
+/// A resolved request: route, operation and the logical path (without `/v1/`), which
+/// policies are written against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The route.
+    pub route: Route,
+    /// The operation.
+    pub op: Operation,
+    /// The logical path, e.g. `secret/data/app/db`.
+    pub path: String,
+}
+
+impl Resolved {
+    /// The function that serves this request.
+    pub fn function(&self) -> Function {
+        use Operation::*;
+        use Route::*;
+        match (&self.route, self.op) {
+            (ApproleLogin, _) => Function::Login,
+            (KvData { .. }, Read) | (KvMetadata { .. }, Read | List) => Function::Issue,
+            (TokenLookupSelf | TokenLookup | LeaseLookup, _) => Function::Issue,
+            (TokenRenewSelf | TokenRenew | LeaseRenew, _) => Function::Renew,
+            (TokenRevokeSelf | TokenRevoke | TokenRevokeAccessor | LeaseRevoke, _)
+            | (LeaseRevokePrefix { .. }, _) => Function::Revoke,
+            _ => Function::Admin,
+        }
+    }
+
+    /// The access the route needs (the interim rule until the policy engine lands:
+    /// self-service and KV reads need a token; everything else the admin policy).
+    pub fn access(&self) -> Access {
+        use Operation::*;
+        use Route::*;
+        match (&self.route, self.op) {
+            (Health | ApproleLogin, _) => Access::Public,
+            (TokenLookupSelf | TokenRenewSelf | TokenRevokeSelf, _) => Access::Token,
+            (KvData { .. }, Read) | (KvMetadata { .. }, Read | List) => Access::Token,
+            (LeaseLookup | LeaseRenew | LeaseRevoke, _) => Access::Token,
+            _ => Access::Admin,
+        }
+    }
+}
+
+fn op_of(method: &str, list_query: bool) -> Result<Operation, ApiError> {
+    Ok(match method {
+        "GET" | "HEAD" if list_query => Operation::List,
+        "GET" | "HEAD" => Operation::Read,
+        "LIST" => Operation::List,
+        "POST" | "PUT" => Operation::Update,
+        "DELETE" => Operation::Delete,
+        _ => return Err(ApiError::MethodNotAllowed),
+    })
+}
+
+/// Decodes and checks the path: it must start with `/v1/`, decode as UTF-8, hold no
+/// control characters, no `.` or `..` segment and no empty segment (a trailing `/` is
+/// allowed: Vault's LIST paths end in one). Returns the logical path without `/v1/`.
+pub fn logical_path(raw: &str) -> Result<String, ApiError> {
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| ApiError::bad("path is not valid UTF-8"))?;
+    if decoded.len() > MAX_PATH_BYTES {
+        return Err(ApiError::bad("path too long"));
+    }
+    if decoded.chars().any(char::is_control) {
+        return Err(ApiError::bad("path contains control characters"));
+    }
+    let rest = decoded
+        .strip_prefix("/v1/")
+        .ok_or_else(|| ApiError::NoRoute(decoded.trim_start_matches('/').to_owned()))?;
+    let trimmed = rest.strip_suffix('/').unwrap_or(rest);
+    if trimmed
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(ApiError::bad("path contains an empty, '.' or '..' segment"));
+    }
+    Ok(rest.to_owned())
+}
+
+/// Resolves a request to a route. 404 for unknown paths, 405 for known paths with a
+/// method they do not take.
+pub fn resolve(
+    config: &Config,
+    method: &str,
+    raw_path: &str,
+    list_query: bool,
+) -> Result<Resolved, ApiError> {
+    let path = logical_path(raw_path)?;
+    let op = op_of(method, list_query)?;
+    let route = match_route(config, &path)?;
+    check_method(&route, op)?;
+    Ok(Resolved { route, op, path })
+}
+
+fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
+    let no_route = || ApiError::NoRoute(path.to_owned());
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    let segs: Vec<&str> = trimmed.split('/').collect();
+    let name = |s: &str| s.to_owned();
+    Ok(match segs.as_slice() {
+        ["sys", "health"] => Route::Health,
+        ["auth", "approle", "login"] => Route::ApproleLogin,
+        ["auth", "approle", "role"] => Route::ApproleRoles,
+        ["auth", "approle", "role", n] => Route::ApproleRole { name: name(n) },
+        ["auth", "approle", "role", n, "role-id"] => Route::ApproleRoleId { name: name(n) },
+        ["auth", "approle", "role", n, "secret-id"] => Route::ApproleSecretId { name: name(n) },
+        ["auth", "approle", "role", n, "secret-id", "lookup"] => {
+            Route::ApproleSecretIdLookup { name: name(n) }
+        }
+        ["auth", "approle", "role", n, "secret-id", "destroy"] => {
+            Route::ApproleSecretIdDestroy { name: name(n) }
+        }
+        ["auth", "approle", "role", n, "secret-id-accessor", "lookup"] => {
+            Route::ApproleAccessorLookup { name: name(n) }
+        }
+        ["auth", "approle", "role", n, "secret-id-accessor", "destroy"] => {
+            Route::ApproleAccessorDestroy { name: name(n) }
+        }
+        ["auth", "token", "lookup-self"] => Route::TokenLookupSelf,
+        ["auth", "token", "lookup"] => Route::TokenLookup,
+        ["auth", "token", "lookup-accessor"] => Route::TokenLookupAccessor,
+        ["auth", "token", "renew-self"] => Route::TokenRenewSelf,
+        ["auth", "token", "renew"] => Route::TokenRenew,
+        ["auth", "token", "revoke-self"] => Route::TokenRevokeSelf,
+        ["auth", "token", "revoke"] => Route::TokenRevoke,
+        ["auth", "token", "revoke-accessor"] => Route::TokenRevokeAccessor,
+        ["sys", "leases", "lookup"] => Route::LeaseLookup,
+        ["sys", "leases", "renew"] => Route::LeaseRenew,
+        ["sys", "leases", "revoke"] => Route::LeaseRevoke,
+        ["sys", "leases", "revoke-prefix", rest @ ..] if !rest.is_empty() => {
+            Route::LeaseRevokePrefix {
+                prefix: rest.join("/"),
+            }
+        }
+        [mount, "config"] if config.kv_mounts.iter().any(|m| m == mount) => Route::KvConfig {
+            mount: name(mount),
+        },
+        [mount, kind, rest @ ..] if config.kv_mounts.iter().any(|m| m == mount) => {
+            let mount = name(mount);
+            // Keep a trailing slash on metadata paths: it marks a folder for LIST.
+            let mut p = rest.join("/");
+            if path.ends_with('/') && !p.is_empty() {
+                p.push('/');
+            }
+            match (*kind, p.is_empty()) {
+                ("metadata", _) => Route::KvMetadata { mount, path: p },
+                (_, true) => return Err(no_route()),
+                ("data", _) => Route::KvData { mount, path: p },
+                ("delete", _) => Route::KvDelete { mount, path: p },
+                ("undelete", _) => Route::KvUndelete { mount, path: p },
+                ("destroy", _) => Route::KvDestroy { mount, path: p },
+                _ => return Err(no_route()),
+            }
+        }
+        _ => return Err(no_route()),
+    })
+}
+
+fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
+    use Operation::*;
+    use Route::*;
+    let ok = match route {
+        Health => op == Read,
+        ApproleRoles => op == List,
+        ApproleRole { .. } => matches!(op, Read | Update | Delete),
+        ApproleRoleId { .. } => matches!(op, Read | Update),
+        ApproleSecretId { .. } => matches!(op, Update | List),
+        ApproleSecretIdDestroy { .. } | ApproleAccessorDestroy { .. } => {
+            matches!(op, Update | Delete)
+        }
+        TokenLookupSelf => matches!(op, Read | Update),
+        TokenLookup => matches!(op, Read | Update),
+        KvData { .. } => matches!(op, Read | Update | Delete),
+        KvMetadata { .. } => matches!(op, Read | List | Update | Delete),
+        KvConfig { .. } => matches!(op, Read | Update),
+        _ => op == Update,
+    };
+    if ok { Ok(()) } else { Err(ApiError::MethodNotAllowed) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(method: &str, path: &str) -> Result<Resolved, ApiError> {
+        resolve(&Config::default(), method, path, false)
+    }
+
+    #[test]
+    fn kv_routes_and_functions() {
+        let g = r("GET", "/v1/secret/data/app/db").unwrap();
+        assert_eq!(
+            g.route,
+            Route::KvData {
+                mount: "secret".into(),
+                path: "app/db".into()
+            }
+        );
+        assert_eq!((g.function(), g.access()), (Function::Issue, Access::Token));
+        let p = r("POST", "/v1/secret/data/app/db").unwrap();
+        assert_eq!((p.function(), p.access()), (Function::Admin, Access::Admin));
+        let l = r("LIST", "/v1/secret/metadata/app/").unwrap();
+        assert_eq!(
+            l.route,
+            Route::KvMetadata {
+                mount: "secret".into(),
+                path: "app/".into()
+            }
+        );
+        assert_eq!(l.function(), Function::Issue);
+        let l = resolve(&Config::default(), "GET", "/v1/secret/metadata/", true).unwrap();
+        assert_eq!(l.op, Operation::List);
+        assert_eq!(r("PATCH", "/v1/secret/data/a"), Err(ApiError::MethodNotAllowed));
+        assert!(matches!(r("GET", "/v1/secret/data/"), Err(ApiError::NoRoute(_))));
+        assert!(matches!(r("GET", "/v1/other/data/x"), Err(ApiError::NoRoute(_))));
+    }
+
+    #[test]
+    fn hostile_paths_are_rejected() {
+        for p in [
+            "/v1/secret/data/../sys/x",
+            "/v1/secret/data/%2e%2e/x",
+            "/v1/secret/data/a//b",
+            "/v1/secret/data/a%00b",
+            "/v1/secret/data/./a",
+            "/v1/secret/data/%ff",
+        ] {
+            assert!(matches!(r("GET", p), Err(ApiError::BadRequest(_))), "{p}");
+        }
+        assert!(matches!(r("GET", "/secret/data/x"), Err(ApiError::NoRoute(_))));
+    }
+
+    #[test]
+    fn token_and_lease_routes() {
+        assert_eq!(r("GET", "/v1/auth/token/lookup-self").unwrap().function(), Function::Issue);
+        assert_eq!(r("POST", "/v1/auth/token/renew-self").unwrap().function(), Function::Renew);
+        assert_eq!(r("POST", "/v1/auth/token/revoke-self").unwrap().function(), Function::Revoke);
+        assert_eq!(r("PUT", "/v1/sys/leases/renew").unwrap().function(), Function::Renew);
+        let p = r("PUT", "/v1/sys/leases/revoke-prefix/aws/creds/deploy").unwrap();
+        assert_eq!(
+            p.route,
+            Route::LeaseRevokePrefix {
+                prefix: "aws/creds/deploy".into()
+            }
+        );
+        assert_eq!(p.access(), Access::Admin);
+        assert_eq!(r("POST", "/v1/auth/approle/login").unwrap().access(), Access::Public);
+        assert_eq!(r("GET", "/v1/auth/approle/login"), Err(ApiError::MethodNotAllowed));
+    }
+}

@@ -1,0 +1,230 @@
+//! The storage port: one table of items addressed by `(pk, sk)`, with conditional
+//! writes, transactions and queries (DESIGN.md, "Storage").
+//!
+//! Domain code builds [`Write`]s and [`Query`]s from this module only; the DynamoDB
+//! adapter ([`dynamo::DynamoStore`]) and the in-memory fake ([`memory::MemoryStore`])
+//! implement the same semantics, so every rule tested against the fake holds against
+//! DynamoDB Local.
+
+pub mod dynamo;
+pub mod memory;
+pub mod schema;
+mod value;
+
+pub use value::{Item, ItemExt, Value, new_item};
+
+use async_trait::async_trait;
+
+/// The primary key of an item: partition key `pk` and sort key `sk`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    /// Partition key, e.g. `token/3f9a...`.
+    pub pk: String,
+    /// Sort key, e.g. `token`.
+    pub sk: String,
+}
+
+impl Key {
+    /// A key from its two parts.
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+}
+
+/// A condition on the stored item a write applies to (DynamoDB condition expressions).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cond {
+    /// The item exists.
+    Exists,
+    /// The item does not exist.
+    NotExists,
+    /// The attribute exists and equals the value.
+    Eq(&'static str, Value),
+    /// The numeric attribute exists and is `>=` the value.
+    Ge(&'static str, i64),
+    /// The numeric attribute exists and is `<=` the value.
+    Le(&'static str, i64),
+    /// The attribute is absent (the item may or may not exist).
+    AttrAbsent(&'static str),
+    /// Every condition holds.
+    And(Vec<Cond>),
+}
+
+/// One change to the attributes of an existing (or new) item.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    /// Set the attribute to the value.
+    Set(&'static str, Value),
+    /// Add the delta to a numeric attribute (absent counts as 0).
+    Add(&'static str, i64),
+    /// Remove the attribute.
+    Remove(&'static str),
+}
+
+/// One write, optionally conditional.
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// Create or replace the whole item (its key is in the item's `pk`/`sk`).
+    Put {
+        /// The item, including `pk` and `sk`.
+        item: Item,
+        /// Condition on the item being replaced.
+        cond: Option<Cond>,
+    },
+    /// Change some attributes; creates the item when it is absent and no condition stops it.
+    Update {
+        /// Which item.
+        key: Key,
+        /// The changes, applied in order.
+        updates: Vec<Update>,
+        /// Condition on the current item.
+        cond: Option<Cond>,
+    },
+    /// Delete the item (a no-op when absent, unless the condition requires it).
+    Delete {
+        /// Which item.
+        key: Key,
+        /// Condition on the current item.
+        cond: Option<Cond>,
+    },
+    /// Only check a condition (inside a transaction).
+    Check {
+        /// Which item.
+        key: Key,
+        /// The condition that must hold.
+        cond: Cond,
+    },
+}
+
+impl Write {
+    /// The key this write addresses.
+    pub fn key(&self) -> Key {
+        match self {
+            Write::Put { item, .. } => value::item_key(item),
+            Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => {
+                key.clone()
+            }
+        }
+    }
+}
+
+/// The sort-key part of a [`Query`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortCond {
+    /// Every item in the partition.
+    All,
+    /// Sort keys starting with the prefix.
+    Prefix(String),
+    /// Numeric sort key `<=` the value (used on the expiry index).
+    NumLe(i64),
+}
+
+/// Which key schema a query runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Index {
+    /// The table itself, keyed by `pk` and `sk` (strongly consistent reads).
+    Table,
+    /// The expiry index, keyed by `exp_bucket` and `exp_at` (eventually consistent).
+    Expiry,
+}
+
+/// A query over one partition.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// Table or index.
+    pub index: Index,
+    /// The partition key value (`pk` on the table, `exp_bucket` on the expiry index).
+    pub partition: String,
+    /// Condition on the sort key.
+    pub sort: SortCond,
+    /// Ascending (`true`) or descending sort-key order.
+    pub forward: bool,
+    /// Most items to return in this page.
+    pub limit: Option<u32>,
+    /// Continue after this item (the previous page's `next`).
+    pub start: Option<Item>,
+}
+
+impl Query {
+    /// A forward query of a whole table partition.
+    pub fn partition(pk: impl Into<String>) -> Self {
+        Self {
+            index: Index::Table,
+            partition: pk.into(),
+            sort: SortCond::All,
+            forward: true,
+            limit: None,
+            start: None,
+        }
+    }
+}
+
+/// One page of query results.
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    /// The items, in sort-key order.
+    pub items: Vec<Item>,
+    /// Where the next page starts, when there may be more.
+    pub next: Option<Item>,
+}
+
+/// Storage failures. Messages never carry item contents.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A write's condition did not hold.
+    #[error("condition failed")]
+    ConditionFailed,
+    /// A transaction was cancelled; `conditions` lists, per write, whether its condition failed.
+    #[error("transaction cancelled")]
+    TransactionCancelled {
+        /// For each write of the transaction, whether its own condition failed.
+        conditions: Vec<bool>,
+    },
+    /// Concurrent transactions touched the same item; retry.
+    #[error("transaction conflict")]
+    Conflict,
+    /// The request rate exceeded what the table allows; retry with backoff.
+    #[error("throttled")]
+    Throttled,
+    /// An item did not have the shape its type expects.
+    #[error("malformed item: {0}")]
+    Malformed(String),
+    /// Any other backend failure (no details: they may hold internals).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether a failed condition (alone, or within a transaction) caused this error.
+    pub fn is_condition(&self) -> bool {
+        match self {
+            StoreError::ConditionFailed => true,
+            StoreError::TransactionCancelled { conditions } => conditions.iter().any(|c| *c),
+            _ => false,
+        }
+    }
+
+    /// Whether retrying the same request may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Conflict | StoreError::Throttled)
+    }
+}
+
+/// The storage port.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Read one item (strongly consistent). One round trip.
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+    /// Read several items (strongly consistent), in the order of `keys`. One round trip
+    /// for up to 100 keys.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
+    /// Apply one write. [`StoreError::ConditionFailed`] when its condition does not hold.
+    async fn write(&self, write: Write) -> Result<(), StoreError>;
+    /// Apply up to 100 writes atomically (all or none), on distinct items.
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// One page of a query.
+    async fn query(&self, query: &Query) -> Result<Page, StoreError>;
+}

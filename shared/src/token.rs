@@ -1,0 +1,574 @@
+//! Tokens: creation, lookup, use counting, renewal and revocation (Vault's token rules,
+//! VAULT-NOTES.md "Tokens").
+//!
+//! A token is `sgl.` followed by 43 base64url characters (256 random bits); the prefix
+//! lets secret scanners find leaked ones. Only its SHA-256 is stored:
+//! `token/{hash}` / `token` holds the entry; `accessor/{accessor}` / `accessor` maps the
+//! accessor to the hash. Both live and die together (one transaction).
+
+use std::collections::BTreeMap;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value as Json, json};
+
+use crate::clock::rfc3339;
+use crate::crypto;
+use crate::error::ApiError;
+use crate::store::{
+    Cond, Item, ItemExt, Key, Query, SortCond, Store, StoreError, Update, Value, Write, new_item,
+    schema,
+};
+
+/// Prefix of every Sigil token.
+pub const TOKEN_PREFIX: &str = "sgl.";
+/// Policy that grants everything (held by the bootstrap token).
+pub const ROOT_POLICY: &str = "root";
+/// Policy attached to tokens unless a role says `token_no_default_policy`.
+pub const DEFAULT_POLICY: &str = "default";
+
+const SK_TOKEN: &str = "token";
+const SK_ACCESSOR: &str = "accessor";
+const A_ACCESSOR: &str = "accessor";
+const A_TOKEN_HASH: &str = "token_hash";
+const A_POLICIES: &str = "policies";
+const A_ISSUED: &str = "issued_at";
+const A_EXPIRE: &str = "expire_at";
+const A_MAX_EXPIRE: &str = "max_expire_at";
+const A_TTL: &str = "creation_ttl";
+const A_PERIOD: &str = "period";
+const A_EXPLICIT_MAX: &str = "explicit_max_ttl";
+const A_USES: &str = "num_uses";
+const A_DISPLAY: &str = "display_name";
+const A_META: &str = "meta";
+const A_PATH: &str = "path";
+
+/// The stored key of a token's entry.
+pub fn token_key(hash: &str) -> Key {
+    Key::new(format!("token/{hash}"), SK_TOKEN)
+}
+
+/// The stored key of an accessor's entry.
+pub fn accessor_key(accessor: &str) -> Key {
+    Key::new(format!("accessor/{accessor}"), SK_ACCESSOR)
+}
+
+/// What a new token should be (from an auth method's role).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenParams {
+    /// Policies (the default policy is added unless `no_default_policy`).
+    pub policies: Vec<String>,
+    /// Leave out the default policy.
+    pub no_default_policy: bool,
+    /// TTL in seconds (0: the system default).
+    pub ttl: i64,
+    /// Max TTL in seconds (0: the system max).
+    pub max_ttl: i64,
+    /// Hard cap in seconds that renewals never pass, even for periodic tokens (0: none).
+    pub explicit_max_ttl: i64,
+    /// Period in seconds: each renewal resets the TTL to it, with no max TTL (0: none).
+    pub period: i64,
+    /// Uses allowed (0: unlimited).
+    pub num_uses: i64,
+    /// Display name, e.g. `approle`.
+    pub display_name: String,
+    /// Metadata shown on lookup (e.g. `role_name`).
+    pub meta: BTreeMap<String, String>,
+    /// The path that created it, e.g. `auth/approle/login`.
+    pub path: String,
+}
+
+/// A stored token (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenEntry {
+    /// SHA-256 of the token, hex.
+    pub hash: String,
+    /// The accessor.
+    pub accessor: String,
+    /// Policies, sorted, no duplicates.
+    pub policies: Vec<String>,
+    /// Creation time, Unix seconds.
+    pub issued_at: i64,
+    /// Expiry, Unix seconds.
+    pub expire_at: i64,
+    /// Time renewals cannot pass, Unix seconds (0: none, for periodic tokens without an
+    /// explicit max).
+    pub max_expire_at: i64,
+    /// TTL at creation, seconds (also the default renewal increment).
+    pub creation_ttl: i64,
+    /// Period, seconds (0: not periodic).
+    pub period: i64,
+    /// Explicit max TTL, seconds (0: none).
+    pub explicit_max_ttl: i64,
+    /// Uses left (0: unlimited).
+    pub num_uses: i64,
+    /// Display name.
+    pub display_name: String,
+    /// Metadata.
+    pub meta: BTreeMap<String, String>,
+    /// Creating path.
+    pub path: String,
+}
+
+impl TryFrom<&Item> for TokenEntry {
+    type Error = StoreError;
+    fn try_from(item: &Item) -> Result<Self, StoreError> {
+        let meta = item
+            .map(A_META)?
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::S(s) => Ok((k, s)),
+                _ => Err(StoreError::Malformed("token meta".into())),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            hash: item
+                .key()
+                .pk
+                .strip_prefix("token/")
+                .ok_or_else(|| StoreError::Malformed("token key".into()))?
+                .to_owned(),
+            accessor: item.s(A_ACCESSOR)?.to_owned(),
+            policies: item.strings(A_POLICIES)?,
+            issued_at: item.n(A_ISSUED)?,
+            expire_at: item.n(A_EXPIRE)?,
+            max_expire_at: item.n(A_MAX_EXPIRE)?,
+            creation_ttl: item.n(A_TTL)?,
+            period: item.n(A_PERIOD)?,
+            explicit_max_ttl: item.n(A_EXPLICIT_MAX)?,
+            num_uses: item.n(A_USES)?,
+            display_name: item.s(A_DISPLAY)?.to_owned(),
+            meta,
+            path: item.s(A_PATH)?.to_owned(),
+        })
+    }
+}
+
+impl From<&TokenEntry> for Item {
+    fn from(t: &TokenEntry) -> Item {
+        let key = token_key(&t.hash);
+        let mut item = new_item(&key);
+        let mut put = |k: &str, v: Value| {
+            item.insert(k.to_owned(), v);
+        };
+        put(A_ACCESSOR, t.accessor.clone().into());
+        put(A_POLICIES, t.policies.clone().into());
+        put(A_ISSUED, t.issued_at.into());
+        put(A_EXPIRE, t.expire_at.into());
+        put(A_MAX_EXPIRE, t.max_expire_at.into());
+        put(A_TTL, t.creation_ttl.into());
+        put(A_PERIOD, t.period.into());
+        put(A_EXPLICIT_MAX, t.explicit_max_ttl.into());
+        put(A_USES, t.num_uses.into());
+        put(A_DISPLAY, t.display_name.clone().into());
+        put(
+            A_META,
+            Value::M(t.meta.iter().map(|(k, v)| (k.clone(), Value::S(v.clone()))).collect()),
+        );
+        put(A_PATH, t.path.clone().into());
+        for (k, v) in schema::expiry_attrs(&key.pk, t.expire_at) {
+            put(k, v);
+        }
+        item
+    }
+}
+
+/// System limits that apply to every token.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Default TTL, seconds.
+    pub default_ttl: i64,
+    /// System max TTL, seconds.
+    pub max_ttl: i64,
+}
+
+/// A newly minted token: the secret (shown once) and its entry.
+pub struct Minted {
+    /// The token itself. Never stored, never logged.
+    pub token: SecretString,
+    /// The stored entry.
+    pub entry: TokenEntry,
+}
+
+impl std::fmt::Debug for Minted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Minted")
+            .field("token", &"redacted")
+            .field("accessor", &self.entry.accessor)
+            .finish()
+    }
+}
+
+impl Minted {
+    /// The writes that store it: the entry and the accessor, both only if absent.
+    pub fn writes(&self) -> Vec<Write> {
+        let mut acc = new_item(&accessor_key(&self.entry.accessor));
+        acc.insert(A_TOKEN_HASH.into(), self.entry.hash.clone().into());
+        acc.insert(schema::TTL.into(), (self.entry.expire_at + schema::TTL_GRACE_SECS).into());
+        vec![
+            Write::Put {
+                item: Item::from(&self.entry),
+                cond: Some(Cond::NotExists),
+            },
+            Write::Put {
+                item: acc,
+                cond: Some(Cond::NotExists),
+            },
+        ]
+    }
+}
+
+/// Mints a token by Vault's TTL rules: the TTL is the role's (else the system default),
+/// capped by the max TTL (the role's, else the system max, never above the system max);
+/// renewals never pass issue time + max TTL. A periodic token gets its period as TTL and
+/// no max TTL but the explicit max, if any.
+pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, ApiError> {
+    let token = format!(
+        "{TOKEN_PREFIX}{}",
+        crypto::random_b64(32).map_err(|_| ApiError::Internal)?
+    );
+    let accessor = crypto::random_b64(18).map_err(|_| ApiError::Internal)?;
+    let hash = crypto::sha256_hex(token.as_bytes());
+    let mut policies = params.policies.clone();
+    if !params.no_default_policy && !policies.iter().any(|p| p == ROOT_POLICY) {
+        policies.push(DEFAULT_POLICY.to_owned());
+    }
+    policies.sort();
+    policies.dedup();
+    let mut max_ttl = if params.max_ttl > 0 { params.max_ttl.min(limits.max_ttl) } else { limits.max_ttl };
+    if params.explicit_max_ttl > 0 {
+        max_ttl = max_ttl.min(params.explicit_max_ttl);
+    }
+    let (ttl, max_expire_at) = if params.period > 0 {
+        let cap = if params.explicit_max_ttl > 0 { params.explicit_max_ttl } else { i64::MAX };
+        (params.period.min(cap), if params.explicit_max_ttl > 0 { now + params.explicit_max_ttl } else { 0 })
+    } else {
+        let ttl = if params.ttl > 0 { params.ttl } else { limits.default_ttl };
+        (ttl.min(max_ttl), now + max_ttl)
+    };
+    Ok(Minted {
+        token: SecretString::from(token),
+        entry: TokenEntry {
+            hash,
+            accessor,
+            policies,
+            issued_at: now,
+            expire_at: now + ttl,
+            max_expire_at,
+            creation_ttl: ttl,
+            period: params.period,
+            explicit_max_ttl: params.explicit_max_ttl,
+            num_uses: params.num_uses,
+            display_name: params.display_name.clone(),
+            meta: params.meta.clone(),
+            path: params.path.clone(),
+        },
+    })
+}
+
+/// Hash of a presented token; `None` when it cannot be a Sigil token (so no lookup).
+pub fn hash_presented(token: &SecretString) -> Option<String> {
+    let t = token.expose_secret();
+    (t.starts_with(TOKEN_PREFIX) && t.len() <= 128).then(|| crypto::sha256_hex(t.as_bytes()))
+}
+
+/// Looks up a token's live entry (one read); `None` when unknown, malformed or expired.
+pub async fn find(store: &dyn Store, token: &SecretString, now: i64) -> Result<Option<TokenEntry>, ApiError> {
+    let Some(hash) = hash_presented(token) else {
+        return Ok(None);
+    };
+    find_by_hash(store, &hash, now).await
+}
+
+/// Looks up a live entry by token hash.
+pub async fn find_by_hash(store: &dyn Store, hash: &str, now: i64) -> Result<Option<TokenEntry>, ApiError> {
+    let Some(item) = store.get(&token_key(hash)).await? else {
+        return Ok(None);
+    };
+    let entry = TokenEntry::try_from(&item)?;
+    Ok((entry.expire_at > now).then_some(entry))
+}
+
+/// Looks up a live entry by accessor (two reads).
+pub async fn find_by_accessor(store: &dyn Store, accessor: &str, now: i64) -> Result<Option<TokenEntry>, ApiError> {
+    if accessor.is_empty() || accessor.len() > 128 {
+        return Ok(None);
+    }
+    let Some(item) = store.get(&accessor_key(accessor)).await? else {
+        return Ok(None);
+    };
+    find_by_hash(store, item.s(A_TOKEN_HASH)?, now).await
+}
+
+/// Authenticates a request's token: 403 `permission denied` when it is missing,
+/// unknown, expired, revoked or out of uses. Counts one use of a limited-use token;
+/// the last use revokes it (after this request), as in Vault.
+pub async fn authenticate(store: &dyn Store, token: Option<&SecretString>, now: i64) -> Result<TokenEntry, ApiError> {
+    let token = token.ok_or(ApiError::PermissionDenied)?;
+    let mut entry = find(store, token, now).await?.ok_or(ApiError::PermissionDenied)?;
+    for _ in 0..5 {
+        if entry.num_uses == 0 {
+            return Ok(entry);
+        }
+        let res = if entry.num_uses == 1 {
+            let mut writes = delete_writes(&entry);
+            writes[0] = Write::Delete {
+                key: token_key(&entry.hash),
+                cond: Some(Cond::Eq(A_USES, Value::N(1))),
+            };
+            store.transact(writes).await
+        } else {
+            store
+                .write(Write::Update {
+                    key: token_key(&entry.hash),
+                    updates: vec![Update::Add(A_USES, -1)],
+                    cond: Some(Cond::Ge(A_USES, 2)),
+                })
+                .await
+        };
+        match res {
+            Ok(()) => return Ok(entry),
+            Err(e) if e.is_condition() || e.is_retryable() => {
+                entry = find_by_hash(store, &entry.hash, now)
+                    .await?
+                    .ok_or(ApiError::PermissionDenied)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Unavailable)
+}
+
+/// The writes that delete a token and its accessor.
+fn delete_writes(entry: &TokenEntry) -> Vec<Write> {
+    vec![
+        Write::Delete {
+            key: token_key(&entry.hash),
+            cond: None,
+        },
+        Write::Delete {
+            key: accessor_key(&entry.accessor),
+            cond: None,
+        },
+    ]
+}
+
+/// What a renewal granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Renewal {
+    /// The TTL granted, seconds from now.
+    pub ttl: i64,
+    /// Warnings to show (e.g. the TTL was capped by the max TTL).
+    pub warnings: Vec<String>,
+}
+
+/// Renews by Vault's rule: the new TTL counts from now and is the increment (or, when
+/// 0, the creation TTL; for periodic tokens the period), capped by what remains until
+/// the max TTL. One conditional write: fails with 403 if the token was revoked or
+/// expired meanwhile.
+pub async fn renew(store: &dyn Store, entry: &TokenEntry, increment: i64, now: i64) -> Result<Renewal, ApiError> {
+    let wanted = if entry.period > 0 {
+        entry.period
+    } else if increment > 0 {
+        increment
+    } else {
+        entry.creation_ttl
+    };
+    let mut warnings = Vec::new();
+    let ttl = if entry.max_expire_at > 0 && now + wanted > entry.max_expire_at {
+        let capped = (entry.max_expire_at - now).max(0);
+        warnings.push(format!(
+            "TTL of \"{wanted}s\" exceeded the effective max_ttl of \"{capped}s\"; TTL value is capped accordingly"
+        ));
+        capped
+    } else {
+        wanted
+    };
+    let key = token_key(&entry.hash);
+    let mut updates = vec![Update::Set(A_EXPIRE, Value::N(now + ttl))];
+    updates.extend(schema::expiry_attrs(&key.pk, now + ttl).map(|(k, v)| Update::Set(k, v)));
+    store
+        .write(Write::Update {
+            key,
+            updates,
+            cond: Some(Cond::And(vec![Cond::Exists, Cond::Ge(A_EXPIRE, now + 1)])),
+        })
+        .await
+        .map_err(|e| if e.is_condition() { ApiError::PermissionDenied } else { e.into() })?;
+    Ok(Renewal { ttl, warnings })
+}
+
+/// Revokes a token: deletes its entry, its accessor and every item in its partition
+/// (lease references). Idempotent.
+pub async fn revoke(store: &dyn Store, entry: &TokenEntry) -> Result<(), ApiError> {
+    revoke_hash(store, &entry.hash, Some(&entry.accessor)).await
+}
+
+/// Revokes by hash, deleting every item in the token's partition and the accessor.
+pub async fn revoke_hash(store: &dyn Store, hash: &str, accessor: Option<&str>) -> Result<(), ApiError> {
+    let mut q = Query::partition(format!("token/{hash}"));
+    q.sort = SortCond::All;
+    let mut writes = Vec::new();
+    loop {
+        let page = store.query(&q).await?;
+        writes.extend(page.items.iter().map(|i| Write::Delete {
+            key: i.key(),
+            cond: None,
+        }));
+        match page.next {
+            Some(n) => q.start = Some(n),
+            None => break,
+        }
+    }
+    if let Some(a) = accessor {
+        writes.push(Write::Delete {
+            key: accessor_key(a),
+            cond: None,
+        });
+    }
+    for chunk in writes.chunks(25) {
+        store.transact(chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// The `auth` block of a login or renewal response.
+pub fn auth_json(entry: &TokenEntry, token: Option<&SecretString>, lease_duration: i64) -> Json {
+    json!({
+        "client_token": token.map(|t| t.expose_secret().to_owned()).unwrap_or_default(),
+        "accessor": entry.accessor,
+        "policies": entry.policies,
+        "token_policies": entry.policies,
+        "identity_policies": null,
+        "metadata": entry.meta,
+        "lease_duration": lease_duration,
+        "renewable": is_renewable(entry),
+        "entity_id": "",
+        "token_type": "service",
+        "orphan": true,
+        "mfa_requirement": null,
+        "num_uses": entry.num_uses,
+    })
+}
+
+/// Whether renewing can extend the token.
+pub fn is_renewable(entry: &TokenEntry) -> bool {
+    !entry.policies.iter().any(|p| p == ROOT_POLICY) || entry.max_expire_at > 0
+}
+
+/// The `data` of a token lookup (`id` only for lookup-self, where the caller holds it).
+pub fn lookup_json(entry: &TokenEntry, id: Option<&SecretString>, now: i64) -> Json {
+    json!({
+        "accessor": entry.accessor,
+        "creation_time": entry.issued_at,
+        "creation_ttl": entry.creation_ttl,
+        "display_name": entry.display_name,
+        "entity_id": "",
+        "expire_time": rfc3339(entry.expire_at),
+        "explicit_max_ttl": entry.explicit_max_ttl,
+        "id": id.map(|t| t.expose_secret().to_owned()).unwrap_or_default(),
+        "issue_time": rfc3339(entry.issued_at),
+        "meta": if entry.meta.is_empty() { Json::Null } else { json!(entry.meta) },
+        "num_uses": entry.num_uses,
+        "orphan": true,
+        "path": entry.path,
+        "period": if entry.period > 0 { json!(entry.period) } else { Json::Null },
+        "policies": entry.policies,
+        "renewable": is_renewable(entry),
+        "ttl": (entry.expire_at - now).max(0),
+        "type": "service",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    const LIMITS: Limits = Limits {
+        default_ttl: 3600,
+        max_ttl: 7200,
+    };
+
+    async fn stored(store: &MemoryStore, params: &TokenParams, now: i64) -> Minted {
+        let m = mint(params, LIMITS, now).unwrap();
+        store.transact(m.writes()).await.unwrap();
+        m
+    }
+
+    #[test]
+    fn ttl_rules() {
+        let m = mint(&TokenParams::default(), LIMITS, 1000).unwrap();
+        assert_eq!((m.entry.expire_at, m.entry.max_expire_at), (4600, 8200));
+        assert_eq!(m.entry.policies, vec!["default"]);
+        let p = TokenParams {
+            ttl: 99_999,
+            max_ttl: 99_999,
+            ..Default::default()
+        };
+        let m = mint(&p, LIMITS, 0).unwrap();
+        assert_eq!((m.entry.expire_at, m.entry.max_expire_at), (7200, 7200), "capped by system max");
+        let p = TokenParams {
+            period: 60,
+            explicit_max_ttl: 0,
+            no_default_policy: true,
+            ..Default::default()
+        };
+        let m = mint(&p, LIMITS, 0).unwrap();
+        assert_eq!((m.entry.expire_at, m.entry.max_expire_at), (60, 0));
+        assert!(m.entry.policies.is_empty());
+        assert!(m.token.expose_secret().starts_with("sgl."));
+        assert_eq!(m.token.expose_secret().len(), 4 + 43);
+        assert!(!format!("{m:?}").contains(m.token.expose_secret()));
+    }
+
+    #[tokio::test]
+    async fn renew_is_capped_by_max_ttl() {
+        let store = MemoryStore::new();
+        let p = TokenParams {
+            ttl: 100,
+            max_ttl: 300,
+            ..Default::default()
+        };
+        let m = stored(&store, &p, 0).await;
+        let r = renew(&store, &m.entry, 1000, 50).await.unwrap();
+        assert_eq!(r.ttl, 250);
+        assert_eq!(r.warnings.len(), 1);
+        let e = find(&store, &m.token, 50).await.unwrap().unwrap();
+        assert_eq!(e.expire_at, 300);
+        let r = renew(&store, &e, 0, 60).await.unwrap();
+        assert_eq!((r.ttl, r.warnings.len()), (100, 0), "increment 0 renews by the creation TTL");
+        assert!(find(&store, &m.token, 300).await.unwrap().is_none(), "expired at max");
+    }
+
+    #[tokio::test]
+    async fn limited_uses_then_revoked() {
+        let store = MemoryStore::new();
+        let p = TokenParams {
+            num_uses: 2,
+            ..Default::default()
+        };
+        let m = stored(&store, &p, 0).await;
+        authenticate(&store, Some(&m.token), 1).await.unwrap();
+        authenticate(&store, Some(&m.token), 1).await.unwrap();
+        assert_eq!(
+            authenticate(&store, Some(&m.token), 1).await,
+            Err(ApiError::PermissionDenied)
+        );
+        assert!(store.dump().is_empty(), "token and accessor deleted after last use");
+    }
+
+    #[tokio::test]
+    async fn revoke_and_unknown_tokens_are_denied() {
+        let store = MemoryStore::new();
+        let m = stored(&store, &TokenParams::default(), 0).await;
+        assert_eq!(find_by_accessor(&store, &m.entry.accessor, 1).await.unwrap().unwrap().hash, m.entry.hash);
+        revoke(&store, &m.entry).await.unwrap();
+        assert_eq!(authenticate(&store, Some(&m.token), 1).await, Err(ApiError::PermissionDenied));
+        assert_eq!(authenticate(&store, None, 1).await, Err(ApiError::PermissionDenied));
+        let bogus = SecretString::from("hvs.nope".to_owned());
+        let calls = store.calls();
+        assert_eq!(authenticate(&store, Some(&bogus), 1).await, Err(ApiError::PermissionDenied));
+        assert_eq!(store.calls(), calls, "a non-Sigil token costs no read");
+        assert!(store.dump().is_empty());
+    }
+}
