@@ -1,1 +1,239 @@
-//! Test support.
+//! Test support for the end-to-end suite: the local stack's clients, fresh isolated
+//! tables, in-process requests against the real adapters, and HTTP requests to the
+//! functions under `cargo lambda watch`.
+//!
+//! The suite runs under `make test`, which starts the stack and exports its endpoints
+//! (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, ...) and `SIGIL_ADDR`.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use sigil::App;
+use sigil::aws::CallCounter;
+use sigil::clock::{Clock, ManualClock, SystemClock};
+use sigil::config::Config;
+use sigil::http::ApiRequest;
+use sigil::route::Function;
+
+/// Fails with a clear message when the stack's variables are missing.
+pub fn require_stack() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "the local stack is not configured: run the suite with `make test` \
+         (or `localstack/up` and export the variables in .sigil/stack.env)"
+    );
+}
+
+/// The SDK configuration from the environment (the local stack's endpoints).
+pub async fn sdk() -> SdkConfig {
+    require_stack();
+    sigil::aws::sdk_config().await
+}
+
+/// A unique name with `prefix`.
+pub fn unique(prefix: &str) -> String {
+    let n = sigil::crypto::random_bytes(6).map(hex_lower).unwrap_or_default();
+    format!("{prefix}-{n}")
+}
+
+fn hex_lower(b: Vec<u8>) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// An isolated Sigil on the local stack: its own table and KMS key, initialized, with
+/// an admin token, and a call counter on its AWS clients.
+pub struct Fixture {
+    /// Table name.
+    pub table: String,
+    /// KMS key alias.
+    pub key_alias: String,
+    /// SDK configuration.
+    pub sdk: SdkConfig,
+    /// Counts the apps' AWS calls.
+    pub counter: CallCounter,
+    /// An admin token.
+    pub admin: String,
+    /// The clock the apps use.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Fixture {
+    /// A fresh table and key on the system clock.
+    pub async fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock)).await
+    }
+
+    /// A fresh table and key; the apps read time from `clock`.
+    pub async fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        let sdk = sdk().await;
+        let table = unique("sigil-test");
+        let key_alias = format!("alias/{table}");
+        sigil::aws::create_table(&sigil::aws::dynamodb_client(&sdk, None), &table)
+            .await
+            .expect("create table");
+        sigil::aws::ensure_kms_key(&sigil::aws::kms_client(&sdk, None), &key_alias)
+            .await
+            .expect("create key");
+        let mut f = Self {
+            table,
+            key_alias,
+            sdk,
+            counter: CallCounter::new(),
+            admin: String::new(),
+            clock,
+        };
+        let app = f.app_uncounted(Function::Admin);
+        sigil::bootstrap::init(app.store.as_ref(), &app.keyring, &f.key_alias, f.clock.now())
+            .await
+            .expect("init");
+        let minted = sigil::bootstrap::admin_token(app.store.as_ref(), app.limits(), 3600, f.clock.now())
+            .await
+            .expect("admin token");
+        f.admin = minted.token.expose_secret().to_owned();
+        f
+    }
+
+    /// A manual clock starting now, and a fixture on it.
+    pub async fn manual() -> (Self, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        (Self::with_clock(clock.clone()).await, clock)
+    }
+
+    /// The configuration of this fixture's apps.
+    pub fn config(&self) -> Config {
+        Config {
+            table: self.table.clone(),
+            kms_key_id: self.key_alias.clone(),
+            ..Config::default()
+        }
+    }
+
+    /// A function's app over the real adapters, counted by [`Fixture::counter`].
+    pub fn app(&self, function: Function) -> App {
+        let mut app = sigil::aws::app_with(function, self.config(), &self.sdk, Some(&self.counter));
+        app.clock = self.clock.clone();
+        app
+    }
+
+    fn app_uncounted(&self, function: Function) -> App {
+        let mut app = sigil::aws::app_with(function, self.config(), &self.sdk, None);
+        app.clock = self.clock.clone();
+        app
+    }
+
+    /// Sends one request in-process to the function that serves it.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let req = request(method, path, token, body);
+        let list = req.query_param("list") == Some("true");
+        let function = sigil::route::resolve(&self.config(), method, req.path.as_str(), list)
+            .map(|r| r.function())
+            .unwrap_or(Function::Admin);
+        let resp = self.app(function).handle(req).await;
+        (resp.status, resp.body.unwrap_or(Value::Null))
+    }
+
+    /// Every item of the table (a test-only scan), sorted by key.
+    pub async fn scan(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let client = sigil::aws::dynamodb_client(&self.sdk, None);
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            out.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        out.sort_by_key(|i| {
+            (
+                i.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
+                i.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
+            )
+        });
+        out
+    }
+
+    /// Creates an AppRole role and returns `(role_id, secret_id)`.
+    pub async fn approle(&self, name: &str, role: Value) -> (String, String) {
+        let (s, b) = self.call("POST", &format!("/v1/auth/approle/role/{name}"), Some(&self.admin), Some(role)).await;
+        assert_eq!(s, 204, "{b}");
+        let (_, b) = self.call("GET", &format!("/v1/auth/approle/role/{name}/role-id"), Some(&self.admin), None).await;
+        let role_id = b["data"]["role_id"].as_str().expect("role_id").to_owned();
+        let (_, b) = self.call("POST", &format!("/v1/auth/approle/role/{name}/secret-id"), Some(&self.admin), None).await;
+        let secret_id = b["data"]["secret_id"].as_str().expect("secret_id").to_owned();
+        (role_id, secret_id)
+    }
+
+    /// Logs in with AppRole; returns the token.
+    pub async fn login(&self, role_id: &str, secret_id: &str) -> String {
+        let (s, b) = self
+            .call(
+                "POST",
+                "/v1/auth/approle/login",
+                None,
+                Some(serde_json::json!({"role_id": role_id, "secret_id": secret_id})),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["auth"]["client_token"].as_str().expect("client_token").to_owned()
+    }
+}
+
+/// Builds an in-process request (`path` may carry a query string).
+pub fn request(method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> ApiRequest {
+    let (p, q) = path.split_once('?').unwrap_or((path, ""));
+    let query = q
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if let Some(t) = token {
+        headers.push(("x-vault-token".to_owned(), t.to_owned()));
+    }
+    ApiRequest {
+        method: method.to_owned(),
+        path: p.to_owned(),
+        query,
+        headers,
+        body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+        remote_addr: Some("127.0.0.1".to_owned()),
+        request_id: unique("req"),
+    }
+}
+
+/// The address of the functions under `cargo lambda watch`.
+pub fn sigil_addr() -> String {
+    std::env::var("SIGIL_ADDR").unwrap_or_else(|_| "http://127.0.0.1:8200".to_owned())
+}
+
+/// Sends one HTTP request to the running functions; returns status and JSON body
+/// (`Null` when empty).
+pub async fn http(method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut rb = client.request(m, format!("{}{path}", sigil_addr()));
+    if let Some(t) = token {
+        rb = rb.header("X-Vault-Token", t);
+    }
+    if let Some(b) = body {
+        rb = rb.header("content-type", "application/json").body(b.to_vec());
+    }
+    let resp = rb.send().await.expect("Sigil is not answering at SIGIL_ADDR: run under `make test`");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
