@@ -168,11 +168,10 @@ impl Role {
         if body.list("token_bound_cidrs")?.is_some_and(|l| !l.is_empty()) {
             return Err(ApiError::bad("\"token_bound_cidrs\" is not supported by Sigil yet"));
         }
-        if let Some(t) = body.string("token_type")? {
-            if !matches!(t.as_str(), "" | "default" | "service") {
+        if let Some(t) = body.string("token_type")?
+            && !matches!(t.as_str(), "" | "default" | "service") {
                 return Err(ApiError::bad("only \"service\" tokens are supported"));
             }
-        }
         if self.token_max_ttl > 0 && self.token_ttl > self.token_max_ttl {
             return Err(ApiError::bad("\"token_ttl\" cannot be greater than \"token_max_ttl\""));
         }

@@ -141,11 +141,10 @@ impl Keyring {
     async fn active(&self) -> Result<(u32, Arc<SealingKey>), KeyringError> {
         {
             let loaded = self.loaded.read().await;
-            if let Some(v) = loaded.active {
-                if let Some(k) = loaded.keys.get(&v) {
+            if let Some(v) = loaded.active
+                && let Some(k) = loaded.keys.get(&v) {
                     return Ok((v, k.clone()));
                 }
-            }
         }
         let mut q = Query::partition(KEYRING_PK);
         q.sort = SortCond::Prefix(DEK_PREFIX.to_owned());

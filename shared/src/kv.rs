@@ -485,11 +485,10 @@ impl Kv<'_> {
             |m| {
                 let targets = list.clone().unwrap_or_else(|| vec![m.current]);
                 for v in targets {
-                    if let Some(s) = m.versions.get_mut(&v) {
-                        if s.deleted_at == 0 && !s.destroyed {
+                    if let Some(s) = m.versions.get_mut(&v)
+                        && s.deleted_at == 0 && !s.destroyed {
                             s.deleted_at = now;
                         }
-                    }
                 }
                 Ok(Vec::new())
             },

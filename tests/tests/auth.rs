@@ -112,7 +112,9 @@ async fn bad_input_gets_vault_errors_and_writes_nothing() {
     let (role_id, _) = f.approle("errs", json!({"secret_id_num_uses": 1})).await;
     let before = f.scan().await;
     let admin = Some(f.admin.as_str());
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (method, path, token, body, status, message)
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("POST", "/v1/auth/approle/login", None, b"{not json".to_vec(), 400, "failed to parse JSON input"),
         ("POST", "/v1/auth/approle/login", None, b"[1,2]".to_vec(), 400, "failed to parse JSON input"),
         ("POST", "/v1/auth/approle/login", None, json!({"role_id": role_id, "secret_id": "wrong"}).to_string().into_bytes(), 400, "invalid role or secret ID"),

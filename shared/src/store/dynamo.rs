@@ -334,7 +334,8 @@ impl Store for DynamoStore {
 
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         let mut ex = Expr::default();
-        let res = match write {
+        
+        match write {
             Write::Put { item, cond } => {
                 let c = cond.as_ref().map(|c| ex.cond(c));
                 self.client
@@ -382,8 +383,7 @@ impl Store for DynamoStore {
             Write::Check { key, cond } => {
                 return self.transact(vec![Write::Check { key, cond }]).await;
             }
-        };
-        res
+        }
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -402,8 +402,8 @@ impl Store for DynamoStore {
             Ok(_) => Ok(()),
             Err(e) => {
                 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-                if let SdkError::ServiceError(s) = &e {
-                    if let E::TransactionCanceledException(c) = s.err() {
+                if let SdkError::ServiceError(s) = &e
+                    && let E::TransactionCanceledException(c) = s.err() {
                         let codes: Vec<&str> = c
                             .cancellation_reasons()
                             .iter()
@@ -415,7 +415,7 @@ impl Store for DynamoStore {
                         if conditions.iter().any(|c| *c) {
                             return Err(StoreError::TransactionCancelled { conditions });
                         }
-                        if codes.iter().any(|c| *c == "TransactionConflict") {
+                        if codes.contains(&"TransactionConflict") {
                             return Err(StoreError::Conflict);
                         }
                         if codes
@@ -429,7 +429,6 @@ impl Store for DynamoStore {
                             codes.join(",")
                         )));
                     }
-                }
                 Err(unavailable("TransactWriteItems", &e))
             }
         }

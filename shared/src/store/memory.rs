@@ -216,9 +216,22 @@ impl Store for MemoryStore {
             Index::Table => schema::PK,
             Index::Expiry => schema::EXP_BUCKET,
         };
-        let mut hits: Vec<&Item> = items
-            .values()
-            .filter(|i| i.get(part_attr).and_then(Value::as_str) == Some(&query.partition))
+        // Table partitions are contiguous in key order: read just that range, as
+        // DynamoDB does. The expiry index is only queried by the sweeper: a filter will do.
+        let candidates: Box<dyn Iterator<Item = &Item>> = match query.index {
+            Index::Table => Box::new(
+                items
+                    .range(Key::new(query.partition.clone(), "")..)
+                    .take_while(|(k, _)| k.pk == query.partition)
+                    .map(|(_, i)| i),
+            ),
+            Index::Expiry => Box::new(
+                items
+                    .values()
+                    .filter(|i| i.get(part_attr).and_then(Value::as_str) == Some(&query.partition)),
+            ),
+        };
+        let mut hits: Vec<&Item> = candidates
             .filter(|i| sort_matches(&query.sort, query.index, i))
             .collect();
         hits.sort_by_key(|i| position(query.index, i));
