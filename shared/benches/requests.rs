@@ -48,21 +48,66 @@ async fn call(app: &App, r: ApiRequest) -> Value {
 }
 
 fn requests(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let store = Arc::new(MemoryStore::new());
-    let keyring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "bench"));
+    let keyring = Arc::new(Keyring::new(
+        store.clone(),
+        Arc::new(FakeKms::new()),
+        "bench",
+    ));
     let (admin, role_id) = rt.block_on(async {
-        keyring.add_version("alias/bench", 0).await.expect("keyring");
-        let limits = app(&store, &keyring, Function::Admin).limits();
-        let admin = sigil::bootstrap::admin_token(store.as_ref(), limits, 3600, sigil::clock::Clock::now(&SystemClock))
+        keyring
+            .add_version("alias/bench", 0)
             .await
-            .expect("admin");
+            .expect("keyring");
+        let limits = app(&store, &keyring, Function::Admin).limits();
+        let admin = sigil::bootstrap::admin_token(
+            store.as_ref(),
+            limits,
+            3600,
+            sigil::clock::Clock::now(&SystemClock),
+        )
+        .await
+        .expect("admin");
         let admin = secrecy::ExposeSecret::expose_secret(&admin.token).to_owned();
         let a = app(&store, &keyring, Function::Admin);
-        call(&a, req("POST", "/v1/auth/approle/role/bench", Some(&admin), Some(json!({"token_policies": "app"})))).await;
-        call(&a, req("POST", "/v1/secret/data/bench/db", Some(&admin), Some(json!({"data": {"password": "x".repeat(64)}})))).await;
-        let r = call(&a, req("GET", "/v1/auth/approle/role/bench/role-id", Some(&admin), None)).await;
-        (admin, r["data"]["role_id"].as_str().expect("role id").to_owned())
+        call(
+            &a,
+            req(
+                "POST",
+                "/v1/auth/approle/role/bench",
+                Some(&admin),
+                Some(json!({"token_policies": "app"})),
+            ),
+        )
+        .await;
+        call(
+            &a,
+            req(
+                "POST",
+                "/v1/secret/data/bench/db",
+                Some(&admin),
+                Some(json!({"data": {"password": "x".repeat(64)}})),
+            ),
+        )
+        .await;
+        let r = call(
+            &a,
+            req(
+                "GET",
+                "/v1/auth/approle/role/bench/role-id",
+                Some(&admin),
+                None,
+            ),
+        )
+        .await;
+        (
+            admin,
+            r["data"]["role_id"].as_str().expect("role id").to_owned(),
+        )
     });
     let login = app(&store, &keyring, Function::Login);
     let issue = app(&store, &keyring, Function::Issue);
@@ -71,8 +116,20 @@ fn requests(c: &mut Criterion) {
     let admin_app = app(&store, &keyring, Function::Admin);
     let new_secret = || {
         rt.block_on(async {
-            let r = call(&admin_app, req("POST", "/v1/auth/approle/role/bench/secret-id", Some(&admin), None)).await;
-            r["data"]["secret_id"].as_str().expect("secret id").to_owned()
+            let r = call(
+                &admin_app,
+                req(
+                    "POST",
+                    "/v1/auth/approle/role/bench/secret-id",
+                    Some(&admin),
+                    None,
+                ),
+            )
+            .await;
+            r["data"]["secret_id"]
+                .as_str()
+                .expect("secret id")
+                .to_owned()
         })
     };
     let secret = new_secret();
@@ -81,29 +138,73 @@ fn requests(c: &mut Criterion) {
 
     c.bench_function("approle_login", |b| {
         b.iter(|| {
-            let body = rt.block_on(call(&login, req("POST", "/v1/auth/approle/login", None, Some(login_body.clone()))));
+            let body = rt.block_on(call(
+                &login,
+                req(
+                    "POST",
+                    "/v1/auth/approle/login",
+                    None,
+                    Some(login_body.clone()),
+                ),
+            ));
             if tokens.len() < 20_000 {
-                tokens.push(body["auth"]["client_token"].as_str().expect("token").to_owned());
+                tokens.push(
+                    body["auth"]["client_token"]
+                        .as_str()
+                        .expect("token")
+                        .to_owned(),
+                );
             }
         })
     });
     let token = tokens[0].clone();
     c.bench_function("kv_read", |b| {
-        b.iter(|| rt.block_on(call(&issue, req("GET", "/v1/secret/data/bench/db", Some(&token), None))))
+        b.iter(|| {
+            rt.block_on(call(
+                &issue,
+                req("GET", "/v1/secret/data/bench/db", Some(&token), None),
+            ))
+        })
     });
     c.bench_function("token_renew_self", |b| {
-        b.iter(|| rt.block_on(call(&renew, req("POST", "/v1/auth/token/renew-self", Some(&token), Some(json!({"increment": "1h"}))))))
+        b.iter(|| {
+            rt.block_on(call(
+                &renew,
+                req(
+                    "POST",
+                    "/v1/auth/token/renew-self",
+                    Some(&token),
+                    Some(json!({"increment": "1h"})),
+                ),
+            ))
+        })
     });
     let mut next = tokens.into_iter().skip(1);
     c.bench_function("token_revoke_self", |b| {
         b.iter_batched(
             || {
                 next.next().unwrap_or_else(|| {
-                    let body = rt.block_on(call(&login, req("POST", "/v1/auth/approle/login", None, Some(login_body.clone()))));
-                    body["auth"]["client_token"].as_str().expect("token").to_owned()
+                    let body = rt.block_on(call(
+                        &login,
+                        req(
+                            "POST",
+                            "/v1/auth/approle/login",
+                            None,
+                            Some(login_body.clone()),
+                        ),
+                    ));
+                    body["auth"]["client_token"]
+                        .as_str()
+                        .expect("token")
+                        .to_owned()
                 })
             },
-            |t| rt.block_on(call(&revoke, req("POST", "/v1/auth/token/revoke-self", Some(&t), None))),
+            |t| {
+                rt.block_on(call(
+                    &revoke,
+                    req("POST", "/v1/auth/token/revoke-self", Some(&t), None),
+                ))
+            },
             criterion::BatchSize::SmallInput,
         )
     });

@@ -98,7 +98,9 @@ pub fn valid_name(name: &str) -> bool {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     !name.is_empty()
         && name.len() <= 128
-        && name.chars().all(|c| word(c) || matches!(c, '-' | '.' | '@'))
+        && name
+            .chars()
+            .all(|c| word(c) || matches!(c, '-' | '.' | '@'))
         && name.starts_with(word)
         && name.ends_with(word)
 }
@@ -165,15 +167,23 @@ impl Role {
         if let Some(v) = body.duration("token_explicit_max_ttl")? {
             self.token_explicit_max_ttl = v;
         }
-        if body.list("token_bound_cidrs")?.is_some_and(|l| !l.is_empty()) {
-            return Err(ApiError::bad("\"token_bound_cidrs\" is not supported by Sigil yet"));
+        if body
+            .list("token_bound_cidrs")?
+            .is_some_and(|l| !l.is_empty())
+        {
+            return Err(ApiError::bad(
+                "\"token_bound_cidrs\" is not supported by Sigil yet",
+            ));
         }
         if let Some(t) = body.string("token_type")?
-            && !matches!(t.as_str(), "" | "default" | "service") {
-                return Err(ApiError::bad("only \"service\" tokens are supported"));
-            }
+            && !matches!(t.as_str(), "" | "default" | "service")
+        {
+            return Err(ApiError::bad("only \"service\" tokens are supported"));
+        }
         if self.token_max_ttl > 0 && self.token_ttl > self.token_max_ttl {
-            return Err(ApiError::bad("\"token_ttl\" cannot be greater than \"token_max_ttl\""));
+            return Err(ApiError::bad(
+                "\"token_ttl\" cannot be greater than \"token_max_ttl\"",
+            ));
         }
         if !self.bind_secret_id && self.secret_id_bound_cidrs.is_empty() {
             return Err(ApiError::bad(
@@ -181,7 +191,9 @@ impl Role {
             ));
         }
         if self.token_policies.iter().any(|p| p == token::ROOT_POLICY) {
-            return Err(ApiError::bad("the \"root\" policy cannot be granted by a role"));
+            return Err(ApiError::bad(
+                "the \"root\" policy cannot be granted by a role",
+            ));
         }
         Ok(())
     }
@@ -246,7 +258,10 @@ fn secret_key(hash: &str) -> Key {
     Key::new(format!("approle/secret_id/{hash}"), "secret_id")
 }
 fn accessor_key(name: &str, accessor: &str) -> Key {
-    Key::new(format!("approle/role/{name}"), format!("accessor/{accessor}"))
+    Key::new(
+        format!("approle/role/{name}"),
+        format!("accessor/{accessor}"),
+    )
 }
 
 /// A stored role with its name and role ID.
@@ -291,13 +306,13 @@ pub async fn write_role(store: &dyn Store, name: &str, body: &Body) -> Result<()
         return Err(ApiError::bad("invalid role name"));
     }
     let existing = read_role(store, name).await?;
-    let mut role = existing.as_ref().map(|r| r.role.clone()).unwrap_or_default();
+    let mut role = existing
+        .as_ref()
+        .map(|r| r.role.clone())
+        .unwrap_or_default();
     role.apply(body)?;
     let stored = match &existing {
-        Some(e) => StoredRole {
-            role,
-            ..e.clone()
-        },
+        Some(e) => StoredRole { role, ..e.clone() },
         None => StoredRole {
             name: name.to_owned(),
             role_id: match body.string("role_id")? {
@@ -457,29 +472,44 @@ pub struct NewSecretId {
 /// Generates a secret ID for a role (`POST role/:name/secret-id`). `ttl` and `num_uses`
 /// may narrow the role's limits but never exceed them; `metadata` (strings) is copied
 /// to lookups; `cidr_list` narrows where it may be used.
-pub async fn generate_secret_id(store: &dyn Store, name: &str, body: &Body, now: i64) -> Result<NewSecretId, ApiError> {
-    let r = read_role(store, name).await?.ok_or_else(|| ApiError::bad(format!("role {name:?} does not exist")))?;
+pub async fn generate_secret_id(
+    store: &dyn Store,
+    name: &str,
+    body: &Body,
+    now: i64,
+) -> Result<NewSecretId, ApiError> {
+    let r = read_role(store, name)
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("role {name:?} does not exist")))?;
     let role = &r.role;
     let ttl = match body.duration("ttl")? {
         None | Some(0) => role.secret_id_ttl,
         Some(t) if role.secret_id_ttl > 0 && t > role.secret_id_ttl => {
-            return Err(ApiError::bad("\"ttl\" cannot be longer than the role's \"secret_id_ttl\""));
+            return Err(ApiError::bad(
+                "\"ttl\" cannot be longer than the role's \"secret_id_ttl\"",
+            ));
         }
         Some(t) => t,
     };
     let num_uses = match body.uint("num_uses")? {
         None => role.secret_id_num_uses,
         Some(0) if role.secret_id_num_uses > 0 => {
-            return Err(ApiError::bad("\"num_uses\" cannot be unlimited when the role limits \"secret_id_num_uses\""));
+            return Err(ApiError::bad(
+                "\"num_uses\" cannot be unlimited when the role limits \"secret_id_num_uses\"",
+            ));
         }
         Some(n) if role.secret_id_num_uses > 0 && n > role.secret_id_num_uses => {
-            return Err(ApiError::bad("\"num_uses\" cannot be higher than the role's \"secret_id_num_uses\""));
+            return Err(ApiError::bad(
+                "\"num_uses\" cannot be higher than the role's \"secret_id_num_uses\"",
+            ));
         }
         Some(n) => n,
     };
     let metadata = body.string_map("metadata")?.unwrap_or_default();
     if metadata.len() > 64 || metadata.iter().any(|(k, v)| k.len() > 128 || v.len() > 512) {
-        return Err(ApiError::bad("\"metadata\" is too large (at most 64 keys, 128-byte keys, 512-byte values)"));
+        return Err(ApiError::bad(
+            "\"metadata\" is too large (at most 64 keys, 128-byte keys, 512-byte values)",
+        ));
     }
     let cidrs = parse_cidrs(&body.list("cidr_list")?.unwrap_or_default(), "cidr_list")?;
     if !role.secret_id_bound_cidrs.is_empty() {
@@ -491,7 +521,9 @@ pub async fn generate_secret_id(store: &dyn Store, name: &str, body: &Body, now:
                 .filter_map(|b| b.parse::<IpNet>().ok())
                 .any(|b| b.contains(&net));
             if !inside {
-                return Err(ApiError::bad(format!("CIDR {c:?} is not within the role's \"secret_id_bound_cidrs\"")));
+                return Err(ApiError::bad(format!(
+                    "CIDR {c:?} is not within the role's \"secret_id_bound_cidrs\""
+                )));
             }
         }
     }
@@ -509,7 +541,12 @@ pub async fn generate_secret_id(store: &dyn Store, name: &str, body: &Body, now:
     item.insert(A_CREATED.into(), now.into());
     item.insert(
         A_META.into(),
-        Value::M(metadata.into_iter().map(|(k, v)| (k, Value::S(v))).collect()),
+        Value::M(
+            metadata
+                .into_iter()
+                .map(|(k, v)| (k, Value::S(v)))
+                .collect(),
+        ),
     );
     item.insert(A_CIDRS.into(), cidrs.into());
     let mut acc = new_item(&accessor_key(name, &accessor));
@@ -519,7 +556,10 @@ pub async fn generate_secret_id(store: &dyn Store, name: &str, body: &Body, now:
         for (k, v) in schema::expiry_attrs(&skey.pk, expire_at) {
             item.insert(k.into(), v);
         }
-        acc.insert(schema::TTL.into(), (expire_at + schema::TTL_GRACE_SECS).into());
+        acc.insert(
+            schema::TTL.into(),
+            (expire_at + schema::TTL_GRACE_SECS).into(),
+        );
     }
     store
         .transact(vec![
@@ -537,7 +577,13 @@ pub async fn generate_secret_id(store: &dyn Store, name: &str, body: &Body, now:
             },
         ])
         .await
-        .map_err(|e| if e.is_condition() { ApiError::bad("role changed concurrently; retry") } else { e.into() })?;
+        .map_err(|e| {
+            if e.is_condition() {
+                ApiError::bad("role changed concurrently; retry")
+            } else {
+                e.into()
+            }
+        })?;
     Ok(NewSecretId {
         secret_id: SecretString::from(secret_id),
         accessor,
@@ -555,14 +601,22 @@ pub async fn list_accessors(store: &dyn Store, name: &str) -> Result<Vec<String>
         .collect())
 }
 
-async fn secret_by_hash(store: &dyn Store, name: &str, hash: &str) -> Result<Option<Item>, ApiError> {
+async fn secret_by_hash(
+    store: &dyn Store,
+    name: &str,
+    hash: &str,
+) -> Result<Option<Item>, ApiError> {
     Ok(store
         .get(&secret_key(hash))
         .await?
         .filter(|i| i.s(A_ROLE_NAME).ok() == Some(name)))
 }
 
-async fn hash_of_accessor(store: &dyn Store, name: &str, accessor: &str) -> Result<Option<String>, ApiError> {
+async fn hash_of_accessor(
+    store: &dyn Store,
+    name: &str,
+    accessor: &str,
+) -> Result<Option<String>, ApiError> {
     if accessor.is_empty() || accessor.len() > 128 || accessor.contains('/') {
         return Ok(None);
     }
@@ -575,7 +629,12 @@ async fn hash_of_accessor(store: &dyn Store, name: &str, accessor: &str) -> Resu
 
 /// Finds a secret ID of role `name` by the secret itself or by its accessor; `None` when
 /// it does not exist or belongs to another role.
-pub async fn find_secret(store: &dyn Store, name: &str, secret: Option<&str>, accessor: Option<&str>) -> Result<Option<Item>, ApiError> {
+pub async fn find_secret(
+    store: &dyn Store,
+    name: &str,
+    secret: Option<&str>,
+    accessor: Option<&str>,
+) -> Result<Option<Item>, ApiError> {
     let hash = match (secret, accessor) {
         (Some(s), _) => Some(crypto::sha256_hex(s.as_bytes())),
         (None, Some(a)) => hash_of_accessor(store, name, a).await?,
@@ -591,7 +650,11 @@ pub async fn find_secret(store: &dyn Store, name: &str, secret: Option<&str>, ac
 pub fn secret_json(item: &Item) -> Result<Json, ApiError> {
     let created = item.n(A_CREATED)?;
     let expire = item.n(A_EXPIRE)?;
-    let meta: BTreeMap<String, Json> = item.map(A_META)?.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    let meta: BTreeMap<String, Json> = item
+        .map(A_META)?
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_json()))
+        .collect();
     Ok(json!({
         "cidr_list": item.strings(A_CIDRS)?,
         "creation_time": rfc3339(created),
@@ -646,7 +709,10 @@ pub async fn login(
         keys.push(secret_key(h));
     }
     let mut found = store.get_many(&keys).await?;
-    let role_item = found.first_mut().and_then(Option::take).ok_or_else(invalid)?;
+    let role_item = found
+        .first_mut()
+        .and_then(Option::take)
+        .ok_or_else(invalid)?;
     let name = role_item.s(A_ROLE_NAME)?.to_owned();
     let role = Role::from_value(role_item.get(A_CONFIG))?;
     let mut secret = found.get_mut(1).and_then(Option::take);
@@ -669,7 +735,9 @@ pub async fn login(
             if !cidr_allows(&item.strings(A_CIDRS)?, remote_addr)
                 || !cidr_allows(&role.secret_id_bound_cidrs, remote_addr)
             {
-                return Err(ApiError::bad("source address unauthorized through CIDR restrictions on the secret ID"));
+                return Err(ApiError::bad(
+                    "source address unauthorized through CIDR restrictions on the secret ID",
+                ));
             }
             if limited && uses == 1 {
                 writes.push(Write::Delete {
@@ -693,7 +761,9 @@ pub async fn login(
                 });
             }
         } else if !cidr_allows(&role.secret_id_bound_cidrs, remote_addr) {
-            return Err(ApiError::bad("source address unauthorized through CIDR restrictions on the role"));
+            return Err(ApiError::bad(
+                "source address unauthorized through CIDR restrictions on the role",
+            ));
         }
         let minted = token::mint(&role.token_params(&name), limits, now)?;
         writes.extend(minted.writes());
@@ -777,19 +847,36 @@ mod tests {
     #[tokio::test]
     async fn login_consumes_uses_exactly() {
         let store = MemoryStore::new();
-        write_role(&store, "web", &body(json!({"token_policies": "app", "secret_id_num_uses": 2, "token_ttl": "10m"}))).await.unwrap();
+        write_role(
+            &store,
+            "web",
+            &body(json!({"token_policies": "app", "secret_id_num_uses": 2, "token_ttl": "10m"})),
+        )
+        .await
+        .unwrap();
         let r = read_role(&store, "web").await.unwrap().unwrap();
-        let s = generate_secret_id(&store, "web", &Body::new(), 0).await.unwrap();
+        let s = generate_secret_id(&store, "web", &Body::new(), 0)
+            .await
+            .unwrap();
         assert_eq!(s.num_uses, 2);
         let before = store.calls();
-        let m = login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1).await.unwrap();
+        let m = login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
+            .await
+            .unwrap();
         assert_eq!(store.calls() - before, 2, "two round trips");
         assert_eq!(m.entry.policies, vec!["app", "default"]);
         assert_eq!(m.entry.expire_at, 601);
-        login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1).await.unwrap();
-        let e = login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1).await.unwrap_err();
+        login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
+            .await
+            .unwrap();
+        let e = login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
+            .await
+            .unwrap_err();
         assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
-        assert!(list_accessors(&store, "web").await.unwrap().is_empty(), "used-up secret ID deleted");
+        assert!(
+            list_accessors(&store, "web").await.unwrap().is_empty(),
+            "used-up secret ID deleted"
+        );
     }
 
     #[tokio::test]
@@ -798,7 +885,9 @@ mod tests {
         write_role(&store, "a", &Body::new()).await.unwrap();
         write_role(&store, "b", &Body::new()).await.unwrap();
         let ra = read_role(&store, "a").await.unwrap().unwrap();
-        let sb = generate_secret_id(&store, "b", &Body::new(), 0).await.unwrap();
+        let sb = generate_secret_id(&store, "b", &Body::new(), 0)
+            .await
+            .unwrap();
         let wrong = SecretString::from("nope".to_owned());
         for (rid, sid) in [
             (ra.role_id.as_str(), Some(&wrong)),
@@ -814,41 +903,126 @@ mod tests {
     #[tokio::test]
     async fn secret_id_limits_and_expiry() {
         let store = MemoryStore::new();
-        write_role(&store, "r", &body(json!({"secret_id_ttl": 60, "secret_id_num_uses": 3}))).await.unwrap();
-        for bad in [json!({"ttl": 61}), json!({"num_uses": 4}), json!({"num_uses": 0}), json!({"cidr_list": "nonsense"})] {
-            assert!(generate_secret_id(&store, "r", &body(bad), 0).await.is_err());
+        write_role(
+            &store,
+            "r",
+            &body(json!({"secret_id_ttl": 60, "secret_id_num_uses": 3})),
+        )
+        .await
+        .unwrap();
+        for bad in [
+            json!({"ttl": 61}),
+            json!({"num_uses": 4}),
+            json!({"num_uses": 0}),
+            json!({"cidr_list": "nonsense"}),
+        ] {
+            assert!(
+                generate_secret_id(&store, "r", &body(bad), 0)
+                    .await
+                    .is_err()
+            );
         }
-        let s = generate_secret_id(&store, "r", &body(json!({"ttl": 30, "metadata": {"k": "v"}})), 0).await.unwrap();
+        let s = generate_secret_id(
+            &store,
+            "r",
+            &body(json!({"ttl": 30, "metadata": {"k": "v"}})),
+            0,
+        )
+        .await
+        .unwrap();
         let r = read_role(&store, "r").await.unwrap().unwrap();
-        assert!(login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 31).await.is_err());
-        let item = find_secret(&store, "r", None, Some(&s.accessor)).await.unwrap().unwrap();
+        assert!(
+            login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 31)
+                .await
+                .is_err()
+        );
+        let item = find_secret(&store, "r", None, Some(&s.accessor))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(secret_json(&item).unwrap()["metadata"], json!({"k": "v"}));
-        assert!(find_secret(&store, "other", None, Some(&s.accessor)).await.unwrap().is_none());
+        assert!(
+            find_secret(&store, "other", None, Some(&s.accessor))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
     async fn cidr_binding() {
         let store = MemoryStore::new();
-        write_role(&store, "r", &body(json!({"secret_id_bound_cidrs": ["10.0.0.0/8"]}))).await.unwrap();
+        write_role(
+            &store,
+            "r",
+            &body(json!({"secret_id_bound_cidrs": ["10.0.0.0/8"]})),
+        )
+        .await
+        .unwrap();
         let r = read_role(&store, "r").await.unwrap().unwrap();
-        let s = generate_secret_id(&store, "r", &Body::new(), 0).await.unwrap();
-        assert!(login(&store, &r.role_id, Some(&s.secret_id), Some("192.168.1.1"), LIMITS, 1).await.is_err());
-        assert!(login(&store, &r.role_id, Some(&s.secret_id), Some("10.1.2.3"), LIMITS, 1).await.is_ok());
-        assert!(generate_secret_id(&store, "r", &body(json!({"cidr_list": "192.168.0.0/16"})), 0).await.is_err());
+        let s = generate_secret_id(&store, "r", &Body::new(), 0)
+            .await
+            .unwrap();
+        assert!(
+            login(
+                &store,
+                &r.role_id,
+                Some(&s.secret_id),
+                Some("192.168.1.1"),
+                LIMITS,
+                1
+            )
+            .await
+            .is_err()
+        );
+        assert!(
+            login(
+                &store,
+                &r.role_id,
+                Some(&s.secret_id),
+                Some("10.1.2.3"),
+                LIMITS,
+                1
+            )
+            .await
+            .is_ok()
+        );
+        assert!(
+            generate_secret_id(
+                &store,
+                "r",
+                &body(json!({"cidr_list": "192.168.0.0/16"})),
+                0
+            )
+            .await
+            .is_err()
+        );
     }
 
     #[tokio::test]
     async fn role_id_change_and_delete() {
         let store = MemoryStore::new();
         write_role(&store, "r", &Body::new()).await.unwrap();
-        generate_secret_id(&store, "r", &Body::new(), 0).await.unwrap();
+        generate_secret_id(&store, "r", &Body::new(), 0)
+            .await
+            .unwrap();
         set_role_id(&store, "r", "custom-id").await.unwrap();
-        assert_eq!(read_role(&store, "r").await.unwrap().unwrap().role_id, "custom-id");
+        assert_eq!(
+            read_role(&store, "r").await.unwrap().unwrap().role_id,
+            "custom-id"
+        );
         write_role(&store, "r2", &Body::new()).await.unwrap();
-        assert!(set_role_id(&store, "r2", "custom-id").await.is_err(), "role IDs are unique");
+        assert!(
+            set_role_id(&store, "r2", "custom-id").await.is_err(),
+            "role IDs are unique"
+        );
         assert_eq!(list_roles(&store).await.unwrap(), vec!["r", "r2"]);
         delete_role(&store, "r").await.unwrap();
         delete_role(&store, "r2").await.unwrap();
-        assert!(store.dump().is_empty(), "nothing left behind: {:?}", store.dump());
+        assert!(
+            store.dump().is_empty(),
+            "nothing left behind: {:?}",
+            store.dump()
+        );
     }
 }

@@ -144,7 +144,11 @@ fn kms_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
 
 #[async_trait]
 impl Kms for AwsKms {
-    async fn generate_data_key(&self, key_id: &str, context: &EncryptionContext) -> Result<GeneratedKey, KmsError> {
+    async fn generate_data_key(
+        &self,
+        key_id: &str,
+        context: &EncryptionContext,
+    ) -> Result<GeneratedKey, KmsError> {
         let out = self
             .client
             .generate_data_key()
@@ -160,12 +164,20 @@ impl Kms for AwsKms {
             .ok_or_else(|| KmsError::Unavailable("KMS GenerateDataKey: no plaintext".into()))?;
         Ok(GeneratedKey {
             plaintext: DataKey::new(plaintext),
-            wrapped: out.ciphertext_blob().map(|b| b.as_ref().to_vec()).unwrap_or_default(),
+            wrapped: out
+                .ciphertext_blob()
+                .map(|b| b.as_ref().to_vec())
+                .unwrap_or_default(),
             key_arn: out.key_id().unwrap_or(key_id).to_owned(),
         })
     }
 
-    async fn decrypt(&self, key_arn: &str, wrapped: &[u8], context: &EncryptionContext) -> Result<DataKey, KmsError> {
+    async fn decrypt(
+        &self,
+        key_arn: &str,
+        wrapped: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<DataKey, KmsError> {
         let out = self
             .client
             .decrypt()
@@ -190,8 +202,16 @@ pub async fn app_from_env(function: Function) -> Result<App, crate::config::Conf
 }
 
 /// Builds an [`App`] from parts (tests attach a [`CallCounter`]).
-pub fn app_with(function: Function, config: Config, sdk: &SdkConfig, counter: Option<&CallCounter>) -> App {
-    let store = Arc::new(DynamoStore::new(dynamodb_client(sdk, counter), config.table.clone()));
+pub fn app_with(
+    function: Function,
+    config: Config,
+    sdk: &SdkConfig,
+    counter: Option<&CallCounter>,
+) -> App {
+    let store = Arc::new(DynamoStore::new(
+        dynamodb_client(sdk, counter),
+        config.table.clone(),
+    ));
     let kms = Arc::new(AwsKms::new(kms_client(sdk, counter)));
     let keyring = Arc::new(Keyring::new(store.clone(), kms, config.table.clone()));
     App {
@@ -225,7 +245,10 @@ fn key_schema(attr: &str, kind: KeyType) -> Result<KeySchemaElement, ProvisionEr
 
 /// Creates the table from [`TABLE`] (and enables its TTL attribute) unless it exists;
 /// waits until it is active. Returns whether it was created.
-pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<bool, ProvisionError> {
+pub async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<bool, ProvisionError> {
     let perr = |e: String| ProvisionError(e);
     let mut attrs = vec![TABLE.partition, TABLE.sort];
     for ix in TABLE.indexes {
@@ -255,7 +278,11 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
                 .index_name(ix.name)
                 .key_schema(key_schema(ix.partition.0, KeyType::Hash)?)
                 .key_schema(key_schema(ix.sort.0, KeyType::Range)?)
-                .projection(Projection::builder().projection_type(ProjectionType::from(ix.projection)).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(ix.projection))
+                        .build(),
+                )
                 .build()
                 .map_err(|e| perr(e.to_string()))?,
         );
@@ -263,7 +290,12 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
     let created = match req.send().await {
         Ok(_) => true,
         Err(e) if e.code() == Some("ResourceInUseException") => false,
-        Err(e) => return Err(perr(format!("CreateTable failed: {}", e.code().unwrap_or("unreachable")))),
+        Err(e) => {
+            return Err(perr(format!(
+                "CreateTable failed: {}",
+                e.code().unwrap_or("unreachable")
+            )));
+        }
     };
     for _ in 0..120 {
         let d = client
@@ -271,7 +303,12 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
             .table_name(name)
             .send()
             .await
-            .map_err(|e| perr(format!("DescribeTable failed: {}", e.code().unwrap_or("unreachable"))))?;
+            .map_err(|e| {
+                perr(format!(
+                    "DescribeTable failed: {}",
+                    e.code().unwrap_or("unreachable")
+                ))
+            })?;
         if d.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             break;
         }
@@ -290,39 +327,70 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
             )
             .send()
             .await
-            .map_err(|e| perr(format!("UpdateTimeToLive failed: {}", e.code().unwrap_or("unreachable"))))?;
+            .map_err(|e| {
+                perr(format!(
+                    "UpdateTimeToLive failed: {}",
+                    e.code().unwrap_or("unreachable")
+                ))
+            })?;
     }
     Ok(created)
 }
 
 /// Returns the key behind `alias` (`alias/...`), creating a symmetric key and the alias
 /// when the alias does not exist. Returns `(key ARN, created)`.
-pub async fn ensure_kms_key(client: &aws_sdk_kms::Client, alias: &str) -> Result<(String, bool), ProvisionError> {
+pub async fn ensure_kms_key(
+    client: &aws_sdk_kms::Client,
+    alias: &str,
+) -> Result<(String, bool), ProvisionError> {
     let perr = |e: String| ProvisionError(e);
     if !alias.starts_with("alias/") {
-        return Err(perr(format!("--create-key needs an alias (alias/NAME), got {alias:?}")));
+        return Err(perr(format!(
+            "--create-key needs an alias (alias/NAME), got {alias:?}"
+        )));
     }
     match client.describe_key().key_id(alias).send().await {
         Ok(d) => {
-            let arn = d.key_metadata().and_then(|m| m.arn()).unwrap_or(alias).to_owned();
+            let arn = d
+                .key_metadata()
+                .and_then(|m| m.arn())
+                .unwrap_or(alias)
+                .to_owned();
             return Ok((arn, false));
         }
         Err(e) if e.code() == Some("NotFoundException") => {}
-        Err(e) => return Err(perr(format!("DescribeKey failed: {}", e.code().unwrap_or("unreachable")))),
+        Err(e) => {
+            return Err(perr(format!(
+                "DescribeKey failed: {}",
+                e.code().unwrap_or("unreachable")
+            )));
+        }
     }
     let key = client
         .create_key()
         .description("Sigil keyring root key (wraps data keys)")
         .send()
         .await
-        .map_err(|e| perr(format!("CreateKey failed: {}", e.code().unwrap_or("unreachable"))))?;
-    let meta = key.key_metadata().ok_or_else(|| perr("CreateKey returned no key".into()))?;
+        .map_err(|e| {
+            perr(format!(
+                "CreateKey failed: {}",
+                e.code().unwrap_or("unreachable")
+            ))
+        })?;
+    let meta = key
+        .key_metadata()
+        .ok_or_else(|| perr("CreateKey returned no key".into()))?;
     client
         .create_alias()
         .alias_name(alias)
         .target_key_id(meta.key_id())
         .send()
         .await
-        .map_err(|e| perr(format!("CreateAlias failed: {}", e.code().unwrap_or("unreachable"))))?;
+        .map_err(|e| {
+            perr(format!(
+                "CreateAlias failed: {}",
+                e.code().unwrap_or("unreachable")
+            ))
+        })?;
     Ok((meta.arn().unwrap_or(meta.key_id()).to_owned(), true))
 }

@@ -17,13 +17,26 @@ pub struct InitReport {
 }
 
 /// Creates the first data key unless one exists, and the sweeper cursor. Idempotent.
-pub async fn init(store: &dyn Store, keyring: &Keyring, kms_key_id: &str, now: i64) -> Result<InitReport, KeyringError> {
-    sweeper::init_cursor(store, now).await.map_err(KeyringError::Store)?;
+pub async fn init(
+    store: &dyn Store,
+    keyring: &Keyring,
+    kms_key_id: &str,
+    now: i64,
+) -> Result<InitReport, KeyringError> {
+    sweeper::init_cursor(store, now)
+        .await
+        .map_err(KeyringError::Store)?;
     if let Some(v) = keyring.newest_version().await? {
-        return Ok(InitReport { key_version: v, created_key: false });
+        return Ok(InitReport {
+            key_version: v,
+            created_key: false,
+        });
     }
     match keyring.add_version(kms_key_id, now).await {
-        Ok(v) => Ok(InitReport { key_version: v, created_key: true }),
+        Ok(v) => Ok(InitReport {
+            key_version: v,
+            created_key: true,
+        }),
         // A concurrent init created it first.
         Err(KeyringError::Store(StoreError::ConditionFailed)) => Ok(InitReport {
             key_version: keyring.newest_version().await?.unwrap_or(1),
@@ -35,7 +48,12 @@ pub async fn init(store: &dyn Store, keyring: &Keyring, kms_key_id: &str, now: i
 
 /// Mints an admin token (the `root` policy) with `ttl` seconds, stores only its hash,
 /// and returns it. The caller prints it once.
-pub async fn admin_token(store: &dyn Store, limits: Limits, ttl: i64, now: i64) -> Result<Minted, ApiError> {
+pub async fn admin_token(
+    store: &dyn Store,
+    limits: Limits,
+    ttl: i64,
+    now: i64,
+) -> Result<Minted, ApiError> {
     let params = TokenParams {
         policies: vec![ROOT_POLICY.to_owned()],
         no_default_policy: true,

@@ -56,7 +56,13 @@ impl Config {
             match get(name) {
                 None => Ok(default),
                 Some(v) => parse_duration(&serde_json::Value::String(v))
-                    .and_then(|s| if s > 0 { Ok(s) } else { Err("must be positive".into()) })
+                    .and_then(|s| {
+                        if s > 0 {
+                            Ok(s)
+                        } else {
+                            Err("must be positive".into())
+                        }
+                    })
                     .map_err(|reason| ConfigError { name, reason }),
             }
         };

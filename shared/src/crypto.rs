@@ -146,7 +146,10 @@ mod tests {
 
     #[test]
     fn associated_data_is_unambiguous() {
-        assert_ne!(associated_data(&["a", "bc"], 1), associated_data(&["ab", "c"], 1));
+        assert_ne!(
+            associated_data(&["a", "bc"], 1),
+            associated_data(&["ab", "c"], 1)
+        );
     }
 
     #[test]

@@ -131,7 +131,11 @@ mod tests {
 
     #[test]
     fn store_internals_do_not_reach_the_client() {
-        let e: ApiError = StoreError::Unavailable("DynamoDB GetItem: ResourceNotFoundException".into()).into();
-        assert_eq!(e.body(), serde_json::json!({"errors": ["service unavailable, retry later"]}));
+        let e: ApiError =
+            StoreError::Unavailable("DynamoDB GetItem: ResourceNotFoundException".into()).into();
+        assert_eq!(
+            e.body(),
+            serde_json::json!({"errors": ["service unavailable, retry later"]})
+        );
     }
 }

@@ -56,7 +56,12 @@ pub struct Sealed {
 
 impl std::fmt::Debug for Sealed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sealed(v{}, {} bytes)", self.key_version, self.ciphertext.len())
+        write!(
+            f,
+            "Sealed(v{}, {} bytes)",
+            self.key_version,
+            self.ciphertext.len()
+        )
     }
 }
 
@@ -142,9 +147,10 @@ impl Keyring {
         {
             let loaded = self.loaded.read().await;
             if let Some(v) = loaded.active
-                && let Some(k) = loaded.keys.get(&v) {
-                    return Ok((v, k.clone()));
-                }
+                && let Some(k) = loaded.keys.get(&v)
+            {
+                return Ok((v, k.clone()));
+            }
         }
         let mut q = Query::partition(KEYRING_PK);
         q.sort = SortCond::Prefix(DEK_PREFIX.to_owned());
@@ -182,7 +188,11 @@ impl Keyring {
         let wrapped = item.b(WRAPPED)?;
         let plain = self
             .kms
-            .decrypt(item.s(KMS_KEY_ID)?, wrapped, &encryption_context(&self.table, version))
+            .decrypt(
+                item.s(KMS_KEY_ID)?,
+                wrapped,
+                &encryption_context(&self.table, version),
+            )
             .await?;
         Ok(Arc::new(SealingKey::new(plain.expose())?))
     }
@@ -236,7 +246,10 @@ mod tests {
         assert_eq!(kms.calls(), before + 1, "cold: one unwrap");
         for _ in 0..10 {
             ring.seal(&["kv", "a"], b"x").await.unwrap();
-            assert_eq!(ring.open(&["kv", "a"], &sealed).await.unwrap().as_slice(), b"x");
+            assert_eq!(
+                ring.open(&["kv", "a"], &sealed).await.unwrap().as_slice(),
+                b"x"
+            );
         }
         assert_eq!(kms.calls(), before + 1, "warm: no KMS calls");
     }
@@ -246,7 +259,10 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         let kms = Arc::new(FakeKms::new());
         let ring = Keyring::new(store.clone(), kms.clone(), "t");
-        assert!(matches!(ring.seal(&["a"], b"x").await, Err(KeyringError::Uninitialized)));
+        assert!(matches!(
+            ring.seal(&["a"], b"x").await,
+            Err(KeyringError::Uninitialized)
+        ));
         assert_eq!(ring.add_version("k", 0).await.unwrap(), 1);
         let old = ring.seal(&["a"], b"old").await.unwrap();
         assert_eq!(ring.add_version("k", 0).await.unwrap(), 2);
@@ -261,8 +277,14 @@ mod tests {
     async fn wrong_table_context_fails_to_unwrap() {
         let store = Arc::new(MemoryStore::new());
         let kms = Arc::new(FakeKms::new());
-        Keyring::new(store.clone(), kms.clone(), "t1").add_version("k", 0).await.unwrap();
+        Keyring::new(store.clone(), kms.clone(), "t1")
+            .add_version("k", 0)
+            .await
+            .unwrap();
         let other = Keyring::new(store, kms, "t2");
-        assert!(matches!(other.seal(&["a"], b"x").await, Err(KeyringError::Kms(_))));
+        assert!(matches!(
+            other.seal(&["a"], b"x").await,
+            Err(KeyringError::Kms(_))
+        ));
     }
 }

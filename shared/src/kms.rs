@@ -130,7 +130,9 @@ impl Kms for FakeKms {
         context: &EncryptionContext,
     ) -> Result<GeneratedKey, KmsError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let key = Zeroizing::new(crypto::random_bytes(32).map_err(|e| KmsError::Unavailable(e.to_string()))?);
+        let key = Zeroizing::new(
+            crypto::random_bytes(32).map_err(|e| KmsError::Unavailable(e.to_string()))?,
+        );
         let mut wrapped = key_id.as_bytes().to_vec();
         wrapped.push(0);
         wrapped.extend(

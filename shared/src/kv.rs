@@ -21,7 +21,9 @@ use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 use crate::keyring::{Keyring, Sealed};
-use crate::store::{Cond, Item, ItemExt, Key, Query, SortCond, Store, StoreError, Value, Write, new_item};
+use crate::store::{
+    Cond, Item, ItemExt, Key, Query, SortCond, Store, StoreError, Value, Write, new_item,
+};
 
 const SK_META: &str = "~meta";
 const A_CURRENT: &str = "current_version";
@@ -156,7 +158,12 @@ impl Metadata {
         item.insert(A_VERSIONS.into(), Value::M(versions));
         item.insert(
             A_CUSTOM.into(),
-            Value::M(self.custom.iter().map(|(k, v)| (k.clone(), Value::S(v.clone()))).collect()),
+            Value::M(
+                self.custom
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::S(v.clone())))
+                    .collect(),
+            ),
         );
         item
     }
@@ -234,10 +241,14 @@ pub struct Kv<'a> {
 
 fn check_path(path: &str) -> Result<(), ApiError> {
     if path.is_empty() || path.ends_with('/') {
-        return Err(ApiError::bad("a secret path must name a secret, not a folder"));
+        return Err(ApiError::bad(
+            "a secret path must name a secret, not a folder",
+        ));
     }
     if path.split('/').count() > MAX_DEPTH {
-        return Err(ApiError::bad(format!("a secret path has at most {MAX_DEPTH} segments")));
+        return Err(ApiError::bad(format!(
+            "a secret path has at most {MAX_DEPTH} segments"
+        )));
     }
     Ok(())
 }
@@ -249,13 +260,24 @@ fn versions_param(body: &Body) -> Result<Vec<i64>, ApiError> {
             .iter()
             .map(|v| match v {
                 Json::Number(n) => n.as_i64().filter(|x| *x > 0).ok_or_else(bad),
-                Json::String(s) => s.trim().parse().ok().filter(|x: &i64| *x > 0).ok_or_else(bad),
+                Json::String(s) => s
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|x: &i64| *x > 0)
+                    .ok_or_else(bad),
                 _ => Err(bad()),
             })
             .collect::<Result<_, _>>()?,
         Some(Json::String(s)) => s
             .split(',')
-            .map(|p| p.trim().parse().ok().filter(|x: &i64| *x > 0).ok_or_else(bad))
+            .map(|p| {
+                p.trim()
+                    .parse()
+                    .ok()
+                    .filter(|x: &i64| *x > 0)
+                    .ok_or_else(bad)
+            })
             .collect::<Result<_, _>>()?,
         _ => return Err(ApiError::bad("no versions provided")),
     };
@@ -291,7 +313,12 @@ impl Kv<'_> {
     }
 
     /// Reads `version` (0: the newest). One round trip.
-    pub async fn read(&self, mount: &str, path: &str, version: i64) -> Result<ReadOutcome, ApiError> {
+    pub async fn read(
+        &self,
+        mount: &str,
+        path: &str,
+        version: i64,
+    ) -> Result<ReadOutcome, ApiError> {
         check_path(path)?;
         let (meta_item, version_item) = if version == 0 {
             let mut q = Query::partition(part(mount, path));
@@ -321,7 +348,9 @@ impl Kv<'_> {
         };
         let vmeta = meta.version_json(want);
         if state.deleted_at > 0 || state.destroyed {
-            return Ok(ReadOutcome::Gone(json!({ "data": null, "metadata": vmeta })));
+            return Ok(ReadOutcome::Gone(
+                json!({ "data": null, "metadata": vmeta }),
+            ));
         }
         let item = version_item
             .filter(|i| i.key().sk == version_sk(want))
@@ -333,7 +362,9 @@ impl Kv<'_> {
         let vs = want.to_string();
         let plain = self.keyring.open(&aad(mount, path, &vs), &sealed).await?;
         let data: Json = serde_json::from_slice(&plain).map_err(|_| ApiError::Internal)?;
-        Ok(ReadOutcome::Found(json!({ "data": data, "metadata": vmeta })))
+        Ok(ReadOutcome::Found(
+            json!({ "data": data, "metadata": vmeta }),
+        ))
     }
 
     /// Writes a new version (`POST data/:path` with `{"data": {...}, "options": {"cas": N}}`).
@@ -341,16 +372,25 @@ impl Kv<'_> {
     /// does not exist); mismatches are 400 and change nothing. Without `cas`, a
     /// concurrent write is retried. Versions beyond max versions are deleted in the
     /// same transaction. Returns the new version's metadata.
-    pub async fn write(&self, mount: &str, path: &str, body: &Body, now: i64) -> Result<Json, ApiError> {
+    pub async fn write(
+        &self,
+        mount: &str,
+        path: &str,
+        body: &Body,
+        now: i64,
+    ) -> Result<Json, ApiError> {
         check_path(path)?;
         let data = match body.get("data") {
             Some(Json::Object(o)) => o,
             Some(_) => return Err(ApiError::bad("\"data\" must be an object")),
             None => return Err(ApiError::bad("no data provided")),
         };
-        let plain = zeroize::Zeroizing::new(serde_json::to_vec(data).map_err(|_| ApiError::Internal)?);
+        let plain =
+            zeroize::Zeroizing::new(serde_json::to_vec(data).map_err(|_| ApiError::Internal)?);
         if plain.len() > MAX_DATA_BYTES {
-            return Err(ApiError::bad(format!("secret data exceeds {MAX_DATA_BYTES} bytes")));
+            return Err(ApiError::bad(format!(
+                "secret data exceeds {MAX_DATA_BYTES} bytes"
+            )));
         }
         let cas = match body.get("options") {
             None | Some(Json::Null) => None,
@@ -361,17 +401,25 @@ impl Kv<'_> {
             Some(_) => return Err(ApiError::bad("\"options\" must be an object")),
         };
         for _ in 0..5 {
-            let got = self.store.get_many(&[meta_key(mount, path), config_key(mount)]).await?;
+            let got = self
+                .store
+                .get_many(&[meta_key(mount, path), config_key(mount)])
+                .await?;
             let existing = got[0].as_ref().map(Metadata::try_from).transpose()?;
             let mount_cfg = MountConfig::from_item(got[1].as_ref())?;
             let current = existing.as_ref().map_or(0, |m| m.current);
-            let cas_required = mount_cfg.cas_required || existing.as_ref().is_some_and(|m| m.cas_required);
+            let cas_required =
+                mount_cfg.cas_required || existing.as_ref().is_some_and(|m| m.cas_required);
             match cas {
                 None if cas_required => {
-                    return Err(ApiError::bad("check-and-set parameter required for this call"));
+                    return Err(ApiError::bad(
+                        "check-and-set parameter required for this call",
+                    ));
                 }
                 Some(c) if c != current => {
-                    return Err(ApiError::bad("check-and-set parameter did not match the current version"));
+                    return Err(ApiError::bad(
+                        "check-and-set parameter did not match the current version",
+                    ));
                 }
                 _ => {}
             }
@@ -393,7 +441,12 @@ impl Kv<'_> {
             );
             let max = effective_max(&meta, mount_cfg);
             let keep_from = (new_v - max + 1).max(1);
-            let dropped: Vec<i64> = meta.versions.range(..keep_from).map(|(v, _)| *v).take(80).collect();
+            let dropped: Vec<i64> = meta
+                .versions
+                .range(..keep_from)
+                .map(|(v, _)| *v)
+                .take(80)
+                .collect();
             for v in &dropped {
                 meta.versions.remove(v);
             }
@@ -431,7 +484,9 @@ impl Kv<'_> {
             match self.store.transact(writes).await {
                 Ok(()) => return Ok(meta.version_json(new_v)),
                 Err(e) if e.is_condition() && cas.is_some() => {
-                    return Err(ApiError::bad("check-and-set parameter did not match the current version"));
+                    return Err(ApiError::bad(
+                        "check-and-set parameter did not match the current version",
+                    ));
                 }
                 Err(e) if e.is_condition() || e.is_retryable() => continue,
                 Err(e) => return Err(e.into()),
@@ -477,7 +532,13 @@ impl Kv<'_> {
 
     /// Soft-deletes versions (`DELETE data/:path`: the newest; `POST delete/:path`: the
     /// listed ones). Idempotent; unknown versions are ignored, as in Vault.
-    pub async fn soft_delete(&self, mount: &str, path: &str, versions: Option<&Body>, now: i64) -> Result<(), ApiError> {
+    pub async fn soft_delete(
+        &self,
+        mount: &str,
+        path: &str,
+        versions: Option<&Body>,
+        now: i64,
+    ) -> Result<(), ApiError> {
         let list = versions.map(versions_param).transpose()?;
         self.update_meta(
             mount,
@@ -486,9 +547,11 @@ impl Kv<'_> {
                 let targets = list.clone().unwrap_or_else(|| vec![m.current]);
                 for v in targets {
                     if let Some(s) = m.versions.get_mut(&v)
-                        && s.deleted_at == 0 && !s.destroyed {
-                            s.deleted_at = now;
-                        }
+                        && s.deleted_at == 0
+                        && !s.destroyed
+                    {
+                        s.deleted_at = now;
+                    }
                 }
                 Ok(Vec::new())
             },
@@ -498,7 +561,13 @@ impl Kv<'_> {
     }
 
     /// Undeletes versions (`POST undelete/:path`); destroyed versions stay destroyed.
-    pub async fn undelete(&self, mount: &str, path: &str, body: &Body, now: i64) -> Result<(), ApiError> {
+    pub async fn undelete(
+        &self,
+        mount: &str,
+        path: &str,
+        body: &Body,
+        now: i64,
+    ) -> Result<(), ApiError> {
         let list = versions_param(body)?;
         self.update_meta(
             mount,
@@ -517,7 +586,13 @@ impl Kv<'_> {
     }
 
     /// Destroys versions (`POST destroy/:path`): deletes their data for good.
-    pub async fn destroy(&self, mount: &str, path: &str, body: &Body, now: i64) -> Result<(), ApiError> {
+    pub async fn destroy(
+        &self,
+        mount: &str,
+        path: &str,
+        body: &Body,
+        now: i64,
+    ) -> Result<(), ApiError> {
         let list = versions_param(body)?;
         let (mount_s, path_s) = (mount.to_owned(), path.to_owned());
         self.update_meta(
@@ -544,7 +619,10 @@ impl Kv<'_> {
     /// Reads the metadata (`GET metadata/:path`).
     pub async fn read_metadata(&self, mount: &str, path: &str) -> Result<Option<Json>, ApiError> {
         check_path(path)?;
-        let got = self.store.get_many(&[meta_key(mount, path), config_key(mount)]).await?;
+        let got = self
+            .store
+            .get_many(&[meta_key(mount, path), config_key(mount)])
+            .await?;
         let Some(item) = &got[0] else { return Ok(None) };
         let meta = Metadata::try_from(item)?;
         let cfg = MountConfig::from_item(got[1].as_ref())?;
@@ -553,16 +631,32 @@ impl Kv<'_> {
 
     /// Updates metadata settings (`POST metadata/:path`): `max_versions`,
     /// `cas_required`, `custom_metadata`. Creates the metadata when absent, as Vault does.
-    pub async fn write_metadata(&self, mount: &str, path: &str, body: &Body, now: i64) -> Result<(), ApiError> {
+    pub async fn write_metadata(
+        &self,
+        mount: &str,
+        path: &str,
+        body: &Body,
+        now: i64,
+    ) -> Result<(), ApiError> {
         check_path(path)?;
         let max = body.uint("max_versions")?;
         let cas = body.boolean("cas_required")?;
         let custom = body.string_map("custom_metadata")?;
-        if custom.as_ref().is_some_and(|c| c.len() > 64 || c.iter().any(|(k, v)| k.len() > 128 || v.len() > 512)) {
-            return Err(ApiError::bad("custom_metadata is too large (at most 64 keys, 128-byte keys, 512-byte values)"));
+        if custom
+            .as_ref()
+            .is_some_and(|c| c.len() > 64 || c.iter().any(|(k, v)| k.len() > 128 || v.len() > 512))
+        {
+            return Err(ApiError::bad(
+                "custom_metadata is too large (at most 64 keys, 128-byte keys, 512-byte values)",
+            ));
         }
-        if body.get("delete_version_after").is_some_and(|v| !matches!(v, Json::Null) && v != "0s" && v != 0) {
-            return Err(ApiError::bad("\"delete_version_after\" is not supported by Sigil yet"));
+        if body
+            .get("delete_version_after")
+            .is_some_and(|v| !matches!(v, Json::Null) && v != "0s" && v != 0)
+        {
+            return Err(ApiError::bad(
+                "\"delete_version_after\" is not supported by Sigil yet",
+            ));
         }
         let apply = |m: &mut Metadata| {
             if let Some(x) = max {
@@ -624,12 +718,24 @@ impl Kv<'_> {
         // Versions first, metadata last: a failure part-way leaves a secret that can be
         // deleted again, never data without metadata.
         keys.sort_by_key(|k| k.sk == SK_META);
-        if let Some((folder, leaf)) = path.rsplit_once('/').map(|(f, l)| (format!("{f}/"), l)).or(Some((String::new(), path))) {
+        if let Some((folder, leaf)) = path
+            .rsplit_once('/')
+            .map(|(f, l)| (format!("{f}/"), l))
+            .or(Some((String::new(), path)))
+        {
             keys.push(dir_key(mount, &folder, leaf));
         }
         for chunk in keys.chunks(25) {
             self.store
-                .transact(chunk.iter().map(|k| Write::Delete { key: k.clone(), cond: None }).collect())
+                .transact(
+                    chunk
+                        .iter()
+                        .map(|k| Write::Delete {
+                            key: k.clone(),
+                            cond: None,
+                        })
+                        .collect(),
+                )
                 .await?;
         }
         Ok(())
@@ -638,7 +744,11 @@ impl Kv<'_> {
     /// Lists the children of a folder (`LIST metadata/:folder/`): secrets by name,
     /// sub-folders with a trailing `/`. `None` when the folder has none.
     pub async fn list(&self, mount: &str, folder: &str) -> Result<Option<Vec<String>>, ApiError> {
-        let folder = if folder.is_empty() || folder.ends_with('/') { folder.to_owned() } else { format!("{folder}/") };
+        let folder = if folder.is_empty() || folder.ends_with('/') {
+            folder.to_owned()
+        } else {
+            format!("{folder}/")
+        };
         let mut q = Query::partition(format!("kvdir/{mount}/{folder}"));
         q.sort = SortCond::All;
         let mut keys = Vec::new();
@@ -667,8 +777,18 @@ impl Kv<'_> {
     pub async fn write_config(&self, mount: &str, body: &Body) -> Result<(), ApiError> {
         let old = MountConfig::from_item(self.store.get(&config_key(mount)).await?.as_ref())?;
         let mut item = new_item(&config_key(mount));
-        item.insert(A_MAX.into(), body.uint("max_versions")?.unwrap_or(old.max_versions).into());
-        item.insert(A_CAS_REQ.into(), body.boolean("cas_required")?.unwrap_or(old.cas_required).into());
+        item.insert(
+            A_MAX.into(),
+            body.uint("max_versions")?
+                .unwrap_or(old.max_versions)
+                .into(),
+        );
+        item.insert(
+            A_CAS_REQ.into(),
+            body.boolean("cas_required")?
+                .unwrap_or(old.cas_required)
+                .into(),
+        );
         self.store.write(Write::Put { item, cond: None }).await?;
         Ok(())
     }
@@ -688,7 +808,11 @@ fn folder_entries(mount: &str, path: &str) -> Vec<Key> {
     let mut out = Vec::new();
     let mut folder = String::new();
     for (i, s) in segs.iter().enumerate() {
-        let child = if i + 1 == segs.len() { (*s).to_owned() } else { format!("{s}/") };
+        let child = if i + 1 == segs.len() {
+            (*s).to_owned()
+        } else {
+            format!("{s}/")
+        };
         out.push(dir_key(mount, &folder, &child));
         folder.push_str(s);
         folder.push('/');
@@ -725,12 +849,41 @@ mod tests {
     #[tokio::test]
     async fn versions_cas_and_reads() {
         let (store, ring) = setup().await;
-        let kv = Kv { store: store.as_ref(), keyring: &ring };
-        let w = kv.write("secret", "app/db", &body(json!({"data": {"pw": "one"}})), 10).await.unwrap();
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        let w = kv
+            .write(
+                "secret",
+                "app/db",
+                &body(json!({"data": {"pw": "one"}})),
+                10,
+            )
+            .await
+            .unwrap();
         assert_eq!(w["version"], 1);
-        kv.write("secret", "app/db", &body(json!({"data": {"pw": "two"}, "options": {"cas": 1}})), 11).await.unwrap();
-        let e = kv.write("secret", "app/db", &body(json!({"data": {"pw": "x"}, "options": {"cas": 0}})), 12).await.unwrap_err();
-        assert_eq!(e, ApiError::bad("check-and-set parameter did not match the current version"));
+        kv.write(
+            "secret",
+            "app/db",
+            &body(json!({"data": {"pw": "two"}, "options": {"cas": 1}})),
+            11,
+        )
+        .await
+        .unwrap();
+        let e = kv
+            .write(
+                "secret",
+                "app/db",
+                &body(json!({"data": {"pw": "x"}, "options": {"cas": 0}})),
+                12,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e,
+            ApiError::bad("check-and-set parameter did not match the current version")
+        );
         let calls = store.calls();
         let latest = found(kv.read("secret", "app/db", 0).await.unwrap());
         assert_eq!(store.calls() - calls, 1, "latest read is one round trip");
@@ -740,8 +893,14 @@ mod tests {
         let v1 = found(kv.read("secret", "app/db", 1).await.unwrap());
         assert_eq!(store.calls() - calls, 1, "versioned read is one round trip");
         assert_eq!(v1["data"]["pw"], "one");
-        assert!(matches!(kv.read("secret", "app/db", 3).await.unwrap(), ReadOutcome::Missing));
-        assert!(matches!(kv.read("secret", "nope", 0).await.unwrap(), ReadOutcome::Missing));
+        assert!(matches!(
+            kv.read("secret", "app/db", 3).await.unwrap(),
+            ReadOutcome::Missing
+        ));
+        assert!(matches!(
+            kv.read("secret", "nope", 0).await.unwrap(),
+            ReadOutcome::Missing
+        ));
         for item in store.dump() {
             assert!(!format!("{:?}", item.get(A_CT).map(Value::to_json)).contains("two"));
         }
@@ -750,47 +909,126 @@ mod tests {
     #[tokio::test]
     async fn delete_undelete_destroy() {
         let (store, ring) = setup().await;
-        let kv = Kv { store: store.as_ref(), keyring: &ring };
-        kv.write("secret", "a", &body(json!({"data": {"k": "1"}})), 1).await.unwrap();
-        kv.write("secret", "a", &body(json!({"data": {"k": "2"}})), 2).await.unwrap();
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        kv.write("secret", "a", &body(json!({"data": {"k": "1"}})), 1)
+            .await
+            .unwrap();
+        kv.write("secret", "a", &body(json!({"data": {"k": "2"}})), 2)
+            .await
+            .unwrap();
         kv.soft_delete("secret", "a", None, 3).await.unwrap();
-        assert!(matches!(kv.read("secret", "a", 0).await.unwrap(), ReadOutcome::Gone(_)));
-        kv.undelete("secret", "a", &body(json!({"versions": [2]})), 4).await.unwrap();
-        assert_eq!(found(kv.read("secret", "a", 0).await.unwrap())["data"]["k"], "2");
-        kv.destroy("secret", "a", &body(json!({"versions": [2]})), 5).await.unwrap();
-        assert!(matches!(kv.read("secret", "a", 0).await.unwrap(), ReadOutcome::Gone(_)));
-        kv.undelete("secret", "a", &body(json!({"versions": [2]})), 6).await.unwrap();
-        assert!(matches!(kv.read("secret", "a", 0).await.unwrap(), ReadOutcome::Gone(_)), "destroyed stays destroyed");
-        assert_eq!(found(kv.read("secret", "a", 1).await.unwrap())["data"]["k"], "1");
-        assert!(kv.undelete("secret", "a", &body(json!({"versions": "x"})), 6).await.is_err());
+        assert!(matches!(
+            kv.read("secret", "a", 0).await.unwrap(),
+            ReadOutcome::Gone(_)
+        ));
+        kv.undelete("secret", "a", &body(json!({"versions": [2]})), 4)
+            .await
+            .unwrap();
+        assert_eq!(
+            found(kv.read("secret", "a", 0).await.unwrap())["data"]["k"],
+            "2"
+        );
+        kv.destroy("secret", "a", &body(json!({"versions": [2]})), 5)
+            .await
+            .unwrap();
+        assert!(matches!(
+            kv.read("secret", "a", 0).await.unwrap(),
+            ReadOutcome::Gone(_)
+        ));
+        kv.undelete("secret", "a", &body(json!({"versions": [2]})), 6)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                kv.read("secret", "a", 0).await.unwrap(),
+                ReadOutcome::Gone(_)
+            ),
+            "destroyed stays destroyed"
+        );
+        assert_eq!(
+            found(kv.read("secret", "a", 1).await.unwrap())["data"]["k"],
+            "1"
+        );
+        assert!(
+            kv.undelete("secret", "a", &body(json!({"versions": "x"})), 6)
+                .await
+                .is_err()
+        );
         kv.delete_all("secret", "a").await.unwrap();
-        assert!(store.dump().iter().all(|i| i.key().pk.starts_with("sys/")), "{:?}", store.dump());
+        assert!(
+            store.dump().iter().all(|i| i.key().pk.starts_with("sys/")),
+            "{:?}",
+            store.dump()
+        );
     }
 
     #[tokio::test]
     async fn max_versions_prunes_old_ones() {
         let (store, ring) = setup().await;
-        let kv = Kv { store: store.as_ref(), keyring: &ring };
-        kv.write_metadata("secret", "p", &body(json!({"max_versions": 2})), 0).await.unwrap();
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        kv.write_metadata("secret", "p", &body(json!({"max_versions": 2})), 0)
+            .await
+            .unwrap();
         for i in 0..5 {
-            kv.write("secret", "p", &body(json!({"data": {"i": i}})), i).await.unwrap();
+            kv.write("secret", "p", &body(json!({"data": {"i": i}})), i)
+                .await
+                .unwrap();
         }
         let m = kv.read_metadata("secret", "p").await.unwrap().unwrap();
-        assert_eq!((m["current_version"].as_i64(), m["oldest_version"].as_i64()), (Some(5), Some(4)));
-        let versions = store.dump().iter().filter(|i| i.key().sk.starts_with("v/")).count();
+        assert_eq!(
+            (m["current_version"].as_i64(), m["oldest_version"].as_i64()),
+            (Some(5), Some(4))
+        );
+        let versions = store
+            .dump()
+            .iter()
+            .filter(|i| i.key().sk.starts_with("v/"))
+            .count();
         assert_eq!(versions, 2);
     }
 
     #[tokio::test]
     async fn cas_required_and_listing() {
         let (store, ring) = setup().await;
-        let kv = Kv { store: store.as_ref(), keyring: &ring };
-        kv.write_config("secret", &body(json!({"cas_required": true}))).await.unwrap();
-        assert!(kv.write("secret", "x/y", &body(json!({"data": {}})), 0).await.is_err());
-        kv.write("secret", "x/y", &body(json!({"data": {}, "options": {"cas": 0}})), 0).await.unwrap();
-        kv.write("secret", "x/z/w", &body(json!({"data": {}, "options": {"cas": 0}})), 0).await.unwrap();
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        kv.write_config("secret", &body(json!({"cas_required": true})))
+            .await
+            .unwrap();
+        assert!(
+            kv.write("secret", "x/y", &body(json!({"data": {}})), 0)
+                .await
+                .is_err()
+        );
+        kv.write(
+            "secret",
+            "x/y",
+            &body(json!({"data": {}, "options": {"cas": 0}})),
+            0,
+        )
+        .await
+        .unwrap();
+        kv.write(
+            "secret",
+            "x/z/w",
+            &body(json!({"data": {}, "options": {"cas": 0}})),
+            0,
+        )
+        .await
+        .unwrap();
         assert_eq!(kv.list("secret", "").await.unwrap().unwrap(), vec!["x/"]);
-        assert_eq!(kv.list("secret", "x/").await.unwrap().unwrap(), vec!["y", "z/"]);
+        assert_eq!(
+            kv.list("secret", "x/").await.unwrap().unwrap(),
+            vec!["y", "z/"]
+        );
         assert!(kv.list("secret", "nope/").await.unwrap().is_none());
         kv.delete_all("secret", "x/y").await.unwrap();
         assert_eq!(kv.list("secret", "x/").await.unwrap().unwrap(), vec!["z/"]);
@@ -799,13 +1037,37 @@ mod tests {
     #[tokio::test]
     async fn moved_ciphertext_fails_to_open() {
         let (store, ring) = setup().await;
-        let kv = Kv { store: store.as_ref(), keyring: &ring };
-        kv.write("secret", "a", &body(json!({"data": {"k": "A"}})), 1).await.unwrap();
-        kv.write("secret", "b", &body(json!({"data": {"k": "B"}})), 1).await.unwrap();
-        let mut a = store.get(&version_key("secret", "a", 1)).await.unwrap().unwrap();
-        let b = store.get(&version_key("secret", "b", 1)).await.unwrap().unwrap();
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        kv.write("secret", "a", &body(json!({"data": {"k": "A"}})), 1)
+            .await
+            .unwrap();
+        kv.write("secret", "b", &body(json!({"data": {"k": "B"}})), 1)
+            .await
+            .unwrap();
+        let mut a = store
+            .get(&version_key("secret", "a", 1))
+            .await
+            .unwrap()
+            .unwrap();
+        let b = store
+            .get(&version_key("secret", "b", 1))
+            .await
+            .unwrap()
+            .unwrap();
         a.insert(A_CT.into(), b[A_CT].clone());
-        store.write(Write::Put { item: a, cond: None }).await.unwrap();
-        assert_eq!(kv.read("secret", "a", 0).await.err(), Some(ApiError::Integrity));
+        store
+            .write(Write::Put {
+                item: a,
+                cond: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            kv.read("secret", "a", 0).await.err(),
+            Some(ApiError::Integrity)
+        );
     }
 }

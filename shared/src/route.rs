@@ -246,9 +246,14 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
         ["auth", "approle", "role", n, "secret-id-accessor", "lookup"] => {
             Route::ApproleAccessorLookup { name: name(n) }
         }
-        ["auth", "approle", "role", n, "secret-id-accessor", "destroy"] => {
-            Route::ApproleAccessorDestroy { name: name(n) }
-        }
+        [
+            "auth",
+            "approle",
+            "role",
+            n,
+            "secret-id-accessor",
+            "destroy",
+        ] => Route::ApproleAccessorDestroy { name: name(n) },
         ["auth", "token", "lookup-self"] => Route::TokenLookupSelf,
         ["auth", "token", "lookup"] => Route::TokenLookup,
         ["auth", "token", "lookup-accessor"] => Route::TokenLookupAccessor,
@@ -265,9 +270,9 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
                 prefix: rest.join("/"),
             }
         }
-        [mount, "config"] if config.kv_mounts.iter().any(|m| m == mount) => Route::KvConfig {
-            mount: name(mount),
-        },
+        [mount, "config"] if config.kv_mounts.iter().any(|m| m == mount) => {
+            Route::KvConfig { mount: name(mount) }
+        }
         [mount, kind, rest @ ..] if config.kv_mounts.iter().any(|m| m == mount) => {
             let mount = name(mount);
             // Keep a trailing slash on metadata paths: it marks a folder for LIST.
@@ -308,7 +313,11 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         KvConfig { .. } => matches!(op, Read | Update),
         _ => op == Update,
     };
-    if ok { Ok(()) } else { Err(ApiError::MethodNotAllowed) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed)
+    }
 }
 
 #[cfg(test)]
@@ -343,9 +352,18 @@ mod tests {
         assert_eq!(l.function(), Function::Issue);
         let l = resolve(&Config::default(), "GET", "/v1/secret/metadata/", true).unwrap();
         assert_eq!(l.op, Operation::List);
-        assert_eq!(r("PATCH", "/v1/secret/data/a"), Err(ApiError::MethodNotAllowed));
-        assert!(matches!(r("GET", "/v1/secret/data/"), Err(ApiError::NoRoute(_))));
-        assert!(matches!(r("GET", "/v1/other/data/x"), Err(ApiError::NoRoute(_))));
+        assert_eq!(
+            r("PATCH", "/v1/secret/data/a"),
+            Err(ApiError::MethodNotAllowed)
+        );
+        assert!(matches!(
+            r("GET", "/v1/secret/data/"),
+            Err(ApiError::NoRoute(_))
+        ));
+        assert!(matches!(
+            r("GET", "/v1/other/data/x"),
+            Err(ApiError::NoRoute(_))
+        ));
     }
 
     #[test]
@@ -360,15 +378,30 @@ mod tests {
         ] {
             assert!(matches!(r("GET", p), Err(ApiError::BadRequest(_))), "{p}");
         }
-        assert!(matches!(r("GET", "/secret/data/x"), Err(ApiError::NoRoute(_))));
+        assert!(matches!(
+            r("GET", "/secret/data/x"),
+            Err(ApiError::NoRoute(_))
+        ));
     }
 
     #[test]
     fn token_and_lease_routes() {
-        assert_eq!(r("GET", "/v1/auth/token/lookup-self").unwrap().function(), Function::Issue);
-        assert_eq!(r("POST", "/v1/auth/token/renew-self").unwrap().function(), Function::Renew);
-        assert_eq!(r("POST", "/v1/auth/token/revoke-self").unwrap().function(), Function::Revoke);
-        assert_eq!(r("PUT", "/v1/sys/leases/renew").unwrap().function(), Function::Renew);
+        assert_eq!(
+            r("GET", "/v1/auth/token/lookup-self").unwrap().function(),
+            Function::Issue
+        );
+        assert_eq!(
+            r("POST", "/v1/auth/token/renew-self").unwrap().function(),
+            Function::Renew
+        );
+        assert_eq!(
+            r("POST", "/v1/auth/token/revoke-self").unwrap().function(),
+            Function::Revoke
+        );
+        assert_eq!(
+            r("PUT", "/v1/sys/leases/renew").unwrap().function(),
+            Function::Renew
+        );
         let p = r("PUT", "/v1/sys/leases/revoke-prefix/aws/creds/deploy").unwrap();
         assert_eq!(
             p.route,
@@ -377,7 +410,13 @@ mod tests {
             }
         );
         assert_eq!(p.access(), Access::Admin);
-        assert_eq!(r("POST", "/v1/auth/approle/login").unwrap().access(), Access::Public);
-        assert_eq!(r("GET", "/v1/auth/approle/login"), Err(ApiError::MethodNotAllowed));
+        assert_eq!(
+            r("POST", "/v1/auth/approle/login").unwrap().access(),
+            Access::Public
+        );
+        assert_eq!(
+            r("GET", "/v1/auth/approle/login"),
+            Err(ApiError::MethodNotAllowed)
+        );
     }
 }

@@ -12,7 +12,9 @@ use futures::StreamExt;
 
 use crate::approle;
 use crate::store::schema::{self, BUCKET_SECS, BUCKET_SHARDS};
-use crate::store::{Cond, Index, ItemExt, Key, Query, SortCond, Store, StoreError, Value, Write, new_item};
+use crate::store::{
+    Cond, Index, ItemExt, Key, Query, SortCond, Store, StoreError, Value, Write, new_item,
+};
 use crate::token;
 
 const CURSOR_PK: &str = "sys/sweeper";
@@ -50,7 +52,13 @@ fn cursor_key() -> Key {
 pub async fn init_cursor(store: &dyn Store, now: i64) -> Result<(), StoreError> {
     let mut item = new_item(&cursor_key());
     item.insert(A_HOUR.into(), Value::N(now.div_euclid(BUCKET_SECS)));
-    match store.write(Write::Put { item, cond: Some(Cond::NotExists) }).await {
+    match store
+        .write(Write::Put {
+            item,
+            cond: Some(Cond::NotExists),
+        })
+        .await
+    {
         Err(StoreError::ConditionFailed) | Ok(()) => Ok(()),
         Err(e) => Err(e),
     }
@@ -64,7 +72,9 @@ enum Outcome {
 
 async fn remove(store: &dyn Store, key: Key, now: i64) -> Result<Outcome, StoreError> {
     if let Some(hash) = key.pk.strip_prefix("token/") {
-        let Some(item) = store.get(&key).await? else { return Ok(Outcome::Skipped) };
+        let Some(item) = store.get(&key).await? else {
+            return Ok(Outcome::Skipped);
+        };
         let entry = token::TokenEntry::try_from(&item)?;
         if entry.expire_at > now {
             return Ok(Outcome::Skipped);
@@ -87,7 +97,11 @@ async fn remove(store: &dyn Store, key: Key, now: i64) -> Result<Outcome, StoreE
         return Ok(Outcome::Token);
     }
     if key.pk.starts_with("approle/secret_id/") {
-        return Ok(if approle::sweep_secret(store, &key, now).await? { Outcome::SecretId } else { Outcome::Skipped });
+        return Ok(if approle::sweep_secret(store, &key, now).await? {
+            Outcome::SecretId
+        } else {
+            Outcome::Skipped
+        });
     }
     Ok(Outcome::Skipped)
 }
@@ -100,7 +114,10 @@ pub async fn sweep(store: &dyn Store, now: i64) -> Result<SweepReport, StoreErro
         Some(i) => i.n(A_HOUR)?,
         None => now_hour - MAX_HOURS_PER_RUN,
     };
-    let mut report = SweepReport { cursor_hour: start, ..SweepReport::default() };
+    let mut report = SweepReport {
+        cursor_hour: start,
+        ..SweepReport::default()
+    };
     let mut advance_to = start;
     let last = now_hour.min(start + MAX_HOURS_PER_RUN);
     for hour in start..=last {
@@ -117,10 +134,11 @@ pub async fn sweep(store: &dyn Store, now: i64) -> Result<SweepReport, StoreErro
             loop {
                 report.queries += 1;
                 let page = store.query(&q).await?;
-                let results: Vec<Result<Outcome, StoreError>> = futures::stream::iter(page.items.iter().map(|i| remove(store, i.key(), now)))
-                    .buffer_unordered(CONCURRENCY)
-                    .collect()
-                    .await;
+                let results: Vec<Result<Outcome, StoreError>> =
+                    futures::stream::iter(page.items.iter().map(|i| remove(store, i.key(), now)))
+                        .buffer_unordered(CONCURRENCY)
+                        .collect()
+                        .await;
                 for r in results {
                     match r {
                         Ok(Outcome::Token) => report.tokens += 1,
@@ -151,7 +169,13 @@ pub async fn sweep(store: &dyn Store, now: i64) -> Result<SweepReport, StoreErro
             Some(_) => Cond::Eq(A_HOUR, Value::N(start)),
             None => Cond::NotExists,
         };
-        match store.write(Write::Put { item, cond: Some(cond) }).await {
+        match store
+            .write(Write::Put {
+                item,
+                cond: Some(cond),
+            })
+            .await
+        {
             Ok(()) | Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e),
         }
@@ -166,24 +190,59 @@ mod tests {
     use crate::store::memory::MemoryStore;
     use crate::token::{Limits, TokenParams};
 
-    const LIMITS: Limits = Limits { default_ttl: 60, max_ttl: 600 };
+    const LIMITS: Limits = Limits {
+        default_ttl: 60,
+        max_ttl: 600,
+    };
 
     #[tokio::test]
     async fn sweeps_only_expired_tokens_and_advances() {
         let store = MemoryStore::new();
         let t0 = 1_000_000 * BUCKET_SECS;
         init_cursor(&store, t0).await.unwrap();
-        let short = token::mint(&TokenParams { ttl: 30, ..Default::default() }, LIMITS, t0).unwrap();
-        let long = token::mint(&TokenParams { ttl: 600, ..Default::default() }, LIMITS, t0).unwrap();
+        let short = token::mint(
+            &TokenParams {
+                ttl: 30,
+                ..Default::default()
+            },
+            LIMITS,
+            t0,
+        )
+        .unwrap();
+        let long = token::mint(
+            &TokenParams {
+                ttl: 600,
+                ..Default::default()
+            },
+            LIMITS,
+            t0,
+        )
+        .unwrap();
         store.transact(short.writes()).await.unwrap();
         store.transact(long.writes()).await.unwrap();
         let r = sweep(&store, t0 + 10).await.unwrap();
         assert_eq!(r.tokens, 0);
         let r = sweep(&store, t0 + 31).await.unwrap();
         assert_eq!(r.tokens, 1);
-        assert!(token::find(&store, &short.token, t0).await.unwrap().is_none());
-        assert!(token::find(&store, &long.token, t0 + 31).await.unwrap().is_some());
-        assert!(store.get(&token::accessor_key(&short.entry.accessor)).await.unwrap().is_none());
+        assert!(
+            token::find(&store, &short.token, t0)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            token::find(&store, &long.token, t0 + 31)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .get(&token::accessor_key(&short.entry.accessor))
+                .await
+                .unwrap()
+                .is_none()
+        );
         let r = sweep(&store, t0 + 2 * BUCKET_SECS).await.unwrap();
         assert_eq!(r.tokens, 1);
         assert_eq!(r.cursor_hour, t0 / BUCKET_SECS + 2);
@@ -195,7 +254,15 @@ mod tests {
     async fn renewed_token_is_not_swept() {
         let store = MemoryStore::new();
         init_cursor(&store, 0).await.unwrap();
-        let m = token::mint(&TokenParams { ttl: 30, ..Default::default() }, LIMITS, 0).unwrap();
+        let m = token::mint(
+            &TokenParams {
+                ttl: 30,
+                ..Default::default()
+            },
+            LIMITS,
+            0,
+        )
+        .unwrap();
         store.transact(m.writes()).await.unwrap();
         token::renew(&store, &m.entry, 300, 20).await.unwrap();
         let r = sweep(&store, 100).await.unwrap();
@@ -207,7 +274,15 @@ mod tests {
     async fn failures_hold_the_cursor() {
         let store = MemoryStore::new();
         init_cursor(&store, 0).await.unwrap();
-        let m = token::mint(&TokenParams { ttl: 30, ..Default::default() }, LIMITS, 0).unwrap();
+        let m = token::mint(
+            &TokenParams {
+                ttl: 30,
+                ..Default::default()
+            },
+            LIMITS,
+            0,
+        )
+        .unwrap();
         store.transact(m.writes()).await.unwrap();
         // Fail the token read inside the first removal (after the cursor read and query).
         let s = &store;

@@ -162,7 +162,12 @@ impl From<&TokenEntry> for Item {
         put(A_DISPLAY, t.display_name.clone().into());
         put(
             A_META,
-            Value::M(t.meta.iter().map(|(k, v)| (k.clone(), Value::S(v.clone()))).collect()),
+            Value::M(
+                t.meta
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::S(v.clone())))
+                    .collect(),
+            ),
         );
         put(A_PATH, t.path.clone().into());
         for (k, v) in schema::expiry_attrs(&key.pk, t.expire_at) {
@@ -203,7 +208,10 @@ impl Minted {
     pub fn writes(&self) -> Vec<Write> {
         let mut acc = new_item(&accessor_key(&self.entry.accessor));
         acc.insert(A_TOKEN_HASH.into(), self.entry.hash.clone().into());
-        acc.insert(schema::TTL.into(), (self.entry.expire_at + schema::TTL_GRACE_SECS).into());
+        acc.insert(
+            schema::TTL.into(),
+            (self.entry.expire_at + schema::TTL_GRACE_SECS).into(),
+        );
         vec![
             Write::Put {
                 item: Item::from(&self.entry),
@@ -234,15 +242,34 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
     }
     policies.sort();
     policies.dedup();
-    let mut max_ttl = if params.max_ttl > 0 { params.max_ttl.min(limits.max_ttl) } else { limits.max_ttl };
+    let mut max_ttl = if params.max_ttl > 0 {
+        params.max_ttl.min(limits.max_ttl)
+    } else {
+        limits.max_ttl
+    };
     if params.explicit_max_ttl > 0 {
         max_ttl = max_ttl.min(params.explicit_max_ttl);
     }
     let (ttl, max_expire_at) = if params.period > 0 {
-        let cap = if params.explicit_max_ttl > 0 { params.explicit_max_ttl } else { i64::MAX };
-        (params.period.min(cap), if params.explicit_max_ttl > 0 { now + params.explicit_max_ttl } else { 0 })
+        let cap = if params.explicit_max_ttl > 0 {
+            params.explicit_max_ttl
+        } else {
+            i64::MAX
+        };
+        (
+            params.period.min(cap),
+            if params.explicit_max_ttl > 0 {
+                now + params.explicit_max_ttl
+            } else {
+                0
+            },
+        )
     } else {
-        let ttl = if params.ttl > 0 { params.ttl } else { limits.default_ttl };
+        let ttl = if params.ttl > 0 {
+            params.ttl
+        } else {
+            limits.default_ttl
+        };
         (ttl.min(max_ttl), now + max_ttl)
     };
     Ok(Minted {
@@ -272,7 +299,11 @@ pub fn hash_presented(token: &SecretString) -> Option<String> {
 }
 
 /// Looks up a token's live entry (one read); `None` when unknown, malformed or expired.
-pub async fn find(store: &dyn Store, token: &SecretString, now: i64) -> Result<Option<TokenEntry>, ApiError> {
+pub async fn find(
+    store: &dyn Store,
+    token: &SecretString,
+    now: i64,
+) -> Result<Option<TokenEntry>, ApiError> {
     let Some(hash) = hash_presented(token) else {
         return Ok(None);
     };
@@ -280,7 +311,11 @@ pub async fn find(store: &dyn Store, token: &SecretString, now: i64) -> Result<O
 }
 
 /// Looks up a live entry by token hash.
-pub async fn find_by_hash(store: &dyn Store, hash: &str, now: i64) -> Result<Option<TokenEntry>, ApiError> {
+pub async fn find_by_hash(
+    store: &dyn Store,
+    hash: &str,
+    now: i64,
+) -> Result<Option<TokenEntry>, ApiError> {
     let Some(item) = store.get(&token_key(hash)).await? else {
         return Ok(None);
     };
@@ -289,7 +324,11 @@ pub async fn find_by_hash(store: &dyn Store, hash: &str, now: i64) -> Result<Opt
 }
 
 /// Looks up a live entry by accessor (two reads).
-pub async fn find_by_accessor(store: &dyn Store, accessor: &str, now: i64) -> Result<Option<TokenEntry>, ApiError> {
+pub async fn find_by_accessor(
+    store: &dyn Store,
+    accessor: &str,
+    now: i64,
+) -> Result<Option<TokenEntry>, ApiError> {
     if accessor.is_empty() || accessor.len() > 128 {
         return Ok(None);
     }
@@ -302,9 +341,15 @@ pub async fn find_by_accessor(store: &dyn Store, accessor: &str, now: i64) -> Re
 /// Authenticates a request's token: 403 `permission denied` when it is missing,
 /// unknown, expired, revoked or out of uses. Counts one use of a limited-use token;
 /// the last use revokes it (after this request), as in Vault.
-pub async fn authenticate(store: &dyn Store, token: Option<&SecretString>, now: i64) -> Result<TokenEntry, ApiError> {
+pub async fn authenticate(
+    store: &dyn Store,
+    token: Option<&SecretString>,
+    now: i64,
+) -> Result<TokenEntry, ApiError> {
     let token = token.ok_or(ApiError::PermissionDenied)?;
-    let mut entry = find(store, token, now).await?.ok_or(ApiError::PermissionDenied)?;
+    let mut entry = find(store, token, now)
+        .await?
+        .ok_or(ApiError::PermissionDenied)?;
     for _ in 0..5 {
         if entry.num_uses == 0 {
             return Ok(entry);
@@ -365,7 +410,12 @@ pub struct Renewal {
 /// 0, the creation TTL; for periodic tokens the period), capped by what remains until
 /// the max TTL. One conditional write: fails with 403 if the token was revoked or
 /// expired meanwhile.
-pub async fn renew(store: &dyn Store, entry: &TokenEntry, increment: i64, now: i64) -> Result<Renewal, ApiError> {
+pub async fn renew(
+    store: &dyn Store,
+    entry: &TokenEntry,
+    increment: i64,
+    now: i64,
+) -> Result<Renewal, ApiError> {
     let wanted = if entry.period > 0 {
         entry.period
     } else if increment > 0 {
@@ -393,7 +443,13 @@ pub async fn renew(store: &dyn Store, entry: &TokenEntry, increment: i64, now: i
             cond: Some(Cond::And(vec![Cond::Exists, Cond::Ge(A_EXPIRE, now + 1)])),
         })
         .await
-        .map_err(|e| if e.is_condition() { ApiError::PermissionDenied } else { e.into() })?;
+        .map_err(|e| {
+            if e.is_condition() {
+                ApiError::PermissionDenied
+            } else {
+                e.into()
+            }
+        })?;
     Ok(Renewal { ttl, warnings })
 }
 
@@ -404,7 +460,11 @@ pub async fn revoke(store: &dyn Store, entry: &TokenEntry) -> Result<(), ApiErro
 }
 
 /// Revokes by hash, deleting every item in the token's partition and the accessor.
-pub async fn revoke_hash(store: &dyn Store, hash: &str, accessor: Option<&str>) -> Result<(), ApiError> {
+pub async fn revoke_hash(
+    store: &dyn Store,
+    hash: &str,
+    accessor: Option<&str>,
+) -> Result<(), ApiError> {
     let mut q = Query::partition(format!("token/{hash}"));
     q.sort = SortCond::All;
     let mut writes = Vec::new();
@@ -506,7 +566,11 @@ mod tests {
             ..Default::default()
         };
         let m = mint(&p, LIMITS, 0).unwrap();
-        assert_eq!((m.entry.expire_at, m.entry.max_expire_at), (7200, 7200), "capped by system max");
+        assert_eq!(
+            (m.entry.expire_at, m.entry.max_expire_at),
+            (7200, 7200),
+            "capped by system max"
+        );
         let p = TokenParams {
             period: 60,
             explicit_max_ttl: 0,
@@ -536,8 +600,15 @@ mod tests {
         let e = find(&store, &m.token, 50).await.unwrap().unwrap();
         assert_eq!(e.expire_at, 300);
         let r = renew(&store, &e, 0, 60).await.unwrap();
-        assert_eq!((r.ttl, r.warnings.len()), (100, 0), "increment 0 renews by the creation TTL");
-        assert!(find(&store, &m.token, 300).await.unwrap().is_none(), "expired at max");
+        assert_eq!(
+            (r.ttl, r.warnings.len()),
+            (100, 0),
+            "increment 0 renews by the creation TTL"
+        );
+        assert!(
+            find(&store, &m.token, 300).await.unwrap().is_none(),
+            "expired at max"
+        );
     }
 
     #[tokio::test]
@@ -554,20 +625,39 @@ mod tests {
             authenticate(&store, Some(&m.token), 1).await,
             Err(ApiError::PermissionDenied)
         );
-        assert!(store.dump().is_empty(), "token and accessor deleted after last use");
+        assert!(
+            store.dump().is_empty(),
+            "token and accessor deleted after last use"
+        );
     }
 
     #[tokio::test]
     async fn revoke_and_unknown_tokens_are_denied() {
         let store = MemoryStore::new();
         let m = stored(&store, &TokenParams::default(), 0).await;
-        assert_eq!(find_by_accessor(&store, &m.entry.accessor, 1).await.unwrap().unwrap().hash, m.entry.hash);
+        assert_eq!(
+            find_by_accessor(&store, &m.entry.accessor, 1)
+                .await
+                .unwrap()
+                .unwrap()
+                .hash,
+            m.entry.hash
+        );
         revoke(&store, &m.entry).await.unwrap();
-        assert_eq!(authenticate(&store, Some(&m.token), 1).await, Err(ApiError::PermissionDenied));
-        assert_eq!(authenticate(&store, None, 1).await, Err(ApiError::PermissionDenied));
+        assert_eq!(
+            authenticate(&store, Some(&m.token), 1).await,
+            Err(ApiError::PermissionDenied)
+        );
+        assert_eq!(
+            authenticate(&store, None, 1).await,
+            Err(ApiError::PermissionDenied)
+        );
         let bogus = SecretString::from("hvs.nope".to_owned());
         let calls = store.calls();
-        assert_eq!(authenticate(&store, Some(&bogus), 1).await, Err(ApiError::PermissionDenied));
+        assert_eq!(
+            authenticate(&store, Some(&bogus), 1).await,
+            Err(ApiError::PermissionDenied)
+        );
         assert_eq!(store.calls(), calls, "a non-Sigil token costs no read");
         assert!(store.dump().is_empty());
     }

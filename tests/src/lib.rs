@@ -34,7 +34,9 @@ pub async fn sdk() -> SdkConfig {
 
 /// A unique name with `prefix`.
 pub fn unique(prefix: &str) -> String {
-    let n = sigil::crypto::random_bytes(6).map(hex_lower).unwrap_or_default();
+    let n = sigil::crypto::random_bytes(6)
+        .map(hex_lower)
+        .unwrap_or_default();
     format!("{prefix}-{n}")
 }
 
@@ -85,12 +87,18 @@ impl Fixture {
             clock,
         };
         let app = f.app_uncounted(Function::Admin);
-        sigil::bootstrap::init(app.store.as_ref(), &app.keyring, &f.key_alias, f.clock.now())
-            .await
-            .expect("init");
-        let minted = sigil::bootstrap::admin_token(app.store.as_ref(), app.limits(), 3600, f.clock.now())
-            .await
-            .expect("admin token");
+        sigil::bootstrap::init(
+            app.store.as_ref(),
+            &app.keyring,
+            &f.key_alias,
+            f.clock.now(),
+        )
+        .await
+        .expect("init");
+        let minted =
+            sigil::bootstrap::admin_token(app.store.as_ref(), app.limits(), 3600, f.clock.now())
+                .await
+                .expect("admin token");
         f.admin = minted.token.expose_secret().to_owned();
         f
     }
@@ -124,7 +132,13 @@ impl Fixture {
     }
 
     /// Sends one request in-process to the function that serves it.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let req = request(method, path, token, body);
         let list = req.query_param("list") == Some("true");
         let function = sigil::route::resolve(&self.config(), method, req.path.as_str(), list)
@@ -135,7 +149,9 @@ impl Fixture {
     }
 
     /// Every item of the table (a test-only scan), sorted by key.
-    pub async fn scan(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    pub async fn scan(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let client = sigil::aws::dynamodb_client(&self.sdk, None);
         let mut out = Vec::new();
         let mut start = None;
@@ -156,8 +172,14 @@ impl Fixture {
         }
         out.sort_by_key(|i| {
             (
-                i.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
-                i.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default(),
+                i.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default(),
+                i.get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default(),
             )
         });
         out
@@ -165,12 +187,36 @@ impl Fixture {
 
     /// Creates an AppRole role and returns `(role_id, secret_id)`.
     pub async fn approle(&self, name: &str, role: Value) -> (String, String) {
-        let (s, b) = self.call("POST", &format!("/v1/auth/approle/role/{name}"), Some(&self.admin), Some(role)).await;
+        let (s, b) = self
+            .call(
+                "POST",
+                &format!("/v1/auth/approle/role/{name}"),
+                Some(&self.admin),
+                Some(role),
+            )
+            .await;
         assert_eq!(s, 204, "{b}");
-        let (_, b) = self.call("GET", &format!("/v1/auth/approle/role/{name}/role-id"), Some(&self.admin), None).await;
+        let (_, b) = self
+            .call(
+                "GET",
+                &format!("/v1/auth/approle/role/{name}/role-id"),
+                Some(&self.admin),
+                None,
+            )
+            .await;
         let role_id = b["data"]["role_id"].as_str().expect("role_id").to_owned();
-        let (_, b) = self.call("POST", &format!("/v1/auth/approle/role/{name}/secret-id"), Some(&self.admin), None).await;
-        let secret_id = b["data"]["secret_id"].as_str().expect("secret_id").to_owned();
+        let (_, b) = self
+            .call(
+                "POST",
+                &format!("/v1/auth/approle/role/{name}/secret-id"),
+                Some(&self.admin),
+                None,
+            )
+            .await;
+        let secret_id = b["data"]["secret_id"]
+            .as_str()
+            .expect("secret_id")
+            .to_owned();
         (role_id, secret_id)
     }
 
@@ -185,7 +231,10 @@ impl Fixture {
             )
             .await;
         assert_eq!(s, 200, "{b}");
-        b["auth"]["client_token"].as_str().expect("client_token").to_owned()
+        b["auth"]["client_token"]
+            .as_str()
+            .expect("client_token")
+            .to_owned()
     }
 }
 
@@ -222,7 +271,12 @@ pub fn sigil_addr() -> String {
 
 /// Sends one HTTP request to the running functions; returns status and JSON body
 /// (`Null` when empty).
-pub async fn http(method: &str, path: &str, token: Option<&str>, body: Option<&[u8]>) -> (u16, Value) {
+pub async fn http(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+) -> (u16, Value) {
     let client = reqwest::Client::new();
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut rb = client.request(m, format!("{}{path}", sigil_addr()));
@@ -230,9 +284,14 @@ pub async fn http(method: &str, path: &str, token: Option<&str>, body: Option<&[
         rb = rb.header("X-Vault-Token", t);
     }
     if let Some(b) = body {
-        rb = rb.header("content-type", "application/json").body(b.to_vec());
+        rb = rb
+            .header("content-type", "application/json")
+            .body(b.to_vec());
     }
-    let resp = rb.send().await.expect("Sigil is not answering at SIGIL_ADDR: run under `make test`");
+    let resp = rb
+        .send()
+        .await
+        .expect("Sigil is not answering at SIGIL_ADDR: run under `make test`");
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))

@@ -10,47 +10,95 @@ async fn twenty_concurrent_logins_with_five_uses_yield_five_tokens() {
     let f = Fixture::new().await;
     let (role_id, _) = f.approle("burst", json!({"secret_id_num_uses": 5})).await;
     let (s, b) = f
-        .call("POST", "/v1/auth/approle/role/burst/secret-id", Some(&f.admin), Some(json!({"num_uses": 5})))
+        .call(
+            "POST",
+            "/v1/auth/approle/role/burst/secret-id",
+            Some(&f.admin),
+            Some(json!({"num_uses": 5})),
+        )
         .await;
     assert_eq!(s, 200);
     let secret_id = b["data"]["secret_id"].as_str().unwrap().to_owned();
     let logins = (0..20).map(|_| {
         let app = f.app(Function::Login);
         let body = json!({"role_id": role_id, "secret_id": secret_id});
-        tokio::spawn(async move { app.handle(request("POST", "/v1/auth/approle/login", None, Some(body))).await })
+        tokio::spawn(async move {
+            app.handle(request("POST", "/v1/auth/approle/login", None, Some(body)))
+                .await
+        })
     });
-    let results: Vec<_> = futures::future::join_all(logins).await.into_iter().map(Result::unwrap).collect();
+    let results: Vec<_> = futures::future::join_all(logins)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let ok: Vec<_> = results.iter().filter(|r| r.status == 200).collect();
     let refused = results
         .iter()
-        .filter(|r| r.status == 400 && r.body == Some(json!({"errors": ["invalid role or secret ID"]})))
+        .filter(|r| {
+            r.status == 400 && r.body == Some(json!({"errors": ["invalid role or secret ID"]}))
+        })
         .count();
-    assert_eq!(ok.len(), 5, "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        ok.len(),
+        5,
+        "{:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert_eq!(refused, 15);
     let tokens: std::collections::HashSet<_> = ok
         .iter()
-        .map(|r| r.body.as_ref().unwrap()["auth"]["client_token"].as_str().unwrap().to_owned())
+        .map(|r| {
+            r.body.as_ref().unwrap()["auth"]["client_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(tokens.len(), 5);
-    let stored_tokens = f.scan().await.iter().filter(|i| i["sk"].as_s().unwrap() == "token").count();
+    let stored_tokens = f
+        .scan()
+        .await
+        .iter()
+        .filter(|i| i["sk"].as_s().unwrap() == "token")
+        .count();
     assert_eq!(stored_tokens, 6, "five logins plus the admin token");
 }
 
 #[tokio::test]
 async fn renew_past_max_ttl_is_capped_and_expired_token_is_refused() {
     let (f, clock) = Fixture::manual().await;
-    let (role_id, secret_id) = f.approle("ttl", json!({"token_ttl": 60, "token_max_ttl": 120})).await;
+    let (role_id, secret_id) = f
+        .approle("ttl", json!({"token_ttl": 60, "token_max_ttl": 120}))
+        .await;
     let token = f.login(&role_id, &secret_id).await;
     clock.advance(50);
-    let (s, b) = f.call("POST", "/v1/auth/token/renew-self", Some(&token), Some(json!({"increment": "1h"}))).await;
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/renew-self",
+            Some(&token),
+            Some(json!({"increment": "1h"})),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(b["auth"]["lease_duration"], 70, "capped at max TTL: 120 - 50");
-    let (_, l) = f.call("GET", "/v1/auth/token/lookup-self", Some(&token), None).await;
+    assert_eq!(
+        b["auth"]["lease_duration"], 70,
+        "capped at max TTL: 120 - 50"
+    );
+    let (_, l) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
     assert_eq!(l["data"]["ttl"], 70);
     clock.advance(71);
-    let (s, b) = f.call("GET", "/v1/auth/token/lookup-self", Some(&token), None).await;
-    assert_eq!((s, b), (403, json!({"errors": ["permission denied"]})), "expired at max TTL");
-
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(
+        (s, b),
+        (403, json!({"errors": ["permission denied"]})),
+        "expired at max TTL"
+    );
 }
 
 #[tokio::test]
@@ -59,9 +107,17 @@ async fn a_secret_id_of_another_role_does_not_log_in() {
     let (role_a, _) = f.approle("role-a", json!({})).await;
     let (_, secret_b) = f.approle("role-b", json!({})).await;
     let (s, b) = f
-        .call("POST", "/v1/auth/approle/login", None, Some(json!({"role_id": role_a, "secret_id": secret_b})))
+        .call(
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            Some(json!({"role_id": role_a, "secret_id": secret_b})),
+        )
         .await;
-    assert_eq!((s, b), (400, json!({"errors": ["invalid role or secret ID"]})));
+    assert_eq!(
+        (s, b),
+        (400, json!({"errors": ["invalid role or secret ID"]}))
+    );
 }
 
 #[tokio::test]
@@ -70,27 +126,71 @@ async fn revoke_self_and_revoke_accessor() {
     let (role_id, _) = f.approle("rev", json!({})).await;
     let mut tokens = Vec::new();
     for _ in 0..2 {
-        let (_, b) = f.call("POST", "/v1/auth/approle/role/rev/secret-id", Some(&f.admin), None).await;
-        tokens.push(f.login(&role_id, b["data"]["secret_id"].as_str().unwrap()).await);
+        let (_, b) = f
+            .call(
+                "POST",
+                "/v1/auth/approle/role/rev/secret-id",
+                Some(&f.admin),
+                None,
+            )
+            .await;
+        tokens.push(
+            f.login(&role_id, b["data"]["secret_id"].as_str().unwrap())
+                .await,
+        );
     }
-    let (s, _) = f.call("POST", "/v1/auth/token/revoke-self", Some(&tokens[0]), None).await;
+    let (s, _) = f
+        .call("POST", "/v1/auth/token/revoke-self", Some(&tokens[0]), None)
+        .await;
     assert_eq!(s, 204);
-    let (s, b) = f.call("GET", "/v1/auth/token/lookup-self", Some(&tokens[0]), None).await;
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&tokens[0]), None)
+        .await;
     assert_eq!((s, b), (403, json!({"errors": ["permission denied"]})));
-    let (_, l) = f.call("GET", "/v1/auth/token/lookup-self", Some(&tokens[1]), None).await;
+    let (_, l) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&tokens[1]), None)
+        .await;
     let accessor = l["data"]["accessor"].as_str().unwrap().to_owned();
     // An accessor never authenticates.
-    let (s, _) = f.call("GET", "/v1/auth/token/lookup-self", Some(&accessor), None).await;
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&accessor), None)
+        .await;
     assert_eq!(s, 403);
     // Only admins may revoke by accessor.
-    let (s, _) = f.call("POST", "/v1/auth/token/revoke-accessor", Some(&tokens[1]), Some(json!({"accessor": accessor}))).await;
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/auth/token/revoke-accessor",
+            Some(&tokens[1]),
+            Some(json!({"accessor": accessor})),
+        )
+        .await;
     assert_eq!(s, 403);
-    let (s, _) = f.call("POST", "/v1/auth/token/revoke-accessor", Some(&f.admin), Some(json!({"accessor": accessor}))).await;
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/auth/token/revoke-accessor",
+            Some(&f.admin),
+            Some(json!({"accessor": accessor})),
+        )
+        .await;
     assert_eq!(s, 204);
-    let (s, _) = f.call("GET", "/v1/auth/token/lookup-self", Some(&tokens[1]), None).await;
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&tokens[1]), None)
+        .await;
     assert_eq!(s, 403);
-    let left: Vec<_> = f.scan().await.iter().map(|i| i["pk"].as_s().unwrap().clone()).filter(|p| p.starts_with("token/") || p.starts_with("accessor/")).collect();
-    assert_eq!(left.len(), 2, "only the admin token and its accessor remain: {left:?}");
+    let left: Vec<_> = f
+        .scan()
+        .await
+        .iter()
+        .map(|i| i["pk"].as_s().unwrap().clone())
+        .filter(|p| p.starts_with("token/") || p.starts_with("accessor/"))
+        .collect();
+    assert_eq!(
+        left.len(),
+        2,
+        "only the admin token and its accessor remain: {left:?}"
+    );
 }
 
 #[tokio::test]
@@ -99,10 +199,14 @@ async fn token_num_uses_is_enforced() {
     let (role_id, secret_id) = f.approle("uses", json!({"token_num_uses": 2})).await;
     let token = f.login(&role_id, &secret_id).await;
     for _ in 0..2 {
-        let (s, _) = f.call("GET", "/v1/auth/token/lookup-self", Some(&token), None).await;
+        let (s, _) = f
+            .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+            .await;
         assert_eq!(s, 200);
     }
-    let (s, _) = f.call("GET", "/v1/auth/token/lookup-self", Some(&token), None).await;
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
     assert_eq!(s, 403);
 }
 
@@ -115,29 +219,132 @@ async fn bad_input_gets_vault_errors_and_writes_nothing() {
     // (method, path, token, body, status, message)
     type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
     let cases: Vec<Case> = vec![
-        ("POST", "/v1/auth/approle/login", None, b"{not json".to_vec(), 400, "failed to parse JSON input"),
-        ("POST", "/v1/auth/approle/login", None, b"[1,2]".to_vec(), 400, "failed to parse JSON input"),
-        ("POST", "/v1/auth/approle/login", None, json!({"role_id": role_id, "secret_id": "wrong"}).to_string().into_bytes(), 400, "invalid role or secret ID"),
-        ("POST", "/v1/auth/approle/login", None, json!({"role_id": "nope", "secret_id": "wrong"}).to_string().into_bytes(), 400, "invalid role or secret ID"),
-        ("POST", "/v1/auth/approle/login", None, json!({"secret_id": "x"}).to_string().into_bytes(), 400, "missing role_id"),
-        ("GET", "/v1/no/such/route", admin, vec![], 404, "no handler for route"),
-        ("POST", "/v1/secret/data/x", admin, b"{\"data\": ".to_vec(), 400, "failed to parse JSON input"),
-        ("POST", "/v1/secret/data/x", admin, json!({"data": "str"}).to_string().into_bytes(), 400, "\"data\" must be an object"),
-        ("POST", "/v1/secret/data/x", None, json!({"data": {}}).to_string().into_bytes(), 403, "permission denied"),
-        ("POST", "/v1/auth/approle/role/errs", admin, json!({"token_ttl": "soon"}).to_string().into_bytes(), 400, "invalid value for \"token_ttl\""),
-        ("POST", "/v1/auth/approle/role/bad name", admin, vec![], 400, "invalid role name"),
-        ("PATCH", "/v1/secret/data/x", admin, vec![], 405, "unsupported operation"),
-        ("GET", "/v1/secret/data/../../sys", admin, vec![], 400, "path contains"),
+        (
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            b"{not json".to_vec(),
+            400,
+            "failed to parse JSON input",
+        ),
+        (
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            b"[1,2]".to_vec(),
+            400,
+            "failed to parse JSON input",
+        ),
+        (
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            json!({"role_id": role_id, "secret_id": "wrong"})
+                .to_string()
+                .into_bytes(),
+            400,
+            "invalid role or secret ID",
+        ),
+        (
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            json!({"role_id": "nope", "secret_id": "wrong"})
+                .to_string()
+                .into_bytes(),
+            400,
+            "invalid role or secret ID",
+        ),
+        (
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            json!({"secret_id": "x"}).to_string().into_bytes(),
+            400,
+            "missing role_id",
+        ),
+        (
+            "GET",
+            "/v1/no/such/route",
+            admin,
+            vec![],
+            404,
+            "no handler for route",
+        ),
+        (
+            "POST",
+            "/v1/secret/data/x",
+            admin,
+            b"{\"data\": ".to_vec(),
+            400,
+            "failed to parse JSON input",
+        ),
+        (
+            "POST",
+            "/v1/secret/data/x",
+            admin,
+            json!({"data": "str"}).to_string().into_bytes(),
+            400,
+            "\"data\" must be an object",
+        ),
+        (
+            "POST",
+            "/v1/secret/data/x",
+            None,
+            json!({"data": {}}).to_string().into_bytes(),
+            403,
+            "permission denied",
+        ),
+        (
+            "POST",
+            "/v1/auth/approle/role/errs",
+            admin,
+            json!({"token_ttl": "soon"}).to_string().into_bytes(),
+            400,
+            "invalid value for \"token_ttl\"",
+        ),
+        (
+            "POST",
+            "/v1/auth/approle/role/bad name",
+            admin,
+            vec![],
+            400,
+            "invalid role name",
+        ),
+        (
+            "PATCH",
+            "/v1/secret/data/x",
+            admin,
+            vec![],
+            405,
+            "unsupported operation",
+        ),
+        (
+            "GET",
+            "/v1/secret/data/../../sys",
+            admin,
+            vec![],
+            400,
+            "path contains",
+        ),
     ];
     for (method, path, token, body, status, msg) in cases {
         let mut req = request(method, path, token, None);
         req.body = body;
-        let function = sigil::route::resolve(&f.config(), method, path, false).map(|r| r.function()).unwrap_or(Function::Admin);
+        let function = sigil::route::resolve(&f.config(), method, path, false)
+            .map(|r| r.function())
+            .unwrap_or(Function::Admin);
         let resp = f.app(function).handle(req).await;
         assert_eq!(resp.status, status, "{method} {path}: {:?}", resp.body);
-        let errors = resp.body.as_ref().unwrap()["errors"].as_array().unwrap().clone();
+        let errors = resp.body.as_ref().unwrap()["errors"]
+            .as_array()
+            .unwrap()
+            .clone();
         assert_eq!(errors.len(), 1, "{method} {path}");
-        assert!(errors[0].as_str().unwrap().contains(msg), "{method} {path}: {errors:?}");
+        assert!(
+            errors[0].as_str().unwrap().contains(msg),
+            "{method} {path}: {errors:?}"
+        );
     }
     assert_eq!(f.scan().await, before, "bad input wrote nothing");
 }

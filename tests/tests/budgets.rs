@@ -10,21 +10,49 @@ use sigil_tests::{Fixture, request};
 async fn warm_kv_read_is_two_dynamodb_calls_and_no_kms() {
     let f = Fixture::new().await;
     let (s, _) = f
-        .call("POST", "/v1/secret/data/budget", Some(&f.admin), Some(json!({"data": {"k": "v"}})))
+        .call(
+            "POST",
+            "/v1/secret/data/budget",
+            Some(&f.admin),
+            Some(json!({"data": {"k": "v"}})),
+        )
         .await;
     assert_eq!(s, 200);
     let issue = f.app(Function::Issue);
     // Cold: the first request unwraps the data key.
     f.counter.reset();
-    let resp = issue.handle(request("GET", "/v1/secret/data/budget", Some(&f.admin), None)).await;
+    let resp = issue
+        .handle(request(
+            "GET",
+            "/v1/secret/data/budget",
+            Some(&f.admin),
+            None,
+        ))
+        .await;
     assert_eq!(resp.status, 200);
-    assert_eq!(f.counter.service_total("KMS"), 1, "one unwrap per cold start");
+    assert_eq!(
+        f.counter.service_total("KMS"),
+        1,
+        "one unwrap per cold start"
+    );
     for path in ["/v1/secret/data/budget", "/v1/secret/data/budget?version=1"] {
         f.counter.reset();
-        let resp = issue.handle(request("GET", path, Some(&f.admin), None)).await;
+        let resp = issue
+            .handle(request("GET", path, Some(&f.admin), None))
+            .await;
         assert_eq!(resp.status, 200);
-        assert_eq!(f.counter.service_total("DynamoDB"), 2, "{path}: {:?}", f.counter.snapshot());
-        assert_eq!(f.counter.service_total("KMS"), 0, "{path}: {:?}", f.counter.snapshot());
+        assert_eq!(
+            f.counter.service_total("DynamoDB"),
+            2,
+            "{path}: {:?}",
+            f.counter.snapshot()
+        );
+        assert_eq!(
+            f.counter.service_total("KMS"),
+            0,
+            "{path}: {:?}",
+            f.counter.snapshot()
+        );
     }
 }
 
@@ -48,7 +76,11 @@ async fn approle_login_is_at_most_two_dynamodb_calls() {
             ))
             .await;
         assert_eq!(resp.status, 200, "{name}");
-        assert!(f.counter.service_total("DynamoDB") <= 2, "{name}: {:?}", f.counter.snapshot());
+        assert!(
+            f.counter.service_total("DynamoDB") <= 2,
+            "{name}: {:?}",
+            f.counter.snapshot()
+        );
         assert_eq!(f.counter.service_total("KMS"), 0, "{name}");
     }
 }

@@ -22,15 +22,27 @@ async fn stored_items_hold_no_plaintext() {
     let f = Fixture::new().await;
     let secret = "correct-horse-battery-staple";
     let (s, _) = f
-        .call("POST", "/v1/secret/data/app/db", Some(&f.admin), Some(json!({"data": {"password": secret, "user_name": "svc"}})))
+        .call(
+            "POST",
+            "/v1/secret/data/app/db",
+            Some(&f.admin),
+            Some(json!({"data": {"password": secret, "user_name": "svc"}})),
+        )
         .await;
     assert_eq!(s, 200);
     let items = f.scan().await;
-    assert!(items.iter().any(|i| i.contains_key("ciphertext")), "a version item exists");
+    assert!(
+        items.iter().any(|i| i.contains_key("ciphertext")),
+        "a version item exists"
+    );
     for item in &items {
         let bytes = raw_bytes(item);
         for needle in [secret.as_bytes(), b"user_name", b"svc", f.admin.as_bytes()] {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "plaintext found in {:?}", item.get("pk"));
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "plaintext found in {:?}",
+                item.get("pk")
+            );
         }
     }
 }
@@ -40,7 +52,12 @@ async fn ciphertext_moved_to_another_path_fails_to_decrypt() {
     let f = Fixture::new().await;
     for (p, v) in [("a", "value-a"), ("b", "value-b")] {
         let (s, _) = f
-            .call("POST", &format!("/v1/secret/data/{p}"), Some(&f.admin), Some(json!({"data": {"k": v}})))
+            .call(
+                "POST",
+                &format!("/v1/secret/data/{p}"),
+                Some(&f.admin),
+                Some(json!({"data": {"k": v}})),
+            )
             .await;
         assert_eq!(s, 200);
     }
@@ -48,10 +65,19 @@ async fn ciphertext_moved_to_another_path_fails_to_decrypt() {
     let key = |p: &str| {
         std::collections::HashMap::from([
             ("pk".to_owned(), AttributeValue::S(format!("kv/secret/{p}"))),
-            ("sk".to_owned(), AttributeValue::S("v/0000000001".to_owned())),
+            (
+                "sk".to_owned(),
+                AttributeValue::S("v/0000000001".to_owned()),
+            ),
         ])
     };
-    let b = client.get_item().table_name(&f.table).set_key(Some(key("b"))).send().await.unwrap();
+    let b = client
+        .get_item()
+        .table_name(&f.table)
+        .set_key(Some(key("b")))
+        .send()
+        .await
+        .unwrap();
     let ct = b.item().unwrap()["ciphertext"].clone();
     client
         .update_item()
@@ -62,10 +88,17 @@ async fn ciphertext_moved_to_another_path_fails_to_decrypt() {
         .send()
         .await
         .unwrap();
-    let (s, body) = f.call("GET", "/v1/secret/data/a", Some(&f.admin), None).await;
+    let (s, body) = f
+        .call("GET", "/v1/secret/data/a", Some(&f.admin), None)
+        .await;
     assert_eq!(s, 500);
-    assert_eq!(body, json!({"errors": ["stored value failed its integrity check"]}));
-    let (s, body) = f.call("GET", "/v1/secret/data/b", Some(&f.admin), None).await;
+    assert_eq!(
+        body,
+        json!({"errors": ["stored value failed its integrity check"]})
+    );
+    let (s, body) = f
+        .call("GET", "/v1/secret/data/b", Some(&f.admin), None)
+        .await;
     assert_eq!((s, &body["data"]["data"]["k"]), (200, &json!("value-b")));
 }
 
@@ -73,17 +106,53 @@ async fn ciphertext_moved_to_another_path_fails_to_decrypt() {
 async fn cas_zero_on_existing_key_is_400_and_changes_nothing() {
     let f = Fixture::new().await;
     let path = "/v1/secret/data/cas";
-    let (s, _) = f.call("POST", path, Some(&f.admin), Some(json!({"data": {"v": "1"}, "options": {"cas": 0}}))).await;
+    let (s, _) = f
+        .call(
+            "POST",
+            path,
+            Some(&f.admin),
+            Some(json!({"data": {"v": "1"}, "options": {"cas": 0}})),
+        )
+        .await;
     assert_eq!(s, 200);
-    let (s, _) = f.call("POST", path, Some(&f.admin), Some(json!({"data": {"v": "2"}, "options": {"cas": 1}}))).await;
+    let (s, _) = f
+        .call(
+            "POST",
+            path,
+            Some(&f.admin),
+            Some(json!({"data": {"v": "2"}, "options": {"cas": 1}})),
+        )
+        .await;
     assert_eq!(s, 200);
     let before = f.scan().await;
-    let (s, b) = f.call("POST", path, Some(&f.admin), Some(json!({"data": {"v": "3"}, "options": {"cas": 0}}))).await;
-    assert_eq!((s, b), (400, json!({"errors": ["check-and-set parameter did not match the current version"]})));
-    let (s, _) = f.call("POST", path, Some(&f.admin), Some(json!({"data": {"v": "3"}, "options": {"cas": 1}}))).await;
+    let (s, b) = f
+        .call(
+            "POST",
+            path,
+            Some(&f.admin),
+            Some(json!({"data": {"v": "3"}, "options": {"cas": 0}})),
+        )
+        .await;
+    assert_eq!(
+        (s, b),
+        (
+            400,
+            json!({"errors": ["check-and-set parameter did not match the current version"]})
+        )
+    );
+    let (s, _) = f
+        .call(
+            "POST",
+            path,
+            Some(&f.admin),
+            Some(json!({"data": {"v": "3"}, "options": {"cas": 1}})),
+        )
+        .await;
     assert_eq!(s, 400);
     assert_eq!(f.scan().await, before, "stored versions unchanged");
-    let (_, m) = f.call("GET", "/v1/secret/metadata/cas", Some(&f.admin), None).await;
+    let (_, m) = f
+        .call("GET", "/v1/secret/metadata/cas", Some(&f.admin), None)
+        .await;
     assert_eq!(m["data"]["current_version"], 2);
 }
 
@@ -92,33 +161,65 @@ async fn versions_metadata_delete_undelete_destroy_list() {
     let f = Fixture::new().await;
     let t = Some(f.admin.as_str());
     for i in 1..=3 {
-        let (s, _) = f.call("POST", "/v1/secret/data/team/app", t, Some(json!({"data": {"i": i}}))).await;
+        let (s, _) = f
+            .call(
+                "POST",
+                "/v1/secret/data/team/app",
+                t,
+                Some(json!({"data": {"i": i}})),
+            )
+            .await;
         assert_eq!(s, 200);
     }
-    let (_, b) = f.call("GET", "/v1/secret/data/team/app?version=2", t, None).await;
+    let (_, b) = f
+        .call("GET", "/v1/secret/data/team/app?version=2", t, None)
+        .await;
     assert_eq!(b["data"]["data"]["i"], 2);
     let (s, _) = f.call("DELETE", "/v1/secret/data/team/app", t, None).await;
     assert_eq!(s, 204);
     let (s, b) = f.call("GET", "/v1/secret/data/team/app", t, None).await;
     assert_eq!(s, 404);
     assert_ne!(b["data"]["metadata"]["deletion_time"], "");
-    let (s, _) = f.call("POST", "/v1/secret/undelete/team/app", t, Some(json!({"versions": [3]}))).await;
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/secret/undelete/team/app",
+            t,
+            Some(json!({"versions": [3]})),
+        )
+        .await;
     assert_eq!(s, 204);
     let (s, _) = f.call("GET", "/v1/secret/data/team/app", t, None).await;
     assert_eq!(s, 200);
-    let (s, _) = f.call("POST", "/v1/secret/destroy/team/app", t, Some(json!({"versions": [1]}))).await;
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/secret/destroy/team/app",
+            t,
+            Some(json!({"versions": [1]})),
+        )
+        .await;
     assert_eq!(s, 204);
-    let (s, b) = f.call("GET", "/v1/secret/data/team/app?version=1", t, None).await;
-    assert_eq!((s, &b["data"]["metadata"]["destroyed"]), (404, &json!(true)));
+    let (s, b) = f
+        .call("GET", "/v1/secret/data/team/app?version=1", t, None)
+        .await;
+    assert_eq!(
+        (s, &b["data"]["metadata"]["destroyed"]),
+        (404, &json!(true))
+    );
     let (s, b) = f.call("LIST", "/v1/secret/metadata/team/", t, None).await;
     assert_eq!((s, &b["data"]["keys"]), (200, &json!(["app"])));
-    let (s, b) = f.call("GET", "/v1/secret/metadata/?list=true", t, None).await;
+    let (s, b) = f
+        .call("GET", "/v1/secret/metadata/?list=true", t, None)
+        .await;
     assert_eq!((s, &b["data"]["keys"]), (200, &json!(["team/"])));
     let (s, m) = f.call("GET", "/v1/secret/metadata/team/app", t, None).await;
     assert_eq!(s, 200);
     assert_eq!(m["data"]["current_version"], 3);
     assert_eq!(m["data"]["versions"]["1"]["destroyed"], true);
-    let (s, _) = f.call("DELETE", "/v1/secret/metadata/team/app", t, None).await;
+    let (s, _) = f
+        .call("DELETE", "/v1/secret/metadata/team/app", t, None)
+        .await;
     assert_eq!(s, 204);
     let (s, b) = f.call("GET", "/v1/secret/data/team/app", t, None).await;
     assert_eq!((s, b), (404, json!({"errors": []})));

@@ -28,7 +28,15 @@ pub(crate) async fn handle(
                 return Err(ApiError::bad("missing role_id"));
             }
             let secret_id = body.string("secret_id")?.map(SecretString::from);
-            let minted = ar::login(store, &role_id, secret_id.as_ref(), req.remote_addr.as_deref(), app.limits(), now).await?;
+            let minted = ar::login(
+                store,
+                &role_id,
+                secret_id.as_ref(),
+                req.remote_addr.as_deref(),
+                app.limits(),
+                now,
+            )
+            .await?;
             let ttl = minted.entry.expire_at - now;
             Ok(Envelope {
                 auth: Some(token::auth_json(&minted.entry, Some(&minted.token), ttl)),
@@ -42,7 +50,9 @@ pub(crate) async fn handle(
             keys_reply(names)
         }
         (Route::ApproleRole { name }, Operation::Read) => {
-            let r = ar::read_role(store, name).await?.ok_or(ApiError::NotFound)?;
+            let r = ar::read_role(store, name)
+                .await?
+                .ok_or(ApiError::NotFound)?;
             Ok(Envelope::data(r.role.to_json()).mount("approle").ok())
         }
         (Route::ApproleRole { name }, Operation::Update) => {
@@ -54,11 +64,17 @@ pub(crate) async fn handle(
             Ok(Reply::NoContent)
         }
         (Route::ApproleRoleId { name }, Operation::Read) => {
-            let r = ar::read_role(store, name).await?.ok_or(ApiError::NotFound)?;
-            Ok(Envelope::data(json!({ "role_id": r.role_id })).mount("approle").ok())
+            let r = ar::read_role(store, name)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Ok(Envelope::data(json!({ "role_id": r.role_id }))
+                .mount("approle")
+                .ok())
         }
         (Route::ApproleRoleId { name }, _) => {
-            let id = body.string("role_id")?.ok_or_else(|| ApiError::bad("missing role_id"))?;
+            let id = body
+                .string("role_id")?
+                .ok_or_else(|| ApiError::bad("missing role_id"))?;
             ar::set_role_id(store, name, &id).await?;
             Ok(Reply::NoContent)
         }
@@ -80,8 +96,12 @@ pub(crate) async fn handle(
             .ok())
         }
         (Route::ApproleSecretIdLookup { name } | Route::ApproleAccessorLookup { name }, _) => {
-            let item = find(app, route, name, body).await?.ok_or(ApiError::NotFound)?;
-            Ok(Envelope::data(ar::secret_json(&item)?).mount("approle").ok())
+            let item = find(app, route, name, body)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            Ok(Envelope::data(ar::secret_json(&item)?)
+                .mount("approle")
+                .ok())
         }
         (Route::ApproleSecretIdDestroy { name } | Route::ApproleAccessorDestroy { name }, _) => {
             if let Some(item) = find(app, route, name, body).await? {
@@ -93,15 +113,26 @@ pub(crate) async fn handle(
     }
 }
 
-async fn find(app: &App, route: &Route, name: &str, body: &Body) -> Result<Option<crate::store::Item>, ApiError> {
-    let by_accessor = matches!(route, Route::ApproleAccessorLookup { .. } | Route::ApproleAccessorDestroy { .. });
+async fn find(
+    app: &App,
+    route: &Route,
+    name: &str,
+    body: &Body,
+) -> Result<Option<crate::store::Item>, ApiError> {
+    let by_accessor = matches!(
+        route,
+        Route::ApproleAccessorLookup { .. } | Route::ApproleAccessorDestroy { .. }
+    );
     if by_accessor {
         let acc = body
             .string("secret_id_accessor")?
             .ok_or_else(|| ApiError::bad("missing secret_id_accessor"))?;
         ar::find_secret(app.store.as_ref(), name, None, Some(&acc)).await
     } else {
-        let sid = body.string("secret_id")?.map(SecretString::from).ok_or_else(|| ApiError::bad("missing secret_id"))?;
+        let sid = body
+            .string("secret_id")?
+            .map(SecretString::from)
+            .ok_or_else(|| ApiError::bad("missing secret_id"))?;
         ar::find_secret(app.store.as_ref(), name, Some(sid.expose_secret()), None).await
     }
 }

@@ -61,7 +61,10 @@ pub(crate) async fn handle(
             super::approle::keys_reply(keys)
         }
         (Route::KvMetadata { mount, path }, Operation::Read) => {
-            let m = kv.read_metadata(mount, path).await?.ok_or(ApiError::NotFound)?;
+            let m = kv
+                .read_metadata(mount, path)
+                .await?
+                .ok_or(ApiError::NotFound)?;
             Ok(Envelope::data(m).mount("kv").ok())
         }
         (Route::KvMetadata { mount, path }, Operation::Update) => {
@@ -72,7 +75,11 @@ pub(crate) async fn handle(
             kv.delete_all(mount, path).await?;
             Ok(Reply::NoContent)
         }
-        (Route::KvConfig { mount }, Operation::Read) => Ok(Envelope::data(kv.read_config(mount).await?).mount("kv").ok()),
+        (Route::KvConfig { mount }, Operation::Read) => {
+            Ok(Envelope::data(kv.read_config(mount).await?)
+                .mount("kv")
+                .ok())
+        }
         (Route::KvConfig { mount }, _) => {
             kv.write_config(mount, body).await?;
             Ok(Reply::NoContent)

@@ -53,7 +53,9 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         | Route::ApproleSecretIdLookup { .. }
         | Route::ApproleSecretIdDestroy { .. }
         | Route::ApproleAccessorLookup { .. }
-        | Route::ApproleAccessorDestroy { .. } => approle::handle(app, req, &resolved.route, op, &body, now).await,
+        | Route::ApproleAccessorDestroy { .. } => {
+            approle::handle(app, req, &resolved.route, op, &body, now).await
+        }
         Route::TokenLookupSelf
         | Route::TokenLookup
         | Route::TokenLookupAccessor
@@ -61,10 +63,13 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         | Route::TokenRenew
         | Route::TokenRevokeSelf
         | Route::TokenRevoke
-        | Route::TokenRevokeAccessor => token::handle(app, caller, &resolved.route, &body, now).await,
-        Route::LeaseLookup | Route::LeaseRenew | Route::LeaseRevoke | Route::LeaseRevokePrefix { .. } => {
-            lease::handle(&resolved.route, &body)
+        | Route::TokenRevokeAccessor => {
+            token::handle(app, caller, &resolved.route, &body, now).await
         }
+        Route::LeaseLookup
+        | Route::LeaseRenew
+        | Route::LeaseRevoke
+        | Route::LeaseRevokePrefix { .. } => lease::handle(&resolved.route, &body),
         Route::KvData { .. }
         | Route::KvMetadata { .. }
         | Route::KvDelete { .. }

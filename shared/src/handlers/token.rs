@@ -20,16 +20,24 @@ pub(crate) async fn handle(
     let store = app.store.as_ref();
     let caller = caller.ok_or(ApiError::PermissionDenied)?;
     match route {
-        Route::TokenLookupSelf => Ok(Envelope::data(token::lookup_json(&caller.entry, Some(&caller.token), now))
-            .mount("token")
-            .ok()),
+        Route::TokenLookupSelf => {
+            Ok(
+                Envelope::data(token::lookup_json(&caller.entry, Some(&caller.token), now))
+                    .mount("token")
+                    .ok(),
+            )
+        }
         Route::TokenLookup => {
             let (entry, tok) = by_token(app, body, now).await?;
-            Ok(Envelope::data(token::lookup_json(&entry, Some(&tok), now)).mount("token").ok())
+            Ok(Envelope::data(token::lookup_json(&entry, Some(&tok), now))
+                .mount("token")
+                .ok())
         }
         Route::TokenLookupAccessor => {
             let entry = by_accessor(app, body, now).await?;
-            Ok(Envelope::data(token::lookup_json(&entry, None, now)).mount("token").ok())
+            Ok(Envelope::data(token::lookup_json(&entry, None, now))
+                .mount("token")
+                .ok())
         }
         Route::TokenRenewSelf => renew(app, &caller.entry, Some(&caller.token), body, now).await,
         Route::TokenRenew => {
@@ -77,8 +85,15 @@ async fn renew(
     .ok())
 }
 
-async fn by_token(app: &App, body: &Body, now: i64) -> Result<(TokenEntry, SecretString), ApiError> {
-    let tok = SecretString::from(body.string("token")?.ok_or_else(|| ApiError::bad("missing token"))?);
+async fn by_token(
+    app: &App,
+    body: &Body,
+    now: i64,
+) -> Result<(TokenEntry, SecretString), ApiError> {
+    let tok = SecretString::from(
+        body.string("token")?
+            .ok_or_else(|| ApiError::bad("missing token"))?,
+    );
     let entry = token::find(app.store.as_ref(), &tok, now)
         .await?
         .ok_or_else(|| ApiError::bad("bad token"))?;
@@ -86,7 +101,9 @@ async fn by_token(app: &App, body: &Body, now: i64) -> Result<(TokenEntry, Secre
 }
 
 async fn by_accessor(app: &App, body: &Body, now: i64) -> Result<TokenEntry, ApiError> {
-    let acc = body.string("accessor")?.ok_or_else(|| ApiError::bad("missing accessor"))?;
+    let acc = body
+        .string("accessor")?
+        .ok_or_else(|| ApiError::bad("missing accessor"))?;
     token::find_by_accessor(app.store.as_ref(), &acc, now)
         .await?
         .ok_or_else(|| ApiError::bad("invalid accessor"))

@@ -12,7 +12,9 @@ use crate::crypto;
 pub fn to_api_request(req: &Request) -> ApiRequest {
     let (remote_addr, request_id) = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(c)) => (c.http.source_ip.clone(), c.request_id.clone()),
-        Some(RequestContext::ApiGatewayV1(c)) => (c.identity.source_ip.clone(), c.request_id.clone()),
+        Some(RequestContext::ApiGatewayV1(c)) => {
+            (c.identity.source_ip.clone(), c.request_id.clone())
+        }
         _ => (None, None),
     };
     let request_id = request_id
@@ -27,7 +29,11 @@ pub fn to_api_request(req: &Request) -> ApiRequest {
     let headers = req
         .headers()
         .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_owned())))
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_ascii_lowercase(), v.to_owned()))
+        })
         .collect();
     let body = match req.body() {
         Body::Empty => Vec::new(),
@@ -69,7 +75,9 @@ pub fn to_lambda_response(resp: ApiResponse) -> Response<Body> {
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
     let api = to_api_request(&req);
     if api.body.len() > MAX_BODY_BYTES {
-        return Ok(to_lambda_response(ApiResponse::error(&crate::error::ApiError::TooLarge)));
+        return Ok(to_lambda_response(ApiResponse::error(
+            &crate::error::ApiError::TooLarge,
+        )));
     }
     Ok(to_lambda_response(app.handle(api).await))
 }

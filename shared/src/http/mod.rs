@@ -83,7 +83,9 @@ impl ApiRequest {
         }
         match serde_json::from_slice::<serde_json::Value>(&self.body) {
             Ok(serde_json::Value::Object(m)) => Ok(m),
-            Ok(_) => Err(ApiError::bad("failed to parse JSON input: body must be a JSON object")),
+            Ok(_) => Err(ApiError::bad(
+                "failed to parse JSON input: body must be a JSON object",
+            )),
             Err(e) => Err(ApiError::bad(format!(
                 "failed to parse JSON input: {} at line {} column {}",
                 match e.classify() {

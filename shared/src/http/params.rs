@@ -29,7 +29,11 @@ fn parse_duration_str(s: &str) -> Result<i64, String> {
         return Ok(0);
     }
     if let Ok(n) = s.parse::<i64>() {
-        return if n >= 0 { Ok(n) } else { Err("must not be negative".to_owned()) };
+        return if n >= 0 {
+            Ok(n)
+        } else {
+            Err("must not be negative".to_owned())
+        };
     }
     let mut total: i64 = 0;
     let mut num = String::new();
@@ -75,7 +79,10 @@ pub trait BodyExt {
     /// A non-negative integer field (JSON number or numeric string).
     fn uint(&self, name: &str) -> Result<Option<i64>, ApiError>;
     /// A map of string to string (JSON object with string values).
-    fn string_map(&self, name: &str) -> Result<Option<std::collections::BTreeMap<String, String>>, ApiError>;
+    fn string_map(
+        &self,
+        name: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, ApiError>;
 }
 
 impl BodyExt for Body {
@@ -114,7 +121,10 @@ impl BodyExt for Body {
                 .filter(|r| r.as_ref().map_or(true, |s| !s.is_empty()))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(_) => Err(field_err(name, "must be a list or a comma-separated string")),
+            Some(_) => Err(field_err(
+                name,
+                "must be a list or a comma-separated string",
+            )),
         }
     }
 
@@ -147,7 +157,10 @@ impl BodyExt for Body {
         }
     }
 
-    fn string_map(&self, name: &str) -> Result<Option<std::collections::BTreeMap<String, String>>, ApiError> {
+    fn string_map(
+        &self,
+        name: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, ApiError> {
         match self.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(o)) => o

@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update as DUpdate,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem,
+    Update as DUpdate,
 };
 
 use super::{
@@ -130,7 +131,10 @@ impl Expr {
             Cond::AttrAbsent(a) => format!("attribute_not_exists({})", self.name(a)),
             Cond::And(cs) => {
                 if cs.is_empty() {
-                    return format!("attribute_exists({0}) OR attribute_not_exists({0})", self.name(schema::PK));
+                    return format!(
+                        "attribute_exists({0}) OR attribute_not_exists({0})",
+                        self.name(schema::PK)
+                    );
                 }
                 cs.iter()
                     .map(|c| format!("({})", self.cond(c)))
@@ -150,7 +154,10 @@ impl Expr {
                 }
                 Update::Add(a, d) => {
                     let n = self.name(a);
-                    add.push(format!("{n} {}", self.value(AttributeValue::N(d.to_string()))));
+                    add.push(format!(
+                        "{n} {}",
+                        self.value(AttributeValue::N(d.to_string()))
+                    ));
                 }
                 Update::Remove(a) => remove.push(self.name(a)),
             }
@@ -177,11 +184,17 @@ impl Expr {
     }
 }
 
-fn unavailable<E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static>(op: &str, err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> StoreError {
+fn unavailable<
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+>(
+    op: &str,
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> StoreError {
     // The error's Display is the SDK's short description; it never holds item data.
     let detail = match err {
         SdkError::ServiceError(s) => {
-            let code = aws_smithy_types::error::metadata::ProvideErrorMetadata::code(s.err()).unwrap_or("unknown");
+            let code = aws_smithy_types::error::metadata::ProvideErrorMetadata::code(s.err())
+                .unwrap_or("unknown");
             return classify(code, op);
         }
         SdkError::TimeoutError(_) => "timeout",
@@ -196,9 +209,9 @@ fn unavailable<E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std:
 fn classify(code: &str, op: &str) -> StoreError {
     match code {
         "ConditionalCheckFailedException" => StoreError::ConditionFailed,
-        "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded" => {
-            StoreError::Throttled
-        }
+        "ProvisionedThroughputExceededException"
+        | "ThrottlingException"
+        | "RequestLimitExceeded" => StoreError::Throttled,
         "TransactionConflictException" => StoreError::Conflict,
         other => StoreError::Unavailable(format!("DynamoDB {op}: {other}")),
     }
@@ -334,7 +347,7 @@ impl Store for DynamoStore {
 
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         let mut ex = Expr::default();
-        
+
         match write {
             Write::Put { item, cond } => {
                 let c = cond.as_ref().map(|c| ex.cond(c));
@@ -403,32 +416,33 @@ impl Store for DynamoStore {
             Err(e) => {
                 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
                 if let SdkError::ServiceError(s) = &e
-                    && let E::TransactionCanceledException(c) = s.err() {
-                        let codes: Vec<&str> = c
-                            .cancellation_reasons()
-                            .iter()
-                            .map(|r| r.code().unwrap_or("None"))
-                            .collect();
-                        let conditions: Vec<bool> = (0..n)
-                            .map(|i| codes.get(i) == Some(&"ConditionalCheckFailed"))
-                            .collect();
-                        if conditions.iter().any(|c| *c) {
-                            return Err(StoreError::TransactionCancelled { conditions });
-                        }
-                        if codes.contains(&"TransactionConflict") {
-                            return Err(StoreError::Conflict);
-                        }
-                        if codes
-                            .iter()
-                            .any(|c| *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded")
-                        {
-                            return Err(StoreError::Throttled);
-                        }
-                        return Err(StoreError::Unavailable(format!(
-                            "DynamoDB TransactWriteItems cancelled: {}",
-                            codes.join(",")
-                        )));
+                    && let E::TransactionCanceledException(c) = s.err()
+                {
+                    let codes: Vec<&str> = c
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None"))
+                        .collect();
+                    let conditions: Vec<bool> = (0..n)
+                        .map(|i| codes.get(i) == Some(&"ConditionalCheckFailed"))
+                        .collect();
+                    if conditions.iter().any(|c| *c) {
+                        return Err(StoreError::TransactionCancelled { conditions });
                     }
+                    if codes.contains(&"TransactionConflict") {
+                        return Err(StoreError::Conflict);
+                    }
+                    if codes
+                        .iter()
+                        .any(|c| *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded")
+                    {
+                        return Err(StoreError::Throttled);
+                    }
+                    return Err(StoreError::Unavailable(format!(
+                        "DynamoDB TransactWriteItems cancelled: {}",
+                        codes.join(",")
+                    )));
+                }
                 Err(unavailable("TransactWriteItems", &e))
             }
         }
@@ -470,7 +484,8 @@ impl Store for DynamoStore {
             .set_exclusive_start_key(query.start.as_ref().map(|s| {
                 let mut keys = to_attrs(s);
                 keys.retain(|k, _| {
-                    [schema::PK, schema::SK, schema::EXP_BUCKET, schema::EXP_AT].contains(&k.as_str())
+                    [schema::PK, schema::SK, schema::EXP_BUCKET, schema::EXP_AT]
+                        .contains(&k.as_str())
                         && (query.index == Index::Expiry || k == schema::PK || k == schema::SK)
                 });
                 keys

@@ -218,19 +218,18 @@ impl Store for MemoryStore {
         };
         // Table partitions are contiguous in key order: read just that range, as
         // DynamoDB does. The expiry index is only queried by the sweeper: a filter will do.
-        let candidates: Box<dyn Iterator<Item = &Item>> = match query.index {
-            Index::Table => Box::new(
-                items
-                    .range(Key::new(query.partition.clone(), "")..)
-                    .take_while(|(k, _)| k.pk == query.partition)
-                    .map(|(_, i)| i),
-            ),
-            Index::Expiry => Box::new(
-                items
-                    .values()
-                    .filter(|i| i.get(part_attr).and_then(Value::as_str) == Some(&query.partition)),
-            ),
-        };
+        let candidates: Box<dyn Iterator<Item = &Item>> =
+            match query.index {
+                Index::Table => Box::new(
+                    items
+                        .range(Key::new(query.partition.clone(), "")..)
+                        .take_while(|(k, _)| k.pk == query.partition)
+                        .map(|(_, i)| i),
+                ),
+                Index::Expiry => Box::new(items.values().filter(|i| {
+                    i.get(part_attr).and_then(Value::as_str) == Some(&query.partition)
+                })),
+            };
         let mut hits: Vec<&Item> = candidates
             .filter(|i| sort_matches(&query.sort, query.index, i))
             .collect();

@@ -108,9 +108,9 @@ impl Value {
             Value::B(b) => serde_json::Value::from(b.clone()),
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::L(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-            Value::M(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Value::M(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
             Value::Null => serde_json::Value::Null,
         }
     }
@@ -175,7 +175,9 @@ impl ItemExt for Item {
             .ok_or_else(|| malformed(name))
     }
     fn n(&self, name: &str) -> Result<i64, StoreError> {
-        self.get(name).and_then(Value::as_n).ok_or_else(|| malformed(name))
+        self.get(name)
+            .and_then(Value::as_n)
+            .ok_or_else(|| malformed(name))
     }
     fn n_opt(&self, name: &str) -> Result<Option<i64>, StoreError> {
         match self.get(name) {

@@ -1,0 +1,23 @@
+# Sigil: the first two targets are all a fresh machine needs (see README).
+.PHONY: demo test dev bench down fmt lint
+
+demo: ## Run the main job end to end on the local stack, then stop
+	scripts/demo
+
+test: ## fmt, clippy, unit and end-to-end tests (starts and stops the local stack)
+	scripts/test
+
+dev: ## Start the local stack and the functions, and stay up
+	scripts/dev
+
+bench: ## Criterion benchmarks (in-memory ports)
+	cargo bench -p sigil
+
+down: ## Stop everything the local scripts started
+	localstack/down
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,187 @@
+//! End to end over HTTP: the real function binaries under `cargo lambda watch` (the Lambda
+//! runtime loop, API Gateway v2 events), routed as in production, on the local stack.
+
+use serde_json::{Value, json};
+use sigil_tests::{http, unique};
+
+fn admin() -> String {
+    std::env::var("SIGIL_TOKEN").expect("SIGIL_TOKEN (an admin token): run under `make test`")
+}
+
+fn body(v: Value) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+#[tokio::test]
+async fn full_flow_through_the_functions() {
+    let admin = admin();
+    let role = unique("http");
+    let (s, h) = http("GET", "/v1/sys/health", None, None).await;
+    assert_eq!((s, &h["sealed"]), (200, &json!(false)));
+
+    let (s, b) = http(
+        "POST",
+        &format!("/v1/auth/approle/role/{role}"),
+        Some(&admin),
+        Some(&body(
+            json!({"token_policies": ["app"], "token_ttl": "5m", "token_max_ttl": "10m"}),
+        )),
+    )
+    .await;
+    assert_eq!(s, 204, "{b}");
+    let (_, b) = http(
+        "GET",
+        &format!("/v1/auth/approle/role/{role}/role-id"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    let role_id = b["data"]["role_id"].as_str().unwrap().to_owned();
+    let (_, b) = http(
+        "POST",
+        &format!("/v1/auth/approle/role/{role}/secret-id"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    let secret_id = b["data"]["secret_id"].as_str().unwrap().to_owned();
+    let (s, b) = http(
+        "LIST",
+        &format!("/v1/auth/approle/role/{role}/secret-id"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["data"]["keys"].as_array().map(Vec::len)),
+        (200, Some(1))
+    );
+
+    let path = format!("/v1/secret/data/{role}/db");
+    let (s, b) = http(
+        "POST",
+        &path,
+        Some(&admin),
+        Some(&body(json!({"data": {"password": "over-http"}}))),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+
+    let (s, b) = http(
+        "POST",
+        "/v1/auth/approle/login",
+        None,
+        Some(&body(json!({"role_id": role_id, "secret_id": secret_id}))),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let token = b["auth"]["client_token"].as_str().unwrap().to_owned();
+    assert_eq!(b["auth"]["lease_duration"], 300);
+    assert!(b["request_id"].as_str().is_some_and(|r| !r.is_empty()));
+
+    let (s, b) = http("GET", &path, Some(&token), None).await;
+    assert_eq!(
+        (s, &b["data"]["data"]["password"]),
+        (200, &json!("over-http")),
+        "{b}"
+    );
+    let (s, b) = http(
+        "LIST",
+        &format!("/v1/secret/metadata/{role}/"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!((s, &b["data"]["keys"]), (200, &json!(["db"])));
+    let (s, b) = http(
+        "GET",
+        &format!("/v1/secret/metadata/{role}?list=true"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!((s, &b["data"]["keys"]), (200, &json!(["db"])));
+
+    // The app token is not an admin: writes and admin routes are refused.
+    let (s, b) = http(
+        "POST",
+        &path,
+        Some(&token),
+        Some(&body(json!({"data": {"x": "y"}}))),
+    )
+    .await;
+    assert_eq!((s, b), (403, json!({"errors": ["permission denied"]})));
+
+    let (s, b) = http(
+        "POST",
+        "/v1/auth/token/renew-self",
+        Some(&token),
+        Some(&body(json!({"increment": "1h"}))),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let granted = b["auth"]["lease_duration"].as_i64().unwrap();
+    assert!(
+        (590..=600).contains(&granted),
+        "capped at 10m max TTL: {granted}"
+    );
+
+    let (s, _) = http("POST", "/v1/auth/token/revoke-self", Some(&token), None).await;
+    assert_eq!(s, 204);
+    let (s, b) = http("GET", &path, Some(&token), None).await;
+    assert_eq!((s, b), (403, json!({"errors": ["permission denied"]})));
+}
+
+#[tokio::test]
+async fn errors_over_http_use_vaults_body() {
+    let admin = admin();
+    let (s, b) = http("GET", "/v1/secret/nothing-here/x", Some(&admin), None).await;
+    assert_eq!(s, 404);
+    assert!(
+        b["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("no handler for route"),
+        "{b}"
+    );
+    let (s, b) = http(
+        "POST",
+        "/v1/auth/approle/login",
+        None,
+        Some(b"{\"role_id\": "),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(
+        b["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("failed to parse JSON input"),
+        "{b}"
+    );
+    let (s, b) = http(
+        "POST",
+        "/v1/auth/approle/login",
+        None,
+        Some(&body(json!({"role_id": "x", "secret_id": "y"}))),
+    )
+    .await;
+    assert_eq!(
+        (s, b),
+        (400, json!({"errors": ["invalid role or secret ID"]}))
+    );
+    let (s, b) = http("GET", "/v1/auth/token/revoke-self", Some(&admin), None).await;
+    assert_eq!((s, b), (405, json!({"errors": ["unsupported operation"]})));
+    let (s, b) = http("GET", "/v1/secret/data/missing-secret", Some(&admin), None).await;
+    assert_eq!((s, b), (404, json!({"errors": []})));
+    let (s, _) = http(
+        "GET",
+        "/v1/secret/data/x",
+        Some("sgl.not-a-real-token"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, _) = http("GET", "/v1/secret/data/%2e%2e/x", Some(&admin), None).await;
+    assert_eq!(s, 400);
+}
