@@ -1,9 +1,11 @@
+# shellcheck shell=bash
 # Shared helpers for localstack/up, localstack/serve and localstack/down.
 # Sourced, not run. Callers set `set -euo pipefail` themselves.
+# shellcheck disable=SC2034  # the paths below are used by the scripts that source this
 
 SIGIL_LS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SIGIL_LS_DIR/.." && pwd)"
-CACHE="${SIGIL_CACHE:-$ROOT/.cache}"
+CACHE="$(realpath -m "${SIGIL_CACHE:-$ROOT/.cache}")"
 STATE="$ROOT/.sigil"
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
@@ -103,7 +105,7 @@ start_bg() {
     local log="$LOGS/$name.log"
     : >"$log"
     (
-        cd "$dir"
+        cd "$dir" || exit 1
         exec 8>&- 9>&-    # never hand the up/serve lock fds to a long-lived process
         export "${OWNER_MARK?}"
         # setsid: new session and process group, no controlling terminal (no SIGHUP).
