@@ -75,6 +75,28 @@ pub fn associated_data(parts: &[&str], key_version: u32) -> Vec<u8> {
     aad
 }
 
+/// Decrypted bytes: zeroized on drop; `Debug` prints only the length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Plaintext(Zeroizing<Vec<u8>>);
+
+impl Plaintext {
+    /// Wraps bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// The bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Plaintext(redacted, {} bytes)", self.0.len())
+    }
+}
+
 /// An AES-256-GCM key with random nonces. `Debug` prints `redacted`.
 pub struct SealingKey(RandomizedNonceKey);
 
@@ -109,7 +131,7 @@ impl SealingKey {
     }
 
     /// Opens what [`SealingKey::seal`] produced with the same `aad`.
-    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Plaintext, CryptoError> {
         if sealed.len() < NONCE_LEN + 16 {
             return Err(CryptoError::Open);
         }
@@ -122,7 +144,7 @@ impl SealingKey {
             .map_err(|_| CryptoError::Open)?
             .len();
         buf.truncate(len);
-        Ok(buf)
+        Ok(Plaintext(buf))
     }
 }
 
@@ -136,7 +158,7 @@ mod tests {
         let aad = associated_data(&["kv", "secret", "app/db", "1"], 1);
         let sealed = key.seal(&aad, b"hunter2").unwrap();
         assert!(!sealed.windows(7).any(|w| w == b"hunter2"));
-        assert_eq!(key.open(&aad, &sealed).unwrap().as_slice(), b"hunter2");
+        assert_eq!(key.open(&aad, &sealed).unwrap().expose(), b"hunter2");
         let other = associated_data(&["kv", "secret", "app/other", "1"], 1);
         assert_eq!(key.open(&other, &sealed), Err(CryptoError::Open));
         let other_version = associated_data(&["kv", "secret", "app/db", "1"], 2);
@@ -163,5 +185,7 @@ mod tests {
     fn debug_is_redacted() {
         let key = SealingKey::new(&[7u8; 32]).unwrap();
         assert_eq!(format!("{key:?}"), "SealingKey(redacted)");
+        let p = Plaintext::new(b"hunter2".to_vec());
+        assert_eq!(format!("{p:?}"), "Plaintext(redacted, 7 bytes)");
     }
 }

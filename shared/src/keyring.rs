@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::RwLock;
-use zeroize::Zeroizing;
 
 use crate::crypto::{self, CryptoError, SealingKey};
 use crate::kms::{EncryptionContext, Kms, KmsError};
@@ -214,7 +213,7 @@ impl Keyring {
         &self,
         aad_parts: &[&str],
         sealed: &Sealed,
-    ) -> Result<Zeroizing<Vec<u8>>, KeyringError> {
+    ) -> Result<crypto::Plaintext, KeyringError> {
         let key = self.version(sealed.key_version).await?;
         let aad = crypto::associated_data(aad_parts, sealed.key_version);
         Ok(key.open(&aad, &sealed.ciphertext)?)
@@ -247,7 +246,7 @@ mod tests {
         for _ in 0..10 {
             ring.seal(&["kv", "a"], b"x").await.unwrap();
             assert_eq!(
-                ring.open(&["kv", "a"], &sealed).await.unwrap().as_slice(),
+                ring.open(&["kv", "a"], &sealed).await.unwrap().expose(),
                 b"x"
             );
         }
@@ -269,8 +268,8 @@ mod tests {
         let new = ring.seal(&["a"], b"new").await.unwrap();
         assert_eq!((old.key_version, new.key_version), (1, 2));
         let fresh = Keyring::new(store, kms, "t");
-        assert_eq!(fresh.open(&["a"], &old).await.unwrap().as_slice(), b"old");
-        assert_eq!(fresh.open(&["a"], &new).await.unwrap().as_slice(), b"new");
+        assert_eq!(fresh.open(&["a"], &old).await.unwrap().expose(), b"old");
+        assert_eq!(fresh.open(&["a"], &new).await.unwrap().expose(), b"new");
     }
 
     #[tokio::test]

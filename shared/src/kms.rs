@@ -165,7 +165,31 @@ impl Kms for FakeKms {
         }
         self.root
             .open(&context_aad(key_id, context), &wrapped[split + 1..])
-            .map(DataKey)
+            .map(|p| DataKey(Zeroizing::new(p.expose().to_vec())))
             .map_err(|_| KmsError::Refused("InvalidCiphertextException".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn data_keys_debug_redacted_and_context_bound() {
+        let kms = FakeKms::new();
+        let ctx = EncryptionContext::from([("a".to_owned(), "1".to_owned())]);
+        let g = kms.generate_data_key("k", &ctx).await.unwrap();
+        let shown = format!("{g:?}");
+        assert!(shown.contains("DataKey(redacted)"), "{shown}");
+        assert!(!shown.contains(&format!("{:?}", g.plaintext.expose())));
+        let back = kms.decrypt(&g.key_arn, &g.wrapped, &ctx).await.unwrap();
+        assert_eq!(back.expose(), g.plaintext.expose());
+        let other = EncryptionContext::from([("a".to_owned(), "2".to_owned())]);
+        assert!(kms.decrypt(&g.key_arn, &g.wrapped, &other).await.is_err());
+        assert!(
+            kms.decrypt("arn:aws:kms:fake:000000000000:key/other", &g.wrapped, &ctx)
+                .await
+                .is_err()
+        );
     }
 }

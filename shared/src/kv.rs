@@ -361,7 +361,7 @@ impl Kv<'_> {
         };
         let vs = want.to_string();
         let plain = self.keyring.open(&aad(mount, path, &vs), &sealed).await?;
-        let data: Json = serde_json::from_slice(&plain).map_err(|_| ApiError::Internal)?;
+        let data: Json = serde_json::from_slice(plain.expose()).map_err(|_| ApiError::Internal)?;
         Ok(ReadOutcome::Found(
             json!({ "data": data, "metadata": vmeta }),
         ))

@@ -119,3 +119,44 @@ impl ApiResponse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_omits_token_and_body() {
+        let req = ApiRequest {
+            method: "POST".into(),
+            path: "/v1/auth/approle/login".into(),
+            headers: vec![("x-vault-token".into(), "sgl.SECRETTOKEN".into())],
+            body: br#"{"secret_id":"SECRETID"}"#.to_vec(),
+            ..ApiRequest::default()
+        };
+        let shown = format!("{req:?}");
+        assert!(
+            !shown.contains("SECRETTOKEN") && !shown.contains("SECRETID"),
+            "{shown}"
+        );
+        let t = req.token().unwrap();
+        assert!(!format!("{t:?}").contains("SECRETTOKEN"));
+    }
+
+    #[test]
+    fn bearer_token_and_json_errors() {
+        let req = ApiRequest {
+            headers: vec![("authorization".into(), "Bearer sgl.abc".into())],
+            body: b"{\"password\": \"hunter2\"".to_vec(),
+            ..ApiRequest::default()
+        };
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&req.token().unwrap()),
+            "sgl.abc"
+        );
+        let err = req.json().unwrap_err().to_string();
+        assert!(
+            err.starts_with("failed to parse JSON input") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
+}

@@ -228,3 +228,36 @@ pub fn new_item(key: &Key) -> Item {
     item.insert(schema::SK.to_owned(), Value::S(key.sk.clone()));
     item
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_shapes_not_contents() {
+        let mut item = Item::new();
+        item.insert("s".into(), Value::S("sgl.SECRET".into()));
+        item.insert("b".into(), Value::B(b"ciphertext".to_vec()));
+        item.insert(
+            "m".into(),
+            Value::M(BTreeMap::from([("k".into(), Value::S("hunter2".into()))])),
+        );
+        let shown = format!("{item:?}");
+        assert!(
+            !shown.contains("SECRET")
+                && !shown.contains("ciphertext")
+                && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("<10 chars>") && shown.contains("<10 bytes>"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let j = serde_json::json!({"a": [1, "x", true, null], "b": {"c": 2}});
+        assert_eq!(Value::from_json(&j).to_json(), j);
+    }
+}
