@@ -75,6 +75,9 @@ pub enum Command {
     /// Renew and revoke leases.
     #[command(subcommand)]
     Lease(LeaseCommand),
+    /// Write, read, list and delete ACL policies (sys/policies/acl).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Set up and maintain a deployment, directly against AWS (DynamoDB, KMS).
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -196,6 +199,42 @@ pub enum TokenCommand {
     Renew(TokenRenew),
     /// Revoke a token: your own (-self), by accessor, or TOKEN.
     Revoke(TokenRevoke),
+    /// A token's capabilities on paths: `capabilities [TOKEN] PATH...` (default: your
+    /// own token), through POST sys/capabilities-self.
+    Capabilities(TokenCapabilities),
+}
+
+/// `sigil token capabilities`.
+#[derive(Debug, Args)]
+pub struct TokenCapabilities {
+    /// `[TOKEN] PATH...`: when the first argument is a Sigil token (`sgl.`), it is the
+    /// token to ask about; the rest are paths relative to /v1/.
+    #[arg(required = true, value_name = "[TOKEN] PATH")]
+    pub args: Vec<String>,
+}
+
+/// `sigil policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Write a policy from a file (HCL or JSON), or `-` for stdin: PUT sys/policies/acl/NAME.
+    Write {
+        /// Policy name.
+        name: String,
+        /// File with the policy, or `-` for stdin.
+        file: String,
+    },
+    /// Print a policy's text: GET sys/policies/acl/NAME.
+    Read {
+        /// Policy name.
+        name: String,
+    },
+    /// List policy names: LIST sys/policies/acl.
+    List,
+    /// Delete a policy: DELETE sys/policies/acl/NAME.
+    Delete {
+        /// Policy name.
+        name: String,
+    },
 }
 
 /// `sigil token lookup`.

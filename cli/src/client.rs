@@ -164,6 +164,16 @@ impl Client {
         })
     }
 
+    /// The same client sending `token` instead.
+    pub fn with_token(&self, token: SecretString) -> Self {
+        Self {
+            http: self.http.clone(),
+            addr: self.addr.clone(),
+            base: self.base.clone(),
+            token: Some(token),
+        }
+    }
+
     /// The full URL of `path` (relative to `/v1/`), each segment percent-encoded.
     pub fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();

@@ -23,6 +23,7 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> 
         store: store.clone(),
         keyring: keyring.clone(),
         clock: Arc::new(SystemClock),
+        acl_cache: Arc::new(sigil::policies::AclCache::new()),
     }
 }
 
@@ -74,6 +75,17 @@ fn requests(c: &mut Criterion) {
         .expect("admin");
         let admin = secrecy::ExposeSecret::expose_secret(&admin.token).to_owned();
         let a = app(&store, &keyring, Function::Admin);
+        let policy = r#"path "secret/data/bench/*" { capabilities = ["read"] }"#;
+        call(
+            &a,
+            req(
+                "PUT",
+                "/v1/sys/policies/acl/app",
+                Some(&admin),
+                Some(json!({ "policy": policy })),
+            ),
+        )
+        .await;
         call(
             &a,
             req(

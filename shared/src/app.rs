@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::handlers;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::keyring::Keyring;
+use crate::policies::AclCache;
 use crate::route::Function;
 use crate::store::Store;
 use crate::token::Limits;
@@ -27,6 +28,8 @@ pub struct App {
     pub keyring: Arc<Keyring>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Compiled ACLs of the policy sets seen by this process.
+    pub acl_cache: Arc<AclCache>,
 }
 
 impl App {

@@ -220,6 +220,7 @@ pub fn app_with(
         store,
         keyring,
         clock: Arc::new(SystemClock),
+        acl_cache: Arc::new(crate::policies::AclCache::new()),
     }
 }
 

@@ -16,6 +16,9 @@ pub struct Config {
     pub default_ttl: i64,
     /// System max token TTL in seconds (`SIGIL_MAX_TTL`, default 768h as in Vault).
     pub max_ttl: i64,
+    /// Seconds a function keeps a compiled policy set before reading the policies
+    /// again (`SIGIL_POLICY_CACHE_TTL`, default 30s; `0` reads them on every request).
+    pub policy_cache_ttl: i64,
 }
 
 /// A configuration value that did not parse.
@@ -39,6 +42,7 @@ impl Default for Config {
             kv_mounts: vec!["secret".into()],
             default_ttl: VAULT_SYSTEM_TTL,
             max_ttl: VAULT_SYSTEM_TTL,
+            policy_cache_ttl: 30,
         }
     }
 }
@@ -88,6 +92,15 @@ impl Config {
             kv_mounts,
             default_ttl: dur("SIGIL_DEFAULT_TTL", d.default_ttl)?,
             max_ttl: dur("SIGIL_MAX_TTL", d.max_ttl)?,
+            policy_cache_ttl: match get("SIGIL_POLICY_CACHE_TTL") {
+                None => d.policy_cache_ttl,
+                Some(v) => {
+                    parse_duration(&serde_json::Value::String(v)).map_err(|reason| ConfigError {
+                        name: "SIGIL_POLICY_CACHE_TTL",
+                        reason,
+                    })?
+                }
+            },
         };
         if cfg.default_ttl > cfg.max_ttl {
             return Err(ConfigError {

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json, json};
 
+use crate::authz::Grant;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
@@ -371,12 +372,14 @@ impl Kv<'_> {
     /// With `cas`, writes only if the current version is `cas` (0: only if the secret
     /// does not exist); mismatches are 400 and change nothing. Without `cas`, a
     /// concurrent write is retried. Versions beyond max versions are deleted in the
-    /// same transaction. Returns the new version's metadata.
+    /// same transaction. Returns the new version's metadata. `grant` is the caller's:
+    /// a new secret needs `create`, a new version `update` (Vault's existence check).
     pub async fn write(
         &self,
         mount: &str,
         path: &str,
         body: &Body,
+        grant: Grant,
         now: i64,
     ) -> Result<Json, ApiError> {
         check_path(path)?;
@@ -407,6 +410,7 @@ impl Kv<'_> {
                 .await?;
             let existing = got[0].as_ref().map(Metadata::try_from).transpose()?;
             let mount_cfg = MountConfig::from_item(got[1].as_ref())?;
+            grant.require_write(existing.is_some())?;
             let current = existing.as_ref().map_or(0, |m| m.current);
             let cas_required =
                 mount_cfg.cas_required || existing.as_ref().is_some_and(|m| m.cas_required);
@@ -636,6 +640,7 @@ impl Kv<'_> {
         mount: &str,
         path: &str,
         body: &Body,
+        grant: Grant,
         now: i64,
     ) -> Result<(), ApiError> {
         check_path(path)?;
@@ -669,7 +674,9 @@ impl Kv<'_> {
                 m.custom = c.clone();
             }
         };
-        if self.meta(mount, path).await?.is_none() {
+        let exists = self.meta(mount, path).await?.is_some();
+        grant.require_write(exists)?;
+        if !exists {
             let mut meta = Metadata {
                 created_at: now,
                 updated_at: now,
@@ -828,6 +835,12 @@ mod tests {
     use crate::kms::FakeKms;
     use crate::store::memory::MemoryStore;
 
+    fn all() -> Grant {
+        Grant {
+            caps: crate::policy::Capabilities::all_root(),
+        }
+    }
+
     async fn setup() -> (Arc<MemoryStore>, Keyring) {
         let store = Arc::new(MemoryStore::new());
         let ring = Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t");
@@ -858,6 +871,7 @@ mod tests {
                 "secret",
                 "app/db",
                 &body(json!({"data": {"pw": "one"}})),
+                all(),
                 10,
             )
             .await
@@ -867,6 +881,7 @@ mod tests {
             "secret",
             "app/db",
             &body(json!({"data": {"pw": "two"}, "options": {"cas": 1}})),
+            all(),
             11,
         )
         .await
@@ -876,6 +891,7 @@ mod tests {
                 "secret",
                 "app/db",
                 &body(json!({"data": {"pw": "x"}, "options": {"cas": 0}})),
+                all(),
                 12,
             )
             .await
@@ -913,10 +929,10 @@ mod tests {
             store: store.as_ref(),
             keyring: &ring,
         };
-        kv.write("secret", "a", &body(json!({"data": {"k": "1"}})), 1)
+        kv.write("secret", "a", &body(json!({"data": {"k": "1"}})), all(), 1)
             .await
             .unwrap();
-        kv.write("secret", "a", &body(json!({"data": {"k": "2"}})), 2)
+        kv.write("secret", "a", &body(json!({"data": {"k": "2"}})), all(), 2)
             .await
             .unwrap();
         kv.soft_delete("secret", "a", None, 3).await.unwrap();
@@ -972,11 +988,11 @@ mod tests {
             store: store.as_ref(),
             keyring: &ring,
         };
-        kv.write_metadata("secret", "p", &body(json!({"max_versions": 2})), 0)
+        kv.write_metadata("secret", "p", &body(json!({"max_versions": 2})), all(), 0)
             .await
             .unwrap();
         for i in 0..5 {
-            kv.write("secret", "p", &body(json!({"data": {"i": i}})), i)
+            kv.write("secret", "p", &body(json!({"data": {"i": i}})), all(), i)
                 .await
                 .unwrap();
         }
@@ -1004,7 +1020,7 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            kv.write("secret", "x/y", &body(json!({"data": {}})), 0)
+            kv.write("secret", "x/y", &body(json!({"data": {}})), all(), 0)
                 .await
                 .is_err()
         );
@@ -1012,6 +1028,7 @@ mod tests {
             "secret",
             "x/y",
             &body(json!({"data": {}, "options": {"cas": 0}})),
+            all(),
             0,
         )
         .await
@@ -1020,6 +1037,7 @@ mod tests {
             "secret",
             "x/z/w",
             &body(json!({"data": {}, "options": {"cas": 0}})),
+            all(),
             0,
         )
         .await
@@ -1041,10 +1059,10 @@ mod tests {
             store: store.as_ref(),
             keyring: &ring,
         };
-        kv.write("secret", "a", &body(json!({"data": {"k": "A"}})), 1)
+        kv.write("secret", "a", &body(json!({"data": {"k": "A"}})), all(), 1)
             .await
             .unwrap();
-        kv.write("secret", "b", &body(json!({"data": {"k": "B"}})), 1)
+        kv.write("secret", "b", &body(json!({"data": {"k": "B"}})), all(), 1)
             .await
             .unwrap();
         let mut a = store

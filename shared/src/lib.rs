@@ -22,6 +22,8 @@ pub mod http;
 pub mod keyring;
 pub mod kms;
 pub mod kv;
+pub mod policies;
+pub mod policy;
 pub mod route;
 pub mod store;
 pub mod sweeper;

@@ -57,15 +57,14 @@ pub enum Operation {
     Delete,
 }
 
-/// Who may call a route, until the policy engine decides per path.
+/// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     /// No token needed (login, health).
     Public,
-    /// Any valid token.
-    Token,
-    /// A token holding the admin (`root`) policy.
-    Admin,
+    /// A valid token whose policies grant the operation's capability on the path
+    /// (and `sudo` where [`Resolved::needs_sudo`]).
+    Acl,
 }
 
 /// A route with its path parameters.
@@ -128,6 +127,12 @@ pub enum Route {
     KvDestroy { mount: String, path: String },
     /// `:mount/config`
     KvConfig { mount: String },
+    /// `sys/policies/acl` (LIST)
+    Policies,
+    /// `sys/policies/acl/:name`
+    Policy { name: String },
+    /// `sys/capabilities-self`
+    CapabilitiesSelf,
 }
 
 /// A resolved request: route, operation and the logical path (without `/v1/`), which
@@ -150,7 +155,7 @@ impl Resolved {
         match (&self.route, self.op) {
             (ApproleLogin, _) => Function::Login,
             (KvData { .. }, Read) | (KvMetadata { .. }, Read | List) => Function::Issue,
-            (TokenLookupSelf | TokenLookup | LeaseLookup, _) => Function::Issue,
+            (TokenLookupSelf | TokenLookup | LeaseLookup | CapabilitiesSelf, _) => Function::Issue,
             (TokenRenewSelf | TokenRenew | LeaseRenew, _) => Function::Renew,
             (TokenRevokeSelf | TokenRevoke | TokenRevokeAccessor | LeaseRevoke, _)
             | (LeaseRevokePrefix { .. }, _) => Function::Revoke,
@@ -158,18 +163,23 @@ impl Resolved {
         }
     }
 
-    /// The access the route needs (the interim rule until the policy engine lands:
-    /// self-service and KV reads need a token; everything else the admin policy).
+    /// The access the route needs.
     pub fn access(&self) -> Access {
-        use Operation::*;
-        use Route::*;
-        match (&self.route, self.op) {
-            (Health | ApproleLogin, _) => Access::Public,
-            (TokenLookupSelf | TokenRenewSelf | TokenRevokeSelf, _) => Access::Token,
-            (KvData { .. }, Read) | (KvMetadata { .. }, Read | List) => Access::Token,
-            (LeaseLookup | LeaseRenew | LeaseRevoke, _) => Access::Token,
-            _ => Access::Admin,
+        match self.route {
+            Route::Health | Route::ApproleLogin => Access::Public,
+            _ => Access::Acl,
         }
+    }
+
+    /// Whether the route needs `sudo` on its path besides the operation's capability
+    /// (Vault's root-protected paths among Sigil's routes).
+    pub fn needs_sudo(&self) -> bool {
+        matches!(self.route, Route::LeaseRevokePrefix { .. })
+    }
+
+    /// Whether policies' parameter constraints apply (Vault skips them on KV v2 data).
+    pub fn checks_parameters(&self) -> bool {
+        self.op == Operation::Update && !matches!(self.route, Route::KvData { .. })
     }
 }
 
@@ -218,8 +228,12 @@ pub fn resolve(
     raw_path: &str,
     list_query: bool,
 ) -> Result<Resolved, ApiError> {
-    let path = logical_path(raw_path)?;
+    let mut path = logical_path(raw_path)?;
     let op = op_of(method, list_query)?;
+    // Vault lists folders: a LIST path always ends in `/` (policies are written so).
+    if op == Operation::List && !path.ends_with('/') {
+        path.push('/');
+    }
     let route = match_route(config, &path)?;
     check_method(&route, op)?;
     Ok(Resolved { route, op, path })
@@ -263,6 +277,9 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
         ["auth", "token", "revoke"] => Route::TokenRevoke,
         ["auth", "token", "revoke-accessor"] => Route::TokenRevokeAccessor,
         ["sys", "leases", "lookup"] => Route::LeaseLookup,
+        ["sys", "policies", "acl"] => Route::Policies,
+        ["sys", "policies", "acl", n] => Route::Policy { name: name(n) },
+        ["sys", "capabilities-self"] => Route::CapabilitiesSelf,
         ["sys", "leases", "renew"] => Route::LeaseRenew,
         ["sys", "leases", "revoke"] => Route::LeaseRevoke,
         ["sys", "leases", "revoke-prefix", rest @ ..] if !rest.is_empty() => {
@@ -311,6 +328,8 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         KvData { .. } => matches!(op, Read | Update | Delete),
         KvMetadata { .. } => matches!(op, Read | List | Update | Delete),
         KvConfig { .. } => matches!(op, Read | Update),
+        Policies => op == List,
+        Policy { .. } => matches!(op, Read | Update | Delete),
         _ => op == Update,
     };
     if ok {
@@ -338,9 +357,13 @@ mod tests {
                 path: "app/db".into()
             }
         );
-        assert_eq!((g.function(), g.access()), (Function::Issue, Access::Token));
+        assert_eq!((g.function(), g.access()), (Function::Issue, Access::Acl));
         let p = r("POST", "/v1/secret/data/app/db").unwrap();
-        assert_eq!((p.function(), p.access()), (Function::Admin, Access::Admin));
+        assert_eq!((p.function(), p.access()), (Function::Admin, Access::Acl));
+        assert!(
+            !p.checks_parameters(),
+            "KV v2 data ignores parameter constraints"
+        );
         let l = r("LIST", "/v1/secret/metadata/app/").unwrap();
         assert_eq!(
             l.route,
@@ -352,6 +375,11 @@ mod tests {
         assert_eq!(l.function(), Function::Issue);
         let l = resolve(&Config::default(), "GET", "/v1/secret/metadata/", true).unwrap();
         assert_eq!(l.op, Operation::List);
+        let l = resolve(&Config::default(), "GET", "/v1/secret/metadata/app", true).unwrap();
+        assert_eq!(
+            (l.op, l.path.as_str()),
+            (Operation::List, "secret/metadata/app/")
+        );
         assert_eq!(
             r("PATCH", "/v1/secret/data/a"),
             Err(ApiError::MethodNotAllowed)
@@ -409,7 +437,19 @@ mod tests {
                 prefix: "aws/creds/deploy".into()
             }
         );
-        assert_eq!(p.access(), Access::Admin);
+        assert!(p.needs_sudo());
+        assert_eq!(
+            r("POST", "/v1/sys/capabilities-self").unwrap().function(),
+            Function::Issue
+        );
+        assert_eq!(
+            r("PUT", "/v1/sys/policies/acl/app").unwrap().function(),
+            Function::Admin
+        );
+        assert_eq!(
+            r("LIST", "/v1/sys/policies/acl").unwrap().route,
+            Route::Policies
+        );
         assert_eq!(
             r("POST", "/v1/auth/approle/login").unwrap().access(),
             Access::Public

@@ -185,6 +185,19 @@ impl Fixture {
         out
     }
 
+    /// Writes an ACL policy (HCL or JSON) as the admin.
+    pub async fn policy(&self, name: &str, text: &str) {
+        let (s, b) = self
+            .call(
+                "PUT",
+                &format!("/v1/sys/policies/acl/{name}"),
+                Some(&self.admin),
+                Some(serde_json::json!({ "policy": text })),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
+
     /// Creates an AppRole role and returns `(role_id, secret_id)`.
     pub async fn approle(&self, name: &str, role: Value) -> (String, String) {
         let (s, b) = self

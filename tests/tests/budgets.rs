@@ -18,18 +18,22 @@ async fn warm_kv_read_is_two_dynamodb_calls_and_no_kms() {
         )
         .await;
     assert_eq!(s, 200);
+    f.policy(
+        "reader",
+        r#"path "secret/data/budget" { capabilities = ["read"] }"#,
+    )
+    .await;
+    let (role_id, secret_id) = f
+        .approle("reader", json!({"token_policies": "reader"}))
+        .await;
+    let token = f.login(&role_id, &secret_id).await;
     let issue = f.app(Function::Issue);
-    // Cold: the first request unwraps the data key.
+    // Cold: the first request unwraps the data key and reads the token's policies.
     f.counter.reset();
     let resp = issue
-        .handle(request(
-            "GET",
-            "/v1/secret/data/budget",
-            Some(&f.admin),
-            None,
-        ))
+        .handle(request("GET", "/v1/secret/data/budget", Some(&token), None))
         .await;
-    assert_eq!(resp.status, 200);
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
     assert_eq!(
         f.counter.service_total("KMS"),
         1,
@@ -37,10 +41,8 @@ async fn warm_kv_read_is_two_dynamodb_calls_and_no_kms() {
     );
     for path in ["/v1/secret/data/budget", "/v1/secret/data/budget?version=1"] {
         f.counter.reset();
-        let resp = issue
-            .handle(request("GET", path, Some(&f.admin), None))
-            .await;
-        assert_eq!(resp.status, 200);
+        let resp = issue.handle(request("GET", path, Some(&token), None)).await;
+        assert_eq!(resp.status, 200, "{:?}", resp.body);
         assert_eq!(
             f.counter.service_total("DynamoDB"),
             2,

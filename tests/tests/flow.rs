@@ -7,6 +7,11 @@ use sigil_tests::Fixture;
 #[tokio::test]
 async fn approle_kv_token_lifecycle() {
     let f = Fixture::new().await;
+    f.policy(
+        "app",
+        r#"path "secret/data/app/*" { capabilities = ["read"] }"#,
+    )
+    .await;
     let (role_id, secret_id) = f
         .approle(
             "web",

@@ -24,7 +24,7 @@ async fn full_flow_through_the_functions() {
         &format!("/v1/auth/approle/role/{role}"),
         Some(&admin),
         Some(&body(
-            json!({"token_policies": ["app"], "token_ttl": "5m", "token_max_ttl": "10m"}),
+            json!({"token_policies": [role.clone()], "token_ttl": "5m", "token_max_ttl": "10m"}),
         )),
     )
     .await;
@@ -57,6 +57,18 @@ async fn full_flow_through_the_functions() {
         (200, Some(1))
     );
 
+    let policy = format!(
+        r#"path "secret/data/{role}/*" {{ capabilities = ["read"] }}
+path "secret/metadata/{role}/*" {{ capabilities = ["list"] }}"#
+    );
+    let (s, b) = http(
+        "PUT",
+        &format!("/v1/sys/policies/acl/{role}"),
+        Some(&admin),
+        Some(&body(json!({"policy": policy}))),
+    )
+    .await;
+    assert_eq!(s, 204, "{b}");
     let path = format!("/v1/secret/data/{role}/db");
     let (s, b) = http(
         "POST",
@@ -186,4 +198,141 @@ async fn errors_over_http_use_vaults_body() {
     // encoded slash hides the dot segment from it and reaches Sigil.)
     let (s, b) = http("GET", "/v1/secret/data/a%2F..%2Fb", Some(&admin), None).await;
     assert_eq!(s, 400, "{b}");
+}
+
+#[tokio::test]
+async fn a_narrow_policy_is_enforced_by_every_function() {
+    let admin = admin();
+    let name = unique("narrow");
+    let policy = r#"path "secret/data/app/*" { capabilities = ["read"] }"#;
+    let (s, _) = http(
+        "PUT",
+        &format!("/v1/sys/policies/acl/{name}"),
+        Some(&admin),
+        Some(&body(json!({"policy": policy}))),
+    )
+    .await;
+    assert_eq!(s, 204);
+    for (p, v) in [("app/db", "in-app"), ("other", "elsewhere")] {
+        let (s, _) = http(
+            "POST",
+            &format!("/v1/secret/data/{p}"),
+            Some(&admin),
+            Some(&body(json!({"data": {"v": v}}))),
+        )
+        .await;
+        assert_eq!(s, 200);
+    }
+    let (s, _) = http(
+        "POST",
+        &format!("/v1/auth/approle/role/{name}"),
+        Some(&admin),
+        Some(&body(json!({"token_policies": [name.clone()]}))),
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (_, b) = http(
+        "GET",
+        &format!("/v1/auth/approle/role/{name}/role-id"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    let role_id = b["data"]["role_id"].as_str().unwrap().to_owned();
+    let (_, b) = http(
+        "POST",
+        &format!("/v1/auth/approle/role/{name}/secret-id"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    let secret_id = b["data"]["secret_id"].as_str().unwrap().to_owned();
+    let (_, b) = http(
+        "POST",
+        "/v1/auth/approle/login",
+        None,
+        Some(&body(json!({"role_id": role_id, "secret_id": secret_id}))),
+    )
+    .await;
+    let token = b["auth"]["client_token"].as_str().unwrap().to_owned();
+
+    let (s, b) = http("GET", "/v1/secret/data/app/db", Some(&token), None).await;
+    assert_eq!((s, &b["data"]["data"]["v"]), (200, &json!("in-app")));
+    let denied = json!({"errors": ["permission denied"]});
+    let refused: [(&str, &str, Option<Value>); 8] = [
+        ("GET", "/v1/secret/data/other", None),
+        (
+            "POST",
+            "/v1/secret/data/app/db",
+            Some(json!({"data": {"v": "x"}})),
+        ),
+        ("DELETE", "/v1/secret/data/app/db", None),
+        ("GET", "/v1/secret/metadata/app/db", None),
+        (
+            "PUT",
+            &format!("/v1/sys/policies/acl/{name}"),
+            Some(json!({"policy": "path \"*\" { capabilities = [\"sudo\"] }"})),
+        ),
+        (
+            "POST",
+            &format!("/v1/auth/approle/role/{name}/secret-id"),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/auth/token/revoke-accessor",
+            Some(json!({"accessor": "x"})),
+        ),
+        ("PUT", "/v1/sys/leases/revoke-prefix/secret", None),
+    ];
+    for (method, path, b) in refused {
+        let raw = b.map(|b| b.to_string().into_bytes());
+        let (s, resp) = http(method, path, Some(&token), raw.as_deref()).await;
+        assert_eq!((s, &resp), (403, &denied), "{method} {path}");
+    }
+    // The default policy still lets the token manage itself.
+    let (s, _) = http("GET", "/v1/auth/token/lookup-self", Some(&token), None).await;
+    assert_eq!(s, 200);
+    let (s, b) = http(
+        "POST",
+        "/v1/sys/capabilities-self",
+        Some(&token),
+        Some(&body(
+            json!({"paths": ["secret/data/app/x", "secret/data/other"]}),
+        )),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["secret/data/app/x"], json!(["read"]));
+    assert_eq!(b["data"]["secret/data/other"], json!(["deny"]));
+
+    // Changing the policy takes effect for the existing token (within the functions'
+    // policy cache TTL, which `make test` sets to 2 s).
+    let widened = r#"path "secret/data/*" { capabilities = ["read"] }"#;
+    let (s, _) = http(
+        "PUT",
+        &format!("/v1/sys/policies/acl/{name}"),
+        Some(&admin),
+        Some(&body(json!({"policy": widened}))),
+    )
+    .await;
+    assert_eq!(s, 204);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (s, b) = http("GET", "/v1/secret/data/other", Some(&token), None).await;
+    assert_eq!(
+        (s, &b["data"]["data"]["v"]),
+        (200, &json!("elsewhere")),
+        "{b}"
+    );
+    let (s, _) = http(
+        "DELETE",
+        &format!("/v1/sys/policies/acl/{name}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (s, _) = http("GET", "/v1/secret/data/app/db", Some(&token), None).await;
+    assert_eq!(s, 403, "a deleted policy grants nothing");
 }

@@ -27,9 +27,13 @@ def admin():
 @pytest.fixture()
 def role(admin):
     name = f"hvac-{uuid.uuid4().hex[:8]}"
+    admin.sys.create_or_update_acl_policy(
+        name=name, policy=f'path "secret/data/hvac/{name}" {{ capabilities = ["read"] }}'
+    )
+    assert name in admin.sys.list_acl_policies()["data"]["keys"]
     admin.auth.approle.create_or_update_approle(
         role_name=name,
-        token_policies=["app"],
+        token_policies=[name],
         token_ttl="10m",
         token_max_ttl="30m",
         secret_id_num_uses=2,
@@ -38,6 +42,7 @@ def role(admin):
     secret = admin.auth.approle.generate_secret_id(role_name=name, metadata={"ci": "hvac"})
     yield name, role_id, secret["data"]["secret_id"]
     admin.auth.approle.delete_role(role_name=name)
+    admin.sys.delete_acl_policy(name=name)
 
 
 def test_approle_kv_renew_revoke(admin, role):
@@ -65,7 +70,7 @@ def test_approle_kv_renew_revoke(admin, role):
     assert read["data"]["metadata"]["version"] == 1
 
     me = app.auth.token.lookup_self()["data"]
-    assert me["policies"] == ["app", "default"]
+    assert me["policies"] == ["default", name]
     renewed = app.auth.token.renew_self(increment="1h")
     assert 0 < renewed["auth"]["lease_duration"] <= 1800
     assert renewed["warnings"], "capped at the role's max TTL, with a warning"

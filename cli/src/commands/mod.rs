@@ -5,6 +5,7 @@ mod generic;
 mod kv;
 mod lease;
 mod login;
+mod policy;
 mod token;
 
 use crate::args::{Cli, Command};
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Kv(cmd) => kv::run(&client, &out, cmd).await,
         Command::Token(cmd) => token::run(&client, &out, cmd).await,
         Command::Lease(cmd) => lease::run(&client, &out, cmd).await,
+        Command::Policy(cmd) => policy::run(&client, &out, cmd).await,
         Command::Version | Command::Admin(_) => Ok(()),
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::duration_arg;
-use crate::args::{TokenCommand, TokenLookup, TokenRenew, TokenRevoke};
+use crate::args::{TokenCapabilities, TokenCommand, TokenLookup, TokenRenew, TokenRevoke};
 use crate::client::{Client, Request};
 use crate::error::CliError;
 use crate::output::{Output, Shape};
@@ -53,11 +53,60 @@ pub fn revoke_request(args: &TokenRevoke) -> Result<Request, CliError> {
     })
 }
 
+/// The token (if given) and request of `token capabilities`.
+pub fn capabilities_request(
+    args: &TokenCapabilities,
+) -> Result<(Option<String>, Request), CliError> {
+    let (token, paths) = match args.args.split_first() {
+        Some((first, rest)) if first.starts_with(sigil::token::TOKEN_PREFIX) => {
+            (Some(first.clone()), rest)
+        }
+        _ => (None, args.args.as_slice()),
+    };
+    if paths.is_empty() {
+        return Err(CliError::usage("give at least one PATH"));
+    }
+    Ok((
+        token,
+        Request::post("sys/capabilities-self", json!({ "paths": paths })),
+    ))
+}
+
 /// Runs a `token` subcommand.
 pub async fn run(client: &Client, out: &Output, cmd: TokenCommand) -> Result<(), CliError> {
     match cmd {
         TokenCommand::Lookup(args) => show(client, out, lookup_request(&args)).await,
         TokenCommand::Renew(args) => show(client, out, renew_request(&args)?).await,
+        TokenCommand::Capabilities(args) => {
+            let (token, req) = capabilities_request(&args)?;
+            let other;
+            let client = match token {
+                Some(t) => {
+                    other = client.with_token(secrecy::SecretString::from(t));
+                    &other
+                }
+                None => client,
+            };
+            let resp = client.send(req).await?.unwrap_or_default();
+            if out.is_table() && out.field.is_none() {
+                let data = resp
+                    .get("data")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                for (path, caps) in data.iter().filter(|(k, _)| k.as_str() != "capabilities") {
+                    let names: Vec<&str> = caps
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    println!("{path}: {}", names.join(", "));
+                }
+                return Ok(());
+            }
+            out.emit(&resp, Shape::Secret).map(drop)
+        }
         TokenCommand::Revoke(args) => {
             if let Some(resp) = client.send(revoke_request(&args)?).await?
                 && out.emit(&resp, Shape::Secret)?

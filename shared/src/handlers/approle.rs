@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::approle as ar;
+use crate::authz::Grant;
 use crate::error::ApiError;
 use crate::http::ApiRequest;
 use crate::http::envelope::{Envelope, Reply};
@@ -18,6 +19,7 @@ pub(crate) async fn handle(
     route: &Route,
     op: Operation,
     body: &Body,
+    grant: Grant,
     now: i64,
 ) -> Result<Reply, ApiError> {
     let store = app.store.as_ref();
@@ -56,6 +58,8 @@ pub(crate) async fn handle(
             Ok(Envelope::data(r.role.to_json()).mount("approle").ok())
         }
         (Route::ApproleRole { name }, Operation::Update) => {
+            // Vault's existence check: creating a role needs `create`, changing one `update`.
+            grant.require_write(ar::read_role(store, name).await?.is_some())?;
             ar::write_role(store, name, body).await?;
             Ok(Reply::NoContent)
         }

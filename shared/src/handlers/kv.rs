@@ -1,6 +1,7 @@
 //! KV v2 routes.
 
 use crate::app::App;
+use crate::authz::Grant;
 use crate::error::ApiError;
 use crate::http::ApiRequest;
 use crate::http::envelope::{Envelope, Reply};
@@ -14,6 +15,7 @@ pub(crate) async fn handle(
     route: &Route,
     op: Operation,
     body: &Body,
+    grant: Grant,
     now: i64,
 ) -> Result<Reply, ApiError> {
     let kv = Kv {
@@ -37,7 +39,7 @@ pub(crate) async fn handle(
             }
         }
         (Route::KvData { mount, path }, Operation::Update) => {
-            let meta = kv.write(mount, path, body, now).await?;
+            let meta = kv.write(mount, path, body, grant, now).await?;
             Ok(Envelope::data(meta).mount("kv").ok())
         }
         (Route::KvData { mount, path }, Operation::Delete) => {
@@ -68,7 +70,7 @@ pub(crate) async fn handle(
             Ok(Envelope::data(m).mount("kv").ok())
         }
         (Route::KvMetadata { mount, path }, Operation::Update) => {
-            kv.write_metadata(mount, path, body, now).await?;
+            kv.write_metadata(mount, path, body, grant, now).await?;
             Ok(Reply::NoContent)
         }
         (Route::KvMetadata { mount, path }, Operation::Delete) => {

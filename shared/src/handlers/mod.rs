@@ -3,6 +3,7 @@
 mod approle;
 mod kv;
 mod lease;
+mod policy;
 mod token;
 
 use secrecy::SecretString;
@@ -40,8 +41,15 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
             Some(Caller { entry, token })
         }
     };
-    authz::authorize(&resolved, caller.as_ref().map(|c| &c.entry))?;
     let body = req.json()?;
+    let grant = authz::authorize(
+        app,
+        &resolved,
+        caller.as_ref().map(|c| &c.entry),
+        &body,
+        now,
+    )
+    .await?;
     let op = resolved.op;
     match &resolved.route {
         Route::Health => Ok(health()),
@@ -54,7 +62,7 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         | Route::ApproleSecretIdDestroy { .. }
         | Route::ApproleAccessorLookup { .. }
         | Route::ApproleAccessorDestroy { .. } => {
-            approle::handle(app, req, &resolved.route, op, &body, now).await
+            approle::handle(app, req, &resolved.route, op, &body, grant, now).await
         }
         Route::TokenLookupSelf
         | Route::TokenLookup
@@ -75,7 +83,13 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         | Route::KvDelete { .. }
         | Route::KvUndelete { .. }
         | Route::KvDestroy { .. }
-        | Route::KvConfig { .. } => kv::handle(app, req, &resolved.route, op, &body, now).await,
+        | Route::KvConfig { .. } => {
+            kv::handle(app, req, &resolved.route, op, &body, grant, now).await
+        }
+        Route::Policies | Route::Policy { .. } => {
+            policy::handle(app, &resolved.route, op, &body, now).await
+        }
+        Route::CapabilitiesSelf => policy::capabilities_self(app, caller, &body, now).await,
     }
 }
 

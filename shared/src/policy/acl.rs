@@ -1,0 +1,380 @@
+//! The compiled union of a token's policies, and path evaluation by Vault's rules.
+//!
+//! Follows Vault's `vault/acl.go`: `NewACL` (identical paths across policies merge;
+//! `deny` absorbs), `AllowOperation` (an exact rule wins outright; otherwise the
+//! highest-priority matching glob or `+` rule; the `list` trailing-slash fallback) and
+//! `CheckAllowedFromNonExactPaths` (Vault's policy priority rules).
+//!
+//! Index: exact rules in a `HashMap`; prefix (`*`) rules and `+` rules in one radix
+//! trie, the `+` rules keyed by their literal text before the first `+`. One walk
+//! of the request path visits every candidate; no allocation per evaluation.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::capability::{Capabilities, Capability};
+use super::params::ParamRules;
+use super::parse::{PathRule, Policy, ROOT_POLICY_NAME};
+use super::trie::Trie;
+
+/// A token's policies compiled for evaluation. Cheap to share (`Send + Sync`, no
+/// interior mutability); build it once per token (or per policy set) and keep it.
+#[derive(Clone, Debug, Default)]
+pub struct Acl {
+    root: bool,
+    /// Merged rules, one per distinct written path.
+    perms: Vec<Perm>,
+    exact: HashMap<Box<str>, usize>,
+    trie: Trie<Slot>,
+    segments: Vec<SegmentRule>,
+}
+
+/// The merged rule of one distinct path.
+#[derive(Clone, Debug)]
+struct Perm {
+    /// Written path, leading `/` removed (trailing `*` kept).
+    path: Box<str>,
+    capabilities: Capabilities,
+    params: ParamRules,
+}
+
+/// What the trie holds at a key: the prefix rule `key*`, and the `+` rules whose text
+/// before the first `+` is `key`.
+#[derive(Clone, Debug, Default)]
+struct Slot {
+    prefix: Option<usize>,
+    segments: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+enum Part {
+    Any,
+    Literal(Box<str>),
+}
+
+/// A rule with `+` segments (and maybe a trailing `*`).
+#[derive(Clone, Debug)]
+struct SegmentRule {
+    parts: Box<[Part]>,
+    is_prefix: bool,
+    first_wildcard: usize,
+    wildcards: usize,
+    /// The path without its trailing `*`.
+    pattern: Box<str>,
+    perm: usize,
+}
+
+impl SegmentRule {
+    fn compile(path: &str, perm: usize) -> Option<SegmentRule> {
+        let (pattern, is_prefix) = match path.strip_suffix('*') {
+            Some(p) => (p, true),
+            None => (path, false),
+        };
+        let parts: Box<[Part]> = pattern
+            .split('/')
+            .map(|s| match s {
+                "+" => Part::Any,
+                s => Part::Literal(s.into()),
+            })
+            .collect();
+        let wildcards = parts.iter().filter(|p| matches!(p, Part::Any)).count();
+        // Byte offset of the first `+` segment (Vault's "first wildcard position").
+        let mut offset = 0;
+        let mut first = None;
+        for segment in pattern.split('/') {
+            if segment == "+" {
+                first = Some(offset);
+                break;
+            }
+            offset += segment.len() + 1;
+        }
+        let first = first?;
+        Some(SegmentRule {
+            parts,
+            is_prefix,
+            first_wildcard: first,
+            wildcards,
+            pattern: pattern.into(),
+            perm,
+        })
+    }
+
+    /// Vault's segment matching: `+` matches any one segment; literal segments match
+    /// exactly, except that the last one of a `*` rule matches as a prefix (and the
+    /// rest of the path is free); a rule without `*` needs as many segments as the path.
+    fn matches(&self, path: &str) -> bool {
+        let mut segments = path.split('/');
+        let last = self.parts.len() - 1;
+        for (i, part) in self.parts.iter().enumerate() {
+            let Some(segment) = segments.next() else {
+                return false;
+            };
+            if let Part::Literal(literal) = part {
+                let ok = if self.is_prefix && i == last {
+                    segment.starts_with(literal.as_ref())
+                } else {
+                    segment == literal.as_ref()
+                };
+                if !ok {
+                    return false;
+                }
+            }
+        }
+        self.is_prefix || segments.next().is_none()
+    }
+
+    fn rank(&self) -> Rank<'_> {
+        Rank {
+            first_wildcard: self.first_wildcard,
+            is_prefix: self.is_prefix,
+            wildcards: self.wildcards,
+            pattern: &self.pattern,
+        }
+    }
+}
+
+/// Priority of a matching non-exact rule; greater wins (Vault's policy priority rules,
+/// `CheckAllowedFromNonExactPaths`). P1 is lower than P2 when, in order: its first `+`
+/// or `*` comes earlier; it ends in `*` and P2 does not; it has more `+` segments; it is
+/// shorter; it sorts lower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Rank<'a> {
+    first_wildcard: usize,
+    is_prefix: bool,
+    wildcards: usize,
+    /// The path without its trailing `*`.
+    pattern: &'a str,
+}
+
+impl Ord for Rank<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.first_wildcard
+            .cmp(&other.first_wildcard)
+            .then_with(|| other.is_prefix.cmp(&self.is_prefix))
+            .then_with(|| other.wildcards.cmp(&self.wildcards))
+            .then_with(|| self.pattern.len().cmp(&other.pattern.len()))
+            .then_with(|| self.pattern.cmp(other.pattern))
+    }
+}
+
+impl PartialOrd for Rank<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Perm {
+    fn new(path: &str, rule: &PathRule) -> Perm {
+        let denied = rule.capabilities.is_deny();
+        Perm {
+            path: path.into(),
+            // A rule listing deny holds only deny, and Vault drops its parameters.
+            capabilities: if denied {
+                Capability::Deny.into()
+            } else {
+                rule.capabilities
+            },
+            params: if denied {
+                ParamRules::default()
+            } else {
+                ParamRules::new(
+                    &rule.required_parameters,
+                    &rule.allowed_parameters,
+                    &rule.denied_parameters,
+                )
+            },
+        }
+    }
+
+    /// Vault's `NewACL` merge of an identical path from another rule: an existing deny
+    /// stays; a new deny replaces everything; otherwise capabilities union and parameter
+    /// constraints merge ([`ParamRules::merge`]).
+    fn merge(&mut self, rule: &PathRule) {
+        if self.capabilities.is_deny() {
+            return;
+        }
+        if rule.capabilities.is_deny() {
+            self.capabilities = Capability::Deny.into();
+            self.params = ParamRules::default();
+            return;
+        }
+        self.capabilities = self.capabilities.union(rule.capabilities);
+        self.params.merge(
+            &rule.required_parameters,
+            &rule.allowed_parameters,
+            &rule.denied_parameters,
+        );
+    }
+}
+
+impl Acl {
+    /// Compiles the union of `policies` (a token's policies, in any order: the result
+    /// does not depend on it).
+    ///
+    /// Identical paths (as written, so `secret/x` and `secret/x*` differ) are merged as
+    /// Vault's `NewACL` merges them: capabilities are unioned; a `deny` on either side
+    /// leaves only `deny`; parameter constraints merge key by key (a key listed with
+    /// `[]` on either side ends up `[]`, otherwise the value lists are concatenated;
+    /// required names are unioned). A policy named `root` makes the whole ACL
+    /// [`Acl::root`], as in Vault.
+    pub fn new(policies: &[&Policy]) -> Acl {
+        let mut acl = Acl::default();
+        let mut by_path: HashMap<&str, usize> = HashMap::new();
+        for policy in policies {
+            if policy.name == ROOT_POLICY_NAME {
+                acl.root = true;
+            }
+            for rule in &policy.rules {
+                let path = rule.path.strip_prefix('/').unwrap_or(&rule.path);
+                match by_path.get(path) {
+                    Some(&i) => acl.perms[i].merge(rule),
+                    None => {
+                        by_path.insert(path, acl.perms.len());
+                        acl.perms.push(Perm::new(path, rule));
+                    }
+                }
+            }
+        }
+        for (i, perm) in acl.perms.iter().enumerate() {
+            if let Some(rule) = SegmentRule::compile(&perm.path, i) {
+                let key = &rule.pattern[..rule.first_wildcard];
+                acl.trie
+                    .entry(key.as_bytes(), Slot::default)
+                    .segments
+                    .push(acl.segments.len());
+                acl.segments.push(rule);
+            } else if let Some(prefix) = perm.path.strip_suffix('*') {
+                acl.trie.entry(prefix.as_bytes(), Slot::default).prefix = Some(i);
+            } else {
+                acl.exact.insert(perm.path.clone(), i);
+            }
+        }
+        acl
+    }
+
+    /// The ACL of the `root` policy: every capability but `deny` (so `sudo` included) on
+    /// every path, and no parameter constraints.
+    pub fn root() -> Acl {
+        Acl {
+            root: true,
+            ..Acl::default()
+        }
+    }
+
+    /// Whether this is the root ACL.
+    pub fn is_root(&self) -> bool {
+        self.root
+    }
+
+    /// The capabilities the token holds on `path` (no leading `/` needed; one is
+    /// ignored): those of the winning rule, or [`Capabilities::NONE`] when no rule
+    /// matches or the winning rule is a `deny` (deny overrides everything, `sudo`
+    /// included). The root ACL gets [`Capabilities::all_root`].
+    ///
+    /// The winner is an exact rule equal to the path if there is one, otherwise the
+    /// highest-priority matching `*`/`+` rule (Vault's policy priority rules). Like
+    /// Vault's `sys/capabilities`, this applies the `list` fallback: for a path ending in
+    /// `/`, an exact rule or, failing that, a glob rule matching the path without the
+    /// slash is used first.
+    pub fn capabilities(&self, path: &str) -> Capabilities {
+        if self.root {
+            return Capabilities::all_root();
+        }
+        match self.find(path, true) {
+            Some(perm) if !perm.capabilities.is_deny() => perm.capabilities,
+            _ => Capabilities::NONE,
+        }
+    }
+
+    /// Whether the token may perform an operation needing `c` on `path`. For
+    /// [`Capability::List`] the trailing-slash fallback of [`Acl::capabilities`]
+    /// applies (Vault applies it to list operations only); `Capability::Deny` is never
+    /// "allowed". Renew, revoke and rollback operations need `update` (Vault's mapping).
+    pub fn allows(&self, path: &str, c: Capability) -> bool {
+        if c == Capability::Deny {
+            return false;
+        }
+        if self.root {
+            return true;
+        }
+        match self.find(path, c == Capability::List) {
+            Some(perm) => !perm.capabilities.is_deny() && perm.capabilities.contains(c),
+            None => false,
+        }
+    }
+
+    /// Checks a request body against the parameter constraints of the rule that wins
+    /// on `path` (`required_parameters`, `allowed_parameters`, `denied_parameters`;
+    /// Vault's `AllowOperation`). `Ok` when that rule has no constraints, and always
+    /// for the root ACL.
+    ///
+    /// Call it after the capability check, for create, update, patch and read
+    /// operations (the ones Vault checks), and not on KV v2 `data/` paths (Vault does
+    /// not support parameter constraints there; the body is nested under `data`).
+    ///
+    /// # Errors
+    /// A short reason naming the parameter; also when no rule matches `path` or the
+    /// winning rule is a deny (there is nothing granting the request). Answer the
+    /// client 403 "permission denied", as Vault does.
+    pub fn check_parameters(&self, path: &str, body: &Map<String, Value>) -> Result<(), String> {
+        if self.root {
+            return Ok(());
+        }
+        match self.find(path, false) {
+            None => Err("no policy rule grants access to this path".to_owned()),
+            Some(perm) if perm.capabilities.is_deny() => {
+                Err("a policy rule denies access to this path".to_owned())
+            }
+            Some(perm) if perm.params.is_empty() => Ok(()),
+            Some(perm) => perm.params.check(body),
+        }
+    }
+
+    /// The winning rule for `path` (Vault's `AllowOperation` lookup order).
+    fn find(&self, path: &str, list: bool) -> Option<&Perm> {
+        let path = path.trim_start_matches('/');
+        if let Some(&i) = self.exact.get(path) {
+            return Some(&self.perms[i]);
+        }
+        if list && let Some(trimmed) = path.strip_suffix('/') {
+            if let Some(&i) = self.exact.get(trimmed) {
+                return Some(&self.perms[i]);
+            }
+            if let Some(perm) = self.best_non_exact(trimmed) {
+                return Some(perm);
+            }
+        }
+        self.best_non_exact(path)
+    }
+
+    /// The highest-priority `*` or `+` rule matching `path`.
+    fn best_non_exact<'a>(&'a self, path: &str) -> Option<&'a Perm> {
+        let mut best: Option<(Rank<'a>, usize)> = None;
+        let mut consider = |rank: Rank<'a>, perm: usize| {
+            if best.is_none_or(|(r, _)| rank > r) {
+                best = Some((rank, perm));
+            }
+        };
+        self.trie.walk(path.as_bytes(), |len, slot: &'a Slot| {
+            if let Some(i) = slot.prefix {
+                let pattern = self.perms[i].path.strip_suffix('*').unwrap_or_default();
+                let rank = Rank {
+                    first_wildcard: len,
+                    is_prefix: true,
+                    wildcards: 0,
+                    pattern,
+                };
+                consider(rank, i);
+            }
+            for &s in &slot.segments {
+                let rule = &self.segments[s];
+                if rule.matches(path) {
+                    consider(rule.rank(), rule.perm);
+                }
+            }
+        });
+        best.map(|(_, i)| &self.perms[i])
+    }
+}
