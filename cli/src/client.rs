@@ -234,7 +234,7 @@ impl Client {
 
     fn unreachable(&self, e: &reqwest::Error) -> CliError {
         CliError::Unreachable {
-            addr: self.addr.clone(),
+            addr: display_url(&self.base),
             reason: transport_reason(e),
         }
     }

@@ -105,13 +105,45 @@ pub fn valid_name(name: &str) -> bool {
         && name.ends_with(word)
 }
 
+/// Most entries in one list parameter (policies, CIDR blocks).
+pub const MAX_LIST_ITEMS: usize = 64;
+
+/// Token policy names as Vault stores them: trimmed, lowercased, each a valid policy
+/// name, at most [`MAX_LIST_ITEMS`]; `root` cannot be granted by a role.
+fn policy_names(list: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if list.len() > MAX_LIST_ITEMS {
+        return Err(ApiError::bad(format!("at most {MAX_LIST_ITEMS} policies")));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for p in list {
+        let p = p.trim().to_lowercase();
+        if !crate::policies::valid_name(&p) {
+            return Err(ApiError::bad("invalid policy name in \"token_policies\""));
+        }
+        if p == token::ROOT_POLICY {
+            return Err(ApiError::bad(
+                "the \"root\" policy cannot be granted by a role",
+            ));
+        }
+        out.push(p);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 fn parse_cidrs(list: &[String], field: &str) -> Result<Vec<String>, ApiError> {
+    if list.len() > MAX_LIST_ITEMS {
+        return Err(ApiError::bad(format!(
+            "at most {MAX_LIST_ITEMS} CIDR blocks in \"{field}\""
+        )));
+    }
     list.iter()
         .map(|c| {
             let net: IpNet = c
                 .parse()
                 .or_else(|_| c.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| ApiError::bad(format!("invalid CIDR block {c:?} in \"{field}\"")))?;
+                .map_err(|_| ApiError::bad(format!("invalid CIDR block in \"{field}\"")))?;
             Ok(net.to_string())
         })
         .collect()
@@ -153,7 +185,7 @@ impl Role {
             self.token_max_ttl = v;
         }
         if let Some(v) = body.list("token_policies")?.or(body.list("policies")?) {
-            self.token_policies = v;
+            self.token_policies = policy_names(v)?;
         }
         if let Some(v) = body.boolean("token_no_default_policy")? {
             self.token_no_default_policy = v;
@@ -190,11 +222,7 @@ impl Role {
                 "at least one constraint should be enabled on the role: set \"bind_secret_id\" or \"secret_id_bound_cidrs\"",
             ));
         }
-        if self.token_policies.iter().any(|p| p == token::ROOT_POLICY) {
-            return Err(ApiError::bad(
-                "the \"root\" policy cannot be granted by a role",
-            ));
-        }
+
         Ok(())
     }
 
@@ -530,7 +558,7 @@ pub async fn generate_secret_id(
     let secret_id = crypto::random_uuid().map_err(|_| ApiError::Internal)?;
     let accessor = crypto::random_uuid().map_err(|_| ApiError::Internal)?;
     let hash = crypto::sha256_hex(secret_id.as_bytes());
-    let expire_at = if ttl > 0 { now + ttl } else { 0 };
+    let expire_at = if ttl > 0 { now.saturating_add(ttl) } else { 0 };
     let skey = secret_key(&hash);
     let mut item = new_item(&skey);
     item.insert(A_ROLE_NAME.into(), name.into());
@@ -558,7 +586,7 @@ pub async fn generate_secret_id(
         }
         acc.insert(
             schema::TTL.into(),
-            (expire_at + schema::TTL_GRACE_SECS).into(),
+            expire_at.saturating_add(schema::TTL_GRACE_SECS).into(),
         );
     }
     store
@@ -735,9 +763,10 @@ pub async fn login(
             if !cidr_allows(&item.strings(A_CIDRS)?, remote_addr)
                 || !cidr_allows(&role.secret_id_bound_cidrs, remote_addr)
             {
-                return Err(ApiError::bad(
-                    "source address unauthorized through CIDR restrictions on the secret ID",
-                ));
+                // Same answer as a wrong secret ID: a stolen secret ID cannot be probed
+                // from outside its networks (Vault names the CIDR check here).
+                tracing::info!("login refused: source address outside the secret ID's CIDRs");
+                return Err(invalid());
             }
             if limited && uses == 1 {
                 writes.push(Write::Delete {
@@ -761,9 +790,8 @@ pub async fn login(
                 });
             }
         } else if !cidr_allows(&role.secret_id_bound_cidrs, remote_addr) {
-            return Err(ApiError::bad(
-                "source address unauthorized through CIDR restrictions on the role",
-            ));
+            tracing::info!("login refused: source address outside the role's CIDRs");
+            return Err(invalid());
         }
         let minted = token::mint(&role.token_params(&name), limits, now)?;
         writes.extend(minted.writes());

@@ -5,6 +5,9 @@
 use crate::keyring::KeyringError;
 use crate::store::StoreError;
 
+/// Longest error message returned, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 512;
+
 /// An error returned to an API client.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -72,11 +75,23 @@ impl ApiError {
         }
     }
 
-    /// Vault's error body.
+    /// Vault's error body. A message is cut at [`MAX_MESSAGE_BYTES`], so an error
+    /// never echoes an unbounded piece of the request.
     pub fn body(&self) -> serde_json::Value {
         match self {
             ApiError::NotFound => serde_json::json!({ "errors": [] }),
-            other => serde_json::json!({ "errors": [other.to_string()] }),
+            other => {
+                let mut msg = other.to_string();
+                if msg.len() > MAX_MESSAGE_BYTES {
+                    let mut cut = MAX_MESSAGE_BYTES;
+                    while !msg.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    msg.truncate(cut);
+                    msg.push_str("...");
+                }
+                serde_json::json!({ "errors": [msg] })
+            }
         }
     }
 
@@ -92,6 +107,10 @@ impl From<StoreError> for ApiError {
             StoreError::Throttled | StoreError::Conflict | StoreError::Unavailable(_) => {
                 tracing::error!(error = %e, "storage failure");
                 ApiError::Unavailable
+            }
+            StoreError::Rejected(_) => {
+                tracing::info!(error = %e, "storage rejected a request");
+                ApiError::bad("the request is too large to store")
             }
             StoreError::ConditionFailed
             | StoreError::TransactionCancelled { .. }
@@ -127,6 +146,8 @@ mod tests {
         );
         assert_eq!(ApiError::NotFound.body(), serde_json::json!({"errors": []}));
         assert_eq!(ApiError::bad("x").status(), 400);
+        let long = ApiError::bad("é".repeat(1000)).body();
+        assert!(long["errors"][0].as_str().unwrap().len() <= MAX_MESSAGE_BYTES + 3);
     }
 
     #[test]

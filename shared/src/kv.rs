@@ -42,8 +42,9 @@ const A_KEY_VERSION: &str = "key_version";
 
 /// Versions kept when neither the secret nor the mount sets `max_versions` (Vault's 10).
 pub const DEFAULT_MAX_VERSIONS: i64 = 10;
-/// Largest accepted secret data, bytes of JSON.
-pub const MAX_DATA_BYTES: usize = 512 * 1024;
+/// Largest accepted secret data, bytes of JSON: a sealed version must fit in one
+/// DynamoDB item (400 KB with its keys and attributes).
+pub const MAX_DATA_BYTES: usize = 256 * 1024;
 /// Most folder levels in a secret path.
 pub const MAX_DEPTH: usize = 32;
 

@@ -145,9 +145,10 @@ impl AclCache {
             return Ok(Arc::new(Acl::root()));
         }
         if let Ok(m) = self.entries.lock()
-            && let Some(c) = m.get(names).filter(|c| now - c.fetched_at < ttl) {
-                return Ok(c.acl.clone());
-            }
+            && let Some(c) = m.get(names).filter(|c| now - c.fetched_at < ttl)
+        {
+            return Ok(c.acl.clone());
+        }
         let keys: Vec<Key> = names.iter().map(|n| key(n)).collect();
         let items = if keys.is_empty() {
             Vec::new()

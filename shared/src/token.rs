@@ -192,6 +192,8 @@ pub struct Minted {
     pub token: SecretString,
     /// The stored entry.
     pub entry: TokenEntry,
+    /// Warnings for the response (e.g. the period was capped).
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Minted {
@@ -210,7 +212,10 @@ impl Minted {
         acc.insert(A_TOKEN_HASH.into(), self.entry.hash.clone().into());
         acc.insert(
             schema::TTL.into(),
-            (self.entry.expire_at + schema::TTL_GRACE_SECS).into(),
+            self.entry
+                .expire_at
+                .saturating_add(schema::TTL_GRACE_SECS)
+                .into(),
         );
         vec![
             Write::Put {
@@ -250,16 +255,25 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
     if params.explicit_max_ttl > 0 {
         max_ttl = max_ttl.min(params.explicit_max_ttl);
     }
-    let (ttl, max_expire_at) = if params.period > 0 {
+    let mut warnings = Vec::new();
+    // Vault caps a period at the system max TTL.
+    let period = params.period.min(limits.max_ttl);
+    if period < params.period {
+        warnings.push(format!(
+            "period of \"{}s\" exceeded the effective max_ttl of \"{}s\"; period value is capped accordingly",
+            params.period, limits.max_ttl
+        ));
+    }
+    let (ttl, max_expire_at) = if period > 0 {
         let cap = if params.explicit_max_ttl > 0 {
             params.explicit_max_ttl
         } else {
             i64::MAX
         };
         (
-            params.period.min(cap),
+            period.min(cap),
             if params.explicit_max_ttl > 0 {
-                now + params.explicit_max_ttl
+                now.saturating_add(params.explicit_max_ttl)
             } else {
                 0
             },
@@ -270,7 +284,7 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
         } else {
             limits.default_ttl
         };
-        (ttl.min(max_ttl), now + max_ttl)
+        (ttl.min(max_ttl), now.saturating_add(max_ttl))
     };
     Ok(Minted {
         token: SecretString::from(token),
@@ -279,16 +293,17 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
             accessor,
             policies,
             issued_at: now,
-            expire_at: now + ttl,
+            expire_at: now.saturating_add(ttl),
             max_expire_at,
             creation_ttl: ttl,
-            period: params.period,
+            period,
             explicit_max_ttl: params.explicit_max_ttl,
             num_uses: params.num_uses,
             display_name: params.display_name.clone(),
             meta: params.meta.clone(),
             path: params.path.clone(),
         },
+        warnings,
     })
 }
 
@@ -424,7 +439,8 @@ pub async fn renew(
         entry.creation_ttl
     };
     let mut warnings = Vec::new();
-    let ttl = if entry.max_expire_at > 0 && now + wanted > entry.max_expire_at {
+    let wanted = wanted.min(crate::http::params::MAX_DURATION_SECS);
+    let ttl = if entry.max_expire_at > 0 && now.saturating_add(wanted) > entry.max_expire_at {
         let capped = (entry.max_expire_at - now).max(0);
         warnings.push(format!(
             "TTL of \"{wanted}s\" exceeded the effective max_ttl of \"{capped}s\"; TTL value is capped accordingly"
@@ -583,6 +599,29 @@ mod tests {
         assert!(m.token.expose_secret().starts_with("sgl."));
         assert_eq!(m.token.expose_secret().len(), 4 + 43);
         assert!(!format!("{m:?}").contains(m.token.expose_secret()));
+    }
+
+    #[tokio::test]
+    async fn period_is_capped_and_huge_increments_do_not_overflow() {
+        let store = MemoryStore::new();
+        let p = TokenParams {
+            period: 10 * LIMITS.max_ttl,
+            ..Default::default()
+        };
+        let m = stored(&store, &p, 0).await;
+        assert_eq!(
+            (m.entry.period, m.entry.expire_at),
+            (LIMITS.max_ttl, LIMITS.max_ttl)
+        );
+        assert_eq!(m.warnings.len(), 1);
+        let r = renew(&store, &m.entry, i64::MAX, 1).await.unwrap();
+        assert_eq!(
+            r.ttl, LIMITS.max_ttl,
+            "a periodic token renews to its period"
+        );
+        let plain = stored(&store, &TokenParams::default(), 0).await;
+        let r = renew(&store, &plain.entry, i64::MAX, 1).await.unwrap();
+        assert_eq!(r.ttl, LIMITS.max_ttl - 1, "capped by max TTL, no overflow");
     }
 
     #[tokio::test]

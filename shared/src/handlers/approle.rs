@@ -42,6 +42,7 @@ pub(crate) async fn handle(
             let ttl = minted.entry.expire_at - now;
             Ok(Envelope {
                 auth: Some(token::auth_json(&minted.entry, Some(&minted.token), ttl)),
+                warnings: minted.warnings.clone(),
                 ..Envelope::default()
             }
             .mount("approle")

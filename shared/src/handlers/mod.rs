@@ -27,7 +27,11 @@ pub(crate) struct Caller {
 
 /// Resolves, authenticates, authorizes and runs the handler for `req`.
 pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiError> {
-    let list = matches!(req.query_param("list"), Some("true" | "1"));
+    // Go's strconv.ParseBool, as Vault parses `list`.
+    let list = matches!(
+        req.query_param("list"),
+        Some("1" | "t" | "T" | "true" | "TRUE" | "True")
+    );
     let resolved = route::resolve(&app.config, &req.method, &req.path, list)?;
     if resolved.function() != app.function {
         return Err(wrong_function(&resolved.path));
@@ -52,7 +56,7 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
     .await?;
     let op = resolved.op;
     match &resolved.route {
-        Route::Health => Ok(health()),
+        Route::Health => Ok(health(now)),
         Route::ApproleLogin
         | Route::ApproleRoles
         | Route::ApproleRole { .. }
@@ -94,7 +98,7 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
 }
 
 /// `sys/health`: Vault's health body (Sigil is always initialized and unsealed).
-fn health() -> Reply {
+fn health(now: i64) -> Reply {
     // Vault answers sys/health with a bare object, not the envelope.
     Reply::Raw(
         200,
@@ -105,7 +109,7 @@ fn health() -> Reply {
             "performance_standby": false,
             "replication_performance_mode": "disabled",
             "replication_dr_mode": "disabled",
-            "server_time_utc": 0,
+            "server_time_utc": now,
             "version": concat!("sigil-", env!("CARGO_PKG_VERSION")),
             "cluster_name": "sigil",
         }),

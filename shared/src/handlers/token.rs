@@ -49,14 +49,19 @@ pub(crate) async fn handle(
             Ok(Reply::NoContent)
         }
         Route::TokenRevoke => {
-            // Revoking an unknown or expired token succeeds, as in Vault.
-            if let Ok((entry, _)) = by_token(app, body, now).await {
+            // Revoking an unknown or expired token succeeds, as in Vault; a missing or
+            // malformed `token` parameter does not.
+            let tok = token_param(body)?;
+            if let Some(entry) = token::find(store, &tok, now).await? {
                 token::revoke(store, &entry).await?;
             }
             Ok(Reply::NoContent)
         }
         Route::TokenRevokeAccessor => {
-            if let Ok(entry) = by_accessor(app, body, now).await {
+            let acc = body
+                .string("accessor")?
+                .ok_or_else(|| ApiError::bad("missing accessor"))?;
+            if let Some(entry) = token::find_by_accessor(store, &acc, now).await? {
                 token::revoke(store, &entry).await?;
             }
             Ok(Reply::NoContent)
@@ -85,15 +90,19 @@ async fn renew(
     .ok())
 }
 
+fn token_param(body: &Body) -> Result<SecretString, ApiError> {
+    body.string("token")?
+        .filter(|t| !t.is_empty())
+        .map(SecretString::from)
+        .ok_or_else(|| ApiError::bad("missing token"))
+}
+
 async fn by_token(
     app: &App,
     body: &Body,
     now: i64,
 ) -> Result<(TokenEntry, SecretString), ApiError> {
-    let tok = SecretString::from(
-        body.string("token")?
-            .ok_or_else(|| ApiError::bad("missing token"))?,
-    );
+    let tok = token_param(body)?;
     let entry = token::find(app.store.as_ref(), &tok, now)
         .await?
         .ok_or_else(|| ApiError::bad("bad token"))?;

@@ -1,6 +1,7 @@
 //! The Lambda adapter: API Gateway (HTTP API, payload 2.0) events to [`ApiRequest`] and
 //! [`ApiResponse`] back, through `lambda_http`.
 
+use futures::FutureExt;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
@@ -79,5 +80,22 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
             &crate::error::ApiError::TooLarge,
         )));
     }
-    Ok(to_lambda_response(app.handle(api).await))
+    let request_id = api.request_id.clone();
+    // A panic in a handler is a bug; the client gets a 500 in Vault's shape with the
+    // request ID, the log gets the rest, and the function keeps serving.
+    match std::panic::AssertUnwindSafe(app.handle(api))
+        .catch_unwind()
+        .await
+    {
+        Ok(resp) => Ok(to_lambda_response(resp)),
+        Err(_) => {
+            tracing::error!(request_id = %request_id, "handler panicked");
+            Ok(to_lambda_response(ApiResponse {
+                status: 500,
+                body: Some(
+                    serde_json::json!({ "errors": [format!("internal error (request {request_id})")] }),
+                ),
+            }))
+        }
+    }
 }

@@ -9,18 +9,30 @@ use crate::error::ApiError;
 /// A request body: a JSON object (an empty body is an empty object).
 pub type Body = Map<String, Value>;
 
+/// Longest duration accepted anywhere, in seconds (100 years): keeps every computed
+/// time far from overflow and within what RFC 3339 can print.
+pub const MAX_DURATION_SECS: i64 = 100 * 365 * 86_400;
+
 /// Parses a duration as Vault does: an integer (seconds), or a string of number-unit
 /// pairs with units `s`, `m`, `h`, `d` (e.g. `90s`, `15m`, `1h30m`, `7d`), or a bare
-/// integer string. Returns seconds; negative durations are rejected.
+/// integer string. Returns seconds. Negative durations and durations over
+/// [`MAX_DURATION_SECS`] are rejected; messages never repeat the input.
 pub fn parse_duration(v: &Value) -> Result<i64, String> {
-    match v {
+    let secs = match v {
         Value::Number(n) => n
             .as_i64()
             .filter(|s| *s >= 0)
-            .ok_or_else(|| "must be a non-negative integer number of seconds".to_owned()),
-        Value::String(s) => parse_duration_str(s),
-        _ => Err("must be a duration (integer seconds or a string like \"1h\")".to_owned()),
+            .ok_or_else(|| "must be a non-negative integer number of seconds".to_owned())?,
+        Value::String(s) if s.len() > 64 => return Err("is not a valid duration".to_owned()),
+        Value::String(s) => parse_duration_str(s)?,
+        _ => return Err("must be a duration (integer seconds or a string like \"1h\")".to_owned()),
+    };
+    if secs > MAX_DURATION_SECS {
+        return Err(format!(
+            "must be at most {MAX_DURATION_SECS} seconds (100 years)"
+        ));
     }
+    Ok(secs)
 }
 
 fn parse_duration_str(s: &str) -> Result<i64, String> {
@@ -47,17 +59,19 @@ fn parse_duration_str(s: &str) -> Result<i64, String> {
             'm' => 60,
             'h' => 3600,
             'd' => 86_400,
-            _ => return Err(format!("invalid duration {s:?}")),
+            _ => return Err("is not a valid duration (units: s, m, h, d)".to_owned()),
         };
-        let n: i64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+        let n: i64 = num
+            .parse()
+            .map_err(|_| "is not a valid duration".to_owned())?;
         total = n
             .checked_mul(unit)
             .and_then(|x| total.checked_add(x))
-            .ok_or_else(|| format!("duration {s:?} is too large"))?;
+            .ok_or_else(|| "is too large".to_owned())?;
         num.clear();
     }
     if !num.is_empty() {
-        return Err(format!("invalid duration {s:?}: missing unit"));
+        return Err("is not a valid duration: a number lacks its unit".to_owned());
     }
     Ok(total)
 }
@@ -207,6 +221,14 @@ mod tests {
         assert!(parse_duration(&json!("m")).is_err());
         assert!(parse_duration(&json!("99999999999999999999h")).is_err());
         assert!(parse_duration(&json!(true)).is_err());
+        assert!(parse_duration(&json!(i64::MAX)).is_err());
+        assert!(parse_duration(&json!("106751991167300d")).is_err());
+        assert_eq!(
+            parse_duration(&json!(MAX_DURATION_SECS)),
+            Ok(MAX_DURATION_SECS)
+        );
+        let e = parse_duration(&json!("x".repeat(50))).unwrap_err();
+        assert!(!e.contains("xxxx"), "{e}");
     }
 
     #[test]

@@ -45,8 +45,50 @@ struct Perm {
 #[derive(Clone, Debug, Default)]
 struct Slot {
     prefix: Option<usize>,
-    segments: Vec<usize>,
+    segments: SegmentIndex,
 }
+
+/// The `+` rules of one trie slot. They all share the literal text before their first
+/// `+`, so many teams' rules like `secret/data/+/team-N/config` would land in one slot;
+/// to avoid trying each, a rule is filed under its first literal segment after the
+/// first `+` (position, text) and only rules filed under the request path's segment at
+/// that position are tried.
+#[derive(Clone, Debug, Default)]
+struct SegmentIndex {
+    /// (segment position, segment text → rules), one entry per distinct position.
+    keyed: Vec<(usize, HashMap<Box<str>, Vec<usize>>)>,
+    /// Rules with no such literal segment: tried one by one.
+    other: Vec<usize>,
+    /// Every rule of the slot (for paths too long to split on the stack).
+    all: Vec<usize>,
+}
+
+impl SegmentIndex {
+    fn insert(&mut self, rule: &SegmentRule, index: usize) {
+        self.all.push(index);
+        let Some((position, literal)) = rule.key() else {
+            self.other.push(index);
+            return;
+        };
+        let map = match self.keyed.iter().position(|(p, _)| *p == position) {
+            Some(i) => &mut self.keyed[i].1,
+            None => {
+                self.keyed.push((position, HashMap::new()));
+                let last = self.keyed.len() - 1;
+                &mut self.keyed[last].1
+            }
+        };
+        map.entry(literal.into()).or_default().push(index);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+}
+
+/// Most path segments split on the stack for `+` matching; longer paths take the slow
+/// (still allocation-free) route.
+const MAX_SEGMENTS: usize = 32;
 
 #[derive(Clone, Debug)]
 enum Part {
@@ -59,6 +101,9 @@ enum Part {
 struct SegmentRule {
     parts: Box<[Part]>,
     is_prefix: bool,
+    /// Index of the first `+` in `parts`.
+    first_segment: usize,
+    /// Byte offset of the first `+` in the path (Vault's "first wildcard position").
     first_wildcard: usize,
     wildcards: usize,
     /// The path without its trailing `*`.
@@ -80,25 +125,55 @@ impl SegmentRule {
             })
             .collect();
         let wildcards = parts.iter().filter(|p| matches!(p, Part::Any)).count();
-        // Byte offset of the first `+` segment (Vault's "first wildcard position").
-        let mut offset = 0;
-        let mut first = None;
-        for segment in pattern.split('/') {
-            if segment == "+" {
-                first = Some(offset);
-                break;
-            }
-            offset += segment.len() + 1;
-        }
-        let first = first?;
+        let first_segment = parts.iter().position(|p| matches!(p, Part::Any))?;
+        let first_wildcard = pattern
+            .split('/')
+            .take(first_segment)
+            .map(|s| s.len() + 1)
+            .sum();
         Some(SegmentRule {
             parts,
             is_prefix,
-            first_wildcard: first,
+            first_segment,
+            first_wildcard,
             wildcards,
             pattern: pattern.into(),
             perm,
         })
+    }
+
+    /// The first literal segment after the first `+` that must equal the request's
+    /// segment at that position (the last segment of a `*` rule matches as a prefix, so
+    /// it does not qualify).
+    fn key(&self) -> Option<(usize, &str)> {
+        let last = self.parts.len() - 1;
+        self.parts
+            .iter()
+            .enumerate()
+            .skip(self.first_segment + 1)
+            .find_map(|(i, part)| match part {
+                Part::Literal(l) if !(self.is_prefix && i == last) => Some((i, l.as_ref())),
+                _ => None,
+            })
+    }
+
+    /// [`SegmentRule::matches`] on a path already split into segments, whose text before
+    /// the first `+` is known to match (the trie walk checked it).
+    fn matches_split(&self, segments: &[&str]) -> bool {
+        let n = self.parts.len();
+        if segments.len() < n || (!self.is_prefix && segments.len() != n) {
+            return false;
+        }
+        self.parts
+            .iter()
+            .zip(segments)
+            .enumerate()
+            .skip(self.first_segment)
+            .all(|(i, (part, segment))| match part {
+                Part::Any => true,
+                Part::Literal(l) if self.is_prefix && i == n - 1 => segment.starts_with(l.as_ref()),
+                Part::Literal(l) => *segment == l.as_ref(),
+            })
     }
 
     /// Vault's segment matching: `+` matches any one segment; literal segments match
@@ -243,7 +318,7 @@ impl Acl {
                 acl.trie
                     .entry(key.as_bytes(), Slot::default)
                     .segments
-                    .push(acl.segments.len());
+                    .insert(&rule, acl.segments.len());
                 acl.segments.push(rule);
             } else if let Some(prefix) = perm.path.strip_suffix('*') {
                 acl.trie.entry(prefix.as_bytes(), Slot::default).prefix = Some(i);
@@ -357,6 +432,8 @@ impl Acl {
                 best = Some((rank, perm));
             }
         };
+        // The path's segments, split on first need (most lookups never need them).
+        let mut split: Option<([&str; MAX_SEGMENTS], Option<usize>)> = None;
         self.trie.walk(path.as_bytes(), |len, slot: &'a Slot| {
             if let Some(i) = slot.prefix {
                 let pattern = self.perms[i].path.strip_suffix('*').unwrap_or_default();
@@ -368,13 +445,47 @@ impl Acl {
                 };
                 consider(rank, i);
             }
-            for &s in &slot.segments {
+            if slot.segments.is_empty() {
+                return;
+            }
+            let (buffer, count) = split.get_or_insert_with(|| {
+                let mut buffer = [""; MAX_SEGMENTS];
+                let count = split_into(path, &mut buffer);
+                (buffer, count)
+            });
+            let Some(count) = *count else {
+                for &s in &slot.segments.all {
+                    let rule = &self.segments[s];
+                    if rule.matches(path) {
+                        consider(rule.rank(), rule.perm);
+                    }
+                }
+                return;
+            };
+            let segments = &buffer[..count];
+            let keyed = slot.segments.keyed.iter().filter_map(|(position, map)| {
+                segments
+                    .get(*position)
+                    .and_then(|segment| map.get(*segment))
+            });
+            for &s in keyed.flatten().chain(&slot.segments.other) {
                 let rule = &self.segments[s];
-                if rule.matches(path) {
+                if rule.matches_split(segments) {
                     consider(rule.rank(), rule.perm);
                 }
             }
         });
         best.map(|(_, i)| &self.perms[i])
     }
+}
+
+/// Splits `path` on `/` into `buffer`; the number of segments, or `None` when there are
+/// more than the buffer holds.
+fn split_into<'p>(path: &'p str, buffer: &mut [&'p str; MAX_SEGMENTS]) -> Option<usize> {
+    let mut count = 0;
+    for segment in path.split('/') {
+        *buffer.get_mut(count)? = segment;
+        count += 1;
+    }
+    Some(count)
 }

@@ -284,33 +284,138 @@ const CASES: &[Case] = &[
     (&[VAULT_ACL_POLICY], "test/segment/at/front", Read, true),
     (&[VAULT_ACL_POLICY], "test/segment/at/end/foo", Read, true),
     (&[VAULT_ACL_POLICY], "test/segment/at/end/foo/", Read, false),
-    (&[VAULT_ACL_POLICY], "test/segment/at/end/v2/foo/", Read, true),
-    (&[VAULT_ACL_POLICY], "test/segment/wildcard/at/foo/", Read, true),
-    (&[VAULT_ACL_POLICY], "test/segment/wildcard/at/end", Read, true),
-    (&[VAULT_ACL_POLICY], "test/segment/wildcard/at/end/", Read, true),
-    (&[VAULT_ACL_POLICY], "test/x/wildcardglob/y/endless", Read, true),
-    (&[VAULT_ACL_POLICY], "test/x/wildcardglob/y/fin", Read, false),
+    (
+        &[VAULT_ACL_POLICY],
+        "test/segment/at/end/v2/foo/",
+        Read,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY],
+        "test/segment/wildcard/at/foo/",
+        Read,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY],
+        "test/segment/wildcard/at/end",
+        Read,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY],
+        "test/segment/wildcard/at/end/",
+        Read,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY],
+        "test/x/wildcardglob/y/endless",
+        Read,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY],
+        "test/x/wildcardglob/y/fin",
+        Read,
+        false,
+    ),
     (&[VAULT_ACL_POLICY], "1/2/3/4", Read, false),
     (&[VAULT_ACL_POLICY], "1/2/3", Read, true),
     (&[VAULT_ACL_POLICY], "1/2/3", Update, false),
     (&[VAULT_ACL_POLICY], "1/2/3/4", Update, true),
     (&[VAULT_ACL_POLICY], "1/2/3/4/5", Create, true),
     // Vault's acl_test.go, TestACL_Layered: deny across policies.
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "dev/foo", Update, true),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "dev/hide/foo", Read, false),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "dev/hide/foo", Update, false),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "stage/aws/foo", Sudo, true),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "stage/aws/policy/foo", Update, false),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "stage/aws/policy/foo", Sudo, false),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "prod/foo", Delete, true),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "prod/foo", Update, true),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "prod/aws/foo", Read, false),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "sys/status", Read, false),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "sys/seal", Update, true),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "sys/seal", Sudo, true),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "foo/bar", Read, false),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "foo/bar", Create, false),
-    (&[VAULT_ACL_POLICY, VAULT_ACL_POLICY2], "baz/quux", Patch, false),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "dev/foo",
+        Update,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "dev/hide/foo",
+        Read,
+        false,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "dev/hide/foo",
+        Update,
+        false,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "stage/aws/foo",
+        Sudo,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "stage/aws/policy/foo",
+        Update,
+        false,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "stage/aws/policy/foo",
+        Sudo,
+        false,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "prod/foo",
+        Delete,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "prod/foo",
+        Update,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "prod/aws/foo",
+        Read,
+        false,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "sys/status",
+        Read,
+        false,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "sys/seal",
+        Update,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "sys/seal",
+        Sudo,
+        true,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "foo/bar",
+        Read,
+        false,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "foo/bar",
+        Create,
+        false,
+    ),
+    (
+        &[VAULT_ACL_POLICY, VAULT_ACL_POLICY2],
+        "baz/quux",
+        Patch,
+        false,
+    ),
     // KV v2: data and metadata, list on a directory (trailing slash).
     (&[KV2], "secret/data/app/db", Read, true),
     (&[KV2], "secret/data/app/db", Create, true),
@@ -328,13 +433,33 @@ const CASES: &[Case] = &[
     (&[KV2], "secret/data/app/shared", Read, true),
     // Multi-policy unions and denies.
     (&[TEAM_READ, TEAM_WRITE], "secret/data/shared/x", Read, true),
-    (&[TEAM_READ, TEAM_WRITE], "secret/data/shared/x", Update, true),
-    (&[TEAM_READ, TEAM_WRITE], "secret/data/shared/x", Delete, false),
+    (
+        &[TEAM_READ, TEAM_WRITE],
+        "secret/data/shared/x",
+        Update,
+        true,
+    ),
+    (
+        &[TEAM_READ, TEAM_WRITE],
+        "secret/data/shared/x",
+        Delete,
+        false,
+    ),
     (&[TEAM_READ], "secret/data/shared/x", Update, false),
     (&[BROAD, TEAM_WRITE], "secret/data/dev/x", Read, true),
     (&[BROAD, TEAM_WRITE], "secret/data/prod/x", Read, false),
-    (&[TEAM_READ, DENY_ADMIN], "sys/policies/acl/app", Read, false),
-    (&[TEAM_READ, DENY_ADMIN], "sys/policies/acl/app", Sudo, false),
+    (
+        &[TEAM_READ, DENY_ADMIN],
+        "sys/policies/acl/app",
+        Read,
+        false,
+    ),
+    (
+        &[TEAM_READ, DENY_ADMIN],
+        "sys/policies/acl/app",
+        Sudo,
+        false,
+    ),
     (&[TEAM_READ], "sys/policies/acl/app", Sudo, true),
     // The built-in default policy.
     (&[DEFAULT_POLICY], "auth/token/lookup-self", Read, true),
@@ -363,7 +488,11 @@ fn table() {
         );
         // Same answer with the policies in the other order.
         let reversed: Vec<Policy> = set.iter().rev().cloned().collect();
-        assert_eq!(compile(&reversed).allows(path, *cap), *expected, "case {i}, reversed");
+        assert_eq!(
+            compile(&reversed).allows(path, *cap),
+            *expected,
+            "case {i}, reversed"
+        );
         // `capabilities` agrees wherever the list fallback cannot apply.
         if !path.ends_with('/') {
             assert_eq!(acl.capabilities(path).contains(*cap), *expected, "case {i}");
@@ -375,20 +504,41 @@ fn table() {
 fn vault_segment_wildcard_priority() {
     // Vault's TestACL_SegmentWildcardPriority: the update rule wins each time.
     let cases = [
-        (r#"path "+/*" { capabilities = ["read"] }
-path "*" { capabilities = ["update"] }"#, "foo/bar/bar/baz"),
-        (r#"path "+/*" { capabilities = ["read"] }
-path "foo/+/*" { capabilities = ["update"] }"#, "foo/bar/bar/baz"),
-        (r#"path "foo/+/+/*" { capabilities = ["read"] }
-path "foo/+/bar/baz" { capabilities = ["update"] }"#, "foo/bar/bar/baz"),
-        (r#"path "foo/+/+/baz" { capabilities = ["read"] }
-path "foo/+/bar/baz" { capabilities = ["update"] }"#, "foo/bar/bar/baz"),
-        (r#"path "foo/+/(ar/baz" { capabilities = ["read"] }
-path "foo/(ar/+/baz" { capabilities = ["update"] }"#, "foo/(ar/(ar/baz"),
-        (r#"path "foo/bar/+/baz*" { capabilities = ["read"] }
-path "foo/bar/+/baz" { capabilities = ["update"] }"#, "foo/bar/bar/baz"),
-        (r#"path "foo/bar/+/b*" { capabilities = ["read"] }
-path "foo/bar/+/ba*" { capabilities = ["update"] }"#, "foo/bar/bar/baz"),
+        (
+            r#"path "+/*" { capabilities = ["read"] }
+path "*" { capabilities = ["update"] }"#,
+            "foo/bar/bar/baz",
+        ),
+        (
+            r#"path "+/*" { capabilities = ["read"] }
+path "foo/+/*" { capabilities = ["update"] }"#,
+            "foo/bar/bar/baz",
+        ),
+        (
+            r#"path "foo/+/+/*" { capabilities = ["read"] }
+path "foo/+/bar/baz" { capabilities = ["update"] }"#,
+            "foo/bar/bar/baz",
+        ),
+        (
+            r#"path "foo/+/+/baz" { capabilities = ["read"] }
+path "foo/+/bar/baz" { capabilities = ["update"] }"#,
+            "foo/bar/bar/baz",
+        ),
+        (
+            r#"path "foo/+/(ar/baz" { capabilities = ["read"] }
+path "foo/(ar/+/baz" { capabilities = ["update"] }"#,
+            "foo/(ar/(ar/baz",
+        ),
+        (
+            r#"path "foo/bar/+/baz*" { capabilities = ["read"] }
+path "foo/bar/+/baz" { capabilities = ["update"] }"#,
+            "foo/bar/bar/baz",
+        ),
+        (
+            r#"path "foo/bar/+/b*" { capabilities = ["read"] }
+path "foo/bar/+/ba*" { capabilities = ["update"] }"#,
+            "foo/bar/bar/baz",
+        ),
     ];
     for (i, (text, path)) in cases.into_iter().enumerate() {
         let acl = compile(&policies(&[text]));
@@ -411,7 +561,9 @@ fn capabilities_report_and_list_fallback() {
         ["read", "update", "list", "sudo"]
     );
     // An exact rule without the slash answers a list of the directory.
-    let acl = compile(&policies(&["path \"secret/metadata/team\" {\n capabilities = [\"list\"]\n}\n"]));
+    let acl = compile(&policies(&[
+        "path \"secret/metadata/team\" {\n capabilities = [\"list\"]\n}\n",
+    ]));
     assert!(acl.allows("secret/metadata/team/", List));
     assert!(!acl.allows("secret/metadata/team/", Read));
     assert_eq!(acl.capabilities("secret/metadata/team/").names(), ["list"]);
@@ -424,8 +576,42 @@ fn capabilities_report_and_list_fallback() {
 }
 
 #[test]
+fn long_paths_and_shared_plus_prefixes() {
+    // Many `+` rules sharing the text before their `+` (one trie slot), and paths with
+    // more segments than the evaluator splits on the stack.
+    let texts: Vec<String> = (0..50)
+        .map(|i| {
+            format!(
+                "path \"s/+/team-{i}/config\" {{\n capabilities = [\"read\"]\n}}\npath \"s/+/+/x{i}*\" {{\n capabilities = [\"list\"]\n}}\n"
+            )
+        })
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let acl = compile(&policies(&refs));
+    assert!(acl.allows("s/prod/team-7/config", Read));
+    assert!(!acl.allows("s/prod/team-7/config/more", Read));
+    assert!(!acl.allows("s/prod/team-77/config", Read));
+    assert!(acl.allows("s/a/b/x12345/deep", List));
+    let deep = format!("s/a/b/x1/{}", vec!["d"; 60].join("/"));
+    assert!(acl.allows(&deep, List));
+    assert!(!acl.allows(&format!("s/a/b/y1/{}", vec!["d"; 60].join("/")), List));
+    let acl = compile(&policies(&[
+        "path \"a/+/+/b\" {\n capabilities = [\"read\"]\n}\n",
+    ]));
+    let long = format!("a/{}/b", vec!["x"; 60].join("/"));
+    assert!(!acl.allows(&long, Read));
+    assert!(acl.allows("a/x/y/b", Read));
+}
+
+#[test]
 fn root_acl() {
-    for acl in [Acl::root(), Acl::new(&[&Policy { name: ROOT_POLICY_NAME.into(), rules: vec![] }])] {
+    for acl in [
+        Acl::root(),
+        Acl::new(&[&Policy {
+            name: ROOT_POLICY_NAME.into(),
+            rules: vec![],
+        }]),
+    ] {
         assert!(acl.is_root());
         assert_eq!(acl.capabilities("any/path"), Capabilities::all_root());
         assert!(acl.allows("sys/policies/acl/x", Sudo));
@@ -458,29 +644,69 @@ path "secret/restricted" {
     ]);
     let acl = compile(&set);
     let role = "auth/approle/role/ci";
-    assert!(acl.check_parameters(role, &body(json!({"token_ttl": "1h"}))).is_ok());
-    assert!(acl
-        .check_parameters(role, &body(json!({"token_ttl": "1h", "token_policies": ["app-a", "app-b"], "x": 1})))
-        .is_ok());
-    assert!(acl.check_parameters(role, &body(json!({"token_ttl": "3h"}))).is_err());
-    assert!(acl.check_parameters(role, &body(json!({"token_policies": "app-a"}))).is_err(), "required");
-    assert!(acl
-        .check_parameters(role, &body(json!({"token_ttl": "1h", "token_policies": ["app-a", "admin"]})))
-        .is_err());
-    assert!(acl
-        .check_parameters(role, &body(json!({"token_ttl": "1h", "token_no_default_policy": false})))
-        .is_err());
+    assert!(
+        acl.check_parameters(role, &body(json!({"token_ttl": "1h"})))
+            .is_ok()
+    );
+    assert!(
+        acl.check_parameters(
+            role,
+            &body(json!({"token_ttl": "1h", "token_policies": ["app-a", "app-b"], "x": 1}))
+        )
+        .is_ok()
+    );
+    assert!(
+        acl.check_parameters(role, &body(json!({"token_ttl": "3h"})))
+            .is_err()
+    );
+    assert!(
+        acl.check_parameters(role, &body(json!({"token_policies": "app-a"})))
+            .is_err(),
+        "required"
+    );
+    assert!(
+        acl.check_parameters(
+            role,
+            &body(json!({"token_ttl": "1h", "token_policies": ["app-a", "admin"]}))
+        )
+        .is_err()
+    );
+    assert!(
+        acl.check_parameters(
+            role,
+            &body(json!({"token_ttl": "1h", "token_no_default_policy": false}))
+        )
+        .is_err()
+    );
     // Docs: "secret/restricted" may only hold foo (any value) and bar (zip or zap); the
     // second policy's rule on the same path adds capabilities but keeps the constraints.
     assert!(acl.allows("secret/restricted", Update));
     let restricted = "secret/restricted";
-    assert!(acl.check_parameters(restricted, &body(json!({"foo": 1, "bar": "zap"}))).is_ok());
-    assert!(acl.check_parameters(restricted, &body(json!({"bar": "zop"}))).is_err());
-    assert!(acl.check_parameters(restricted, &body(json!({"baz": 1}))).is_err());
+    assert!(
+        acl.check_parameters(restricted, &body(json!({"foo": 1, "bar": "zap"})))
+            .is_ok()
+    );
+    assert!(
+        acl.check_parameters(restricted, &body(json!({"bar": "zop"})))
+            .is_err()
+    );
+    assert!(
+        acl.check_parameters(restricted, &body(json!({"baz": 1})))
+            .is_err()
+    );
     // No constraints: Ok. No rule, or a deny rule: Err.
-    assert!(acl.check_parameters("secret/foo", &body(json!({"any": 1}))).is_ok());
-    assert!(acl.check_parameters("nothing/here", &body(json!({}))).is_err());
-    assert!(acl.check_parameters("secret/super-secret", &body(json!({}))).is_err());
+    assert!(
+        acl.check_parameters("secret/foo", &body(json!({"any": 1})))
+            .is_ok()
+    );
+    assert!(
+        acl.check_parameters("nothing/here", &body(json!({})))
+            .is_err()
+    );
+    assert!(
+        acl.check_parameters("secret/super-secret", &body(json!({})))
+            .is_err()
+    );
 }
 
 #[test]
@@ -489,7 +715,10 @@ fn json_and_hcl_policies_mix() {
         r#"{"path": {"secret/data/a/*": {"capabilities": ["read"]}}}"#,
         "path \"secret/data/a/*\" {\n  capabilities = [\"list\"]\n}\n",
     ]);
-    assert_eq!(compile(&set).capabilities("secret/data/a/x").names(), ["read", "list"]);
+    assert_eq!(
+        compile(&set).capabilities("secret/data/a/x").names(),
+        ["read", "list"]
+    );
 }
 
 #[test]
@@ -512,11 +741,17 @@ mod model {
             None => (rule, false),
         };
         if !pattern.split('/').any(|s| s == "+") {
-            return if glob { path.starts_with(pattern) } else { path == pattern };
+            return if glob {
+                path.starts_with(pattern)
+            } else {
+                path == pattern
+            };
         }
         let rule_segments: Vec<&str> = pattern.split('/').collect();
         let path_segments: Vec<&str> = path.split('/').collect();
-        if path_segments.len() < rule_segments.len() || (!glob && path_segments.len() != rule_segments.len()) {
+        if path_segments.len() < rule_segments.len()
+            || (!glob && path_segments.len() != rule_segments.len())
+        {
             return false;
         }
         rule_segments.iter().enumerate().all(|(i, r)| {
@@ -530,7 +765,13 @@ mod model {
         let pattern = rule.strip_suffix('*').unwrap_or(rule);
         let first = rule.find(['+', '*']).unwrap_or(rule.len());
         let plus = pattern.split('/').filter(|s| *s == "+").count();
-        (first, !rule.ends_with('*'), std::cmp::Reverse(plus), pattern.len(), pattern.to_owned())
+        (
+            first,
+            !rule.ends_with('*'),
+            std::cmp::Reverse(plus),
+            pattern.len(),
+            pattern.to_owned(),
+        )
     }
 
     /// Union of the capabilities of the identical rules at the winning path.
@@ -557,7 +798,11 @@ mod model {
             .iter()
             .filter(|r| r.path == winner)
             .fold(Capabilities::NONE, |acc, r| acc.union(r.capabilities));
-        if caps.is_deny() { Capabilities::NONE } else { caps }
+        if caps.is_deny() {
+            Capabilities::NONE
+        } else {
+            caps
+        }
     }
 }
 
@@ -601,20 +846,29 @@ fn policy_set() -> impl Strategy<Value = Vec<Policy>> {
     prop::collection::vec(prop::collection::vec(rule(), 1..6), 1..5).prop_map(|sets| {
         sets.into_iter()
             .enumerate()
-            .map(|(i, rules)| Policy { name: format!("p{i}"), rules })
+            .map(|(i, rules)| Policy {
+                name: format!("p{i}"),
+                rules,
+            })
             .collect()
     })
 }
 
 fn request_path() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(vec!["a", "b", "ab", "abc", "c", "x", ""]), 1..5)
-        .prop_map(|s| s.join("/"))
+    prop::collection::vec(
+        prop::sample::select(vec!["a", "b", "ab", "abc", "c", "x", ""]),
+        1..5,
+    )
+    .prop_map(|s| s.join("/"))
 }
 
 /// The capabilities as seen through `allows` (no list fallback for non-list
 /// operations, so comparable with the model for every path).
 fn allowed_set(acl: &Acl, path: &str) -> Capabilities {
-    Capability::ALL.into_iter().filter(|c| *c != List && acl.allows(path, *c)).collect()
+    Capability::ALL
+        .into_iter()
+        .filter(|c| *c != List && acl.allows(path, *c))
+        .collect()
 }
 
 fn without_list(c: Capabilities) -> Capabilities {

@@ -213,6 +213,7 @@ fn classify(code: &str, op: &str) -> StoreError {
         | "ThrottlingException"
         | "RequestLimitExceeded" => StoreError::Throttled,
         "TransactionConflictException" => StoreError::Conflict,
+        "ValidationException" => StoreError::Rejected(format!("DynamoDB {op}: {code}")),
         other => StoreError::Unavailable(format!("DynamoDB {op}: {other}")),
     }
 }
@@ -428,6 +429,11 @@ impl Store for DynamoStore {
                         .collect();
                     if conditions.iter().any(|c| *c) {
                         return Err(StoreError::TransactionCancelled { conditions });
+                    }
+                    if codes.contains(&"ValidationError") {
+                        return Err(StoreError::Rejected(
+                            "DynamoDB TransactWriteItems: ValidationError".into(),
+                        ));
                     }
                     if codes.contains(&"TransactionConflict") {
                         return Err(StoreError::Conflict);

@@ -189,6 +189,10 @@ pub enum StoreError {
     /// The request rate exceeded what the table allows; retry with backoff.
     #[error("throttled")]
     Throttled,
+    /// DynamoDB refused the request as invalid, in practice an item over its 400 KB
+    /// limit: retrying cannot succeed.
+    #[error("storage rejected the request: {0}")]
+    Rejected(String),
     /// An item did not have the shape its type expects.
     #[error("malformed item: {0}")]
     Malformed(String),

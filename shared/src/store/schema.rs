@@ -107,6 +107,6 @@ pub fn expiry_attrs(pk: &str, exp_at: i64) -> [(&'static str, super::Value); 3] 
     [
         (EXP_BUCKET, super::Value::S(expiry_bucket(pk, exp_at))),
         (EXP_AT, super::Value::N(exp_at)),
-        (TTL, super::Value::N(exp_at + TTL_GRACE_SECS)),
+        (TTL, super::Value::N(exp_at.saturating_add(TTL_GRACE_SECS))),
     ]
 }
