@@ -1,0 +1,281 @@
+//! Policies end to end in-process against DynamoDB Local: policies as data, parameter
+//! constraints, existence checks (create vs update), sudo, and policy changes reaching
+//! existing tokens.
+
+use serde_json::json;
+use sigil_tests::Fixture;
+
+async fn token_with(f: &Fixture, role: &str, policy: &str) -> String {
+    f.policy(role, policy).await;
+    let (role_id, secret_id) = f.approle(role, json!({ "token_policies": role })).await;
+    f.login(&role_id, &secret_id).await
+}
+
+#[tokio::test]
+async fn policies_as_data_with_clear_errors() {
+    let f = Fixture::new().await;
+    let a = Some(f.admin.as_str());
+    let bad = "path \"secret/*\" {\n  capabilities = [\"read\"]\n}\npath \"x\" {\n  capabilities = [\"reed\"]\n}\n";
+    let before = f.scan().await;
+    let (s, b) = f
+        .call(
+            "PUT",
+            "/v1/sys/policies/acl/bad",
+            a,
+            Some(json!({ "policy": bad })),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let msg = b["errors"][0].as_str().unwrap();
+    assert!(msg.contains("line 4") && msg.contains("reed"), "{msg}"); // the path block's line
+    for (name, text) in [
+        ("bad", "path \"a*b\" { capabilities = [\"read\"] }"),
+        ("bad", "path \"x\" {"),
+        ("bad", ""),
+    ] {
+        let (s, _) = f
+            .call(
+                "PUT",
+                &format!("/v1/sys/policies/acl/{name}"),
+                a,
+                Some(json!({ "policy": text })),
+            )
+            .await;
+        assert_eq!(s, 400, "{text}");
+    }
+    for (name, status) in [("root", 400), ("Upper", 400)] {
+        let (s, _) = f
+            .call(
+                "PUT",
+                &format!("/v1/sys/policies/acl/{name}"),
+                a,
+                Some(json!({ "policy": "path \"x\" { capabilities = [\"read\"] }" })),
+            )
+            .await;
+        assert_eq!(s, status, "{name}");
+    }
+    assert_eq!(f.scan().await, before, "invalid policies wrote nothing");
+
+    let json_policy =
+        json!({"path": {"secret/data/j/*": {"capabilities": ["read", "list"]}}}).to_string();
+    let (s, _) = f
+        .call(
+            "PUT",
+            "/v1/sys/policies/acl/from-json",
+            a,
+            Some(json!({ "policy": json_policy })),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, b) = f
+        .call("GET", "/v1/sys/policies/acl/from-json", a, None)
+        .await;
+    assert_eq!((s, &b["data"]["policy"]), (200, &json!(json_policy)));
+    let (s, b) = f.call("LIST", "/v1/sys/policies/acl", a, None).await;
+    assert_eq!(
+        (s, &b["data"]["keys"]),
+        (200, &json!(["default", "from-json", "root"]))
+    );
+    let (s, _) = f
+        .call("DELETE", "/v1/sys/policies/acl/default", a, None)
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = f
+        .call("DELETE", "/v1/sys/policies/acl/from-json", a, None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = f
+        .call("GET", "/v1/sys/policies/acl/from-json", a, None)
+        .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn create_versus_update_and_parameter_constraints() {
+    let f = Fixture::new().await;
+    let token = token_with(
+        &f,
+        "writer",
+        r#"
+path "secret/data/new/*" { capabilities = ["create"] }
+path "secret/data/old/*" { capabilities = ["update"] }
+path "auth/approle/role/*" {
+  capabilities = ["create", "update"]
+  allowed_parameters = {
+    "token_policies" = ["app-*"]
+    "token_ttl" = []
+  }
+  denied_parameters = { "token_ttl" = ["0"] }
+}
+"#,
+    )
+    .await;
+    let t = Some(token.as_str());
+    let a = Some(f.admin.as_str());
+    let d = |v: &str| json!({ "data": { "v": v } });
+    // create, not update
+    assert_eq!(
+        f.call("POST", "/v1/secret/data/new/x", t, Some(d("1")))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        f.call("POST", "/v1/secret/data/new/x", t, Some(d("2")))
+            .await
+            .0,
+        403
+    );
+    // update, not create
+    assert_eq!(
+        f.call("POST", "/v1/secret/data/old/x", t, Some(d("1")))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        f.call("POST", "/v1/secret/data/old/x", a, Some(d("1")))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        f.call("POST", "/v1/secret/data/old/x", t, Some(d("2")))
+            .await
+            .0,
+        200
+    );
+    // parameters
+    let before = f.scan().await;
+    for body in [
+        json!({"token_policies": "admin"}),
+        json!({"token_policies": "app-a", "secret_id_ttl": "1h"}),
+        json!({"token_ttl": "0"}),
+    ] {
+        let (s, b) = f
+            .call(
+                "POST",
+                "/v1/auth/approle/role/constrained",
+                t,
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (s, b),
+            (403, json!({"errors": ["permission denied"]})),
+            "{body}"
+        );
+    }
+    assert_eq!(f.scan().await, before, "refused writes changed nothing");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/approle/role/constrained",
+            t,
+            Some(json!({"token_policies": "app-a", "token_ttl": "1h"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+}
+
+#[tokio::test]
+async fn sudo_and_capabilities_self() {
+    let f = Fixture::new().await;
+    let plain = token_with(
+        &f,
+        "leases",
+        r#"path "sys/leases/revoke-prefix/*" { capabilities = ["update"] }"#,
+    )
+    .await;
+    let sudo = token_with(
+        &f,
+        "leases-sudo",
+        r#"path "sys/leases/revoke-prefix/*" { capabilities = ["update", "sudo"] }"#,
+    )
+    .await;
+    assert_eq!(
+        f.call(
+            "PUT",
+            "/v1/sys/leases/revoke-prefix/aws/creds/x",
+            Some(&plain),
+            None
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        f.call(
+            "PUT",
+            "/v1/sys/leases/revoke-prefix/aws/creds/x",
+            Some(&sudo),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/sys/capabilities-self",
+            Some(&sudo),
+            Some(json!({"paths": ["sys/leases/revoke-prefix/a", "secret/data/x"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["data"]["sys/leases/revoke-prefix/a"],
+        json!(["update", "sudo"])
+    );
+    assert_eq!(b["data"]["secret/data/x"], json!(["deny"]));
+    assert_eq!(b["data"]["capabilities"], json!(["update", "sudo"]));
+    let (_, b) = f
+        .call(
+            "POST",
+            "/v1/sys/capabilities-self",
+            Some(&f.admin),
+            Some(json!({"path": "anything"})),
+        )
+        .await;
+    assert_eq!(b["data"]["anything"], json!(["root"]));
+}
+
+#[tokio::test]
+async fn a_policy_change_reaches_existing_tokens_after_the_cache_ttl() {
+    let (f, clock) = Fixture::manual().await;
+    let token = token_with(
+        &f,
+        "mover",
+        r#"path "secret/data/a" { capabilities = ["read"] }"#,
+    )
+    .await;
+    for p in ["a", "b"] {
+        f.call(
+            "POST",
+            &format!("/v1/secret/data/{p}"),
+            Some(&f.admin),
+            Some(json!({"data": {"k": p}})),
+        )
+        .await;
+    }
+    let issue = f.app(sigil::Function::Issue);
+    let get =
+        |p: &str| sigil_tests::request("GET", &format!("/v1/secret/data/{p}"), Some(&token), None);
+    assert_eq!(issue.handle(get("a")).await.status, 200);
+    assert_eq!(issue.handle(get("b")).await.status, 403);
+    f.policy(
+        "mover",
+        r#"path "secret/data/b" { capabilities = ["read"] }"#,
+    )
+    .await;
+    clock.advance(29);
+    assert_eq!(issue.handle(get("a")).await.status, 200, "still cached");
+    clock.advance(1);
+    assert_eq!(
+        issue.handle(get("a")).await.status,
+        403,
+        "the new policy applies after 30 s"
+    );
+    assert_eq!(issue.handle(get("b")).await.status, 200);
+}
