@@ -59,7 +59,7 @@ pub async fn authorize(
             app.config.policy_cache_ttl,
         )
         .await?;
-    let caps = acl.capabilities(&resolved.path);
+    let caps = acl.operation_capabilities(&resolved.path, resolved.op == Operation::List);
     let allowed = match resolved.op {
         Operation::Read => caps.contains(Capability::Read),
         Operation::List => caps.contains(Capability::List),

@@ -56,7 +56,7 @@ struct Slot {
 #[derive(Clone, Debug, Default)]
 struct SegmentIndex {
     /// (segment position, segment text → rules), one entry per distinct position.
-    keyed: Vec<(usize, HashMap<Box<str>, Vec<usize>>)>,
+    keyed: Vec<(usize, RulesBySegment)>,
     /// Rules with no such literal segment: tried one by one.
     other: Vec<usize>,
     /// Every rule of the slot (for paths too long to split on the stack).
@@ -85,6 +85,9 @@ impl SegmentIndex {
         self.all.is_empty()
     }
 }
+
+/// `+` rules (indexes into `Acl::segments`) by the text of one segment.
+type RulesBySegment = HashMap<Box<str>, Vec<usize>>;
 
 /// Most path segments split on the stack for `+` matching; longer paths take the slow
 /// (still allocation-free) route.
@@ -363,6 +366,20 @@ impl Acl {
         }
     }
 
+    /// The capabilities exactly as Vault's `AllowOperation` sees them for one request:
+    /// like [`Acl::capabilities`], but the trailing-slash fallback applies only when
+    /// `list` (the request is a list operation). Use it to decide a request with one
+    /// lookup; [`Acl::capabilities`] is what `sys/capabilities*` reports.
+    pub fn operation_capabilities(&self, path: &str, list: bool) -> Capabilities {
+        if self.root {
+            return Capabilities::all_root();
+        }
+        match self.find(path, list) {
+            Some(perm) if !perm.capabilities.is_deny() => perm.capabilities,
+            _ => Capabilities::NONE,
+        }
+    }
+
     /// Whether the token may perform an operation needing `c` on `path`. For
     /// [`Capability::List`] the trailing-slash fallback of [`Acl::capabilities`]
     /// applies (Vault applies it to list operations only); `Capability::Deny` is never
@@ -371,13 +388,8 @@ impl Acl {
         if c == Capability::Deny {
             return false;
         }
-        if self.root {
-            return true;
-        }
-        match self.find(path, c == Capability::List) {
-            Some(perm) => !perm.capabilities.is_deny() && perm.capabilities.contains(c),
-            None => false,
-        }
+        self.operation_capabilities(path, c == Capability::List)
+            .contains(c)
     }
 
     /// Checks a request body against the parameter constraints of the rule that wins

@@ -567,6 +567,15 @@ fn capabilities_report_and_list_fallback() {
     assert!(acl.allows("secret/metadata/team/", List));
     assert!(!acl.allows("secret/metadata/team/", Read));
     assert_eq!(acl.capabilities("secret/metadata/team/").names(), ["list"]);
+    assert_eq!(
+        acl.operation_capabilities("secret/metadata/team/", true)
+            .names(),
+        ["list"]
+    );
+    assert!(
+        acl.operation_capabilities("secret/metadata/team/", false)
+            .is_empty()
+    );
     // For a list, a glob matching the path without its slash is tried first.
     let acl = compile(&policies(&[
         "path \"a/b*\" {\n capabilities = [\"list\"]\n}\npath \"a/b/*\" {\n capabilities = [\"read\"]\n}\n",
@@ -601,6 +610,30 @@ fn long_paths_and_shared_plus_prefixes() {
     let long = format!("a/{}/b", vec!["x"; 60].join("/"));
     assert!(!acl.allows(&long, Read));
     assert!(acl.allows("a/x/y/b", Read));
+}
+
+#[test]
+fn docs_worked_example() {
+    // The table in docs/policies.md, "Worked example".
+    let team = r#"
+path "secret/*"          { capabilities = ["read"] }
+path "secret/+/+/foo/*"  { capabilities = ["update"] }
+path "secret/a/*"        { capabilities = ["list"] }
+path "secret/+/teamb/*"  { capabilities = ["delete"] }
+"#;
+    let ops = r#"
+path "secret/*"          { capabilities = ["create"] }
+path "secret/a/secret"   { capabilities = ["deny"] }
+"#;
+    let acl = compile(&policies(&[team, ops]));
+    let names = |p: &str| acl.capabilities(p).names();
+    assert_eq!(names("secret/x"), ["create", "read"]);
+    assert_eq!(names("secret/x/y/foo/z"), ["create", "read"]);
+    assert_eq!(names("secret/x/teamb/y"), ["create", "read"]);
+    assert_eq!(names("secret/a/teamb/y"), ["list"]);
+    assert_eq!(names("secret/a/secret"), ["deny"]);
+    assert!(acl.capabilities("secret/a/secret").is_empty());
+    assert!(acl.capabilities("other/x").is_empty());
 }
 
 #[test]
