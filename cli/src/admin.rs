@@ -160,7 +160,7 @@ async fn bootstrap_token(
 /// `admin sweep`: one sweeper run; prints its report.
 async fn sweep(config: &Config, sdk: &SdkConfig, out: &Output, now: i64) -> Result<(), CliError> {
     let store = DynamoStore::new(dynamodb_client(sdk, None), config.table.clone());
-    let report = sigil::sweeper::sweep(&store, now)
+    let report = sigil::sweeper::sweep(&store, &sigil::lease::Revokers::new(), now)
         .await
         .map_err(|e| CliError::Aws(format!("sweeping table {:?}: {e}", config.table)))?;
     out.emit_rows(&[

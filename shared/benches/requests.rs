@@ -24,6 +24,7 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> 
         keyring: keyring.clone(),
         clock: Arc::new(SystemClock),
         acl_cache: Arc::new(sigil::policies::AclCache::new()),
+        revokers: Arc::new(sigil::lease::Revokers::new()),
     }
 }
 

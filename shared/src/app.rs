@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::handlers;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::keyring::Keyring;
+use crate::lease::Revokers;
 use crate::policies::AclCache;
 use crate::route::Function;
 use crate::store::Store;
@@ -30,6 +31,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Compiled ACLs of the policy sets seen by this process.
     pub acl_cache: Arc<AclCache>,
+    /// The secrets engines' lease revocations, by lease kind.
+    pub revokers: Arc<Revokers>,
 }
 
 impl App {

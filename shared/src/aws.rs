@@ -221,6 +221,7 @@ pub fn app_with(
         keyring,
         clock: Arc::new(SystemClock),
         acl_cache: Arc::new(crate::policies::AclCache::new()),
+        revokers: Arc::new(crate::lease::Revokers::new()),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod http;
 pub mod keyring;
 pub mod kms;
 pub mod kv;
+pub mod lease;
 pub mod policies;
 pub mod policy;
 pub mod route;

@@ -11,6 +11,7 @@
 use futures::StreamExt;
 
 use crate::approle;
+use crate::lease::{self, Revokers};
 use crate::store::schema::{self, BUCKET_SECS, BUCKET_SHARDS};
 use crate::store::{
     Cond, Index, ItemExt, Key, Query, SortCond, Store, StoreError, Value, Write, new_item,
@@ -34,6 +35,8 @@ pub struct SweepReport {
     pub tokens: u64,
     /// Expired AppRole secret IDs deleted.
     pub secret_ids: u64,
+    /// Expired (or abandoned pending) leases revoked.
+    pub leases: u64,
     /// Index entries that were already gone or no longer expired.
     pub skipped: u64,
     /// Removals that failed (retried next run).
@@ -67,10 +70,40 @@ pub async fn init_cursor(store: &dyn Store, now: i64) -> Result<(), StoreError> 
 enum Outcome {
     Token,
     SecretId,
+    Lease,
     Skipped,
 }
 
-async fn remove(store: &dyn Store, key: Key, now: i64) -> Result<Outcome, StoreError> {
+async fn remove(
+    store: &dyn Store,
+    revokers: &Revokers,
+    key: Key,
+    now: i64,
+) -> Result<Outcome, StoreError> {
+    if let Some(id) = key.pk.strip_prefix("lease/") {
+        let Some(item) = store.get(&key).await? else {
+            return Ok(Outcome::Skipped);
+        };
+        let l = lease::Lease::try_from(&item)?;
+        let due = match l.state {
+            lease::LeaseState::Pending => {
+                l.issued_at.saturating_add(lease::PENDING_GRACE_SECS) <= now
+            }
+            lease::LeaseState::Active => l.expire_at <= now,
+            lease::LeaseState::Irrevocable => false,
+        };
+        if !due {
+            return Ok(Outcome::Skipped);
+        }
+        return match revokers.revoke(store, &l, now, false).await {
+            Ok(()) => Ok(Outcome::Lease),
+            Err(lease::RevokeOutcome::Store(e)) => Err(e),
+            Err(lease::RevokeOutcome::Failed { error, state }) => {
+                tracing::warn!(lease = %id.split('/').take(3).collect::<Vec<_>>().join("/"), error = %error, state = ?state, "lease revocation failed");
+                Err(StoreError::Unavailable("lease revocation failed".into()))
+            }
+        };
+    }
     if let Some(hash) = key.pk.strip_prefix("token/") {
         let Some(item) = store.get(&key).await? else {
             return Ok(Outcome::Skipped);
@@ -91,6 +124,9 @@ async fn remove(store: &dyn Store, key: Key, now: i64) -> Result<Outcome, StoreE
             Err(StoreError::ConditionFailed) => return Ok(Outcome::Skipped),
             Err(e) => return Err(e),
         }
+        lease::revoke_owned(store, revokers, hash, now)
+            .await
+            .map_err(|_| StoreError::Unavailable("lease cleanup".into()))?;
         token::revoke_hash(store, hash, Some(&entry.accessor))
             .await
             .map_err(|_| StoreError::Unavailable("token cleanup".into()))?;
@@ -107,7 +143,11 @@ async fn remove(store: &dyn Store, key: Key, now: i64) -> Result<Outcome, StoreE
 }
 
 /// One sweep at time `now`.
-pub async fn sweep(store: &dyn Store, now: i64) -> Result<SweepReport, StoreError> {
+pub async fn sweep(
+    store: &dyn Store,
+    revokers: &Revokers,
+    now: i64,
+) -> Result<SweepReport, StoreError> {
     let now_hour = now.div_euclid(BUCKET_SECS);
     let cursor_item = store.get(&cursor_key()).await?;
     let start = match &cursor_item {
@@ -134,15 +174,19 @@ pub async fn sweep(store: &dyn Store, now: i64) -> Result<SweepReport, StoreErro
             loop {
                 report.queries += 1;
                 let page = store.query(&q).await?;
-                let results: Vec<Result<Outcome, StoreError>> =
-                    futures::stream::iter(page.items.iter().map(|i| remove(store, i.key(), now)))
-                        .buffer_unordered(CONCURRENCY)
-                        .collect()
-                        .await;
+                let results: Vec<Result<Outcome, StoreError>> = futures::stream::iter(
+                    page.items
+                        .iter()
+                        .map(|i| remove(store, revokers, i.key(), now)),
+                )
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
                 for r in results {
                     match r {
                         Ok(Outcome::Token) => report.tokens += 1,
                         Ok(Outcome::SecretId) => report.secret_ids += 1,
+                        Ok(Outcome::Lease) => report.leases += 1,
                         Ok(Outcome::Skipped) => report.skipped += 1,
                         Err(e) => {
                             tracing::warn!(error = %e, "sweep removal failed; retried next run");
@@ -220,9 +264,9 @@ mod tests {
         .unwrap();
         store.transact(short.writes()).await.unwrap();
         store.transact(long.writes()).await.unwrap();
-        let r = sweep(&store, t0 + 10).await.unwrap();
+        let r = sweep(&store, &Revokers::new(), t0 + 10).await.unwrap();
         assert_eq!(r.tokens, 0);
-        let r = sweep(&store, t0 + 31).await.unwrap();
+        let r = sweep(&store, &Revokers::new(), t0 + 31).await.unwrap();
         assert_eq!(r.tokens, 1);
         assert!(
             token::find(&store, &short.token, t0)
@@ -243,7 +287,9 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let r = sweep(&store, t0 + 2 * BUCKET_SECS).await.unwrap();
+        let r = sweep(&store, &Revokers::new(), t0 + 2 * BUCKET_SECS)
+            .await
+            .unwrap();
         assert_eq!(r.tokens, 1);
         assert_eq!(r.cursor_hour, t0 / BUCKET_SECS + 2);
         let left: Vec<_> = store.dump().into_iter().map(|i| i.key().pk).collect();
@@ -265,7 +311,7 @@ mod tests {
         .unwrap();
         store.transact(m.writes()).await.unwrap();
         token::renew(&store, &m.entry, 300, 20).await.unwrap();
-        let r = sweep(&store, 100).await.unwrap();
+        let r = sweep(&store, &Revokers::new(), 100).await.unwrap();
         assert_eq!(r.tokens, 0);
         assert!(token::find(&store, &m.token, 100).await.unwrap().is_some());
     }
@@ -290,8 +336,67 @@ mod tests {
         let cursor = s.get(&cursor_key()).await.unwrap();
         assert!(cursor.is_some());
         s.fail_next(StoreError::Throttled);
-        assert!(sweep(s, now).await.is_err(), "cursor read failed");
-        let r = sweep(s, now).await.unwrap();
+        assert!(
+            sweep(s, &Revokers::new(), now).await.is_err(),
+            "cursor read failed"
+        );
+        let r = sweep(s, &Revokers::new(), now).await.unwrap();
         assert_eq!((r.tokens, r.cursor_hour), (1, 2));
+    }
+
+    #[tokio::test]
+    async fn sweeps_expired_and_abandoned_pending_leases() {
+        use std::collections::BTreeMap;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        struct Count(AtomicU32);
+        #[async_trait::async_trait]
+        impl lease::Revoker for Count {
+            async fn revoke(&self, _l: &lease::Lease) -> Result<(), lease::RevokeError> {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        }
+        let store = MemoryStore::new();
+        init_cursor(&store, 0).await.unwrap();
+        let count = Arc::new(Count(AtomicU32::new(0)));
+        let revokers = Revokers::new().with("k", count.clone());
+        let base = lease::Lease {
+            id: "x/creds/r/1".into(),
+            path: "x/creds/r".into(),
+            kind: "k".into(),
+            state: lease::LeaseState::Pending,
+            issued_at: 0,
+            expire_at: 60,
+            max_expire_at: 600,
+            renewable: true,
+            token_hash: None,
+            data: BTreeMap::new(),
+            attempts: 0,
+            last_error: None,
+        };
+        let mut active = base.clone();
+        store.transact(active.pending_writes()).await.unwrap();
+        lease::activate(&store, &mut active).await.unwrap();
+        let pending = lease::Lease {
+            id: "x/creds/r/2".into(),
+            ..base
+        };
+        store.transact(pending.pending_writes()).await.unwrap();
+        let r = sweep(&store, &revokers, 59).await.unwrap();
+        assert_eq!(r.leases, 0);
+        let r = sweep(&store, &revokers, 60).await.unwrap();
+        assert_eq!(r.leases, 1, "the expired active lease");
+        let r = sweep(&store, &revokers, lease::PENDING_GRACE_SECS)
+            .await
+            .unwrap();
+        assert_eq!(
+            r.leases, 1,
+            "the pending lease abandoned by a crashed issue"
+        );
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        let left: Vec<_> = store.dump().into_iter().map(|i| i.key().pk).collect();
+        assert_eq!(left, vec!["sys/sweeper"]);
     }
 }

@@ -23,13 +23,13 @@ async fn sweeper_removes_only_what_expired() {
     let short_secret = b["data"]["secret_id_accessor"].as_str().unwrap().to_owned();
     let app = f.app(sigil::Function::Sweeper);
 
-    let r = sigil::sweeper::sweep(app.store.as_ref(), clock_now(&f))
+    let r = sigil::sweeper::sweep(app.store.as_ref(), &app.revokers, clock_now(&f))
         .await
         .unwrap();
     assert_eq!((r.tokens, r.secret_ids), (0, 0));
 
     clock.advance(61);
-    let r = sigil::sweeper::sweep(app.store.as_ref(), clock_now(&f))
+    let r = sigil::sweeper::sweep(app.store.as_ref(), &app.revokers, clock_now(&f))
         .await
         .unwrap();
     assert_eq!((r.tokens, r.secret_ids), (1, 1), "{r:?}");

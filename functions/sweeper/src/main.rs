@@ -10,7 +10,8 @@ async fn main() -> Result<(), Error> {
     sigil::telemetry::init();
     let app = sigil::aws::app_from_env(sigil::Function::Sweeper).await?;
     run(service_fn(|_event: LambdaEvent<Value>| async {
-        let report = sigil::sweeper::sweep(app.store.as_ref(), app.clock.now()).await?;
+        let report =
+            sigil::sweeper::sweep(app.store.as_ref(), &app.revokers, app.clock.now()).await?;
         Ok::<_, Error>(serde_json::to_value(report)?)
     }))
     .await

@@ -1,23 +1,275 @@
-//! Lease routes (`sys/leases/...`). Sigil's first engines (KV v2) issue no leases, so
-//! every lease ID is unknown until the AWS engine lands: lookup and renew answer 400
-//! as Vault does for an unknown lease, revoke succeeds (it is idempotent in Vault).
+//! Lease routes (`sys/leases/...`): lookup, renew, revoke, revoke-prefix (sudo).
 
+use crate::app::App;
 use crate::error::ApiError;
-use crate::http::envelope::Reply;
+use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::{Body, BodyExt};
+use crate::lease;
 use crate::route::Route;
 
-pub(crate) fn handle(route: &Route, body: &Body) -> Result<Reply, ApiError> {
-    if let Route::LeaseRevokePrefix { .. } = route {
-        return Ok(Reply::NoContent);
-    }
-    let has_id = body
-        .string("lease_id")?
+fn lease_id(body: &Body) -> Result<String, ApiError> {
+    body.string("lease_id")?
         .or(body.string("url_lease_id")?)
-        .is_some_and(|s| !s.is_empty());
-    match (route, has_id) {
-        (_, false) => Err(ApiError::bad("missing lease_id")),
-        (Route::LeaseRevoke, true) => Ok(Reply::NoContent),
-        (_, true) => Err(ApiError::bad("invalid lease")),
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad("missing lease_id"))
+}
+
+pub(crate) async fn handle(
+    app: &App,
+    route: &Route,
+    body: &Body,
+    now: i64,
+) -> Result<Reply, ApiError> {
+    let store = app.store.as_ref();
+    match route {
+        Route::LeaseLookup => {
+            let l = lease::get(store, &lease_id(body)?)
+                .await?
+                .ok_or_else(|| ApiError::bad("invalid lease"))?;
+            Ok(Envelope::data(lease::lookup_json(&l, now)).ok())
+        }
+        Route::LeaseRenew => {
+            let l = lease::get(store, &lease_id(body)?)
+                .await?
+                .ok_or_else(|| ApiError::bad("lease not found or lease is not renewable"))?;
+            let increment = body.duration("increment")?.unwrap_or(0);
+            let r = lease::renew(store, &l, increment, now).await?;
+            Ok(Envelope {
+                lease_id: l.id,
+                lease_duration: r.ttl,
+                renewable: true,
+                warnings: r.warnings,
+                ..Envelope::default()
+            }
+            .ok())
+        }
+        Route::LeaseRevoke => {
+            // Revoking an unknown lease succeeds, as in Vault.
+            if let Some(l) = lease::get(store, &lease_id(body)?).await? {
+                app.revokers.revoke(store, &l, now, false).await?;
+            }
+            Ok(Reply::NoContent)
+        }
+        Route::LeaseRevokePrefix { prefix } => {
+            let prefix = if prefix.ends_with('/') {
+                prefix.clone()
+            } else {
+                format!("{prefix}/")
+            };
+            let mut failed = 0;
+            for id in lease::list_prefix(store, &prefix).await? {
+                if let Some(l) = lease::get(store, &id).await?
+                    && let Err(e) = app.revokers.revoke(store, &l, now, false).await
+                {
+                    tracing::warn!(error = %e, "revoke-prefix: a lease failed; retried by the sweeper");
+                    failed += 1;
+                }
+            }
+            if failed > 0 {
+                return Err(ApiError::Unavailable);
+            }
+            Ok(Reply::NoContent)
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use serde_json::{Value, json};
+
+    use crate::app::App;
+    use crate::clock::ManualClock;
+    use crate::config::Config;
+    use crate::http::ApiRequest;
+    use crate::keyring::Keyring;
+    use crate::kms::FakeKms;
+    use crate::lease::{self, Lease, LeaseState, RevokeError, Revoker, Revokers};
+    use crate::policies::AclCache;
+    use crate::route::Function;
+    use crate::store::Store;
+    use crate::store::memory::MemoryStore;
+    use crate::token::{self, Limits, TokenParams};
+
+    #[derive(Default)]
+    struct Counting(AtomicU32);
+
+    #[async_trait::async_trait]
+    impl Revoker for Counting {
+        async fn revoke(&self, _lease: &Lease) -> Result<(), RevokeError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn app(store: &Arc<MemoryStore>, revoker: &Arc<Counting>, function: Function) -> App {
+        App {
+            function,
+            config: Config::default(),
+            store: store.clone(),
+            keyring: Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t")),
+            clock: Arc::new(ManualClock::new(1_000)),
+            acl_cache: Arc::new(AclCache::new()),
+            revokers: Arc::new(Revokers::new().with("test.kind", revoker.clone())),
+        }
+    }
+
+    fn req(method: &str, path: &str, token: &str, body: Value) -> ApiRequest {
+        ApiRequest {
+            method: method.into(),
+            path: path.into(),
+            headers: vec![("x-vault-token".into(), token.into())],
+            body: body.to_string().into_bytes(),
+            request_id: "t".into(),
+            ..ApiRequest::default()
+        }
+    }
+
+    async fn seed(store: &MemoryStore, id: &str, owner: Option<&str>) -> Lease {
+        let mut l = Lease {
+            id: id.into(),
+            path: id.rsplit_once('/').unwrap().0.into(),
+            kind: "test.kind".into(),
+            state: LeaseState::Pending,
+            issued_at: 1_000,
+            expire_at: 1_060,
+            max_expire_at: 1_300,
+            renewable: true,
+            token_hash: owner.map(str::to_owned),
+            data: BTreeMap::new(),
+            attempts: 0,
+            last_error: None,
+        };
+        store.transact(l.pending_writes()).await.unwrap();
+        lease::activate(store, &mut l).await.unwrap();
+        l
+    }
+
+    #[tokio::test]
+    async fn lookup_renew_revoke_prefix_and_token_revocation() {
+        let store = Arc::new(MemoryStore::new());
+        let counting = Arc::new(Counting::default());
+        let limits = Limits {
+            default_ttl: 3600,
+            max_ttl: 7200,
+        };
+        let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, 1_000)
+            .await
+            .unwrap();
+        let root = secrecy::ExposeSecret::expose_secret(&root.token).to_owned();
+        let user = token::mint(&TokenParams::default(), limits, 1_000).unwrap();
+        store.transact(user.writes()).await.unwrap();
+        let user_token = secrecy::ExposeSecret::expose_secret(&user.token).to_owned();
+        seed(&store, "test/creds/a/1", None).await;
+        seed(&store, "test/creds/a/2", None).await;
+        seed(&store, "test/creds/b/1", None).await;
+        seed(&store, "test/creds/c/1", Some(&user.entry.hash)).await;
+
+        let issue = app(&store, &counting, Function::Issue);
+        let r = issue
+            .handle(req(
+                "PUT",
+                "/v1/sys/leases/lookup",
+                &root,
+                json!({"lease_id": "test/creds/a/1"}),
+            ))
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body.unwrap()["data"]["ttl"], 60);
+        let r = issue
+            .handle(req(
+                "PUT",
+                "/v1/sys/leases/lookup",
+                &root,
+                json!({"lease_id": "nope"}),
+            ))
+            .await;
+        assert_eq!(r.status, 400);
+
+        let renew = app(&store, &counting, Function::Renew);
+        let r = renew
+            .handle(req(
+                "PUT",
+                "/v1/sys/leases/renew",
+                &root,
+                json!({"lease_id": "test/creds/a/1", "increment": 9999}),
+            ))
+            .await;
+        assert_eq!(r.status, 200);
+        let b = r.body.unwrap();
+        assert_eq!(
+            (b["lease_duration"].as_i64(), b["lease_id"].as_str()),
+            (Some(300), Some("test/creds/a/1"))
+        );
+
+        let revoke = app(&store, &counting, Function::Revoke);
+        let r = revoke
+            .handle(req(
+                "PUT",
+                "/v1/sys/leases/revoke-prefix/test/creds/a",
+                &root,
+                json!({}),
+            ))
+            .await;
+        assert_eq!(r.status, 204);
+        assert_eq!(counting.0.load(Ordering::SeqCst), 2);
+        assert!(
+            lease::get(store.as_ref(), "test/creds/b/1")
+                .await
+                .unwrap()
+                .is_some(),
+            "outside the prefix"
+        );
+        let r = revoke
+            .handle(req(
+                "PUT",
+                "/v1/sys/leases/revoke",
+                &root,
+                json!({"lease_id": "test/creds/b/1"}),
+            ))
+            .await;
+        assert_eq!(r.status, 204);
+        let r = revoke
+            .handle(req(
+                "PUT",
+                "/v1/sys/leases/revoke",
+                &root,
+                json!({"lease_id": "test/creds/b/1"}),
+            ))
+            .await;
+        assert_eq!(r.status, 204, "idempotent");
+        assert_eq!(counting.0.load(Ordering::SeqCst), 3);
+
+        // Revoking a token revokes the leases it created.
+        let r = revoke
+            .handle(req(
+                "POST",
+                "/v1/auth/token/revoke-self",
+                &user_token,
+                json!({}),
+            ))
+            .await;
+        assert_eq!(r.status, 204);
+        assert_eq!(counting.0.load(Ordering::SeqCst), 4);
+        assert!(
+            lease::get(store.as_ref(), "test/creds/c/1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let left: Vec<String> = store
+            .dump()
+            .iter()
+            .map(|i| crate::store::ItemExt::key(i).pk)
+            .collect();
+        assert!(
+            left.iter()
+                .all(|p| !p.starts_with("lease") && !p.contains(&user.entry.hash)),
+            "{left:?}"
+        );
     }
 }

@@ -81,7 +81,7 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         Route::LeaseLookup
         | Route::LeaseRenew
         | Route::LeaseRevoke
-        | Route::LeaseRevokePrefix { .. } => lease::handle(&resolved.route, &body),
+        | Route::LeaseRevokePrefix { .. } => lease::handle(app, &resolved.route, &body, now).await,
         Route::KvData { .. }
         | Route::KvMetadata { .. }
         | Route::KvDelete { .. }

@@ -45,6 +45,7 @@ pub(crate) async fn handle(
             renew(app, &entry, Some(&tok), body, now).await
         }
         Route::TokenRevokeSelf => {
+            crate::lease::revoke_owned(store, &app.revokers, &caller.entry.hash, now).await?;
             token::revoke(store, &caller.entry).await?;
             Ok(Reply::NoContent)
         }
@@ -53,6 +54,7 @@ pub(crate) async fn handle(
             // malformed `token` parameter does not.
             let tok = token_param(body)?;
             if let Some(entry) = token::find(store, &tok, now).await? {
+                crate::lease::revoke_owned(store, &app.revokers, &entry.hash, now).await?;
                 token::revoke(store, &entry).await?;
             }
             Ok(Reply::NoContent)
@@ -62,6 +64,7 @@ pub(crate) async fn handle(
                 .string("accessor")?
                 .ok_or_else(|| ApiError::bad("missing accessor"))?;
             if let Some(entry) = token::find_by_accessor(store, &acc, now).await? {
+                crate::lease::revoke_owned(store, &app.revokers, &entry.hash, now).await?;
                 token::revoke(store, &entry).await?;
             }
             Ok(Reply::NoContent)
