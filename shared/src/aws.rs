@@ -111,6 +111,15 @@ pub fn kms_client(cfg: &SdkConfig, counter: Option<&CallCounter>) -> aws_sdk_kms
     aws_sdk_kms::Client::from_conf(b.build())
 }
 
+/// An IAM client, with `counter` attached when given.
+pub fn iam_client(cfg: &SdkConfig, counter: Option<&CallCounter>) -> aws_sdk_iam::Client {
+    let mut b = aws_sdk_iam::config::Builder::from(cfg);
+    if let Some(c) = counter {
+        b = b.interceptor(c.clone());
+    }
+    aws_sdk_iam::Client::from_conf(b.build())
+}
+
 /// The KMS adapter of the [`Kms`] port.
 #[derive(Clone, Debug)]
 pub struct AwsKms {

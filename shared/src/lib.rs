@@ -12,6 +12,7 @@ pub mod app;
 pub mod approle;
 pub mod authz;
 pub mod aws;
+pub mod aws_engine;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;

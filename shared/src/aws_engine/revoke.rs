@@ -1,0 +1,41 @@
+//! Revocation of the AWS engine's leases.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::iam::{IamApi, IamError, delete_user_fully};
+use crate::lease::{Lease, RevokeError, Revoker};
+
+/// Lease kind of an IAM user issued by `aws/creds/:role`.
+pub const KIND_IAM_USER: &str = "aws.iam_user";
+/// Lease data key naming the user.
+pub const DATA_USER_NAME: &str = "user_name";
+
+/// Revokes `aws.iam_user` leases: deletes the user and everything attached to it.
+pub struct IamUserRevoker {
+    iam: Arc<dyn IamApi>,
+}
+
+impl IamUserRevoker {
+    /// A revoker over `iam`.
+    pub fn new(iam: Arc<dyn IamApi>) -> Self {
+        Self { iam }
+    }
+}
+
+#[async_trait]
+impl Revoker for IamUserRevoker {
+    async fn revoke(&self, lease: &Lease) -> Result<(), RevokeError> {
+        // A pending lease may name a user that was never created: gone already.
+        let Some(user) = lease.data.get(DATA_USER_NAME) else {
+            return Ok(());
+        };
+        delete_user_fully(self.iam.as_ref(), user)
+            .await
+            .map_err(|e| match e {
+                IamError::NoSuchEntity => RevokeError("NoSuchEntity".into()),
+                IamError::Retryable(c) | IamError::Failed(c) => RevokeError(c),
+            })
+    }
+}
