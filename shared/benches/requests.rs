@@ -25,6 +25,8 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> 
         clock: Arc::new(SystemClock),
         acl_cache: Arc::new(sigil::policies::AclCache::new()),
         revokers: Arc::new(sigil::lease::Revokers::new()),
+        iam: Arc::new(sigil::aws_engine::iam::FakeIam::new()),
+        failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
     }
 }
 

@@ -33,6 +33,10 @@ pub struct App {
     pub acl_cache: Arc<AclCache>,
     /// The secrets engines' lease revocations, by lease kind.
     pub revokers: Arc<Revokers>,
+    /// IAM, for the AWS secrets engine.
+    pub iam: Arc<dyn crate::aws_engine::iam::IamApi>,
+    /// Failure injection on the AWS issue path (production: none).
+    pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
 }
 
 impl App {

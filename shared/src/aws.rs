@@ -223,6 +223,13 @@ pub fn app_with(
     ));
     let kms = Arc::new(AwsKms::new(kms_client(sdk, counter)));
     let keyring = Arc::new(Keyring::new(store.clone(), kms, config.table.clone()));
+    let iam: Arc<dyn crate::aws_engine::iam::IamApi> = Arc::new(
+        crate::aws_engine::iam_aws::AwsIam::new(iam_client(sdk, counter)),
+    );
+    let revokers = crate::lease::Revokers::new().with(
+        crate::aws_engine::revoke::KIND_IAM_USER,
+        Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(iam.clone())),
+    );
     App {
         function,
         config,
@@ -230,7 +237,9 @@ pub fn app_with(
         keyring,
         clock: Arc::new(SystemClock),
         acl_cache: Arc::new(crate::policies::AclCache::new()),
-        revokers: Arc::new(crate::lease::Revokers::new()),
+        revokers: Arc::new(revokers),
+        iam,
+        failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
     }
 }
 

@@ -133,6 +133,14 @@ pub enum Route {
     Policy { name: String },
     /// `sys/capabilities-self`
     CapabilitiesSelf,
+    /// `aws/creds/:role`
+    AwsCreds { role: String },
+    /// `aws/roles` (LIST)
+    AwsRoles,
+    /// `aws/roles/:name`
+    AwsRole { name: String },
+    /// `aws/config/lease`
+    AwsConfigLease,
 }
 
 /// A resolved request: route, operation and the logical path (without `/v1/`), which
@@ -156,6 +164,7 @@ impl Resolved {
             (ApproleLogin, _) => Function::Login,
             (KvData { .. }, Read) | (KvMetadata { .. }, Read | List) => Function::Issue,
             (TokenLookupSelf | TokenLookup | LeaseLookup | CapabilitiesSelf, _) => Function::Issue,
+            (AwsCreds { .. }, _) => Function::Issue,
             (TokenRenewSelf | TokenRenew | LeaseRenew, _) => Function::Renew,
             (TokenRevokeSelf | TokenRevoke | TokenRevokeAccessor | LeaseRevoke, _)
             | (LeaseRevokePrefix { .. }, _) => Function::Revoke,
@@ -280,6 +289,10 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
         ["sys", "policies", "acl"] => Route::Policies,
         ["sys", "policies", "acl", n] => Route::Policy { name: name(n) },
         ["sys", "capabilities-self"] => Route::CapabilitiesSelf,
+        ["aws", "creds", r] => Route::AwsCreds { role: name(r) },
+        ["aws", "roles"] => Route::AwsRoles,
+        ["aws", "roles", n] => Route::AwsRole { name: name(n) },
+        ["aws", "config", "lease"] => Route::AwsConfigLease,
         ["sys", "leases", "renew"] => Route::LeaseRenew,
         ["sys", "leases", "revoke"] => Route::LeaseRevoke,
         ["sys", "leases", "revoke-prefix", rest @ ..] if !rest.is_empty() => {
@@ -328,7 +341,10 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         KvData { .. } => matches!(op, Read | Update | Delete),
         KvMetadata { .. } => matches!(op, Read | List | Update | Delete),
         KvConfig { .. } => matches!(op, Read | Update),
-        Policies => op == List,
+        Policies | AwsRoles => op == List,
+        AwsCreds { .. } => matches!(op, Read | Update),
+        AwsRole { .. } => matches!(op, Read | Update | Delete),
+        AwsConfigLease => matches!(op, Read | Update),
         Policy { .. } => matches!(op, Read | Update | Delete),
         _ => op == Update,
     };

@@ -4,5 +4,7 @@
 
 pub mod iam;
 pub mod iam_aws;
+pub mod issue;
 pub mod names;
 pub mod revoke;
+pub mod roles;

@@ -115,6 +115,8 @@ mod tests {
             clock: Arc::new(ManualClock::new(1_000)),
             acl_cache: Arc::new(AclCache::new()),
             revokers: Arc::new(Revokers::new().with("test.kind", revoker.clone())),
+            iam: Arc::new(crate::aws_engine::iam::FakeIam::new()),
+            failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
         }
     }
 

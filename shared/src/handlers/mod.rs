@@ -1,6 +1,7 @@
 //! Request handlers, one module per area, behind one dispatcher.
 
 mod approle;
+mod aws;
 mod kv;
 mod lease;
 mod policy;
@@ -93,6 +94,10 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         Route::Policies | Route::Policy { .. } => {
             policy::handle(app, &resolved.route, op, &body, now).await
         }
+        Route::AwsCreds { .. }
+        | Route::AwsRoles
+        | Route::AwsRole { .. }
+        | Route::AwsConfigLease => aws::handle(app, caller, &resolved.route, op, &body, now).await,
         Route::CapabilitiesSelf => policy::capabilities_self(app, caller, &body, now).await,
     }
 }

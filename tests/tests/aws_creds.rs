@@ -1,0 +1,167 @@
+//! Dynamic IAM users against moto's IAM: issue, use, renew, revoke; and a crash after
+//! each step of the issue path leaves nothing behind once the sweeper has run.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use sigil::Function;
+use sigil::aws_engine::issue::{CrashAfter, IssueStep};
+use sigil::clock::Clock;
+use sigil_tests::{Fixture, request, unique};
+
+async fn users_with_prefix(f: &Fixture, prefix: &str) -> Vec<String> {
+    let iam = sigil::aws::iam_client(&f.sdk, None);
+    let out = iam.list_users().max_items(1000).send().await.unwrap();
+    out.users()
+        .iter()
+        .map(|u| u.user_name().to_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect()
+}
+
+async fn deploy_role(f: &Fixture, role: &str) {
+    let a = Some(f.admin.as_str());
+    let (s, b) = f
+        .call(
+            "POST",
+            &format!("/v1/aws/roles/{role}"),
+            a,
+            Some(json!({
+                "credential_type": "iam_user",
+                "policy_document": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#,
+                "user_path": "/sigil/",
+                "iam_tags": {"team": "deploy"},
+            })),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/aws/config/lease",
+            a,
+            Some(json!({"lease": "60s", "lease_max": "120s"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+}
+
+#[tokio::test]
+async fn issue_use_renew_revoke_an_iam_user() {
+    let (f, clock) = Fixture::manual().await;
+    let role = unique("deploy");
+    deploy_role(&f, &role).await;
+    let prefix = format!("sigil-bootstrap-{role}-");
+
+    let (s, b) = f
+        .call(
+            "GET",
+            &format!("/v1/aws/creds/{role}"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let lease_id = b["lease_id"].as_str().unwrap().to_owned();
+    assert!(lease_id.starts_with(&format!("aws/creds/{role}/")));
+    assert_eq!(
+        (b["lease_duration"].as_i64(), b["renewable"].as_bool()),
+        (Some(60), Some(true))
+    );
+    let access_key = b["data"]["access_key"].as_str().unwrap().to_owned();
+    let secret_key = b["data"]["secret_key"].as_str().unwrap().to_owned();
+    assert_eq!(users_with_prefix(&f, &prefix).await.len(), 1);
+
+    // Use: moto's STS knows whose key it is.
+    let creds =
+        aws_credential_types::Credentials::new(access_key.clone(), secret_key, None, None, "test");
+    let sts_conf = aws_sdk_sts::config::Builder::from(&f.sdk)
+        .credentials_provider(creds)
+        .build();
+    let who = aws_sdk_sts::Client::from_conf(sts_conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert!(who.arn().unwrap().contains(&prefix), "{:?}", who.arn());
+
+    clock.advance(30);
+    let (s, b) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/renew",
+            Some(&f.admin),
+            Some(json!({"lease_id": lease_id, "increment": "10m"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["lease_duration"], 90,
+        "capped at lease_max (120 s from issue)"
+    );
+
+    let (s, _) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/revoke",
+            Some(&f.admin),
+            Some(json!({"lease_id": lease_id})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert!(
+        users_with_prefix(&f, &prefix).await.is_empty(),
+        "the user no longer exists in IAM"
+    );
+    let (s, _) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            Some(&f.admin),
+            Some(json!({"lease_id": lease_id})),
+        )
+        .await;
+    assert_eq!(s, 400, "the lease is gone");
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_is_cleaned_up_by_one_sweep() {
+    let (f, clock) = Fixture::manual().await;
+    let role = unique("crash");
+    deploy_role(&f, &role).await;
+    let prefix = format!("sigil-bootstrap-{role}-");
+    for step in IssueStep::ALL {
+        let mut issue = f.app(Function::Issue);
+        issue.failpoints = Arc::new(CrashAfter(step));
+        let resp = issue
+            .handle(request(
+                "GET",
+                &format!("/v1/aws/creds/{role}"),
+                Some(&f.admin),
+                None,
+            ))
+            .await;
+        assert_eq!(resp.status, 500, "{step:?}: {:?}", resp.body);
+    }
+    assert!(
+        users_with_prefix(&f, &prefix).await.len() >= 3,
+        "crashes left users behind"
+    );
+    clock.advance(sigil::lease::PENDING_GRACE_SECS + 1);
+    let sweeper = f.app(Function::Sweeper);
+    let report = sigil::sweeper::sweep(sweeper.store.as_ref(), &sweeper.revokers, f.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(report.leases, 4, "{report:?}");
+    assert!(
+        users_with_prefix(&f, &prefix).await.is_empty(),
+        "no IAM user without a lease"
+    );
+    let pending = f
+        .scan()
+        .await
+        .iter()
+        .filter(|i| i["pk"].as_s().unwrap().starts_with("lease/"))
+        .count();
+    assert_eq!(pending, 0, "no lease left pending");
+}
