@@ -6,7 +6,6 @@ use std::sync::Arc;
 use serde_json::json;
 use sigil::Function;
 use sigil::aws_engine::issue::{CrashAfter, IssueStep};
-use sigil::clock::Clock;
 use sigil_tests::{Fixture, request, unique};
 
 async fn users_with_prefix(f: &Fixture, prefix: &str) -> Vec<String> {
