@@ -8,3 +8,6 @@ pub mod issue;
 pub mod names;
 pub mod revoke;
 pub mod roles;
+
+#[cfg(test)]
+mod tests;

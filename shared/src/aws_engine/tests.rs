@@ -1,0 +1,108 @@
+//! The AWS engine's lease lifecycle on in-memory ports: IAM throttling is retried by the
+//! sweeper, and a sweep's cost follows the expired leases, not all leases.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::iam::{FakeIam, IamApi, IamError, NewUser};
+use super::revoke::{DATA_USER_NAME, IamUserRevoker, KIND_IAM_USER};
+use crate::lease::{self, Lease, LeaseState, Revokers};
+use crate::store::Store;
+use crate::store::memory::MemoryStore;
+use crate::sweeper::{init_cursor, sweep};
+
+fn lease(n: usize, expire_at: i64) -> Lease {
+    Lease {
+        id: format!("aws/creds/deploy/{n:06}"),
+        path: "aws/creds/deploy".into(),
+        kind: KIND_IAM_USER.into(),
+        state: LeaseState::Pending,
+        issued_at: 0,
+        expire_at,
+        max_expire_at: expire_at + 3600,
+        renewable: true,
+        token_hash: None,
+        data: BTreeMap::from([(DATA_USER_NAME.to_owned(), format!("sigil-u{n}"))]),
+        attempts: 0,
+        last_error: None,
+    }
+}
+
+async fn active(store: &MemoryStore, iam: &FakeIam, n: usize, expire_at: i64) {
+    let mut l = lease(n, expire_at);
+    store.transact(l.pending_writes()).await.unwrap();
+    iam.create_user(&NewUser {
+        name: format!("sigil-u{n}"),
+        ..NewUser::default()
+    })
+    .await
+    .unwrap();
+    iam.create_access_key(&format!("sigil-u{n}")).await.unwrap();
+    lease::activate(store, &mut l).await.unwrap();
+}
+
+#[tokio::test]
+async fn throttled_revocations_are_retried_with_backoff() {
+    let store = MemoryStore::new();
+    let iam = Arc::new(FakeIam::new());
+    init_cursor(&store, 0).await.unwrap();
+    active(&store, &iam, 1, 60).await;
+    let revokers = Revokers::new().with(KIND_IAM_USER, Arc::new(IamUserRevoker::new(iam.clone())));
+    iam.script([Some(IamError::Retryable("Throttling".into()))]);
+    let r = sweep(&store, &revokers, 61).await.unwrap();
+    assert_eq!((r.leases, r.failed), (0, 1));
+    let l = lease::get(&store, "aws/creds/deploy/000001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (l.attempts, l.last_error.as_deref(), l.expire_at),
+        (1, Some("Throttling"), 61 + 60)
+    );
+    assert_eq!(
+        sweep(&store, &revokers, 62).await.unwrap().leases,
+        0,
+        "backing off"
+    );
+    let r = sweep(&store, &revokers, 121).await.unwrap();
+    assert_eq!(r.leases, 1);
+    assert!(iam.users().is_empty());
+}
+
+#[tokio::test]
+async fn a_sweep_reads_what_expired_not_every_lease() {
+    let store = MemoryStore::new();
+    let iam = Arc::new(FakeIam::new());
+    let now = 10 * 3600;
+    init_cursor(&store, now - 3600).await.unwrap();
+    for n in 0..10_000 {
+        let expired = n % 100 == 0;
+        let mut l = lease(
+            n,
+            if expired {
+                now - 10
+            } else {
+                now + 3600 + (n as i64 % 7200)
+            },
+        );
+        l.issued_at = now - 3600;
+        store.transact(l.pending_writes()).await.unwrap();
+        lease::activate(&store, &mut l).await.unwrap();
+    }
+    let revokers = Revokers::new().with(KIND_IAM_USER, Arc::new(IamUserRevoker::new(iam.clone())));
+    let before = store.calls();
+    let r = sweep(&store, &revokers, now).await.unwrap();
+    let calls = store.calls() - before;
+    assert_eq!(r.leases, 100);
+    // Per expired lease: one read and one transaction; per hour bucket and shard: one query.
+    assert!(
+        calls <= 2 * 100 + r.queries + 2,
+        "{calls} calls for 100 expired leases ({} queries)",
+        r.queries
+    );
+    assert!(r.queries <= 3 * 4, "{} queries", r.queries);
+    println!(
+        "sweep of 100 expired among 10,000 leases: {calls} store calls, {} index queries",
+        r.queries
+    );
+}
