@@ -26,6 +26,7 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> 
         acl_cache: Arc::new(sigil::policies::AclCache::new()),
         revokers: Arc::new(sigil::lease::Revokers::new()),
         iam: Arc::new(sigil::aws_engine::iam::FakeIam::new()),
+        sts: Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
         failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
     }
 }

@@ -35,6 +35,8 @@ pub struct App {
     pub revokers: Arc<Revokers>,
     /// IAM, for the AWS secrets engine.
     pub iam: Arc<dyn crate::aws_engine::iam::IamApi>,
+    /// STS, for the AWS secrets engine.
+    pub sts: Arc<dyn crate::aws_engine::sts::StsApi>,
     /// Failure injection on the AWS issue path (production: none).
     pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
 }

@@ -64,7 +64,12 @@ pub async fn authorize(
         Operation::Read => caps.contains(Capability::Read),
         Operation::List => caps.contains(Capability::List),
         Operation::Delete => caps.contains(Capability::Delete),
-        Operation::Update => caps.contains(Capability::Update) || caps.contains(Capability::Create),
+        // Only existence-checked writes accept `create`; their handlers then require
+        // `create` for a new item and `update` for an existing one.
+        Operation::Update if resolved.has_existence_check() => {
+            caps.contains(Capability::Update) || caps.contains(Capability::Create)
+        }
+        Operation::Update => caps.contains(Capability::Update),
     };
     if !allowed || (resolved.needs_sudo() && !caps.contains(Capability::Sudo)) {
         return Err(ApiError::PermissionDenied);

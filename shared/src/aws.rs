@@ -120,6 +120,15 @@ pub fn iam_client(cfg: &SdkConfig, counter: Option<&CallCounter>) -> aws_sdk_iam
     aws_sdk_iam::Client::from_conf(b.build())
 }
 
+/// An STS client, with `counter` attached when given.
+pub fn sts_client(cfg: &SdkConfig, counter: Option<&CallCounter>) -> aws_sdk_sts::Client {
+    let mut b = aws_sdk_sts::config::Builder::from(cfg);
+    if let Some(c) = counter {
+        b = b.interceptor(c.clone());
+    }
+    aws_sdk_sts::Client::from_conf(b.build())
+}
+
 /// The KMS adapter of the [`Kms`] port.
 #[derive(Clone, Debug)]
 pub struct AwsKms {
@@ -226,10 +235,15 @@ pub fn app_with(
     let iam: Arc<dyn crate::aws_engine::iam::IamApi> = Arc::new(
         crate::aws_engine::iam_aws::AwsIam::new(iam_client(sdk, counter)),
     );
-    let revokers = crate::lease::Revokers::new().with(
-        crate::aws_engine::revoke::KIND_IAM_USER,
-        Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(iam.clone())),
-    );
+    let revokers = crate::lease::Revokers::new()
+        .with(
+            crate::aws_engine::revoke::KIND_IAM_USER,
+            Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(iam.clone())),
+        )
+        .with(
+            crate::aws_engine::sts::KIND_STS,
+            Arc::new(crate::aws_engine::sts::StsRevoker),
+        );
     App {
         function,
         config,
@@ -239,6 +253,9 @@ pub fn app_with(
         acl_cache: Arc::new(crate::policies::AclCache::new()),
         revokers: Arc::new(revokers),
         iam,
+        sts: Arc::new(crate::aws_engine::sts::AwsSts::new(sts_client(
+            sdk, counter,
+        ))),
         failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
     }
 }

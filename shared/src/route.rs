@@ -135,6 +135,8 @@ pub enum Route {
     CapabilitiesSelf,
     /// `aws/creds/:role`
     AwsCreds { role: String },
+    /// `aws/sts/:role`
+    AwsSts { role: String },
     /// `aws/roles` (LIST)
     AwsRoles,
     /// `aws/roles/:name`
@@ -164,7 +166,7 @@ impl Resolved {
             (ApproleLogin, _) => Function::Login,
             (KvData { .. }, Read) | (KvMetadata { .. }, Read | List) => Function::Issue,
             (TokenLookupSelf | TokenLookup | LeaseLookup | CapabilitiesSelf, _) => Function::Issue,
-            (AwsCreds { .. }, _) => Function::Issue,
+            (AwsCreds { .. } | AwsSts { .. }, _) => Function::Issue,
             (TokenRenewSelf | TokenRenew | LeaseRenew, _) => Function::Renew,
             (TokenRevokeSelf | TokenRevoke | TokenRevokeAccessor | LeaseRevoke, _)
             | (LeaseRevokePrefix { .. }, _) => Function::Revoke,
@@ -186,9 +188,21 @@ impl Resolved {
         matches!(self.route, Route::LeaseRevokePrefix { .. })
     }
 
-    /// Whether policies' parameter constraints apply (Vault skips them on KV v2 data).
+    /// Whether policies' parameter constraints apply: on reads and writes, as Vault's
+    /// `AllowOperation`, except KV v2 data, which Vault exempts.
     pub fn checks_parameters(&self) -> bool {
-        self.op == Operation::Update && !matches!(self.route, Route::KvData { .. })
+        matches!(self.op, Operation::Update | Operation::Read)
+            && !matches!(self.route, Route::KvData { .. })
+    }
+
+    /// Whether a write here tells creating from updating (Vault's existence check): KV v2
+    /// secrets and metadata, AppRole roles. Elsewhere a write needs `update`.
+    pub fn has_existence_check(&self) -> bool {
+        self.op == Operation::Update
+            && matches!(
+                self.route,
+                Route::KvData { .. } | Route::KvMetadata { .. } | Route::ApproleRole { .. }
+            )
     }
 }
 
@@ -240,8 +254,14 @@ pub fn resolve(
     let mut path = logical_path(raw_path)?;
     let op = op_of(method, list_query)?;
     // Vault lists folders: a LIST path always ends in `/` (policies are written so).
-    if op == Operation::List && !path.ends_with('/') {
-        path.push('/');
+    // Any other operation on a path ending in `/` names no item: refusing it keeps the
+    // path the ACL sees identical to the item the handler acts on.
+    if op == Operation::List {
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+    } else if path.ends_with('/') {
+        return Err(ApiError::NoRoute(path));
     }
     let route = match_route(config, &path)?;
     check_method(&route, op)?;
@@ -290,6 +310,7 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
         ["sys", "policies", "acl", n] => Route::Policy { name: name(n) },
         ["sys", "capabilities-self"] => Route::CapabilitiesSelf,
         ["aws", "creds", r] => Route::AwsCreds { role: name(r) },
+        ["aws", "sts", r] => Route::AwsSts { role: name(r) },
         ["aws", "roles"] => Route::AwsRoles,
         ["aws", "roles", n] => Route::AwsRole { name: name(n) },
         ["aws", "config", "lease"] => Route::AwsConfigLease,
@@ -343,6 +364,7 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         KvConfig { .. } => matches!(op, Read | Update),
         Policies | AwsRoles => op == List,
         AwsCreds { .. } => matches!(op, Read | Update),
+        AwsSts { .. } => op == Update,
         AwsRole { .. } => matches!(op, Read | Update | Delete),
         AwsConfigLease => matches!(op, Read | Update),
         Policy { .. } => matches!(op, Read | Update | Delete),
@@ -379,6 +401,12 @@ mod tests {
         assert!(
             !p.checks_parameters(),
             "KV v2 data ignores parameter constraints"
+        );
+        assert!(p.has_existence_check());
+        assert!(
+            !r("PUT", "/v1/sys/policies/acl/x")
+                .unwrap()
+                .has_existence_check()
         );
         let l = r("LIST", "/v1/secret/metadata/app/").unwrap();
         assert_eq!(
@@ -426,6 +454,16 @@ mod tests {
             r("GET", "/secret/data/x"),
             Err(ApiError::NoRoute(_))
         ));
+        // A trailing slash names a folder: only LIST takes one, so the ACL always sees
+        // the path of the item acted on.
+        for (m, p) in [
+            ("GET", "/v1/auth/approle/role/admin/"),
+            ("POST", "/v1/auth/approle/role/admin/"),
+            ("DELETE", "/v1/sys/policies/acl/victim/"),
+            ("POST", "/v1/secret/config/"),
+        ] {
+            assert!(matches!(r(m, p), Err(ApiError::NoRoute(_))), "{m} {p}");
+        }
     }
 
     #[test]

@@ -164,3 +164,87 @@ async fn a_crash_after_any_step_is_cleaned_up_by_one_sweep() {
         .count();
     assert_eq!(pending, 0, "no lease left pending");
 }
+
+#[tokio::test]
+async fn sts_credentials_are_not_renewable_and_last_their_ttl() {
+    let f = Fixture::new().await;
+    let a = Some(f.admin.as_str());
+    let role = unique("assume");
+    let arn = "arn:aws:iam::123456789012:role/deployer";
+    let (s, b) = f
+        .call(
+            "POST",
+            &format!("/v1/aws/roles/{role}"),
+            a,
+            Some(
+                json!({"credential_type": "assumed_role", "role_arns": [arn], "max_sts_ttl": "2h"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = f
+        .call(
+            "POST",
+            &format!("/v1/aws/sts/{role}"),
+            a,
+            Some(json!({"ttl": "30m"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let duration = b["lease_duration"].as_i64().unwrap();
+    assert!(
+        (1790..=1800).contains(&duration),
+        "lease_duration is the credentials' lifetime: {duration}"
+    );
+    assert_eq!(b["renewable"], false);
+    assert!(
+        b["data"]["security_token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    let lease_id = b["lease_id"].as_str().unwrap().to_owned();
+    let (s, b) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/renew",
+            a,
+            Some(json!({"lease_id": lease_id})),
+        )
+        .await;
+    assert_eq!((s, b), (400, json!({"errors": ["lease is not renewable"]})));
+    for (body, why) in [
+        (json!({"ttl": "3h"}), "over max_sts_ttl"),
+        (json!({"ttl": "5m"}), "under STS's 15 minutes"),
+        (
+            json!({"role_arn": "arn:aws:iam::123456789012:role/other"}),
+            "a role ARN the role does not list",
+        ),
+    ] {
+        let (s, _) = f
+            .call("POST", &format!("/v1/aws/sts/{role}"), a, Some(body))
+            .await;
+        assert_eq!(s, 400, "{why}");
+    }
+    let (s, b) = f
+        .call("GET", &format!("/v1/aws/creds/{role}?ttl=1h"), a, None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/revoke",
+            a,
+            Some(json!({"lease_id": lease_id})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            a,
+            Some(json!({"lease_id": lease_id})),
+        )
+        .await;
+    assert_eq!(s, 400, "revoking removed the record");
+}

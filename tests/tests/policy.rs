@@ -279,3 +279,107 @@ async fn a_policy_change_reaches_existing_tokens_after_the_cache_ttl() {
     );
     assert_eq!(issue.handle(get("b")).await.status, 200);
 }
+
+#[tokio::test]
+async fn escalations_found_by_review_stay_closed() {
+    let f = Fixture::new().await;
+    let a = Some(f.admin.as_str());
+    f.policy(
+        "victim",
+        r#"path "secret/data/v" { capabilities = ["read"] }"#,
+    )
+    .await;
+    f.call(
+        "POST",
+        "/v1/auth/approle/role/admin-role",
+        a,
+        Some(json!({"token_policies": "victim"})),
+    )
+    .await;
+    let token = token_with(
+        &f,
+        "attacker",
+        r#"
+path "sys/policies/acl/attacker" { capabilities = ["create"] }
+path "sys/policies/acl/*" { capabilities = ["read", "delete", "update"] }
+path "sys/policies/acl/victim" { capabilities = ["deny"] }
+path "auth/approle/role/*" { capabilities = ["read", "update"] }
+path "auth/approle/role/admin-role" { capabilities = ["deny"] }
+path "auth/approle/role/+" {
+  capabilities = ["create", "update"]
+  allowed_parameters = { "token_policies" = ["team-a-*"], "*" = [] }
+}
+path "auth/approle/role/+/role-id" {
+  capabilities = ["read"]
+  required_parameters = ["ticket"]
+}
+"#,
+    )
+    .await;
+    let t = Some(token.as_str());
+    let before = f.scan().await;
+    let denied = (403, json!({"errors": ["permission denied"]}));
+    // `create` alone does not write where Vault has no existence check.
+    let own = json!({"policy": "path \"*\" { capabilities = [\"sudo\", \"update\"] }"});
+    assert_eq!(
+        f.call("PUT", "/v1/sys/policies/acl/attacker", t, Some(own))
+            .await,
+        denied
+    );
+    // A trailing slash does not step around an exact deny.
+    for (m, p) in [
+        ("GET", "/v1/auth/approle/role/admin-role/"),
+        ("DELETE", "/v1/sys/policies/acl/victim/"),
+    ] {
+        assert_eq!(f.call(m, p, t, None).await.0, 404, "{m} {p}");
+    }
+    assert_eq!(
+        f.call("DELETE", "/v1/sys/policies/acl/victim", t, None)
+            .await,
+        denied
+    );
+    // Parameter constraints see what takes effect: split lists, resolved aliases, lowercase.
+    for body in [
+        json!({"token_policies": "team-a-app,admin-ish"}),
+        json!({"policies": "admin-ish"}),
+        json!({"token_policies": ["TEAM-B-X"]}),
+    ] {
+        assert_eq!(
+            f.call(
+                "POST",
+                "/v1/auth/approle/role/sneaky",
+                t,
+                Some(body.clone())
+            )
+            .await,
+            denied,
+            "{body}"
+        );
+    }
+    assert_eq!(f.scan().await, before, "nothing written");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/approle/role/fine",
+            t,
+            Some(json!({"token_policies": " TEAM-A-App "})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (_, b) = f.call("GET", "/v1/auth/approle/role/fine", a, None).await;
+    assert_eq!(b["data"]["token_policies"], json!(["team-a-app"]));
+    // Constraints apply to reads' query parameters too.
+    let (s, _) = f
+        .call("GET", "/v1/auth/approle/role/fine/role-id?x=1", t, None)
+        .await;
+    assert_eq!(s, 403, "required parameter missing on a read");
+    let (s, _) = f
+        .call(
+            "GET",
+            "/v1/auth/approle/role/fine/role-id?ticket=1",
+            t,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+}

@@ -8,6 +8,7 @@ pub mod issue;
 pub mod names;
 pub mod revoke;
 pub mod roles;
+pub mod sts;
 
 #[cfg(test)]
 mod tests;

@@ -116,6 +116,7 @@ mod tests {
             acl_cache: Arc::new(AclCache::new()),
             revokers: Arc::new(Revokers::new().with("test.kind", revoker.clone())),
             iam: Arc::new(crate::aws_engine::iam::FakeIam::new()),
+            sts: Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
             failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
         }
     }

@@ -46,12 +46,21 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
             Some(Caller { entry, token })
         }
     };
-    let body = req.json()?;
+    let body = canonical_body(&resolved.route, req.json()?);
+    // Parameter constraints judge a write's body, or a read's query parameters.
+    let params: crate::http::params::Body = if resolved.op == route::Operation::Read {
+        req.query
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect()
+    } else {
+        body.clone()
+    };
     let grant = authz::authorize(
         app,
         &resolved,
         caller.as_ref().map(|c| &c.entry),
-        &body,
+        &params,
         now,
     )
     .await?;
@@ -95,11 +104,42 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
             policy::handle(app, &resolved.route, op, &body, now).await
         }
         Route::AwsCreds { .. }
+        | Route::AwsSts { .. }
         | Route::AwsRoles
         | Route::AwsRole { .. }
-        | Route::AwsConfigLease => aws::handle(app, caller, &resolved.route, op, &body, now).await,
+        | Route::AwsConfigLease => {
+            aws::handle(app, req, caller, &resolved.route, op, &body, now).await
+        }
         Route::CapabilitiesSelf => policy::capabilities_self(app, caller, &body, now).await,
     }
+}
+
+/// The body in the form the handlers use it: legacy aliases resolved and list
+/// parameters as trimmed lists (policy names lowercased), so that policies' parameter
+/// constraints see exactly what takes effect.
+fn canonical_body(route: &Route, mut body: crate::http::params::Body) -> crate::http::params::Body {
+    use crate::http::params::{normalize_list, resolve_alias};
+    match route {
+        Route::ApproleRole { .. } => {
+            resolve_alias(&mut body, "policies", "token_policies");
+            resolve_alias(&mut body, "period", "token_period");
+            normalize_list(&mut body, "token_policies", true);
+            normalize_list(&mut body, "secret_id_bound_cidrs", false);
+            normalize_list(&mut body, "token_bound_cidrs", false);
+        }
+        Route::ApproleSecretId { .. } => {
+            normalize_list(&mut body, "cidr_list", false);
+            normalize_list(&mut body, "token_bound_cidrs", false);
+        }
+        Route::AwsRole { .. } => {
+            for name in ["policy_arns", "iam_groups", "role_arns"] {
+                normalize_list(&mut body, name, false);
+            }
+        }
+        Route::CapabilitiesSelf => normalize_list(&mut body, "paths", false),
+        _ => {}
+    }
+    body
 }
 
 /// `sys/health`: Vault's health body (Sigil is always initialized and unsealed).

@@ -76,6 +76,48 @@ fn parse_duration_str(s: &str) -> Result<i64, String> {
     Ok(total)
 }
 
+/// Rewrites list parameter `name` to the JSON list the handler will use: a
+/// comma-separated string is split, every string item trimmed (and lowercased when
+/// `lowercase`). Policies' parameter constraints are checked against this form, so
+/// they judge exactly the values that take effect.
+pub fn normalize_list(body: &mut Body, name: &str, lowercase: bool) {
+    let fix = |s: &str| {
+        let t = s.trim();
+        if lowercase {
+            t.to_lowercase()
+        } else {
+            t.to_owned()
+        }
+    };
+    let new = match body.get(name) {
+        Some(Value::String(s)) => Value::Array(
+            s.split(',')
+                .map(fix)
+                .filter(|p| !p.is_empty())
+                .map(Value::String)
+                .collect(),
+        ),
+        Some(Value::Array(a)) => Value::Array(
+            a.iter()
+                .map(|v| match v {
+                    Value::String(s) => Value::String(fix(s)),
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        _ => return,
+    };
+    body.insert(name.to_owned(), new);
+}
+
+/// Replaces a legacy alias by its current name (`policies` by `token_policies`): the
+/// current name wins when both are given; the alias is dropped either way.
+pub fn resolve_alias(body: &mut Body, alias: &str, name: &str) {
+    if let Some(v) = body.remove(alias) {
+        body.entry(name.to_owned()).or_insert(v);
+    }
+}
+
 fn field_err(name: &str, why: impl std::fmt::Display) -> ApiError {
     ApiError::bad(format!("invalid value for \"{name}\": {why}"))
 }

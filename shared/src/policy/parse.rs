@@ -164,6 +164,10 @@ pub fn parse(name: &str, text: &str) -> Result<Policy, PolicyError> {
     }
     let trimmed = text.trim_start();
     let blocks = if trimmed.starts_with('{') {
+        // serde_json keeps the last of duplicate keys; a dropped `deny` would grant.
+        if let Err(err) = serde_json::from_str::<NoDuplicateKeys>(text) {
+            return Err(json_syntax_error(&err));
+        }
         match serde_json::from_str::<Value>(text) {
             Ok(json) => json_blocks(text, json)?,
             // Text starting with `{` is never valid HCL, so the JSON error is the useful one.
@@ -195,6 +199,58 @@ pub fn parse(name: &str, text: &str) -> Result<Policy, PolicyError> {
         name: name.to_owned(),
         rules,
     })
+}
+
+/// A JSON document whose objects have no duplicate keys (it deserializes from any such
+/// document, and fails naming the first duplicate).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeysVisitor)
+    }
+}
+
+struct NoDuplicateKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeysVisitor {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(NoDuplicateKeys)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(NoDuplicateKeys)
+    }
 }
 
 /// A `path` block reduced to its label and its entries, whatever the syntax.

@@ -988,3 +988,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn json_duplicate_keys_are_refused_not_dropped() {
+    for text in [
+        r#"{"path": {"secret/*": {"capabilities": ["deny"]}, "secret/*": {"capabilities": ["read"]}}}"#,
+        r#"{"path": {"secret/*": {"capabilities": ["deny"], "capabilities": ["read"]}}}"#,
+        r#"{"path": {"a": {"capabilities": ["deny"]}}, "path": {"b": {"capabilities": ["read"]}}}"#,
+    ] {
+        let e = crate::policy::parse("dup", text).unwrap_err();
+        assert!(e.to_string().contains("duplicate key"), "{e}");
+    }
+}
