@@ -81,6 +81,16 @@ fn router_agrees_with_the_route_table() {
             "POST",
             "/v1/auth/approle/role/web/secret-id-accessor/destroy",
         ),
+        ("GET", "/v1/aws/creds/deploy"),
+        ("POST", "/v1/aws/creds/deploy"),
+        ("POST", "/v1/aws/sts/deploy"),
+        ("PUT", "/v1/aws/sts/deploy"),
+        ("LIST", "/v1/aws/roles"),
+        ("POST", "/v1/aws/roles/deploy"),
+        ("GET", "/v1/aws/config/lease"),
+        ("LIST", "/v1/sys/policies/acl"),
+        ("PUT", "/v1/sys/policies/acl/app"),
+        ("POST", "/v1/sys/capabilities-self"),
     ];
     for (method, path) in cases {
         let want = route::resolve(&cfg, method, path, false)
