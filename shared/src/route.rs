@@ -115,6 +115,12 @@ pub enum Route {
     LeaseRevoke,
     /// `sys/leases/revoke-prefix/:prefix`
     LeaseRevokePrefix { prefix: String },
+    /// `sys/leases/revoke-force/:prefix`
+    LeaseRevokeForce { prefix: String },
+    /// `sys/leases/lookup/:prefix/` (LIST)
+    LeaseList { prefix: String },
+    /// `sys/leases` (LIST, `type=irrevocable`)
+    Leases,
     /// `:mount/data/:path`
     KvData { mount: String, path: String },
     /// `:mount/metadata/:path`
@@ -169,7 +175,7 @@ impl Resolved {
             (AwsCreds { .. } | AwsSts { .. }, _) => Function::Issue,
             (TokenRenewSelf | TokenRenew | LeaseRenew, _) => Function::Renew,
             (TokenRevokeSelf | TokenRevoke | TokenRevokeAccessor | LeaseRevoke, _)
-            | (LeaseRevokePrefix { .. }, _) => Function::Revoke,
+            | (LeaseRevokePrefix { .. } | LeaseRevokeForce { .. }, _) => Function::Revoke,
             _ => Function::Admin,
         }
     }
@@ -185,7 +191,13 @@ impl Resolved {
     /// Whether the route needs `sudo` on its path besides the operation's capability
     /// (Vault's root-protected paths among Sigil's routes).
     pub fn needs_sudo(&self) -> bool {
-        matches!(self.route, Route::LeaseRevokePrefix { .. })
+        matches!(
+            self.route,
+            Route::LeaseRevokePrefix { .. }
+                | Route::LeaseRevokeForce { .. }
+                | Route::LeaseList { .. }
+                | Route::Leases
+        )
     }
 
     /// Whether policies' parameter constraints apply: on reads and writes, as Vault's
@@ -306,6 +318,15 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
         ["auth", "token", "revoke"] => Route::TokenRevoke,
         ["auth", "token", "revoke-accessor"] => Route::TokenRevokeAccessor,
         ["sys", "leases", "lookup"] => Route::LeaseLookup,
+        ["sys", "leases", "lookup", rest @ ..] if !rest.is_empty() => Route::LeaseList {
+            prefix: rest.join("/"),
+        },
+        ["sys", "leases"] => Route::Leases,
+        ["sys", "leases", "revoke-force", rest @ ..] if !rest.is_empty() => {
+            Route::LeaseRevokeForce {
+                prefix: rest.join("/"),
+            }
+        }
         ["sys", "policies", "acl"] => Route::Policies,
         ["sys", "policies", "acl", n] => Route::Policy { name: name(n) },
         ["sys", "capabilities-self"] => Route::CapabilitiesSelf,
@@ -362,7 +383,7 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         KvData { .. } => matches!(op, Read | Update | Delete),
         KvMetadata { .. } => matches!(op, Read | List | Update | Delete),
         KvConfig { .. } => matches!(op, Read | Update),
-        Policies | AwsRoles => op == List,
+        Policies | AwsRoles | LeaseList { .. } | Leases => op == List,
         AwsCreds { .. } => matches!(op, Read | Update),
         AwsSts { .. } => op == Update,
         AwsRole { .. } => matches!(op, Read | Update | Delete),

@@ -91,6 +91,9 @@ fn router_agrees_with_the_route_table() {
         ("LIST", "/v1/sys/policies/acl"),
         ("PUT", "/v1/sys/policies/acl/app"),
         ("POST", "/v1/sys/capabilities-self"),
+        ("PUT", "/v1/sys/leases/revoke-force/aws/creds/x"),
+        ("LIST", "/v1/sys/leases/lookup/aws/creds/x/"),
+        ("LIST", "/v1/sys/leases"),
     ];
     for (method, path) in cases {
         let want = route::resolve(&cfg, method, path, false)

@@ -1,11 +1,23 @@
 //! Lease routes (`sys/leases/...`): lookup, renew, revoke, revoke-prefix (sudo).
 
+use serde_json::json;
+
 use crate::app::App;
 use crate::error::ApiError;
+use crate::http::ApiRequest;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::{Body, BodyExt};
 use crate::lease;
 use crate::route::Route;
+
+/// A lease ID prefix as a folder (`aws/creds/deploy` -> `aws/creds/deploy/`).
+fn folder(prefix: &str) -> String {
+    if prefix.ends_with('/') {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}/")
+    }
+}
 
 fn lease_id(body: &Body) -> Result<String, ApiError> {
     body.string("lease_id")?
@@ -16,6 +28,7 @@ fn lease_id(body: &Body) -> Result<String, ApiError> {
 
 pub(crate) async fn handle(
     app: &App,
+    req: &ApiRequest,
     route: &Route,
     body: &Body,
     now: i64,
@@ -50,16 +63,36 @@ pub(crate) async fn handle(
             }
             Ok(Reply::NoContent)
         }
-        Route::LeaseRevokePrefix { prefix } => {
-            let prefix = if prefix.ends_with('/') {
-                prefix.clone()
-            } else {
-                format!("{prefix}/")
-            };
+        Route::LeaseList { prefix } => {
+            let prefix = folder(prefix);
+            let keys: Vec<String> = lease::list_prefix(store, &prefix)
+                .await?
+                .into_iter()
+                .filter_map(|id| id.strip_prefix(&prefix).map(str::to_owned))
+                .collect();
+            super::approle::keys_reply(keys)
+        }
+        Route::Leases => {
+            if req.query_param("type") != Some("irrevocable") {
+                return Err(ApiError::bad("only type=irrevocable is supported"));
+            }
+            let mut leases = Vec::new();
+            for id in lease::list_irrevocable(store).await? {
+                if let Some(l) = lease::get(store, &id).await? {
+                    leases.push(
+                        json!({ "lease_id": l.id, "error": l.last_error, "attempts": l.attempts }),
+                    );
+                }
+            }
+            Ok(Envelope::data(json!({ "lease_count": leases.len(), "leases": leases })).ok())
+        }
+        Route::LeaseRevokePrefix { prefix } | Route::LeaseRevokeForce { prefix } => {
+            let force = matches!(route, Route::LeaseRevokeForce { .. });
+            let prefix = folder(prefix);
             let mut failed = 0;
             for id in lease::list_prefix(store, &prefix).await? {
                 if let Some(l) = lease::get(store, &id).await?
-                    && let Err(e) = app.revokers.revoke(store, &l, now, false).await
+                    && let Err(e) = app.revokers.revoke(store, &l, now, force).await
                 {
                     tracing::warn!(error = %e, "revoke-prefix: a lease failed; retried by the sweeper");
                     failed += 1;
@@ -274,5 +307,96 @@ mod tests {
                 .all(|p| !p.starts_with("lease") && !p.contains(&user.entry.hash)),
             "{left:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn list_irrevocable_and_revoke_force() {
+        let store = Arc::new(MemoryStore::new());
+        let counting = Arc::new(Counting::default());
+        let limits = Limits {
+            default_ttl: 3600,
+            max_ttl: 7200,
+        };
+        let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, 1_000)
+            .await
+            .unwrap();
+        let root = secrecy::ExposeSecret::expose_secret(&root.token).to_owned();
+        seed(&store, "test/creds/a/1", None).await;
+        let mut stuck = seed(&store, "test/creds/a/2", None).await;
+        stuck.kind = "gone.engine".into();
+        store
+            .write(crate::store::Write::Put {
+                item: stuck_item(&store, &stuck).await,
+                cond: None,
+            })
+            .await
+            .unwrap();
+        for _ in 0..lease::MAX_ATTEMPTS {
+            let cur = lease::get(store.as_ref(), &stuck.id)
+                .await
+                .unwrap()
+                .unwrap();
+            lease::record_failure(store.as_ref(), &cur, "AccessDenied", 1_000)
+                .await
+                .unwrap();
+        }
+        let admin = app(&store, &counting, Function::Admin);
+        let r = admin
+            .handle(req(
+                "LIST",
+                "/v1/sys/leases/lookup/test/creds/a/",
+                &root,
+                json!({}),
+            ))
+            .await;
+        assert_eq!(r.body.unwrap()["data"]["keys"], json!(["1", "2"]));
+        let r = admin
+            .handle(req("LIST", "/v1/sys/leases", &root, json!({})))
+            .await;
+        assert_eq!(r.status, 400, "type=irrevocable is required");
+        let mut list = req("LIST", "/v1/sys/leases", &root, json!({}));
+        list.query = vec![("type".into(), "irrevocable".into())];
+        let r = admin.handle(list.clone()).await;
+        let b = r.body.unwrap();
+        assert_eq!(
+            (
+                b["data"]["lease_count"].as_u64(),
+                b["data"]["leases"][0]["error"].as_str()
+            ),
+            (Some(1), Some("AccessDenied"))
+        );
+        let revoke = app(&store, &counting, Function::Revoke);
+        let r = revoke
+            .handle(req(
+                "PUT",
+                "/v1/sys/leases/revoke-prefix/test/creds/a",
+                &root,
+                json!({}),
+            ))
+            .await;
+        assert_eq!(r.status, 503, "the stuck lease still fails");
+        let r = revoke
+            .handle(req(
+                "PUT",
+                "/v1/sys/leases/revoke-force/test/creds/a",
+                &root,
+                json!({}),
+            ))
+            .await;
+        assert_eq!(r.status, 204);
+        let r = admin.handle(list).await;
+        assert_eq!(r.body.unwrap()["data"]["lease_count"], 0);
+        assert!(
+            lease::list_prefix(store.as_ref(), "test/")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    async fn stuck_item(store: &MemoryStore, l: &Lease) -> crate::store::Item {
+        let mut item = store.get(&lease::lease_key(&l.id)).await.unwrap().unwrap();
+        item.insert("kind".into(), crate::store::Value::S(l.kind.clone()));
+        item
     }
 }

@@ -91,7 +91,10 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         Route::LeaseLookup
         | Route::LeaseRenew
         | Route::LeaseRevoke
-        | Route::LeaseRevokePrefix { .. } => lease::handle(app, &resolved.route, &body, now).await,
+        | Route::LeaseRevokePrefix { .. }
+        | Route::LeaseRevokeForce { .. }
+        | Route::LeaseList { .. }
+        | Route::Leases => lease::handle(app, req, &resolved.route, &body, now).await,
         Route::KvData { .. }
         | Route::KvMetadata { .. }
         | Route::KvDelete { .. }
