@@ -78,6 +78,9 @@ pub enum Command {
     /// Write, read, list and delete ACL policies (sys/policies/acl).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Dynamic AWS credentials (aws/).
+    #[command(subcommand)]
+    Aws(AwsCommand),
     /// Set up and maintain a deployment, directly against AWS (DynamoDB, KMS).
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -278,6 +281,47 @@ pub enum LeaseCommand {
     Renew(LeaseRenew),
     /// Revoke a lease: PUT /v1/sys/leases/revoke (or every lease under a prefix).
     Revoke(LeaseRevoke),
+    /// Revoke every lease under a prefix: PUT /v1/sys/leases/revoke-prefix/PREFIX (sudo).
+    RevokePrefix {
+        /// Lease ID prefix, e.g. aws/creds/deploy.
+        prefix: String,
+    },
+    /// List leases under a prefix (LIST /v1/sys/leases/lookup/PREFIX/), or the
+    /// irrevocable ones (-irrevocable: LIST /v1/sys/leases?type=irrevocable). Sudo.
+    List(LeaseList),
+}
+
+/// `sigil lease list`.
+#[derive(Debug, Args)]
+pub struct LeaseList {
+    /// List irrevocable leases instead.
+    #[arg(long, conflicts_with = "prefix")]
+    pub irrevocable: bool,
+    /// Lease ID prefix, e.g. aws/creds/deploy.
+    #[arg(required_unless_present = "irrevocable")]
+    pub prefix: Option<String>,
+}
+
+/// `sigil aws ...`.
+#[derive(Debug, Subcommand)]
+pub enum AwsCommand {
+    /// IAM user (or, for assumed_role roles, STS) credentials: GET /v1/aws/creds/ROLE.
+    Creds(AwsCredsArgs),
+    /// STS credentials of an assumed_role role: POST /v1/aws/sts/ROLE.
+    Sts(AwsCredsArgs),
+}
+
+/// `sigil aws creds|sts`.
+#[derive(Debug, Args)]
+pub struct AwsCredsArgs {
+    /// Session TTL (STS), e.g. 1h.
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
+    /// Which of the role's role_arns to assume (STS).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Role name.
+    pub role: String,
 }
 
 /// `sigil lease renew`.
@@ -297,6 +341,10 @@ pub struct LeaseRevoke {
     /// (PUT /v1/sys/leases/revoke-prefix/PREFIX; needs sudo).
     #[arg(long)]
     pub prefix: bool,
+    /// Revoke every lease under the prefix even when its engine fails
+    /// (PUT /v1/sys/leases/revoke-force/PREFIX; needs sudo; implies -prefix).
+    #[arg(long)]
+    pub force: bool,
     /// The lease ID (or prefix).
     pub lease_id: String,
 }

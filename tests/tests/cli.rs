@@ -151,3 +151,70 @@ fn policy_approle_kv_and_token_commands() {
     assert_eq!(after.status.code(), Some(2));
     ok(&sigil(&admin, &["policy", "delete", &name], None));
 }
+
+#[test]
+fn aws_and_lease_commands() {
+    let admin = std::env::var("SIGIL_TOKEN").expect("SIGIL_TOKEN: run under `make test`");
+    let role = unique("cli-aws");
+    let doc = r#"policy_document={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#;
+    ok(&sigil(
+        &admin,
+        &[
+            "write",
+            &format!("aws/roles/{role}"),
+            "credential_type=iam_user",
+            doc,
+        ],
+        None,
+    ));
+    let out = ok(&sigil(
+        &admin,
+        &["aws", "creds", &role, "-format=json"],
+        None,
+    ));
+    let resp: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let lease_id = resp["lease_id"].as_str().unwrap().to_owned();
+    assert!(
+        resp["data"]["access_key"]
+            .as_str()
+            .is_some_and(|k| !k.is_empty())
+    );
+    let listed = ok(&sigil(
+        &admin,
+        &[
+            "lease",
+            "list",
+            "-format=json",
+            &format!("aws/creds/{role}"),
+        ],
+        None,
+    ));
+    let suffix = lease_id.rsplit('/').next().unwrap();
+    assert!(listed.contains(suffix), "{listed}");
+    ok(&sigil(
+        &admin,
+        &["lease", "renew", "-increment=1m", &lease_id],
+        None,
+    ));
+    ok(&sigil(
+        &admin,
+        &["lease", "revoke-prefix", &format!("aws/creds/{role}")],
+        None,
+    ));
+    let after = sigil(
+        &admin,
+        &["lease", "list", &format!("aws/creds/{role}")],
+        None,
+    );
+    assert_eq!(
+        after.status.code(),
+        Some(2),
+        "no leases left under the prefix"
+    );
+    let irrevocable = ok(&sigil(
+        &admin,
+        &["lease", "list", "-irrevocable", "-format=json"],
+        None,
+    ));
+    assert!(irrevocable.contains("lease_count"), "{irrevocable}");
+}

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::duration_arg;
-use crate::args::LeaseCommand;
+use crate::args::{LeaseCommand, LeaseList};
 use crate::client::{Client, Request};
 use crate::error::CliError;
 use crate::output::{Output, Shape};
@@ -27,7 +27,10 @@ pub async fn run(client: &Client, out: &Output, cmd: LeaseCommand) -> Result<(),
             }
         }
         LeaseCommand::Revoke(args) => {
-            let req = if args.prefix {
+            let req = if args.force {
+                let prefix = args.lease_id.trim_start_matches('/');
+                Request::put(format!("sys/leases/revoke-force/{prefix}"), json!({}))
+            } else if args.prefix {
                 let prefix = args.lease_id.trim_start_matches('/');
                 Request::put(format!("sys/leases/revoke-prefix/{prefix}"), json!({}))
             } else {
@@ -41,5 +44,59 @@ pub async fn run(client: &Client, out: &Output, cmd: LeaseCommand) -> Result<(),
             out.success("All revocation operations queued successfully!");
             Ok(())
         }
+        LeaseCommand::RevokePrefix { prefix } => {
+            let prefix = prefix.trim_start_matches('/');
+            client
+                .send(Request::put(
+                    format!("sys/leases/revoke-prefix/{prefix}"),
+                    json!({}),
+                ))
+                .await?;
+            out.success("All revocation operations queued successfully!");
+            Ok(())
+        }
+        LeaseCommand::List(args) => {
+            let req = list_request(&args)?;
+            let shown = req.path().to_owned();
+            match client.send(req).await? {
+                Some(resp) if args.irrevocable => out.emit(&resp, Shape::Secret).map(drop),
+                Some(resp) => out.emit(&resp, Shape::List { path: &shown }).map(drop),
+                None => Err(CliError::NotFound(shown)),
+            }
+        }
+    }
+}
+
+/// The request of `lease list`.
+pub fn list_request(args: &LeaseList) -> Result<Request, CliError> {
+    if args.irrevocable {
+        return Ok(Request::list("sys/leases")?.query("type", "irrevocable"));
+    }
+    let prefix = args.prefix.as_deref().unwrap_or_default().trim_matches('/');
+    Request::list(format!("sys/leases/lookup/{prefix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_requests() {
+        let r = list_request(&LeaseList {
+            irrevocable: false,
+            prefix: Some("aws/creds/x/".into()),
+        })
+        .unwrap();
+        assert!(
+            r.path().starts_with("sys/leases/lookup/aws/creds/x"),
+            "{}",
+            r.path()
+        );
+        let r = list_request(&LeaseList {
+            irrevocable: true,
+            prefix: None,
+        })
+        .unwrap();
+        assert!(r.path().starts_with("sys/leases"), "{}", r.path());
     }
 }

@@ -1,6 +1,7 @@
 //! Runs a parsed command line: API commands through the HTTP [`Client`], `admin`
 //! commands directly against AWS.
 
+mod aws;
 mod generic;
 mod kv;
 mod lease;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token(cmd) => token::run(&client, &out, cmd).await,
         Command::Lease(cmd) => lease::run(&client, &out, cmd).await,
         Command::Policy(cmd) => policy::run(&client, &out, cmd).await,
+        Command::Aws(cmd) => aws::run(&client, &out, cmd).await,
         Command::Version | Command::Admin(_) => Ok(()),
     }
 }
