@@ -44,6 +44,12 @@ const A_TOKEN: &str = "token_hash";
 const A_DATA: &str = "data";
 const A_ATTEMPTS: &str = "attempts";
 const A_ERROR: &str = "last_error";
+const A_CLAIM: &str = "claimed_until";
+
+/// Seconds a revocation holds its claim on a lease: concurrent revocations (two
+/// sweepers, a sweeper and an operator) skip a claimed lease, so the engine runs once.
+/// A revocation that dies holding a claim is retried after it lapses.
+pub const CLAIM_SECS: i64 = 120;
 
 /// Where a lease is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,6 +207,7 @@ impl Lease {
             ),
         );
         item.insert(A_ATTEMPTS.into(), self.attempts.into());
+        item.insert(A_CLAIM.into(), Value::N(0));
         if self.state != LeaseState::Irrevocable {
             for (k, v) in schema::expiry_attrs(&key.pk, self.due_at()) {
                 item.insert(k.into(), v);
@@ -557,14 +564,32 @@ impl Revokers {
     /// Revokes `lease`: the engine first, then the record (last, so a failure leaves a
     /// lease to retry). On an engine failure the lease is rescheduled or made
     /// irrevocable ([`record_failure`]) and the error returned; `force` deletes the
-    /// record anyway (Vault's `revoke-force`).
+    /// record anyway (Vault's `revoke-force`). `Ok(false)`: another revocation holds
+    /// the lease's claim, or it is already gone; nothing was done.
     pub async fn revoke(
         &self,
         store: &dyn Store,
         lease: &Lease,
         now: i64,
         force: bool,
-    ) -> Result<(), RevokeOutcome> {
+    ) -> Result<bool, RevokeOutcome> {
+        // Claim first, conditionally: if another revocation holds the lease (or it is
+        // already gone), this one has nothing to do.
+        let claim = store
+            .write(Write::Update {
+                key: lease_key(&lease.id),
+                updates: vec![Update::Set(
+                    A_CLAIM,
+                    Value::N(now.saturating_add(CLAIM_SECS)),
+                )],
+                cond: Some(Cond::Le(A_CLAIM, now)),
+            })
+            .await;
+        match claim {
+            Ok(()) => {}
+            Err(e) if e.is_condition() => return Ok(false),
+            Err(e) => return Err(RevokeOutcome::Store(e)),
+        }
         let result = match self.0.get(&lease.kind) {
             Some(r) => r.revoke(lease).await,
             None => Err(RevokeError(format!(
@@ -587,7 +612,8 @@ impl Revokers {
         store
             .transact(lease.delete_writes())
             .await
-            .map_err(RevokeOutcome::Store)
+            .map_err(RevokeOutcome::Store)?;
+        Ok(true)
     }
 }
 
@@ -711,6 +737,103 @@ mod revoke_tests {
         );
     }
 }
+#[cfg(test)]
+mod claim_tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    struct Slow(AtomicU32);
+
+    #[async_trait::async_trait]
+    impl Revoker for Slow {
+        async fn revoke(&self, _lease: &Lease) -> Result<(), RevokeError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn two_sweepers_revoke_each_lease_once() {
+        let store = MemoryStore::new();
+        crate::sweeper::init_cursor(&store, 0).await.unwrap();
+        for n in 0..20 {
+            let mut l = Lease {
+                id: format!("t/creds/r/{n:03}"),
+                path: "t/creds/r".into(),
+                kind: "slow".into(),
+                state: LeaseState::Pending,
+                issued_at: 0,
+                expire_at: 60,
+                max_expire_at: 600,
+                renewable: true,
+                token_hash: None,
+                data: BTreeMap::new(),
+                attempts: 0,
+                last_error: None,
+            };
+            store.transact(l.pending_writes()).await.unwrap();
+            activate(&store, &mut l).await.unwrap();
+        }
+        let slow = Arc::new(Slow(AtomicU32::new(0)));
+        let revokers = Revokers::new().with("slow", slow.clone());
+        let (a, b) = tokio::join!(
+            crate::sweeper::sweep(&store, &revokers, 100),
+            crate::sweeper::sweep(&store, &revokers, 100)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            slow.0.load(Ordering::SeqCst),
+            20,
+            "the engine ran once per lease"
+        );
+        assert!(a.leases + b.leases <= 20);
+        assert!(list_prefix(&store, "t/").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_claim_is_taken_over() {
+        let store = MemoryStore::new();
+        let slow = Arc::new(Slow(AtomicU32::new(0)));
+        let revokers = Revokers::new().with("slow", slow.clone());
+        let mut l = Lease {
+            id: "t/creds/r/x".into(),
+            path: "t/creds/r".into(),
+            kind: "slow".into(),
+            state: LeaseState::Pending,
+            issued_at: 0,
+            expire_at: 60,
+            max_expire_at: 600,
+            renewable: true,
+            token_hash: None,
+            data: BTreeMap::new(),
+            attempts: 0,
+            last_error: None,
+        };
+        store.transact(l.pending_writes()).await.unwrap();
+        activate(&store, &mut l).await.unwrap();
+        // A revocation that claimed the lease and died.
+        store
+            .write(Write::Update {
+                key: lease_key(&l.id),
+                updates: vec![Update::Set(A_CLAIM, Value::N(100 + CLAIM_SECS))],
+                cond: None,
+            })
+            .await
+            .unwrap();
+        revokers.revoke(&store, &l, 101, false).await.unwrap();
+        assert_eq!(slow.0.load(Ordering::SeqCst), 0, "claimed by another");
+        revokers
+            .revoke(&store, &l, 100 + CLAIM_SECS, false)
+            .await
+            .unwrap();
+        assert_eq!(slow.0.load(Ordering::SeqCst), 1);
+        assert!(get(&store, &l.id).await.unwrap().is_none());
+    }
+}
 
 /// Revokes every lease a token created (before the token itself goes, as Vault does).
 /// A lease whose engine fails stays, rescheduled, for the sweeper; its failure does not
@@ -742,7 +865,7 @@ pub async fn revoke_owned(
             continue;
         };
         match revokers.revoke(store, &l, now, false).await {
-            Ok(()) => revoked += 1,
+            Ok(done) => revoked += usize::from(done),
             Err(RevokeOutcome::Store(e)) => return Err(e.into()),
             Err(e @ RevokeOutcome::Failed { .. }) => {
                 tracing::warn!(error = %e, "lease of a revoked token left for the sweeper")

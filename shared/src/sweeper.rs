@@ -96,7 +96,8 @@ async fn remove(
             return Ok(Outcome::Skipped);
         }
         return match revokers.revoke(store, &l, now, false).await {
-            Ok(()) => Ok(Outcome::Lease),
+            Ok(true) => Ok(Outcome::Lease),
+            Ok(false) => Ok(Outcome::Skipped),
             Err(lease::RevokeOutcome::Store(e)) => Err(e),
             Err(lease::RevokeOutcome::Failed { error, state }) => {
                 tracing::warn!(lease = %id.split('/').take(3).collect::<Vec<_>>().join("/"), error = %error, state = ?state, "lease revocation failed");
