@@ -298,14 +298,7 @@ pub async fn activate(store: &dyn Store, lease: &mut Lease) -> Result<(), StoreE
         .await
 }
 
-/// What a renewal granted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Renewal {
-    /// Seconds from now.
-    pub ttl: i64,
-    /// Warnings (the increment was capped).
-    pub warnings: Vec<String>,
-}
+pub use crate::ttl::Renewal;
 
 /// Renews by Vault's rule: from now by `increment` (or the lease's original TTL when 0),
 /// capped at the max TTL. 400 for a lease that is not renewable, not active or expired.
@@ -326,16 +319,7 @@ pub async fn renew(
     } else {
         lease.expire_at - lease.issued_at
     };
-    let mut warnings = Vec::new();
-    let ttl = if now.saturating_add(wanted) > lease.max_expire_at {
-        let capped = (lease.max_expire_at - now).max(0);
-        warnings.push(format!(
-            "TTL of \"{wanted}s\" exceeded the effective max_ttl of \"{capped}s\"; TTL value is capped accordingly"
-        ));
-        capped
-    } else {
-        wanted
-    };
+    let Renewal { ttl, warnings } = crate::ttl::capped(wanted, now, lease.max_expire_at);
     let key = lease_key(&lease.id);
     let mut updates = vec![Update::Set(A_EXPIRE, Value::N(now + ttl))];
     updates.extend(schema::expiry_attrs(&key.pk, now + ttl).map(|(k, v)| Update::Set(k, v)));

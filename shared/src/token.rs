@@ -412,14 +412,7 @@ fn delete_writes(entry: &TokenEntry) -> Vec<Write> {
     ]
 }
 
-/// What a renewal granted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Renewal {
-    /// The TTL granted, seconds from now.
-    pub ttl: i64,
-    /// Warnings to show (e.g. the TTL was capped by the max TTL).
-    pub warnings: Vec<String>,
-}
+pub use crate::ttl::Renewal;
 
 /// Renews by Vault's rule: the new TTL counts from now and is the increment (or, when
 /// 0, the creation TTL; for periodic tokens the period), capped by what remains until
@@ -438,17 +431,7 @@ pub async fn renew(
     } else {
         entry.creation_ttl
     };
-    let mut warnings = Vec::new();
-    let wanted = wanted.min(crate::http::params::MAX_DURATION_SECS);
-    let ttl = if entry.max_expire_at > 0 && now.saturating_add(wanted) > entry.max_expire_at {
-        let capped = (entry.max_expire_at - now).max(0);
-        warnings.push(format!(
-            "TTL of \"{wanted}s\" exceeded the effective max_ttl of \"{capped}s\"; TTL value is capped accordingly"
-        ));
-        capped
-    } else {
-        wanted
-    };
+    let Renewal { ttl, warnings } = crate::ttl::capped(wanted, now, entry.max_expire_at);
     let key = token_key(&entry.hash);
     let mut updates = vec![Update::Set(A_EXPIRE, Value::N(now + ttl))];
     updates.extend(schema::expiry_attrs(&key.pk, now + ttl).map(|(k, v)| Update::Set(k, v)));
