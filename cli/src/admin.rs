@@ -159,13 +159,15 @@ async fn bootstrap_token(
 
 /// `admin sweep`: one sweeper run; prints its report.
 async fn sweep(config: &Config, sdk: &SdkConfig, out: &Output, now: i64) -> Result<(), CliError> {
-    let store = DynamoStore::new(dynamodb_client(sdk, None), config.table.clone());
-    let report = sigil::sweeper::sweep(&store, &sigil::lease::Revokers::new(), now)
+    // The same ports as the sweeper function, so every engine can revoke its leases.
+    let app = sigil::aws::app_with(sigil::Function::Sweeper, config.clone(), sdk, None);
+    let report = sigil::sweeper::sweep(app.store.as_ref(), &app.revokers, now)
         .await
         .map_err(|e| CliError::Aws(format!("sweeping table {:?}: {e}", config.table)))?;
     out.emit_rows(&[
         ("tokens", json!(report.tokens)),
         ("secret_ids", json!(report.secret_ids)),
+        ("leases", json!(report.leases)),
         ("skipped", json!(report.skipped)),
         ("failed", json!(report.failed)),
         ("queries", json!(report.queries)),

@@ -357,7 +357,7 @@ pub enum AdminCommand {
     Init(AdminInit),
     /// Mint an admin (root policy) token and print it once.
     BootstrapToken(AdminBootstrapToken),
-    /// Run one sweep: remove expired tokens and secret IDs.
+    /// Run one sweep: revoke expired leases, remove expired tokens and secret IDs.
     Sweep,
 }
 
