@@ -48,19 +48,22 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
     };
     let body = canonical_body(&resolved.route, req.json()?);
     // Parameter constraints judge a write's body, or a read's query parameters.
-    let params: crate::http::params::Body = if resolved.op == route::Operation::Read {
-        req.query
+    let query_params: crate::http::params::Body;
+    let params = if resolved.op == route::Operation::Read {
+        query_params = req
+            .query
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect()
+            .collect();
+        &query_params
     } else {
-        body.clone()
+        &body
     };
     let grant = authz::authorize(
         app,
         &resolved,
         caller.as_ref().map(|c| &c.entry),
-        &params,
+        params,
         now,
     )
     .await?;
