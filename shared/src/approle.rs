@@ -27,7 +27,7 @@ use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 use crate::store::{
     Cond, Item, ItemExt, Key, Query, SortCond, Store, StoreError, Update, Value, Write, new_item,
-    schema,
+    query_all, query_sort_keys, schema,
 };
 use crate::token::{self, Limits, Minted, TokenParams};
 
@@ -428,26 +428,13 @@ pub async fn set_role_id(store: &dyn Store, name: &str, new_id: &str) -> Result<
 
 /// Lists role names.
 pub async fn list_roles(store: &dyn Store) -> Result<Vec<String>, ApiError> {
-    let items = query_all(store, Query::partition(ROLES_PK)).await?;
-    Ok(items.iter().map(|i| i.key().sk).collect())
-}
-
-async fn query_all(store: &dyn Store, mut q: Query) -> Result<Vec<Item>, ApiError> {
-    let mut out = Vec::new();
-    loop {
-        let page = store.query(&q).await?;
-        out.extend(page.items);
-        match page.next {
-            Some(n) => q.start = Some(n),
-            None => return Ok(out),
-        }
-    }
+    Ok(query_sort_keys(store, Query::partition(ROLES_PK)).await?)
 }
 
 async fn accessor_items(store: &dyn Store, name: &str) -> Result<Vec<Item>, ApiError> {
     let mut q = Query::partition(role_key(name).pk);
     q.sort = SortCond::Prefix("accessor/".into());
-    query_all(store, q).await
+    Ok(query_all(store, q).await?)
 }
 
 /// Deletes a role, its role ID and all its secret IDs. Idempotent.

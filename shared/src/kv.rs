@@ -23,7 +23,8 @@ use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 use crate::keyring::{Keyring, Sealed};
 use crate::store::{
-    Cond, Item, ItemExt, Key, Query, SortCond, Store, StoreError, Value, Write, new_item,
+    Cond, Item, ItemExt, Key, Query, Store, StoreError, Value, Write, new_item, query_all,
+    query_sort_keys,
 };
 
 const SK_META: &str = "~meta";
@@ -713,16 +714,11 @@ impl Kv<'_> {
     /// Deletes the metadata and every version (`DELETE metadata/:path`). Idempotent.
     pub async fn delete_all(&self, mount: &str, path: &str) -> Result<(), ApiError> {
         check_path(path)?;
-        let mut q = Query::partition(part(mount, path));
-        let mut keys = Vec::new();
-        loop {
-            let page = self.store.query(&q).await?;
-            keys.extend(page.items.iter().map(ItemExt::key));
-            match page.next {
-                Some(n) => q.start = Some(n),
-                None => break,
-            }
-        }
+        let mut keys: Vec<Key> = query_all(self.store, Query::partition(part(mount, path)))
+            .await?
+            .iter()
+            .map(ItemExt::key)
+            .collect();
         // Versions first, metadata last: a failure part-way leaves a secret that can be
         // deleted again, never data without metadata.
         keys.sort_by_key(|k| k.sk == SK_META);
@@ -757,17 +753,11 @@ impl Kv<'_> {
         } else {
             format!("{folder}/")
         };
-        let mut q = Query::partition(format!("kvdir/{mount}/{folder}"));
-        q.sort = SortCond::All;
-        let mut keys = Vec::new();
-        loop {
-            let page = self.store.query(&q).await?;
-            keys.extend(page.items.iter().map(|i| i.key().sk));
-            match page.next {
-                Some(n) => q.start = Some(n),
-                None => break,
-            }
-        }
+        let keys = query_sort_keys(
+            self.store,
+            Query::partition(format!("kvdir/{mount}/{folder}")),
+        )
+        .await?;
         Ok((!keys.is_empty()).then_some(keys))
     }
 

@@ -22,7 +22,7 @@ use crate::crypto;
 use crate::error::ApiError;
 use crate::store::{
     Cond, Item, ItemExt, Key, Query, SortCond, Store, StoreError, Update, Value, Write, new_item,
-    schema,
+    query_sort_keys, schema,
 };
 
 /// Seconds a pending lease may stay pending before the sweeper finishes it (revokes
@@ -390,29 +390,12 @@ pub async fn record_failure(
 pub async fn list_prefix(store: &dyn Store, prefix: &str) -> Result<Vec<String>, ApiError> {
     let mut q = Query::partition(format!("leases/{}", mount_of(prefix)));
     q.sort = SortCond::Prefix(prefix.to_owned());
-    let mut ids = Vec::new();
-    loop {
-        let page = store.query(&q).await?;
-        ids.extend(page.items.iter().map(|i| i.key().sk));
-        match page.next {
-            Some(n) => q.start = Some(n),
-            None => return Ok(ids),
-        }
-    }
+    Ok(query_sort_keys(store, q).await?)
 }
 
 /// Irrevocable lease IDs.
 pub async fn list_irrevocable(store: &dyn Store) -> Result<Vec<String>, ApiError> {
-    let mut q = Query::partition(IRREVOCABLE_PK);
-    let mut ids = Vec::new();
-    loop {
-        let page = store.query(&q).await?;
-        ids.extend(page.items.iter().map(|i| i.key().sk));
-        match page.next {
-            Some(n) => q.start = Some(n),
-            None => return Ok(ids),
-        }
-    }
+    Ok(query_sort_keys(store, Query::partition(IRREVOCABLE_PK)).await?)
 }
 
 #[cfg(test)]
@@ -830,19 +813,11 @@ pub async fn revoke_owned(
 ) -> Result<usize, ApiError> {
     let mut q = Query::partition(format!("token/{token_hash}"));
     q.sort = SortCond::Prefix("lease/".into());
-    let mut ids = Vec::new();
-    loop {
-        let page = store.query(&q).await?;
-        ids.extend(
-            page.items
-                .iter()
-                .filter_map(|i| i.key().sk.strip_prefix("lease/").map(str::to_owned)),
-        );
-        match page.next {
-            Some(n) => q.start = Some(n),
-            None => break,
-        }
-    }
+    let ids: Vec<String> = query_sort_keys(store, q)
+        .await?
+        .iter()
+        .filter_map(|sk| sk.strip_prefix("lease/").map(str::to_owned))
+        .collect();
     let mut revoked = 0;
     for id in ids {
         let Some(l) = get(store, &id).await? else {

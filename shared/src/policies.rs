@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::ApiError;
 use crate::policy::{self, Acl, DEFAULT_POLICY, DEFAULT_POLICY_NAME, Policy, ROOT_POLICY_NAME};
-use crate::store::{ItemExt, Key, Query, Store, Value, Write, new_item};
+use crate::store::{ItemExt, Key, Query, Store, Value, Write, new_item, query_sort_keys};
 
 const PK: &str = "sys/policies";
 const A_TEXT: &str = "text";
@@ -83,16 +83,8 @@ pub async fn delete(store: &dyn Store, name: &str) -> Result<(), ApiError> {
 
 /// Every policy name, with `default` and `root` (as Vault lists them).
 pub async fn list(store: &dyn Store) -> Result<Vec<String>, ApiError> {
-    let mut q = Query::partition(PK);
     let mut names = vec![DEFAULT_POLICY_NAME.to_owned(), ROOT_POLICY_NAME.to_owned()];
-    loop {
-        let page = store.query(&q).await?;
-        names.extend(page.items.iter().map(|i| i.key().sk));
-        match page.next {
-            Some(n) => q.start = Some(n),
-            None => break,
-        }
-    }
+    names.extend(query_sort_keys(store, Query::partition(PK)).await?);
     names.sort();
     names.dedup();
     Ok(names)

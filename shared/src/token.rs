@@ -15,7 +15,7 @@ use crate::clock::rfc3339;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::store::{
-    Cond, Item, ItemExt, Key, Query, SortCond, Store, StoreError, Update, Value, Write, new_item,
+    Cond, Item, ItemExt, Key, Query, Store, StoreError, Update, Value, Write, new_item, query_all,
     schema,
 };
 
@@ -464,20 +464,14 @@ pub async fn revoke_hash(
     hash: &str,
     accessor: Option<&str>,
 ) -> Result<(), ApiError> {
-    let mut q = Query::partition(format!("token/{hash}"));
-    q.sort = SortCond::All;
-    let mut writes = Vec::new();
-    loop {
-        let page = store.query(&q).await?;
-        writes.extend(page.items.iter().map(|i| Write::Delete {
+    let mut writes: Vec<Write> = query_all(store, Query::partition(format!("token/{hash}")))
+        .await?
+        .iter()
+        .map(|i| Write::Delete {
             key: i.key(),
             cond: None,
-        }));
-        match page.next {
-            Some(n) => q.start = Some(n),
-            None => break,
-        }
-    }
+        })
+        .collect();
     if let Some(a) = accessor {
         writes.push(Write::Delete {
             key: accessor_key(a),

@@ -8,7 +8,9 @@ use serde_json::{Value as Json, json};
 
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
-use crate::store::{ItemExt, Key, Query, Store, StoreError, Value, Write, new_item};
+use crate::store::{
+    ItemExt, Key, Query, Store, StoreError, Value, Write, new_item, query_sort_keys,
+};
 
 /// What a role issues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,16 +234,7 @@ pub async fn delete(store: &dyn Store, name: &str) -> Result<(), ApiError> {
 
 /// Role names.
 pub async fn list(store: &dyn Store) -> Result<Vec<String>, ApiError> {
-    let mut q = Query::partition("aws/roles");
-    let mut names = Vec::new();
-    loop {
-        let page = store.query(&q).await?;
-        names.extend(page.items.iter().map(|i| i.key().sk));
-        match page.next {
-            Some(n) => q.start = Some(n),
-            None => return Ok(names),
-        }
-    }
+    Ok(query_sort_keys(store, Query::partition("aws/roles")).await?)
 }
 
 /// The lease settings (defaults: `default_ttl` and `max_ttl` of the system).

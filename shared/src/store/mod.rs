@@ -217,6 +217,28 @@ impl StoreError {
     }
 }
 
+/// Every item a query matches, following pages (one round trip per page).
+pub async fn query_all(store: &dyn Store, mut query: Query) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    loop {
+        let page = store.query(&query).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(n) => query.start = Some(n),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// The sort keys of every item a query matches (see [`query_all`]).
+pub async fn query_sort_keys(store: &dyn Store, query: Query) -> Result<Vec<String>, StoreError> {
+    Ok(query_all(store, query)
+        .await?
+        .iter()
+        .map(|i| value::item_key(i).sk)
+        .collect())
+}
+
 /// The storage port.
 #[async_trait]
 pub trait Store: Send + Sync {
