@@ -398,6 +398,26 @@ pub async fn list_irrevocable(store: &dyn Store) -> Result<Vec<String>, ApiError
     Ok(query_sort_keys(store, Query::partition(IRREVOCABLE_PK)).await?)
 }
 
+/// A pending lease for tests: path = the ID without its last segment, issued at 0,
+/// expiring at 60, max 600, renewable, no owner, no data.
+#[cfg(test)]
+pub(crate) fn test_lease(id: &str, kind: &str) -> Lease {
+    Lease {
+        id: id.to_owned(),
+        path: id.rsplit_once('/').map_or(id, |(p, _)| p).to_owned(),
+        kind: kind.to_owned(),
+        state: LeaseState::Pending,
+        issued_at: 0,
+        expire_at: 60,
+        max_expire_at: 600,
+        renewable: true,
+        token_hash: None,
+        data: BTreeMap::new(),
+        attempts: 0,
+        last_error: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,20 +679,7 @@ mod revoke_tests {
             calls: AtomicU32::new(0),
         });
         let revokers = Revokers::new().with("test.kind", flaky.clone());
-        let mut l = Lease {
-            id: "test/creds/r/1".into(),
-            path: "test/creds/r".into(),
-            kind: "test.kind".into(),
-            state: LeaseState::Pending,
-            issued_at: 0,
-            expire_at: 60,
-            max_expire_at: 600,
-            renewable: true,
-            token_hash: None,
-            data: BTreeMap::new(),
-            attempts: 0,
-            last_error: None,
-        };
+        let mut l = test_lease("test/creds/r/1", "test.kind");
         store.transact(l.pending_writes()).await.unwrap();
         activate(&store, &mut l).await.unwrap();
         let e = revokers.revoke(&store, &l, 100, false).await.unwrap_err();
@@ -728,20 +735,7 @@ mod claim_tests {
         let store = MemoryStore::new();
         crate::sweeper::init_cursor(&store, 0).await.unwrap();
         for n in 0..20 {
-            let mut l = Lease {
-                id: format!("t/creds/r/{n:03}"),
-                path: "t/creds/r".into(),
-                kind: "slow".into(),
-                state: LeaseState::Pending,
-                issued_at: 0,
-                expire_at: 60,
-                max_expire_at: 600,
-                renewable: true,
-                token_hash: None,
-                data: BTreeMap::new(),
-                attempts: 0,
-                last_error: None,
-            };
+            let mut l = test_lease(&format!("t/creds/r/{n:03}"), "slow");
             store.transact(l.pending_writes()).await.unwrap();
             activate(&store, &mut l).await.unwrap();
         }
@@ -766,20 +760,7 @@ mod claim_tests {
         let store = MemoryStore::new();
         let slow = Arc::new(Slow(AtomicU32::new(0)));
         let revokers = Revokers::new().with("slow", slow.clone());
-        let mut l = Lease {
-            id: "t/creds/r/x".into(),
-            path: "t/creds/r".into(),
-            kind: "slow".into(),
-            state: LeaseState::Pending,
-            issued_at: 0,
-            expire_at: 60,
-            max_expire_at: 600,
-            renewable: true,
-            token_hash: None,
-            data: BTreeMap::new(),
-            attempts: 0,
-            last_error: None,
-        };
+        let mut l = test_lease("t/creds/r/x", "slow");
         store.transact(l.pending_writes()).await.unwrap();
         activate(&store, &mut l).await.unwrap();
         // A revocation that claimed the lease and died.

@@ -347,7 +347,6 @@ mod tests {
 
     #[tokio::test]
     async fn sweeps_expired_and_abandoned_pending_leases() {
-        use std::collections::BTreeMap;
         use std::sync::Arc;
         use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -363,20 +362,7 @@ mod tests {
         init_cursor(&store, 0).await.unwrap();
         let count = Arc::new(Count(AtomicU32::new(0)));
         let revokers = Revokers::new().with("k", count.clone());
-        let base = lease::Lease {
-            id: "x/creds/r/1".into(),
-            path: "x/creds/r".into(),
-            kind: "k".into(),
-            state: lease::LeaseState::Pending,
-            issued_at: 0,
-            expire_at: 60,
-            max_expire_at: 600,
-            renewable: true,
-            token_hash: None,
-            data: BTreeMap::new(),
-            attempts: 0,
-            last_error: None,
-        };
+        let base = lease::test_lease("x/creds/r/1", "k");
         let mut active = base.clone();
         store.transact(active.pending_writes()).await.unwrap();
         lease::activate(&store, &mut active).await.unwrap();
