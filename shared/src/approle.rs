@@ -30,6 +30,7 @@ use crate::store::{
     query_all, query_sort_keys, schema,
 };
 use crate::token::{self, Limits, Minted, TokenParams};
+use crate::token_fields::TokenFields;
 
 const ROLES_PK: &str = "approle/roles";
 const A_ROLE_ID: &str = "role_id";
@@ -59,20 +60,9 @@ pub struct Role {
     pub secret_id_ttl: i64,
     /// Networks secret IDs may be used from (empty: anywhere).
     pub secret_id_bound_cidrs: Vec<String>,
-    /// Token TTL, seconds (0: system default).
-    pub token_ttl: i64,
-    /// Token max TTL, seconds (0: system max).
-    pub token_max_ttl: i64,
-    /// Token policies.
-    pub token_policies: Vec<String>,
-    /// Leave out the `default` policy.
-    pub token_no_default_policy: bool,
-    /// Token uses (0: unlimited).
-    pub token_num_uses: i64,
-    /// Token period, seconds (0: not periodic).
-    pub token_period: i64,
-    /// Token explicit max TTL, seconds (0: none).
-    pub token_explicit_max_ttl: i64,
+    /// What a login mints (stored beside the fields above, under their own names).
+    #[serde(flatten)]
+    pub token: TokenFields,
 }
 
 impl Default for Role {
@@ -82,13 +72,7 @@ impl Default for Role {
             secret_id_num_uses: 0,
             secret_id_ttl: 0,
             secret_id_bound_cidrs: Vec::new(),
-            token_ttl: 0,
-            token_max_ttl: 0,
-            token_policies: Vec::new(),
-            token_no_default_policy: false,
-            token_num_uses: 0,
-            token_period: 0,
-            token_explicit_max_ttl: 0,
+            token: TokenFields::default(),
         }
     }
 }
@@ -105,32 +89,7 @@ pub fn valid_name(name: &str) -> bool {
         && name.ends_with(word)
 }
 
-/// Most entries in one list parameter (policies, CIDR blocks).
-pub const MAX_LIST_ITEMS: usize = 64;
-
-/// Token policy names as Vault stores them: trimmed, lowercased, each a valid policy
-/// name, at most [`MAX_LIST_ITEMS`]; `root` cannot be granted by a role.
-fn policy_names(list: Vec<String>) -> Result<Vec<String>, ApiError> {
-    if list.len() > MAX_LIST_ITEMS {
-        return Err(ApiError::bad(format!("at most {MAX_LIST_ITEMS} policies")));
-    }
-    let mut out = Vec::with_capacity(list.len());
-    for p in list {
-        let p = p.trim().to_lowercase();
-        if !crate::policies::valid_name(&p) {
-            return Err(ApiError::bad("invalid policy name in \"token_policies\""));
-        }
-        if p == token::ROOT_POLICY {
-            return Err(ApiError::bad(
-                "the \"root\" policy cannot be granted by a role",
-            ));
-        }
-        out.push(p);
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
+pub use crate::token_fields::MAX_LIST_ITEMS;
 
 fn parse_cidrs(list: &[String], field: &str) -> Result<Vec<String>, ApiError> {
     if list.len() > MAX_LIST_ITEMS {
@@ -178,45 +137,7 @@ impl Role {
         if let Some(v) = body.list("secret_id_bound_cidrs")? {
             self.secret_id_bound_cidrs = parse_cidrs(&v, "secret_id_bound_cidrs")?;
         }
-        if let Some(v) = body.duration("token_ttl")? {
-            self.token_ttl = v;
-        }
-        if let Some(v) = body.duration("token_max_ttl")? {
-            self.token_max_ttl = v;
-        }
-        if let Some(v) = body.list("token_policies")?.or(body.list("policies")?) {
-            self.token_policies = policy_names(v)?;
-        }
-        if let Some(v) = body.boolean("token_no_default_policy")? {
-            self.token_no_default_policy = v;
-        }
-        if let Some(v) = body.uint("token_num_uses")? {
-            self.token_num_uses = v;
-        }
-        if let Some(v) = body.duration("token_period")?.or(body.duration("period")?) {
-            self.token_period = v;
-        }
-        if let Some(v) = body.duration("token_explicit_max_ttl")? {
-            self.token_explicit_max_ttl = v;
-        }
-        if body
-            .list("token_bound_cidrs")?
-            .is_some_and(|l| !l.is_empty())
-        {
-            return Err(ApiError::bad(
-                "\"token_bound_cidrs\" is not supported by Sigil yet",
-            ));
-        }
-        if let Some(t) = body.string("token_type")?
-            && !matches!(t.as_str(), "" | "default" | "service")
-        {
-            return Err(ApiError::bad("only \"service\" tokens are supported"));
-        }
-        if self.token_max_ttl > 0 && self.token_ttl > self.token_max_ttl {
-            return Err(ApiError::bad(
-                "\"token_ttl\" cannot be greater than \"token_max_ttl\"",
-            ));
-        }
+        self.token.apply(body)?;
         if !self.bind_secret_id && self.secret_id_bound_cidrs.is_empty() {
             return Err(ApiError::bad(
                 "at least one constraint should be enabled on the role: set \"bind_secret_id\" or \"secret_id_bound_cidrs\"",
@@ -228,24 +149,17 @@ impl Role {
 
     /// The role as Vault's read returns it.
     pub fn to_json(&self) -> Json {
-        json!({
+        let mut out = json!({
             "bind_secret_id": self.bind_secret_id,
             "local_secret_ids": false,
             "secret_id_bound_cidrs": self.secret_id_bound_cidrs,
             "secret_id_num_uses": self.secret_id_num_uses,
             "secret_id_ttl": self.secret_id_ttl,
-            "token_bound_cidrs": [],
-            "token_explicit_max_ttl": self.token_explicit_max_ttl,
-            "token_max_ttl": self.token_max_ttl,
-            "token_no_default_policy": self.token_no_default_policy,
-            "token_num_uses": self.token_num_uses,
-            "token_period": self.token_period,
-            "token_policies": self.token_policies,
-            "policies": self.token_policies,
-            "period": self.token_period,
-            "token_ttl": self.token_ttl,
-            "token_type": "default",
-        })
+        });
+        if let Json::Object(m) = &mut out {
+            self.token.write_json(m);
+        }
+        out
     }
 
     fn to_value(&self) -> Value {
@@ -258,18 +172,11 @@ impl Role {
     }
 
     fn token_params(&self, name: &str) -> TokenParams {
-        TokenParams {
-            policies: self.token_policies.clone(),
-            no_default_policy: self.token_no_default_policy,
-            ttl: self.token_ttl,
-            max_ttl: self.token_max_ttl,
-            explicit_max_ttl: self.token_explicit_max_ttl,
-            period: self.token_period,
-            num_uses: self.token_num_uses,
-            display_name: "approle".into(),
-            meta: BTreeMap::from([("role_name".to_owned(), name.to_owned())]),
-            path: "auth/approle/login".into(),
-        }
+        self.token.params(
+            "approle",
+            BTreeMap::from([("role_name".to_owned(), name.to_owned())]),
+            "auth/approle/login",
+        )
     }
 }
 

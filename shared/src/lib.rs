@@ -31,6 +31,7 @@ pub mod store;
 pub mod sweeper;
 pub mod telemetry;
 pub mod token;
+pub mod token_fields;
 pub mod ttl;
 
 pub use app::App;

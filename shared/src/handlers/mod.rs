@@ -124,14 +124,11 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
 /// parameters as trimmed lists (policy names lowercased), so that policies' parameter
 /// constraints see exactly what takes effect.
 fn canonical_body(route: &Route, mut body: crate::http::params::Body) -> crate::http::params::Body {
-    use crate::http::params::{normalize_list, resolve_alias};
+    use crate::http::params::normalize_list;
     match route {
         Route::ApproleRole { .. } => {
-            resolve_alias(&mut body, "policies", "token_policies");
-            resolve_alias(&mut body, "period", "token_period");
-            normalize_list(&mut body, "token_policies", true);
+            crate::token_fields::canonicalize(&mut body);
             normalize_list(&mut body, "secret_id_bound_cidrs", false);
-            normalize_list(&mut body, "token_bound_cidrs", false);
         }
         Route::ApproleSecretId { .. } => {
             normalize_list(&mut body, "cidr_list", false);
