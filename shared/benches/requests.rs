@@ -28,6 +28,9 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> 
         iam: Arc::new(sigil::aws_engine::iam::FakeIam::new()),
         sts: Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
         failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
+        jwt_keys: Arc::new(sigil::jwt::cache::KeyCache::new(Arc::new(
+            sigil::jwt::source::StaticJwksSource::new(),
+        ))),
     }
 }
 

@@ -37,6 +37,8 @@ pub struct App {
     pub iam: Arc<dyn crate::aws_engine::iam::IamApi>,
     /// STS, for the AWS secrets engine.
     pub sts: Arc<dyn crate::aws_engine::sts::StsApi>,
+    /// Verification keys of JWT and Kubernetes issuers, cached while the function is warm.
+    pub jwt_keys: Arc<crate::jwt::cache::KeyCache>,
     /// Failure injection on the AWS issue path (production: none).
     pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
 }

@@ -256,6 +256,9 @@ pub fn app_with(
         sts: Arc::new(crate::aws_engine::sts::AwsSts::new(sts_client(
             sdk, counter,
         ))),
+        jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
+            crate::jwt::source::HttpJwksSource::new(),
+        ))),
         failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
     }
 }

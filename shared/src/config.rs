@@ -16,6 +16,12 @@ pub struct Config {
     pub default_ttl: i64,
     /// System max token TTL in seconds (`SIGIL_MAX_TTL`, default 768h as in Vault).
     pub max_ttl: i64,
+    /// JWT/OIDC auth mount names under `auth/` (`SIGIL_JWT_MOUNTS`, comma-separated,
+    /// default `jwt`), e.g. `jwt,github`.
+    pub jwt_mounts: Vec<String>,
+    /// Kubernetes auth mount names under `auth/` (`SIGIL_KUBERNETES_MOUNTS`, default
+    /// `kubernetes`).
+    pub kubernetes_mounts: Vec<String>,
     /// Seconds a function keeps a compiled policy set before reading the policies
     /// again (`SIGIL_POLICY_CACHE_TTL`, default 30s; `0` reads them on every request).
     pub policy_cache_ttl: i64,
@@ -31,6 +37,10 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// Auth mount names served by Sigil's fixed methods, which JWT and Kubernetes mounts
+/// cannot take.
+pub const RESERVED_AUTH_MOUNTS: &[&str] = &["approle", "token", "aws"];
+
 /// Vault's default system TTL and max TTL: 32 days.
 pub const VAULT_SYSTEM_TTL: i64 = 768 * 3600;
 
@@ -40,6 +50,8 @@ impl Default for Config {
             table: "sigil".into(),
             kms_key_id: "alias/sigil".into(),
             kv_mounts: vec!["secret".into()],
+            jwt_mounts: vec!["jwt".into()],
+            kubernetes_mounts: vec!["kubernetes".into()],
             default_ttl: VAULT_SYSTEM_TTL,
             max_ttl: VAULT_SYSTEM_TTL,
             policy_cache_ttl: 30,
@@ -70,26 +82,49 @@ impl Config {
                     .map_err(|reason| ConfigError { name, reason }),
             }
         };
-        let kv_mounts: Vec<String> = match get("SIGIL_KV_MOUNTS") {
-            None => d.kv_mounts,
-            Some(v) => v
-                .split(',')
-                .map(|m| m.trim().trim_matches('/').to_owned())
-                .filter(|m| !m.is_empty())
-                .collect(),
-        };
-        for m in &kv_mounts {
-            if m.contains('/') || crate::route::RESERVED_MOUNTS.contains(&m.as_str()) {
-                return Err(ConfigError {
-                    name: "SIGIL_KV_MOUNTS",
+        let mounts = |name: &'static str, default: Vec<String>, reserved: &[&str]| {
+            let list: Vec<String> = match get(name) {
+                None => default,
+                Some(v) => v
+                    .split(',')
+                    .map(|m| m.trim().trim_matches('/').to_owned())
+                    .filter(|m| !m.is_empty())
+                    .collect(),
+            };
+            match list
+                .iter()
+                .find(|m| m.contains('/') || reserved.contains(&m.as_str()))
+            {
+                Some(m) => Err(ConfigError {
+                    name,
                     reason: format!("mount {m:?} is reserved or contains '/'"),
-                });
+                }),
+                None => Ok(list),
             }
+        };
+        let kv_mounts = mounts(
+            "SIGIL_KV_MOUNTS",
+            d.kv_mounts,
+            crate::route::RESERVED_MOUNTS,
+        )?;
+        let jwt_mounts = mounts("SIGIL_JWT_MOUNTS", d.jwt_mounts, RESERVED_AUTH_MOUNTS)?;
+        let kubernetes_mounts = mounts(
+            "SIGIL_KUBERNETES_MOUNTS",
+            d.kubernetes_mounts,
+            RESERVED_AUTH_MOUNTS,
+        )?;
+        if let Some(m) = jwt_mounts.iter().find(|m| kubernetes_mounts.contains(m)) {
+            return Err(ConfigError {
+                name: "SIGIL_KUBERNETES_MOUNTS",
+                reason: format!("mount {m:?} is also a JWT mount"),
+            });
         }
         let cfg = Self {
             table: get("SIGIL_TABLE").unwrap_or(d.table),
             kms_key_id: get("SIGIL_KMS_KEY_ID").unwrap_or(d.kms_key_id),
             kv_mounts,
+            jwt_mounts,
+            kubernetes_mounts,
             default_ttl: dur("SIGIL_DEFAULT_TTL", d.default_ttl)?,
             max_ttl: dur("SIGIL_MAX_TTL", d.max_ttl)?,
             policy_cache_ttl: match get("SIGIL_POLICY_CACHE_TTL") {
@@ -129,5 +164,19 @@ mod tests {
         assert_eq!((c.default_ttl, c.max_ttl), (3600, 86400));
         assert!(Config::from_lookup(|k| (k == "SIGIL_KV_MOUNTS").then(|| "sys".into())).is_err());
         assert!(Config::from_lookup(|k| (k == "SIGIL_MAX_TTL").then(|| "0".into())).is_err());
+        assert!(
+            Config::from_lookup(|k| (k == "SIGIL_JWT_MOUNTS").then(|| "approle".into())).is_err()
+        );
+        assert!(
+            Config::from_lookup(|k| match k {
+                "SIGIL_JWT_MOUNTS" | "SIGIL_KUBERNETES_MOUNTS" => Some("k8s".into()),
+                _ => None,
+            })
+            .is_err()
+        );
+        let c = Config::from_lookup(|k| (k == "SIGIL_JWT_MOUNTS").then(|| "jwt, github".into()))
+            .unwrap();
+        assert_eq!(c.jwt_mounts, ["jwt", "github"]);
+        assert_eq!(c.kubernetes_mounts, ["kubernetes"]);
     }
 }

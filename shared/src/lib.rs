@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod approle;
+pub mod auth;
 pub mod authz;
 pub mod aws;
 pub mod aws_engine;
@@ -20,6 +21,7 @@ pub mod crypto;
 pub mod error;
 mod handlers;
 pub mod http;
+pub mod jwt;
 pub mod keyring;
 pub mod kms;
 pub mod kv;

@@ -67,6 +67,26 @@ pub enum Access {
     Acl,
 }
 
+/// The kind of an auth mount configured by name (`SIGIL_JWT_MOUNTS`,
+/// `SIGIL_KUBERNETES_MOUNTS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthKind {
+    /// JWT/OIDC.
+    Jwt,
+    /// Kubernetes service accounts.
+    Kubernetes,
+}
+
+impl AuthKind {
+    /// Vault's mount type name (`jwt`, `kubernetes`).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            AuthKind::Jwt => "jwt",
+            AuthKind::Kubernetes => "kubernetes",
+        }
+    }
+}
+
 /// A route with its path parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)] // each variant is named after its Vault path, given beside it
@@ -149,6 +169,18 @@ pub enum Route {
     AwsRole { name: String },
     /// `aws/config/lease`
     AwsConfigLease,
+    /// `auth/:mount/config` of a JWT or Kubernetes mount
+    AuthConfig { mount: String, kind: AuthKind },
+    /// `auth/:mount/role` (LIST) of a JWT or Kubernetes mount
+    AuthRoles { mount: String, kind: AuthKind },
+    /// `auth/:mount/role/:name` of a JWT or Kubernetes mount
+    AuthRole {
+        mount: String,
+        kind: AuthKind,
+        name: String,
+    },
+    /// `auth/:mount/login` of a JWT or Kubernetes mount
+    AuthLogin { mount: String, kind: AuthKind },
 }
 
 /// A resolved request: route, operation and the logical path (without `/v1/`), which
@@ -169,7 +201,7 @@ impl Resolved {
         use Operation::*;
         use Route::*;
         match (&self.route, self.op) {
-            (ApproleLogin, _) => Function::Login,
+            (ApproleLogin | AuthLogin { .. }, _) => Function::Login,
             (KvData { .. }, Read) | (KvMetadata { .. }, Read | List) => Function::Issue,
             (TokenLookupSelf | TokenLookup | LeaseLookup | CapabilitiesSelf, _) => Function::Issue,
             (AwsCreds { .. } | AwsSts { .. }, _) => Function::Issue,
@@ -183,7 +215,7 @@ impl Resolved {
     /// The access the route needs.
     pub fn access(&self) -> Access {
         match self.route {
-            Route::Health | Route::ApproleLogin => Access::Public,
+            Route::Health | Route::ApproleLogin | Route::AuthLogin { .. } => Access::Public,
             _ => Access::Acl,
         }
     }
@@ -213,7 +245,10 @@ impl Resolved {
         self.op == Operation::Update
             && matches!(
                 self.route,
-                Route::KvData { .. } | Route::KvMetadata { .. } | Route::ApproleRole { .. }
+                Route::KvData { .. }
+                    | Route::KvMetadata { .. }
+                    | Route::ApproleRole { .. }
+                    | Route::AuthRole { .. }
             )
     }
 }
@@ -309,6 +344,21 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
             "secret-id-accessor",
             "destroy",
         ] => Route::ApproleAccessorDestroy { name: name(n) },
+        ["auth", m, rest @ ..] if auth_kind(config, m).is_some() && !rest.is_empty() => {
+            let kind = auth_kind(config, m).ok_or_else(no_route)?;
+            let mount = name(m);
+            match rest {
+                ["config"] => Route::AuthConfig { mount, kind },
+                ["role"] => Route::AuthRoles { mount, kind },
+                ["role", n] => Route::AuthRole {
+                    mount,
+                    kind,
+                    name: name(n),
+                },
+                ["login"] => Route::AuthLogin { mount, kind },
+                _ => return Err(no_route()),
+            }
+        }
         ["auth", "token", "lookup-self"] => Route::TokenLookupSelf,
         ["auth", "token", "lookup"] => Route::TokenLookup,
         ["auth", "token", "lookup-accessor"] => Route::TokenLookupAccessor,
@@ -366,6 +416,17 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
     })
 }
 
+/// The kind of auth mount `m` is, if it is a configured JWT or Kubernetes mount.
+fn auth_kind(config: &Config, m: &str) -> Option<AuthKind> {
+    if config.jwt_mounts.iter().any(|j| j == m) {
+        Some(AuthKind::Jwt)
+    } else if config.kubernetes_mounts.iter().any(|k| k == m) {
+        Some(AuthKind::Kubernetes)
+    } else {
+        None
+    }
+}
+
 fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
     use Operation::*;
     use Route::*;
@@ -383,7 +444,9 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         KvData { .. } => matches!(op, Read | Update | Delete),
         KvMetadata { .. } => matches!(op, Read | List | Update | Delete),
         KvConfig { .. } => matches!(op, Read | Update),
-        Policies | AwsRoles | LeaseList { .. } | Leases => op == List,
+        Policies | AwsRoles | LeaseList { .. } | Leases | AuthRoles { .. } => op == List,
+        AuthConfig { .. } => matches!(op, Read | Update),
+        AuthRole { .. } => matches!(op, Read | Update | Delete),
         AwsCreds { .. } => matches!(op, Read | Update),
         AwsSts { .. } => op == Update,
         AwsRole { .. } => matches!(op, Read | Update | Delete),

@@ -5,6 +5,8 @@
 //! The suite runs under `make test`, which starts the stack and exports its endpoints
 //! (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, ...) and `SIGIL_ADDR`.
 
+pub mod oidc;
+
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -59,6 +61,8 @@ pub struct Fixture {
     pub admin: String,
     /// The clock the apps use.
     pub clock: Arc<dyn Clock>,
+    /// The JWT key cache the apps share, as one warm function's requests do.
+    pub jwt_keys: Arc<sigil::jwt::cache::KeyCache>,
 }
 
 impl Fixture {
@@ -85,6 +89,9 @@ impl Fixture {
             counter: CallCounter::new(),
             admin: String::new(),
             clock,
+            jwt_keys: Arc::new(sigil::jwt::cache::KeyCache::new(Arc::new(
+                sigil::jwt::source::HttpJwksSource::new(),
+            ))),
         };
         let app = f.app_uncounted(Function::Admin);
         sigil::bootstrap::init(
@@ -114,6 +121,7 @@ impl Fixture {
         Config {
             table: self.table.clone(),
             kms_key_id: self.key_alias.clone(),
+            jwt_mounts: vec!["jwt".into(), "github".into()],
             ..Config::default()
         }
     }
@@ -122,12 +130,14 @@ impl Fixture {
     pub fn app(&self, function: Function) -> App {
         let mut app = sigil::aws::app_with(function, self.config(), &self.sdk, Some(&self.counter));
         app.clock = self.clock.clone();
+        app.jwt_keys = self.jwt_keys.clone();
         app
     }
 
     fn app_uncounted(&self, function: Function) -> App {
         let mut app = sigil::aws::app_with(function, self.config(), &self.sdk, None);
         app.clock = self.clock.clone();
+        app.jwt_keys = self.jwt_keys.clone();
         app
     }
 

@@ -151,6 +151,9 @@ mod tests {
             iam: Arc::new(crate::aws_engine::iam::FakeIam::new()),
             sts: Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
             failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
+            jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
+                crate::jwt::source::StaticJwksSource::new(),
+            ))),
         }
     }
 

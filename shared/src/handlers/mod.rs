@@ -1,6 +1,7 @@
 //! Request handlers, one module per area, behind one dispatcher.
 
 mod approle;
+mod auth;
 mod aws;
 mod kv;
 mod lease;
@@ -117,6 +118,12 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
             aws::handle(app, req, caller, &resolved.route, op, &body, now).await
         }
         Route::CapabilitiesSelf => policy::capabilities_self(app, caller, &body, now).await,
+        Route::AuthConfig { .. }
+        | Route::AuthRoles { .. }
+        | Route::AuthRole { .. }
+        | Route::AuthLogin { .. } => {
+            auth::handle(app, &resolved.route, op, &body, grant, now).await
+        }
     }
 }
 
@@ -140,6 +147,17 @@ fn canonical_body(route: &Route, mut body: crate::http::params::Body) -> crate::
             }
         }
         Route::CapabilitiesSelf => normalize_list(&mut body, "paths", false),
+        Route::AuthRole { .. } => {
+            crate::token_fields::canonicalize(&mut body);
+            for name in [
+                "bound_audiences",
+                "bound_service_account_names",
+                "bound_service_account_namespaces",
+            ] {
+                normalize_list(&mut body, name, false);
+            }
+        }
+        Route::AuthConfig { .. } => normalize_list(&mut body, "jwt_supported_algs", false),
         _ => {}
     }
     body

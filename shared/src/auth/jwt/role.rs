@@ -1,0 +1,321 @@
+//! JWT roles (`auth/{mount}/role/{name}`), with Vault's field names and rules: which
+//! tokens may log in through the role (`bound_audiences`, `bound_subject`,
+//! `bound_claims`, leeways) and what the Sigil token gets (`user_claim`,
+//! `claim_mappings`, `groups_claim`, the `token_*` fields).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json, json};
+
+use crate::auth::{MAX_VALUE_BYTES, check_list, leeway};
+use crate::error::ApiError;
+use crate::http::params::{Body, BodyExt};
+use crate::jwt::claims::BoundClaimsType;
+use crate::jwt::verify::Leeways;
+use crate::token_fields::{MAX_LIST_ITEMS, TokenFields};
+
+/// A JWT role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwtRole {
+    /// `jwt` (Vault's browser `oidc` roles are not served).
+    pub role_type: String,
+    /// Audiences, any one of which `aud` must hold; none bound: `aud` must be absent.
+    pub bound_audiences: Vec<String>,
+    /// The `sub` a token must carry (empty: any).
+    pub bound_subject: String,
+    /// Claim name (or JSON pointer) → accepted values.
+    pub bound_claims: BTreeMap<String, Vec<String>>,
+    /// How bound claim values compare (`string` or `glob`).
+    pub bound_claims_type: BoundClaimsType,
+    /// The claim naming the user (required; must be a string in the token).
+    pub user_claim: String,
+    /// Claim → token metadata key.
+    pub claim_mappings: BTreeMap<String, String>,
+    /// The claim holding the user's groups (recorded in token metadata `groups`).
+    pub groups_claim: String,
+    /// `clock_skew_leeway`, seconds (0: 60, -1: none).
+    pub clock_skew_leeway: i64,
+    /// `expiration_leeway`, seconds (0: 150, -1: none).
+    pub expiration_leeway: i64,
+    /// `not_before_leeway`, seconds (0: 150, -1: none).
+    pub not_before_leeway: i64,
+    /// What a login mints.
+    #[serde(flatten)]
+    pub token: TokenFields,
+}
+
+impl Default for JwtRole {
+    fn default() -> Self {
+        Self {
+            role_type: "jwt".into(),
+            bound_audiences: Vec::new(),
+            bound_subject: String::new(),
+            bound_claims: BTreeMap::new(),
+            bound_claims_type: BoundClaimsType::String,
+            user_claim: String::new(),
+            claim_mappings: BTreeMap::new(),
+            groups_claim: String::new(),
+            clock_skew_leeway: 0,
+            expiration_leeway: 0,
+            not_before_leeway: 0,
+            token: TokenFields::default(),
+        }
+    }
+}
+
+/// Parses `bound_claims`: an object whose values are a string, number or boolean, or a
+/// list of them (compared as text). At most 64 claims of 64 values each.
+fn parse_bound_claims(v: &Json) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+    let bad = || {
+        ApiError::bad(
+            "\"bound_claims\" must be an object of strings or lists of strings, \
+             at most 64 claims of 64 values",
+        )
+    };
+    let obj = match v {
+        Json::Object(o) => o,
+        Json::Null => return Ok(BTreeMap::new()),
+        _ => return Err(bad()),
+    };
+    if obj.len() > MAX_LIST_ITEMS {
+        return Err(bad());
+    }
+    let text = |v: &Json| match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in obj {
+        let values: Vec<String> = match v {
+            Json::Array(a) => a.iter().map(text).collect::<Option<_>>().ok_or_else(bad)?,
+            v => vec![text(v).ok_or_else(bad)?],
+        };
+        if k.is_empty() || k.len() > MAX_VALUE_BYTES || values.is_empty() {
+            return Err(bad());
+        }
+        check_list("bound_claims", &values)?;
+        out.insert(k.clone(), values);
+    }
+    Ok(out)
+}
+
+/// Parses `claim_mappings`: an object of claim name → metadata key.
+fn parse_mappings(v: &Json) -> Result<BTreeMap<String, String>, ApiError> {
+    let bad = || ApiError::bad("\"claim_mappings\" must be an object of strings");
+    let obj = match v {
+        Json::Object(o) => o,
+        Json::Null => return Ok(BTreeMap::new()),
+        _ => return Err(bad()),
+    };
+    if obj.len() > MAX_LIST_ITEMS {
+        return Err(bad());
+    }
+    let mut out = BTreeMap::new();
+    let mut targets = std::collections::BTreeSet::new();
+    for (k, v) in obj {
+        let to = v.as_str().ok_or_else(bad)?;
+        if to == "role" {
+            return Err(ApiError::bad("metadata key \"role\" is reserved"));
+        }
+        if !targets.insert(to.to_owned()) {
+            return Err(ApiError::bad(format!(
+                "multiple keys are mapped to metadata key \"{to}\""
+            )));
+        }
+        out.insert(k.clone(), to.to_owned());
+    }
+    Ok(out)
+}
+
+impl JwtRole {
+    /// Applies a write's fields to the role (Vault updates only what is given), then
+    /// checks the whole role: `role_type` `jwt`, a `user_claim`, and at least one bound
+    /// constraint (Vault's rule for JWT roles). 400 on any invalid value.
+    pub fn apply(&mut self, body: &Body) -> Result<(), ApiError> {
+        if let Some(t) = body.string("role_type")? {
+            match t.as_str() {
+                "jwt" => self.role_type = t,
+                "oidc" => {
+                    return Err(ApiError::bad(
+                        "role_type \"oidc\" (browser login) is not supported; use \"jwt\"",
+                    ));
+                }
+                _ => return Err(ApiError::bad("invalid role_type: must be \"jwt\"")),
+            }
+        }
+        if let Some(v) = body.list("bound_audiences")? {
+            check_list("bound_audiences", &v)?;
+            self.bound_audiences = v;
+        }
+        if let Some(v) = body.string("bound_subject")? {
+            self.bound_subject = v;
+        }
+        if let Some(v) = body.get("bound_claims") {
+            self.bound_claims = parse_bound_claims(v)?;
+        }
+        if let Some(t) = body.string("bound_claims_type")? {
+            self.bound_claims_type = match t.as_str() {
+                "string" | "" => BoundClaimsType::String,
+                "glob" => BoundClaimsType::Glob,
+                _ => {
+                    return Err(ApiError::bad(
+                        "invalid bound_claims_type: must be \"string\" or \"glob\"",
+                    ));
+                }
+            };
+        }
+        if let Some(v) = body.string("user_claim")? {
+            self.user_claim = v;
+        }
+        if let Some(v) = body.get("claim_mappings") {
+            self.claim_mappings = parse_mappings(v)?;
+        }
+        if let Some(v) = body.string("groups_claim")? {
+            self.groups_claim = v;
+        }
+        if let Some(v) = leeway(body, "clock_skew_leeway")? {
+            self.clock_skew_leeway = v;
+        }
+        if let Some(v) = leeway(body, "expiration_leeway")? {
+            self.expiration_leeway = v;
+        }
+        if let Some(v) = leeway(body, "not_before_leeway")? {
+            self.not_before_leeway = v;
+        }
+        self.token.apply(body)?;
+        for (name, v) in [
+            ("bound_subject", &self.bound_subject),
+            ("user_claim", &self.user_claim),
+            ("groups_claim", &self.groups_claim),
+        ] {
+            if v.len() > MAX_VALUE_BYTES {
+                return Err(ApiError::bad(format!("\"{name}\" is too long")));
+            }
+        }
+        if self.user_claim.is_empty() {
+            return Err(ApiError::bad("a user claim must be defined on the role"));
+        }
+        if self.bound_audiences.is_empty()
+            && self.bound_subject.is_empty()
+            && self.bound_claims.is_empty()
+        {
+            return Err(ApiError::bad(
+                "must have at least one bound constraint when creating/updating a role",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The leeways for this role's time checks.
+    pub fn leeways(&self) -> Leeways {
+        Leeways {
+            clock_skew: self.clock_skew_leeway,
+            expiration: self.expiration_leeway,
+            not_before: self.not_before_leeway,
+        }
+    }
+
+    /// The role as Vault's read returns it.
+    pub fn to_json(&self) -> Json {
+        let mut out: Map<String, Json> = match json!({
+            "role_type": self.role_type,
+            "bound_audiences": self.bound_audiences,
+            "bound_subject": self.bound_subject,
+            "bound_claims": self.bound_claims,
+            "bound_claims_type": self.bound_claims_type,
+            "user_claim": self.user_claim,
+            "claim_mappings": self.claim_mappings,
+            "groups_claim": self.groups_claim,
+            "clock_skew_leeway": self.clock_skew_leeway,
+            "expiration_leeway": self.expiration_leeway,
+            "not_before_leeway": self.not_before_leeway,
+            "allowed_redirect_uris": [],
+            "oidc_scopes": [],
+            "verbose_oidc_logging": false,
+            "max_age": 0,
+        }) {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        };
+        self.token.write_json(&mut out);
+        Json::Object(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(v: Json) -> Result<JwtRole, ApiError> {
+        let mut r = JwtRole::default();
+        let mut b = v.as_object().cloned().unwrap();
+        crate::token_fields::canonicalize(&mut b);
+        r.apply(&b).map(|()| r)
+    }
+
+    #[test]
+    fn a_github_role() {
+        let r = apply(json!({
+            "role_type": "jwt",
+            "user_claim": "repository",
+            "bound_audiences": "https://github.com/acme",
+            "bound_claims_type": "glob",
+            "bound_claims": {"sub": "repo:acme/*:ref:refs/heads/main", "repository_owner": ["acme"]},
+            "claim_mappings": {"repository": "repo", "ref": "ref"},
+            "token_policies": "deploy",
+            "token_ttl": "10m",
+            "expiration_leeway": -1,
+        }))
+        .unwrap();
+        assert_eq!(r.bound_claims_type, BoundClaimsType::Glob);
+        assert_eq!(r.bound_claims["repository_owner"], ["acme"]);
+        assert_eq!(r.token.token_ttl, 600);
+        assert_eq!(r.leeways().after_expiry(), 60);
+        assert_eq!(r.to_json()["token_policies"], json!(["deploy"]));
+    }
+
+    #[test]
+    fn vault_rules_refuse_bad_roles() {
+        for (b, why) in [
+            (json!({"bound_subject": "x"}), "no user_claim"),
+            (json!({"user_claim": "sub"}), "no bound constraint"),
+            (
+                json!({"user_claim": "sub", "bound_subject": "x", "role_type": "oidc"}),
+                "oidc",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_claims": {"a": {"b": 1}}}),
+                "object value",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_claims": "a=b"}),
+                "not an object",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_subject": "x", "bound_claims_type": "regex"}),
+                "type",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_subject": "x", "claim_mappings": {"a": "role"}}),
+                "reserved",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_subject": "x", "claim_mappings": {"a": "m", "b": "m"}}),
+                "dup",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_subject": "x", "clock_skew_leeway": -2}),
+                "leeway",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_subject": "x", "token_policies": "root"}),
+                "root",
+            ),
+        ] {
+            assert!(apply(b).is_err(), "{why}");
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! A Kubernetes mount's config (`auth/kubernetes/config`). Vault's fields where they
+//! apply (`kubernetes_host`, `kubernetes_ca_cert`, `pem_keys`, `issuer`,
+//! `disable_iss_validation`), plus the JWT method's key-source fields: the keys come
+//! from `pem_keys`, `jwks_url`, or OIDC discovery at `oidc_discovery_url` (default: the
+//! `issuer`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+
+use crate::error::ApiError;
+use crate::http::params::{Body, BodyExt};
+use crate::jwt::source::{KeySource, check_https_url};
+
+/// A Kubernetes mount's configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KubernetesConfig {
+    /// The API server URL (recorded; Sigil does not call it).
+    pub kubernetes_host: String,
+    /// PEM CA of the cluster; trusted for discovery and JWKS fetches unless
+    /// `oidc_discovery_ca_pem` / `jwks_ca_pem` say otherwise.
+    pub kubernetes_ca_cert: String,
+    /// PEM public keys of the service-account signer.
+    pub pem_keys: Vec<String>,
+    /// The service-account issuer (`--service-account-issuer`), checked against `iss`.
+    pub issuer: String,
+    /// Skip the `iss` check (Vault's option; not recommended).
+    pub disable_iss_validation: bool,
+    /// OIDC discovery URL (default: `issuer`, when no other key source is set).
+    pub oidc_discovery_url: String,
+    /// PEM CA for discovery fetches (default: `kubernetes_ca_cert`, else public roots).
+    pub oidc_discovery_ca_pem: String,
+    /// JWKS URL.
+    pub jwks_url: String,
+    /// PEM CA for the JWKS fetch (default: `kubernetes_ca_cert`, else public roots).
+    pub jwks_ca_pem: String,
+}
+
+impl KubernetesConfig {
+    /// Builds a config from a write's body (a write replaces the config). 400 unless
+    /// exactly one key source results (`pem_keys`, `jwks_url`, `oidc_discovery_url` or
+    /// an `issuer` to discover from), for non-`https` URLs, and for Vault's
+    /// `token_reviewer_jwt` (Sigil never calls the TokenReview API).
+    pub fn from_body(body: &Body) -> Result<Self, ApiError> {
+        if body
+            .string("token_reviewer_jwt")?
+            .is_some_and(|v| !v.is_empty())
+        {
+            return Err(ApiError::bad(
+                "\"token_reviewer_jwt\" is not used: Sigil checks service-account tokens \
+                 against the cluster's OIDC issuer keys, not the TokenReview API",
+            ));
+        }
+        let s = |name: &str| -> Result<String, ApiError> {
+            Ok(body.string(name)?.unwrap_or_default().trim().to_owned())
+        };
+        let mut c = Self {
+            kubernetes_host: s("kubernetes_host")?,
+            kubernetes_ca_cert: s("kubernetes_ca_cert")?,
+            pem_keys: body.list("pem_keys")?.unwrap_or_default(),
+            issuer: s("issuer")?,
+            disable_iss_validation: body.boolean("disable_iss_validation")?.unwrap_or(false),
+            oidc_discovery_url: s("oidc_discovery_url")?,
+            oidc_discovery_ca_pem: s("oidc_discovery_ca_pem")?,
+            jwks_url: s("jwks_url")?,
+            jwks_ca_pem: s("jwks_ca_pem")?,
+        };
+        if c.pem_keys.is_empty() && c.jwks_url.is_empty() && c.oidc_discovery_url.is_empty() {
+            c.oidc_discovery_url = c.issuer.clone();
+        }
+        let sources = [
+            !c.oidc_discovery_url.is_empty(),
+            !c.jwks_url.is_empty(),
+            !c.pem_keys.is_empty(),
+        ];
+        if sources.iter().filter(|x| **x).count() != 1 {
+            return Err(ApiError::bad(
+                "exactly one of 'pem_keys', 'jwks_url' or 'oidc_discovery_url' (or an \
+                 'issuer' to discover) must be set",
+            ));
+        }
+        for (name, url) in [
+            ("oidc_discovery_url", &c.oidc_discovery_url),
+            ("jwks_url", &c.jwks_url),
+        ] {
+            if !url.is_empty() && check_https_url(url).is_err() {
+                return Err(ApiError::bad(format!(
+                    "\"{name}\" must be an absolute https:// URL"
+                )));
+            }
+        }
+        if c.pem_keys.len() > crate::jwt::keys::MAX_KEYS {
+            return Err(ApiError::bad("too many \"pem_keys\""));
+        }
+        Ok(c)
+    }
+
+    /// Where the keys come from.
+    pub fn key_source(&self) -> KeySource {
+        let ca = |own: &str| {
+            let pem = if own.is_empty() {
+                &self.kubernetes_ca_cert
+            } else {
+                own
+            };
+            (!pem.is_empty()).then(|| pem.to_owned())
+        };
+        if !self.pem_keys.is_empty() {
+            KeySource::Pems(self.pem_keys.clone())
+        } else if !self.jwks_url.is_empty() {
+            KeySource::Jwks {
+                url: self.jwks_url.clone(),
+                ca_pem: ca(&self.jwks_ca_pem),
+            }
+        } else {
+            KeySource::Discovery {
+                url: self.oidc_discovery_url.clone(),
+                ca_pem: ca(&self.oidc_discovery_ca_pem),
+            }
+        }
+    }
+
+    /// The config as a read returns it.
+    pub fn to_json(&self) -> Json {
+        json!({
+            "kubernetes_host": self.kubernetes_host,
+            "kubernetes_ca_cert": self.kubernetes_ca_cert,
+            "pem_keys": self.pem_keys,
+            "issuer": self.issuer,
+            "disable_iss_validation": self.disable_iss_validation,
+            "disable_local_ca_jwt": true,
+            "oidc_discovery_url": self.oidc_discovery_url,
+            "oidc_discovery_ca_pem": self.oidc_discovery_ca_pem,
+            "jwks_url": self.jwks_url,
+            "jwks_ca_pem": self.jwks_ca_pem,
+        })
+    }
+}

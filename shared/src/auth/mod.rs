@@ -1,0 +1,156 @@
+//! Auth methods that check a token from an outside issuer: JWT/OIDC ([`jwt`], e.g. CI
+//! providers such as GitHub Actions) and Kubernetes service accounts ([`kubernetes`]).
+//! Each mount keeps one config item and one item per role in the table:
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | config | `auth/{mount}/config` | `config` |
+//! | role | `auth/{mount}/roles` | role name |
+//!
+//! so a login reads both with one batch read, and listing roles is one query.
+
+pub mod jwt;
+pub mod kubernetes;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+
+use crate::error::ApiError;
+use crate::http::params::{Body, parse_duration};
+use crate::store::{Item, Key, Query, Store, StoreError, Value, Write, new_item, query_sort_keys};
+
+const A_DOC: &str = "doc";
+
+/// The key of a mount's config item.
+pub fn config_key(mount: &str) -> Key {
+    Key::new(format!("auth/{mount}/config"), "config")
+}
+
+/// The key of a mount's role item.
+pub fn role_key(mount: &str, name: &str) -> Key {
+    Key::new(format!("auth/{mount}/roles"), name)
+}
+
+/// Decodes an item written by [`put`] (500 when it is malformed).
+pub fn decode<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, ApiError> {
+    let json = item.get(A_DOC).map(Value::to_json).unwrap_or(Json::Null);
+    serde_json::from_value(json).map_err(|_| StoreError::Malformed(what.to_owned()).into())
+}
+
+/// Reads and decodes one item.
+pub async fn read<T: DeserializeOwned>(
+    store: &dyn Store,
+    key: &Key,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    match store.get(key).await? {
+        Some(item) => decode(&item, what).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Writes `doc` as the item at `key` (create or replace).
+pub async fn put<T: Serialize>(store: &dyn Store, key: &Key, doc: &T) -> Result<(), ApiError> {
+    let mut item = new_item(key);
+    let json = serde_json::to_value(doc).map_err(|_| ApiError::Internal)?;
+    item.insert(A_DOC.into(), Value::from_json(&json));
+    store.write(Write::Put { item, cond: None }).await?;
+    Ok(())
+}
+
+/// Deletes the item at `key` (idempotent).
+pub async fn delete(store: &dyn Store, key: &Key) -> Result<(), ApiError> {
+    store
+        .write(Write::Delete {
+            key: key.clone(),
+            cond: None,
+        })
+        .await?;
+    Ok(())
+}
+
+/// A mount's role names, sorted.
+pub async fn list_roles(store: &dyn Store, mount: &str) -> Result<Vec<String>, ApiError> {
+    Ok(query_sort_keys(store, Query::partition(format!("auth/{mount}/roles"))).await?)
+}
+
+/// A leeway field in seconds: a duration, or `-1` to turn the leeway off (Vault's
+/// convention for `clock_skew_leeway`, `expiration_leeway`, `not_before_leeway`).
+pub fn leeway(body: &Body, name: &str) -> Result<Option<i64>, ApiError> {
+    match body.get(name) {
+        None | Some(Json::Null) => Ok(None),
+        Some(v) if v.as_i64() == Some(-1) || v.as_str() == Some("-1") => Ok(Some(-1)),
+        Some(v) => parse_duration(v)
+            .map(Some)
+            .map_err(|e| ApiError::bad(format!("invalid value for \"{name}\": {e}"))),
+    }
+}
+
+/// Longest string accepted in a role's bound values and claim names, in bytes.
+pub const MAX_VALUE_BYTES: usize = 1024;
+
+/// Checks a list field's size: at most [`crate::token_fields::MAX_LIST_ITEMS`]
+/// entries of at most [`MAX_VALUE_BYTES`] bytes each.
+pub fn check_list(name: &str, list: &[String]) -> Result<(), ApiError> {
+    use crate::token_fields::MAX_LIST_ITEMS;
+    if list.len() > MAX_LIST_ITEMS || list.iter().any(|s| s.len() > MAX_VALUE_BYTES) {
+        return Err(ApiError::bad(format!(
+            "\"{name}\" takes at most {MAX_LIST_ITEMS} values of at most {MAX_VALUE_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// A role name from the path, checked by Vault's rule (see [`crate::approle::valid_name`]).
+pub fn checked_role_name(name: &str) -> Result<&str, ApiError> {
+    if crate::approle::valid_name(name) {
+        Ok(name)
+    } else {
+        Err(ApiError::bad("invalid role name"))
+    }
+}
+
+/// Maps a key fetch failure: the issuer's trouble is not the caller's, so it is a 503
+/// (the detail goes to the log).
+pub fn fetch_error(e: crate::jwt::source::FetchError) -> ApiError {
+    tracing::warn!(error = %e, "verification keys unavailable");
+    ApiError::Unavailable
+}
+
+/// Reads a mount's config and one of its roles with one batch read (a login's only
+/// read). 400 when the mount has no config or the role does not exist (Vault's
+/// messages).
+pub async fn config_and_role<C: DeserializeOwned, R: DeserializeOwned>(
+    store: &dyn Store,
+    mount: &str,
+    role: &str,
+) -> Result<(C, R), ApiError> {
+    let mut found = store
+        .get_many(&[config_key(mount), role_key(mount, role)])
+        .await?;
+    let config = found
+        .first_mut()
+        .and_then(Option::take)
+        .ok_or_else(|| ApiError::bad("could not load configuration"))?;
+    let role_item = found
+        .get_mut(1)
+        .and_then(Option::take)
+        .ok_or_else(|| ApiError::bad(format!("role \"{role}\" could not be found")))?;
+    Ok((
+        decode(&config, "auth config")?,
+        decode(&role_item, "auth role")?,
+    ))
+}
+
+/// Mints the token a successful login earns and stores it (one transaction).
+pub async fn issue_token(
+    store: &dyn Store,
+    params: &crate::token::TokenParams,
+    limits: crate::token::Limits,
+    now: i64,
+) -> Result<crate::token::Minted, ApiError> {
+    let minted = crate::token::mint(params, limits, now)?;
+    store.transact(minted.writes()).await?;
+    Ok(minted)
+}
