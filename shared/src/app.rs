@@ -37,6 +37,8 @@ pub struct App {
     pub iam: Arc<dyn crate::aws_engine::iam::IamApi>,
     /// STS, for the AWS secrets engine.
     pub sts: Arc<dyn crate::aws_engine::sts::StsApi>,
+    /// STS `GetCallerIdentity`, for the AWS IAM auth method's signed logins.
+    pub caller_identity: Arc<dyn crate::auth_aws::caller_identity::CallerIdentity>,
     /// Failure injection on the AWS issue path (production: none).
     pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
 }

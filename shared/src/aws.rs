@@ -256,6 +256,7 @@ pub fn app_with(
         sts: Arc::new(crate::aws_engine::sts::AwsSts::new(sts_client(
             sdk, counter,
         ))),
+        caller_identity: Arc::new(crate::auth_aws::caller_identity::HttpCallerIdentity::new()),
         failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
     }
 }
