@@ -562,3 +562,106 @@ async fn admin_routes_follow_vaults_shapes_and_refuse_what_sigil_cannot_honour()
     assert_eq!(s, 403);
 }
 
+/// Serves HTTP requests on a loopback port by handing them to the in-process login
+/// function, for `count` requests: enough HTTP for the `sigil` command to talk to.
+fn bridge(f: &Fixture, count: usize) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let app = f.app(Function::Login);
+    let rt = tokio::runtime::Handle::current();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(count) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let mut parts = line.split_whitespace();
+            let (method, path) = (
+                parts.next().unwrap().to_owned(),
+                parts.next().unwrap().to_owned(),
+            );
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                let h = h.trim_end();
+                if h.is_empty() {
+                    break;
+                }
+                let (k, v) = h.split_once(':').unwrap();
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            }
+            let len = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let mut req = request(&method, &path, None, None);
+            req.headers = headers;
+            req.body = body;
+            let resp = rt.block_on(app.handle(req));
+            let text = resp.body.map(|b| b.to_string()).unwrap_or_default();
+            write!(
+                stream,
+                "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                resp.status,
+                text.len()
+            )
+            .unwrap();
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigil_login_aws_signs_with_the_sdk_credential_chain_and_logs_in() {
+    let f = Fixture::new().await;
+    configure(&f).await;
+    let (arn, creds) = iam_user(&f).await;
+    role(&f, "ci", &[&arn]).await;
+    let addr = bridge(&f, 2);
+    let run = move |args: Vec<String>| {
+        let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/sigil");
+        std::process::Command::new(bin)
+            .args(args)
+            .env("SIGIL_ADDR", &addr)
+            .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
+            .env("AWS_ENDPOINT_URL", sts_endpoint())
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env_remove("SIGIL_TOKEN")
+            .env_remove("VAULT_TOKEN")
+            .output()
+            .expect("target/debug/sigil (cargo build -p sigil-cli)")
+    };
+    let args = |extra: &[&str]| -> Vec<String> {
+        ["login", "aws", "-role=ci", "-field=token"]
+            .iter()
+            .chain(extra)
+            .map(|s| (*s).to_owned())
+            .collect()
+    };
+    let with_header = args(&[&format!("-header-value={SERVER_ID}")]);
+    let without = args(&[]);
+    let (ok, refused) = tokio::task::spawn_blocking(move || (run(with_header), run(without)))
+        .await
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let token = String::from_utf8(ok.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("sgl."), "{token}");
+    let (s, l) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(l["data"]["meta"]["client_arn"], arn);
+    // Without the server ID header the server requires: refused, exit code 2.
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains(INVALID));
+}
