@@ -365,6 +365,32 @@ mod tests {
         assert_eq!(tokens(&store), 0);
     }
 
+    #[test]
+    fn debug_of_a_proof_shows_no_credentials() {
+        let creds = Credentials::new(
+            "AKIDALICE",
+            "SECRETKEY",
+            Some("SESSIONTOKEN".into()),
+            None,
+            "t",
+        );
+        let data = sign::login_data(
+            &creds,
+            ENDPOINT,
+            "us-east-1",
+            None,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        let shown = format!(
+            "{:?}",
+            Proof::SignedRequest(IamLogin::from_body(&data).unwrap())
+        );
+        for secret in ["SECRETKEY", "SESSIONTOKEN", "Signature=", "AKIDALICE"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
     #[tokio::test]
     async fn sts_outages_are_503() {
         let (store, sts) = setup("").await;
