@@ -109,11 +109,40 @@ pub struct WriteArgs {
 }
 
 /// Auth methods of `sigil login`. Each is one variant here and one request builder in
-/// `commands::login` (jwt, kubernetes and aws are to come).
+/// `commands::login` (jwt and kubernetes are to come).
 #[derive(Debug, Subcommand)]
 pub enum LoginMethod {
     /// AppRole: POST /v1/auth/approle/login with a role ID and a secret ID.
     Approle(ApproleLogin),
+    /// AWS IAM: POST /v1/auth/aws/login with an sts:GetCallerIdentity request signed
+    /// with your AWS credentials (the SDK's default chain), as Vault's CLI sends it.
+    Aws(AwsLogin),
+}
+
+/// `sigil login aws`.
+#[derive(Debug, Args)]
+pub struct AwsLogin {
+    /// The role to log in through (or give role=NAME); without it, the server uses
+    /// your IAM user or role name.
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+    /// The X-Vault-AWS-IAM-Server-ID value the server requires (or header_value=V);
+    /// it is signed with the request.
+    #[arg(long, value_name = "VALUE")]
+    pub header_value: Option<String>,
+    /// The region to sign for (or region=R) [default: us-east-1, as Vault's CLI].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The STS endpoint to sign for; it must be the server's sts_endpoint [default:
+    /// AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else https://sts.amazonaws.com].
+    #[arg(long, value_name = "URL")]
+    pub sts_endpoint: Option<String>,
+    /// Where the AWS method is mounted.
+    #[arg(long, default_value = "aws")]
+    pub path: String,
+    /// Login parameters as KEY=VALUE pairs, Vault's names: role, header_value, region.
+    #[arg(value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
 }
 
 /// `sigil login approle`.

@@ -27,6 +27,7 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> 
         revokers: Arc::new(sigil::lease::Revokers::new()),
         iam: Arc::new(sigil::aws_engine::iam::FakeIam::new()),
         sts: Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
+        caller_identity: Arc::new(sigil::auth_aws::caller_identity::FakeCallerIdentity::new()),
         failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
         jwt_keys: Arc::new(sigil::jwt::cache::KeyCache::new(Arc::new(
             sigil::jwt::source::StaticJwksSource::new(),

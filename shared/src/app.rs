@@ -39,6 +39,8 @@ pub struct App {
     pub sts: Arc<dyn crate::aws_engine::sts::StsApi>,
     /// Verification keys of JWT and Kubernetes issuers, cached while the function is warm.
     pub jwt_keys: Arc<crate::jwt::cache::KeyCache>,
+    /// STS `GetCallerIdentity`, for the AWS IAM auth method's signed logins.
+    pub caller_identity: Arc<dyn crate::auth_aws::caller_identity::CallerIdentity>,
     /// Failure injection on the AWS issue path (production: none).
     pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
 }

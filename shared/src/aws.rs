@@ -259,6 +259,7 @@ pub fn app_with(
         jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
             crate::jwt::source::HttpJwksSource::new(),
         ))),
+        caller_identity: Arc::new(crate::auth_aws::caller_identity::HttpCallerIdentity::new()),
         failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
     }
 }

@@ -2,7 +2,7 @@
 //! ports (`Store`, `Kms`, `Clock`) with AWS adapters and in-memory fakes.
 //!
 //! Map (DESIGN.md): [`route`] resolves a request, [`authz`] decides, [`handlers`]
-//! run the engines ([`kv`], [`approle`], [`token`]) over [`store`] and [`keyring`];
+//! run the engines ([`kv`], [`approle`], [`auth_aws`], [`token`]) over [`store`] and [`keyring`];
 //! [`http`] maps Lambda events and Vault's envelope; [`sweeper`] cleans up; [`aws`]
 //! builds the real adapters.
 
@@ -11,6 +11,7 @@
 pub mod app;
 pub mod approle;
 pub mod auth;
+pub mod auth_aws;
 pub mod authz;
 pub mod aws;
 pub mod aws_engine;

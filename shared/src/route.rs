@@ -181,6 +181,14 @@ pub enum Route {
     },
     /// `auth/:mount/login` of a JWT or Kubernetes mount
     AuthLogin { mount: String, kind: AuthKind },
+    /// `auth/aws/login`
+    AwsAuthLogin,
+    /// `auth/aws/config/client`
+    AwsAuthConfigClient,
+    /// `auth/aws/role` (LIST)
+    AwsAuthRoles,
+    /// `auth/aws/role/:name`
+    AwsAuthRole { name: String },
 }
 
 /// A resolved request: route, operation and the logical path (without `/v1/`), which
@@ -201,7 +209,7 @@ impl Resolved {
         use Operation::*;
         use Route::*;
         match (&self.route, self.op) {
-            (ApproleLogin | AuthLogin { .. }, _) => Function::Login,
+            (ApproleLogin | AuthLogin { .. } | AwsAuthLogin, _) => Function::Login,
             (KvData { .. }, Read) | (KvMetadata { .. }, Read | List) => Function::Issue,
             (TokenLookupSelf | TokenLookup | LeaseLookup | CapabilitiesSelf, _) => Function::Issue,
             (AwsCreds { .. } | AwsSts { .. }, _) => Function::Issue,
@@ -215,7 +223,9 @@ impl Resolved {
     /// The access the route needs.
     pub fn access(&self) -> Access {
         match self.route {
-            Route::Health | Route::ApproleLogin | Route::AuthLogin { .. } => Access::Public,
+            Route::Health | Route::ApproleLogin | Route::AuthLogin { .. } | Route::AwsAuthLogin => {
+                Access::Public
+            }
             _ => Access::Acl,
         }
     }
@@ -240,7 +250,8 @@ impl Resolved {
     }
 
     /// Whether a write here tells creating from updating (Vault's existence check): KV v2
-    /// secrets and metadata, AppRole roles. Elsewhere a write needs `update`.
+    /// secrets and metadata, AppRole and aws auth roles, the aws auth client
+    /// configuration. Elsewhere a write needs `update`.
     pub fn has_existence_check(&self) -> bool {
         self.op == Operation::Update
             && matches!(
@@ -249,6 +260,8 @@ impl Resolved {
                     | Route::KvMetadata { .. }
                     | Route::ApproleRole { .. }
                     | Route::AuthRole { .. }
+                    | Route::AwsAuthRole { .. }
+                    | Route::AwsAuthConfigClient
             )
     }
 }
@@ -344,6 +357,10 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
             "secret-id-accessor",
             "destroy",
         ] => Route::ApproleAccessorDestroy { name: name(n) },
+        ["auth", "aws", "login"] => Route::AwsAuthLogin,
+        ["auth", "aws", "config", "client"] => Route::AwsAuthConfigClient,
+        ["auth", "aws", "role"] => Route::AwsAuthRoles,
+        ["auth", "aws", "role", n] => Route::AwsAuthRole { name: name(n) },
         ["auth", m, rest @ ..] if auth_kind(config, m).is_some() && !rest.is_empty() => {
             let kind = auth_kind(config, m).ok_or_else(no_route)?;
             let mount = name(m);
@@ -444,9 +461,12 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         KvData { .. } => matches!(op, Read | Update | Delete),
         KvMetadata { .. } => matches!(op, Read | List | Update | Delete),
         KvConfig { .. } => matches!(op, Read | Update),
-        Policies | AwsRoles | LeaseList { .. } | Leases | AuthRoles { .. } => op == List,
+        Policies | AwsRoles | AwsAuthRoles | LeaseList { .. } | Leases | AuthRoles { .. } => {
+            op == List
+        }
         AuthConfig { .. } => matches!(op, Read | Update),
         AuthRole { .. } => matches!(op, Read | Update | Delete),
+        AwsAuthConfigClient | AwsAuthRole { .. } => matches!(op, Read | Update | Delete),
         AwsCreds { .. } => matches!(op, Read | Update),
         AwsSts { .. } => op == Update,
         AwsRole { .. } => matches!(op, Read | Update | Delete),
@@ -596,5 +616,57 @@ mod tests {
             r("GET", "/v1/auth/approle/login"),
             Err(ApiError::MethodNotAllowed)
         );
+    }
+
+    #[test]
+    fn aws_auth_routes() {
+        let l = r("POST", "/v1/auth/aws/login").unwrap();
+        assert_eq!(l.route, Route::AwsAuthLogin);
+        assert_eq!(
+            (l.function(), l.access()),
+            (Function::Login, Access::Public)
+        );
+        assert_eq!(
+            r("GET", "/v1/auth/aws/login"),
+            Err(ApiError::MethodNotAllowed)
+        );
+        for (m, p) in [
+            ("GET", "/v1/auth/aws/config/client"),
+            ("POST", "/v1/auth/aws/config/client"),
+            ("DELETE", "/v1/auth/aws/config/client"),
+            ("GET", "/v1/auth/aws/role/ci"),
+            ("PUT", "/v1/auth/aws/role/ci"),
+            ("DELETE", "/v1/auth/aws/role/ci"),
+            ("LIST", "/v1/auth/aws/role"),
+        ] {
+            let x = r(m, p).unwrap();
+            assert_eq!(
+                (x.function(), x.access()),
+                (Function::Admin, Access::Acl),
+                "{m} {p}"
+            );
+        }
+        assert!(
+            r("POST", "/v1/auth/aws/role/ci")
+                .unwrap()
+                .has_existence_check()
+        );
+        assert!(
+            r("POST", "/v1/auth/aws/config/client")
+                .unwrap()
+                .has_existence_check()
+        );
+        assert_eq!(
+            r("LIST", "/v1/auth/aws/role").unwrap().path,
+            "auth/aws/role/"
+        );
+        assert_eq!(
+            r("POST", "/v1/auth/aws/role"),
+            Err(ApiError::MethodNotAllowed)
+        );
+        assert!(matches!(
+            r("GET", "/v1/auth/aws/config"),
+            Err(ApiError::NoRoute(_))
+        ));
     }
 }

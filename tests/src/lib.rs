@@ -284,6 +284,7 @@ pub fn request(method: &str, path: &str, token: Option<&str>, body: Option<Value
         body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
         remote_addr: Some("127.0.0.1".to_owned()),
         request_id: unique("req"),
+        iam_caller_arn: None,
     }
 }
 

@@ -94,6 +94,15 @@ fn router_agrees_with_the_route_table() {
         ("PUT", "/v1/sys/leases/revoke-force/aws/creds/x"),
         ("LIST", "/v1/sys/leases/lookup/aws/creds/x/"),
         ("LIST", "/v1/sys/leases"),
+        ("POST", "/v1/auth/aws/login"),
+        ("PUT", "/v1/auth/aws/login"),
+        ("GET", "/v1/auth/aws/config/client"),
+        ("POST", "/v1/auth/aws/config/client"),
+        ("DELETE", "/v1/auth/aws/config/client"),
+        ("LIST", "/v1/auth/aws/role"),
+        ("GET", "/v1/auth/aws/role/deploy"),
+        ("POST", "/v1/auth/aws/role/deploy"),
+        ("DELETE", "/v1/auth/aws/role/deploy"),
     ];
     for (method, path) in cases {
         let want = route::resolve(&cfg, method, path, false)

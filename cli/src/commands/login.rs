@@ -1,9 +1,9 @@
 //! `sigil login METHOD`: one login request builder per auth method, and the command
 //! that sends it and prints the token.
 //!
-//! To add a method (jwt, kubernetes, aws): a variant in [`crate::args::LoginMethod`], a
+//! To add a method (jwt, kubernetes): a variant in [`crate::args::LoginMethod`], a
 //! `*_request` function here that returns the login [`Request`], and a match arm in
-//! [`login_request`].
+//! [`login_request`]. The aws method's builder is in [`super::login_aws`].
 
 use serde_json::{Map, Value};
 
@@ -14,9 +14,16 @@ use crate::output::{Output, Shape};
 use crate::pairs::{parse_pairs, read_stdin};
 
 /// The login request of `method`.
-pub fn login_request(method: &LoginMethod) -> Result<Request, CliError> {
+pub async fn login_request(method: &LoginMethod) -> Result<Request, CliError> {
     match method {
         LoginMethod::Approle(args) => approle_request(args, parse_pairs(&args.params, read_stdin)?),
+        LoginMethod::Aws(args) => super::login_aws::aws_request(
+            args,
+            parse_pairs(&args.params, read_stdin)?,
+            |k| std::env::var(k).ok(),
+            &super::login_aws::credentials().await?,
+            std::time::SystemTime::now(),
+        ),
     }
 }
 
@@ -48,7 +55,7 @@ pub fn approle_request(
 
 /// Logs in and prints the auth response (table: token, accessor, duration, policies).
 pub async fn run(client: &Client, out: &Output, method: LoginMethod) -> Result<(), CliError> {
-    let req = login_request(&method)?;
+    let req = login_request(&method).await?;
     let path = req.path().to_owned();
     match client.send(req).await? {
         Some(resp) => out.emit(&resp, Shape::Secret).map(drop),

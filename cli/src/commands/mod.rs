@@ -6,6 +6,7 @@ mod generic;
 mod kv;
 mod lease;
 mod login;
+mod login_aws;
 mod policy;
 mod token;
 

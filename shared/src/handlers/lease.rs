@@ -150,6 +150,7 @@ mod tests {
             revokers: Arc::new(Revokers::new().with("test.kind", revoker.clone())),
             iam: Arc::new(crate::aws_engine::iam::FakeIam::new()),
             sts: Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
+            caller_identity: Arc::new(crate::auth_aws::caller_identity::FakeCallerIdentity::new()),
             failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
             jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
                 crate::jwt::source::StaticJwksSource::new(),

@@ -2,6 +2,7 @@
 
 mod approle;
 mod auth;
+mod auth_aws;
 mod aws;
 mod kv;
 mod lease;
@@ -117,6 +118,12 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         | Route::AwsConfigLease => {
             aws::handle(app, req, caller, &resolved.route, op, &body, now).await
         }
+        Route::AwsAuthLogin
+        | Route::AwsAuthConfigClient
+        | Route::AwsAuthRoles
+        | Route::AwsAuthRole { .. } => {
+            auth_aws::handle(app, req, &resolved.route, op, &body, grant, now).await
+        }
         Route::CapabilitiesSelf => policy::capabilities_self(app, caller, &body, now).await,
         Route::AuthConfig { .. }
         | Route::AuthRoles { .. }
@@ -146,6 +153,14 @@ fn canonical_body(route: &Route, mut body: crate::http::params::Body) -> crate::
                 normalize_list(&mut body, name, false);
             }
         }
+        Route::AwsAuthRole { .. } => {
+            crate::token_fields::canonicalize(&mut body);
+            // Vault's legacy names of the token TTLs on aws auth roles.
+            crate::http::params::resolve_alias(&mut body, "ttl", "token_ttl");
+            crate::http::params::resolve_alias(&mut body, "max_ttl", "token_max_ttl");
+            normalize_list(&mut body, "bound_iam_principal_arn", false);
+        }
+        Route::AwsAuthConfigClient => normalize_list(&mut body, "allowed_sts_header_values", false),
         Route::CapabilitiesSelf => normalize_list(&mut body, "paths", false),
         Route::AuthRole { .. } => {
             crate::token_fields::canonicalize(&mut body);

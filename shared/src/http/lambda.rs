@@ -9,15 +9,27 @@ use super::{ApiRequest, ApiResponse, MAX_BODY_BYTES};
 use crate::app::App;
 use crate::crypto;
 
-/// Converts a Lambda HTTP request.
+/// Converts a Lambda HTTP request. The caller's address, the request ID and the IAM
+/// caller ARN come from API Gateway's request context (payload 2.0 or REST), which
+/// API Gateway writes and the caller cannot.
 pub fn to_api_request(req: &Request) -> ApiRequest {
-    let (remote_addr, request_id) = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(c)) => (c.http.source_ip.clone(), c.request_id.clone()),
-        Some(RequestContext::ApiGatewayV1(c)) => {
-            (c.identity.source_ip.clone(), c.request_id.clone())
-        }
-        _ => (None, None),
+    let (remote_addr, request_id, iam_caller_arn) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) => (
+            c.http.source_ip.clone(),
+            c.request_id.clone(),
+            c.authorizer
+                .as_ref()
+                .and_then(|a| a.iam.as_ref())
+                .and_then(|i| i.user_arn.clone()),
+        ),
+        Some(RequestContext::ApiGatewayV1(c)) => (
+            c.identity.source_ip.clone(),
+            c.request_id.clone(),
+            c.identity.user_arn.clone(),
+        ),
+        _ => (None, None, None),
     };
+    let iam_caller_arn = iam_caller_arn.filter(|a| !a.is_empty());
     let request_id = request_id
         .filter(|r| !r.is_empty())
         .or_else(|| crypto::random_uuid().ok())
@@ -50,6 +62,7 @@ pub fn to_api_request(req: &Request) -> ApiRequest {
         body,
         remote_addr,
         request_id,
+        iam_caller_arn,
     }
 }
 
@@ -97,5 +110,108 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
                 ),
             }))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn v2_event(authorizer: serde_json::Value) -> String {
+        json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": "/v1/auth/aws/login",
+            "rawQueryString": "",
+            "headers": {
+                "content-type": "application/json",
+                "x-amzn-iam-caller-arn": "arn:aws:iam::123456789012:user/spoofed",
+                "iam_caller_arn": "arn:aws:iam::123456789012:user/spoofed",
+                "useragent": "arn:aws:iam::123456789012:user/spoofed"
+            },
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "api",
+                "authorizer": authorizer,
+                "domainName": "sigil.example",
+                "domainPrefix": "sigil",
+                "http": {
+                    "method": "POST",
+                    "path": "/v1/auth/aws/login",
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "192.0.2.1",
+                    "userAgent": "test"
+                },
+                "requestId": "req-1",
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "01/Jan/2025:00:00:00 +0000",
+                "timeEpoch": 1735689600000u64
+            },
+            "body": "{\"role\":\"ci\",\"iam_caller_arn\":\"arn:aws:iam::123456789012:user/spoofed\"}",
+            "isBase64Encoded": false
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn the_iam_caller_arn_comes_only_from_the_request_context() {
+        let with_iam = v2_event(json!({"iam": {
+            "accessKey": "ASIAEXAMPLE",
+            "accountId": "123456789012",
+            "callerId": "AROAEXAMPLE:s1",
+            "principalOrgId": null,
+            "userArn": "arn:aws:sts::123456789012:assumed-role/deploy/s1",
+            "userId": "AROAEXAMPLE:s1"
+        }}));
+        let req = lambda_http::request::from_str(&with_iam).unwrap();
+        let api = to_api_request(&req);
+        assert_eq!(
+            api.iam_caller_arn.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/deploy/s1")
+        );
+        assert_eq!(api.remote_addr.as_deref(), Some("192.0.2.1"));
+        // Without IAM authorization, headers and body naming an ARN change nothing.
+        let without = v2_event(json!({"jwt": {"claims": {"sub": "x"}, "scopes": null}}));
+        let api = to_api_request(&lambda_http::request::from_str(&without).unwrap());
+        assert_eq!(api.iam_caller_arn, None);
+        assert!(api.header("x-amzn-iam-caller-arn").is_some());
+    }
+
+    #[test]
+    fn rest_api_identity_user_arn() {
+        let event = json!({
+            "resource": "/{proxy+}",
+            "path": "/v1/auth/aws/login",
+            "httpMethod": "POST",
+            "headers": {"content-type": "application/json"},
+            "multiValueHeaders": {"content-type": ["application/json"]},
+            "queryStringParameters": null,
+            "multiValueQueryStringParameters": null,
+            "pathParameters": null,
+            "stageVariables": null,
+            "requestContext": {
+                "accountId": "123456789012",
+                "resourceId": "r",
+                "stage": "prod",
+                "requestId": "req-2",
+                "identity": {
+                    "sourceIp": "192.0.2.2",
+                    "userArn": "arn:aws:iam::123456789012:user/alice"
+                },
+                "resourcePath": "/{proxy+}",
+                "httpMethod": "POST",
+                "apiId": "api"
+            },
+            "body": "{}",
+            "isBase64Encoded": false
+        })
+        .to_string();
+        let api = to_api_request(&lambda_http::request::from_str(&event).unwrap());
+        assert_eq!(
+            api.iam_caller_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:user/alice")
+        );
     }
 }

@@ -31,6 +31,12 @@ pub struct ApiRequest {
     pub remote_addr: Option<String>,
     /// The request ID (API Gateway's, or a random one).
     pub request_id: String,
+    /// The caller's IAM ARN as API Gateway verified it (IAM authorization on the
+    /// route): HTTP API payload 2.0 `requestContext.authorizer.iam.userArn`, REST API
+    /// `requestContext.identity.userArn`. Only the Lambda adapter
+    /// ([`lambda::to_api_request`]) sets it, from the request context; never from a
+    /// header or the body, which the caller controls.
+    pub iam_caller_arn: Option<String>,
 }
 
 /// `Debug` omits headers and body: they carry tokens and secrets.
@@ -41,6 +47,7 @@ impl std::fmt::Debug for ApiRequest {
             .field("path", &self.path)
             .field("body_bytes", &self.body.len())
             .field("request_id", &self.request_id)
+            .field("iam_caller_arn", &self.iam_caller_arn)
             .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,443 @@
+//! `POST auth/aws/login`: establishes the caller's ARN (a signed `GetCallerIdentity`
+//! forwarded to STS, or API Gateway's IAM request context), matches it against the
+//! role's bindings and mints a token.
+//!
+//! Budget (as AppRole's): the configuration and the role in one read, the token in one
+//! transaction: two DynamoDB round trips, plus the STS call for a signed request. A
+//! login without `role` (Vault then uses the caller's user or role name as the role
+//! name) reads the role after STS has answered: three round trips.
+
+use std::collections::BTreeMap;
+
+use super::arn::{self, Principal};
+use super::caller_identity::{CallerIdentity, CallerIdentityError};
+use super::config::{self, ClientConfig};
+use super::iam_request::IamLogin;
+use super::role::{self, AwsAuthRole};
+use super::stored::{self, Stored};
+use super::{MOUNT, refuse};
+use crate::error::ApiError;
+use crate::store::Store;
+use crate::token::{self, Limits, Minted};
+
+/// How the caller proves who it is.
+#[derive(Debug)]
+pub enum Proof<'a> {
+    /// Vault's `iam` method: a signed `GetCallerIdentity` request.
+    SignedRequest(IamLogin),
+    /// The caller ARN API Gateway verified ([`crate::http::ApiRequest::iam_caller_arn`]).
+    RequestContext(&'a str),
+}
+
+/// A login's result: the token, and who it was minted for.
+#[derive(Debug)]
+pub struct Login {
+    /// The new token.
+    pub minted: Minted,
+    /// The caller.
+    pub principal: Principal,
+    /// The role it logged in through.
+    pub role: String,
+}
+
+/// Vault's token display name for an aws login: `aws-` and the user's or role's name,
+/// with characters other than letters, digits and `-` replaced by `-`.
+pub fn display_name(principal: &Principal) -> String {
+    let name: String = principal
+        .friendly_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{MOUNT}-{name}")
+}
+
+/// The token metadata Vault's aws auth method sets for an `iam` login.
+fn metadata(
+    principal: &Principal,
+    user_id: &str,
+    role_name: &str,
+    role: &AwsAuthRole,
+) -> BTreeMap<String, String> {
+    [
+        ("account_id", principal.account_id.as_str()),
+        ("auth_type", "iam"),
+        ("canonical_arn", principal.canonical_arn.as_str()),
+        ("client_arn", principal.client_arn.as_str()),
+        // The unique ID without its session part, as Vault records it.
+        (
+            "client_user_id",
+            user_id.split(':').next().unwrap_or_default(),
+        ),
+        ("inferred_aws_region", ""),
+        ("inferred_entity_id", ""),
+        ("inferred_entity_type", ""),
+        ("role", role_name),
+        ("role_id", role.role_id.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+async fn identify(
+    sts: &dyn CallerIdentity,
+    cfg: &ClientConfig,
+    proof: &Proof<'_>,
+) -> Result<(String, String), ApiError> {
+    match proof {
+        Proof::RequestContext(arn) => Ok(((*arn).to_owned(), String::new())),
+        Proof::SignedRequest(iam) => {
+            let req = iam.verify(cfg).map_err(refuse)?;
+            match sts.get_caller_identity(&req).await {
+                Ok(id) => Ok((id.arn, id.user_id)),
+                Err(CallerIdentityError::Refused(code)) => {
+                    tracing::info!(sts_code = %code, "STS refused a forwarded GetCallerIdentity");
+                    Err(refuse("STS refused the signed request"))
+                }
+                Err(CallerIdentityError::Unavailable(why)) => {
+                    tracing::warn!(reason = %why, "STS unavailable for an aws login");
+                    Err(ApiError::Unavailable)
+                }
+            }
+        }
+    }
+}
+
+/// Logs in through role `role_name` (empty: the caller's user or role name) with
+/// `proof`. Every failure that depends on the caller's credentials, the role or the
+/// configuration is 400 [`super::INVALID_CREDENTIALS`]; STS being unavailable is 503;
+/// malformed `iam_*` fields were refused before (by [`IamLogin::from_body`]).
+pub async fn login(
+    store: &dyn Store,
+    sts: &dyn CallerIdentity,
+    role_name: &str,
+    proof: Proof<'_>,
+    limits: Limits,
+    now: i64,
+) -> Result<Login, ApiError> {
+    let named = (!role_name.is_empty()).then_some(role_name);
+    if named.is_some_and(|n| !role::valid_name(n)) {
+        return Err(refuse("unknown role"));
+    }
+    let mut keys = vec![config::key()];
+    if let Some(n) = named {
+        keys.push(role::key(n));
+    }
+    let mut found = store.get_many(&keys).await?;
+    let cfg: ClientConfig = match found.first().and_then(Option::as_ref) {
+        Some(item) => stored::decode(item, "aws auth config")?.doc,
+        None => ClientConfig::default(),
+    };
+    let mut role: Option<Stored<AwsAuthRole>> = match found.get_mut(1).and_then(Option::take) {
+        Some(item) => Some(stored::decode(&item, "aws auth role")?),
+        None if named.is_some() => return Err(refuse("unknown role")),
+        None => None,
+    };
+    let (caller_arn, user_id) = identify(sts, &cfg, &proof).await?;
+    let principal = arn::parse_caller(&caller_arn)
+        .ok_or_else(|| refuse("the caller is not an IAM user or an assumed-role session"))?;
+    let name = named.unwrap_or(&principal.friendly_name).to_owned();
+    if role.is_none() {
+        role = role::read(store, &name).await?;
+    }
+    let role = role.ok_or_else(|| refuse("unknown role"))?.doc;
+    if !arn::bound(&role.bound_iam_principal_arn, &principal) {
+        return Err(refuse("the caller is not bound by the role"));
+    }
+    let params = role.token_params(
+        &display_name(&principal),
+        metadata(&principal, &user_id, &name, &role),
+    );
+    let minted = token::mint(&params, limits, now)?;
+    store.transact(minted.writes()).await?;
+    Ok(Login {
+        minted,
+        principal,
+        role: name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth_aws::INVALID_CREDENTIALS;
+    use crate::auth_aws::caller_identity::{FakeCallerIdentity, Identity};
+    use crate::auth_aws::sign::{self, SignSpec};
+    use crate::http::params::Body;
+    use crate::store::memory::MemoryStore;
+    use aws_credential_types::Credentials;
+    use serde_json::json;
+
+    const LIMITS: Limits = Limits {
+        default_ttl: 3600,
+        max_ttl: 7200,
+    };
+    const ENDPOINT: &str = "https://sts.amazonaws.com";
+    const USER: &str = "arn:aws:iam::123456789012:user/ci/alice";
+
+    fn body(v: serde_json::Value) -> Body {
+        serde_json::from_value(v).unwrap()
+    }
+
+    async fn setup(server_id: &str) -> (MemoryStore, FakeCallerIdentity) {
+        let store = MemoryStore::new();
+        config::write(
+            &store,
+            &body(json!({"sts_endpoint": ENDPOINT, "iam_server_id_header_value": server_id})),
+        )
+        .await
+        .unwrap();
+        role::write(
+            &store,
+            "ci",
+            None,
+            &body(json!({"bound_iam_principal_arn": [USER, "arn:aws:iam::123456789012:role/deploy-*"], "token_policies": "ci"})),
+        )
+        .await
+        .unwrap();
+        let sts = FakeCallerIdentity::new();
+        sts.answer(
+            "AKIDALICE",
+            Ok(Identity {
+                arn: USER.into(),
+                user_id: "AIDAALICE".into(),
+                account: "123456789012".into(),
+            }),
+        );
+        sts.answer(
+            "ASIADEPLOY",
+            Ok(Identity {
+                arn: "arn:aws:sts::123456789012:assumed-role/deploy-prod/job-1".into(),
+                user_id: "AROADEPLOY:job-1".into(),
+                account: "123456789012".into(),
+            }),
+        );
+        sts.answer(
+            "AKIDBOB",
+            Ok(Identity {
+                arn: "arn:aws:iam::123456789012:user/bob".into(),
+                user_id: "AIDABOB".into(),
+                account: "123456789012".into(),
+            }),
+        );
+        (store, sts)
+    }
+
+    fn signed(key: &str, server_id: Option<&str>) -> IamLogin {
+        let creds = Credentials::new(key, "secret", None, None, "test");
+        let data = sign::login_data(
+            &creds,
+            ENDPOINT,
+            "us-east-1",
+            server_id,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        IamLogin::from_body(&data).unwrap()
+    }
+
+    fn tokens(store: &MemoryStore) -> usize {
+        store
+            .dump()
+            .iter()
+            .filter(|i| i.get("sk").and_then(crate::store::Value::as_str) == Some("token"))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn a_bound_user_logs_in_in_two_round_trips() {
+        let (store, sts) = setup("sigil.example").await;
+        let before = store.calls();
+        let l = login(
+            &store,
+            &sts,
+            "ci",
+            Proof::SignedRequest(signed("AKIDALICE", Some("sigil.example"))),
+            LIMITS,
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(store.calls() - before, 2, "one read, one transaction");
+        assert_eq!(sts.calls(), 1);
+        let e = &l.minted.entry;
+        assert_eq!(e.policies, ["ci", "default"]);
+        assert_eq!(e.display_name, "aws-alice");
+        assert_eq!(e.path, "auth/aws/login");
+        assert_eq!(e.meta["client_arn"], USER);
+        assert_eq!(e.meta["canonical_arn"], USER);
+        assert_eq!(e.meta["account_id"], "123456789012");
+        assert_eq!(e.meta["auth_type"], "iam");
+        assert_eq!(e.meta["client_user_id"], "AIDAALICE");
+        assert_eq!(e.meta["role"], "ci");
+        assert_eq!(tokens(&store), 1);
+    }
+
+    #[tokio::test]
+    async fn a_role_session_logs_in_through_a_wildcard_binding() {
+        let (store, sts) = setup("").await;
+        let l = login(
+            &store,
+            &sts,
+            "ci",
+            Proof::SignedRequest(signed("ASIADEPLOY", None)),
+            LIMITS,
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            l.principal.canonical_arn,
+            "arn:aws:iam::123456789012:role/deploy-prod"
+        );
+        assert_eq!(l.minted.entry.meta["client_user_id"], "AROADEPLOY");
+        assert_eq!(l.minted.entry.display_name, "aws-deploy-prod");
+    }
+
+    #[tokio::test]
+    async fn refusals_are_uniform_and_write_nothing() {
+        let (store, sts) = setup("sigil.example").await;
+        let cases: Vec<(&str, IamLogin)> = vec![
+            ("ci", signed("AKIDBOB", Some("sigil.example"))),
+            ("ci", signed("AKIDUNKNOWN", Some("sigil.example"))),
+            ("nope", signed("AKIDALICE", Some("sigil.example"))),
+            ("ci", signed("AKIDALICE", Some("other.example"))),
+            ("ci", signed("AKIDALICE", None)),
+            ("bad/name", signed("AKIDALICE", Some("sigil.example"))),
+        ];
+        for (role_name, iam) in cases {
+            let e = login(
+                &store,
+                &sts,
+                role_name,
+                Proof::SignedRequest(iam),
+                LIMITS,
+                10,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS), "{role_name}");
+        }
+        // Signed for another host: refused before anything is sent to STS.
+        let calls = sts.calls();
+        let creds = Credentials::new("AKIDALICE", "secret", None, None, "test");
+        let other = sign::login_data(
+            &creds,
+            "https://sts.example.com",
+            "us-east-1",
+            Some("sigil.example"),
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        let e = login(
+            &store,
+            &sts,
+            "ci",
+            Proof::SignedRequest(IamLogin::from_body(&other).unwrap()),
+            LIMITS,
+            10,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
+        // Another action, signed for the right host.
+        let spec = SignSpec::get_caller_identity(ENDPOINT, "us-east-1", Some("sigil.example"))
+            .with_body("Action=GetSessionToken&Version=2011-06-15");
+        let data = sign::sign(&creds, &spec, std::time::SystemTime::now()).unwrap();
+        let e = login(
+            &store,
+            &sts,
+            "ci",
+            Proof::SignedRequest(IamLogin::from_body(&data).unwrap()),
+            LIMITS,
+            10,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
+        assert_eq!(sts.calls(), calls, "nothing forwarded");
+        assert_eq!(tokens(&store), 0);
+    }
+
+    #[test]
+    fn debug_of_a_proof_shows_no_credentials() {
+        let creds = Credentials::new(
+            "AKIDALICE",
+            "SECRETKEY",
+            Some("SESSIONTOKEN".into()),
+            None,
+            "t",
+        );
+        let data = sign::login_data(
+            &creds,
+            ENDPOINT,
+            "us-east-1",
+            None,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        let shown = format!(
+            "{:?}",
+            Proof::SignedRequest(IamLogin::from_body(&data).unwrap())
+        );
+        for secret in ["SECRETKEY", "SESSIONTOKEN", "Signature=", "AKIDALICE"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sts_outages_are_503() {
+        let (store, sts) = setup("").await;
+        sts.answer(
+            "AKIDDOWN",
+            Err(CallerIdentityError::Unavailable("HTTP 500".into())),
+        );
+        let e = login(
+            &store,
+            &sts,
+            "ci",
+            Proof::SignedRequest(signed("AKIDDOWN", None)),
+            LIMITS,
+            10,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e, ApiError::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn request_context_and_role_by_caller_name() {
+        let (store, sts) = setup("").await;
+        role::write(
+            &store,
+            "alice",
+            None,
+            &body(json!({"bound_iam_principal_arn": USER})),
+        )
+        .await
+        .unwrap();
+        let l = login(&store, &sts, "", Proof::RequestContext(USER), LIMITS, 10)
+            .await
+            .unwrap();
+        assert_eq!(l.role, "alice", "no role: the caller's name");
+        assert_eq!(l.minted.entry.meta["client_user_id"], "");
+        assert_eq!(sts.calls(), 0, "the context needs no STS call");
+        let e = login(
+            &store,
+            &sts,
+            "ci",
+            Proof::RequestContext("arn:aws:iam::123456789012:user/bob"),
+            LIMITS,
+            10,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
+    }
+}
