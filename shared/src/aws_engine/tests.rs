@@ -106,3 +106,77 @@ async fn a_sweep_reads_what_expired_not_every_lease() {
         r.queries
     );
 }
+
+/// Issues an IAM user on fakes with `script` answering the first IAM calls; returns
+/// the response status (or 200) and the IAM calls made.
+async fn issue_with(store: &MemoryStore, script: Vec<Option<IamError>>) -> (u16, Vec<String>) {
+    use super::issue::{NoFailpoints, issue_iam_user};
+    use super::roles::{AwsRole, CredentialType, LeaseConfig};
+    use crate::token::{Limits, TokenParams, mint};
+    let limits = Limits {
+        default_ttl: 600,
+        max_ttl: 600,
+    };
+    let caller = mint(&TokenParams::default(), limits, 0).unwrap();
+    store.transact(caller.writes()).await.unwrap();
+    let role = AwsRole {
+        credential_type: CredentialType::IamUser,
+        policy_arns: vec![],
+        policy_document: "{}".into(),
+        iam_groups: vec![],
+        iam_tags: BTreeMap::new(),
+        permissions_boundary_arn: String::new(),
+        user_path: "/".into(),
+        role_arns: vec![],
+        default_sts_ttl: 0,
+        max_sts_ttl: 0,
+    };
+    let iam = FakeIam::new();
+    iam.script(script);
+    let cfg = LeaseConfig {
+        lease: 60,
+        lease_max: 600,
+    };
+    let r = issue_iam_user(
+        store,
+        &iam,
+        &NoFailpoints,
+        "deploy",
+        &role,
+        cfg,
+        &caller.entry,
+        0,
+    )
+    .await;
+    (r.map_or_else(|e| e.status(), |_| 200), iam.calls())
+}
+
+fn lease_items(store: &MemoryStore) -> usize {
+    store
+        .dump()
+        .iter()
+        .filter(|i| crate::store::ItemExt::key(*i).pk.starts_with("lease/"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_create_user_that_never_reached_iam_leaves_no_lease() {
+    let store = MemoryStore::new();
+    let (status, calls) = issue_with(
+        &store,
+        vec![Some(IamError::NotSent("IAM refused the connection".into()))],
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert_eq!(calls, ["CreateUser"], "nothing to undo in IAM");
+    assert_eq!(lease_items(&store), 0, "the pending lease is gone at once");
+
+    // When the outcome is unknown (a timeout) and IAM stays unreachable, the undo
+    // cannot confirm the user is absent: the pending lease stays for the sweeper.
+    let store = MemoryStore::new();
+    let unreachable = || Some(IamError::Retryable("IAM unreachable".into()));
+    let (status, calls) = issue_with(&store, vec![unreachable(), unreachable()]).await;
+    assert_eq!(status, 503);
+    assert_eq!(calls, ["CreateUser", "ListAccessKeys"]);
+    assert_eq!(lease_items(&store), 1);
+}
