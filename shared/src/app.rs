@@ -33,10 +33,8 @@ pub struct App {
     pub acl_cache: Arc<AclCache>,
     /// The secrets engines' lease revocations, by lease kind.
     pub revokers: Arc<Revokers>,
-    /// IAM, for the AWS secrets engine.
-    pub iam: Arc<dyn crate::aws_engine::iam::IamApi>,
-    /// STS, for the AWS secrets engine.
-    pub sts: Arc<dyn crate::aws_engine::sts::StsApi>,
+    /// IAM and STS for the AWS secrets engine, following `aws/config/root`.
+    pub aws: Arc<crate::aws_engine::clients::EngineClients>,
     /// Failure injection on the AWS issue path (production: none).
     pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
 }

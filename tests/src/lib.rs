@@ -185,6 +185,56 @@ impl Fixture {
         out
     }
 
+    /// One sweep at the fixture clock's time, by a fresh sweeper app (which reads the
+    /// current `aws/config/root`).
+    pub async fn sweep(&self) -> sigil::sweeper::SweepReport {
+        let app = self.app(Function::Sweeper);
+        sigil::sweeper::sweep(app.store.as_ref(), &app.revokers, self.clock.now())
+            .await
+            .expect("sweep")
+    }
+
+    /// Names of moto's IAM users starting with `prefix`.
+    pub async fn iam_users(&self, prefix: &str) -> Vec<String> {
+        let iam = sigil::aws::iam_client(&self.sdk, None);
+        let out = iam.list_users().max_items(1000).send().await.unwrap();
+        out.users()
+            .iter()
+            .map(|u| u.user_name().to_owned())
+            .filter(|n| n.starts_with(prefix))
+            .collect()
+    }
+
+    /// Creates the `iam_user` role `role` as the admin (an inline policy allowing
+    /// `s3:ListBucket`, path `/sigil/`, a `team` tag) and sets the engine's leases to
+    /// 60 s, at most 120 s. Its users are named `sigil-bootstrap-{role}-...`.
+    pub async fn aws_iam_role(&self, role: &str) {
+        let a = Some(self.admin.as_str());
+        let (s, b) = self
+            .call(
+                "POST",
+                &format!("/v1/aws/roles/{role}"),
+                a,
+                Some(serde_json::json!({
+                    "credential_type": "iam_user",
+                    "policy_document": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#,
+                    "user_path": "/sigil/",
+                    "iam_tags": {"team": "deploy"},
+                })),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+        let (s, b) = self
+            .call(
+                "POST",
+                "/v1/aws/config/lease",
+                a,
+                Some(serde_json::json!({"lease": "60s", "lease_max": "120s"})),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
+
     /// Writes an ACL policy (HCL or JSON) as the admin.
     pub async fn policy(&self, name: &str, text: &str) {
         let (s, b) = self

@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::clients::EngineClients;
 use super::iam::{FakeIam, IamApi, IamError, NewUser};
 use super::revoke::{DATA_USER_NAME, IamUserRevoker, KIND_IAM_USER};
+use super::sts::FakeSts;
 use crate::lease::{self, Lease, LeaseState, Revokers};
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
@@ -28,6 +30,13 @@ fn lease(n: usize, expire_at: i64) -> Lease {
     }
 }
 
+fn revoker(iam: &Arc<FakeIam>) -> Arc<IamUserRevoker> {
+    Arc::new(IamUserRevoker::new(Arc::new(EngineClients::fixed(
+        iam.clone(),
+        Arc::new(FakeSts::new(0)),
+    ))))
+}
+
 async fn active(store: &MemoryStore, iam: &FakeIam, n: usize, expire_at: i64) {
     let mut l = lease(n, expire_at);
     store.transact(l.pending_writes()).await.unwrap();
@@ -47,7 +56,7 @@ async fn throttled_revocations_are_retried_with_backoff() {
     let iam = Arc::new(FakeIam::new());
     init_cursor(&store, 0).await.unwrap();
     active(&store, &iam, 1, 60).await;
-    let revokers = Revokers::new().with(KIND_IAM_USER, Arc::new(IamUserRevoker::new(iam.clone())));
+    let revokers = Revokers::new().with(KIND_IAM_USER, revoker(&iam));
     iam.script([Some(IamError::Retryable("Throttling".into()))]);
     let r = sweep(&store, &revokers, 61).await.unwrap();
     assert_eq!((r.leases, r.failed), (0, 1));
@@ -89,7 +98,7 @@ async fn a_sweep_reads_what_expired_not_every_lease() {
         store.transact(l.pending_writes()).await.unwrap();
         lease::activate(&store, &mut l).await.unwrap();
     }
-    let revokers = Revokers::new().with(KIND_IAM_USER, Arc::new(IamUserRevoker::new(iam.clone())));
+    let revokers = Revokers::new().with(KIND_IAM_USER, revoker(&iam));
     let before = store.calls();
     let r = sweep(&store, &revokers, now).await.unwrap();
     let calls = store.calls() - before;
