@@ -25,8 +25,10 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> 
         clock: Arc::new(SystemClock),
         acl_cache: Arc::new(sigil::policies::AclCache::new()),
         revokers: Arc::new(sigil::lease::Revokers::new()),
-        iam: Arc::new(sigil::aws_engine::iam::FakeIam::new()),
-        sts: Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
+        aws: Arc::new(sigil::aws_engine::clients::EngineClients::fixed(
+            Arc::new(sigil::aws_engine::iam::FakeIam::new()),
+            Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
+        )),
         caller_identity: Arc::new(sigil::auth_aws::caller_identity::FakeCallerIdentity::new()),
         failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
         jwt_keys: Arc::new(sigil::jwt::cache::KeyCache::new(Arc::new(

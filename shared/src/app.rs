@@ -33,10 +33,8 @@ pub struct App {
     pub acl_cache: Arc<AclCache>,
     /// The secrets engines' lease revocations, by lease kind.
     pub revokers: Arc<Revokers>,
-    /// IAM, for the AWS secrets engine.
-    pub iam: Arc<dyn crate::aws_engine::iam::IamApi>,
-    /// STS, for the AWS secrets engine.
-    pub sts: Arc<dyn crate::aws_engine::sts::StsApi>,
+    /// IAM and STS for the AWS secrets engine, following `aws/config/root`.
+    pub aws: Arc<crate::aws_engine::clients::EngineClients>,
     /// Verification keys of JWT and Kubernetes issuers, cached while the function is warm.
     pub jwt_keys: Arc<crate::jwt::cache::KeyCache>,
     /// STS `GetCallerIdentity`, for the AWS IAM auth method's signed logins.

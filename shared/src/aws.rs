@@ -24,6 +24,10 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use zeroize::Zeroizing;
 
 use crate::app::App;
+use crate::aws_engine::clients::{ClientFactory, Clients, EngineClients};
+use crate::aws_engine::iam_aws::AwsIam;
+use crate::aws_engine::root::RootConfig;
+use crate::aws_engine::sts::AwsSts;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::keyring::Keyring;
@@ -113,20 +117,95 @@ pub fn kms_client(cfg: &SdkConfig, counter: Option<&CallCounter>) -> aws_sdk_kms
 
 /// An IAM client, with `counter` attached when given.
 pub fn iam_client(cfg: &SdkConfig, counter: Option<&CallCounter>) -> aws_sdk_iam::Client {
+    iam_client_at(cfg, counter, None)
+}
+
+/// An IAM client on `endpoint` (a URL) when given, else the SDK's endpoint (from the
+/// region, or `AWS_ENDPOINT_URL*`).
+pub fn iam_client_at(
+    cfg: &SdkConfig,
+    counter: Option<&CallCounter>,
+    endpoint: Option<&str>,
+) -> aws_sdk_iam::Client {
     let mut b = aws_sdk_iam::config::Builder::from(cfg);
     if let Some(c) = counter {
         b = b.interceptor(c.clone());
+    }
+    if let Some(url) = endpoint {
+        b = b.endpoint_url(url);
     }
     aws_sdk_iam::Client::from_conf(b.build())
 }
 
 /// An STS client, with `counter` attached when given.
 pub fn sts_client(cfg: &SdkConfig, counter: Option<&CallCounter>) -> aws_sdk_sts::Client {
+    sts_client_at(cfg, counter, None)
+}
+
+/// An STS client on `endpoint` (a URL) when given, else the SDK's endpoint (from the
+/// region, or `AWS_ENDPOINT_URL*`).
+pub fn sts_client_at(
+    cfg: &SdkConfig,
+    counter: Option<&CallCounter>,
+    endpoint: Option<&str>,
+) -> aws_sdk_sts::Client {
     let mut b = aws_sdk_sts::config::Builder::from(cfg);
     if let Some(c) = counter {
         b = b.interceptor(c.clone());
     }
+    if let Some(url) = endpoint {
+        b = b.endpoint_url(url);
+    }
     aws_sdk_sts::Client::from_conf(b.build())
+}
+
+/// Builds the AWS engine's IAM and STS clients from `aws/config/root` over the
+/// function's SDK configuration: the configured region, endpoints and retry count
+/// replace the function's where set; unset, the clients are the function's own.
+#[derive(Clone, Debug)]
+pub struct SdkClientFactory {
+    sdk: SdkConfig,
+    counter: Option<CallCounter>,
+}
+
+impl SdkClientFactory {
+    /// A factory over the function's `sdk` configuration, counting calls on `counter`.
+    pub fn new(sdk: &SdkConfig, counter: Option<&CallCounter>) -> Self {
+        Self {
+            sdk: sdk.clone(),
+            counter: counter.cloned(),
+        }
+    }
+}
+
+impl ClientFactory for SdkClientFactory {
+    fn build(&self, root: &RootConfig) -> Clients {
+        let mut sdk = self.sdk.to_builder();
+        if !root.region.is_empty() {
+            sdk.set_region(Some(aws_config::Region::new(root.region.clone())));
+        }
+        if let Ok(retries) = u32::try_from(root.max_retries) {
+            // Vault's max_retries counts retries; the SDK counts attempts.
+            sdk.set_retry_config(Some(
+                aws_config::retry::RetryConfig::standard().with_max_attempts(retries + 1),
+            ));
+        }
+        let sdk = sdk.build();
+        let endpoint = |e: &str| (!e.is_empty()).then(|| e.to_owned());
+        let counter = self.counter.as_ref();
+        Clients {
+            iam: Arc::new(AwsIam::new(iam_client_at(
+                &sdk,
+                counter,
+                endpoint(&root.iam_endpoint).as_deref(),
+            ))),
+            sts: Arc::new(AwsSts::new(sts_client_at(
+                &sdk,
+                counter,
+                endpoint(&root.sts_endpoint).as_deref(),
+            ))),
+        }
+    }
 }
 
 /// The KMS adapter of the [`Kms`] port.
@@ -232,13 +311,15 @@ pub fn app_with(
     ));
     let kms = Arc::new(AwsKms::new(kms_client(sdk, counter)));
     let keyring = Arc::new(Keyring::new(store.clone(), kms, config.table.clone()));
-    let iam: Arc<dyn crate::aws_engine::iam::IamApi> = Arc::new(
-        crate::aws_engine::iam_aws::AwsIam::new(iam_client(sdk, counter)),
-    );
+    let aws = Arc::new(EngineClients::configured(
+        store.clone(),
+        Arc::new(SdkClientFactory::new(sdk, counter)),
+        crate::aws_engine::clients::REFRESH,
+    ));
     let revokers = crate::lease::Revokers::new()
         .with(
             crate::aws_engine::revoke::KIND_IAM_USER,
-            Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(iam.clone())),
+            Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(aws.clone())),
         )
         .with(
             crate::aws_engine::sts::KIND_STS,
@@ -252,10 +333,7 @@ pub fn app_with(
         clock: Arc::new(SystemClock),
         acl_cache: Arc::new(crate::policies::AclCache::new()),
         revokers: Arc::new(revokers),
-        iam,
-        sts: Arc::new(crate::aws_engine::sts::AwsSts::new(sts_client(
-            sdk, counter,
-        ))),
+        aws,
         jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
             crate::jwt::source::HttpJwksSource::new(),
         ))),

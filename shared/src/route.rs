@@ -167,6 +167,8 @@ pub enum Route {
     AwsRoles,
     /// `aws/roles/:name`
     AwsRole { name: String },
+    /// `aws/config/root`
+    AwsConfigRoot,
     /// `aws/config/lease`
     AwsConfigLease,
     /// `auth/:mount/config` of a JWT or Kubernetes mount
@@ -401,6 +403,7 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
         ["aws", "sts", r] => Route::AwsSts { role: name(r) },
         ["aws", "roles"] => Route::AwsRoles,
         ["aws", "roles", n] => Route::AwsRole { name: name(n) },
+        ["aws", "config", "root"] => Route::AwsConfigRoot,
         ["aws", "config", "lease"] => Route::AwsConfigLease,
         ["sys", "leases", "renew"] => Route::LeaseRenew,
         ["sys", "leases", "revoke"] => Route::LeaseRevoke,
@@ -470,7 +473,7 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         AwsCreds { .. } => matches!(op, Read | Update),
         AwsSts { .. } => op == Update,
         AwsRole { .. } => matches!(op, Read | Update | Delete),
-        AwsConfigLease => matches!(op, Read | Update),
+        AwsConfigRoot | AwsConfigLease => matches!(op, Read | Update),
         Policy { .. } => matches!(op, Read | Update | Delete),
         _ => op == Update,
     };
@@ -668,5 +671,19 @@ mod tests {
             r("GET", "/v1/auth/aws/config"),
             Err(ApiError::NoRoute(_))
         ));
+    }
+
+    #[test]
+    fn aws_config_root() {
+        for m in ["GET", "POST", "PUT"] {
+            let c = r(m, "/v1/aws/config/root").unwrap();
+            assert_eq!(c.route, Route::AwsConfigRoot);
+            assert_eq!((c.function(), c.access()), (Function::Admin, Access::Acl));
+            assert!(!c.needs_sudo());
+        }
+        assert_eq!(
+            r("DELETE", "/v1/aws/config/root"),
+            Err(ApiError::MethodNotAllowed)
+        );
     }
 }

@@ -195,6 +195,101 @@ impl Fixture {
         out
     }
 
+    /// Puts `items` unconditionally with `BatchWriteItem` (25 a call, `concurrency`
+    /// calls at once, unprocessed items sent again), uncounted: a fast loader for large
+    /// test data. The items are stored exactly as the store would put them.
+    pub async fn batch_put(&self, items: Vec<sigil::store::Item>, concurrency: usize) {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        use futures::StreamExt;
+        let client = sigil::aws::dynamodb_client(&self.sdk, None);
+        let requests: Vec<WriteRequest> = items
+            .iter()
+            .map(|i| {
+                let put = PutRequest::builder()
+                    .set_item(Some(sigil::store::dynamo::to_attrs(i)))
+                    .build()
+                    .expect("put request");
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        let batches: Vec<Vec<WriteRequest>> = requests.chunks(25).map(<[_]>::to_vec).collect();
+        futures::stream::iter(batches)
+            .for_each_concurrent(concurrency, |mut batch| {
+                let client = client.clone();
+                async move {
+                    for _ in 0..20 {
+                        let out = client
+                            .batch_write_item()
+                            .request_items(&self.table, batch)
+                            .send()
+                            .await
+                            .expect("BatchWriteItem");
+                        batch = out
+                            .unprocessed_items()
+                            .and_then(|u| u.get(&self.table))
+                            .cloned()
+                            .unwrap_or_default();
+                        if batch.is_empty() {
+                            return;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    panic!("BatchWriteItem kept items unprocessed");
+                }
+            })
+            .await;
+    }
+
+    /// One sweep at the fixture clock's time, by a fresh sweeper app (which reads the
+    /// current `aws/config/root`).
+    pub async fn sweep(&self) -> sigil::sweeper::SweepReport {
+        let app = self.app(Function::Sweeper);
+        sigil::sweeper::sweep(app.store.as_ref(), &app.revokers, self.clock.now())
+            .await
+            .expect("sweep")
+    }
+
+    /// Names of moto's IAM users starting with `prefix`.
+    pub async fn iam_users(&self, prefix: &str) -> Vec<String> {
+        let iam = sigil::aws::iam_client(&self.sdk, None);
+        let out = iam.list_users().max_items(1000).send().await.unwrap();
+        out.users()
+            .iter()
+            .map(|u| u.user_name().to_owned())
+            .filter(|n| n.starts_with(prefix))
+            .collect()
+    }
+
+    /// Creates the `iam_user` role `role` as the admin (an inline policy allowing
+    /// `s3:ListBucket`, path `/sigil/`, a `team` tag) and sets the engine's leases to
+    /// 60 s, at most 120 s. Its users are named `sigil-bootstrap-{role}-...`.
+    pub async fn aws_iam_role(&self, role: &str) {
+        let a = Some(self.admin.as_str());
+        let (s, b) = self
+            .call(
+                "POST",
+                &format!("/v1/aws/roles/{role}"),
+                a,
+                Some(serde_json::json!({
+                    "credential_type": "iam_user",
+                    "policy_document": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#,
+                    "user_path": "/sigil/",
+                    "iam_tags": {"team": "deploy"},
+                })),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+        let (s, b) = self
+            .call(
+                "POST",
+                "/v1/aws/config/lease",
+                a,
+                Some(serde_json::json!({"lease": "60s", "lease_max": "120s"})),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
+
     /// Writes an ACL policy (HCL or JSON) as the admin.
     pub async fn policy(&self, name: &str, text: &str) {
         let (s, b) = self

@@ -8,48 +8,11 @@ use sigil::Function;
 use sigil::aws_engine::issue::{CrashAfter, IssueStep};
 use sigil_tests::{Fixture, request, unique};
 
-async fn users_with_prefix(f: &Fixture, prefix: &str) -> Vec<String> {
-    let iam = sigil::aws::iam_client(&f.sdk, None);
-    let out = iam.list_users().max_items(1000).send().await.unwrap();
-    out.users()
-        .iter()
-        .map(|u| u.user_name().to_owned())
-        .filter(|n| n.starts_with(prefix))
-        .collect()
-}
-
-async fn deploy_role(f: &Fixture, role: &str) {
-    let a = Some(f.admin.as_str());
-    let (s, b) = f
-        .call(
-            "POST",
-            &format!("/v1/aws/roles/{role}"),
-            a,
-            Some(json!({
-                "credential_type": "iam_user",
-                "policy_document": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#,
-                "user_path": "/sigil/",
-                "iam_tags": {"team": "deploy"},
-            })),
-        )
-        .await;
-    assert_eq!(s, 204, "{b}");
-    let (s, b) = f
-        .call(
-            "POST",
-            "/v1/aws/config/lease",
-            a,
-            Some(json!({"lease": "60s", "lease_max": "120s"})),
-        )
-        .await;
-    assert_eq!(s, 204, "{b}");
-}
-
 #[tokio::test]
 async fn issue_use_renew_revoke_an_iam_user() {
     let (f, clock) = Fixture::manual().await;
     let role = unique("deploy");
-    deploy_role(&f, &role).await;
+    f.aws_iam_role(&role).await;
     let prefix = format!("sigil-bootstrap-{role}-");
 
     let (s, b) = f
@@ -69,7 +32,7 @@ async fn issue_use_renew_revoke_an_iam_user() {
     );
     let access_key = b["data"]["access_key"].as_str().unwrap().to_owned();
     let secret_key = b["data"]["secret_key"].as_str().unwrap().to_owned();
-    assert_eq!(users_with_prefix(&f, &prefix).await.len(), 1);
+    assert_eq!(f.iam_users(&prefix).await.len(), 1);
 
     // Use: moto's STS knows whose key it is.
     let creds =
@@ -109,7 +72,7 @@ async fn issue_use_renew_revoke_an_iam_user() {
         .await;
     assert_eq!(s, 204);
     assert!(
-        users_with_prefix(&f, &prefix).await.is_empty(),
+        f.iam_users(&prefix).await.is_empty(),
         "the user no longer exists in IAM"
     );
     let (s, _) = f
@@ -127,7 +90,7 @@ async fn issue_use_renew_revoke_an_iam_user() {
 async fn a_crash_after_any_step_is_cleaned_up_by_one_sweep() {
     let (f, clock) = Fixture::manual().await;
     let role = unique("crash");
-    deploy_role(&f, &role).await;
+    f.aws_iam_role(&role).await;
     let prefix = format!("sigil-bootstrap-{role}-");
     for step in IssueStep::ALL {
         let mut issue = f.app(Function::Issue);
@@ -143,17 +106,14 @@ async fn a_crash_after_any_step_is_cleaned_up_by_one_sweep() {
         assert_eq!(resp.status, 500, "{step:?}: {:?}", resp.body);
     }
     assert!(
-        users_with_prefix(&f, &prefix).await.len() >= 3,
+        f.iam_users(&prefix).await.len() >= 3,
         "crashes left users behind"
     );
     clock.advance(sigil::lease::PENDING_GRACE_SECS + 1);
-    let sweeper = f.app(Function::Sweeper);
-    let report = sigil::sweeper::sweep(sweeper.store.as_ref(), &sweeper.revokers, f.clock.now())
-        .await
-        .unwrap();
+    let report = f.sweep().await;
     assert_eq!(report.leases, 4, "{report:?}");
     assert!(
-        users_with_prefix(&f, &prefix).await.is_empty(),
+        f.iam_users(&prefix).await.is_empty(),
         "no IAM user without a lease"
     );
     let pending = f

@@ -5,10 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sigil::aws_engine::clients::EngineClients;
 use sigil::aws_engine::iam::{IamApi, NewUser};
 use sigil::aws_engine::iam_aws::AwsIam;
 use sigil::aws_engine::names::user_name;
 use sigil::aws_engine::revoke::{DATA_USER_NAME, IamUserRevoker, KIND_IAM_USER};
+use sigil::aws_engine::sts::FakeSts;
 use sigil::lease::{Lease, LeaseState, Revoker};
 
 fn lease_for(user: &str) -> Lease {
@@ -75,18 +77,16 @@ async fn revocation_deletes_a_fully_attached_user_from_moto() {
         .await
         .unwrap();
 
-    IamUserRevoker::new(iam.clone())
-        .revoke(&lease_for(&user))
-        .await
-        .unwrap();
+    let revoker = IamUserRevoker::new(Arc::new(EngineClients::fixed(
+        iam.clone(),
+        Arc::new(FakeSts::new(0)),
+    )));
+    revoker.revoke(&lease_for(&user)).await.unwrap();
     let gone = client.get_user().user_name(&user).send().await;
     assert!(gone.is_err(), "the user no longer exists in IAM");
     // Again, and for a user deleted out of band: already gone counts as revoked.
-    IamUserRevoker::new(iam.clone())
-        .revoke(&lease_for(&user))
-        .await
-        .unwrap();
-    IamUserRevoker::new(iam)
+    revoker.revoke(&lease_for(&user)).await.unwrap();
+    revoker
         .revoke(&lease_for("never-existed-user"))
         .await
         .unwrap();

@@ -17,6 +17,10 @@ pub enum IamError {
     /// Throttling or a 5xx: retry later.
     #[error("{0}")]
     Retryable(String),
+    /// The request never reached IAM (the connection was refused), so IAM changed
+    /// nothing; retry later.
+    #[error("{0}")]
+    NotSent(String),
     /// Anything else (access denied, conflicts, invalid input): the code.
     #[error("{0}")]
     Failed(String),

@@ -2,8 +2,10 @@
 //! the lease is recorded (pending) before the user exists, then the user, its policies
 //! and its access key are created, then the lease becomes active. A failure undoes what
 //! was created; the lease remains only when the undo itself failed, so the sweeper can
-//! finish it. A crash (a [`Failpoints`] stop, in tests) leaves a pending lease that the
-//! sweeper revokes after [`crate::lease::PENDING_GRACE_SECS`].
+//! finish it. When `CreateUser` never reached IAM ([`IamError::NotSent`]: the connection
+//! was refused) nothing exists to undo, and the lease goes at once. A crash (a
+//! [`Failpoints`] stop, in tests) leaves a pending lease that the sweeper revokes after
+//! [`crate::lease::PENDING_GRACE_SECS`].
 
 use std::collections::BTreeMap;
 
@@ -94,7 +96,7 @@ fn crashed() -> ApiError {
 
 fn iam_error(e: &IamError) -> ApiError {
     match e {
-        IamError::Retryable(_) => ApiError::Unavailable,
+        IamError::Retryable(_) | IamError::NotSent(_) => ApiError::Unavailable,
         IamError::NoSuchEntity => ApiError::bad(
             "AWS refused the role's IAM settings: NoSuchEntity (a policy or group it names does not exist)",
         ),
@@ -161,20 +163,30 @@ pub async fn issue_iam_user(
     if let Err(e) = lease::activate(store, &mut lease).await {
         // The sweeper finished the lease meanwhile (or storage failed): take it back.
         tracing::error!(error = %e, "lease activation failed; undoing the IAM user");
-        return Err(undo(
-            store,
-            iam,
-            &lease,
-            &user,
-            &IamError::Failed("LeaseActivation".into()),
-        )
-        .await);
+        let cause = IamError::Failed("LeaseActivation".into());
+        return Err(undo(store, iam, &lease, &user, &cause.into()).await);
     }
     Ok(Issued {
         lease,
         access_key: key.id,
         secret_key: key.secret,
     })
+}
+
+/// Why creating the user stopped: the IAM error, and whether the user may exist.
+struct CreateFailed {
+    cause: IamError,
+    /// `false` only when `CreateUser` itself never reached IAM.
+    user_may_exist: bool,
+}
+
+impl From<IamError> for CreateFailed {
+    fn from(cause: IamError) -> Self {
+        Self {
+            cause,
+            user_may_exist: true,
+        }
+    }
 }
 
 /// Creates the user, its attachments and key. `Ok(None)`: a failpoint stopped it.
@@ -184,7 +196,7 @@ async fn create(
     user: &str,
     role: &AwsRole,
     tags: Vec<(String, String)>,
-) -> Result<Option<super::iam::AccessKey>, IamError> {
+) -> Result<Option<super::iam::AccessKey>, CreateFailed> {
     iam.create_user(&NewUser {
         name: user.to_owned(),
         path: role.user_path.clone(),
@@ -192,7 +204,11 @@ async fn create(
             .then(|| role.permissions_boundary_arn.clone()),
         tags,
     })
-    .await?;
+    .await
+    .map_err(|cause| CreateFailed {
+        user_may_exist: !matches!(cause, IamError::NotSent(_)),
+        cause,
+    })?;
     if failpoints.crash_after(IssueStep::UserCreated) {
         return Ok(None);
     }
@@ -216,25 +232,27 @@ async fn create(
     Ok(Some(key))
 }
 
-/// Undoes a failed issue: deletes the user; on success the lease records go too, else
-/// the pending lease stays for the sweeper. Returns the client's error for `cause`.
+/// Undoes a failed issue: deletes the user (unless it cannot exist); once it is gone
+/// the lease records go too, else the pending lease stays for the sweeper. Returns the
+/// client's error for the cause.
 async fn undo(
     store: &dyn Store,
     iam: &dyn IamApi,
     lease: &Lease,
     user: &str,
-    cause: &IamError,
+    failed: &CreateFailed,
 ) -> ApiError {
-    tracing::warn!(error = %cause, "issuing an IAM user failed; undoing");
-    match delete_user_fully(iam, user).await {
-        Ok(()) => {
-            if let Err(e) = store.transact(lease.delete_writes()).await {
-                tracing::error!(error = %e, "undo: lease record left for the sweeper");
+    tracing::warn!(error = %failed.cause, "issuing an IAM user failed; undoing");
+    let user_gone = !failed.user_may_exist
+        || match delete_user_fully(iam, user).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "undo failed; the pending lease is left for the sweeper");
+                false
             }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "undo failed; the pending lease is left for the sweeper")
-        }
+        };
+    if user_gone && let Err(e) = store.transact(lease.delete_writes()).await {
+        tracing::error!(error = %e, "undo: lease record left for the sweeper");
     }
-    iam_error(cause)
+    iam_error(&failed.cause)
 }

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::iam::{IamApi, IamError, delete_user_fully};
+use super::clients::EngineClients;
+use super::iam::{IamError, delete_user_fully};
 use crate::lease::{Lease, RevokeError, Revoker};
 
 /// Lease kind of an IAM user issued by `aws/creds/:role`.
@@ -12,15 +13,16 @@ pub const KIND_IAM_USER: &str = "aws.iam_user";
 /// Lease data key naming the user.
 pub const DATA_USER_NAME: &str = "user_name";
 
-/// Revokes `aws.iam_user` leases: deletes the user and everything attached to it.
+/// Revokes `aws.iam_user` leases: deletes the user and everything attached to it,
+/// through the IAM client of the current root configuration.
 pub struct IamUserRevoker {
-    iam: Arc<dyn IamApi>,
+    clients: Arc<EngineClients>,
 }
 
 impl IamUserRevoker {
-    /// A revoker over `iam`.
-    pub fn new(iam: Arc<dyn IamApi>) -> Self {
-        Self { iam }
+    /// A revoker over the engine's `clients`.
+    pub fn new(clients: Arc<EngineClients>) -> Self {
+        Self { clients }
     }
 }
 
@@ -31,11 +33,17 @@ impl Revoker for IamUserRevoker {
         let Some(user) = lease.data.get(DATA_USER_NAME) else {
             return Ok(());
         };
-        delete_user_fully(self.iam.as_ref(), user)
+        let clients = self.clients.get().await.map_err(|e| {
+            tracing::warn!(error = %e, "reading aws/config/root failed");
+            RevokeError("aws/config/root unavailable".into())
+        })?;
+        delete_user_fully(clients.iam.as_ref(), user)
             .await
             .map_err(|e| match e {
                 IamError::NoSuchEntity => RevokeError("NoSuchEntity".into()),
-                IamError::Retryable(c) | IamError::Failed(c) => RevokeError(c),
+                IamError::Retryable(c) | IamError::NotSent(c) | IamError::Failed(c) => {
+                    RevokeError(c)
+                }
             })
     }
 }

@@ -222,7 +222,7 @@ pub async fn issue_sts(
         .assume_role(role_arn, &session, ttl, policy)
         .await
         .map_err(|e| match e {
-            IamError::Retryable(_) => ApiError::Unavailable,
+            IamError::Retryable(_) | IamError::NotSent(_) => ApiError::Unavailable,
             IamError::NoSuchEntity => ApiError::bad("AWS refused AssumeRole: NoSuchEntity"),
             IamError::Failed(code) => ApiError::bad(format!("AWS refused AssumeRole: {code}")),
         })?;

@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::clients::EngineClients;
 use super::iam::{FakeIam, IamApi, IamError, NewUser};
 use super::revoke::{DATA_USER_NAME, IamUserRevoker, KIND_IAM_USER};
+use super::sts::FakeSts;
 use crate::lease::{self, Lease, LeaseState, Revokers};
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
@@ -28,6 +30,13 @@ fn lease(n: usize, expire_at: i64) -> Lease {
     }
 }
 
+fn revoker(iam: &Arc<FakeIam>) -> Arc<IamUserRevoker> {
+    Arc::new(IamUserRevoker::new(Arc::new(EngineClients::fixed(
+        iam.clone(),
+        Arc::new(FakeSts::new(0)),
+    ))))
+}
+
 async fn active(store: &MemoryStore, iam: &FakeIam, n: usize, expire_at: i64) {
     let mut l = lease(n, expire_at);
     store.transact(l.pending_writes()).await.unwrap();
@@ -47,7 +56,7 @@ async fn throttled_revocations_are_retried_with_backoff() {
     let iam = Arc::new(FakeIam::new());
     init_cursor(&store, 0).await.unwrap();
     active(&store, &iam, 1, 60).await;
-    let revokers = Revokers::new().with(KIND_IAM_USER, Arc::new(IamUserRevoker::new(iam.clone())));
+    let revokers = Revokers::new().with(KIND_IAM_USER, revoker(&iam));
     iam.script([Some(IamError::Retryable("Throttling".into()))]);
     let r = sweep(&store, &revokers, 61).await.unwrap();
     assert_eq!((r.leases, r.failed), (0, 1));
@@ -89,7 +98,7 @@ async fn a_sweep_reads_what_expired_not_every_lease() {
         store.transact(l.pending_writes()).await.unwrap();
         lease::activate(&store, &mut l).await.unwrap();
     }
-    let revokers = Revokers::new().with(KIND_IAM_USER, Arc::new(IamUserRevoker::new(iam.clone())));
+    let revokers = Revokers::new().with(KIND_IAM_USER, revoker(&iam));
     let before = store.calls();
     let r = sweep(&store, &revokers, now).await.unwrap();
     let calls = store.calls() - before;
@@ -105,4 +114,78 @@ async fn a_sweep_reads_what_expired_not_every_lease() {
         "sweep of 100 expired among 10,000 leases: {calls} store calls, {} index queries",
         r.queries
     );
+}
+
+/// Issues an IAM user on fakes with `script` answering the first IAM calls; returns
+/// the response status (or 200) and the IAM calls made.
+async fn issue_with(store: &MemoryStore, script: Vec<Option<IamError>>) -> (u16, Vec<String>) {
+    use super::issue::{NoFailpoints, issue_iam_user};
+    use super::roles::{AwsRole, CredentialType, LeaseConfig};
+    use crate::token::{Limits, TokenParams, mint};
+    let limits = Limits {
+        default_ttl: 600,
+        max_ttl: 600,
+    };
+    let caller = mint(&TokenParams::default(), limits, 0).unwrap();
+    store.transact(caller.writes()).await.unwrap();
+    let role = AwsRole {
+        credential_type: CredentialType::IamUser,
+        policy_arns: vec![],
+        policy_document: "{}".into(),
+        iam_groups: vec![],
+        iam_tags: BTreeMap::new(),
+        permissions_boundary_arn: String::new(),
+        user_path: "/".into(),
+        role_arns: vec![],
+        default_sts_ttl: 0,
+        max_sts_ttl: 0,
+    };
+    let iam = FakeIam::new();
+    iam.script(script);
+    let cfg = LeaseConfig {
+        lease: 60,
+        lease_max: 600,
+    };
+    let r = issue_iam_user(
+        store,
+        &iam,
+        &NoFailpoints,
+        "deploy",
+        &role,
+        cfg,
+        &caller.entry,
+        0,
+    )
+    .await;
+    (r.map_or_else(|e| e.status(), |_| 200), iam.calls())
+}
+
+fn lease_items(store: &MemoryStore) -> usize {
+    store
+        .dump()
+        .iter()
+        .filter(|i| crate::store::ItemExt::key(*i).pk.starts_with("lease/"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_create_user_that_never_reached_iam_leaves_no_lease() {
+    let store = MemoryStore::new();
+    let (status, calls) = issue_with(
+        &store,
+        vec![Some(IamError::NotSent("IAM refused the connection".into()))],
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert_eq!(calls, ["CreateUser"], "nothing to undo in IAM");
+    assert_eq!(lease_items(&store), 0, "the pending lease is gone at once");
+
+    // When the outcome is unknown (a timeout) and IAM stays unreachable, the undo
+    // cannot confirm the user is absent: the pending lease stays for the sweeper.
+    let store = MemoryStore::new();
+    let unreachable = || Some(IamError::Retryable("IAM unreachable".into()));
+    let (status, calls) = issue_with(&store, vec![unreachable(), unreachable()]).await;
+    assert_eq!(status, 503);
+    assert_eq!(calls, ["CreateUser", "ListAccessKeys"]);
+    assert_eq!(lease_items(&store), 1);
 }

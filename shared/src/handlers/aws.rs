@@ -1,4 +1,4 @@
-//! AWS secrets engine routes: roles, lease settings, and credentials.
+//! AWS secrets engine routes: roles, root and lease settings, and credentials.
 
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -7,6 +7,7 @@ use super::Caller;
 use crate::app::App;
 use crate::aws_engine::issue::issue_iam_user;
 use crate::aws_engine::roles::{self, CredentialType};
+use crate::aws_engine::root;
 use crate::aws_engine::sts;
 use crate::error::ApiError;
 use crate::http::ApiRequest;
@@ -38,6 +39,13 @@ pub(crate) async fn handle(
             roles::delete(store, name).await?;
             Ok(Reply::NoContent)
         }
+        (Route::AwsConfigRoot, Operation::Read) => {
+            Ok(Envelope::data(root::read(store).await?.to_json()).ok())
+        }
+        (Route::AwsConfigRoot, _) => {
+            root::write(store, body).await?;
+            Ok(Reply::NoContent)
+        }
         (Route::AwsConfigLease, Operation::Read) => {
             let c = roles::lease_config(store, app.config.default_ttl, app.config.max_ttl).await?;
             Ok(Envelope::data(json!({ "lease": c.lease, "lease_max": c.lease_max })).ok())
@@ -59,9 +67,10 @@ pub(crate) async fn handle(
             }
             let cfg =
                 roles::lease_config(store, app.config.default_ttl, app.config.max_ttl).await?;
+            let clients = app.aws.get().await?;
             let issued = issue_iam_user(
                 store,
-                app.iam.as_ref(),
+                clients.iam.as_ref(),
                 app.failpoints.as_ref(),
                 role,
                 &r,
@@ -109,9 +118,10 @@ async fn sts(
     }
     let arn = sts::pick_role_arn(role, params.string("role_arn")?.as_deref())?;
     let ttl = sts::session_ttl(role, params.duration("ttl")?)?;
+    let clients = app.aws.get().await?;
     let (lease, creds) = sts::issue_sts(
         app.store.as_ref(),
-        app.sts.as_ref(),
+        clients.sts.as_ref(),
         role_name,
         role,
         &arn,

@@ -148,8 +148,10 @@ mod tests {
             clock: Arc::new(ManualClock::new(1_000)),
             acl_cache: Arc::new(AclCache::new()),
             revokers: Arc::new(Revokers::new().with("test.kind", revoker.clone())),
-            iam: Arc::new(crate::aws_engine::iam::FakeIam::new()),
-            sts: Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
+            aws: Arc::new(crate::aws_engine::clients::EngineClients::fixed(
+                Arc::new(crate::aws_engine::iam::FakeIam::new()),
+                Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
+            )),
             caller_identity: Arc::new(crate::auth_aws::caller_identity::FakeCallerIdentity::new()),
             failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
             jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(

@@ -115,6 +115,7 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         | Route::AwsSts { .. }
         | Route::AwsRoles
         | Route::AwsRole { .. }
+        | Route::AwsConfigRoot
         | Route::AwsConfigLease => {
             aws::handle(app, req, caller, &resolved.route, op, &body, now).await
         }

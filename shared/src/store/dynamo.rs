@@ -71,7 +71,9 @@ fn from_av(av: &AttributeValue) -> Result<Value, StoreError> {
     })
 }
 
-fn to_attrs(item: &Item) -> Attrs {
+/// The DynamoDB attributes of an item, exactly as [`Store::write`] puts it (for bulk
+/// loaders outside the port, such as the tests' `BatchWriteItem` loader).
+pub fn to_attrs(item: &Item) -> HashMap<String, AttributeValue> {
     item.iter().map(|(k, v)| (k.clone(), to_av(v))).collect()
 }
 
