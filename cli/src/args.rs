@@ -66,6 +66,9 @@ pub enum Command {
     /// Log in with an auth method and print the token.
     #[command(subcommand)]
     Login(LoginMethod),
+    /// Configure auth methods (JWT/OIDC, Kubernetes): config and roles.
+    #[command(subcommand)]
+    Auth(AuthCommand),
     /// Key/value secrets (KV version 2).
     #[command(subcommand)]
     Kv(KvCommand),
@@ -109,7 +112,7 @@ pub struct WriteArgs {
 }
 
 /// Auth methods of `sigil login`. Each is one variant here and one request builder in
-/// `commands::login` (jwt and kubernetes are to come).
+/// `commands::login`.
 #[derive(Debug, Subcommand)]
 pub enum LoginMethod {
     /// AppRole: POST /v1/auth/approle/login with a role ID and a secret ID.
@@ -117,6 +120,112 @@ pub enum LoginMethod {
     /// AWS IAM: POST /v1/auth/aws/login with an sts:GetCallerIdentity request signed
     /// with your AWS credentials (the SDK's default chain), as Vault's CLI sends it.
     Aws(AwsLogin),
+    /// JWT/OIDC: POST /v1/auth/jwt/login with a role and a JWT (in GitHub Actions,
+    /// the job's OIDC token is fetched when no JWT is given).
+    Jwt(JwtLogin),
+    /// Kubernetes: POST /v1/auth/kubernetes/login with a role and the pod's
+    /// service-account token.
+    Kubernetes(KubernetesLogin),
+}
+
+/// `sigil login jwt`.
+#[derive(Debug, Args)]
+pub struct JwtLogin {
+    /// The role (or role=NAME; without one the mount's default_role is used).
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+    /// The JWT (or jwt=TOKEN, jwt=@file). In GitHub Actions, left out: the job's OIDC
+    /// token is requested for --audience (needs `permissions: id-token: write`).
+    #[arg(long, value_name = "TOKEN")]
+    pub jwt: Option<String>,
+    /// The audience to request the GitHub Actions OIDC token for.
+    #[arg(long, value_name = "AUD")]
+    pub audience: Option<String>,
+    /// Where the JWT method is mounted (e.g. jwt, github).
+    #[arg(long, default_value = "jwt")]
+    pub path: String,
+    /// Login parameters as KEY=VALUE pairs (role=..., jwt=@file).
+    #[arg(value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+}
+
+/// `sigil login kubernetes`.
+#[derive(Debug, Args)]
+pub struct KubernetesLogin {
+    /// The role (or role=NAME).
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+    /// The service-account token file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    )]
+    pub jwt_file: String,
+    /// Where the Kubernetes method is mounted.
+    #[arg(long, default_value = "kubernetes")]
+    pub path: String,
+    /// Login parameters as KEY=VALUE pairs (role=..., jwt=@file).
+    #[arg(value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+}
+
+/// `sigil auth ...`: configure the JWT/OIDC and Kubernetes auth methods.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// JWT/OIDC mounts (auth/jwt, auth/github, ...).
+    #[command(subcommand)]
+    Jwt(AuthMethodCommand),
+    /// Kubernetes mounts (auth/kubernetes).
+    #[command(subcommand)]
+    Kubernetes(AuthMethodCommand),
+}
+
+/// `sigil auth jwt|kubernetes config|role ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuthMethodCommand {
+    /// Write the mount's config with KEY=VALUE pairs (POST auth/PATH/config), or read
+    /// it when none are given.
+    Config(AuthConfigArgs),
+    /// Write a role with KEY=VALUE pairs (POST auth/PATH/role/NAME), or read it when
+    /// none are given.
+    Role(AuthRoleArgs),
+    /// List the mount's roles (LIST auth/PATH/role).
+    Roles(AuthMountArg),
+    /// Delete a role (DELETE auth/PATH/role/NAME).
+    DeleteRole(AuthRoleArgs),
+}
+
+/// The mount of an `auth` subcommand.
+#[derive(Debug, Args)]
+pub struct AuthMountArg {
+    /// Where the method is mounted [default: jwt or kubernetes].
+    #[arg(long)]
+    pub path: Option<String>,
+}
+
+/// `sigil auth ... config`.
+#[derive(Debug, Args)]
+pub struct AuthConfigArgs {
+    /// The mount.
+    #[command(flatten)]
+    pub mount: AuthMountArg,
+    /// KEY=VALUE pairs (KEY=@file reads a file, e.g. oidc_discovery_ca_pem=@ca.pem).
+    #[arg(value_name = "KEY=VALUE")]
+    pub data: Vec<String>,
+}
+
+/// `sigil auth ... role NAME`.
+#[derive(Debug, Args)]
+pub struct AuthRoleArgs {
+    /// The mount.
+    #[command(flatten)]
+    pub mount: AuthMountArg,
+    /// Role name.
+    pub name: String,
+    /// KEY=VALUE pairs (e.g. user_claim=repository bound_audiences=...).
+    #[arg(value_name = "KEY=VALUE")]
+    pub data: Vec<String>,
 }
 
 /// `sigil login aws`.

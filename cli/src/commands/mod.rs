@@ -1,6 +1,7 @@
 //! Runs a parsed command line: API commands through the HTTP [`Client`], `admin`
 //! commands directly against AWS.
 
+mod auth;
 mod aws;
 mod generic;
 mod kv;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Delete(a) => generic::delete(&client, &out, &a.path).await,
         Command::List(a) => generic::list(&client, &out, &a.path).await,
         Command::Login(method) => login::run(&client, &out, method).await,
+        Command::Auth(cmd) => auth::run(&client, &out, cmd).await,
         Command::Kv(cmd) => kv::run(&client, &out, cmd).await,
         Command::Token(cmd) => token::run(&client, &out, cmd).await,
         Command::Lease(cmd) => lease::run(&client, &out, cmd).await,
