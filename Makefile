@@ -1,5 +1,5 @@
 # Sigil: the first two targets are all a fresh machine needs (see README).
-.PHONY: demo test dev bench down fmt lint
+.PHONY: demo test dev bench down fmt lint package lint-infra
 
 demo: ## Run the main job end to end on the local stack, then stop
 	scripts/demo
@@ -12,6 +12,12 @@ dev: ## Start the local stack and the functions, and stay up
 
 bench: ## Criterion benchmarks (in-memory ports)
 	cargo bench -p sigil
+
+package: ## Release arm64 Lambda zips of every function (cargo lambda), sizes checked
+	scripts/package
+
+lint-infra: ## cfn-lint and checkov on infra/template.yaml (part of make test)
+	scripts/lint-infra
 
 down: ## Stop everything the local scripts started
 	localstack/down

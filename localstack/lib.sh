@@ -193,3 +193,26 @@ http_answers() {
 
 # Is a TCP port on 127.0.0.1 accepting connections?
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# --- tool venvs -------------------------------------------------------------------------
+
+# Makes $CACHE/NAME a Python venv holding the pinned packages of REQUIREMENTS (a pip
+# requirements file), installing only when that file changed since the last install.
+# Prints the venv's path. Used for the deployment tools (infra/requirements-*.txt).
+# Usage: tool_venv NAME REQUIREMENTS
+tool_venv() {
+    local dir="$CACHE/$1" req="$2" stamp want
+    stamp="$dir/.sigil-stamp"
+    want="$(files_hash "$req")"
+    if [[ -x "$dir/bin/python" && -f "$stamp" && "$(<"$stamp")" == "$want" ]]; then
+        printf '%s\n' "$dir"
+        return 0
+    fi
+    command -v python3 >/dev/null || die "python3 is needed (Debian: apt-get install python3 python3-venv)"
+    say "installing $(grep -cvE '^[[:space:]]*(#|$)' "$req") pinned Python packages from ${req#"$ROOT"/} into $dir ..."
+    [[ -x "$dir/bin/python" ]] || python3 -m venv "$dir" >&2
+    rm -f "$stamp"
+    "$dir/bin/pip" install --disable-pip-version-check -q -r "$req" >&2
+    printf '%s\n' "$want" >"$stamp"
+    printf '%s\n' "$dir"
+}

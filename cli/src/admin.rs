@@ -170,6 +170,7 @@ async fn sweep(config: &Config, sdk: &SdkConfig, out: &Output, now: i64) -> Resu
         ("leases", json!(report.leases)),
         ("skipped", json!(report.skipped)),
         ("failed", json!(report.failed)),
+        ("irrevocable", json!(report.irrevocable)),
         ("queries", json!(report.queries)),
         ("cursor_hour", json!(report.cursor_hour)),
     ])

@@ -369,13 +369,8 @@ pub async fn create_table(
     name: &str,
 ) -> Result<bool, ProvisionError> {
     let perr = |e: String| ProvisionError(e);
-    let mut attrs = vec![TABLE.partition, TABLE.sort];
-    for ix in TABLE.indexes {
-        attrs.push(ix.partition);
-        attrs.push(ix.sort);
-    }
     let mut defs = Vec::new();
-    for (a, t) in attrs {
+    for (a, t) in TABLE.attribute_definitions() {
         defs.push(
             AttributeDefinition::builder()
                 .attribute_name(a)

@@ -27,6 +27,10 @@ pub const MAX_HOURS_PER_RUN: i64 = 48;
 pub const CONCURRENCY: usize = 8;
 /// Index page size.
 const PAGE: u32 = 100;
+/// The message of the line each run logs with its [`SweepReport`] as fields (JSON on
+/// stdout, so CloudWatch Logs; `infra/template.yaml` turns its `irrevocable` field into
+/// the `IrrevocableLeases` metric, and a test checks that the two agree).
+pub const FINISHED: &str = "sweep finished";
 
 /// What one run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -41,6 +45,10 @@ pub struct SweepReport {
     pub skipped: u64,
     /// Removals that failed (retried next run).
     pub failed: u64,
+    /// Leases whose revocation failed for the last allowed time in this run: they are
+    /// now irrevocable, off the expiry index, and wait for an operator
+    /// (`sigil lease list -irrevocable`, `sys/leases/revoke-force`).
+    pub irrevocable: u64,
     /// Index queries made.
     pub queries: u64,
     /// The cursor hour after the run.
@@ -71,6 +79,8 @@ enum Outcome {
     Token,
     SecretId,
     Lease,
+    /// The revocation failed and the lease became irrevocable (it left the index).
+    Irrevocable,
     Skipped,
 }
 
@@ -101,7 +111,11 @@ async fn remove(
             Err(lease::RevokeOutcome::Store(e)) => Err(e),
             Err(lease::RevokeOutcome::Failed { error, state }) => {
                 tracing::warn!(lease = %id.split('/').take(3).collect::<Vec<_>>().join("/"), error = %error, state = ?state, "lease revocation failed");
-                Err(StoreError::Unavailable("lease revocation failed".into()))
+                if state == lease::LeaseState::Irrevocable {
+                    Ok(Outcome::Irrevocable)
+                } else {
+                    Err(StoreError::Unavailable("lease revocation failed".into()))
+                }
             }
         };
     }
@@ -188,6 +202,7 @@ pub async fn sweep(
                         Ok(Outcome::Token) => report.tokens += 1,
                         Ok(Outcome::SecretId) => report.secret_ids += 1,
                         Ok(Outcome::Lease) => report.leases += 1,
+                        Ok(Outcome::Irrevocable) => report.irrevocable += 1,
                         Ok(Outcome::Skipped) => report.skipped += 1,
                         Err(e) => {
                             tracing::warn!(error = %e, "sweep removal failed; retried next run");
@@ -226,6 +241,17 @@ pub async fn sweep(
         }
     }
     report.cursor_hour = advance_to;
+    tracing::info!(
+        tokens = report.tokens,
+        secret_ids = report.secret_ids,
+        leases = report.leases,
+        skipped = report.skipped,
+        failed = report.failed,
+        irrevocable = report.irrevocable,
+        queries = report.queries,
+        cursor_hour = report.cursor_hour,
+        "{FINISHED}"
+    );
     Ok(report)
 }
 
@@ -385,5 +411,65 @@ mod tests {
         assert_eq!(count.0.load(Ordering::SeqCst), 2);
         let left: Vec<_> = store.dump().into_iter().map(|i| i.key().pk).collect();
         assert_eq!(left, vec!["sys/sweeper"]);
+    }
+
+    /// A `MakeWriter` for tests: every log line into one shared buffer.
+    #[derive(Clone, Default)]
+    struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for LogBuffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lease_out_of_attempts_becomes_irrevocable_and_the_run_logs_it() {
+        struct Failing;
+        #[async_trait::async_trait]
+        impl lease::Revoker for Failing {
+            async fn revoke(&self, _l: &lease::Lease) -> Result<(), lease::RevokeError> {
+                Err(lease::RevokeError("AccessDenied".into()))
+            }
+        }
+        let logs = LogBuffer::default();
+        let writer = logs.clone();
+        let _guard = tracing::subscriber::set_default(crate::telemetry::subscriber(
+            tracing_subscriber::EnvFilter::new("info"),
+            move || writer.clone(),
+        ));
+        let store = MemoryStore::new();
+        init_cursor(&store, 0).await.unwrap();
+        let mut l = lease::test_lease("x/creds/r/1", "k");
+        l.attempts = lease::MAX_ATTEMPTS - 1;
+        store.transact(l.pending_writes()).await.unwrap();
+        lease::activate(&store, &mut l).await.unwrap();
+        let revokers = Revokers::new().with("k", std::sync::Arc::new(Failing));
+
+        let r = sweep(&store, &revokers, 60).await.unwrap();
+        assert_eq!((r.irrevocable, r.failed, r.leases), (1, 0, 0), "{r:?}");
+        assert_eq!(
+            lease::list_irrevocable(&store).await.unwrap(),
+            vec![l.id.clone()]
+        );
+        let r = sweep(&store, &revokers, 120).await.unwrap();
+        assert_eq!(r.irrevocable, 0, "off the index: counted once");
+
+        // The shape the deployment's metric filter reads (infra/template.yaml).
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let finished: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["fields"]["message"] == FINISHED)
+            .collect();
+        assert_eq!(finished.len(), 2, "{text}");
+        assert_eq!(finished[0]["level"], "INFO");
+        assert_eq!(finished[0]["fields"]["irrevocable"], 1);
+        assert_eq!(finished[1]["fields"]["irrevocable"], 0);
+        assert_eq!(finished[0]["fields"]["failed"], 0);
     }
 }

@@ -71,6 +71,23 @@ pub struct TableDef {
     pub billing_mode: &'static str,
 }
 
+impl TableDef {
+    /// The key attributes of the table and of its indexes, each once, in order of first
+    /// use, with their types: the table's `AttributeDefinitions`.
+    pub fn attribute_definitions(&self) -> Vec<(&'static str, AttrType)> {
+        let mut defs: Vec<(&'static str, AttrType)> = Vec::new();
+        let keys = [self.partition, self.sort]
+            .into_iter()
+            .chain(self.indexes.iter().flat_map(|ix| [ix.partition, ix.sort]));
+        for (name, kind) in keys {
+            if !defs.iter().any(|(n, _)| *n == name) {
+                defs.push((name, kind));
+            }
+        }
+        defs
+    }
+}
+
 /// Sigil's single table.
 pub const TABLE: TableDef = TableDef {
     partition: (PK, AttrType::String),
