@@ -2,7 +2,7 @@
 //! the time claims with Vault's three leeways. The claims are returned for the
 //! auth method's own bindings (issuer, audience, subject, bound claims).
 
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use super::keys::KeySet;
@@ -112,86 +112,93 @@ pub fn parse_alg(name: &str) -> Option<Algorithm> {
     ASYMMETRIC_ALGS.contains(&alg).then_some(alg)
 }
 
-/// The `kid` a token's header names (for choosing keys before verifying). Refuses
-/// oversized tokens, malformed headers and algorithms Sigil never accepts.
-pub fn header_kid(jwt: &str) -> Result<Option<String>, JwtError> {
+/// A token split into its parts, its header read (once) but nothing verified yet.
+pub struct Parsed<'a> {
+    /// The header's algorithm: always one of [`ASYMMETRIC_ALGS`].
+    pub alg: Algorithm,
+    /// The header's `kid`, if any.
+    pub kid: Option<String>,
+    /// `header.payload`, the signed bytes.
+    message: &'a str,
+    /// The payload, base64url.
+    payload: &'a str,
+    /// The signature, base64url.
+    signature: &'a str,
+}
+
+fn b64(part: &str) -> Result<Vec<u8>, JwtError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .map_err(|_| JwtError::Malformed)
+}
+
+/// Splits `jwt` and reads its header: refuses oversized tokens, anything but three
+/// base64url parts with a JSON header, algorithms Sigil never accepts (`none`, HMAC,
+/// unknown; judged first so they get their own answer), and headers with `crit`
+/// extensions (RFC 7515 section 4.1.11: none is understood here).
+pub fn parse(jwt: &str) -> Result<Parsed<'_>, JwtError> {
     if jwt.len() > MAX_JWT_BYTES {
         return Err(JwtError::TooLarge);
     }
-    raw_alg(jwt)?;
-    let header = jsonwebtoken::decode_header(jwt).map_err(|_| JwtError::Malformed)?;
-    Ok(header.kid)
+    let mut parts = jwt.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::Malformed);
+    };
+    let header: Value = serde_json::from_slice(&b64(header)?).map_err(|_| JwtError::Malformed)?;
+    let alg = match header.get("alg") {
+        Some(Value::String(name)) => parse_alg(name).ok_or(JwtError::Algorithm)?,
+        _ => return Err(JwtError::Malformed),
+    };
+    if header.get("crit").is_some() {
+        return Err(JwtError::Malformed);
+    }
+    let kid = match header.get("kid") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(k)) => Some(k.clone()),
+        Some(_) => return Err(JwtError::Malformed),
+    };
+    Ok(Parsed {
+        alg,
+        kid,
+        message: &jwt[..jwt.len() - signature.len() - 1],
+        payload,
+        signature,
+    })
 }
 
-/// Verifies `jwt` against `keys`, allowing only `algs` (asymmetric), then checks the
-/// time claims at `now` (Unix seconds) with `leeways`: `exp` is required (beyond
-/// Vault, which accepts a token with only `iat` or `nbf`); `nbf` and `iat` are
-/// checked when present. Returns the claims.
+/// Verifies a parsed token against `keys`, allowing only `algs`, then checks the time
+/// claims at `now` (Unix seconds) with `leeways`: `exp` is required (beyond Vault,
+/// which accepts a token with only `iat` or `nbf`); `nbf` and `iat` are checked when
+/// present. Returns the claims. The signature is checked by `jsonwebtoken` with the
+/// key of the token's algorithm family only.
 pub fn verify(
-    jwt: &str,
+    token: &Parsed<'_>,
     keys: &KeySet,
     algs: &[Algorithm],
     leeways: Leeways,
     now: i64,
 ) -> Result<Claims, JwtError> {
-    if jwt.len() > MAX_JWT_BYTES {
-        return Err(JwtError::TooLarge);
-    }
-    // The algorithm is judged first, from the raw header, so that `alg: none` or an
-    // HMAC algorithm gets its own clear answer.
-    let alg = raw_alg(jwt)?;
+    let alg = token.alg;
     if !algs.contains(&alg) {
         return Err(JwtError::Algorithm);
     }
-    let header = jsonwebtoken::decode_header(jwt).map_err(|_| JwtError::Malformed)?;
-    let mut validation = Validation::new(alg);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    let mut claims = None;
-    for k in keys.candidates(header.kid.as_deref(), alg) {
-        if k.key.family() != alg.family() {
-            continue;
-        }
-        match jsonwebtoken::decode::<Value>(jwt, &k.key, &validation) {
-            Ok(data) => {
-                claims = Some(data.claims);
-                break;
-            }
-            Err(e) => match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature
-                | jsonwebtoken::errors::ErrorKind::InvalidAlgorithm
-                | jsonwebtoken::errors::ErrorKind::InvalidKeyFormat
-                | jsonwebtoken::errors::ErrorKind::InvalidEcdsaKey
-                | jsonwebtoken::errors::ErrorKind::InvalidRsaKey(_) => continue,
-                _ => return Err(JwtError::Malformed),
-            },
-        }
-    }
-    let Some(Value::Object(claims)) = claims else {
-        return Err(if claims.is_some() {
-            JwtError::Claims
-        } else {
-            JwtError::Signature
+    let verified = keys
+        .candidates(token.kid.as_deref(), alg)
+        .filter(|k| k.key.family() == alg.family())
+        .any(|k| {
+            jsonwebtoken::crypto::verify(token.signature, token.message.as_bytes(), &k.key, alg)
+                .unwrap_or(false)
         });
-    };
+    if !verified {
+        return Err(JwtError::Signature);
+    }
+    let claims: Claims =
+        serde_json::from_slice(&b64(token.payload)?).map_err(|_| JwtError::Claims)?;
     check_times(&claims, leeways, now)?;
     Ok(claims)
-}
-
-/// The header's `alg`, which must name one of [`ASYMMETRIC_ALGS`].
-fn raw_alg(jwt: &str) -> Result<Algorithm, JwtError> {
-    use base64::Engine as _;
-    let first = jwt.split('.').next().unwrap_or_default();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(first.trim_end_matches('='))
-        .map_err(|_| JwtError::Malformed)?;
-    let header: Value = serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)?;
-    match header.get("alg") {
-        Some(Value::String(name)) => parse_alg(name).ok_or(JwtError::Algorithm),
-        _ => Err(JwtError::Malformed),
-    }
 }
 
 fn time_claim(claims: &Claims, name: &str) -> Result<Option<i64>, JwtError> {
@@ -357,15 +364,8 @@ mod tests {
     #[test]
     fn oversized_tokens_are_refused_before_parsing() {
         let big = "a".repeat(MAX_JWT_BYTES + 1);
-        assert_eq!(
-            verify(
-                &big,
-                &KeySet::default(),
-                ASYMMETRIC_ALGS,
-                Leeways::default(),
-                0
-            ),
-            Err(JwtError::TooLarge)
-        );
+        assert!(matches!(parse(&big), Err(JwtError::TooLarge)));
+        assert!(matches!(parse("a.b"), Err(JwtError::Malformed)));
+        assert!(matches!(parse("a.b.c.d"), Err(JwtError::Malformed)));
     }
 }

@@ -67,13 +67,19 @@ pub async fn login(
     crate::auth::checked_role_name(&role_name)?;
     let (config, role): (JwtConfig, JwtRole) =
         config_and_role(store, req.mount, &role_name).await?;
-    let kid = verify::header_kid(jwt).map_err(token_err)?;
+    let parsed = verify::parse(jwt).map_err(token_err)?;
     let fetched = keys
-        .keys(&config.key_source(), kid.as_deref(), now)
+        .keys(&config.key_source(), parsed.kid.as_deref(), now)
         .await
         .map_err(fetch_error)?;
-    let claims = verify::verify(jwt, &fetched.set, &config.algorithms(), role.leeways(), now)
-        .map_err(token_err)?;
+    let claims = verify::verify(
+        &parsed,
+        &fetched.set,
+        &config.algorithms(),
+        role.leeways(),
+        now,
+    )
+    .map_err(token_err)?;
     let issuer = (!config.bound_issuer.is_empty())
         .then_some(config.bound_issuer.as_str())
         .or(fetched.issuer.as_deref());

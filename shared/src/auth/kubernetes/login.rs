@@ -83,9 +83,9 @@ pub async fn login(
     crate::auth::checked_role_name(role_name)?;
     let (config, role): (KubernetesConfig, KubernetesRole) =
         config_and_role(store, mount, role_name).await?;
-    let kid = verify::header_kid(jwt).map_err(token_err)?;
+    let parsed = verify::parse(jwt).map_err(token_err)?;
     let fetched = keys
-        .keys(&config.key_source(), kid.as_deref(), now)
+        .keys(&config.key_source(), parsed.kid.as_deref(), now)
         .await
         .map_err(fetch_error)?;
     // Kubernetes tokens get the clock-skew leeway only.
@@ -95,7 +95,7 @@ pub async fn login(
         not_before: -1,
     };
     let algs = verify::ASYMMETRIC_ALGS;
-    let claims = verify::verify(jwt, &fetched.set, algs, leeways, now).map_err(token_err)?;
+    let claims = verify::verify(&parsed, &fetched.set, algs, leeways, now).map_err(token_err)?;
     if !config.disable_iss_validation {
         let issuer = (!config.issuer.is_empty())
             .then_some(config.issuer.as_str())

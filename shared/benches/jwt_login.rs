@@ -1,0 +1,159 @@
+#![allow(missing_docs)] // criterion's macros generate undocumented items
+
+//! JWT login CPU with a cached JWKS and in-memory ports (issue budget: median under
+//! 100 µs): an RS256 GitHub-Actions-shaped token against a glob-bound role. Run with
+//! `make bench`.
+
+use std::sync::Arc;
+
+use aws_lc_rs::encoding::AsDer;
+use base64::Engine as _;
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+use serde_json::{Value, json};
+use sigil::App;
+use sigil::clock::{Clock, SystemClock};
+use sigil::config::Config;
+use sigil::http::ApiRequest;
+use sigil::jwt::cache::KeyCache;
+use sigil::jwt::source::StaticJwksSource;
+use sigil::keyring::Keyring;
+use sigil::kms::FakeKms;
+use sigil::route::Function;
+use sigil::store::memory::MemoryStore;
+
+const JWKS_URL: &str = "https://issuer.bench/.well-known/jwks";
+const ISSUER: &str = "https://issuer.bench";
+
+fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, keys: &Arc<KeyCache>, f: Function) -> App {
+    App {
+        function: f,
+        config: Config::default(),
+        store: store.clone(),
+        keyring: keyring.clone(),
+        clock: Arc::new(SystemClock),
+        acl_cache: Arc::new(sigil::policies::AclCache::new()),
+        revokers: Arc::new(sigil::lease::Revokers::new()),
+        aws: Arc::new(sigil::aws_engine::clients::EngineClients::fixed(
+            Arc::new(sigil::aws_engine::iam::FakeIam::new()),
+            Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
+        )),
+        caller_identity: Arc::new(sigil::auth_aws::caller_identity::FakeCallerIdentity::new()),
+        failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
+        jwt_keys: keys.clone(),
+    }
+}
+
+fn req(path: &str, token: Option<&str>, body: Value) -> ApiRequest {
+    let mut headers = Vec::new();
+    if let Some(t) = token {
+        headers.push(("x-vault-token".to_owned(), t.to_owned()));
+    }
+    ApiRequest {
+        method: "POST".into(),
+        path: path.into(),
+        headers,
+        body: body.to_string().into_bytes(),
+        request_id: "bench".into(),
+        ..ApiRequest::default()
+    }
+}
+
+/// An RSA-2048 signing key and its JWK (kid `bench`).
+fn rsa_key() -> (EncodingKey, Jwk) {
+    let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa");
+    let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&kp).expect("pkcs8");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("rsa pem");
+    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).expect("jwk");
+    jwk.common.key_id = Some("bench".into());
+    (key, jwk)
+}
+
+fn jwt_login(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = Arc::new(MemoryStore::new());
+    let keyring = Arc::new(Keyring::new(
+        store.clone(),
+        Arc::new(FakeKms::new()),
+        "bench",
+    ));
+    let (key, jwk) = rsa_key();
+    let source = Arc::new(StaticJwksSource::new());
+    source.set(JWKS_URL, json!({ "keys": [jwk] }).to_string());
+    let keys = Arc::new(KeyCache::new(source.clone()));
+    let now = SystemClock.now();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("bench".into());
+    let jwt = jsonwebtoken::encode(
+        &header,
+        &json!({
+            "iss": ISSUER, "aud": "https://github.com/acme",
+            "sub": "repo:acme/api:ref:refs/heads/main", "repository": "acme/api",
+            "repository_owner": "acme", "ref": "refs/heads/main",
+            "job_workflow_ref": "acme/api/.github/workflows/deploy.yml@refs/heads/main",
+            "iat": now, "nbf": now, "exp": now + 86_400,
+        }),
+        &key,
+    )
+    .expect("sign");
+    rt.block_on(async {
+        keyring.add_version("alias/bench", 0).await.expect("keyring");
+        let admin_app = app(&store, &keyring, &keys, Function::Admin);
+        let admin = sigil::bootstrap::admin_token(store.as_ref(), admin_app.limits(), 3600, now)
+            .await
+            .expect("admin");
+        let admin = secrecy::ExposeSecret::expose_secret(&admin.token).to_owned();
+        for (path, body) in [
+            (
+                "/v1/auth/jwt/config",
+                json!({"jwks_url": JWKS_URL, "bound_issuer": ISSUER}),
+            ),
+            (
+                "/v1/auth/jwt/role/deploy",
+                json!({
+                    "user_claim": "repository", "bound_audiences": "https://github.com/acme",
+                    "bound_claims_type": "glob",
+                    "bound_claims": {"sub": "repo:acme/*:ref:refs/heads/main", "repository_owner": "acme"},
+                    "claim_mappings": {"repository": "repository", "ref": "ref"},
+                    "token_policies": "deploy",
+                }),
+            ),
+        ] {
+            let resp = admin_app.handle(req(path, Some(&admin), body)).await;
+            assert!(resp.status < 300, "{:?}", resp.body);
+        }
+    });
+    let login = app(&store, &keyring, &keys, Function::Login);
+    let body = json!({"role": "deploy", "jwt": jwt});
+    let fetches_before = source.fetches();
+    c.bench_function("jwt_login_rs256_cached_jwks", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let resp = login
+                    .handle(req("/v1/auth/jwt/login", None, body.clone()))
+                    .await;
+                assert_eq!(resp.status, 200, "{:?}", resp.body);
+            })
+        })
+    });
+    assert!(
+        source.fetches() <= fetches_before + 1,
+        "the JWKS is fetched once, then cached"
+    );
+}
+
+criterion_group!(benches, jwt_login);
+criterion_main!(benches);
