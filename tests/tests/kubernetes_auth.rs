@@ -3,7 +3,6 @@
 //! discovery endpoint), through the real handlers over DynamoDB Local.
 
 use serde_json::{Value, json};
-use sigil::clock::Clock;
 use sigil_tests::Fixture;
 use sigil_tests::oidc::Issuer;
 
