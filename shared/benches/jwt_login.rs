@@ -92,6 +92,7 @@ fn jwt_login(c: &mut Criterion) {
     ));
     let (key, jwk) = rsa_key();
     let source = Arc::new(StaticJwksSource::new());
+    let jwk_doc = jwk.clone();
     source.set(JWKS_URL, json!({ "keys": [jwk] }).to_string());
     let keys = Arc::new(KeyCache::new(source.clone()));
     let now = SystemClock.now();
@@ -135,6 +136,22 @@ fn jwt_login(c: &mut Criterion) {
             let resp = admin_app.handle(req(path, Some(&admin), body)).await;
             assert!(resp.status < 300, "{:?}", resp.body);
         }
+    });
+    let set =
+        sigil::jwt::keys::KeySet::from_jwks(json!({ "keys": [jwk_doc] }).to_string().as_bytes())
+            .expect("jwks");
+    c.bench_function("jwt_verify_rs256_only", |b| {
+        b.iter(|| {
+            let parsed = sigil::jwt::verify::parse(&jwt).expect("parse");
+            sigil::jwt::verify::verify(
+                &parsed,
+                &set,
+                sigil::jwt::verify::ASYMMETRIC_ALGS,
+                sigil::jwt::verify::Leeways::default(),
+                now,
+            )
+            .expect("verify")
+        })
     });
     let login = app(&store, &keyring, &keys, Function::Login);
     let body = json!({"role": "deploy", "jwt": jwt});
