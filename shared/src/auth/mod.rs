@@ -154,3 +154,31 @@ pub async fn issue_token(
     store.transact(minted.writes()).await?;
     Ok(minted)
 }
+
+/// Longest token display name built from a login's claims, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 128;
+
+/// A token display name from `prefix` and a claim value: control characters become
+/// `_` (a claim is the issuer's text and may carry newlines or escapes that would
+/// forge lines wherever the name is printed), cut at [`MAX_DISPLAY_NAME_CHARS`].
+pub fn display_name(prefix: &str, value: &str) -> String {
+    format!("{prefix}-{value}")
+        .chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .take(MAX_DISPLAY_NAME_CHARS)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_are_printable_and_bounded() {
+        assert_eq!(
+            display_name("jwt", "alice\n{\"level\":\"ERROR\"}\u{1b}[2J"),
+            "jwt-alice_{\"level\":\"ERROR\"}_[2J"
+        );
+        assert_eq!(display_name("jwt", &"x".repeat(500)).chars().count(), 128);
+    }
+}

@@ -96,7 +96,7 @@ pub async fn login(
         meta.insert("groups".into(), groups.join(","));
     }
     meta.insert("role".into(), role_name.clone());
-    let display = format!("{}-{user}", req.mount);
+    let display = crate::auth::display_name(req.mount, &user);
     let params = role
         .token
         .params(&display, meta, &format!("auth/{}/login", req.mount));

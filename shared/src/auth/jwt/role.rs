@@ -69,8 +69,8 @@ impl Default for JwtRole {
 fn parse_bound_claims(v: &Json) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
     let bad = || {
         ApiError::bad(
-            "\"bound_claims\" must be an object of strings or lists of strings, \
-             at most 64 claims of 64 values",
+            "\"bound_claims\" must be an object whose values are strings, numbers or \
+             booleans, or non-empty lists of them: at most 64 claims of 64 values",
         )
     };
     let obj = match v {

@@ -89,6 +89,12 @@ impl KubernetesConfig {
                 )));
             }
         }
+        // Recorded and shown on reads, never called: still no credentials in it.
+        if !c.kubernetes_host.is_empty() && check_https_url(&c.kubernetes_host).is_err() {
+            return Err(ApiError::bad(
+                "\"kubernetes_host\" must be an absolute https:// URL without credentials",
+            ));
+        }
         if c.pem_keys.len() > crate::jwt::keys::MAX_KEYS {
             return Err(ApiError::bad("too many \"pem_keys\""));
         }
@@ -134,5 +140,36 @@ impl KubernetesConfig {
             "jwks_url": self.jwks_url,
             "jwks_ca_pem": self.jwks_ca_pem,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Json) -> Body {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_issuer_is_discovered_and_the_host_holds_no_credentials() {
+        let c = KubernetesConfig::from_body(&body(json!({
+            "kubernetes_host": "https://10.0.0.1:443",
+            "issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
+        })))
+        .unwrap();
+        assert!(matches!(c.key_source(), KeySource::Discovery { url, .. } if url == c.issuer));
+        for b in [
+            json!({"kubernetes_host": "https://admin:pw@10.0.0.1", "issuer": "https://i"}),
+            json!({"kubernetes_host": "http://10.0.0.1", "issuer": "https://i"}),
+            json!({"issuer": "https://i", "token_reviewer_jwt": "x"}),
+            json!({"kubernetes_host": "https://k"}),
+            json!({"issuer": "https://i", "pem_keys": ["k"], "jwks_url": "https://j"}),
+        ] {
+            assert!(
+                KubernetesConfig::from_body(&body(b.clone())).is_err(),
+                "{b}"
+            );
+        }
     }
 }

@@ -120,7 +120,7 @@ pub async fn login(
         ("service_account_namespace".to_owned(), sa.namespace.clone()),
         ("service_account_uid".to_owned(), sa.uid.clone()),
     ]);
-    let display = format!("{mount}-{}-{}", sa.namespace, sa.name);
+    let display = crate::auth::display_name(mount, &format!("{}-{}", sa.namespace, sa.name));
     let params = role
         .token
         .params(&display, meta, &format!("auth/{mount}/login"));
