@@ -38,6 +38,30 @@ pub fn decode<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, ApiErro
     serde_json::from_value(json).map_err(|_| StoreError::Malformed(what.to_owned()).into())
 }
 
+/// A mount's config document (JWT, Kubernetes): built whole from a write's body,
+/// checked by fetching its keys, printed as Vault's read prints it.
+pub trait MountConfig: Serialize + DeserializeOwned {
+    /// What the item holds, for storage errors (e.g. `jwt config`).
+    const WHAT: &'static str;
+    /// Builds the config from a write's body (400 on invalid input).
+    fn from_body(body: &Body) -> Result<Self, ApiError>;
+    /// Where its verification keys come from.
+    fn key_source(&self) -> crate::jwt::source::KeySource;
+    /// The read response's `data`.
+    fn to_json(&self) -> Json;
+}
+
+/// A mount's role document (JWT, Kubernetes): updated field by field from a write's
+/// body, printed as Vault's read prints it.
+pub trait MountRole: Serialize + DeserializeOwned + Default {
+    /// What the item holds, for storage errors (e.g. `jwt role`).
+    const WHAT: &'static str;
+    /// Applies a write's fields and checks the whole role (400 on invalid input).
+    fn apply(&mut self, body: &Body) -> Result<(), ApiError>;
+    /// The read response's `data`.
+    fn to_json(&self) -> Json;
+}
+
 /// Reads and decodes one item.
 pub async fn read<T: DeserializeOwned>(
     store: &dyn Store,
@@ -100,6 +124,20 @@ pub fn check_list(name: &str, list: &[String]) -> Result<(), ApiError> {
         )));
     }
     Ok(())
+}
+
+/// Checks URL fields that must be absolute `https://` URLs without credentials
+/// (empty: not set). 400 naming the first field that is not.
+pub fn check_https_fields(fields: &[(&str, &str)]) -> Result<(), ApiError> {
+    match fields
+        .iter()
+        .find(|(_, url)| !url.is_empty() && crate::jwt::source::check_https_url(url).is_err())
+    {
+        Some((name, _)) => Err(ApiError::bad(format!(
+            "\"{name}\" must be an absolute https:// URL"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A role name from the path, checked by Vault's rule (see [`crate::approle::valid_name`]).

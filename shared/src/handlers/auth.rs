@@ -8,14 +8,16 @@ use crate::auth::jwt::login::LoginRequest;
 use crate::auth::jwt::role::JwtRole;
 use crate::auth::kubernetes::config::KubernetesConfig;
 use crate::auth::kubernetes::role::KubernetesRole;
-use crate::auth::{self, checked_role_name, config_key, role_key};
+use crate::auth::{self, MountConfig, MountRole, checked_role_name, config_key, role_key};
 use crate::authz::Grant;
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::{Body, BodyExt};
 use crate::jwt::source::KeySource;
 use crate::route::{AuthKind, Operation, Route};
+use crate::store::Key;
 use crate::token;
+use serde_json::Value as Json;
 
 use super::approle::keys_reply;
 
@@ -64,34 +66,18 @@ pub(crate) async fn handle(
             .ok())
         }
         (Route::AuthConfig { mount, kind }, Operation::Read) => {
-            let key = config_key(mount);
             let data = match kind {
-                AuthKind::Jwt => auth::read::<JwtConfig>(store, &key, "jwt config")
-                    .await?
-                    .map(|c| c.to_json()),
-                AuthKind::Kubernetes => {
-                    auth::read::<KubernetesConfig>(store, &key, "kubernetes config")
-                        .await?
-                        .map(|c| c.to_json())
-                }
+                AuthKind::Jwt => read_config::<JwtConfig>(app, mount).await?,
+                AuthKind::Kubernetes => read_config::<KubernetesConfig>(app, mount).await?,
             };
             Ok(Envelope::data(data.ok_or(ApiError::NotFound)?)
                 .mount(kind.type_name())
                 .ok())
         }
         (Route::AuthConfig { mount, kind }, _) => {
-            let key = config_key(mount);
             match kind {
-                AuthKind::Jwt => {
-                    let c = JwtConfig::from_body(body)?;
-                    check_keys(app, &c.key_source()).await?;
-                    auth::put(store, &key, &c).await?;
-                }
-                AuthKind::Kubernetes => {
-                    let c = KubernetesConfig::from_body(body)?;
-                    check_keys(app, &c.key_source()).await?;
-                    auth::put(store, &key, &c).await?;
-                }
+                AuthKind::Jwt => write_config::<JwtConfig>(app, mount, body).await?,
+                AuthKind::Kubernetes => write_config::<KubernetesConfig>(app, mount, body).await?,
             }
             Ok(Reply::NoContent)
         }
@@ -99,36 +85,19 @@ pub(crate) async fn handle(
         (Route::AuthRole { mount, kind, name }, Operation::Read) => {
             let key = role_key(mount, name);
             let data = match kind {
-                AuthKind::Jwt => auth::read::<JwtRole>(store, &key, "jwt role")
-                    .await?
-                    .map(|r| r.to_json()),
-                AuthKind::Kubernetes => {
-                    auth::read::<KubernetesRole>(store, &key, "kubernetes role")
-                        .await?
-                        .map(|r| r.to_json())
-                }
+                AuthKind::Jwt => read_role::<JwtRole>(app, &key).await?,
+                AuthKind::Kubernetes => read_role::<KubernetesRole>(app, &key).await?,
             };
             Ok(Envelope::data(data.ok_or(ApiError::NotFound)?)
                 .mount(kind.type_name())
                 .ok())
         }
         (Route::AuthRole { mount, kind, name }, Operation::Update) => {
-            let key = role_key(checked_role_name(name).map(|_| mount.as_str())?, name);
+            let key = role_key(mount, checked_role_name(name)?);
             match kind {
-                AuthKind::Jwt => {
-                    let old = auth::read::<JwtRole>(store, &key, "jwt role").await?;
-                    // Vault's existence check: creating needs `create`, changing `update`.
-                    grant.require_write(old.is_some())?;
-                    let mut role = old.unwrap_or_default();
-                    role.apply(body)?;
-                    auth::put(store, &key, &role).await?;
-                }
+                AuthKind::Jwt => write_role::<JwtRole>(app, &key, body, grant).await?,
                 AuthKind::Kubernetes => {
-                    let old = auth::read::<KubernetesRole>(store, &key, "kubernetes role").await?;
-                    grant.require_write(old.is_some())?;
-                    let mut role = old.unwrap_or_default();
-                    role.apply(body)?;
-                    auth::put(store, &key, &role).await?;
+                    write_role::<KubernetesRole>(app, &key, body, grant).await?
                 }
             }
             Ok(Reply::NoContent)
@@ -139,6 +108,42 @@ pub(crate) async fn handle(
         }
         _ => Err(ApiError::MethodNotAllowed),
     }
+}
+
+async fn read_config<C: MountConfig>(app: &App, mount: &str) -> Result<Option<Json>, ApiError> {
+    Ok(
+        auth::read::<C>(app.store.as_ref(), &config_key(mount), C::WHAT)
+            .await?
+            .map(|c| c.to_json()),
+    )
+}
+
+/// Replaces a mount's config once its keys were fetched and parsed.
+async fn write_config<C: MountConfig>(app: &App, mount: &str, body: &Body) -> Result<(), ApiError> {
+    let c = C::from_body(body)?;
+    check_keys(app, &c.key_source()).await?;
+    auth::put(app.store.as_ref(), &config_key(mount), &c).await
+}
+
+async fn read_role<R: MountRole>(app: &App, key: &Key) -> Result<Option<Json>, ApiError> {
+    Ok(auth::read::<R>(app.store.as_ref(), key, R::WHAT)
+        .await?
+        .map(|r| r.to_json()))
+}
+
+/// Creates or updates a role. Vault's existence check: creating needs `create`,
+/// changing `update`.
+async fn write_role<R: MountRole>(
+    app: &App,
+    key: &Key,
+    body: &Body,
+    grant: Grant,
+) -> Result<(), ApiError> {
+    let old = auth::read::<R>(app.store.as_ref(), key, R::WHAT).await?;
+    grant.require_write(old.is_some())?;
+    let mut role = old.unwrap_or_default();
+    role.apply(body)?;
+    auth::put(app.store.as_ref(), key, &role).await
 }
 
 /// Fetches and parses a config's keys before it is stored, as Vault checks the

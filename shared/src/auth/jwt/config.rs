@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
-use crate::jwt::source::{KeySource, check_https_url};
+use crate::jwt::source::KeySource;
 use crate::jwt::verify::{ASYMMETRIC_ALGS, parse_alg};
 
 /// A JWT mount's configuration.
@@ -73,16 +73,10 @@ impl JwtConfig {
                 "exactly one of 'jwt_validation_pubkeys', 'jwks_url' or 'oidc_discovery_url' must be set",
             ));
         }
-        for (name, url) in [
+        crate::auth::check_https_fields(&[
             ("oidc_discovery_url", &c.oidc_discovery_url),
             ("jwks_url", &c.jwks_url),
-        ] {
-            if !url.is_empty() && check_https_url(url).is_err() {
-                return Err(ApiError::bad(format!(
-                    "\"{name}\" must be an absolute https:// URL"
-                )));
-            }
-        }
+        ])?;
         if c.jwt_validation_pubkeys.len() > crate::jwt::keys::MAX_KEYS {
             return Err(ApiError::bad("too many \"jwt_validation_pubkeys\""));
         }
@@ -147,6 +141,19 @@ impl JwtConfig {
             "provider_config": {},
             "namespace_in_state": false,
         })
+    }
+}
+
+impl crate::auth::MountConfig for JwtConfig {
+    const WHAT: &'static str = "jwt config";
+    fn from_body(body: &Body) -> Result<Self, ApiError> {
+        JwtConfig::from_body(body)
+    }
+    fn key_source(&self) -> KeySource {
+        JwtConfig::key_source(self)
+    }
+    fn to_json(&self) -> Json {
+        JwtConfig::to_json(self)
     }
 }
 

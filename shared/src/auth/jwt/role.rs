@@ -245,6 +245,16 @@ impl JwtRole {
     }
 }
 
+impl crate::auth::MountRole for JwtRole {
+    const WHAT: &'static str = "jwt role";
+    fn apply(&mut self, body: &Body) -> Result<(), ApiError> {
+        JwtRole::apply(self, body)
+    }
+    fn to_json(&self) -> Json {
+        JwtRole::to_json(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

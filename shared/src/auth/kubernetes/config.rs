@@ -79,16 +79,10 @@ impl KubernetesConfig {
                  'issuer' to discover) must be set",
             ));
         }
-        for (name, url) in [
+        crate::auth::check_https_fields(&[
             ("oidc_discovery_url", &c.oidc_discovery_url),
             ("jwks_url", &c.jwks_url),
-        ] {
-            if !url.is_empty() && check_https_url(url).is_err() {
-                return Err(ApiError::bad(format!(
-                    "\"{name}\" must be an absolute https:// URL"
-                )));
-            }
-        }
+        ])?;
         // Recorded and shown on reads, never called: still no credentials in it.
         if !c.kubernetes_host.is_empty() && check_https_url(&c.kubernetes_host).is_err() {
             return Err(ApiError::bad(
@@ -140,6 +134,19 @@ impl KubernetesConfig {
             "jwks_url": self.jwks_url,
             "jwks_ca_pem": self.jwks_ca_pem,
         })
+    }
+}
+
+impl crate::auth::MountConfig for KubernetesConfig {
+    const WHAT: &'static str = "kubernetes config";
+    fn from_body(body: &Body) -> Result<Self, ApiError> {
+        KubernetesConfig::from_body(body)
+    }
+    fn key_source(&self) -> KeySource {
+        KubernetesConfig::key_source(self)
+    }
+    fn to_json(&self) -> Json {
+        KubernetesConfig::to_json(self)
     }
 }
 

@@ -69,3 +69,13 @@ impl KubernetesRole {
         Json::Object(out)
     }
 }
+
+impl crate::auth::MountRole for KubernetesRole {
+    const WHAT: &'static str = "kubernetes role";
+    fn apply(&mut self, body: &Body) -> Result<(), ApiError> {
+        KubernetesRole::apply(self, body)
+    }
+    fn to_json(&self) -> Json {
+        KubernetesRole::to_json(self)
+    }
+}
