@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -159,9 +160,21 @@ pub fn sts_client_at(
     aws_sdk_sts::Client::from_conf(b.build())
 }
 
+/// Connect timeout of the AWS engine's IAM and STS clients.
+pub const ENGINE_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Timeout of one attempt (send to last response byte) of the engine's IAM and STS calls.
+pub const ENGINE_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Timeout of one engine call, retries included. An issue that fails makes at most two
+/// calls that can time out (the failed one, then the first undo call), so it answers
+/// (503) within 10 s, inside the issue function's 15 s Lambda timeout (infra/template.yaml).
+pub const ENGINE_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Builds the AWS engine's IAM and STS clients from `aws/config/root` over the
 /// function's SDK configuration: the configured region, endpoints and retry count
 /// replace the function's where set; unset, the clients are the function's own.
+/// Every call is bounded by [`ENGINE_CONNECT_TIMEOUT`], [`ENGINE_ATTEMPT_TIMEOUT`] and
+/// [`ENGINE_OPERATION_TIMEOUT`]: an endpoint that accepts and never answers costs a
+/// 503, not a hung function.
 #[derive(Clone, Debug)]
 pub struct SdkClientFactory {
     sdk: SdkConfig,
@@ -190,6 +203,13 @@ impl ClientFactory for SdkClientFactory {
                 aws_config::retry::RetryConfig::standard().with_max_attempts(retries + 1),
             ));
         }
+        sdk.set_timeout_config(Some(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(ENGINE_CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ENGINE_ATTEMPT_TIMEOUT)
+                .operation_timeout(ENGINE_OPERATION_TIMEOUT)
+                .build(),
+        ));
         let sdk = sdk.build();
         let endpoint = |e: &str| (!e.is_empty()).then(|| e.to_owned());
         let counter = self.counter.as_ref();

@@ -9,6 +9,28 @@ use sigil_tests::{Fixture, unique};
 /// An endpoint nothing listens on: connections are refused at once.
 const DEAD: &str = "http://127.0.0.1:9";
 
+/// An endpoint that accepts connections and never answers (a black hole): only the
+/// engine's client timeouts end a call to it. The listener lives as long as the test.
+fn black_hole() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local address");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Fails the test (instead of hanging it) when a request does not end: a guard, not a
+/// timing assertion; the engine's own timeouts are a few seconds.
+async fn ends<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(60), fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} never answered: the engine's calls have no timeout"))
+}
+
 fn moto() -> String {
     std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL (moto) from the stack's env")
 }
@@ -24,6 +46,23 @@ async fn get_root(f: &Fixture) -> Value {
         .await;
     assert_eq!(s, 200, "{b}");
     b["data"].clone()
+}
+
+/// An `iam_user` role and an `assumed_role` role, named from `tag`.
+async fn engine_roles(f: &Fixture, tag: &str) -> (String, String) {
+    let role = unique(tag);
+    f.aws_iam_role(&role).await;
+    let sts_role = unique(&format!("{tag}-sts"));
+    let (s, b) = f
+        .call(
+            "POST",
+            &format!("/v1/aws/roles/{sts_role}"),
+            Some(&f.admin),
+            Some(json!({"credential_type": "assumed_role", "role_arns": ["arn:aws:iam::123456789012:role/deployer"]})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    (role, sts_role)
 }
 
 async fn lease_records(f: &Fixture) -> usize {
@@ -143,18 +182,7 @@ async fn write_read_and_validation() {
 async fn the_engine_follows_the_configured_endpoints() {
     let (f, clock) = Fixture::manual().await;
     let a = Some(f.admin.as_str());
-    let role = unique("root");
-    f.aws_iam_role(&role).await;
-    let sts_role = unique("root-sts");
-    let (s, b) = f
-        .call(
-            "POST",
-            &format!("/v1/aws/roles/{sts_role}"),
-            a,
-            Some(json!({"credential_type": "assumed_role", "role_arns": ["arn:aws:iam::123456789012:role/deployer"]})),
-        )
-        .await;
-    assert_eq!(s, 204, "{b}");
+    let (role, sts_role) = engine_roles(&f, "root").await;
     let prefix = format!("sigil-bootstrap-{role}-");
     let creds = format!("/v1/aws/creds/{role}");
     let sts = format!("/v1/aws/sts/{sts_role}");
@@ -248,4 +276,52 @@ async fn the_engine_follows_the_configured_endpoints() {
     let r = f.sweep().await;
     assert_eq!((r.leases, r.failed), (1, 0), "{r:?}");
     assert_eq!(f.iam_users(&prefix).await.len(), 0, "the user is gone");
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_costs_a_503_not_a_hung_function() {
+    let (f, clock) = Fixture::manual().await;
+    let a = Some(f.admin.as_str());
+    let (role, sts_role) = engine_roles(&f, "hole").await;
+    let prefix = format!("sigil-bootstrap-{role}-");
+    let hole = black_hole();
+
+    // IAM never answers: CreateUser may have reached it, so the pending lease stays for
+    // the sweeper, and the caller gets a clean 503.
+    let (s, _) = set_root(&f, json!({"iam_endpoint": hole, "sts_endpoint": moto()})).await;
+    assert_eq!(s, 204);
+    let (s, b) = ends(
+        "aws/creds",
+        f.call("GET", &format!("/v1/aws/creds/{role}"), a, None),
+    )
+    .await;
+    assert_eq!(s, 503, "{b}");
+    assert!(!b.to_string().contains("127.0.0.1"), "{b}");
+    assert_eq!(lease_records(&f).await, 1, "the pending lease is kept");
+
+    // STS never answers: 503 and no lease (STS is called before any lease is written).
+    let (s, _) = set_root(&f, json!({"iam_endpoint": moto(), "sts_endpoint": hole})).await;
+    assert_eq!(s, 204);
+    let (s, b) = ends(
+        "aws/sts",
+        f.call("POST", &format!("/v1/aws/sts/{sts_role}"), a, None),
+    )
+    .await;
+    assert_eq!(s, 503, "{b}");
+    assert_eq!(lease_records(&f).await, 1);
+
+    // The sweeper's revocation is bounded the same way; once IAM answers again, it
+    // finishes the pending lease (no user was ever made).
+    let (s, _) = set_root(&f, json!({"iam_endpoint": hole})).await;
+    assert_eq!(s, 204);
+    clock.advance(sigil::lease::PENDING_GRACE_SECS + 1);
+    let r = ends("the sweeper", f.sweep()).await;
+    assert_eq!((r.leases, r.failed), (0, 1), "{r:?}");
+    let (s, _) = set_root(&f, json!({"iam_endpoint": moto()})).await;
+    assert_eq!(s, 204);
+    clock.advance(61);
+    let r = f.sweep().await;
+    assert_eq!((r.leases, r.failed), (1, 0), "{r:?}");
+    assert_eq!(lease_records(&f).await, 0);
+    assert_eq!(f.iam_users(&prefix).await.len(), 0, "no orphaned user");
 }

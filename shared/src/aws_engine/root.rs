@@ -104,6 +104,11 @@ pub fn check_endpoint(value: &str, field: &str) -> Result<(), ApiError> {
     if value.len() > MAX_ENDPOINT_LEN {
         return bad("longer than 512 bytes");
     }
+    // The URL parser silently drops tabs and line breaks (WHATWG), so a value with them
+    // would pass here and fail at every later SDK call: refuse them instead.
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return bad("control characters and whitespace are not accepted");
+    }
     let Ok(url) = url::Url::parse(value) else {
         return bad("not an absolute URL");
     };
@@ -273,6 +278,12 @@ mod tests {
             "https://iam.amazonaws.com/?x=1",
             "https://iam.amazonaws.com/#f",
             "https://",
+            "https://x\r\n.com",
+            "https://iam.amazonaws.com\n",
+            "https://iam.\tamazonaws.com",
+            " https://iam.amazonaws.com",
+            "https://iam.amazonaws.com/a b",
+            "https://iam.amazonaws.com/\u{0}",
         ] {
             let e = check_endpoint(bad, "iam_endpoint").unwrap_err();
             assert!(!e.to_string().contains("pass"), "{e}");
