@@ -39,6 +39,7 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, keys: &Arc<KeyCache>, f
             Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
         )),
         caller_identity: Arc::new(sigil::auth_aws::caller_identity::FakeCallerIdentity::new()),
+        audit: Arc::new(sigil::audit::MemorySink::new()),
         failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
         jwt_keys: keys.clone(),
     }
@@ -112,6 +113,7 @@ fn jwt_login(c: &mut Criterion) {
     .expect("sign");
     rt.block_on(async {
         keyring.add_version("alias/bench", 0).await.expect("keyring");
+        keyring.ensure_audit_key("alias/bench", 0).await.expect("audit key");
         let admin_app = app(&store, &keyring, &keys, Function::Admin);
         let admin = sigil::bootstrap::admin_token(store.as_ref(), admin_app.limits(), 3600, now)
             .await

@@ -30,6 +30,7 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> 
             Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
         )),
         caller_identity: Arc::new(sigil::auth_aws::caller_identity::FakeCallerIdentity::new()),
+        audit: Arc::new(sigil::audit::MemorySink::new()),
         failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
         jwt_keys: Arc::new(sigil::jwt::cache::KeyCache::new(Arc::new(
             sigil::jwt::source::StaticJwksSource::new(),
@@ -74,6 +75,10 @@ fn requests(c: &mut Criterion) {
             .add_version("alias/bench", 0)
             .await
             .expect("keyring");
+        keyring
+            .ensure_audit_key("alias/bench", 0)
+            .await
+            .expect("audit key");
         let limits = app(&store, &keyring, Function::Admin).limits();
         let admin = sigil::bootstrap::admin_token(
             store.as_ref(),

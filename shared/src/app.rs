@@ -39,6 +39,8 @@ pub struct App {
     pub jwt_keys: Arc<crate::jwt::cache::KeyCache>,
     /// STS `GetCallerIdentity`, for the AWS IAM auth method's signed logins.
     pub caller_identity: Arc<dyn crate::auth_aws::caller_identity::CallerIdentity>,
+    /// The audit device's sink (stdout in the functions; see [`crate::audit`]).
+    pub audit: Arc<dyn crate::audit::AuditSink>,
     /// Failure injection on the AWS issue path (production: none).
     pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
 }
@@ -63,17 +65,41 @@ impl App {
             method = %req.method,
         );
         async {
-            match handlers::dispatch(self, &req).await {
-                Ok(reply) => reply.into_response(&req.request_id),
+            // Fail closed: without the audit key no line can be written, so nothing runs.
+            let key = match self.keyring.audit_key().await {
+                Ok(key) => key,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit key unavailable; request refused");
+                    return ApiResponse::error(&ApiError::from(e));
+                }
+            };
+            let mut audit = crate::audit::Exchange::start(
+                self.audit.clone(),
+                key,
+                &req,
+                self.function.name(),
+                self.clock.now(),
+            );
+            let result = handlers::dispatch(self, &req, &mut audit).await;
+            let (resp, error) = match result {
+                Ok(reply) => (reply.into_response(&req.request_id), None),
                 Err(e) => {
                     if e.status() >= 500 {
                         tracing::error!(code = e.code(), "request failed");
                     } else {
                         tracing::info!(code = e.code(), status = e.status(), "request refused");
                     }
-                    ApiResponse::error(&e)
+                    (ApiResponse::error(&e), Some(e))
                 }
+            };
+            let audited = audit
+                .write_request(error.as_ref())
+                .and_then(|()| audit.write_response(&resp, error.as_ref()));
+            if audited.is_err() {
+                tracing::error!("audit line not written; response withheld");
+                return ApiResponse::error(&ApiError::Internal);
             }
+            resp
         }
         .instrument(span)
         .await

@@ -16,7 +16,8 @@ pub struct InitReport {
     pub created_key: bool,
 }
 
-/// Creates the first data key unless one exists, and the sweeper cursor. Idempotent.
+/// Creates the first data key unless one exists, the audit HMAC key unless it exists,
+/// and the sweeper cursor. Idempotent.
 pub async fn init(
     store: &dyn Store,
     keyring: &Keyring,
@@ -26,6 +27,7 @@ pub async fn init(
     sweeper::init_cursor(store, now)
         .await
         .map_err(KeyringError::Store)?;
+    keyring.ensure_audit_key(kms_key_id, now).await?;
     if let Some(v) = keyring.newest_version().await? {
         return Ok(InitReport {
             key_version: v,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use tokio::sync::RwLock;
 
+use crate::audit::AuditKey;
 use crate::crypto::{self, CryptoError, SealingKey};
 use crate::kms::{EncryptionContext, Kms, KmsError};
 use crate::store::{ItemExt, Key, Query, SortCond, Store, StoreError, Value, Write, new_item};
@@ -23,6 +24,8 @@ const WRAPPED: &str = "wrapped";
 const KMS_KEY_ID: &str = "kms_key_id";
 const VERSION: &str = "version";
 const CREATED_AT: &str = "created_at";
+/// Sort key of the audit device's HMAC key in the keyring's partition.
+const AUDIT_SK: &str = "audit-hmac";
 
 /// Keyring failures.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,9 @@ pub enum KeyringError {
     /// Sealing or opening failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// The audit device's HMAC key does not exist yet: run `sigil admin init`.
+    #[error("audit key missing (run `sigil admin init`)")]
+    NoAuditKey,
 }
 
 /// A sealed value: the key version that sealed it and `nonce || ciphertext || tag`.
@@ -68,6 +74,7 @@ impl std::fmt::Debug for Sealed {
 struct Loaded {
     active: Option<u32>,
     keys: HashMap<u32, Arc<SealingKey>>,
+    audit: Option<Arc<AuditKey>>,
 }
 
 /// The keyring of one table.
@@ -87,6 +94,15 @@ pub fn encryption_context(table: &str, version: u32) -> EncryptionContext {
     EncryptionContext::from([
         ("sigil:table".to_owned(), table.to_owned()),
         ("sigil:key_version".to_owned(), version.to_string()),
+    ])
+}
+
+/// The encryption context of the audit HMAC key:
+/// `{"sigil:table": table, "sigil:purpose": "audit-hmac"}`.
+pub fn audit_context(table: &str) -> EncryptionContext {
+    EncryptionContext::from([
+        ("sigil:table".to_owned(), table.to_owned()),
+        ("sigil:purpose".to_owned(), AUDIT_SK.to_owned()),
     ])
 }
 
@@ -196,6 +212,61 @@ impl Keyring {
         Ok(Arc::new(SealingKey::new(plain.expose())?))
     }
 
+    /// Creates the audit device's HMAC key (32 random bytes from KMS `GenerateDataKey`,
+    /// stored wrapped under `kms_key_id` with [`audit_context`]) unless it exists.
+    /// Returns whether it was created. Idempotent and safe under concurrent calls
+    /// (not-exists condition); `sigil admin init` calls it.
+    pub async fn ensure_audit_key(&self, kms_key_id: &str, now: i64) -> Result<bool, KeyringError> {
+        let key = Key::new(KEYRING_PK, AUDIT_SK);
+        if self.store.get(&key).await?.is_some() {
+            return Ok(false);
+        }
+        let generated = self
+            .kms
+            .generate_data_key(kms_key_id, &audit_context(&self.table))
+            .await?;
+        let mut item = new_item(&key);
+        item.insert(WRAPPED.into(), Value::B(generated.wrapped));
+        item.insert(KMS_KEY_ID.into(), Value::S(generated.key_arn));
+        item.insert(CREATED_AT.into(), Value::N(now));
+        match self
+            .store
+            .write(Write::Put {
+                item,
+                cond: Some(crate::store::Cond::NotExists),
+            })
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The audit device's HMAC key, unwrapped on first use (one `GetItem` and one KMS
+    /// call per process) and kept. [`KeyringError::NoAuditKey`] before `sigil admin init`.
+    pub async fn audit_key(&self) -> Result<Arc<AuditKey>, KeyringError> {
+        if let Some(k) = &self.loaded.read().await.audit {
+            return Ok(k.clone());
+        }
+        let item = self
+            .store
+            .get(&Key::new(KEYRING_PK, AUDIT_SK))
+            .await?
+            .ok_or(KeyringError::NoAuditKey)?;
+        let plain = self
+            .kms
+            .decrypt(
+                item.s(KMS_KEY_ID)?,
+                item.b(WRAPPED)?,
+                &audit_context(&self.table),
+            )
+            .await?;
+        let key = Arc::new(AuditKey::new(plain.expose()));
+        self.loaded.write().await.audit = Some(key.clone());
+        Ok(key)
+    }
+
     /// Seals `plaintext` with the active key; `aad_parts` name the ciphertext's place
     /// (e.g. `["kv", mount, path, version]`) and are bound with the key version.
     pub async fn seal(&self, aad_parts: &[&str], plaintext: &[u8]) -> Result<Sealed, KeyringError> {
@@ -270,6 +341,33 @@ mod tests {
         let fresh = Keyring::new(store, kms, "t");
         assert_eq!(fresh.open(&["a"], &old).await.unwrap().expose(), b"old");
         assert_eq!(fresh.open(&["a"], &new).await.unwrap().expose(), b"new");
+    }
+
+    #[tokio::test]
+    async fn audit_key_is_created_once_and_loaded_once() {
+        let store = Arc::new(MemoryStore::new());
+        let kms = Arc::new(FakeKms::new());
+        let ring = Keyring::new(store.clone(), kms.clone(), "t");
+        assert!(matches!(
+            ring.audit_key().await,
+            Err(KeyringError::NoAuditKey)
+        ));
+        assert!(ring.ensure_audit_key("k", 0).await.unwrap());
+        assert!(!ring.ensure_audit_key("k", 0).await.unwrap(), "idempotent");
+        let a = ring.audit_key().await.unwrap().hash("x");
+        let calls = kms.calls();
+        assert_eq!(
+            ring.audit_key().await.unwrap().hash("x"),
+            a,
+            "warm: same key"
+        );
+        assert_eq!(kms.calls(), calls, "warm: no KMS call");
+        let other = Keyring::new(store, kms, "t");
+        assert_eq!(
+            other.audit_key().await.unwrap().hash("x"),
+            a,
+            "stable across processes"
+        );
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod approle;
+pub mod audit;
 pub mod auth;
 pub mod auth_aws;
 pub mod authz;

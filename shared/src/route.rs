@@ -159,6 +159,8 @@ pub enum Route {
     Policy { name: String },
     /// `sys/capabilities-self`
     CapabilitiesSelf,
+    /// `sys/audit-hash/:device` (POST/PUT): the audit HMAC of `input`.
+    AuditHash { device: String },
     /// `aws/creds/:role`
     AwsCreds { role: String },
     /// `aws/sts/:role`
@@ -399,6 +401,7 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
         ["sys", "policies", "acl"] => Route::Policies,
         ["sys", "policies", "acl", n] => Route::Policy { name: name(n) },
         ["sys", "capabilities-self"] => Route::CapabilitiesSelf,
+        ["sys", "audit-hash", d] => Route::AuditHash { device: name(d) },
         ["aws", "creds", r] => Route::AwsCreds { role: name(r) },
         ["aws", "sts", r] => Route::AwsSts { role: name(r) },
         ["aws", "roles"] => Route::AwsRoles,
@@ -602,6 +605,14 @@ mod tests {
         assert_eq!(
             r("POST", "/v1/sys/capabilities-self").unwrap().function(),
             Function::Issue
+        );
+        assert_eq!(
+            r("POST", "/v1/sys/audit-hash/stdout").unwrap().function(),
+            Function::Admin
+        );
+        assert_eq!(
+            r("GET", "/v1/sys/audit-hash/stdout"),
+            Err(ApiError::MethodNotAllowed)
         );
         assert_eq!(
             r("PUT", "/v1/sys/policies/acl/app").unwrap().function(),

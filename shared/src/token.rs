@@ -361,10 +361,32 @@ pub async fn authenticate(
     token: Option<&SecretString>,
     now: i64,
 ) -> Result<TokenEntry, ApiError> {
+    let entry = lookup(store, token, now).await?;
+    consume_use(store, entry, now).await
+}
+
+/// The live entry of `token` (one read, nothing written): 403 `permission denied` for a
+/// missing, unknown, expired or revoked token. The caller authorizes and audits the
+/// request, then calls [`consume_use`] before doing anything.
+pub async fn lookup(
+    store: &dyn Store,
+    token: Option<&SecretString>,
+    now: i64,
+) -> Result<TokenEntry, ApiError> {
     let token = token.ok_or(ApiError::PermissionDenied)?;
-    let mut entry = find(store, token, now)
+    find(store, token, now)
         .await?
-        .ok_or(ApiError::PermissionDenied)?;
+        .ok_or(ApiError::PermissionDenied)
+}
+
+/// Consumes one use of a token with `num_uses` (deleting it with its last use, under a
+/// condition, so concurrent requests cannot overspend it); a token without a use limit
+/// is returned as is, with no write. 403 when the last use went to another request.
+pub async fn consume_use(
+    store: &dyn Store,
+    mut entry: TokenEntry,
+    now: i64,
+) -> Result<TokenEntry, ApiError> {
     for _ in 0..5 {
         if entry.num_uses == 0 {
             return Ok(entry);

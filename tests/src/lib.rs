@@ -6,6 +6,7 @@
 //! (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`, ...) and `SIGIL_ADDR`.
 
 pub mod oidc;
+pub mod routes;
 
 use std::sync::Arc;
 
@@ -63,6 +64,8 @@ pub struct Fixture {
     pub clock: Arc<dyn Clock>,
     /// The JWT key cache the apps share, as one warm function's requests do.
     pub jwt_keys: Arc<sigil::jwt::cache::KeyCache>,
+    /// The audit lines of every request the apps handled.
+    pub audit: Arc<sigil::audit::MemorySink>,
 }
 
 impl Fixture {
@@ -92,6 +95,7 @@ impl Fixture {
             jwt_keys: Arc::new(sigil::jwt::cache::KeyCache::new(Arc::new(
                 sigil::jwt::source::HttpJwksSource::new(),
             ))),
+            audit: Arc::new(sigil::audit::MemorySink::new()),
         };
         let app = f.app_uncounted(Function::Admin);
         sigil::bootstrap::init(
@@ -131,6 +135,7 @@ impl Fixture {
         let mut app = sigil::aws::app_with(function, self.config(), &self.sdk, Some(&self.counter));
         app.clock = self.clock.clone();
         app.jwt_keys = self.jwt_keys.clone();
+        app.audit = self.audit.clone();
         app
     }
 
@@ -138,6 +143,7 @@ impl Fixture {
         let mut app = sigil::aws::app_with(function, self.config(), &self.sdk, None);
         app.clock = self.clock.clone();
         app.jwt_keys = self.jwt_keys.clone();
+        app.audit = self.audit.clone();
         app
     }
 

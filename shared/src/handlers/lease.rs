@@ -139,12 +139,17 @@ mod tests {
         }
     }
 
-    fn app(store: &Arc<MemoryStore>, revoker: &Arc<Counting>, function: Function) -> App {
+    fn app(
+        store: &Arc<MemoryStore>,
+        keyring: &Arc<Keyring>,
+        revoker: &Arc<Counting>,
+        function: Function,
+    ) -> App {
         App {
             function,
             config: Config::default(),
             store: store.clone(),
-            keyring: Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t")),
+            keyring: keyring.clone(),
             clock: Arc::new(ManualClock::new(1_000)),
             acl_cache: Arc::new(AclCache::new()),
             revokers: Arc::new(Revokers::new().with("test.kind", revoker.clone())),
@@ -153,6 +158,7 @@ mod tests {
                 Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
             )),
             caller_identity: Arc::new(crate::auth_aws::caller_identity::FakeCallerIdentity::new()),
+            audit: Arc::new(crate::audit::MemorySink::new()),
             failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
             jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
                 crate::jwt::source::StaticJwksSource::new(),
@@ -211,7 +217,9 @@ mod tests {
         seed(&store, "test/creds/b/1", None).await;
         seed(&store, "test/creds/c/1", Some(&user.entry.hash)).await;
 
-        let issue = app(&store, &counting, Function::Issue);
+        let ring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"));
+        ring.ensure_audit_key("k", 0).await.unwrap();
+        let issue = app(&store, &ring, &counting, Function::Issue);
         let r = issue
             .handle(req(
                 "PUT",
@@ -232,7 +240,7 @@ mod tests {
             .await;
         assert_eq!(r.status, 400);
 
-        let renew = app(&store, &counting, Function::Renew);
+        let renew = app(&store, &ring, &counting, Function::Renew);
         let r = renew
             .handle(req(
                 "PUT",
@@ -248,7 +256,7 @@ mod tests {
             (Some(300), Some("test/creds/a/1"))
         );
 
-        let revoke = app(&store, &counting, Function::Revoke);
+        let revoke = app(&store, &ring, &counting, Function::Revoke);
         let r = revoke
             .handle(req(
                 "PUT",
@@ -346,7 +354,9 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let admin = app(&store, &counting, Function::Admin);
+        let ring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"));
+        ring.ensure_audit_key("k", 0).await.unwrap();
+        let admin = app(&store, &ring, &counting, Function::Admin);
         let r = admin
             .handle(req(
                 "LIST",
@@ -371,7 +381,7 @@ mod tests {
             ),
             (Some(1), Some("AccessDenied"))
         );
-        let revoke = app(&store, &counting, Function::Revoke);
+        let revoke = app(&store, &ring, &counting, Function::Revoke);
         let r = revoke
             .handle(req(
                 "PUT",

@@ -1,6 +1,7 @@
 //! Request handlers, one module per area, behind one dispatcher.
 
 mod approle;
+mod audit;
 mod auth;
 mod auth_aws;
 mod aws;
@@ -9,10 +10,11 @@ mod lease;
 mod policy;
 mod token;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::app::{App, wrong_function};
+use crate::audit::Exchange;
 use crate::authz;
 use crate::error::ApiError;
 use crate::http::ApiRequest;
@@ -28,14 +30,22 @@ pub(crate) struct Caller {
     pub token: SecretString,
 }
 
-/// Resolves, authenticates, authorizes and runs the handler for `req`.
-pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiError> {
+/// Resolves, authenticates, authorizes, audits and runs the handler for `req`, in that
+/// order: the request's audit line is written after authorization and before anything
+/// is written (a limited-use token's use included), so a failing audit device stops
+/// the request with nothing changed (fail closed).
+pub(crate) async fn dispatch(
+    app: &App,
+    req: &ApiRequest,
+    audit: &mut Exchange,
+) -> Result<Reply, ApiError> {
     // Go's strconv.ParseBool, as Vault parses `list`.
     let list = matches!(
         req.query_param("list"),
         Some("1" | "t" | "T" | "true" | "TRUE" | "True")
     );
     let resolved = route::resolve(&app.config, &req.method, &req.path, list)?;
+    audit.resolved(&resolved);
     if resolved.function() != app.function {
         return Err(wrong_function(&resolved.path));
     }
@@ -44,7 +54,10 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         Access::Public => None,
         _ => {
             let token = req.token().ok_or(ApiError::PermissionDenied)?;
-            let entry = crate::token::authenticate(app.store.as_ref(), Some(&token), now).await?;
+            let entry = crate::token::lookup(app.store.as_ref(), Some(&token), now)
+                .await
+                .inspect_err(|_| audit.decide(false))?;
+            audit.caller(token.expose_secret(), &entry);
             Some(Caller { entry, token })
         }
     };
@@ -61,6 +74,7 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
     } else {
         &body
     };
+    audit.data(params);
     let grant = authz::authorize(
         app,
         &resolved,
@@ -68,7 +82,21 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
         params,
         now,
     )
-    .await?;
+    .await
+    .inspect_err(|e| {
+        if matches!(e, ApiError::PermissionDenied) {
+            audit.decide(false);
+        }
+    })?;
+    audit.decide(true);
+    audit.write_request(None).map_err(|_| ApiError::Internal)?;
+    let caller = match caller {
+        Some(c) => Some(Caller {
+            entry: crate::token::consume_use(app.store.as_ref(), c.entry, now).await?,
+            token: c.token,
+        }),
+        None => None,
+    };
     let op = resolved.op;
     match &resolved.route {
         Route::Health => Ok(health(now)),
@@ -126,6 +154,7 @@ pub(crate) async fn dispatch(app: &App, req: &ApiRequest) -> Result<Reply, ApiEr
             auth_aws::handle(app, req, &resolved.route, op, &body, grant, now).await
         }
         Route::CapabilitiesSelf => policy::capabilities_self(app, caller, &body, now).await,
+        Route::AuditHash { device } => audit::hash(audit.key(), device, &body),
         Route::AuthConfig { .. }
         | Route::AuthRoles { .. }
         | Route::AuthRole { .. }

@@ -33,6 +33,9 @@ pub struct Envelope {
     pub warnings: Vec<String>,
     /// `mount_type`, e.g. `kv`, `approle`, `token`.
     pub mount_type: &'static str,
+    /// Extra top-level fields some of Vault's `sys/` endpoints answer with besides
+    /// `data` (e.g. `sys/audit-hash`'s `hash`).
+    pub top_level: serde_json::Map<String, Value>,
 }
 
 impl Envelope {
@@ -57,7 +60,7 @@ impl Envelope {
 
     /// Renders with `request_id`.
     pub fn render(&self, request_id: &str) -> Value {
-        json!({
+        let mut body = json!({
             "request_id": request_id,
             "lease_id": self.lease_id,
             "renewable": self.renewable,
@@ -67,7 +70,13 @@ impl Envelope {
             "warnings": if self.warnings.is_empty() { Value::Null } else { json!(self.warnings) },
             "auth": self.auth,
             "mount_type": self.mount_type,
-        })
+        });
+        if let Value::Object(fields) = &mut body {
+            for (k, v) in &self.top_level {
+                fields.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        body
     }
 }
 
