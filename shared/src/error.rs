@@ -29,6 +29,9 @@ pub enum ApiError {
     /// 413: the body is larger than allowed.
     #[error("request body too large")]
     TooLarge,
+    /// 431: the request's headers are larger or more numerous than allowed.
+    #[error("request header fields too large")]
+    HeadersTooLarge,
     /// 429: too many requests.
     #[error("rate limit quota exceeded")]
     RateLimited,
@@ -53,6 +56,7 @@ impl ApiError {
             ApiError::NotFound | ApiError::NoRoute(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::TooLarge => 413,
+            ApiError::HeadersTooLarge => 431,
             ApiError::RateLimited => 429,
             ApiError::Internal | ApiError::Integrity => 500,
             ApiError::Unavailable => 503,
@@ -68,6 +72,7 @@ impl ApiError {
             ApiError::NoRoute(_) => "no_route",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TooLarge => "too_large",
+            ApiError::HeadersTooLarge => "headers_too_large",
             ApiError::RateLimited => "rate_limited",
             ApiError::Internal => "internal",
             ApiError::Integrity => "integrity",

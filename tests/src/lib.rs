@@ -155,9 +155,14 @@ impl Fixture {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let req = request(method, path, token, body);
+        self.send(request(method, path, token, body)).await
+    }
+
+    /// Sends a request made by hand (any method, path, headers or body bytes)
+    /// in-process to the function that serves it (admin when none does).
+    pub async fn send(&self, req: ApiRequest) -> (u16, Value) {
         let list = req.query_param("list") == Some("true");
-        let function = sigil::route::resolve(&self.config(), method, req.path.as_str(), list)
+        let function = sigil::route::resolve(&self.config(), &req.method, req.path.as_str(), list)
             .map(|r| r.function())
             .unwrap_or(Function::Admin);
         let resp = self.app(function).handle(req).await;

@@ -44,7 +44,7 @@ async fn every_route_writes_its_lines_and_no_line_holds_a_secret() {
             "POST",
             "/v1/secret/data/app/db",
             Some(&token),
-            Some(json!({"data": {"password": value}})),
+            Some(json!({"data": {"password": value, "pin": 987_654_321}})),
         )
         .await;
     assert_eq!(s, 200, "{b}");
@@ -135,6 +135,7 @@ async fn every_route_writes_its_lines_and_no_line_holds_a_secret() {
         ("role ID", role_id.as_str()),
         ("secret ID", secret_id.as_str()),
         ("KV value", value.as_str()),
+        ("KV number", "987654321"),
         ("access key", access_key.as_str()),
         ("secret key", secret_key.as_str()),
     ] {

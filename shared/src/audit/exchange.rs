@@ -132,7 +132,7 @@ impl Exchange {
     /// Records the request's parameters (body, or query for reads), every string hashed.
     pub fn data(&mut self, params: &crate::http::params::Body) {
         let mut data = Value::Object(params.clone());
-        self.key.hash_strings(&mut data);
+        self.key.hash_scalars(&mut data);
         self.data = Some(data);
     }
 
@@ -216,7 +216,7 @@ impl Exchange {
     fn response_section(&self, body: &Value) -> Value {
         let Value::Object(fields) = body else {
             let mut v = body.clone();
-            self.key.hash_strings(&mut v);
+            self.key.hash_scalars(&mut v);
             return v;
         };
         let mut out = Map::new();
@@ -228,7 +228,7 @@ impl Exchange {
                 "auth" => self.auth_section(value),
                 _ => {
                     let mut v = value.clone();
-                    self.key.hash_strings(&mut v);
+                    self.key.hash_scalars(&mut v);
                     v
                 }
             };
@@ -248,7 +248,7 @@ impl Exchange {
                 | "renewable" | "token_type" | "orphan" | "num_uses" | "entity_id" => value.clone(),
                 _ => {
                     let mut v = value.clone();
-                    self.key.hash_strings(&mut v);
+                    self.key.hash_scalars(&mut v);
                     v
                 }
             };

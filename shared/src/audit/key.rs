@@ -30,15 +30,18 @@ impl AuditKey {
         format!("{HASH_PREFIX}{}", hex::encode(tag.as_ref()))
     }
 
-    /// Replaces every string inside `value` (object values, array items, nested) with
-    /// its hash; keys, numbers, booleans and nulls stay as they are (Vault's rule for
-    /// request and response data).
-    pub fn hash_strings(&self, value: &mut Value) {
+    /// Replaces every scalar inside `value` (strings, numbers and booleans, in object
+    /// values and list items at any depth) with its hash (a number or boolean is
+    /// hashed as its JSON text); keys and nulls stay. Vault hashes strings only; Sigil
+    /// hashes numbers and booleans too, since secret data holds them as well (a PIN).
+    pub fn hash_scalars(&self, value: &mut Value) {
         match value {
             Value::String(s) => *s = self.hash(s),
-            Value::Array(items) => items.iter_mut().for_each(|v| self.hash_strings(v)),
-            Value::Object(map) => map.values_mut().for_each(|v| self.hash_strings(v)),
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+            Value::Number(n) => *value = Value::String(self.hash(&n.to_string())),
+            Value::Bool(b) => *value = Value::String(self.hash(if *b { "true" } else { "false" })),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.hash_scalars(v)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.hash_scalars(v)),
+            Value::Null => {}
         }
     }
 }
@@ -63,16 +66,15 @@ mod tests {
     }
 
     #[test]
-    fn every_string_leaf_is_hashed() {
+    fn every_scalar_is_hashed() {
         let k = AuditKey::new(&[1; 32]);
-        let mut v = json!({"a": "x", "n": 3, "b": true, "l": ["y", {"z": "w"}], "nil": null});
-        k.hash_strings(&mut v);
+        let mut v = json!({"a": "x", "n": 1234, "b": true, "l": ["y", {"z": "w"}], "nil": null});
+        k.hash_scalars(&mut v);
         assert_eq!(v["a"], json!(k.hash("x")));
         assert_eq!(v["l"][0], json!(k.hash("y")));
         assert_eq!(v["l"][1]["z"], json!(k.hash("w")));
-        assert_eq!(
-            (&v["n"], &v["b"], &v["nil"]),
-            (&json!(3), &json!(true), &Value::Null)
-        );
+        assert_eq!(v["n"], json!(k.hash("1234")), "a secret PIN is hashed");
+        assert_eq!(v["b"], json!(k.hash("true")));
+        assert_eq!(v["nil"], Value::Null);
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Sensitive values never reach a line in the clear: tokens, accessors and every
 //! string in request and response data (secret IDs, JWTs, secret values, access keys)
-//! are HMAC-SHA256'd with the audit key ([`AuditKey`], kept KMS-wrapped in the keyring);
+//! (numbers and booleans too) are HMAC-SHA256'd with the audit key ([`AuditKey`], kept KMS-wrapped in the keyring);
 //! `sys/audit-hash/stdout` hashes a known value so an operator can search for it.
 //! Route names, paths, operations, policies, lease IDs, statuses and error messages
 //! (which never carry secrets) stay readable.

@@ -44,6 +44,7 @@ pub(crate) async fn dispatch(
         req.query_param("list"),
         Some("1" | "t" | "T" | "true" | "TRUE" | "True")
     );
+    req.check_limits()?;
     let resolved = route::resolve(&app.config, &req.method, &req.path, list)?;
     audit.resolved(&resolved);
     if resolved.function() != app.function {

@@ -11,8 +11,23 @@ use secrecy::SecretString;
 use crate::error::ApiError;
 use params::Body;
 
-/// Largest request body accepted, in bytes (1 MiB).
+/// Largest request body accepted, in bytes (1 MiB); larger: 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most headers in one request; more: 431.
+pub const MAX_HEADERS: usize = 64;
+/// Largest total size of the headers (names and values), in bytes; larger: 431.
+/// (API Gateway's HTTP APIs stop at 10 KiB before Sigil sees the request.)
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Most query parameters in one request; more: 400.
+pub const MAX_QUERY_PARAMS: usize = 32;
+/// Largest total size of the query parameters (names and values), in bytes; larger: 400.
+pub const MAX_QUERY_BYTES: usize = 4 * 1024;
+/// Deepest nesting of a JSON body (an object or list inside another counts one
+/// level; a flat object is depth 1); deeper: 400.
+pub const MAX_JSON_DEPTH: usize = 32;
+/// Most JSON values in one body, counting every object, list, key's value and list
+/// item at every depth; more: 400.
+pub const MAX_JSON_ITEMS: usize = 10_000;
 
 /// A request as Sigil sees it.
 #[derive(Clone, Default)]
@@ -80,7 +95,30 @@ impl ApiRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body as a JSON object; empty is `{}`. 400 with Vault's message otherwise.
+    /// Checks the request's size limits before anything reads it: 431 for more than
+    /// [`MAX_HEADERS`] headers or [`MAX_HEADER_BYTES`] of them, 400 for more than
+    /// [`MAX_QUERY_PARAMS`] query parameters or [`MAX_QUERY_BYTES`] of them, 413 for a
+    /// body over [`MAX_BODY_BYTES`]. (The path's limits are the router's.)
+    pub fn check_limits(&self) -> Result<(), ApiError> {
+        let header_bytes: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if self.headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+            return Err(ApiError::HeadersTooLarge);
+        }
+        let query_bytes: usize = self.query.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if self.query.len() > MAX_QUERY_PARAMS || query_bytes > MAX_QUERY_BYTES {
+            return Err(ApiError::bad(format!(
+                "too many query parameters (at most {MAX_QUERY_PARAMS}, {MAX_QUERY_BYTES} bytes)"
+            )));
+        }
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::TooLarge);
+        }
+        Ok(())
+    }
+
+    /// The body as a JSON object; empty is `{}`. 400 with Vault's message otherwise,
+    /// and for a body nested deeper than [`MAX_JSON_DEPTH`] or holding more than
+    /// [`MAX_JSON_ITEMS`] values.
     pub fn json(&self) -> Result<Body, ApiError> {
         if self.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::TooLarge);
@@ -89,7 +127,13 @@ impl ApiRequest {
             return Ok(Body::new());
         }
         match serde_json::from_slice::<serde_json::Value>(&self.body) {
-            Ok(serde_json::Value::Object(m)) => Ok(m),
+            Ok(v @ serde_json::Value::Object(_)) => {
+                check_shape(&v)?;
+                match v {
+                    serde_json::Value::Object(m) => Ok(m),
+                    _ => Err(ApiError::Internal),
+                }
+            }
             Ok(_) => Err(ApiError::bad(
                 "failed to parse JSON input: body must be a JSON object",
             )),
@@ -106,6 +150,33 @@ impl ApiRequest {
             ))),
         }
     }
+}
+
+/// Refuses a JSON value nested deeper than [`MAX_JSON_DEPTH`] or holding more than
+/// [`MAX_JSON_ITEMS`] values (one pass, no recursion).
+fn check_shape(v: &serde_json::Value) -> Result<(), ApiError> {
+    let mut stack = vec![(v, 1usize)];
+    let mut items = 0usize;
+    while let Some((v, depth)) = stack.pop() {
+        items += 1;
+        if items > MAX_JSON_ITEMS {
+            return Err(ApiError::bad(format!(
+                "failed to parse JSON input: more than {MAX_JSON_ITEMS} values"
+            )));
+        }
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match v {
+            serde_json::Value::Object(m) => Box::new(m.values()),
+            serde_json::Value::Array(a) => Box::new(a.iter()),
+            _ => continue,
+        };
+        if depth > MAX_JSON_DEPTH {
+            return Err(ApiError::bad(format!(
+                "failed to parse JSON input: nested deeper than {MAX_JSON_DEPTH} levels"
+            )));
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    Ok(())
 }
 
 /// A response: status and JSON body (none for 204).
@@ -147,6 +218,58 @@ mod tests {
         );
         let t = req.token().unwrap();
         assert!(!format!("{t:?}").contains("SECRETTOKEN"));
+    }
+
+    #[test]
+    fn size_limits() {
+        let body = |b: &str| ApiRequest {
+            body: b.as_bytes().to_vec(),
+            ..ApiRequest::default()
+        };
+        let nested = |n: usize| format!("{{\"a\":{}1{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(body(&nested(MAX_JSON_DEPTH - 1)).json().is_ok());
+        let e = body(&nested(MAX_JSON_DEPTH)).json().unwrap_err();
+        assert!(e.to_string().contains("nested deeper"), "{e}");
+        // serde_json's own recursion limit (128) answers for far deeper bodies.
+        assert_eq!(body(&nested(100_000)).json().unwrap_err().status(), 400);
+        let many = format!("{{\"a\":[{}0]}}", "0,".repeat(MAX_JSON_ITEMS));
+        let e = body(&many).json().unwrap_err();
+        assert!(e.to_string().contains("more than 10000 values"), "{e}");
+        let ok = format!("{{\"a\":[{}0]}}", "0,".repeat(MAX_JSON_ITEMS - 3));
+        assert!(body(&ok).json().is_ok());
+
+        let headers = |n: usize, len: usize| ApiRequest {
+            headers: (0..n).map(|i| (format!("h{i}"), "v".repeat(len))).collect(),
+            ..ApiRequest::default()
+        };
+        assert!(headers(MAX_HEADERS, 10).check_limits().is_ok());
+        assert_eq!(
+            headers(MAX_HEADERS + 1, 1).check_limits(),
+            Err(ApiError::HeadersTooLarge)
+        );
+        assert_eq!(
+            headers(1, MAX_HEADER_BYTES).check_limits(),
+            Err(ApiError::HeadersTooLarge)
+        );
+        assert_eq!(
+            headers(1, MAX_HEADER_BYTES)
+                .check_limits()
+                .unwrap_err()
+                .status(),
+            431
+        );
+        let query = ApiRequest {
+            query: (0..=MAX_QUERY_PARAMS)
+                .map(|i| (format!("q{i}"), String::new()))
+                .collect(),
+            ..ApiRequest::default()
+        };
+        assert_eq!(query.check_limits().unwrap_err().status(), 400);
+        let big = ApiRequest {
+            body: vec![b' '; MAX_BODY_BYTES + 1],
+            ..ApiRequest::default()
+        };
+        assert_eq!(big.check_limits(), Err(ApiError::TooLarge));
     }
 
     #[test]
