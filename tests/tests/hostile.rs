@@ -503,3 +503,73 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
         assert!(after == before, "{name}: the table changed");
     }
 }
+
+/// What a refused request looked like from outside and cost inside: status, body, and
+/// the AWS calls it made, by operation.
+async fn refusal(
+    f: &Fixture,
+    app: &sigil::App,
+    req: ApiRequest,
+) -> (u16, Value, std::collections::BTreeMap<String, u64>) {
+    f.counter.reset();
+    let resp = app.handle(req).await;
+    let calls = f.counter.snapshot().into_iter().collect();
+    (resp.status, resp.body.unwrap_or(Value::Null), calls)
+}
+
+#[tokio::test]
+async fn failed_logins_and_bad_tokens_are_indistinguishable_and_cost_the_same() {
+    use sigil::route::Function;
+    let (f, clock) = Fixture::manual().await;
+    let (role_id, secret_id) = f
+        .approle(
+            "web",
+            json!({"token_policies": "default", "token_ttl": "60s"}),
+        )
+        .await;
+    let (_, other_secret) = f.approle("other", json!({})).await;
+    let login = f.app(Function::Login);
+    login.keyring.audit_key().await.expect("audit key");
+    let attempt = |role: &str, secret: &str| {
+        json_req(
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            json!({"role_id": role, "secret_id": secret}),
+        )
+    };
+    let unknown_role = refusal(&f, &login, attempt("no-such-role", &secret_id)).await;
+    let wrong_secret = refusal(&f, &login, attempt(&role_id, "no-such-secret")).await;
+    let foreign_secret = refusal(&f, &login, attempt(&role_id, &other_secret)).await;
+    assert_eq!(unknown_role.0, 400);
+    assert_eq!(
+        unknown_role, wrong_secret,
+        "unknown role vs wrong secret ID"
+    );
+    assert_eq!(
+        unknown_role, foreign_secret,
+        "unknown role vs another role's secret ID"
+    );
+
+    let revoked = f.login(&role_id, &secret_id).await;
+    let (s, _) = f
+        .call("POST", "/v1/auth/token/revoke-self", Some(&revoked), None)
+        .await;
+    assert_eq!(s, 204);
+    let expired = f.login(&role_id, &secret_id).await;
+    clock.advance(61);
+    let issue = f.app(Function::Issue);
+    issue.keyring.audit_key().await.expect("audit key");
+    let lookup = |t: &str| request("GET", "/v1/auth/token/lookup-self", Some(t), None);
+    let unknown = refusal(
+        &f,
+        &issue,
+        lookup("sgl.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+    )
+    .await;
+    let revoked = refusal(&f, &issue, lookup(&revoked)).await;
+    let expired = refusal(&f, &issue, lookup(&expired)).await;
+    assert_eq!(unknown.0, 403);
+    assert_eq!(unknown, revoked, "unknown vs revoked token");
+    assert_eq!(unknown, expired, "unknown vs expired token");
+}

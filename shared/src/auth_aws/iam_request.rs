@@ -411,7 +411,14 @@ impl IamLogin {
             return Err("the request's signature does not cover Host");
         }
         if !cfg.iam_server_id_header_value.is_empty() {
-            if self.header(SERVER_ID_HEADER) != Some(cfg.iam_server_id_header_value.as_str()) {
+            // Constant time: the comparison's duration says nothing about the value.
+            let presented = self.header(SERVER_ID_HEADER).unwrap_or_default();
+            if aws_lc_rs::constant_time::verify_slices_are_equal(
+                presented.as_bytes(),
+                cfg.iam_server_id_header_value.as_bytes(),
+            )
+            .is_err()
+            {
                 return Err("the server ID header is missing or wrong");
             }
             if !sig.signed_headers.iter().any(|h| h == SERVER_ID_HEADER) {
