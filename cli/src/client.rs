@@ -157,7 +157,7 @@ impl Client {
                 "invalid address {addr:?} (SIGIL_ADDR): the scheme must be http or https"
             )));
         }
-        let http = reqwest::Client::builder()
+        let http = sigil::http::client::builder()
             .user_agent(concat!("sigil-cli/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)

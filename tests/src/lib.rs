@@ -407,7 +407,7 @@ pub async fn http(
     token: Option<&str>,
     body: Option<&[u8]>,
 ) -> (u16, Value) {
-    let client = reqwest::Client::new();
+    let client = sigil::http::client::builder().build().expect("HTTP client");
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut rb = client.request(m, format!("{}{path}", sigil_addr()));
     if let Some(t) = token {

@@ -6,6 +6,9 @@
 //!   API Gateway's route selection, the function `Resolved::function` names; no route is
 //!   dead; every function has its routes (the sweeper its schedule) and every route a
 //!   function built from `functions/`;
+//! - its IAM authorization: the main API has none (Sigil checks its own tokens), and a
+//!   second API serves the AWS IAM login, and nothing else, with AWS_IAM; every API has
+//!   throttling and an access log;
 //! - its irrevocable-lease metric filter with the line `sigil::sweeper` logs.
 //!
 //! It only parses files: no AWS, no local stack. Each comparison is a function returning
@@ -218,9 +221,12 @@ struct FunctionResource {
 /// One HTTP API route of the template.
 #[derive(Clone, Debug)]
 struct TemplateRoute {
+    /// The logical ID of its API (`ApiId: !Ref ...`).
+    api: String,
     method: String,
     path: String,
     function: String,
+    /// The route's authorizer, or else its API's default (`None`: no authorization).
     authorizer: Option<String>,
 }
 
@@ -228,9 +234,28 @@ impl TemplateRoute {
     fn key(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
+
+    fn is_iam(&self) -> bool {
+        self.authorizer.as_deref() == Some("AWS_IAM")
+    }
+}
+
+/// The `NONE` authorizer is none.
+fn authorizer(y: &Yaml) -> Option<String> {
+    y.as_str().filter(|a| *a != "NONE").map(str::to_owned)
 }
 
 fn functions_and_routes(doc: &Yaml) -> (Vec<FunctionResource>, Vec<TemplateRoute>, Vec<String>) {
+    let default_authorizers: BTreeMap<&str, Option<String>> =
+        resources(doc, "AWS::Serverless::HttpApi")
+            .into_iter()
+            .map(|(id, api)| {
+                (
+                    id,
+                    authorizer(&api["Properties"]["Auth"]["DefaultAuthorizer"]),
+                )
+            })
+            .collect();
     let mut functions = Vec::new();
     let mut routes = Vec::new();
     let mut diffs = Vec::new();
@@ -256,14 +281,25 @@ fn functions_and_routes(doc: &Yaml) -> (Vec<FunctionResource>, Vec<TemplateRoute
                             str_of(event_id)
                         ));
                     }
+                    let api = str_of(&ep["ApiId"]).to_owned();
+                    let Some(default_authorizer) = default_authorizers.get(api.as_str()) else {
+                        diffs.push(format!(
+                            "{id}.{}: ApiId {api:?} is not an AWS::Serverless::HttpApi of the template",
+                            str_of(event_id)
+                        ));
+                        continue;
+                    };
+                    let auth = &ep["Auth"]["Authorizer"];
                     routes.push(TemplateRoute {
                         method: str_of(&ep["Method"]).to_ascii_uppercase(),
                         path: str_of(&ep["Path"]).to_owned(),
                         function: name.clone(),
-                        authorizer: ep["Auth"]["Authorizer"]
-                            .as_str()
-                            .filter(|a| *a != "NONE")
-                            .map(str::to_owned),
+                        authorizer: if auth.is_badvalue() {
+                            default_authorizer.clone()
+                        } else {
+                            authorizer(auth)
+                        },
+                        api,
                     });
                 }
                 "Schedule" | "ScheduleV2" => has_schedule = true,
@@ -383,46 +419,85 @@ fn sigil_routes(method: &str, path: &str, list: bool) -> Function {
         .function()
 }
 
+/// Whether a request is the AWS IAM login, the one route IAM authorization may serve
+/// (by `sigil::route` itself, whatever function an oracle names).
+fn is_aws_iam_login(method: &str, path: &str, list: bool) -> bool {
+    route::resolve(&Config::default(), method, path, list)
+        .is_ok_and(|r| matches!(r.route, Route::AwsAuthLogin))
+}
+
 /// How the template's routes and functions differ from what `oracle` says serves each
 /// sample request (empty: they do not).
 fn route_differences(doc: &Yaml, samples: &[(&str, &str, bool)], oracle: &Oracle) -> Vec<String> {
     let (functions, routes, mut diffs) = functions_and_routes(doc);
     let known: BTreeMap<&str, Function> = FUNCTIONS.iter().map(|f| (f.name(), *f)).collect();
 
-    // Every sample reaches the function that serves it.
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    for &(method, path, list) in samples {
-        let want = oracle(method, path, list).name();
-        let shown = if list {
-            format!("{method} {path}?list=true")
-        } else {
-            format!("{method} {path}")
-        };
-        match select(&routes, method, path) {
-            Err(e) => diffs.push(e),
-            Ok(None) => diffs.push(format!(
-                "{shown}: no route in the template ({want} serves it)"
-            )),
-            Ok(Some(r)) => {
-                used.insert(r.key());
-                if r.function != want {
-                    diffs.push(format!(
-                        "{shown}: the template routes it ({}) to {}, sigil::route to {want}",
-                        r.key(),
-                        r.function
-                    ));
+    // Each API on its own (API Gateway selects a route within the API called). An API
+    // without authorization serves every sample, each from the function that serves it;
+    // an API whose routes take AWS_IAM serves the AWS IAM login and nothing else.
+    let apis: BTreeSet<&str> = routes.iter().map(|r| r.api.as_str()).collect();
+    let mut used: BTreeSet<(String, String)> = BTreeSet::new();
+    for &api in &apis {
+        let mine: Vec<TemplateRoute> = routes.iter().filter(|r| r.api == api).cloned().collect();
+        let iam_api = mine.iter().all(TemplateRoute::is_iam);
+        if !iam_api && mine.iter().any(TemplateRoute::is_iam) {
+            diffs.push(format!(
+                "{api}: mixes AWS_IAM routes with routes open to Vault clients"
+            ));
+        }
+        for &(method, path, list) in samples {
+            let want = oracle(method, path, list).name();
+            let shown = if list {
+                format!("{method} {path}?list=true")
+            } else {
+                format!("{method} {path}")
+            };
+            let serves = !iam_api || is_aws_iam_login(method, path, list);
+            match select(&mine, method, path) {
+                Err(e) => diffs.push(format!("{api}: {e}")),
+                Ok(None) if serves => diffs.push(format!(
+                    "{api}: {shown}: no route in the template ({want} serves it)"
+                )),
+                Ok(None) => {}
+                Ok(Some(r)) => {
+                    used.insert((api.to_owned(), r.key()));
+                    if !serves {
+                        diffs.push(format!(
+                            "{api}: {shown}: routed ({}) with IAM authorization, which only \
+                             the AWS IAM login takes",
+                            r.key()
+                        ));
+                    } else if r.function != want {
+                        diffs.push(format!(
+                            "{api}: {shown}: the template routes it ({}) to {}, sigil::route to {want}",
+                            r.key(),
+                            r.function
+                        ));
+                    }
                 }
             }
         }
     }
+    if !routes.iter().any(TemplateRoute::is_iam) {
+        diffs.push(
+            "no route takes AWS_IAM authorization: the AWS IAM login (POST \
+             /v1/auth/aws/login) needs an API that does"
+                .into(),
+        );
+    }
+    if routes.iter().all(TemplateRoute::is_iam) {
+        diffs.push("no API serves Vault clients without IAM authorization".into());
+    }
     let mut seen = BTreeSet::new();
     for r in &routes {
-        if !seen.insert(r.key()) {
-            diffs.push(format!("route {} is defined twice", r.key()));
+        let api_key = (r.api.clone(), r.key());
+        if !seen.insert(api_key.clone()) {
+            diffs.push(format!("{}: route {} is defined twice", r.api, r.key()));
         }
-        if !used.contains(&r.key()) {
+        if !used.contains(&api_key) {
             diffs.push(format!(
-                "route {} ({}) serves none of Sigil's routes",
+                "{}: route {} ({}) serves none of Sigil's routes",
+                r.api,
                 r.key(),
                 r.function
             ));
@@ -439,17 +514,13 @@ fn route_differences(doc: &Yaml, samples: &[(&str, &str, bool)], oracle: &Oracle
             )),
             Some(_) => {}
         }
-        // The AWS IAM login route is the one API Gateway authorizes (SigV4); Sigil checks
-        // its own tokens on every other route.
-        let iam_login = r.path == "/v1/auth/aws/login";
-        match (&r.authorizer, iam_login) {
-            (Some(a), true) if a == "AWS_IAM" => {}
-            (_, true) => diffs.push(format!("route {} needs Authorizer AWS_IAM", r.key())),
-            (Some(a), false) => diffs.push(format!(
-                "route {} has authorizer {a}; Sigil checks tokens itself",
+        // AWS_IAM is the only authorizer: Sigil checks its own tokens everywhere else.
+        if let Some(a) = r.authorizer.as_deref().filter(|a| *a != "AWS_IAM") {
+            diffs.push(format!(
+                "{}: route {} has authorizer {a}; Sigil checks tokens itself",
+                r.api,
                 r.key()
-            )),
-            (None, false) => {}
+            ));
         }
     }
 
@@ -501,16 +572,27 @@ fn route_differences(doc: &Yaml, samples: &[(&str, &str, bool)], oracle: &Oracle
         }
     }
 
-    // Per-route settings name existing routes.
-    for (_, api) in resources(doc, "AWS::Serverless::HttpApi") {
-        for (key, _) in api["Properties"]["RouteSettings"]
-            .as_hash()
-            .into_iter()
-            .flatten()
-        {
-            if !routes.iter().any(|r| r.key() == str_of(key)) {
+    // Every API has routes, throttling and an access log; per-route settings name its
+    // own routes.
+    for (id, api) in resources(doc, "AWS::Serverless::HttpApi") {
+        let p = &api["Properties"];
+        if !apis.contains(id) {
+            diffs.push(format!("{id}: an HTTP API without routes"));
+        }
+        for setting in ["ThrottlingRateLimit", "ThrottlingBurstLimit"] {
+            if p["DefaultRouteSettings"][setting].is_badvalue() {
+                diffs.push(format!("{id}: no DefaultRouteSettings.{setting}"));
+            }
+        }
+        for setting in ["DestinationArn", "Format"] {
+            if p["AccessLogSettings"][setting].is_badvalue() {
+                diffs.push(format!("{id}: no AccessLogSettings.{setting}"));
+            }
+        }
+        for (key, _) in p["RouteSettings"].as_hash().into_iter().flatten() {
+            if !routes.iter().any(|r| r.api == id && r.key() == str_of(key)) {
                 diffs.push(format!(
-                    "RouteSettings names {:?}, which is no route",
+                    "{id}: RouteSettings names {:?}, which is no route of it",
                     str_of(key)
                 ));
             }
@@ -591,6 +673,17 @@ fn samples_cover_every_route() {
     assert!(missing.is_empty(), "routes without a sample: {missing:?}");
 }
 
+/// `sigil::route`, but with requests for `path` served by the issue function.
+fn moved_to_issue(path: &'static str) -> impl Fn(&str, &str, bool) -> Function {
+    move |m, p, l| {
+        if p == path {
+            Function::Issue
+        } else {
+            sigil_routes(m, p, l)
+        }
+    }
+}
+
 /// Replaces `from` (which must occur) by `to` in the template text.
 fn changed(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "the template has no {from:?}");
@@ -666,7 +759,7 @@ fn a_route_changed_on_one_side_is_reported() {
     println!("template loses a route: {diffs:#?}");
     assert!(
         diffs.iter().any(|d| d.starts_with(
-            "PUT /v1/auth/token/renew: the template routes it (ANY /v1/{mount}/{proxy+}) to admin, sigil::route to renew"
+            "HttpApi: PUT /v1/auth/token/renew: the template routes it (ANY /v1/{mount}/{proxy+}) to admin, sigil::route to renew"
         )),
         "{diffs:#?}"
     );
@@ -694,18 +787,15 @@ fn a_route_changed_on_one_side_is_reported() {
         "{diffs:#?}"
     );
     // The code moves token renewal to the issue function: the template now disagrees.
-    let moved = |m: &str, p: &str, l: bool| {
-        if p == "/v1/auth/token/renew" {
-            Function::Issue
-        } else {
-            sigil_routes(m, p, l)
-        }
-    };
-    let diffs = route_differences(&parse(&text), &samples(), &moved);
+    let diffs = route_differences(
+        &parse(&text),
+        &samples(),
+        &moved_to_issue("/v1/auth/token/renew"),
+    );
     assert_eq!(
         diffs,
         vec![
-            "PUT /v1/auth/token/renew: the template routes it (ANY /v1/auth/token/renew) to renew, sigil::route to issue"
+            "HttpApi: PUT /v1/auth/token/renew: the template routes it (ANY /v1/auth/token/renew) to renew, sigil::route to issue"
         ]
     );
     // The code adds a route the template does not know (here: one outside /v1/).
@@ -721,7 +811,92 @@ fn a_route_changed_on_one_side_is_reported() {
     let diffs = route_differences(&parse(&text), &more, &added);
     assert_eq!(
         diffs,
-        vec!["GET /v2/sys/health: no route in the template (admin serves it)"]
+        vec!["HttpApi: GET /v2/sys/health: no route in the template (admin serves it)"]
+    );
+}
+
+#[test]
+fn iam_authorization_changed_on_one_side_is_reported() {
+    let text = template_text();
+    let routes_of = |t: &str| route_differences(&parse(t), &samples(), &sigil_routes);
+    let iam_route =
+        "ApiId: !Ref IamApi\n            Method: POST\n            Path: /v1/auth/aws/login\n";
+
+    // The login route's own Authorizer may go: IamApi's default authorizer still holds.
+    let diffs = routes_of(&changed(
+        &text,
+        "            Auth:\n              Authorizer: AWS_IAM\n",
+        "",
+    ));
+    assert!(diffs.is_empty(), "{diffs:#?}");
+    // Without either, the AWS IAM login has no IAM authorization anywhere.
+    let open = changed(
+        &changed(
+            &text,
+            "            Auth:\n              Authorizer: AWS_IAM\n",
+            "",
+        ),
+        "        DefaultAuthorizer: AWS_IAM\n",
+        "",
+    );
+    let diffs = routes_of(&open);
+    assert!(
+        diffs
+            .iter()
+            .any(|d| d.starts_with("no route takes AWS_IAM authorization")),
+        "{diffs:#?}"
+    );
+    // IamApi widened to every mount's login: it would serve JWT logins too.
+    let diffs = routes_of(&changed(
+        &text,
+        iam_route,
+        &iam_route.replace("/v1/auth/aws/login", "/v1/auth/{mount}/login"),
+    ));
+    println!("IamApi serves every login: {diffs:#?}");
+    assert!(
+        diffs.iter().any(|d| d
+            == "IamApi: POST /v1/auth/jwt/login: routed (POST /v1/auth/{mount}/login) with IAM \
+                authorization, which only the AWS IAM login takes"),
+        "{diffs:#?}"
+    );
+    // IAM authorization on the main API's login route: Vault clients would be refused.
+    let diffs = routes_of(&changed(
+        &text,
+        "            Path: /v1/auth/{mount}/login\n            PayloadFormatVersion: \"2.0\"\n",
+        "            Path: /v1/auth/{mount}/login\n            PayloadFormatVersion: \"2.0\"\n            \
+         Auth:\n              Authorizer: AWS_IAM\n",
+    ));
+    assert!(
+        diffs
+            .iter()
+            .any(|d| d.starts_with("HttpApi: mixes AWS_IAM routes")),
+        "{diffs:#?}"
+    );
+    // IamApi without throttling.
+    let diffs = routes_of(&changed(
+        &text,
+        "      DefaultRouteSettings:\n        ThrottlingRateLimit: !Ref LoginRateLimit\n        \
+         ThrottlingBurstLimit: !Ref LoginRateLimit\n",
+        "",
+    ));
+    assert!(
+        diffs
+            .iter()
+            .any(|d| d == "IamApi: no DefaultRouteSettings.ThrottlingRateLimit"),
+        "{diffs:#?}"
+    );
+    // The code moves the AWS IAM login to another function: both APIs disagree.
+    let diffs = route_differences(
+        &parse(&text),
+        &samples(),
+        &moved_to_issue("/v1/auth/aws/login"),
+    );
+    assert_eq!(
+        diffs,
+        vec![
+            "HttpApi: POST /v1/auth/aws/login: the template routes it (ANY /v1/auth/{mount}/login) to login, sigil::route to issue",
+            "IamApi: POST /v1/auth/aws/login: the template routes it (POST /v1/auth/aws/login) to login, sigil::route to issue",
+        ]
     );
 }
 
@@ -745,6 +920,7 @@ fn a_metric_filter_changed_on_one_side_is_reported() {
 #[test]
 fn route_selection_follows_api_gateway() {
     let r = |m: &str, p: &str, f: &str| TemplateRoute {
+        api: "HttpApi".into(),
         method: m.into(),
         path: p.into(),
         function: f.into(),

@@ -124,7 +124,9 @@ pub async fn github_actions_token(
     if let Some(aud) = audience {
         url.query_pairs_mut().append_pair("audience", aud);
     }
-    let resp = reqwest::Client::new()
+    let resp = sigil::http::client::builder()
+        .build()
+        .map_err(|e| CliError::usage(format!("building the HTTP client: {e}")))?
         .get(url)
         .bearer_auth(bearer)
         .send()

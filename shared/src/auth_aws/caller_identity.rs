@@ -143,7 +143,7 @@ impl HttpCallerIdentity {
         if let Some(c) = self.client.get() {
             return Ok(c);
         }
-        let c = reqwest::Client::builder()
+        let c = crate::http::client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)

@@ -157,10 +157,14 @@ mod tests {
 
     #[test]
     fn the_iam_caller_arn_comes_only_from_the_request_context() {
+        // The shape API Gateway sends for a route with AWS_IAM authorization (the IAM
+        // login API of infra/template.yaml): "Working with AWS Lambda proxy
+        // integrations for HTTP APIs", payload format 2.0.
         let with_iam = v2_event(json!({"iam": {
             "accessKey": "ASIAEXAMPLE",
             "accountId": "123456789012",
             "callerId": "AROAEXAMPLE:s1",
+            "cognitoIdentity": null,
             "principalOrgId": null,
             "userArn": "arn:aws:sts::123456789012:assumed-role/deploy/s1",
             "userId": "AROAEXAMPLE:s1"

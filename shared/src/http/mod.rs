@@ -2,6 +2,7 @@
 //! the Lambda event format ([`lambda`] converts), plus Vault's envelope and parameter
 //! conventions.
 
+pub mod client;
 pub mod envelope;
 pub mod lambda;
 pub mod params;

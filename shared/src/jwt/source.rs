@@ -114,7 +114,7 @@ impl HttpJwksSource {
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
-        let mut b = reqwest::Client::builder()
+        let mut b = crate::http::client::builder()
             .https_only(true)
             .timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(3))
