@@ -30,6 +30,7 @@ fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> 
             Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
         )),
         caller_identity: Arc::new(sigil::auth_aws::caller_identity::FakeCallerIdentity::new()),
+        quotas: Arc::new(sigil::quota::QuotaCache::new()),
         audit: Arc::new(sigil::audit::MemorySink::new()),
         failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
         jwt_keys: Arc::new(sigil::jwt::cache::KeyCache::new(Arc::new(

@@ -39,6 +39,8 @@ pub struct App {
     pub jwt_keys: Arc<crate::jwt::cache::KeyCache>,
     /// STS `GetCallerIdentity`, for the AWS IAM auth method's signed logins.
     pub caller_identity: Arc<dyn crate::auth_aws::caller_identity::CallerIdentity>,
+    /// Rate-limit quotas as this function last read them.
+    pub quotas: Arc<crate::quota::QuotaCache>,
     /// The audit device's sink (stdout in the functions; see [`crate::audit`]).
     pub audit: Arc<dyn crate::audit::AuditSink>,
     /// Failure injection on the AWS issue path (production: none).

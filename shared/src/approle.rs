@@ -221,6 +221,21 @@ fn role_items(r: &StoredRole) -> (Item, Item, Item) {
     (by_name, by_id, listed)
 }
 
+/// The name of the role whose role ID is `role_id` (one `GetItem`); `None` when no
+/// role has it (or it is malformed).
+pub async fn role_name_for_id(
+    store: &dyn Store,
+    role_id: &str,
+) -> Result<Option<String>, ApiError> {
+    if role_id.is_empty() || role_id.len() > 256 || role_id.contains('/') {
+        return Ok(None);
+    }
+    match store.get(&role_id_key(role_id)).await? {
+        Some(item) => Ok(Some(item.s(A_ROLE_NAME)?.to_owned())),
+        None => Ok(None),
+    }
+}
+
 /// Reads a role by name.
 pub async fn read_role(store: &dyn Store, name: &str) -> Result<Option<StoredRole>, ApiError> {
     let Some(item) = store.get(&role_key(name)).await? else {

@@ -358,6 +358,7 @@ pub fn app_with(
             crate::jwt::source::HttpJwksSource::new(),
         ))),
         caller_identity: Arc::new(crate::auth_aws::caller_identity::HttpCallerIdentity::new()),
+        quotas: Arc::new(crate::quota::QuotaCache::new()),
         audit: Arc::new(crate::audit::StdoutSink),
         failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
     }

@@ -30,6 +30,7 @@ pub mod kv;
 pub mod lease;
 pub mod policies;
 pub mod policy;
+pub mod quota;
 pub mod route;
 pub mod store;
 pub mod sweeper;

@@ -161,6 +161,10 @@ pub enum Route {
     CapabilitiesSelf,
     /// `sys/audit-hash/:device` (POST/PUT): the audit HMAC of `input`.
     AuditHash { device: String },
+    /// `sys/quotas/rate-limit` (LIST)
+    Quotas,
+    /// `sys/quotas/rate-limit/:name`
+    Quota { name: String },
     /// `aws/creds/:role`
     AwsCreds { role: String },
     /// `aws/sts/:role`
@@ -402,6 +406,8 @@ fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
         ["sys", "policies", "acl", n] => Route::Policy { name: name(n) },
         ["sys", "capabilities-self"] => Route::CapabilitiesSelf,
         ["sys", "audit-hash", d] => Route::AuditHash { device: name(d) },
+        ["sys", "quotas", "rate-limit"] => Route::Quotas,
+        ["sys", "quotas", "rate-limit", n] => Route::Quota { name: name(n) },
         ["aws", "creds", r] => Route::AwsCreds { role: name(r) },
         ["aws", "sts", r] => Route::AwsSts { role: name(r) },
         ["aws", "roles"] => Route::AwsRoles,
@@ -467,9 +473,13 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         KvData { .. } => matches!(op, Read | Update | Delete),
         KvMetadata { .. } => matches!(op, Read | List | Update | Delete),
         KvConfig { .. } => matches!(op, Read | Update),
-        Policies | AwsRoles | AwsAuthRoles | LeaseList { .. } | Leases | AuthRoles { .. } => {
-            op == List
-        }
+        Policies
+        | AwsRoles
+        | AwsAuthRoles
+        | LeaseList { .. }
+        | Leases
+        | AuthRoles { .. }
+        | Quotas => op == List,
         AuthConfig { .. } => matches!(op, Read | Update),
         AuthRole { .. } => matches!(op, Read | Update | Delete),
         AwsAuthConfigClient | AwsAuthRole { .. } => matches!(op, Read | Update | Delete),
@@ -477,7 +487,7 @@ fn check_method(route: &Route, op: Operation) -> Result<(), ApiError> {
         AwsSts { .. } => op == Update,
         AwsRole { .. } => matches!(op, Read | Update | Delete),
         AwsConfigRoot | AwsConfigLease => matches!(op, Read | Update),
-        Policy { .. } => matches!(op, Read | Update | Delete),
+        Policy { .. } | Quota { .. } => matches!(op, Read | Update | Delete),
         _ => op == Update,
     };
     if ok {

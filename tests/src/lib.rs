@@ -147,6 +147,20 @@ impl Fixture {
         app
     }
 
+    /// Makes `app` warm, as a function instance is after its first request: the audit
+    /// key unwrapped and the rate-limit quotas read.
+    pub async fn warm(&self, app: &App) {
+        app.keyring.audit_key().await.expect("audit key");
+        app.quotas
+            .get(
+                app.store.as_ref(),
+                self.clock.now(),
+                app.config.policy_cache_ttl,
+            )
+            .await
+            .expect("quotas");
+    }
+
     /// Sends one request in-process to the function that serves it.
     pub async fn call(
         &self,

@@ -99,6 +99,12 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
         ("POST", "/v1/sys/capabilities-self", false),
         ("POST", "/v1/sys/audit-hash/stdout", false),
         ("PUT", "/v1/sys/audit-hash/stdout", false),
+        ("LIST", "/v1/sys/quotas/rate-limit", false),
+        ("GET", "/v1/sys/quotas/rate-limit", true),
+        ("GET", "/v1/sys/quotas/rate-limit/logins", false),
+        ("POST", "/v1/sys/quotas/rate-limit/logins", false),
+        ("PUT", "/v1/sys/quotas/rate-limit/logins", false),
+        ("DELETE", "/v1/sys/quotas/rate-limit/logins", false),
         ("GET", "/v1/aws/creds/deploy", false),
         ("POST", "/v1/aws/creds/deploy", false),
         ("POST", "/v1/aws/sts/deploy", false),
@@ -176,6 +182,8 @@ pub fn variant(r: &Route) -> &'static str {
         Route::Policy { .. } => "Policy",
         Route::CapabilitiesSelf => "CapabilitiesSelf",
         Route::AuditHash { .. } => "AuditHash",
+        Route::Quotas => "Quotas",
+        Route::Quota { .. } => "Quota",
         Route::AwsCreds { .. } => "AwsCreds",
         Route::AwsSts { .. } => "AwsSts",
         Route::AwsRoles => "AwsRoles",
@@ -271,6 +279,10 @@ pub fn every_route() -> Vec<Route> {
         Route::CapabilitiesSelf,
         Route::AuditHash {
             device: String::new(),
+        },
+        Route::Quotas,
+        Route::Quota {
+            name: String::new(),
         },
         Route::AwsCreds {
             role: String::new(),

@@ -147,9 +147,9 @@ async fn an_iam_user_logs_in_with_a_signed_get_caller_identity() {
     configure(&f).await;
     let (arn, creds) = iam_user(&f).await;
     role(&f, "ci", &[&arn]).await;
-    // A warm login function: the audit key is unwrapped at a process's first request.
+    // A warm login function (audit key and quotas read at its first request).
     let login = f.app(Function::Login);
-    login.keyring.audit_key().await.expect("audit key");
+    f.warm(&login).await;
     f.counter.reset();
     let resp = login
         .handle(request(

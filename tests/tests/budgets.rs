@@ -69,8 +69,8 @@ async fn approle_login_is_at_most_two_dynamodb_calls() {
     ] {
         let (role_id, secret_id) = f.approle(name, role).await;
         let login = f.app(Function::Login);
-        // Warm: the audit key is unwrapped once per process, at its first request.
-        login.keyring.audit_key().await.expect("audit key");
+        // Warm: audit key and quotas are read once per process, at its first request.
+        f.warm(&login).await;
         f.counter.reset();
         let resp = login
             .handle(request(

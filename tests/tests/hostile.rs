@@ -529,7 +529,7 @@ async fn failed_logins_and_bad_tokens_are_indistinguishable_and_cost_the_same() 
         .await;
     let (_, other_secret) = f.approle("other", json!({})).await;
     let login = f.app(Function::Login);
-    login.keyring.audit_key().await.expect("audit key");
+    f.warm(&login).await;
     let attempt = |role: &str, secret: &str| {
         json_req(
             "POST",
@@ -559,7 +559,7 @@ async fn failed_logins_and_bad_tokens_are_indistinguishable_and_cost_the_same() 
     let expired = f.login(&role_id, &secret_id).await;
     clock.advance(61);
     let issue = f.app(Function::Issue);
-    issue.keyring.audit_key().await.expect("audit key");
+    f.warm(&issue).await;
     let lookup = |t: &str| request("GET", "/v1/auth/token/lookup-self", Some(t), None);
     let unknown = refusal(
         &f,

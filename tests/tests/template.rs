@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sigil::config::Config;
-use sigil::route::{self, Function};
+use sigil::route::{self, Function, Route};
 use sigil::store::schema::{self, TableDef};
 use sigil_tests::routes::{every_route, samples, variant};
 use yaml_rust2::{Yaml, YamlLoader};

@@ -158,6 +158,7 @@ mod tests {
                 Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
             )),
             caller_identity: Arc::new(crate::auth_aws::caller_identity::FakeCallerIdentity::new()),
+            quotas: Arc::new(crate::quota::QuotaCache::new()),
             audit: Arc::new(crate::audit::MemorySink::new()),
             failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
             jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(

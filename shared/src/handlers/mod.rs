@@ -8,6 +8,7 @@ mod aws;
 mod kv;
 mod lease;
 mod policy;
+mod quota;
 mod token;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -98,6 +99,21 @@ pub(crate) async fn dispatch(
         }),
         None => None,
     };
+    if matches!(
+        resolved.route,
+        Route::ApproleLogin | Route::AuthLogin { .. } | Route::AwsAuthLogin
+    ) {
+        crate::quota::admit(
+            app.store.as_ref(),
+            &app.quotas,
+            app.config.policy_cache_ttl,
+            &resolved.route,
+            &resolved.path,
+            &body,
+            now,
+        )
+        .await?;
+    }
     let op = resolved.op;
     match &resolved.route {
         Route::Health => Ok(health(now)),
@@ -156,6 +172,7 @@ pub(crate) async fn dispatch(
         }
         Route::CapabilitiesSelf => policy::capabilities_self(app, caller, &body, now).await,
         Route::AuditHash { device } => audit::hash(audit.key(), device, &body),
+        Route::Quotas | Route::Quota { .. } => quota::handle(app, &resolved.route, op, &body).await,
         Route::AuthConfig { .. }
         | Route::AuthRoles { .. }
         | Route::AuthRole { .. }

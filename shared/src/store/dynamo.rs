@@ -143,6 +143,18 @@ impl Expr {
                     .collect::<Vec<_>>()
                     .join(" AND ")
             }
+            Cond::Or(cs) => {
+                if cs.is_empty() {
+                    return format!(
+                        "attribute_exists({0}) AND attribute_not_exists({0})",
+                        self.name(schema::PK)
+                    );
+                }
+                cs.iter()
+                    .map(|c| format!("({})", self.cond(c)))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            }
         }
     }
 

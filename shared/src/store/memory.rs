@@ -73,6 +73,7 @@ pub(crate) fn holds(cond: &Cond, item: Option<&Item>) -> bool {
             .is_some_and(|x| x <= *n),
         Cond::AttrAbsent(a) => item.is_none_or(|i| !i.contains_key(*a)),
         Cond::And(cs) => cs.iter().all(|c| holds(c, item)),
+        Cond::Or(cs) => cs.iter().any(|c| holds(c, item)),
     }
 }
 

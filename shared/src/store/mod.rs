@@ -51,6 +51,8 @@ pub enum Cond {
     AttrAbsent(&'static str),
     /// Every condition holds.
     And(Vec<Cond>),
+    /// At least one condition holds (none given: never).
+    Or(Vec<Cond>),
 }
 
 /// One change to the attributes of an existing (or new) item.
