@@ -66,6 +66,8 @@ pub struct Fixture {
     pub jwt_keys: Arc<sigil::jwt::cache::KeyCache>,
     /// The audit lines of every request the apps handled.
     pub audit: Arc<sigil::audit::MemorySink>,
+    /// The KV v2 mounts the apps serve (`SIGIL_KV_MOUNTS`; default `secret`).
+    pub kv_mounts: Vec<String>,
 }
 
 impl Fixture {
@@ -96,6 +98,7 @@ impl Fixture {
                 sigil::jwt::source::HttpJwksSource::new(),
             ))),
             audit: Arc::new(sigil::audit::MemorySink::new()),
+            kv_mounts: Config::default().kv_mounts,
         };
         let app = f.app_uncounted(Function::Admin);
         sigil::bootstrap::init(
@@ -126,6 +129,7 @@ impl Fixture {
             table: self.table.clone(),
             kms_key_id: self.key_alias.clone(),
             jwt_mounts: vec!["jwt".into(), "github".into()],
+            kv_mounts: self.kv_mounts.clone(),
             ..Config::default()
         }
     }
@@ -175,49 +179,86 @@ impl Fixture {
     /// Sends a request made by hand (any method, path, headers or body bytes)
     /// in-process to the function that serves it (admin when none does).
     pub async fn send(&self, req: ApiRequest) -> (u16, Value) {
+        let resp = self.handle(req).await;
+        (resp.status, resp.body.unwrap_or(Value::Null))
+    }
+
+    /// Hands one request to the function that serves it (the admin function when no
+    /// route matches), as API Gateway would.
+    pub async fn handle(&self, req: ApiRequest) -> sigil::http::ApiResponse {
         let list = req.query_param("list") == Some("true");
         let function = sigil::route::resolve(&self.config(), &req.method, req.path.as_str(), list)
             .map(|r| r.function())
             .unwrap_or(Function::Admin);
-        let resp = self.app(function).handle(req).await;
-        (resp.status, resp.body.unwrap_or(Value::Null))
+        self.app(function).handle(req).await
+    }
+
+    /// Serves this fixture's functions over plain HTTP on a free loopback port (for
+    /// the `sigil` CLI); returns the address (`http://127.0.0.1:PORT`). The server
+    /// lives as long as the test's runtime.
+    pub async fn serve(self: Arc<Self>) -> String {
+        use http_body_util::BodyExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let f = self.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let f = f.clone();
+                            async move {
+                                let (parts, body) = req.into_parts();
+                                let body = body
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes().to_vec())
+                                    .unwrap_or_default();
+                                let path_and_query =
+                                    parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                                let mut api =
+                                    request(parts.method.as_str(), path_and_query, None, None);
+                                api.headers = parts
+                                    .headers
+                                    .iter()
+                                    .filter_map(|(k, v)| {
+                                        Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))
+                                    })
+                                    .collect();
+                                api.body = body;
+                                let resp = f.handle(api).await;
+                                let bytes = resp
+                                    .body
+                                    .map(|b| b.to_string().into_bytes())
+                                    .unwrap_or_default();
+                                let out = hyper::Response::builder()
+                                    .status(resp.status)
+                                    .header("content-type", "application/json")
+                                    .body(http_body_util::Full::new(hyper::body::Bytes::from(
+                                        bytes,
+                                    )))
+                                    .expect("response");
+                                Ok::<_, std::convert::Infallible>(out)
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tcp), svc)
+                        .await;
+                });
+            }
+        });
+        format!("http://{addr}")
     }
 
     /// Every item of the table (a test-only scan), sorted by key.
-    pub async fn scan(
-        &self,
-    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let client = sigil::aws::dynamodb_client(&self.sdk, None);
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            out.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-        out.sort_by_key(|i| {
-            (
-                i.get("pk")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default(),
-                i.get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default(),
-            )
-        });
-        out
+    pub async fn scan(&self) -> Vec<RawItem> {
+        scan_table(&self.sdk, &self.table).await
     }
 
     /// Puts `items` unconditionally with `BatchWriteItem` (25 a call, `concurrency`
@@ -315,6 +356,16 @@ impl Fixture {
         assert_eq!(s, 204, "{b}");
     }
 
+    /// Issues AWS credentials of `role` with `token` (`GET aws/creds/:role`), asserting
+    /// success; returns the response body.
+    pub async fn creds(&self, role: &str, token: &str) -> Value {
+        let (s, b) = self
+            .call("GET", &format!("/v1/aws/creds/{role}"), Some(token), None)
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b
+    }
+
     /// Writes an ACL policy (HCL or JSON) as the admin.
     pub async fn policy(&self, name: &str, text: &str) {
         let (s, b) = self
@@ -379,6 +430,39 @@ impl Fixture {
             .expect("client_token")
             .to_owned()
     }
+}
+
+/// A raw DynamoDB item.
+pub type RawItem = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// Every item of `table` (a test-only scan), sorted by key.
+pub async fn scan_table(sdk: &SdkConfig, table: &str) -> Vec<RawItem> {
+    let client = sigil::aws::dynamodb_client(sdk, None);
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        out.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    let key = |i: &RawItem, k: &str| {
+        i.get(k)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    out.sort_by_key(|i| (key(i, "pk"), key(i, "sk")));
+    out
 }
 
 /// Builds an in-process request (`path` may carry a query string).

@@ -452,3 +452,106 @@ async fn bad_input_gets_vault_errors_and_writes_nothing() {
     }
     assert_eq!(f.scan().await, before, "bad input wrote nothing");
 }
+
+#[tokio::test]
+async fn bind_secret_id_false_logs_in_with_the_role_id_from_the_bound_cidrs_only() {
+    let f = Fixture::new().await;
+    let a = Some(f.admin.as_str());
+    // Vault requires some constraint on a role without bound secret IDs; Sigil refuses
+    // token_bound_cidrs, so secret_id_bound_cidrs is the one left.
+    let before = f.scan().await;
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/approle/role/open",
+            a,
+            Some(json!({"bind_secret_id": false, "token_policies": "default"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("at least one constraint should be enabled on the role"),
+        "{b}"
+    );
+    assert_eq!(f.scan().await, before, "the refused role was not written");
+
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/approle/role/open",
+            a,
+            Some(json!({
+                "bind_secret_id": false,
+                "secret_id_bound_cidrs": ["127.0.0.0/8"],
+                "token_ttl": "5m",
+            })),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (_, b) = f.call("GET", "/v1/auth/approle/role/open", a, None).await;
+    assert_eq!(b["data"]["bind_secret_id"], false, "{b}");
+    let (_, b) = f
+        .call("GET", "/v1/auth/approle/role/open/role-id", a, None)
+        .await;
+    let role_id = b["data"]["role_id"].as_str().unwrap().to_owned();
+
+    // From inside the CIDR (the fixture's requests come from 127.0.0.1): role ID alone.
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            Some(json!({ "role_id": role_id })),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["auth"]["lease_duration"], 300);
+    let token = b["auth"]["client_token"].as_str().unwrap().to_owned();
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(s, 200);
+
+    // From outside it: refused like a wrong secret ID.
+    let login = f.app(Function::Login);
+    let mut outside = request(
+        "POST",
+        "/v1/auth/approle/login",
+        None,
+        Some(json!({ "role_id": role_id })),
+    );
+    outside.remote_addr = Some("10.1.2.3".into());
+    let resp = login.handle(outside).await;
+    assert_eq!(
+        (resp.status, resp.body),
+        (400, Some(json!({"errors": ["invalid role or secret ID"]})))
+    );
+
+    // Turning bind_secret_id off needs the constraint on an existing role too.
+    let (bound_id, _) = f.approle("bound", json!({})).await;
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/auth/approle/role/bound",
+            a,
+            Some(json!({"bind_secret_id": false})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            Some(json!({ "role_id": bound_id })),
+        )
+        .await;
+    assert_eq!(
+        (s, b),
+        (400, json!({"errors": ["invalid role or secret ID"]})),
+        "a role that binds secret IDs needs one"
+    );
+}

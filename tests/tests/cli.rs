@@ -1,15 +1,23 @@
-//! The `sigil` command against the running functions: policy, AppRole, KV and token
-//! commands as a user types them (Vault-style single-dash flags included).
+//! The `sigil` command as a user types it (Vault-style single-dash flags included):
+//! against the running functions at `SIGIL_ADDR` (policy, AppRole, KV, token, AWS and
+//! lease commands), and against a fixture's functions served in-process on a free
+//! port (KV metadata and delete, token renew, lease revoke, connection errors).
 
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 
-use sigil_tests::{sigil_addr, unique};
+use serde_json::{Value, json};
+use sigil_tests::{Fixture, sigil_addr, unique};
 
 fn sigil(token: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    sigil_at(&sigil_addr(), token, args, stdin)
+}
+
+fn sigil_at(addr: &str, token: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/sigil");
     let mut cmd = Command::new(bin);
     cmd.args(args)
-        .env("SIGIL_ADDR", sigil_addr())
+        .env("SIGIL_ADDR", addr)
         .env("SIGIL_TOKEN", token)
         .env_remove("VAULT_TOKEN")
         .stdin(if stdin.is_some() {
@@ -217,4 +225,151 @@ fn aws_and_lease_commands() {
         None,
     ));
     assert!(irrevocable.contains("lease_count"), "{irrevocable}");
+}
+
+/// Runs `sigil` off the runtime's threads (the fixture's server runs on them).
+async fn run(addr: &str, token: &str, args: &[&str]) -> Output {
+    let (addr, token) = (addr.to_owned(), token.to_owned());
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sigil_at(&addr, &token, &args, None)
+    })
+    .await
+    .unwrap()
+}
+
+fn json_out(o: &Output) -> Value {
+    serde_json::from_str(&ok(o)).expect("JSON output")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_metadata_and_delete_token_renew_and_lease_revoke() {
+    let f = Arc::new(Fixture::new().await);
+    let addr = f.clone().serve().await;
+    let admin = f.admin.as_str();
+    let meta_json = ["kv", "metadata", "get", "-format=json", "secret/cli/app"];
+
+    for v in ["one", "two"] {
+        ok(&run(
+            &addr,
+            admin,
+            &["kv", "put", "secret/cli/app", &format!("v={v}")],
+        )
+        .await);
+    }
+    let meta = json_out(&run(&addr, admin, &meta_json).await);
+    assert_eq!(meta["data"]["current_version"], 2, "{meta}");
+    assert_eq!(meta["data"]["versions"]["2"]["deletion_time"], "", "{meta}");
+    let table = ok(&run(&addr, admin, &["kv", "metadata", "get", "secret/cli/app"]).await);
+    assert!(table.contains("current_version"), "{table}");
+
+    let out = ok(&run(&addr, admin, &["kv", "delete", "secret/cli/app"]).await);
+    assert!(out.contains("Success! Data deleted"), "{out}");
+    let (s, b) = f
+        .call("GET", "/v1/secret/data/cli/app", Some(admin), None)
+        .await;
+    assert_eq!(s, 404, "the newest version is soft-deleted: {b}");
+    let meta = json_out(&run(&addr, admin, &meta_json).await);
+    assert_ne!(meta["data"]["versions"]["2"]["deletion_time"], "", "{meta}");
+    assert_eq!(meta["data"]["versions"]["1"]["deletion_time"], "", "{meta}");
+    let gone = run(&addr, admin, &["kv", "get", "secret/cli/app"]).await;
+    assert_eq!(gone.status.code(), Some(2));
+    let missing = run(&addr, admin, &["kv", "metadata", "get", "secret/cli/none"]).await;
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("No value found"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+
+    // token renew: your own token, and another's (as the admin), with an increment.
+    let (role_id, secret_id) = f
+        .approle(
+            "cli-renew",
+            json!({"token_policies": "default", "token_ttl": "1m", "token_max_ttl": "1h"}),
+        )
+        .await;
+    let token = f.login(&role_id, &secret_id).await;
+    let renewed = json_out(
+        &run(
+            &addr,
+            &token,
+            &["token", "renew", "-increment=10m", "-format=json"],
+        )
+        .await,
+    );
+    assert_eq!(renewed["auth"]["lease_duration"], 600, "{renewed}");
+    let renewed = json_out(
+        &run(
+            &addr,
+            admin,
+            &["token", "renew", "-increment=20m", "-format=json", &token],
+        )
+        .await,
+    );
+    assert_eq!(renewed["auth"]["lease_duration"], 1200, "{renewed}");
+    let (_, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    let ttl = b["data"]["ttl"].as_i64().unwrap();
+    assert!((1190..=1200).contains(&ttl), "{b}");
+
+    // lease revoke: one lease, its IAM user gone.
+    let role = unique("cli-lease");
+    f.aws_iam_role(&role).await;
+    let b = f.creds(&role, admin).await;
+    let lease_id = b["lease_id"].as_str().unwrap().to_owned();
+    let prefix = format!("sigil-bootstrap-{role}-");
+    assert_eq!(f.iam_users(&prefix).await.len(), 1);
+    let out = ok(&run(&addr, admin, &["lease", "revoke", &lease_id]).await);
+    assert!(
+        out.contains("All revocation operations queued successfully!"),
+        "Vault's message: {out}"
+    );
+    assert!(
+        f.iam_users(&prefix).await.is_empty(),
+        "the IAM user is deleted"
+    );
+    let (s, _) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            Some(admin),
+            Some(json!({ "lease_id": lease_id })),
+        )
+        .await;
+    assert_eq!(s, 400, "the lease is gone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_address_is_a_clear_error() {
+    // Nothing listens on a port just released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("http://127.0.0.1:{port}");
+    for args in [
+        &["kv", "get", "secret/app/db"][..],
+        &["token", "lookup"][..],
+        &["lease", "revoke", "aws/creds/x/y"][..],
+    ] {
+        let o = run(&addr, "sgl.not-a-real-token", args).await;
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+        assert!(
+            err.starts_with(&format!("Error: could not reach Sigil at {addr}/: "))
+                && err.contains("Connection refused")
+                && err.contains("Set SIGIL_ADDR"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("sgl.not-a-real-token"), "no token in errors");
+    }
 }

@@ -383,3 +383,254 @@ path "auth/approle/role/+/role-id" {
         .await;
     assert_eq!(s, 200);
 }
+
+#[tokio::test]
+async fn kv_delete_undelete_destroy_follow_their_own_paths() {
+    let f = Fixture::new().await;
+    let a = Some(f.admin.as_str());
+    for (p, n) in [("app/x", 2), ("other/y", 1)] {
+        for i in 1..=n {
+            let (s, _) = f
+                .call(
+                    "POST",
+                    &format!("/v1/secret/data/{p}"),
+                    a,
+                    Some(json!({"data": {"i": i}})),
+                )
+                .await;
+            assert_eq!(s, 200);
+        }
+    }
+    let token = token_with(
+        &f,
+        "versions",
+        r#"
+path "secret/data/app/*" { capabilities = ["read"] }
+path "secret/delete/app/*" { capabilities = ["update"] }
+path "secret/undelete/app/*" { capabilities = ["update"] }
+path "secret/destroy/app/*" { capabilities = ["update"] }
+path "secret/destroy/app/keep" { capabilities = ["deny"] }
+path "secret/delete/other/*" { capabilities = ["delete"] }
+"#,
+    )
+    .await;
+    let t = Some(token.as_str());
+    let denied = (403, json!({"errors": ["permission denied"]}));
+    let v = |n: i64| Some(json!({ "versions": [n] }));
+
+    // Allowed under secret/*/app/.
+    assert_eq!(
+        f.call("POST", "/v1/secret/delete/app/x", t, v(2)).await.0,
+        204
+    );
+    assert_eq!(f.call("GET", "/v1/secret/data/app/x", t, None).await.0, 404);
+    assert_eq!(
+        f.call("POST", "/v1/secret/undelete/app/x", t, v(2)).await.0,
+        204
+    );
+    assert_eq!(f.call("GET", "/v1/secret/data/app/x", t, None).await.0, 200);
+    assert_eq!(
+        f.call("POST", "/v1/secret/destroy/app/x", t, v(1)).await.0,
+        204
+    );
+    let (s, b) = f
+        .call("GET", "/v1/secret/data/app/x?version=1", a, None)
+        .await;
+    assert_eq!(
+        (s, &b["data"]["metadata"]["destroyed"]),
+        (404, &json!(true))
+    );
+
+    // Denied elsewhere, and by a narrower deny; `delete` is not what POST needs.
+    let before = f.scan().await;
+    for (p, why) in [
+        (
+            "/v1/secret/delete/other/y",
+            "delete capability, but POST needs update",
+        ),
+        ("/v1/secret/undelete/other/y", "no rule"),
+        ("/v1/secret/destroy/other/y", "no rule"),
+        ("/v1/secret/destroy/app/keep", "exact deny beats the glob"),
+    ] {
+        assert_eq!(f.call("POST", p, t, v(1)).await, denied, "{p}: {why}");
+    }
+    // Soft-deleting through the data path needs delete on secret/data/...
+    assert_eq!(
+        f.call("DELETE", "/v1/secret/data/app/x", t, None).await,
+        denied
+    );
+    assert_eq!(f.scan().await, before, "refused requests changed nothing");
+    let (s, b) = f.call("GET", "/v1/secret/data/other/y", a, None).await;
+    assert_eq!((s, &b["data"]["data"]["i"]), (200, &json!(1)));
+}
+
+#[tokio::test]
+async fn revoke_force_and_lease_listings_need_sudo() {
+    let f = Fixture::new().await;
+    let role = sigil_tests::unique("sudo");
+    f.aws_iam_role(&role).await;
+    let b = f.creds(&role, &f.admin).await;
+    let suffix = b["lease_id"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let rules = |extra: &str| {
+        format!(
+            r#"
+path "sys/leases/revoke-force/*" {{ capabilities = ["update"{extra}] }}
+path "sys/leases/lookup/*" {{ capabilities = ["list"{extra}] }}
+path "sys/leases" {{ capabilities = ["list"{extra}] }}
+"#
+        )
+    };
+    let plain = token_with(&f, "leases-plain", &rules("")).await;
+    let sudo = token_with(&f, "leases-sudo", &rules(", \"sudo\"")).await;
+    let listing = format!("/v1/sys/leases/lookup/aws/creds/{role}/");
+    let force = format!("/v1/sys/leases/revoke-force/aws/creds/{role}");
+    let denied = (403, json!({"errors": ["permission denied"]}));
+
+    let p = Some(plain.as_str());
+    assert_eq!(f.call("LIST", &listing, p, None).await, denied);
+    assert_eq!(
+        f.call("LIST", "/v1/sys/leases?type=irrevocable", p, None)
+            .await,
+        denied
+    );
+    assert_eq!(f.call("PUT", &force, p, None).await, denied);
+    assert_eq!(
+        f.iam_users(&format!("sigil-bootstrap-{role}-")).await.len(),
+        1
+    );
+
+    let s = Some(sudo.as_str());
+    let (st, b) = f.call("LIST", &listing, s, None).await;
+    assert_eq!((st, &b["data"]["keys"]), (200, &json!([suffix])), "{b}");
+    let (st, b) = f
+        .call("LIST", "/v1/sys/leases?type=irrevocable", s, None)
+        .await;
+    assert_eq!((st, &b["data"]["lease_count"]), (200, &json!(0)), "{b}");
+    assert_eq!(f.call("PUT", &force, s, None).await.0, 204);
+    assert!(
+        f.iam_users(&format!("sigil-bootstrap-{role}-"))
+            .await
+            .is_empty(),
+        "revoke-force revoked the lease"
+    );
+    assert_eq!(f.call("LIST", &listing, s, None).await.0, 404);
+}
+
+/// Writes the policy `reader` and an AppRole `role` granting it without `default`;
+/// returns `(role_id, secret_id)`.
+async fn reader_without_default(f: &Fixture, role: &str) -> (String, String) {
+    f.policy(
+        "reader",
+        r#"path "secret/data/r/*" { capabilities = ["read"] }"#,
+    )
+    .await;
+    f.approle(
+        role,
+        json!({"token_policies": "reader", "token_no_default_policy": true}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn token_no_default_policy_leaves_default_out() {
+    let f = Fixture::new().await;
+    let (without_id, without_secret) = reader_without_default(&f, "without-default").await;
+    let (with_id, with_secret) = f
+        .approle("with-default", json!({"token_policies": "reader"}))
+        .await;
+    let fr = &f;
+    let login = |role_id: String, secret_id: String| async move {
+        let (s, b) = fr
+            .call(
+                "POST",
+                "/v1/auth/approle/login",
+                None,
+                Some(json!({"role_id": role_id, "secret_id": secret_id})),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["auth"].clone()
+    };
+    let with = login(with_id, with_secret).await;
+    let without = login(without_id, without_secret).await;
+    assert_eq!(with["policies"], json!(["default", "reader"]));
+    assert_eq!(without["policies"], json!(["reader"]));
+    assert_eq!(without["token_policies"], json!(["reader"]));
+
+    let token = without["client_token"].as_str().unwrap();
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/lookup",
+            Some(&f.admin),
+            Some(json!({ "token": token })),
+        )
+        .await;
+    assert_eq!((s, &b["data"]["policies"]), (200, &json!(["reader"])));
+    let denied = (403, json!({"errors": ["permission denied"]}));
+    assert_eq!(
+        f.call("GET", "/v1/auth/token/lookup-self", Some(token), None)
+            .await,
+        denied
+    );
+    let with_token = with["client_token"].as_str().unwrap();
+    assert_eq!(
+        f.call("GET", "/v1/auth/token/lookup-self", Some(with_token), None)
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_renew_function_refuses_what_policies_do_not_allow() {
+    let f = Fixture::new().await;
+    let (role_id, secret_id) = f
+        .approle("plain", json!({"token_policies": "default"}))
+        .await;
+    let plain = f.login(&role_id, &secret_id).await;
+    let (role_id, secret_id) = reader_without_default(&f, "bare").await;
+    let bare = f.login(&role_id, &secret_id).await;
+    let renew = f.app(sigil::Function::Renew);
+    let config = f.config();
+    let send = |method: &str, path: &str, token: &str, body: serde_json::Value| {
+        let resolved = sigil::route::resolve(&config, method, path, false).unwrap();
+        assert_eq!(resolved.function(), sigil::Function::Renew, "{path}");
+        renew.handle(sigil_tests::request(method, path, Some(token), Some(body)))
+    };
+    let denied = |r: sigil::http::ApiResponse| {
+        assert_eq!(
+            (r.status, r.body),
+            (403, Some(json!({"errors": ["permission denied"]})))
+        );
+    };
+    // The default policy renews the token itself, not another token.
+    denied(
+        send(
+            "POST",
+            "/v1/auth/token/renew",
+            &plain,
+            json!({"token": f.admin, "increment": "1h"}),
+        )
+        .await,
+    );
+    let r = send("POST", "/v1/auth/token/renew-self", &plain, json!({})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // Without the default policy, not even itself, nor a lease.
+    denied(send("POST", "/v1/auth/token/renew-self", &bare, json!({})).await);
+    denied(
+        send(
+            "PUT",
+            "/v1/sys/leases/renew",
+            &bare,
+            json!({"lease_id": "aws/creds/x/abc"}),
+        )
+        .await,
+    );
+}

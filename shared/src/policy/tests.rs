@@ -78,6 +78,28 @@ path "secret/a/*" {
 }
 "#;
 
+/// Priority rule 5: two rules matching the same paths with their first wildcard at the
+/// same place, both ending (or not) in `*`, with as many `+` and of the same length: the
+/// one that sorts higher wins. `+` (0x2B) sorts before letters, so `a/+/bb/+/*`
+/// outranks `a/+/+/bb/*`. In two policies, so that their order is tried both ways.
+const PRIORITY_LEXICAL_LOW: &str = r#"
+path "a/+/+/bb/*" {
+  capabilities = ["update"]
+}
+path "a/+/+/cc" {
+  capabilities = ["create"]
+}
+"#;
+
+const PRIORITY_LEXICAL_HIGH: &str = r#"
+path "a/+/bb/+/*" {
+  capabilities = ["read"]
+}
+path "a/+/cc/+" {
+  capabilities = ["list"]
+}
+"#;
+
 /// Vault's `acl_test.go` `aclPolicy` (without the newer `recover` capability).
 const VAULT_ACL_POLICY: &str = r#"
 name = "DeV"
@@ -252,6 +274,44 @@ const CASES: &[Case] = &[
     (&[DOCS_PRIORITY], "secret/x/teamb/y", Delete, false),
     (&[DOCS_PRIORITY], "secret/a/teamb/y", List, true),
     (&[DOCS_PRIORITY], "secret/a/teamb/y", Read, false),
+    // Priority rule 5 (lexical order) decides between otherwise equal rules.
+    (
+        &[PRIORITY_LEXICAL_LOW, PRIORITY_LEXICAL_HIGH],
+        "a/x/bb/bb/z",
+        Read,
+        true,
+    ),
+    (
+        &[PRIORITY_LEXICAL_LOW, PRIORITY_LEXICAL_HIGH],
+        "a/x/bb/bb/z",
+        Update,
+        false,
+    ),
+    (
+        &[PRIORITY_LEXICAL_LOW, PRIORITY_LEXICAL_HIGH],
+        "a/x/cc/cc",
+        List,
+        true,
+    ),
+    (
+        &[PRIORITY_LEXICAL_LOW, PRIORITY_LEXICAL_HIGH],
+        "a/x/cc/cc",
+        Create,
+        false,
+    ),
+    // Where only the lower rule matches, it applies.
+    (
+        &[PRIORITY_LEXICAL_LOW, PRIORITY_LEXICAL_HIGH],
+        "a/x/q/bb/z",
+        Update,
+        true,
+    ),
+    (
+        &[PRIORITY_LEXICAL_LOW, PRIORITY_LEXICAL_HIGH],
+        "a/x/q/bb/z",
+        Read,
+        false,
+    ),
     // Vault's acl_test.go, TestACL_Single.
     (&[VAULT_ACL_POLICY], "root", Read, false),
     (&[VAULT_ACL_POLICY], "dev/foo", Read, true),
