@@ -13,7 +13,6 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
 use serde_json::{Value, json};
 use sigil::App;
 use sigil::clock::{Clock, SystemClock};
-use sigil::config::Config;
 use sigil::http::ApiRequest;
 use sigil::jwt::cache::KeyCache;
 use sigil::jwt::source::StaticJwksSource;
@@ -27,22 +26,9 @@ const ISSUER: &str = "https://issuer.bench";
 
 fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, keys: &Arc<KeyCache>, f: Function) -> App {
     App {
-        function: f,
-        config: Config::default(),
-        store: store.clone(),
         keyring: keyring.clone(),
-        clock: Arc::new(SystemClock),
-        acl_cache: Arc::new(sigil::policies::AclCache::new()),
-        revokers: Arc::new(sigil::lease::Revokers::new()),
-        aws: Arc::new(sigil::aws_engine::clients::EngineClients::fixed(
-            Arc::new(sigil::aws_engine::iam::FakeIam::new()),
-            Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
-        )),
-        caller_identity: Arc::new(sigil::auth_aws::caller_identity::FakeCallerIdentity::new()),
-        quotas: Arc::new(sigil::quota::QuotaCache::new()),
-        audit: Arc::new(sigil::audit::MemorySink::new()),
-        failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
         jwt_keys: keys.clone(),
+        ..App::in_memory(f, store.clone(), Arc::new(SystemClock))
     }
 }
 

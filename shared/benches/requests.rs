@@ -9,7 +9,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use sigil::App;
 use sigil::clock::SystemClock;
-use sigil::config::Config;
 use sigil::http::ApiRequest;
 use sigil::keyring::Keyring;
 use sigil::kms::FakeKms;
@@ -18,24 +17,8 @@ use sigil::store::memory::MemoryStore;
 
 fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, function: Function) -> App {
     App {
-        function,
-        config: Config::default(),
-        store: store.clone(),
         keyring: keyring.clone(),
-        clock: Arc::new(SystemClock),
-        acl_cache: Arc::new(sigil::policies::AclCache::new()),
-        revokers: Arc::new(sigil::lease::Revokers::new()),
-        aws: Arc::new(sigil::aws_engine::clients::EngineClients::fixed(
-            Arc::new(sigil::aws_engine::iam::FakeIam::new()),
-            Arc::new(sigil::aws_engine::sts::FakeSts::new(0)),
-        )),
-        caller_identity: Arc::new(sigil::auth_aws::caller_identity::FakeCallerIdentity::new()),
-        quotas: Arc::new(sigil::quota::QuotaCache::new()),
-        audit: Arc::new(sigil::audit::MemorySink::new()),
-        failpoints: Arc::new(sigil::aws_engine::issue::NoFailpoints),
-        jwt_keys: Arc::new(sigil::jwt::cache::KeyCache::new(Arc::new(
-            sigil::jwt::source::StaticJwksSource::new(),
-        ))),
+        ..App::in_memory(function, store.clone(), Arc::new(SystemClock))
     }
 }
 

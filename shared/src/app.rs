@@ -48,6 +48,41 @@ pub struct App {
 }
 
 impl App {
+    /// An app on in-memory ports and fakes (unit tests, benchmarks): `store`, a keyring
+    /// over it with a fake KMS, fake IAM, STS and caller identity, no lease revokers,
+    /// no failpoints, and verification keys from an empty in-memory source. Override
+    /// fields with struct update syntax (`App { keyring, ..App::in_memory(...) }`).
+    pub fn in_memory(
+        function: Function,
+        store: Arc<crate::store::memory::MemoryStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            function,
+            config: Config::default(),
+            keyring: Arc::new(Keyring::new(
+                store.clone(),
+                Arc::new(crate::kms::FakeKms::new()),
+                "memory",
+            )),
+            store,
+            clock,
+            acl_cache: Arc::new(AclCache::new()),
+            revokers: Arc::new(Revokers::new()),
+            aws: Arc::new(crate::aws_engine::clients::EngineClients::fixed(
+                Arc::new(crate::aws_engine::iam::FakeIam::new()),
+                Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
+            )),
+            jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
+                crate::jwt::source::StaticJwksSource::new(),
+            ))),
+            caller_identity: Arc::new(crate::auth_aws::caller_identity::FakeCallerIdentity::new()),
+            quotas: Arc::new(crate::quota::QuotaCache::new()),
+            audit: Arc::new(crate::audit::MemorySink::new()),
+            failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
+        }
+    }
+
     /// System token limits.
     pub fn limits(&self) -> Limits {
         Limits {

@@ -10,6 +10,28 @@ use sigil_tests::oidc::{Issuer, SigningKey};
 
 const AUD: &str = "https://github.com/acme";
 
+/// A fresh RSA private key as a PEM with `tag` (PKCS#8 `PRIVATE KEY`, or its label
+/// swapped to PKCS#1's `RSA PRIVATE KEY`: refused by label before any parsing).
+fn private_pem(tag: &str) -> String {
+    use aws_lc_rs::encoding::AsDer;
+    let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa");
+    let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&kp).expect("pkcs8");
+    pem::encode(&pem::Pem::new(tag, der.as_ref().to_vec()))
+}
+
+/// A 1024-bit RSA public key (PKCS#1 `RSA PUBLIC KEY`): a 2048-bit modulus cut in half.
+fn weak_rsa_pem() -> String {
+    let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa");
+    let public = aws_lc_rs::signature::KeyPair::public_key(&kp);
+    let mut n = public.modulus().big_endian_without_leading_zero()[..128].to_vec();
+    n[127] |= 1;
+    // SEQUENCE { INTEGER n (with a leading 0), INTEGER 65537 }
+    let mut der = vec![0x30, 0x81, 0x89, 0x02, 0x81, 0x81, 0x00];
+    der.extend_from_slice(&n);
+    der.extend_from_slice(&[0x02, 0x03, 0x01, 0x00, 0x01]);
+    pem::encode(&pem::Pem::new("RSA PUBLIC KEY", der))
+}
+
 async fn configure(f: &Fixture, issuer: &Issuer, mount: &str) {
     let (s, b) = f
         .call(
@@ -211,6 +233,16 @@ async fn every_bad_token_is_refused_and_writes_nothing() {
         ),
         (
             "deploy",
+            issuer.mint(&with(json!({"exp": 1e308}))),
+            "time claim that is not a number of seconds from 1970 to 9999",
+        ),
+        (
+            "deploy",
+            issuer.mint(&with(json!({"exp": u64::MAX}))),
+            "time claim that is not a number of seconds from 1970 to 9999",
+        ),
+        (
+            "deploy",
             issuer.mint(&with(
                 json!({"iss": "https://token.actions.githubusercontent.com"}),
             )),
@@ -297,9 +329,33 @@ async fn config_and_roles_refuse_bad_input() {
             json!({"jwt_validation_pubkeys": ["-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"]}),
             "bad PEM",
         ),
+        (
+            json!({"jwt_validation_pubkeys": [issuer.key().public_pem, private_pem("PRIVATE KEY")]}),
+            "PKCS#8 private key",
+        ),
+        (
+            json!({"jwt_validation_pubkeys": [private_pem("RSA PRIVATE KEY")]}),
+            "PKCS#1 private key",
+        ),
+        (
+            json!({"jwt_validation_pubkeys": [issuer.ca_pem]}),
+            "certificate",
+        ),
+        (
+            json!({"jwt_validation_pubkeys": [weak_rsa_pem()]}),
+            "RSA under 2048 bits",
+        ),
     ] {
         let (s, b) = f.call("POST", "/v1/auth/jwt/config", a, Some(body)).await;
         assert_eq!(s, 400, "{why}: {b}");
+        let msg = b["errors"][0].as_str().unwrap_or_default();
+        if ["private key", "certificate", "RSA under"]
+            .iter()
+            .any(|w| why.contains(w))
+        {
+            assert!(msg.contains("\"jwt_validation_pubkeys\""), "{why}: {msg}");
+        }
+        assert!(!msg.contains("MII"), "{why}: no key material in {msg}");
     }
     let (s, _) = f.call("GET", "/v1/auth/jwt/config", a, None).await;
     assert_eq!(s, 404, "no config was stored");

@@ -140,6 +140,18 @@ pub fn check_https_fields(fields: &[(&str, &str)]) -> Result<(), ApiError> {
     }
 }
 
+/// Checks PEM public keys given in a config field (`jwt_validation_pubkeys`,
+/// `pem_keys`): each must be a usable `PUBLIC KEY` / `RSA PUBLIC KEY` (see
+/// [`crate::jwt::keys`]). 400 naming the field and the key's position, never its text.
+pub fn check_pem_keys(field: &str, pems: &[String]) -> Result<(), ApiError> {
+    if pems.is_empty() {
+        return Ok(());
+    }
+    crate::jwt::keys::KeySet::from_pems(pems)
+        .map(|_| ())
+        .map_err(|e| ApiError::bad(format!("invalid \"{field}\": {e}")))
+}
+
 /// A role name from the path, checked by Vault's rule (see [`crate::approle::valid_name`]).
 pub fn checked_role_name(name: &str) -> Result<&str, ApiError> {
     if crate::approle::valid_name(name) {

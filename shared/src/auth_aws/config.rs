@@ -6,8 +6,8 @@
 //! client's signed request. So Vault's `access_key`/`secret_key` (and `role_arn`,
 //! `identity_token_audience`, `use_sts_region_from_client=true`) are refused with a
 //! clear message; the endpoints Vault uses for IAM and EC2 lookups (`endpoint`,
-//! `iam_endpoint`, `ec2_endpoint`) and `max_retries` are accepted and ignored, with a
-//! warning when set.
+//! `iam_endpoint`, `ec2_endpoint`), `max_retries` and `identity_token_ttl` are
+//! type-checked, accepted and ignored, with a warning when set.
 
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
@@ -146,6 +146,23 @@ fn header_names(list: Vec<String>) -> Result<Vec<String>, ApiError> {
     }
     out.sort();
     out.dedup();
+    // Only X-Amz-* headers are checked against the list (Vault's rule): any other name
+    // (Host, Authorization, Content-Type, ...) is always checked on its own, and
+    // SigV4's own X-Amz-* headers (X-Amz-Date, ...) are always allowed. Listing them
+    // would suggest a control that does not exist.
+    let meaningless: Vec<&str> = out
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !h.starts_with("x-amz-") || super::iam_request::AMZ_ALLOWED.contains(h))
+        .collect();
+    if !meaningless.is_empty() {
+        return Err(ApiError::bad(format!(
+            "\"allowed_sts_header_values\" may list only X-Amz-* headers beyond SigV4's own \
+             (other headers are checked by Sigil and SigV4's are always allowed); \
+             refused: {}",
+            meaningless.join(", ")
+        )));
+    }
     Ok(out)
 }
 
@@ -194,6 +211,32 @@ impl ClientConfig {
                     "\"{field}\" is ignored: Sigil makes no IAM or EC2 calls for this method"
                 ));
             }
+        }
+        // Type-checked like Vault's (an int and a duration), then ignored.
+        match body.get("max_retries") {
+            None | Some(Json::Null) => {}
+            Some(v) => {
+                let n = match v {
+                    Json::Number(n) => n.as_i64(),
+                    Json::String(s) => s.trim().parse::<i64>().ok(),
+                    _ => None,
+                };
+                if n.is_none_or(|n| n < -1) {
+                    return Err(ApiError::bad(
+                        "invalid \"max_retries\": must be an integer, -1 or more",
+                    ));
+                }
+                warnings.push(
+                    "\"max_retries\" is ignored: Sigil forwards each login to STS once".into(),
+                );
+            }
+        }
+        if body.duration("identity_token_ttl")?.is_some_and(|t| t != 0) {
+            warnings.push(
+                "\"identity_token_ttl\" is ignored: Sigil makes no AWS calls with credentials \
+                 of its own"
+                    .into(),
+            );
         }
         if let Some(e) = body.string("sts_endpoint")? {
             self.sts_endpoint = if e.trim().is_empty() {
@@ -319,6 +362,25 @@ mod tests {
                 json!({"allowed_sts_header_values": "bad header"}),
                 "header name",
             ),
+            (
+                json!({"allowed_sts_header_values": ["X-Amz-Foo", "Host", "Authorization"]}),
+                "refused: authorization, host",
+            ),
+            (
+                json!({"allowed_sts_header_values": "X-Amz-Date,Content-Type"}),
+                "refused: content-type, x-amz-date",
+            ),
+            (
+                json!({"allowed_sts_header_values": "X-Vault-AWS-IAM-Server-ID"}),
+                "refused: x-vault-aws-iam-server-id",
+            ),
+            (json!({"max_retries": "abc"}), "max_retries"),
+            (json!({"max_retries": 1.5}), "max_retries"),
+            (json!({"max_retries": -2}), "max_retries"),
+            (json!({"max_retries": [3]}), "max_retries"),
+            (json!({"max_retries": true}), "max_retries"),
+            (json!({"identity_token_ttl": "soon"}), "identity_token_ttl"),
+            (json!({"identity_token_ttl": {}}), "identity_token_ttl"),
         ] {
             let e = ClientConfig::default().apply(&body(b)).unwrap_err();
             assert!(e.to_string().contains(needle), "{e}");
@@ -329,8 +391,12 @@ mod tests {
                 json!({"access_key": "", "iam_endpoint": "https://iam.example", "max_retries": 3}),
             ))
             .unwrap();
-        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w.len(), 2, "{w:?}");
         assert_eq!(c, ClientConfig::default());
+        let w = c
+            .apply(&body(json!({"max_retries": "-1", "identity_token_ttl": 0})))
+            .unwrap();
+        assert_eq!(w.len(), 1, "{w:?}");
     }
 
     #[tokio::test]

@@ -62,7 +62,7 @@ pub const FIELDS: [&str; 4] = [
 ];
 
 /// `X-Amz-*` headers a signed request may carry (Vault's default allowed list).
-const AMZ_ALLOWED: &[&str] = &[
+pub(crate) const AMZ_ALLOWED: &[&str] = &[
     "x-amz-algorithm",
     "x-amz-content-sha256",
     "x-amz-credential",

@@ -117,12 +117,10 @@ mod tests {
 
     use crate::app::App;
     use crate::clock::ManualClock;
-    use crate::config::Config;
-    use crate::http::ApiRequest;
     use crate::keyring::Keyring;
     use crate::kms::FakeKms;
+    use crate::http::ApiRequest;
     use crate::lease::{self, Lease, LeaseState, RevokeError, Revoker, Revokers};
-    use crate::policies::AclCache;
     use crate::route::Function;
     use crate::store::Store;
     use crate::store::memory::MemoryStore;
@@ -146,24 +144,9 @@ mod tests {
         function: Function,
     ) -> App {
         App {
-            function,
-            config: Config::default(),
-            store: store.clone(),
             keyring: keyring.clone(),
-            clock: Arc::new(ManualClock::new(1_000)),
-            acl_cache: Arc::new(AclCache::new()),
             revokers: Arc::new(Revokers::new().with("test.kind", revoker.clone())),
-            aws: Arc::new(crate::aws_engine::clients::EngineClients::fixed(
-                Arc::new(crate::aws_engine::iam::FakeIam::new()),
-                Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
-            )),
-            caller_identity: Arc::new(crate::auth_aws::caller_identity::FakeCallerIdentity::new()),
-            quotas: Arc::new(crate::quota::QuotaCache::new()),
-            audit: Arc::new(crate::audit::MemorySink::new()),
-            failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
-            jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
-                crate::jwt::source::StaticJwksSource::new(),
-            ))),
+            ..App::in_memory(function, store.clone(), Arc::new(ManualClock::new(1_000)))
         }
     }
 

@@ -183,6 +183,92 @@ mod tests {
         assert!(api.header("x-amzn-iam-caller-arn").is_some());
     }
 
+    fn memory_app(
+        store: &std::sync::Arc<crate::store::memory::MemoryStore>,
+        keyring: &std::sync::Arc<crate::keyring::Keyring>,
+        f: crate::route::Function,
+    ) -> App {
+        App {
+            keyring: keyring.clone(),
+            ..App::in_memory(
+                f,
+                store.clone(),
+                std::sync::Arc::new(crate::clock::ManualClock::new(1_000)),
+            )
+        }
+    }
+
+    /// API Gateway hands a body that is not UTF-8 text to the function base64-encoded
+    /// (`isBase64Encoded`); every route answers it with Vault's 400 and changes nothing.
+    /// (`cargo lambda watch` instead answers 500 itself for such a body sent as
+    /// `application/json` or `text/*`, before the function runs: see docs/ops.md.)
+    #[tokio::test]
+    async fn a_body_that_is_not_utf8_is_a_400_on_every_route() {
+        use crate::route::Function;
+        use base64::Engine as _;
+        let store = std::sync::Arc::new(crate::store::memory::MemoryStore::new());
+        let keyring = std::sync::Arc::new(crate::keyring::Keyring::new(
+            store.clone(),
+            std::sync::Arc::new(crate::kms::FakeKms::new()),
+            "memory",
+        ));
+        keyring.ensure_audit_key("k", 0).await.unwrap();
+        let admin_app = memory_app(&store, &keyring, Function::Admin);
+        let admin = crate::bootstrap::admin_token(store.as_ref(), admin_app.limits(), 3600, 1_000)
+            .await
+            .unwrap();
+        let token = secrecy::ExposeSecret::expose_secret(&admin.token).to_owned();
+        let before = store.dump().len();
+        let body = base64::engine::general_purpose::STANDARD.encode(b"{\"role\":\"\xff\xfe\"}");
+        for (f, method, path, auth) in [
+            (Function::Login, "POST", "/v1/auth/jwt/login", false),
+            (Function::Login, "POST", "/v1/auth/kubernetes/login", false),
+            (Function::Login, "POST", "/v1/auth/aws/login", false),
+            (Function::Login, "POST", "/v1/auth/approle/login", false),
+            (Function::Admin, "POST", "/v1/auth/jwt/config", true),
+            (Function::Admin, "POST", "/v1/auth/jwt/role/r", true),
+            (Function::Admin, "POST", "/v1/auth/kubernetes/config", true),
+            (Function::Admin, "POST", "/v1/auth/aws/config/client", true),
+            (Function::Admin, "POST", "/v1/auth/aws/role/r", true),
+            (Function::Admin, "PUT", "/v1/sys/policies/acl/p", true),
+            (Function::Admin, "POST", "/v1/secret/data/x", true),
+            (Function::Renew, "POST", "/v1/auth/token/renew-self", true),
+            (Function::Revoke, "PUT", "/v1/sys/leases/revoke", true),
+        ] {
+            let mut headers = json!({"content-type": "application/json"});
+            if auth {
+                headers["x-vault-token"] = json!(token);
+            }
+            let event = json!({
+                "version": "2.0",
+                "routeKey": "$default",
+                "rawPath": path,
+                "rawQueryString": "",
+                "headers": headers,
+                "requestContext": {
+                    "accountId": "123456789012", "apiId": "api", "domainName": "sigil.example",
+                    "domainPrefix": "sigil", "requestId": "req-utf8", "routeKey": "$default",
+                    "stage": "$default", "time": "01/Jan/2025:00:00:00 +0000",
+                    "timeEpoch": 1735689600000u64,
+                    "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                             "sourceIp": "192.0.2.1", "userAgent": "test"}
+                },
+                "body": body,
+                "isBase64Encoded": true
+            })
+            .to_string();
+            let req = lambda_http::request::from_str(&event).unwrap();
+            let resp = handle(&memory_app(&store, &keyring, f), req).await.unwrap();
+            assert_eq!(resp.status(), 400, "{method} {path}");
+            let Body::Text(text) = resp.body() else {
+                panic!("{path}: no JSON body")
+            };
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert!(v["errors"][0].as_str().is_some(), "{path}: {text}");
+        }
+        assert_eq!(store.dump().len(), before, "nothing was written");
+    }
+
     #[test]
     fn rest_api_identity_user_arn() {
         let event = json!({

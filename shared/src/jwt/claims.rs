@@ -44,6 +44,18 @@ pub enum BoundClaimsType {
     Glob,
 }
 
+/// Whether `name` can name a claim: a plain name, or (starting with `/`) a JSON
+/// pointer whose every `~` is the escape `~0` or `~1` (RFC 6901 section 3).
+pub fn valid_claim_name(name: &str) -> bool {
+    if !name.starts_with('/') {
+        return true;
+    }
+    let b = name.as_bytes();
+    b.iter()
+        .enumerate()
+        .all(|(i, c)| *c != b'~' || matches!(b.get(i + 1), Some(b'0' | b'1')))
+}
+
 /// A claim by name, or by JSON pointer when the name starts with `/`.
 pub fn claim<'a>(claims: &'a Claims, name: &str) -> Option<&'a Value> {
     let v = match name.strip_prefix('/') {
@@ -175,6 +187,16 @@ mod tests {
         );
         assert_eq!(claim(&claims, "/kubernetes.io/missing"), None);
         assert!(claim(&claims, "kubernetes.io").is_some());
+    }
+
+    #[test]
+    fn json_pointer_escapes_follow_rfc_6901() {
+        for ok in ["sub", "a~2", "/a/~0b", "/a~1b/c", "/", "/a//b"] {
+            assert!(valid_claim_name(ok), "{ok}");
+        }
+        for bad in ["/a/~2", "/a~", "/~", "/a/~x/b", "/~~0"] {
+            assert!(!valid_claim_name(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Checking a JWT: size, header, algorithm, signature (through `jsonwebtoken`), then
-//! the time claims with Vault's three leeways. The claims are returned for the
-//! auth method's own bindings (issuer, audience, subject, bound claims).
+//! Checking a JWT: size, header, algorithm, signature (aws-lc-rs, with keys parsed
+//! once per key set), then the time claims with Vault's three leeways. The claims are
+//! returned for the auth method's own bindings (issuer, audience, subject, bound
+//! claims).
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
@@ -78,8 +79,8 @@ pub enum JwtError {
     /// `iat` in the future, beyond the clock skew.
     #[error("token was issued in the future")]
     IssuedInFuture,
-    /// A time claim is not a number.
-    #[error("token has a time claim that is not a number")]
+    /// A time claim is not a NumericDate from 0 to [`MAX_NUMERIC_DATE`].
+    #[error("token has a time claim that is not a number of seconds from 1970 to 9999")]
     BadTime,
     /// `iss` differs from the bound issuer.
     #[error("token issuer does not match the configured issuer")]
@@ -172,8 +173,8 @@ pub fn parse(jwt: &str) -> Result<Parsed<'_>, JwtError> {
 /// Verifies a parsed token against `keys`, allowing only `algs`, then checks the time
 /// claims at `now` (Unix seconds) with `leeways`: `exp` is required (beyond Vault,
 /// which accepts a token with only `iat` or `nbf`); `nbf` and `iat` are checked when
-/// present. Returns the claims. The signature is checked by `jsonwebtoken` with the
-/// key of the token's algorithm family only.
+/// present. Returns the claims. The signature is checked with the keys parsed when
+/// the set was built (aws-lc-rs), each only under the algorithms it may verify.
 pub fn verify(
     token: &Parsed<'_>,
     keys: &KeySet,
@@ -185,13 +186,10 @@ pub fn verify(
     if !algs.contains(&alg) {
         return Err(JwtError::Algorithm);
     }
+    let signature = b64(token.signature)?;
     let verified = keys
         .candidates(token.kid.as_deref(), alg)
-        .filter(|k| k.key.family() == alg.family())
-        .any(|k| {
-            jsonwebtoken::crypto::verify(token.signature, token.message.as_bytes(), &k.key, alg)
-                .unwrap_or(false)
-        });
+        .any(|k| k.verifies(alg, token.message.as_bytes(), &signature));
     if !verified {
         return Err(JwtError::Signature);
     }
@@ -201,15 +199,30 @@ pub fn verify(
     Ok(claims)
 }
 
+/// Latest NumericDate accepted in `exp`, `nbf` and `iat`: 9999-12-31T23:59:59Z.
+/// Anything later (`1e308`, `u64::MAX`) is not a date but a way to say "never".
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// A NumericDate claim (RFC 7519 section 2): a JSON number of seconds since the epoch,
+/// fractions truncated, from 0 to [`MAX_NUMERIC_DATE`]. Anything else is refused.
 fn time_claim(claims: &Claims, name: &str) -> Result<Option<i64>, JwtError> {
-    match claims.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-            .map(Some)
-            .ok_or(JwtError::BadTime),
-        Some(_) => Err(JwtError::BadTime),
+    let secs = match claims.get(name) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) => i,
+            None => match n.as_f64() {
+                Some(f) if f.is_finite() && (0.0..=MAX_NUMERIC_DATE as f64).contains(&f) => {
+                    f.trunc() as i64
+                }
+                _ => return Err(JwtError::BadTime),
+            },
+        },
+        Some(_) => return Err(JwtError::BadTime),
+    };
+    if (0..=MAX_NUMERIC_DATE).contains(&secs) {
+        Ok(Some(secs))
+    } else {
+        Err(JwtError::BadTime)
     }
 }
 
@@ -327,6 +340,43 @@ mod tests {
         );
         assert_eq!(
             check_times(&claims(json!({"exp": "soon"})), l, now),
+            Err(JwtError::BadTime)
+        );
+        assert_eq!(
+            check_times(&claims(json!({"exp": (now + 60) as f64 + 0.5})), l, now),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn numeric_dates_must_be_finite_and_in_range() {
+        let l = Leeways::default();
+        let now = 1_700_000_000;
+        for exp in [
+            json!(1e308),
+            json!(u64::MAX),
+            json!(i64::MAX),
+            json!(MAX_NUMERIC_DATE + 1),
+            json!(-1),
+            json!(-1e308),
+            json!(253_402_300_800.5),
+        ] {
+            assert_eq!(
+                check_times(&claims(json!({ "exp": exp })), l, now),
+                Err(JwtError::BadTime),
+                "{exp}"
+            );
+        }
+        assert_eq!(
+            check_times(&claims(json!({"exp": MAX_NUMERIC_DATE})), l, now),
+            Ok(())
+        );
+        assert_eq!(
+            check_times(&claims(json!({"exp": now + 60, "nbf": 1e308})), l, now),
+            Err(JwtError::BadTime)
+        );
+        assert_eq!(
+            check_times(&claims(json!({"exp": now + 60, "iat": -5})), l, now),
             Err(JwtError::BadTime)
         );
     }

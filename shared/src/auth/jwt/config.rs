@@ -80,6 +80,7 @@ impl JwtConfig {
         if c.jwt_validation_pubkeys.len() > crate::jwt::keys::MAX_KEYS {
             return Err(ApiError::bad("too many \"jwt_validation_pubkeys\""));
         }
+        crate::auth::check_pem_keys("jwt_validation_pubkeys", &c.jwt_validation_pubkeys)?;
         for a in &c.jwt_supported_algs {
             if parse_alg(a).is_none() {
                 return Err(ApiError::bad(format!(

@@ -96,10 +96,23 @@ fn parse_bound_claims(v: &Json) -> Result<BTreeMap<String, Vec<String>>, ApiErro
         if k.is_empty() || k.len() > MAX_VALUE_BYTES || values.is_empty() {
             return Err(bad());
         }
+        check_claim_name("bound_claims", k)?;
         check_list("bound_claims", &values)?;
         out.insert(k.clone(), values);
     }
     Ok(out)
+}
+
+/// 400 naming `field` when `name` is a JSON pointer with an invalid `~` escape.
+fn check_claim_name(field: &str, name: &str) -> Result<(), ApiError> {
+    if crate::jwt::claims::valid_claim_name(name) {
+        Ok(())
+    } else {
+        Err(ApiError::bad(format!(
+            "\"{field}\" holds a claim name that is not a valid JSON pointer \
+             (RFC 6901: \"~\" must be followed by 0 or 1)"
+        )))
+    }
 }
 
 /// Parses `claim_mappings`: an object of claim name → metadata key.
@@ -117,6 +130,11 @@ fn parse_mappings(v: &Json) -> Result<BTreeMap<String, String>, ApiError> {
     let mut targets = std::collections::BTreeSet::new();
     for (k, v) in obj {
         let to = v.as_str().ok_or_else(bad)?;
+        if k.is_empty() || k.len() > MAX_VALUE_BYTES || to.is_empty() || to.len() > MAX_VALUE_BYTES
+        {
+            return Err(bad());
+        }
+        check_claim_name("claim_mappings", k)?;
         if to == "role" {
             return Err(ApiError::bad("metadata key \"role\" is reserved"));
         }
@@ -193,6 +211,9 @@ impl JwtRole {
         ] {
             if v.len() > MAX_VALUE_BYTES {
                 return Err(ApiError::bad(format!("\"{name}\" is too long")));
+            }
+            if name != "bound_subject" {
+                check_claim_name(name, v)?;
             }
         }
         if self.user_claim.is_empty() {
@@ -315,6 +336,26 @@ mod tests {
             (
                 json!({"user_claim": "sub", "bound_subject": "x", "claim_mappings": {"a": "m", "b": "m"}}),
                 "dup",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_claims": {"/a/~2": "x"}}),
+                "bound_claims pointer escape",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_claims": {"/a~": "x"}}),
+                "bound_claims trailing ~",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_subject": "x", "claim_mappings": {"/a/~x": "m"}}),
+                "claim_mappings pointer escape",
+            ),
+            (
+                json!({"user_claim": "/a/~2", "bound_subject": "x"}),
+                "user_claim pointer escape",
+            ),
+            (
+                json!({"user_claim": "sub", "bound_subject": "x", "groups_claim": "/g~"}),
+                "groups_claim pointer escape",
             ),
             (
                 json!({"user_claim": "sub", "bound_subject": "x", "clock_skew_leeway": -2}),

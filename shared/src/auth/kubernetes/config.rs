@@ -92,6 +92,7 @@ impl KubernetesConfig {
         if c.pem_keys.len() > crate::jwt::keys::MAX_KEYS {
             return Err(ApiError::bad("too many \"pem_keys\""));
         }
+        crate::auth::check_pem_keys("pem_keys", &c.pem_keys)?;
         Ok(c)
     }
 
@@ -159,6 +160,26 @@ mod tests {
     }
 
     #[test]
+    fn pem_keys_must_be_public_keys_and_are_never_echoed() {
+        for (tag, why) in [
+            ("PRIVATE KEY", "private key"),
+            ("RSA PRIVATE KEY", "private key"),
+            ("CERTIFICATE", "certificate"),
+        ] {
+            let pem = format!(
+                "-----BEGIN {tag}-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END {tag}-----"
+            );
+            let e = KubernetesConfig::from_body(&body(
+                json!({"issuer": "https://i", "pem_keys": [pem]}),
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("\"pem_keys\"") && e.contains(why), "{e}");
+            assert!(!e.contains("MIIEvQ"), "{e}");
+        }
+    }
+
+    #[test]
     fn the_issuer_is_discovered_and_the_host_holds_no_credentials() {
         let c = KubernetesConfig::from_body(&body(json!({
             "kubernetes_host": "https://10.0.0.1:443",
@@ -172,6 +193,8 @@ mod tests {
             json!({"issuer": "https://i", "token_reviewer_jwt": "x"}),
             json!({"kubernetes_host": "https://k"}),
             json!({"issuer": "https://i", "pem_keys": ["k"], "jwks_url": "https://j"}),
+            json!({"issuer": "https://i", "pem_keys": ["-----BEGIN PRIVATE KEY-----\nMIIEvQ==\n-----END PRIVATE KEY-----"]}),
+            json!({"issuer": "https://i", "pem_keys": ["-----BEGIN CERTIFICATE-----\nMIIEvQ==\n-----END CERTIFICATE-----"]}),
         ] {
             assert!(
                 KubernetesConfig::from_body(&body(b.clone())).is_err(),
