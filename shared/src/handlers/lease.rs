@@ -117,9 +117,9 @@ mod tests {
 
     use crate::app::App;
     use crate::clock::ManualClock;
+    use crate::http::ApiRequest;
     use crate::keyring::Keyring;
     use crate::kms::FakeKms;
-    use crate::http::ApiRequest;
     use crate::lease::{self, Lease, LeaseState, RevokeError, Revoker, Revokers};
     use crate::route::Function;
     use crate::store::Store;
