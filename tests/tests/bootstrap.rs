@@ -46,7 +46,10 @@ async fn admin_init_twice_creates_nothing_the_second_time() {
     let after_first = scan_table(&sdk, &table).await;
     let keyring: Vec<_> = after_first
         .iter()
-        .filter(|i| i["pk"].as_s().unwrap() == sigil::keyring::KEYRING_PK)
+        .filter(|i| {
+            i["pk"].as_s().unwrap() == sigil::keyring::KEYRING_PK
+                && i["sk"].as_s().unwrap().starts_with("dek/")
+        })
         .collect();
     assert_eq!(keyring.len(), 1, "one data key version: {after_first:?}");
 

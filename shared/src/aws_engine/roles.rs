@@ -168,6 +168,14 @@ impl AwsRole {
             _ if role.max_sts_ttl > 0 && role.default_sts_ttl > role.max_sts_ttl => Err(
                 ApiError::bad("\"default_sts_ttl\" cannot exceed \"max_sts_ttl\""),
             ),
+            // Without max_sts_ttl, STS's own 12 h limit caps every session.
+            _ if role.default_sts_ttl > super::sts::STS_MAX_TTL
+                || role.max_sts_ttl > super::sts::STS_MAX_TTL =>
+            {
+                Err(ApiError::bad(
+                    "\"default_sts_ttl\" and \"max_sts_ttl\" cannot exceed 12h (STS's limit)",
+                ))
+            }
             _ => Ok(role),
         }
     }

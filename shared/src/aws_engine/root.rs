@@ -106,8 +106,19 @@ pub fn check_endpoint(value: &str, field: &str) -> Result<(), ApiError> {
     }
     // The URL parser silently drops tabs and line breaks (WHATWG), so a value with them
     // would pass here and fail at every later SDK call: refuse them instead.
-    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return bad("control characters and whitespace are not accepted");
+    if value
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return bad("control characters, whitespace and backslashes are not accepted");
+    }
+    // The URL parser repairs `http:///host` and `http:host`; require the literal form.
+    let lower = value.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+        return bad("not an absolute URL (http:// or https:// and a host)");
     }
     let Ok(url) = url::Url::parse(value) else {
         return bad("not an absolute URL");
@@ -117,6 +128,9 @@ pub fn check_endpoint(value: &str, field: &str) -> Result<(), ApiError> {
     }
     if url.host_str().is_none_or(str::is_empty) {
         return bad("no host");
+    }
+    if url.port() == Some(0) {
+        return bad("port 0 is not a port");
     }
     if !url.username().is_empty() || url.password().is_some() {
         return bad("credentials in the URL are not accepted");
@@ -158,9 +172,9 @@ impl RootConfig {
                 return Err(ApiError::bad(*why));
             }
         }
-        let text = |name: &str| -> Result<String, ApiError> {
-            Ok(body.string(name)?.unwrap_or_default().trim().to_owned())
-        };
+        // Taken as given: whitespace anywhere (edges included) is refused below, not trimmed.
+        let text =
+            |name: &str| -> Result<String, ApiError> { Ok(body.string(name)?.unwrap_or_default()) };
         let config = RootConfig {
             region: text("region")?,
             iam_endpoint: text("iam_endpoint")?,
@@ -284,6 +298,14 @@ mod tests {
             " https://iam.amazonaws.com",
             "https://iam.amazonaws.com/a b",
             "https://iam.amazonaws.com/\u{0}",
+            "http://example.com\t",
+            "\thttp://example.com",
+            "http://example.com\u{a0}",
+            "http://example.com\u{2028}",
+            "http:///path",
+            "http:\\\\example.com",
+            "http:example.com",
+            "http://example.com:0",
         ] {
             let e = check_endpoint(bad, "iam_endpoint").unwrap_err();
             assert!(!e.to_string().contains("pass"), "{e}");
