@@ -112,6 +112,12 @@ pub fn check_endpoint(value: &str, field: &str) -> Result<(), ApiError> {
     {
         return bad("control characters, whitespace and backslashes are not accepted");
     }
+    let Ok(url) = url::Url::parse(value) else {
+        return bad("not an absolute URL");
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return bad("the scheme must be https or http");
+    }
     // The URL parser repairs `http:///host` and `http:host`; require the literal form.
     let lower = value.to_ascii_lowercase();
     let rest = lower
@@ -119,12 +125,6 @@ pub fn check_endpoint(value: &str, field: &str) -> Result<(), ApiError> {
         .or_else(|| lower.strip_prefix("http://"));
     if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
         return bad("not an absolute URL (http:// or https:// and a host)");
-    }
-    let Ok(url) = url::Url::parse(value) else {
-        return bad("not an absolute URL");
-    };
-    if !matches!(url.scheme(), "http" | "https") {
-        return bad("the scheme must be https or http");
     }
     if url.host_str().is_none_or(str::is_empty) {
         return bad("no host");
