@@ -64,17 +64,6 @@ fn mount_point(path: &str) -> String {
     }
 }
 
-/// RFC 3339 UTC time of `now` (Unix seconds).
-fn rfc3339(now: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(now)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
 impl Exchange {
     /// Starts the record of `req`, served by `function` at `now` (Unix seconds).
     pub fn start(
@@ -87,7 +76,7 @@ impl Exchange {
         Self {
             sink,
             key,
-            time: rfc3339(now),
+            time: crate::clock::rfc3339(now),
             request_id: req.request_id.clone(),
             function,
             remote_address: req.remote_addr.clone(),
@@ -214,47 +203,60 @@ impl Exchange {
     /// The response body with Vault's envelope fields readable and everything else
     /// (data, auth secrets, bare bodies) hashed.
     fn response_section(&self, body: &Value) -> Value {
+        const READABLE: &[&str] = &[
+            "lease_id",
+            "renewable",
+            "lease_duration",
+            "mount_type",
+            "warnings",
+            "errors",
+        ];
+        const AUTH_READABLE: &[&str] = &[
+            "policies",
+            "token_policies",
+            "identity_policies",
+            "lease_duration",
+            "renewable",
+            "token_type",
+            "orphan",
+            "num_uses",
+            "entity_id",
+        ];
         let Value::Object(fields) = body else {
-            let mut v = body.clone();
-            self.key.hash_scalars(&mut v);
-            return v;
+            return self.hashed(body);
         };
         let mut out = Map::new();
         for (name, value) in fields {
             let value = match name.as_str() {
                 "request_id" => continue,
-                "lease_id" | "renewable" | "lease_duration" | "mount_type" | "warnings"
-                | "errors" => value.clone(),
-                "auth" => self.auth_section(value),
-                _ => {
-                    let mut v = value.clone();
-                    self.key.hash_scalars(&mut v);
-                    v
-                }
+                n if READABLE.contains(&n) => value.clone(),
+                "auth" => match value {
+                    Value::Object(auth) => Value::Object(
+                        auth.iter()
+                            .map(|(k, v)| {
+                                let v = if AUTH_READABLE.contains(&k.as_str()) {
+                                    v.clone()
+                                } else {
+                                    self.hashed(v)
+                                };
+                                (k.clone(), v)
+                            })
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                },
+                _ => self.hashed(value),
             };
             out.insert(name.clone(), value);
         }
         Value::Object(out)
     }
 
-    fn auth_section(&self, auth: &Value) -> Value {
-        let Value::Object(fields) = auth else {
-            return auth.clone();
-        };
-        let mut out = Map::new();
-        for (name, value) in fields {
-            let value = match name.as_str() {
-                "policies" | "token_policies" | "identity_policies" | "lease_duration"
-                | "renewable" | "token_type" | "orphan" | "num_uses" | "entity_id" => value.clone(),
-                _ => {
-                    let mut v = value.clone();
-                    self.key.hash_scalars(&mut v);
-                    v
-                }
-            };
-            out.insert(name.clone(), value);
-        }
-        Value::Object(out)
+    /// A copy of `value` with every scalar hashed.
+    fn hashed(&self, value: &Value) -> Value {
+        let mut v = value.clone();
+        self.key.hash_scalars(&mut v);
+        v
     }
 }
 

@@ -99,10 +99,8 @@ pub(crate) async fn dispatch(
         }),
         None => None,
     };
-    if matches!(
-        resolved.route,
-        Route::ApproleLogin | Route::AuthLogin { .. } | Route::AwsAuthLogin
-    ) {
+    // Rate-limit quotas govern logins: the routes the login function serves.
+    if resolved.function() == crate::route::Function::Login {
         crate::quota::admit(
             app.store.as_ref(),
             &app.quotas,

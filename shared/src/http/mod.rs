@@ -165,17 +165,20 @@ fn check_shape(v: &serde_json::Value) -> Result<(), ApiError> {
                 "failed to parse JSON input: more than {MAX_JSON_ITEMS} values"
             )));
         }
-        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match v {
-            serde_json::Value::Object(m) => Box::new(m.values()),
-            serde_json::Value::Array(a) => Box::new(a.iter()),
-            _ => continue,
-        };
-        if depth > MAX_JSON_DEPTH {
+        let is_container = matches!(
+            v,
+            serde_json::Value::Object(_) | serde_json::Value::Array(_)
+        );
+        if is_container && depth > MAX_JSON_DEPTH {
             return Err(ApiError::bad(format!(
                 "failed to parse JSON input: nested deeper than {MAX_JSON_DEPTH} levels"
             )));
         }
-        stack.extend(children.map(|c| (c, depth + 1)));
+        match v {
+            serde_json::Value::Object(m) => stack.extend(m.values().map(|c| (c, depth + 1))),
+            serde_json::Value::Array(a) => stack.extend(a.iter().map(|c| (c, depth + 1))),
+            _ => {}
+        }
     }
     Ok(())
 }
