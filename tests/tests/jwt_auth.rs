@@ -345,15 +345,38 @@ async fn config_and_roles_refuse_bad_input() {
             json!({"jwt_validation_pubkeys": [weak_rsa_pem()]}),
             "RSA under 2048 bits",
         ),
+        (
+            json!({"oidc_discovery_url": issuer.url, "oidc_discovery_ca_pem": private_pem("PRIVATE KEY")}),
+            "CA field oidc_discovery_ca_pem: a private key",
+        ),
+        (
+            json!({"oidc_discovery_url": issuer.url, "oidc_discovery_ca_pem": format!("{}\n{}", issuer.ca_pem, private_pem("RSA PRIVATE KEY"))}),
+            "CA field oidc_discovery_ca_pem: a certificate and a private key",
+        ),
+        (
+            json!({"jwks_url": format!("{}/.well-known/jwks", issuer.url), "jwks_ca_pem": "-----BEGIN CERTIFICATE-----\nMIIAAAA=\n-----END CERTIFICATE-----"}),
+            "CA field jwks_ca_pem: a malformed certificate",
+        ),
+        (
+            json!({"jwks_url": format!("{}/.well-known/jwks", issuer.url), "jwks_ca_pem": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A"}),
+            "CA field jwks_ca_pem: no PEM block",
+        ),
     ] {
         let (s, b) = f.call("POST", "/v1/auth/jwt/config", a, Some(body)).await;
         assert_eq!(s, 400, "{why}: {b}");
         let msg = b["errors"][0].as_str().unwrap_or_default();
-        if ["private key", "certificate", "RSA under"]
-            .iter()
-            .any(|w| why.contains(w))
+        if !why.starts_with("CA field ")
+            && ["private key", "certificate", "RSA under"]
+                .iter()
+                .any(|w| why.contains(w))
         {
             assert!(msg.contains("\"jwt_validation_pubkeys\""), "{why}: {msg}");
+        }
+        if let Some(field) = why
+            .strip_prefix("CA field ")
+            .and_then(|w| w.split(':').next())
+        {
+            assert!(msg.contains(&format!("\"{field}\"")), "{why}: {msg}");
         }
         assert!(!msg.contains("MII"), "{why}: no key material in {msg}");
     }

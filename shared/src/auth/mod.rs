@@ -140,6 +140,18 @@ pub fn check_https_fields(fields: &[(&str, &str)]) -> Result<(), ApiError> {
     }
 }
 
+/// Checks the CA fields of a config (each empty, or PEM certificates only; see
+/// [`crate::jwt::source::check_ca_pem`]). 400 naming the field, never its text.
+pub fn check_ca_fields(fields: &[(&str, &str)]) -> Result<(), ApiError> {
+    for (name, pem) in fields {
+        if !pem.is_empty() {
+            crate::jwt::source::check_ca_pem(pem)
+                .map_err(|why| ApiError::bad(format!("invalid \"{name}\": {why}")))?;
+        }
+    }
+    Ok(())
+}
+
 /// Checks PEM public keys given in a config field (`jwt_validation_pubkeys`,
 /// `pem_keys`): each must be a usable `PUBLIC KEY` / `RSA PUBLIC KEY` (see
 /// [`crate::jwt::keys`]). 400 naming the field and the key's position, never its text.

@@ -93,6 +93,55 @@ pub fn check_https_url(url: &str) -> Result<(), FetchError> {
     Ok(())
 }
 
+/// Most certificates one CA field may hold.
+pub const MAX_CA_CERTIFICATES: usize = 64;
+
+/// Checks a CA field (`jwks_ca_pem`, `oidc_discovery_ca_pem`, `kubernetes_ca_cert`):
+/// one or more PEM `CERTIFICATE` blocks and nothing else (a private key pasted by
+/// mistake is refused, never stored or echoed on reads), at most
+/// [`MAX_CA_CERTIFICATES`], each a well-formed X.509 certificate that rustls accepts as
+/// a trust anchor. The error names what is wrong, never the field's text.
+pub fn check_ca_pem(pem: &str) -> Result<(), &'static str> {
+    let blocks = pem::parse_many(pem).map_err(|_| "it is not valid PEM")?;
+    if blocks.is_empty() {
+        return Err("it holds no PEM CERTIFICATE block");
+    }
+    if blocks.iter().any(|b| b.tag() != "CERTIFICATE") {
+        return Err("it may hold only PEM CERTIFICATE blocks");
+    }
+    if blocks.len() > MAX_CA_CERTIFICATES {
+        return Err("it holds too many certificates");
+    }
+    ca_client(pem)
+        .map(|_| ())
+        .map_err(|_| "a certificate in it does not parse")
+}
+
+/// A client that trusts exactly the certificates in `pem` (rustls parses each one
+/// while building, so a malformed certificate fails here).
+fn ca_client(pem: &str) -> Result<reqwest::Client, FetchError> {
+    let certs =
+        reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|_| FetchError::BadCa)?;
+    if certs.is_empty() {
+        return Err(FetchError::BadCa);
+    }
+    let mut b = client_builder().tls_built_in_root_certs(false);
+    for c in certs {
+        b = b.add_root_certificate(c);
+    }
+    b.build().map_err(|_| FetchError::BadCa)
+}
+
+/// The fetch settings every key-source client shares.
+fn client_builder() -> reqwest::ClientBuilder {
+    crate::http::client::builder()
+        .https_only(true)
+        .timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .user_agent(concat!("sigil/", env!("CARGO_PKG_VERSION")))
+}
+
 /// The reqwest adapter: rustls, 5 s timeout, at most 3 redirects (all https), one
 /// client per CA bundle, kept for the life of the warm function.
 #[derive(Default)]
@@ -114,24 +163,10 @@ impl HttpJwksSource {
         if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
-        let mut b = crate::http::client::builder()
-            .https_only(true)
-            .timeout(Duration::from_secs(5))
-            .connect_timeout(Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .user_agent(concat!("sigil/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                .map_err(|_| FetchError::BadCa)?;
-            if certs.is_empty() {
-                return Err(FetchError::BadCa);
-            }
-            b = b.tls_built_in_root_certs(false);
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
-        let client = b.build().map_err(|_| FetchError::BadCa)?;
+        let client = match ca_pem {
+            Some(pem) => ca_client(pem)?,
+            None => client_builder().build().map_err(|_| FetchError::BadCa)?,
+        };
         clients.insert(key, client.clone());
         Ok(client)
     }

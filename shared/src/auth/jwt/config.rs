@@ -77,6 +77,10 @@ impl JwtConfig {
             ("oidc_discovery_url", &c.oidc_discovery_url),
             ("jwks_url", &c.jwks_url),
         ])?;
+        crate::auth::check_ca_fields(&[
+            ("oidc_discovery_ca_pem", &c.oidc_discovery_ca_pem),
+            ("jwks_ca_pem", &c.jwks_ca_pem),
+        ])?;
         if c.jwt_validation_pubkeys.len() > crate::jwt::keys::MAX_KEYS {
             return Err(ApiError::bad("too many \"jwt_validation_pubkeys\""));
         }

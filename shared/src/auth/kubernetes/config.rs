@@ -83,6 +83,11 @@ impl KubernetesConfig {
             ("oidc_discovery_url", &c.oidc_discovery_url),
             ("jwks_url", &c.jwks_url),
         ])?;
+        crate::auth::check_ca_fields(&[
+            ("kubernetes_ca_cert", &c.kubernetes_ca_cert),
+            ("oidc_discovery_ca_pem", &c.oidc_discovery_ca_pem),
+            ("jwks_ca_pem", &c.jwks_ca_pem),
+        ])?;
         // Recorded and shown on reads, never called: still no credentials in it.
         if !c.kubernetes_host.is_empty() && check_https_url(&c.kubernetes_host).is_err() {
             return Err(ApiError::bad(
@@ -176,6 +181,32 @@ mod tests {
             .to_string();
             assert!(e.contains("\"pem_keys\"") && e.contains(why), "{e}");
             assert!(!e.contains("MIIEvQ"), "{e}");
+        }
+    }
+
+    #[test]
+    fn ca_fields_take_certificates_only_and_are_never_echoed() {
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
+        let bad_cert = "-----BEGIN CERTIFICATE-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END CERTIFICATE-----";
+        for field in ["kubernetes_ca_cert", "oidc_discovery_ca_pem", "jwks_ca_pem"] {
+            for (pem, why) in [
+                (key, "only PEM CERTIFICATE blocks"),
+                (bad_cert, "does not parse"),
+                (
+                    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+                    "no PEM CERTIFICATE block",
+                ),
+            ] {
+                let e =
+                    KubernetesConfig::from_body(&body(json!({"issuer": "https://i", field: pem})))
+                        .unwrap_err()
+                        .to_string();
+                assert!(
+                    e.contains(&format!("\"{field}\"")) && e.contains(why),
+                    "{e}"
+                );
+                assert!(!e.contains("MIIEvQ"), "{e}");
+            }
         }
     }
 
