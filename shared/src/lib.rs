@@ -31,6 +31,8 @@ pub mod lease;
 pub mod policies;
 pub mod policy;
 pub mod quota;
+#[cfg(test)]
+mod redaction_tests;
 pub mod route;
 pub mod store;
 pub mod sweeper;

@@ -16,8 +16,9 @@ pub enum Reply {
     Raw(u16, Value),
 }
 
-/// The envelope's fields other than `request_id`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The envelope's fields other than `request_id`. `Debug` leaves out `data`, `auth`
+/// and `top_level` (they carry secrets and tokens).
+#[derive(Clone, Default, PartialEq)]
 pub struct Envelope {
     /// `data`.
     pub data: Option<Value>,
@@ -36,6 +37,17 @@ pub struct Envelope {
     /// Extra top-level fields some of Vault's `sys/` endpoints answer with besides
     /// `data` (e.g. `sys/audit-hash`'s `hash`).
     pub top_level: serde_json::Map<String, Value>,
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("lease_id", &self.lease_id)
+            .field("lease_duration", &self.lease_duration)
+            .field("renewable", &self.renewable)
+            .field("mount_type", &self.mount_type)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Envelope {

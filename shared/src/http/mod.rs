@@ -183,13 +183,28 @@ fn check_shape(v: &serde_json::Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A response: status and JSON body (none for 204).
-#[derive(Clone, Debug, PartialEq)]
+/// A response: status and JSON body (none for 204). `Debug` shows the status and the
+/// body's top-level field names only: bodies carry tokens, secret IDs and secret data.
+#[derive(Clone, PartialEq)]
 pub struct ApiResponse {
     /// HTTP status.
     pub status: u16,
     /// JSON body, absent for 204.
     pub body: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for ApiResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: Option<Vec<&String>> = self.body.as_ref().map(|b| {
+            b.as_object()
+                .map(|o| o.keys().collect())
+                .unwrap_or_default()
+        });
+        f.debug_struct("ApiResponse")
+            .field("status", &self.status)
+            .field("body_fields", &fields)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApiResponse {

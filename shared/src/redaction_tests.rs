@@ -1,0 +1,166 @@
+//! Pins `Debug` of every type that holds a secret (issue "Audit log, one error model, and
+//! hostile-input hardening": secrets never reach logs, errors, `Debug` output or panics).
+//! Each case builds the type around a known marker and checks that neither `{:?}` nor
+//! `{:#?}` shows it. A new secret-bearing type gets a case here.
+
+use std::collections::BTreeMap;
+
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+use secrecy::SecretString;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::audit::key::AuditKey;
+use crate::auth_aws::iam_request::{IamLogin, StsRequest};
+use crate::aws_engine::issue::Issued;
+use crate::aws_engine::sts::StsCredentials;
+use crate::crypto::{Plaintext, SealingKey};
+use crate::http::envelope::{Envelope, Reply};
+use crate::http::{ApiRequest, ApiResponse};
+use crate::keyring::Sealed;
+use crate::kms::{DataKey, GeneratedKey};
+use crate::lease::{Lease, LeaseState};
+use crate::token::{Limits, TokenParams, mint};
+
+/// The marker every case hides; printable, so a leak shows up as text.
+const MARK: &str = "SEKRET-MARKER-7f3a";
+
+fn hidden(what: &str, value: &dyn std::fmt::Debug) {
+    for out in [format!("{value:?}"), format!("{value:#?}")] {
+        assert!(!out.contains(MARK), "{what} shows its secret: {out}");
+        // Hex and base64 forms of the bytes too (keys are printed that way if at all).
+        assert!(!out.contains(&hex::encode(MARK)), "{what} shows hex: {out}");
+    }
+}
+
+fn mark_bytes() -> Vec<u8> {
+    let mut b = MARK.as_bytes().to_vec();
+    b.resize(32, b'!');
+    b
+}
+
+#[test]
+fn key_material_is_redacted() {
+    hidden("DataKey", &DataKey::new(Zeroizing::new(mark_bytes())));
+    hidden(
+        "GeneratedKey",
+        &GeneratedKey {
+            plaintext: DataKey::new(Zeroizing::new(mark_bytes())),
+            wrapped: vec![1, 2, 3],
+            key_arn: "arn:aws:kms:us-east-1:000000000000:key/k".to_owned(),
+        },
+    );
+    hidden("Plaintext", &Plaintext::new(MARK.as_bytes().to_vec()));
+    hidden("SealingKey", &SealingKey::new(&mark_bytes()).expect("key"));
+    hidden(
+        "Sealed",
+        &Sealed {
+            key_version: 1,
+            ciphertext: MARK.as_bytes().to_vec(),
+        },
+    );
+    hidden("AuditKey", &AuditKey::new(&mark_bytes()));
+}
+
+#[test]
+fn tokens_and_credentials_are_redacted() {
+    let mut minted = mint(
+        &TokenParams::default(),
+        Limits {
+            default_ttl: 60,
+            max_ttl: 60,
+        },
+        1000,
+    )
+    .expect("mint");
+    minted.token = SecretString::from(MARK.to_owned());
+    hidden("Minted", &minted);
+
+    let lease = Lease {
+        id: "aws/creds/r/x".to_owned(),
+        path: "aws/creds/r".to_owned(),
+        kind: "aws.iam_user".to_owned(),
+        state: LeaseState::Active,
+        issued_at: 0,
+        expire_at: 60,
+        max_expire_at: 60,
+        renewable: true,
+        token_hash: None,
+        data: BTreeMap::new(),
+        attempts: 0,
+        last_error: None,
+    };
+    hidden(
+        "Issued",
+        &Issued {
+            lease,
+            access_key: "AKIAEXAMPLE".to_owned(),
+            secret_key: SecretString::from(MARK.to_owned()),
+        },
+    );
+    hidden(
+        "StsCredentials",
+        &StsCredentials {
+            access_key: "ASIAEXAMPLE".to_owned(),
+            secret_key: SecretString::from(MARK.to_owned()),
+            session_token: SecretString::from(MARK.to_owned()),
+            expires_at: 60,
+        },
+    );
+    hidden("SecretString", &SecretString::from(MARK.to_owned()));
+}
+
+#[test]
+fn requests_and_responses_are_redacted() {
+    hidden(
+        "ApiRequest",
+        &ApiRequest {
+            method: "POST".to_owned(),
+            path: "/v1/auth/approle/login".to_owned(),
+            query: vec![("token".to_owned(), MARK.to_owned())],
+            headers: vec![("x-vault-token".to_owned(), MARK.to_owned())],
+            body: format!("{{\"secret_id\":\"{MARK}\"}}").into_bytes(),
+            ..ApiRequest::default()
+        },
+    );
+    let body = json!({"auth": {"client_token": MARK}, "data": {"password": MARK}});
+    hidden(
+        "ApiResponse",
+        &ApiResponse {
+            status: 200,
+            body: Some(body.clone()),
+        },
+    );
+    let envelope = Envelope {
+        data: Some(body.clone()),
+        auth: Some(body.clone()),
+        top_level: body.as_object().cloned().unwrap_or_default(),
+        ..Envelope::default()
+    };
+    hidden("Envelope", &envelope);
+    hidden("Reply", &Reply::Envelope(200, envelope));
+    hidden(
+        "IamLogin",
+        &IamLogin {
+            method: "POST".to_owned(),
+            url: "https://sts.amazonaws.com/".to_owned(),
+            body: format!("Action=GetCallerIdentity&x={MARK}"),
+            headers: vec![
+                ("authorization".to_owned(), MARK.to_owned()),
+                ("x-amz-security-token".to_owned(), MARK.to_owned()),
+            ],
+        },
+    );
+    hidden(
+        "StsRequest",
+        &StsRequest {
+            url: Url::parse("https://sts.amazonaws.com/").expect("url"),
+            body: format!("Action=GetCallerIdentity&x={MARK}"),
+            headers: vec![(
+                HeaderName::from_static("authorization"),
+                HeaderValue::from_static(MARK),
+            )],
+        },
+    );
+}
