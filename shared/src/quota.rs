@@ -128,9 +128,10 @@ impl RateLimitQuota {
             }
         }
         let role = body.string("role")?.unwrap_or_default();
-        if !role.is_empty() && (path.is_empty() || role.len() > 128) {
+        if !role.is_empty() && (path.is_empty() || !crate::approle::valid_name(&role)) {
             return Err(ApiError::bad(
-                "invalid \"role\": needs \"path\" set to an auth mount, and at most 128 bytes",
+                "invalid \"role\": needs \"path\" set to an auth mount, and a role name \
+                 (letters, digits, '_', '-', '.', '@'; at most 128 bytes)",
             ));
         }
         let rate = match body.get("rate") {
@@ -376,6 +377,10 @@ mod tests {
             json!({"rate": 1, "path": "secret/"}),
             json!({"rate": 1, "path": "auth/nope/"}),
             json!({"rate": 1, "role": "web"}),
+            json!({"path": "auth/approle/", "rate": 1, "role": "web\u{0}"}),
+            json!({"path": "auth/approle/", "rate": 1, "role": "web\nadmin"}),
+            json!({"path": "auth/approle/", "rate": 1, "role": "../web"}),
+            json!({"path": "auth/approle/", "rate": 1, "role": "w".repeat(129)}),
             json!({"rate": 1, "interval": "2h"}),
             json!({"rate": 1, "block_interval": "2d"}),
         ] {

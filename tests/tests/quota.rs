@@ -58,6 +58,27 @@ async fn logins_past_a_quota_get_429_and_change_nothing() {
         (429, &json!({"errors": ["rate limit quota exceeded"]}))
     );
     assert!(state().await == before, "a refused login changed the table");
+    // The audit device records the refusal as such, on both lines.
+    let lines = f.audit.lines();
+    let refused: Vec<_> = lines
+        .iter()
+        .rev()
+        .take(2)
+        .map(|l| {
+            (
+                l["type"].as_str(),
+                l["decision"].as_str(),
+                l["status"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (Some("response"), Some("rate_limited"), Some(429)),
+            (Some("request"), Some("rate_limited"), None),
+        ]
+    );
     // Another role is not limited by it.
     for _ in 0..3 {
         assert_eq!(login(&other_id, &other_secret).await.0, 200);
@@ -94,6 +115,7 @@ async fn bad_quotas_are_refused_and_non_admins_cannot_write_them() {
         json!({"rate": 5, "path": "secret/"}),
         json!({"rate": 5, "path": "auth/nope"}),
         json!({"rate": 5, "role": "web"}),
+        json!({"rate": 5, "path": "auth/approle", "role": "web\u{7}"}),
         json!({"rate": 5, "interval": "1d"}),
         json!({"rate": 5, "block_interval": -1}),
     ] {

@@ -125,9 +125,14 @@ impl Exchange {
         self.data = Some(data);
     }
 
-    /// Records the authorization decision.
+    /// Records the authorization decision: `allow` or `deny`.
     pub fn decide(&mut self, allowed: bool) {
         self.decision = Some(if allowed { "allow" } else { "deny" });
+    }
+
+    /// Records a refusal by a rate-limit quota (429): decision `rate_limited`.
+    pub fn rate_limited(&mut self) {
+        self.decision = Some("rate_limited");
     }
 
     fn request_section(&self) -> Value {

@@ -20,7 +20,9 @@
 //! "display_name":"approle","token_type":"service"},"request":{"id":"…","operation":"read",
 //! "method":"GET","mount_point":"secret/","path":"secret/data/app","remote_address":"192.0.2.1",
 //! "data":{}},"decision":"allow","error":null}`; the response line adds `status`,
-//! `lease_id` and `response` (the response body, hashed the same way).
+//! `lease_id` and `response` (the response body, hashed the same way). `decision` is
+//! `allow`, `deny` (authorization refused), `rate_limited` (a rate-limit quota refused
+//! a login with 429), or null when the request failed before authorization.
 
 mod exchange;
 pub mod key;

@@ -90,16 +90,8 @@ pub(crate) async fn dispatch(
             audit.decide(false);
         }
     })?;
-    audit.decide(true);
-    audit.write_request(None).map_err(|_| ApiError::Internal)?;
-    let caller = match caller {
-        Some(c) => Some(Caller {
-            entry: crate::token::consume_use(app.store.as_ref(), c.entry, now).await?,
-            token: c.token,
-        }),
-        None => None,
-    };
-    // Rate-limit quotas govern logins: the routes the login function serves.
+    // Rate-limit quotas govern logins: the routes the login function serves. Checked
+    // before the request line, so a refusal is logged as `rate_limited`.
     if resolved.function() == crate::route::Function::Login {
         crate::quota::admit(
             app.store.as_ref(),
@@ -110,8 +102,18 @@ pub(crate) async fn dispatch(
             &body,
             now,
         )
-        .await?;
+        .await
+        .inspect_err(|_| audit.rate_limited())?;
     }
+    audit.decide(true);
+    audit.write_request(None).map_err(|_| ApiError::Internal)?;
+    let caller = match caller {
+        Some(c) => Some(Caller {
+            entry: crate::token::consume_use(app.store.as_ref(), c.entry, now).await?,
+            token: c.token,
+        }),
+        None => None,
+    };
     let op = resolved.op;
     match &resolved.route {
         Route::Health => Ok(health(now)),
