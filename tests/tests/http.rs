@@ -198,6 +198,14 @@ async fn errors_over_http_use_vaults_body() {
     // encoded slash hides the dot segment from it and reaches Sigil.)
     let (s, b) = http("GET", "/v1/secret/data/a%2F..%2Fb", Some(&admin), None).await;
     assert_eq!(s, 400, "{b}");
+    // A body over 1 MiB: 413 from the function itself (which also audits it), nothing
+    // written.
+    let path = format!("/v1/secret/data/{}", unique("too-large"));
+    let big = format!("{{\"data\": {{\"v\": \"{}\"}}}}", "x".repeat(1024 * 1024));
+    let (s, b) = http("POST", &path, Some(&admin), Some(big.as_bytes())).await;
+    assert_eq!((s, b), (413, json!({"errors": ["request body too large"]})));
+    let (s, _) = http("GET", &path, Some(&admin), None).await;
+    assert_eq!(s, 404, "nothing was written");
 }
 
 #[tokio::test]

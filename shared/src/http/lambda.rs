@@ -5,7 +5,7 @@ use futures::FutureExt;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use super::{ApiRequest, ApiResponse, MAX_BODY_BYTES};
+use super::{ApiRequest, ApiResponse};
 use crate::app::App;
 use crate::crypto;
 
@@ -87,12 +87,9 @@ pub fn to_lambda_response(resp: ApiResponse) -> Response<Body> {
 
 /// Handles one Lambda HTTP event with `app`: the function body of every HTTP function.
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
+    // Size limits (413 for a body over 1 MiB) are checked in `App::handle`, so a refused
+    // request still gets its audit lines.
     let api = to_api_request(&req);
-    if api.body.len() > MAX_BODY_BYTES {
-        return Ok(to_lambda_response(ApiResponse::error(
-            &crate::error::ApiError::TooLarge,
-        )));
-    }
     let request_id = api.request_id.clone();
     // A panic in a handler is a bug; the client gets a 500 in Vault's shape with the
     // request ID, the log gets the rest, and the function keeps serving.
