@@ -497,8 +497,68 @@ pub fn sigil_addr() -> String {
     std::env::var("SIGIL_ADDR").unwrap_or_else(|_| "http://127.0.0.1:8200".to_owned())
 }
 
+/// Fields whose values are secrets (or, like accessors and access key IDs, must not be
+/// logged either): what [`seen_json`] records.
+pub const SENSITIVE_FIELDS: &[&str] = &[
+    "client_token",
+    "accessor",
+    "secret_id",
+    "secret_id_accessor",
+    "access_key",
+    "secret_key",
+    "security_token",
+    "session_token",
+    "jwt",
+    "password",
+    "token",
+];
+
+/// Records a secret the suite saw, for the log check in `make test`: appended as a line
+/// to the file `SIGIL_SECRETS_SEEN` names (nothing when unset). `scripts/test` then
+/// fails if any recorded value appears in the functions' log. Values under 8 bytes are
+/// skipped (too short to tell from ordinary text).
+pub fn seen(value: &str) {
+    use std::io::Write;
+    let Ok(path) = std::env::var("SIGIL_SECRETS_SEEN") else {
+        return;
+    };
+    if value.len() < 8 || value.contains('\n') {
+        return;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .expect("SIGIL_SECRETS_SEEN is writable");
+    // One write per line, so lines from tests running at once never interleave.
+    f.write_all(format!("{value}\n").as_bytes())
+        .expect("SIGIL_SECRETS_SEEN is writable");
+}
+
+/// Records (see [`seen`]) every string under a [`SENSITIVE_FIELDS`] key, at any depth
+/// of `json`, and every value of a KV write's or read's `data.data`.
+pub fn seen_json(json: &Value) {
+    fn walk(v: &Value, sensitive: bool) {
+        match v {
+            Value::String(s) if sensitive => seen(s),
+            Value::Object(o) => {
+                for (k, v) in o {
+                    walk(v, sensitive || SENSITIVE_FIELDS.contains(&k.as_str()));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, sensitive)),
+            _ => {}
+        }
+    }
+    walk(json, false);
+    if let Some(data) = json.pointer("/data/data") {
+        walk(data, true);
+    }
+}
+
 /// Sends one HTTP request to the running functions; returns status and JSON body
-/// (`Null` when empty).
+/// (`Null` when empty). Tokens, secret IDs, access keys and KV data in the request and
+/// the response are recorded for the log check ([`seen_json`]).
 pub async fn http(
     method: &str,
     path: &str,
@@ -509,9 +569,13 @@ pub async fn http(
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut rb = client.request(m, format!("{}{path}", sigil_addr()));
     if let Some(t) = token {
+        seen(t);
         rb = rb.header("X-Vault-Token", t);
     }
     if let Some(b) = body {
+        if let Ok(v) = serde_json::from_slice::<Value>(b) {
+            seen_json(&v);
+        }
         rb = rb
             .header("content-type", "application/json")
             .body(b.to_vec());
@@ -522,5 +586,7 @@ pub async fn http(
         .expect("Sigil is not answering at SIGIL_ADDR: run under `make test`");
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    seen_json(&json);
+    (status, json)
 }

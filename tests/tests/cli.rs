@@ -15,6 +15,7 @@ fn sigil(token: &str, args: &[&str], stdin: Option<&str>) -> Output {
 
 fn sigil_at(addr: &str, token: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let bin = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/sigil");
+    sigil_tests::seen(token);
     let mut cmd = Command::new(bin);
     cmd.args(args)
         .env("SIGIL_ADDR", addr)
@@ -48,7 +49,26 @@ fn ok(o: &Output) -> String {
         "stderr: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    String::from_utf8(o.stdout.clone()).unwrap()
+    let out = String::from_utf8(o.stdout.clone()).unwrap();
+    record_secrets(&out);
+    out
+}
+
+/// Records the secrets a command printed (JSON, or Vault's `key  value` table) for the
+/// log check in `make test` (see [`sigil_tests::seen`]).
+fn record_secrets(out: &str) {
+    if let Ok(v) = serde_json::from_str::<Value>(out) {
+        sigil_tests::seen_json(&v);
+        return;
+    }
+    for line in out.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(k), Some(v)) = (words.next(), words.next())
+            && sigil_tests::SENSITIVE_FIELDS.contains(&k)
+        {
+            sigil_tests::seen(v);
+        }
+    }
 }
 
 #[test]

@@ -2,7 +2,11 @@
 
 Runs under `make test`, which starts the functions on SIGIL_ADDR and exports an admin
 token in SIGIL_TOKEN. The client does AppRole login, KV v2 write (with check-and-set)
-and read, token lookup, renew and revoke, exactly as it would against Vault.
+and read, token lookup, renew and revoke, and the AWS secrets engine (IAM user and STS
+credentials, lease renew and revoke), exactly as it would against Vault.
+
+Every secret the client sees is recorded in SIGIL_SECRETS_SEEN (when set), which
+`make test` then looks for in the functions' log.
 """
 
 import os
@@ -13,6 +17,21 @@ import hvac.exceptions
 import pytest
 
 ADDR = os.environ.get("SIGIL_ADDR", "http://127.0.0.1:8200")
+POLICY_DOCUMENT = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
+}
+
+
+def seen(*values):
+    """Records secrets for the log check (values under 8 characters are skipped)."""
+    path = os.environ.get("SIGIL_SECRETS_SEEN")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as f:
+        for v in values:
+            if isinstance(v, str) and len(v) >= 8 and "\n" not in v:
+                f.write(v + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +59,7 @@ def role(admin):
     )
     role_id = admin.auth.approle.read_role_id(role_name=name)["data"]["role_id"]
     secret = admin.auth.approle.generate_secret_id(role_name=name, metadata={"ci": "hvac"})
+    seen(secret["data"]["secret_id"], secret["data"]["secret_id_accessor"])
     yield name, role_id, secret["data"]["secret_id"]
     admin.auth.approle.delete_role(role_name=name)
     admin.sys.delete_acl_policy(name=name)
@@ -59,6 +79,7 @@ def test_approle_kv_renew_revoke(admin, role):
 
     app = hvac.Client(url=ADDR)
     login = app.auth.approle.login(role_id=role_id, secret_id=secret_id)
+    seen(login["auth"]["client_token"], login["auth"]["accessor"])
     assert login["auth"]["client_token"].startswith("sgl.")
     assert login["auth"]["metadata"]["role_name"] == name
     assert app.is_authenticated()
@@ -98,3 +119,41 @@ def test_secret_id_uses_are_enforced(role):
         hvac.Client(url=ADDR).auth.approle.login(role_id=role_id, secret_id=secret_id)
     with pytest.raises(hvac.exceptions.InvalidRequest):
         hvac.Client(url=ADDR).auth.approle.login(role_id=role_id, secret_id=secret_id)
+
+
+def test_aws_iam_user_and_sts_credentials(admin):
+    name = f"hvac-aws-{uuid.uuid4().hex[:8]}"
+    admin.secrets.aws.create_or_update_role(
+        name=name, credential_type="iam_user", policy_document=POLICY_DOCUMENT
+    )
+    role = admin.secrets.aws.read_role(name=name)["data"]
+    assert role["credential_type"] == "iam_user"
+    creds = admin.secrets.aws.generate_credentials(name=name)
+    seen(creds["data"]["access_key"], creds["data"]["secret_key"])
+    assert creds["data"]["access_key"] and creds["data"]["secret_key"]
+    lease_id = creds["lease_id"]
+    assert lease_id.startswith(f"aws/creds/{name}/") and creds["renewable"]
+    renewed = admin.sys.renew_lease(lease_id=lease_id, increment=60)
+    assert renewed["lease_id"] == lease_id and 0 < renewed["lease_duration"] <= 60
+    assert admin.sys.read_lease(lease_id=lease_id)["data"]["id"] == lease_id
+    admin.sys.revoke_lease(lease_id=lease_id)
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        admin.sys.read_lease(lease_id=lease_id)
+
+    sts = f"{name}-sts"
+    arn = "arn:aws:iam::123456789012:role/hvac-deployer"
+    admin.secrets.aws.create_or_update_role(
+        name=sts, credential_type="assumed_role", role_arns=[arn], max_sts_ttl="2h"
+    )
+    session = admin.secrets.aws.generate_credentials(name=sts, endpoint="sts", ttl="15m")
+    seen(
+        session["data"]["access_key"],
+        session["data"]["secret_key"],
+        session["data"]["security_token"],
+    )
+    assert session["data"]["security_token"] and not session["renewable"]
+    assert 0 < session["lease_duration"] <= 900
+    admin.secrets.aws.delete_role(name=name)
+    admin.secrets.aws.delete_role(name=sts)
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        admin.secrets.aws.read_role(name=name)
