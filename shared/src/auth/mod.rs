@@ -173,6 +173,49 @@ pub fn checked_role_name(name: &str) -> Result<&str, ApiError> {
     }
 }
 
+/// The `error validating token: ...` refusal (400), Vault's wording for a JWT that fails
+/// parsing, signature, time or issuer/audience checks.
+pub fn token_error(e: crate::jwt::verify::JwtError) -> ApiError {
+    ApiError::bad(format!("error validating token: {e}"))
+}
+
+/// The presented `jwt` of a JWT or Kubernetes login, before any read: 400 `missing jwt`
+/// when empty, `error validating token: ...` when over
+/// [`crate::jwt::verify::MAX_JWT_BYTES`] (16 KiB).
+pub fn presented_jwt(jwt: &secrecy::SecretString) -> Result<&str, ApiError> {
+    let jwt = secrecy::ExposeSecret::expose_secret(jwt);
+    if jwt.is_empty() {
+        return Err(ApiError::bad("missing jwt"));
+    }
+    if jwt.len() > crate::jwt::verify::MAX_JWT_BYTES {
+        return Err(token_error(crate::jwt::verify::JwtError::TooLarge));
+    }
+    Ok(jwt)
+}
+
+/// Parses `jwt`, gets the mount's keys for its `kid` (cached; see
+/// [`crate::jwt::cache::KeyCache`]) and verifies signature and time claims with `algs`
+/// and `leeways` at `now` (Unix seconds). Returns the claims and the issuer a discovery
+/// document named (if any). 400 via [`token_error`]; 503 when the keys cannot be
+/// fetched ([`fetch_error`]).
+pub async fn verified_claims(
+    keys: &crate::jwt::cache::KeyCache,
+    source: &crate::jwt::source::KeySource,
+    jwt: &str,
+    algs: &[jsonwebtoken::Algorithm],
+    leeways: crate::jwt::verify::Leeways,
+    now: i64,
+) -> Result<(crate::jwt::verify::Claims, Option<String>), ApiError> {
+    use crate::jwt::verify;
+    let parsed = verify::parse(jwt).map_err(token_error)?;
+    let fetched = keys
+        .keys(source, parsed.kid.as_deref(), now)
+        .await
+        .map_err(fetch_error)?;
+    let claims = verify::verify(&parsed, &fetched.set, algs, leeways, now).map_err(token_error)?;
+    Ok((claims, fetched.issuer))
+}
+
 /// Maps a key fetch failure: the issuer's trouble is not the caller's, so it is a 503
 /// (the detail goes to the log).
 pub fn fetch_error(e: crate::jwt::source::FetchError) -> ApiError {

@@ -6,15 +6,17 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::config::JwtConfig;
 use super::role::JwtRole;
-use crate::auth::{config_and_role, fetch_error, issue_token, read};
+use crate::auth::{
+    config_and_role, issue_token, presented_jwt, read, token_error, verified_claims,
+};
 use crate::error::ApiError;
 use crate::jwt::cache::KeyCache;
 use crate::jwt::claims::{self, ClaimError};
-use crate::jwt::verify::{self, JwtError, MAX_JWT_BYTES};
+use crate::jwt::verify;
 use crate::store::Store;
 use crate::token::{Limits, Minted};
 
@@ -26,10 +28,6 @@ pub struct LoginRequest<'a> {
     pub role: &'a str,
     /// The token presented.
     pub jwt: &'a SecretString,
-}
-
-fn token_err(e: JwtError) -> ApiError {
-    ApiError::bad(format!("error validating token: {e}"))
 }
 
 fn claim_err(e: ClaimError) -> ApiError {
@@ -46,13 +44,7 @@ pub async fn login(
     limits: Limits,
     now: i64,
 ) -> Result<Minted, ApiError> {
-    let jwt = req.jwt.expose_secret();
-    if jwt.is_empty() {
-        return Err(ApiError::bad("missing jwt"));
-    }
-    if jwt.len() > MAX_JWT_BYTES {
-        return Err(token_err(JwtError::TooLarge));
-    }
+    let jwt = presented_jwt(req.jwt)?;
     let role_name = if req.role.is_empty() {
         let config: JwtConfig = read(store, &crate::auth::config_key(req.mount), "jwt config")
             .await?
@@ -67,24 +59,20 @@ pub async fn login(
     crate::auth::checked_role_name(&role_name)?;
     let (config, role): (JwtConfig, JwtRole) =
         config_and_role(store, req.mount, &role_name).await?;
-    let parsed = verify::parse(jwt).map_err(token_err)?;
-    let fetched = keys
-        .keys(&config.key_source(), parsed.kid.as_deref(), now)
-        .await
-        .map_err(fetch_error)?;
-    let claims = verify::verify(
-        &parsed,
-        &fetched.set,
+    let (claims, discovered_issuer) = verified_claims(
+        keys,
+        &config.key_source(),
+        jwt,
         &config.algorithms(),
         role.leeways(),
         now,
     )
-    .map_err(token_err)?;
+    .await?;
     let issuer = (!config.bound_issuer.is_empty())
         .then_some(config.bound_issuer.as_str())
-        .or(fetched.issuer.as_deref());
-    verify::check_issuer(&claims, issuer).map_err(token_err)?;
-    verify::check_audience(&claims, &role.bound_audiences).map_err(token_err)?;
+        .or(discovered_issuer.as_deref());
+    verify::check_issuer(&claims, issuer).map_err(token_error)?;
+    verify::check_audience(&claims, &role.bound_audiences).map_err(token_error)?;
     claims::check_subject(&claims, &role.bound_subject).map_err(claim_err)?;
     claims::check_bound_claims(&claims, &role.bound_claims, role.bound_claims_type)
         .map_err(claim_err)?;

@@ -5,17 +5,17 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 
 use super::config::KubernetesConfig;
 use super::role::KubernetesRole;
-use crate::auth::{config_and_role, fetch_error, issue_token};
+use crate::auth::{config_and_role, issue_token, presented_jwt, token_error, verified_claims};
 use crate::error::ApiError;
 use crate::jwt::cache::KeyCache;
 use crate::jwt::claims::claim;
 use crate::jwt::glob;
-use crate::jwt::verify::{self, Claims, JwtError, Leeways, MAX_JWT_BYTES};
+use crate::jwt::verify::{self, Claims, Leeways};
 use crate::store::Store;
 use crate::token::{Limits, Minted};
 
@@ -69,41 +69,37 @@ pub async fn login(
     limits: Limits,
     now: i64,
 ) -> Result<Minted, ApiError> {
-    let jwt = jwt.expose_secret();
-    let token_err = |e: JwtError| ApiError::bad(format!("error validating token: {e}"));
-    if jwt.is_empty() {
-        return Err(ApiError::bad("missing jwt"));
-    }
-    if jwt.len() > MAX_JWT_BYTES {
-        return Err(token_err(JwtError::TooLarge));
-    }
+    let jwt = presented_jwt(jwt)?;
     if role_name.is_empty() {
         return Err(ApiError::bad("missing role"));
     }
     crate::auth::checked_role_name(role_name)?;
     let (config, role): (KubernetesConfig, KubernetesRole) =
         config_and_role(store, mount, role_name).await?;
-    let parsed = verify::parse(jwt).map_err(token_err)?;
-    let fetched = keys
-        .keys(&config.key_source(), parsed.kid.as_deref(), now)
-        .await
-        .map_err(fetch_error)?;
     // Kubernetes tokens get the clock-skew leeway only.
     let leeways = Leeways {
         clock_skew: 0,
         expiration: -1,
         not_before: -1,
     };
-    let algs = verify::ASYMMETRIC_ALGS;
-    let claims = verify::verify(&parsed, &fetched.set, algs, leeways, now).map_err(token_err)?;
+    let (claims, discovered_issuer) = verified_claims(
+        keys,
+        &config.key_source(),
+        jwt,
+        verify::ASYMMETRIC_ALGS,
+        leeways,
+        now,
+    )
+    .await?;
     if !config.disable_iss_validation {
         let issuer = (!config.issuer.is_empty())
             .then_some(config.issuer.as_str())
-            .or(fetched.issuer.as_deref());
-        verify::check_issuer(&claims, issuer).map_err(token_err)?;
+            .or(discovered_issuer.as_deref());
+        verify::check_issuer(&claims, issuer).map_err(token_error)?;
     }
     if !role.audience.is_empty() {
-        verify::check_audience(&claims, std::slice::from_ref(&role.audience)).map_err(token_err)?;
+        verify::check_audience(&claims, std::slice::from_ref(&role.audience))
+            .map_err(token_error)?;
     }
     let sa = service_account(&claims)
         .ok_or_else(|| ApiError::bad("token is not a Kubernetes service-account token"))?;
