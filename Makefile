@@ -1,5 +1,5 @@
 # Sigil: the first two targets are all a fresh machine needs (see README).
-.PHONY: demo test dev bench down fmt lint package lint-infra
+.PHONY: demo test dev bench fuzz-smoke down fmt lint package lint-infra
 
 demo: ## Run the main job end to end on the local stack, then stop
 	scripts/demo
@@ -12,6 +12,9 @@ dev: ## Start the local stack and the functions, and stay up
 
 bench: ## Criterion benchmarks (in-memory ports)
 	cargo bench -p sigil
+
+fuzz-smoke: ## cargo-fuzz targets, each for a short bounded time (SIGIL_FUZZ_SECONDS, default 30)
+	scripts/fuzz-smoke
 
 package: ## Release arm64 Lambda zips of every function (cargo lambda), sizes checked
 	scripts/package
