@@ -38,6 +38,15 @@ impl MemoryStore {
         *lock(&self.fail_next) = Some(error);
     }
 
+    /// A new store holding a copy of every item, with its own call count (benchmarks
+    /// start each sample from the same state, so the fake's growth is not measured).
+    pub fn snapshot(&self) -> MemoryStore {
+        MemoryStore {
+            items: Mutex::new(lock(&self.items).clone()),
+            ..MemoryStore::default()
+        }
+    }
+
     /// A copy of every item, in key order.
     pub fn dump(&self) -> Vec<Item> {
         lock(&self.items).values().cloned().collect()
