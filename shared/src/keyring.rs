@@ -120,15 +120,45 @@ impl Keyring {
 
     /// The newest stored version, if any (one query).
     pub async fn newest_version(&self) -> Result<Option<u32>, KeyringError> {
+        match self.newest_item().await? {
+            Some(item) => Ok(Some(version_of(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The newest data key item, if any (one query).
+    async fn newest_item(&self) -> Result<Option<crate::store::Item>, KeyringError> {
         let mut q = Query::partition(KEYRING_PK);
         q.sort = SortCond::Prefix(DEK_PREFIX.to_owned());
         q.forward = false;
         q.limit = Some(1);
-        let page = self.store.query(&q).await?;
-        match page.items.first() {
-            Some(item) => Ok(Some(version_of(item)?)),
-            None => Ok(None),
-        }
+        Ok(self.store.query(&q).await?.items.into_iter().next())
+    }
+
+    /// A keyring item holding a key KMS just generated: its wrapped bytes, the KMS key
+    /// ARN that wrapped it, and the creation time.
+    fn wrapped_item(
+        key: &Key,
+        generated: &crate::kms::GeneratedKey,
+        now: i64,
+    ) -> crate::store::Item {
+        let mut item = new_item(key);
+        item.insert(WRAPPED.into(), Value::B(generated.wrapped.clone()));
+        item.insert(KMS_KEY_ID.into(), Value::S(generated.key_arn.clone()));
+        item.insert(CREATED_AT.into(), Value::N(now));
+        item
+    }
+
+    /// Unwraps a keyring item's key through KMS with `context`.
+    async fn unwrap(
+        &self,
+        item: &crate::store::Item,
+        context: &EncryptionContext,
+    ) -> Result<crate::kms::DataKey, KeyringError> {
+        Ok(self
+            .kms
+            .decrypt(item.s(KMS_KEY_ID)?, item.b(WRAPPED)?, context)
+            .await?)
     }
 
     /// Adds a new data key version (the first one when the keyring is empty), wrapped
@@ -138,19 +168,15 @@ impl Keyring {
         let version = self.newest_version().await?.unwrap_or(0) + 1;
         let ctx = encryption_context(&self.table, version);
         let generated = self.kms.generate_data_key(kms_key_id, &ctx).await?;
-        let plain = generated.plaintext;
-        let mut item = new_item(&dek_key(version));
-        item.insert(WRAPPED.into(), Value::B(generated.wrapped));
-        item.insert(KMS_KEY_ID.into(), Value::S(generated.key_arn));
+        let mut item = Self::wrapped_item(&dek_key(version), &generated, now);
         item.insert(VERSION.into(), Value::N(i64::from(version)));
-        item.insert(CREATED_AT.into(), Value::N(now));
         self.store
             .write(Write::Put {
                 item,
                 cond: Some(crate::store::Cond::NotExists),
             })
             .await?;
-        let key = Arc::new(SealingKey::new(plain.expose())?);
+        let key = Arc::new(SealingKey::new(generated.plaintext.expose())?);
         let mut loaded = self.loaded.write().await;
         loaded.keys.insert(version, key);
         loaded.active = Some(version);
@@ -167,14 +193,12 @@ impl Keyring {
                 return Ok((v, k.clone()));
             }
         }
-        let mut q = Query::partition(KEYRING_PK);
-        q.sort = SortCond::Prefix(DEK_PREFIX.to_owned());
-        q.forward = false;
-        q.limit = Some(1);
-        let page = self.store.query(&q).await?;
-        let item = page.items.first().ok_or(KeyringError::Uninitialized)?;
-        let version = version_of(item)?;
-        let key = self.unwrap_item(item, version).await?;
+        let item = self
+            .newest_item()
+            .await?
+            .ok_or(KeyringError::Uninitialized)?;
+        let version = version_of(&item)?;
+        let key = self.unwrap_item(&item, version).await?;
         let mut loaded = self.loaded.write().await;
         loaded.keys.insert(version, key.clone());
         loaded.active = Some(version);
@@ -200,14 +224,8 @@ impl Keyring {
         item: &crate::store::Item,
         version: u32,
     ) -> Result<Arc<SealingKey>, KeyringError> {
-        let wrapped = item.b(WRAPPED)?;
         let plain = self
-            .kms
-            .decrypt(
-                item.s(KMS_KEY_ID)?,
-                wrapped,
-                &encryption_context(&self.table, version),
-            )
+            .unwrap(item, &encryption_context(&self.table, version))
             .await?;
         Ok(Arc::new(SealingKey::new(plain.expose())?))
     }
@@ -225,10 +243,7 @@ impl Keyring {
             .kms
             .generate_data_key(kms_key_id, &audit_context(&self.table))
             .await?;
-        let mut item = new_item(&key);
-        item.insert(WRAPPED.into(), Value::B(generated.wrapped));
-        item.insert(KMS_KEY_ID.into(), Value::S(generated.key_arn));
-        item.insert(CREATED_AT.into(), Value::N(now));
+        let item = Self::wrapped_item(&key, &generated, now);
         match self
             .store
             .write(Write::Put {
@@ -254,14 +269,7 @@ impl Keyring {
             .get(&Key::new(KEYRING_PK, AUDIT_SK))
             .await?
             .ok_or(KeyringError::NoAuditKey)?;
-        let plain = self
-            .kms
-            .decrypt(
-                item.s(KMS_KEY_ID)?,
-                item.b(WRAPPED)?,
-                &audit_context(&self.table),
-            )
-            .await?;
+        let plain = self.unwrap(&item, &audit_context(&self.table)).await?;
         let key = Arc::new(AuditKey::new(plain.expose()));
         self.loaded.write().await.audit = Some(key.clone());
         Ok(key)

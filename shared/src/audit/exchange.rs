@@ -176,11 +176,6 @@ impl Exchange {
         Ok(())
     }
 
-    /// Whether the request line was written.
-    pub fn request_written(&self) -> bool {
-        self.request_written
-    }
-
     /// Writes the response line for `resp` (and `error`, when the request failed).
     pub fn write_response(
         &self,
@@ -333,7 +328,14 @@ mod tests {
         sink.set_failing(true);
         let mut ex = exchange(&sink);
         assert!(ex.write_request(None).is_err());
-        assert!(!ex.request_written());
+        assert!(
+            !ex.request_written,
+            "a failed line is not counted as written"
+        );
+        sink.set_failing(false);
+        ex.write_request(None).expect("written once the sink works");
+        ex.write_request(None).expect("and only once");
+        assert_eq!(sink.lines().len(), 1);
     }
 
     #[test]
