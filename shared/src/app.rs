@@ -145,5 +145,5 @@ impl App {
 
 /// A request that reached a function that does not serve its route.
 pub(crate) fn wrong_function(path: &str) -> ApiError {
-    ApiError::NoRoute(path.to_owned())
+    ApiError::no_route(path)
 }

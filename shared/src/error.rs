@@ -20,7 +20,8 @@ pub enum ApiError {
     /// 404: no such path or item. Vault answers `{"errors": []}` for a missing secret.
     #[error("not found")]
     NotFound,
-    /// 404 for a path no route serves.
+    /// 404 for a path no route serves. Build it with [`ApiError::no_route`], which
+    /// redacts tokens in the path.
     #[error("no handler for route \"{0}\". route entry not found.")]
     NoRoute(String),
     /// 405: the path exists but not with this method.
@@ -48,6 +49,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The 404 for `path`, with any token in it redacted
+    /// ([`crate::token::redact_tokens_in_path`]).
+    pub fn no_route(path: &str) -> Self {
+        ApiError::NoRoute(crate::token::redact_tokens_in_path(path).into_owned())
+    }
+
     /// The HTTP status (Vault's codes).
     pub fn status(&self) -> u16 {
         match self {

@@ -118,7 +118,10 @@ impl RateLimitQuota {
                 ["auth", mount] if is_login_mount(mount) => {
                     path = format!("auth/{mount}/");
                 }
-                ["auth", mount, "login"] if is_login_mount(mount) => {}
+                // The login path is matched exactly: stored without a trailing `/`.
+                ["auth", mount, "login"] if is_login_mount(mount) => {
+                    path = format!("auth/{mount}/login");
+                }
                 _ => {
                     return Err(ApiError::bad(
                         "invalid \"path\": an auth mount (auth/<mount>/) or its login path; \
@@ -362,6 +365,11 @@ mod tests {
 
     #[test]
     fn validation() {
+        for given in ["auth/approle/login/", "/auth/approle/login//"] {
+            let q = quota(json!({"path": given, "rate": 1})).unwrap();
+            assert_eq!(q.path, "auth/approle/login", "{given}");
+            assert!(q.applies_to("auth/approle/login", None), "{given}");
+        }
         let q = quota(json!({"path": "auth/approle", "rate": 5, "interval": "10s"})).unwrap();
         assert_eq!(
             (q.path.as_str(), q.rate, q.interval, q.block_interval),

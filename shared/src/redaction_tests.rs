@@ -164,3 +164,66 @@ fn requests_and_responses_are_redacted() {
         },
     );
 }
+
+/// A token in the URL (Vault's old `auth/token/lookup/:token` form, which Sigil does not
+/// route) reaches neither the 404 message nor the audit lines.
+#[tokio::test]
+async fn a_token_in_the_path_is_redacted_in_errors_and_audit_lines() {
+    use std::sync::Arc;
+
+    use crate::app::App;
+    use crate::audit::MemorySink;
+    use crate::keyring::Keyring;
+    use crate::kms::FakeKms;
+    use crate::route::Function;
+    use crate::store::memory::MemoryStore;
+
+    assert_eq!(
+        crate::token::redact_tokens_in_path("/v1/auth/token/lookup/sgl.abc/x"),
+        "/v1/auth/token/lookup/sgl.REDACTED/x"
+    );
+    let store = Arc::new(MemoryStore::new());
+    let keyring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"));
+    keyring.ensure_audit_key("k", 0).await.expect("audit key");
+    let sink = Arc::new(MemorySink::new());
+    let token = format!("sgl.{MARK}");
+    for (function, method, path) in [
+        (
+            Function::Issue,
+            "GET",
+            format!("/v1/auth/token/lookup/{token}"),
+        ),
+        (
+            Function::Revoke,
+            "POST",
+            format!("/v1/auth/token/revoke/{token}"),
+        ),
+        (Function::Issue, "GET", format!("/v2/{token}")),
+    ] {
+        let app = App {
+            keyring: keyring.clone(),
+            audit: sink.clone(),
+            ..App::in_memory(
+                function,
+                store.clone(),
+                Arc::new(crate::clock::ManualClock::new(1_000)),
+            )
+        };
+        let resp = app
+            .handle(ApiRequest {
+                method: method.to_owned(),
+                path: path.clone(),
+                request_id: "r".to_owned(),
+                ..ApiRequest::default()
+            })
+            .await;
+        let body = resp.body.map(|b| b.to_string()).unwrap_or_default();
+        assert!((400..500).contains(&resp.status), "{path}: {}", resp.status);
+        assert!(!body.contains(MARK), "{path}: {body}");
+    }
+    let lines = sink.raw();
+    assert_eq!(lines.len(), 6, "a request and a response line each");
+    for line in lines {
+        assert!(!line.contains(MARK), "{line}");
+    }
+}

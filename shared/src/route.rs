@@ -300,7 +300,7 @@ pub fn logical_path(raw: &str) -> Result<String, ApiError> {
     }
     let rest = decoded
         .strip_prefix("/v1/")
-        .ok_or_else(|| ApiError::NoRoute(decoded.trim_start_matches('/').to_owned()))?;
+        .ok_or_else(|| ApiError::no_route(decoded.trim_start_matches('/')))?;
     let trimmed = rest.strip_suffix('/').unwrap_or(rest);
     if trimmed
         .split('/')
@@ -329,7 +329,7 @@ pub fn resolve(
             path.push('/');
         }
     } else if path.ends_with('/') {
-        return Err(ApiError::NoRoute(path));
+        return Err(ApiError::no_route(&path));
     }
     let route = match_route(config, &path)?;
     check_method(&route, op)?;
@@ -337,7 +337,7 @@ pub fn resolve(
 }
 
 fn match_route(config: &Config, path: &str) -> Result<Route, ApiError> {
-    let no_route = || ApiError::NoRoute(path.to_owned());
+    let no_route = || ApiError::no_route(path);
     let trimmed = path.strip_suffix('/').unwrap_or(path);
     let segs: Vec<&str> = trimmed.split('/').collect();
     let name = |s: &str| s.to_owned();

@@ -81,11 +81,10 @@ impl Exchange {
             function,
             remote_address: req.remote_addr.clone(),
             method: req.method.clone(),
-            path: req
-                .path
-                .strip_prefix("/v1/")
-                .unwrap_or(&req.path)
-                .to_owned(),
+            path: crate::token::redact_tokens_in_path(
+                req.path.strip_prefix("/v1/").unwrap_or(&req.path),
+            )
+            .into_owned(),
             operation: None,
             mount_point: None,
             auth: None,
@@ -102,7 +101,7 @@ impl Exchange {
 
     /// Records the resolved route: logical path, operation and mount.
     pub fn resolved(&mut self, resolved: &Resolved) {
-        self.path.clone_from(&resolved.path);
+        self.path = crate::token::redact_tokens_in_path(&resolved.path).into_owned();
         self.operation = Some(operation_name(resolved.op));
         self.mount_point = Some(mount_point(&resolved.path));
     }

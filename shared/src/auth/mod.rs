@@ -159,6 +159,16 @@ pub fn check_pem_keys(field: &str, pems: &[String]) -> Result<(), ApiError> {
     if pems.is_empty() {
         return Ok(());
     }
+    if let Some(i) = pems
+        .iter()
+        .position(|p| !crate::jwt::source::only_pem_blocks(p))
+    {
+        return Err(ApiError::bad(format!(
+            "invalid \"{field}\": key {} may hold only a PEM block: no text outside it, \
+             no damaged armor",
+            i + 1
+        )));
+    }
     crate::jwt::keys::KeySet::from_pems(pems)
         .map(|_| ())
         .map_err(|e| ApiError::bad(format!("invalid \"{field}\": {e}")))

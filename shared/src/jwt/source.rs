@@ -96,12 +96,55 @@ pub fn check_https_url(url: &str) -> Result<(), FetchError> {
 /// Most certificates one CA field may hold.
 pub const MAX_CA_CERTIFICATES: usize = 64;
 
+/// Whether `text` is one or more PEM blocks and nothing else: outside a block only blank
+/// lines; each block opened by `-----BEGIN T-----` and closed by `-----END T-----` with
+/// the same label on lines of their own, with only base64 lines between. Parsers skip
+/// anything else (RFC 7468 allows it), which would let a pasted private key with
+/// damaged armor, or a bare base64 body, through a field that is shown on reads.
+pub fn only_pem_blocks(text: &str) -> bool {
+    let mut open: Option<&str> = None;
+    let mut blocks = 0;
+    for line in text.lines().map(str::trim) {
+        match open {
+            None if line.is_empty() => {}
+            None => match line
+                .strip_prefix("-----BEGIN ")
+                .and_then(|l| l.strip_suffix("-----"))
+            {
+                Some(label) if !label.is_empty() => open = Some(label),
+                _ => return false,
+            },
+            Some(label) => {
+                if let Some(end) = line
+                    .strip_prefix("-----END ")
+                    .and_then(|l| l.strip_suffix("-----"))
+                {
+                    if end != label {
+                        return false;
+                    }
+                    open = None;
+                    blocks += 1;
+                } else if !line
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+                {
+                    return false;
+                }
+            }
+        }
+    }
+    open.is_none() && blocks > 0
+}
+
 /// Checks a CA field (`jwks_ca_pem`, `oidc_discovery_ca_pem`, `kubernetes_ca_cert`):
 /// one or more PEM `CERTIFICATE` blocks and nothing else (a private key pasted by
 /// mistake is refused, never stored or echoed on reads), at most
 /// [`MAX_CA_CERTIFICATES`], each a well-formed X.509 certificate that rustls accepts as
 /// a trust anchor. The error names what is wrong, never the field's text.
 pub fn check_ca_pem(pem: &str) -> Result<(), &'static str> {
+    if !only_pem_blocks(pem) {
+        return Err("it may hold only PEM blocks: no text outside them, no damaged armor");
+    }
     let blocks = pem::parse_many(pem).map_err(|_| "it is not valid PEM")?;
     if blocks.is_empty() {
         return Err("it holds no PEM CERTIFICATE block");

@@ -192,9 +192,14 @@ mod tests {
             for (pem, why) in [
                 (key, "only PEM CERTIFICATE blocks"),
                 (bad_cert, "does not parse"),
+                ("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "only PEM blocks"),
                 (
-                    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
-                    "no PEM CERTIFICATE block",
+                    "----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
+                    "only PEM blocks",
+                ),
+                (
+                    "-----BEGIN CERTIFICATE-----\nMIIE\n-----END CERTIFICATE-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+                    "only PEM blocks",
                 ),
             ] {
                 let e =
@@ -226,6 +231,7 @@ mod tests {
             json!({"issuer": "https://i", "pem_keys": ["k"], "jwks_url": "https://j"}),
             json!({"issuer": "https://i", "pem_keys": ["-----BEGIN PRIVATE KEY-----\nMIIEvQ==\n-----END PRIVATE KEY-----"]}),
             json!({"issuer": "https://i", "pem_keys": ["-----BEGIN CERTIFICATE-----\nMIIEvQ==\n-----END CERTIFICATE-----"]}),
+            json!({"issuer": "https://i", "pem_keys": ["----BEGIN PRIVATE KEY-----\nMIIEvQ==\n-----END PRIVATE KEY-----"]}),
         ] {
             assert!(
                 KubernetesConfig::from_body(&body(b.clone())).is_err(),
