@@ -42,6 +42,7 @@ pub fn redact_tokens_in_path(path: &str) -> std::borrow::Cow<'_, str> {
         .collect();
     std::borrow::Cow::Owned(redacted.join("/"))
 }
+
 /// Policy that grants everything (held by the bootstrap token).
 pub const ROOT_POLICY: &str = "root";
 /// Policy attached to tokens unless a role says `token_no_default_policy`.

@@ -146,9 +146,6 @@ pub fn check_ca_pem(pem: &str) -> Result<(), &'static str> {
         return Err("it may hold only PEM blocks: no text outside them, no damaged armor");
     }
     let blocks = pem::parse_many(pem).map_err(|_| "it is not valid PEM")?;
-    if blocks.is_empty() {
-        return Err("it holds no PEM CERTIFICATE block");
-    }
     if blocks.iter().any(|b| b.tag() != "CERTIFICATE") {
         return Err("it may hold only PEM CERTIFICATE blocks");
     }
