@@ -167,8 +167,8 @@ impl Role {
     }
 
     fn from_value(v: Option<&Value>) -> Result<Self, StoreError> {
-        let json = v.map(Value::to_json).unwrap_or(Json::Null);
-        serde_json::from_value(json).map_err(|_| StoreError::Malformed("approle role".into()))
+        crate::store::decode::from_value(v.unwrap_or(&Value::Null))
+            .map_err(|_| StoreError::Malformed("approle role".into()))
     }
 
     fn token_params(&self, name: &str) -> TokenParams {

@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::key::AuditKey;
 use super::sink::{AuditError, AuditSink};
@@ -27,8 +30,9 @@ pub struct Exchange {
     path: String,
     operation: Option<&'static str>,
     mount_point: Option<String>,
-    auth: Option<Value>,
-    data: Option<Value>,
+    auth: Option<AuthSection>,
+    /// The request's parameters, hashed and serialized once for both lines.
+    data: Option<Box<RawValue>>,
     decision: Option<&'static str>,
     request_written: bool,
 }
@@ -42,6 +46,48 @@ impl std::fmt::Debug for Exchange {
             .field("operation", &self.operation)
             .finish_non_exhaustive()
     }
+}
+
+/// A line's `auth`: the caller's token and accessor hashed.
+#[derive(Serialize)]
+struct AuthSection {
+    client_token: String,
+    accessor: String,
+    policies: Vec<String>,
+    display_name: String,
+    token_type: &'static str,
+}
+
+/// A line's `request`.
+#[derive(Serialize)]
+struct RequestSection<'a> {
+    id: &'a str,
+    operation: Option<&'static str>,
+    method: &'a str,
+    mount_point: Option<&'a str>,
+    path: &'a str,
+    remote_address: Option<&'a str>,
+    data: Option<&'a RawValue>,
+}
+
+/// One audit line. The response fields are left out of request lines.
+#[derive(Serialize)]
+struct Line<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    time: &'a str,
+    request_id: &'a str,
+    function: &'static str,
+    auth: Option<&'a AuthSection>,
+    request: RequestSection<'a>,
+    decision: Option<&'static str>,
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_id: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<Option<ResponseSection<'a>>>,
 }
 
 fn operation_name(op: Operation) -> &'static str {
@@ -108,20 +154,20 @@ impl Exchange {
 
     /// Records the caller: the token and its accessor hashed, policies, display name.
     pub fn caller(&mut self, token: &str, entry: &TokenEntry) {
-        self.auth = Some(json!({
-            "client_token": self.key.hash(token),
-            "accessor": self.key.hash(&entry.accessor),
-            "policies": entry.policies,
-            "display_name": entry.display_name,
-            "token_type": "service",
-        }));
+        self.auth = Some(AuthSection {
+            client_token: self.key.hash(token),
+            accessor: self.key.hash(&entry.accessor),
+            policies: entry.policies.clone(),
+            display_name: entry.display_name.clone(),
+            token_type: "service",
+        });
     }
 
-    /// Records the request's parameters (body, or query for reads), every string hashed.
+    /// Records the request's parameters (body, or query for reads), every scalar hashed.
     pub fn data(&mut self, params: &crate::http::params::Body) {
-        let mut data = Value::Object(params.clone());
-        self.key.hash_scalars(&mut data);
-        self.data = Some(data);
+        // A map of JSON values always serializes; on the impossible failure the line
+        // says `null` rather than leaving a secret in the clear.
+        self.data = serde_json::value::to_raw_value(&HashedMap(&self.key, params)).ok();
     }
 
     /// Records the authorization decision: `allow` or `deny`.
@@ -134,33 +180,32 @@ impl Exchange {
         self.decision = Some("rate_limited");
     }
 
-    fn request_section(&self) -> Value {
-        json!({
-            "id": self.request_id,
-            "operation": self.operation,
-            "method": self.method,
-            "mount_point": self.mount_point,
-            "path": self.path,
-            "remote_address": self.remote_address,
-            "data": self.data,
-        })
+    fn line(&self, kind: &'static str, error: Option<&ApiError>) -> Line<'_> {
+        Line {
+            kind,
+            time: &self.time,
+            request_id: &self.request_id,
+            function: self.function,
+            auth: self.auth.as_ref(),
+            request: RequestSection {
+                id: &self.request_id,
+                operation: self.operation,
+                method: &self.method,
+                mount_point: self.mount_point.as_deref(),
+                path: &self.path,
+                remote_address: self.remote_address.as_deref(),
+                data: self.data.as_deref(),
+            },
+            decision: self.decision,
+            error: error.map(ToString::to_string),
+            status: None,
+            lease_id: None,
+            response: None,
+        }
     }
 
-    fn line(&self, kind: &str, error: Option<&ApiError>) -> Map<String, Value> {
-        let mut line = Map::new();
-        line.insert("type".into(), json!(kind));
-        line.insert("time".into(), json!(self.time));
-        line.insert("request_id".into(), json!(self.request_id));
-        line.insert("function".into(), json!(self.function));
-        line.insert("auth".into(), self.auth.clone().unwrap_or(Value::Null));
-        line.insert("request".into(), self.request_section());
-        line.insert("decision".into(), json!(self.decision));
-        line.insert("error".into(), json!(error.map(ToString::to_string)));
-        line
-    }
-
-    fn write(&self, line: Map<String, Value>) -> Result<(), AuditError> {
-        let text = serde_json::to_string(&Value::Object(line)).map_err(|_| AuditError)?;
+    fn write(&self, line: &Line<'_>) -> Result<(), AuditError> {
+        let text = serde_json::to_string(line).map_err(|_| AuditError)?;
         self.sink.write_line(&text)
     }
 
@@ -170,7 +215,7 @@ impl Exchange {
         if self.request_written {
             return Ok(());
         }
-        self.write(self.line("request", error))?;
+        self.write(&self.line("request", error))?;
         self.request_written = true;
         Ok(())
     }
@@ -181,86 +226,111 @@ impl Exchange {
         resp: &ApiResponse,
         error: Option<&ApiError>,
     ) -> Result<(), AuditError> {
-        let mut line = self.line("response", error);
         let lease_id = resp
             .body
             .as_ref()
             .and_then(|b| b.get("lease_id"))
             .and_then(Value::as_str)
             .filter(|l| !l.is_empty());
-        line.insert("status".into(), json!(resp.status));
-        line.insert("lease_id".into(), json!(lease_id));
-        line.insert(
-            "response".into(),
-            resp.body
-                .as_ref()
-                .map_or(Value::Null, |b| self.response_section(b)),
-        );
-        self.write(line)
-    }
-
-    /// The response body with Vault's envelope fields readable and everything else
-    /// (data, auth secrets, bare bodies) hashed.
-    fn response_section(&self, body: &Value) -> Value {
-        const READABLE: &[&str] = &[
-            "lease_id",
-            "renewable",
-            "lease_duration",
-            "mount_type",
-            "warnings",
-            "errors",
-        ];
-        const AUTH_READABLE: &[&str] = &[
-            "policies",
-            "token_policies",
-            "identity_policies",
-            "lease_duration",
-            "renewable",
-            "token_type",
-            "orphan",
-            "num_uses",
-            "entity_id",
-        ];
-        let Value::Object(fields) = body else {
-            return self.hashed(body);
+        let line = Line {
+            status: Some(resp.status),
+            lease_id: Some(lease_id),
+            response: Some(resp.body.as_ref().map(|body| ResponseSection {
+                key: &self.key,
+                body,
+            })),
+            ..self.line("response", error)
         };
-        let mut out = Map::new();
-        for (name, value) in fields {
-            let value = match name.as_str() {
-                "request_id" => continue,
-                n if READABLE.contains(&n) => value.clone(),
-                "auth" => match value {
-                    Value::Object(auth) => Value::Object(
-                        auth.iter()
-                            .map(|(k, v)| {
-                                let v = if AUTH_READABLE.contains(&k.as_str()) {
-                                    v.clone()
-                                } else {
-                                    self.hashed(v)
-                                };
-                                (k.clone(), v)
-                            })
-                            .collect(),
-                    ),
-                    other => other.clone(),
-                },
-                _ => self.hashed(value),
-            };
-            out.insert(name.clone(), value);
-        }
-        Value::Object(out)
+        self.write(&line)
     }
+}
 
-    /// A copy of `value` with every scalar hashed.
-    fn hashed(&self, value: &Value) -> Value {
-        let mut v = value.clone();
-        self.key.hash_scalars(&mut v);
-        v
+/// A request's parameters with every scalar hashed.
+struct HashedMap<'a>(&'a AuditKey, &'a crate::http::params::Body);
+
+impl Serialize for HashedMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.1.iter().map(|(k, v)| (k, self.0.hashed(v))))
+    }
+}
+
+/// Envelope fields a response line shows as they are.
+const READABLE: &[&str] = &[
+    "lease_id",
+    "renewable",
+    "lease_duration",
+    "mount_type",
+    "warnings",
+    "errors",
+];
+
+/// Fields of a response's `auth` a response line shows as they are.
+const AUTH_READABLE: &[&str] = &[
+    "policies",
+    "token_policies",
+    "identity_policies",
+    "lease_duration",
+    "renewable",
+    "token_type",
+    "orphan",
+    "num_uses",
+    "entity_id",
+];
+
+/// A response line's `response`: the body with Vault's envelope fields readable and
+/// everything else (data, auth secrets, bare bodies) hashed; `request_id` left out
+/// (the line has it).
+struct ResponseSection<'a> {
+    key: &'a AuditKey,
+    body: &'a Value,
+}
+
+impl Serialize for ResponseSection<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let key = self.key;
+        let Value::Object(fields) = self.body else {
+            return key.hashed(self.body).serialize(s);
+        };
+        let mut map = s.serialize_map(None)?;
+        for (name, value) in fields {
+            match (name.as_str(), value) {
+                ("request_id", _) => {}
+                (n, _) if READABLE.contains(&n) => map.serialize_entry(name, value)?,
+                ("auth", Value::Object(auth)) => {
+                    map.serialize_entry(name, &AuthResponse { key, auth })?;
+                }
+                ("auth", _) => map.serialize_entry(name, value)?,
+                _ => map.serialize_entry(name, &key.hashed(value))?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// A response's `auth` with its secrets (token, accessor, metadata) hashed.
+struct AuthResponse<'a> {
+    key: &'a AuditKey,
+    auth: &'a serde_json::Map<String, Value>,
+}
+
+impl Serialize for AuthResponse<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.auth.len()))?;
+        for (name, value) in self.auth {
+            if AUTH_READABLE.contains(&name.as_str()) {
+                map.serialize_entry(name, value)?;
+            } else {
+                map.serialize_entry(name, &self.key.hashed(value))?;
+            }
+        }
+        map.end()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::audit::MemorySink;
 
@@ -319,6 +389,48 @@ mod tests {
             json!(ex.key().hash("ACC"))
         );
         assert_eq!(resp["response"]["auth"]["lease_duration"], 60);
+        assert_eq!(
+            resp["response"]["auth"]["metadata"]["role_name"],
+            json!(ex.key().hash("app"))
+        );
+        assert_eq!(resp["response"]["lease_id"], "");
+        assert!(resp["response"].get("request_id").is_none());
+        assert_eq!(resp["lease_id"], Value::Null);
+        assert_eq!(
+            req["request"]["data"]["secret_id"],
+            json!(ex.key().hash("SID"))
+        );
+        for field in ["status", "lease_id", "response"] {
+            assert!(req.get(field).is_none(), "request lines have no {field}");
+        }
+    }
+
+    #[test]
+    fn bare_bodies_and_errors() {
+        let sink = Arc::new(MemorySink::new());
+        let mut ex = exchange(&sink);
+        let err = ApiError::PermissionDenied;
+        ex.write_request(Some(&err)).unwrap();
+        let resp = ApiResponse {
+            status: 200,
+            body: Some(json!(["a", 1])),
+        };
+        ex.write_response(&resp, None).unwrap();
+        let empty = ApiResponse {
+            status: 204,
+            body: None,
+        };
+        ex.write_response(&empty, None).unwrap();
+        let lines = sink.lines();
+        assert_eq!(lines[0]["error"], "permission denied");
+        assert_eq!(lines[0]["request"]["data"], Value::Null);
+        assert_eq!(lines[0]["auth"], Value::Null);
+        assert_eq!(
+            lines[1]["response"],
+            json!([ex.key().hash("a"), ex.key().hash("1")])
+        );
+        assert_eq!(lines[2]["response"], Value::Null);
+        assert_eq!(lines[2]["status"], 204);
     }
 
     #[test]

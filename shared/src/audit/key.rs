@@ -3,6 +3,7 @@
 //! (`sys/audit-hash`) but never recover one.
 
 use aws_lc_rs::hmac;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 /// Prefix of every hashed value, as in Vault's audit log.
@@ -26,8 +27,24 @@ impl AuditKey {
 
     /// `hmac-sha256:` followed by the lowercase hex HMAC of `value`'s UTF-8 bytes.
     pub fn hash(&self, value: &str) -> String {
-        let tag = hmac::sign(&self.0, value.as_bytes());
-        format!("{HASH_PREFIX}{}", hex::encode(tag.as_ref()))
+        self.tag(value.as_bytes()).as_str().to_owned()
+    }
+
+    /// The hash of `bytes` as [`AuditKey::hash`] writes it, on the stack.
+    pub fn tag(&self, bytes: &[u8]) -> Hash {
+        let tag = hmac::sign(&self.0, bytes);
+        let mut out = [0u8; HASH_LEN];
+        out[..HASH_PREFIX.len()].copy_from_slice(HASH_PREFIX.as_bytes());
+        // 32 bytes of tag fill the 64 hex digits exactly, so this cannot fail.
+        let hex_ok = hex::encode_to_slice(tag.as_ref(), &mut out[HASH_PREFIX.len()..]).is_ok();
+        debug_assert!(hex_ok);
+        Hash(out)
+    }
+
+    /// `value` as it serializes with every scalar hashed, as [`AuditKey::hash_scalars`]
+    /// would leave it, without copying it.
+    pub fn hashed<'a>(&'a self, value: &'a Value) -> Hashed<'a> {
+        Hashed { key: self, value }
     }
 
     /// Replaces every scalar inside `value` (strings, numbers and booleans, in object
@@ -42,6 +59,49 @@ impl AuditKey {
             Value::Array(items) => items.iter_mut().for_each(|v| self.hash_scalars(v)),
             Value::Object(map) => map.values_mut().for_each(|v| self.hash_scalars(v)),
             Value::Null => {}
+        }
+    }
+}
+
+/// Length of a hash as written: the prefix and 64 hex digits, in bytes.
+const HASH_LEN: usize = HASH_PREFIX.len() + 64;
+
+/// One `hmac-sha256:<hex>` hash, held on the stack ([`AuditKey::tag`]).
+pub struct Hash([u8; HASH_LEN]);
+
+impl Hash {
+    /// The hash as text.
+    pub fn as_str(&self) -> &str {
+        // The prefix and hex digits are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl Serialize for Hash {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A JSON value that serializes with every scalar replaced by its hash (see
+/// [`AuditKey::hash_scalars`] for the rule); keys and nulls stay.
+pub struct Hashed<'a> {
+    key: &'a AuditKey,
+    value: &'a Value,
+}
+
+impl Serialize for Hashed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let key = self.key;
+        match self.value {
+            Value::Null => s.serialize_unit(),
+            Value::String(v) => key.tag(v.as_bytes()).serialize(s),
+            Value::Number(n) => key.tag(n.to_string().as_bytes()).serialize(s),
+            Value::Bool(b) => key
+                .tag(if *b { b"true" as &[u8] } else { b"false" })
+                .serialize(s),
+            Value::Array(items) => s.collect_seq(items.iter().map(|v| key.hashed(v))),
+            Value::Object(map) => s.collect_map(map.iter().map(|(k, v)| (k, key.hashed(v)))),
         }
     }
 }
@@ -76,5 +136,15 @@ mod tests {
         assert_eq!(v["n"], json!(k.hash("1234")), "a secret PIN is hashed");
         assert_eq!(v["b"], json!(k.hash("true")));
         assert_eq!(v["nil"], Value::Null);
+    }
+
+    #[test]
+    fn hashed_serializes_as_hash_scalars_leaves_the_value() {
+        let k = AuditKey::new(&[2; 32]);
+        let v = json!({"a": "x", "n": -12.5, "b": false, "l": [1, {"z": "w"}, null], "o": {}});
+        let mut expected = v.clone();
+        k.hash_scalars(&mut expected);
+        assert_eq!(serde_json::to_value(k.hashed(&v)).unwrap(), expected);
+        assert_eq!(k.tag(b"x").as_str(), k.hash("x"));
     }
 }

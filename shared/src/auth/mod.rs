@@ -34,8 +34,8 @@ pub fn role_key(mount: &str, name: &str) -> Key {
 
 /// Decodes an item written by [`put`] (500 when it is malformed).
 pub fn decode<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, ApiError> {
-    let json = item.get(A_DOC).map(Value::to_json).unwrap_or(Json::Null);
-    serde_json::from_value(json).map_err(|_| StoreError::Malformed(what.to_owned()).into())
+    crate::store::decode::from_value(item.get(A_DOC).unwrap_or(&Value::Null))
+        .map_err(|_| StoreError::Malformed(what.to_owned()).into())
 }
 
 /// A mount's config document (JWT, Kubernetes): built whole from a write's body,

@@ -5,7 +5,6 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value as Json;
 
 use crate::error::ApiError;
 use crate::store::{Cond, Item, ItemExt, Key, StoreError, Value, Write, new_item};
@@ -24,8 +23,8 @@ pub struct Stored<T> {
 
 /// Reads a document from its item. `what` names it in the error for a malformed item.
 pub fn decode<T: DeserializeOwned>(item: &Item, what: &str) -> Result<Stored<T>, StoreError> {
-    let json = item.get(A_DOC).map(Value::to_json).unwrap_or(Json::Null);
-    let doc = serde_json::from_value(json).map_err(|_| StoreError::Malformed(what.into()))?;
+    let doc = crate::store::decode::from_value(item.get(A_DOC).unwrap_or(&Value::Null))
+        .map_err(|_| StoreError::Malformed(what.into()))?;
     Ok(Stored {
         doc,
         rev: item.n(A_REV)?,

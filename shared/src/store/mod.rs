@@ -6,6 +6,7 @@
 //! implement the same semantics, so every rule tested against the fake holds against
 //! DynamoDB Local.
 
+pub mod decode;
 pub mod dynamo;
 pub mod memory;
 pub mod schema;
