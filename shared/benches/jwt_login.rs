@@ -143,7 +143,12 @@ fn jwt_login(c: &mut Criterion) {
             .expect("verify")
         })
     });
-    let body = json!({"role": "deploy", "jwt": jwt});
+    // Built once: the loop measures handling a request, not building one.
+    let request = req(
+        "/v1/auth/jwt/login",
+        None,
+        json!({"role": "deploy", "jwt": jwt}),
+    );
     let fetches_before = source.fetches();
     c.bench_function("jwt_login_rs256_cached_jwks", |b| {
         // Each sample starts from the configured store (and a fresh audit sink): every
@@ -155,9 +160,7 @@ fn jwt_login(c: &mut Criterion) {
             let started = Instant::now();
             for _ in 0..iters {
                 rt.block_on(async {
-                    let resp = login
-                        .handle(req("/v1/auth/jwt/login", None, body.clone()))
-                        .await;
+                    let resp = login.handle(request.clone()).await;
                     assert_eq!(resp.status, 200, "{:?}", resp.body);
                 })
             }

@@ -3,7 +3,7 @@
 //! It counts calls like the call-counting interceptor does for the real adapter, and can
 //! be told to fail the next call (to test error paths without hoping an emulator fails).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,10 +14,20 @@ use super::{
     Cond, Index, Item, Key, Page, Query, SortCond, Store, StoreError, Update, Value, Write, schema,
 };
 
+/// Items by partition key, then by sort key: point reads and writes hash the partition
+/// key (a B-tree over every key would compare long shared prefixes such as `token/`
+/// a dozen times per lookup, and benchmarks would measure that), and a partition's
+/// items are already in sort-key order for queries.
+type Items = HashMap<String, BTreeMap<String, Item>>;
+
+fn get<'a>(items: &'a Items, key: &Key) -> Option<&'a Item> {
+    items.get(&key.pk).and_then(|part| part.get(&key.sk))
+}
+
 /// The in-memory store.
 #[derive(Default)]
 pub struct MemoryStore {
-    items: Mutex<BTreeMap<Key, Item>>,
+    items: Mutex<Items>,
     calls: AtomicU64,
     fail_next: Mutex<Option<StoreError>>,
 }
@@ -49,7 +59,13 @@ impl MemoryStore {
 
     /// A copy of every item, in key order.
     pub fn dump(&self) -> Vec<Item> {
-        lock(&self.items).values().cloned().collect()
+        let items = lock(&self.items);
+        let mut parts: Vec<(&String, &BTreeMap<String, Item>)> = items.iter().collect();
+        parts.sort_by_key(|(pk, _)| *pk);
+        parts
+            .into_iter()
+            .flat_map(|(_, part)| part.values().cloned())
+            .collect()
     }
 
     fn enter(&self) -> Result<(), StoreError> {
@@ -90,14 +106,17 @@ fn check(cond: Option<&Cond>, item: Option<&Item>) -> bool {
     cond.is_none_or(|c| holds(c, item))
 }
 
-fn apply(items: &mut BTreeMap<Key, Item>, write: Write) {
+fn apply(items: &mut Items, write: Write) {
     match write {
         Write::Put { item, .. } => {
-            items.insert(item_key(&item), item);
+            let key = item_key(&item);
+            items.entry(key.pk).or_default().insert(key.sk, item);
         }
         Write::Update { key, updates, .. } => {
             let item = items
-                .entry(key.clone())
+                .entry(key.pk.clone())
+                .or_default()
+                .entry(key.sk.clone())
                 .or_insert_with(|| super::new_item(&key));
             for u in updates {
                 match u {
@@ -115,7 +134,12 @@ fn apply(items: &mut BTreeMap<Key, Item>, write: Write) {
             }
         }
         Write::Delete { key, .. } => {
-            items.remove(&key);
+            if let Some(part) = items.get_mut(&key.pk) {
+                part.remove(&key.sk);
+                if part.is_empty() {
+                    items.remove(&key.pk);
+                }
+            }
         }
         Write::Check { .. } => {}
     }
@@ -183,20 +207,20 @@ fn project(index: Index, item: &Item) -> Item {
 impl Store for MemoryStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.enter()?;
-        Ok(lock(&self.items).get(key).cloned())
+        Ok(get(&lock(&self.items), key).cloned())
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         self.enter()?;
         let items = lock(&self.items);
-        Ok(keys.iter().map(|k| items.get(k).cloned()).collect())
+        Ok(keys.iter().map(|k| get(&items, k).cloned()).collect())
     }
 
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         self.enter()?;
         let mut items = lock(&self.items);
         let key = write.key();
-        if !check(cond_of(&write), items.get(&key)) {
+        if !check(cond_of(&write), get(&items, &key)) {
             return Err(StoreError::ConditionFailed);
         }
         apply(&mut items, write);
@@ -208,7 +232,7 @@ impl Store for MemoryStore {
         let mut items = lock(&self.items);
         let conditions: Vec<bool> = writes
             .iter()
-            .map(|w| !check(cond_of(w), items.get(&w.key())))
+            .map(|w| !check(cond_of(w), get(&items, &w.key())))
             .collect();
         if conditions.iter().any(|c| *c) {
             return Err(StoreError::TransactionCancelled { conditions });
@@ -226,17 +250,17 @@ impl Store for MemoryStore {
             Index::Table => schema::PK,
             Index::Expiry => schema::EXP_BUCKET,
         };
-        // Table partitions are contiguous in key order: read just that range, as
-        // DynamoDB does. The expiry index is only queried by the sweeper: a filter will do.
+        // A table query reads just its partition, as DynamoDB does. The expiry index is
+        // only queried by the sweeper: a filter will do.
         let candidates: Box<dyn Iterator<Item = &Item>> =
             match query.index {
                 Index::Table => Box::new(
                     items
-                        .range(Key::new(query.partition.clone(), "")..)
-                        .take_while(|(k, _)| k.pk == query.partition)
-                        .map(|(_, i)| i),
+                        .get(&query.partition)
+                        .into_iter()
+                        .flat_map(|p| p.values()),
                 ),
-                Index::Expiry => Box::new(items.values().filter(|i| {
+                Index::Expiry => Box::new(items.values().flat_map(|p| p.values()).filter(|i| {
                     i.get(part_attr).and_then(Value::as_str) == Some(&query.partition)
                 })),
             };
