@@ -87,15 +87,16 @@ impl ApiError {
         }
     }
 
-    /// Vault's error body. A message is cut at [`MAX_MESSAGE_BYTES`], so an error
-    /// never echoes an unbounded piece of the request.
+    /// Vault's error body. A message longer than [`MAX_MESSAGE_BYTES`] is cut to end in
+    /// `...` within that many bytes, so an error never echoes an unbounded piece of the
+    /// request.
     pub fn body(&self) -> serde_json::Value {
         match self {
             ApiError::NotFound => serde_json::json!({ "errors": [] }),
             other => {
                 let mut msg = other.to_string();
                 if msg.len() > MAX_MESSAGE_BYTES {
-                    let mut cut = MAX_MESSAGE_BYTES;
+                    let mut cut = MAX_MESSAGE_BYTES - "...".len();
                     while !msg.is_char_boundary(cut) {
                         cut -= 1;
                     }
@@ -159,7 +160,11 @@ mod tests {
         assert_eq!(ApiError::NotFound.body(), serde_json::json!({"errors": []}));
         assert_eq!(ApiError::bad("x").status(), 400);
         let long = ApiError::bad("é".repeat(1000)).body();
-        assert!(long["errors"][0].as_str().unwrap().len() <= MAX_MESSAGE_BYTES + 3);
+        let long = long["errors"][0].as_str().unwrap();
+        assert!(long.len() <= MAX_MESSAGE_BYTES && long.len() >= MAX_MESSAGE_BYTES - 4);
+        assert!(long.ends_with("..."), "{long}");
+        let exact = ApiError::bad("x".repeat(MAX_MESSAGE_BYTES)).body();
+        assert_eq!(exact["errors"][0], "x".repeat(MAX_MESSAGE_BYTES), "not cut");
     }
 
     #[test]

@@ -487,6 +487,30 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
             ),
             400,
         ),
+        (
+            "response wrapping asked for on a login",
+            with_header(
+                json_req(
+                    "POST",
+                    "/v1/auth/approle/login",
+                    None,
+                    json!({"role_id": role_id, "secret_id": secret_id}),
+                ),
+                "x-vault-wrap-ttl",
+                "5m",
+            ),
+            400,
+        ),
+        (
+            "response wrapping asked for on a KV read",
+            with_header(request("GET", kv, a, None), "x-vault-wrap-ttl", "300"),
+            400,
+        ),
+        (
+            "a wrap TTL that is not a duration",
+            with_header(request("GET", kv, a, None), "x-vault-wrap-ttl", "soon"),
+            400,
+        ),
     ];
     assert!(cases.len() >= 50, "{} cases", cases.len());
 

@@ -51,6 +51,7 @@ pub(crate) async fn dispatch(
     if resolved.function() != app.function {
         return Err(wrong_function(&resolved.path));
     }
+    refuse_wrapping(req)?;
     let now = app.clock.now();
     let caller = match resolved.access() {
         Access::Public => None,
@@ -182,6 +183,26 @@ pub(crate) async fn dispatch(
     }
 }
 
+/// Response wrapping (`X-Vault-Wrap-TTL`) is not supported. A client that asks for it
+/// expects the secret to come back only inside a single-use wrapping token, so
+/// answering in the clear would hand it to whoever relays the response: the request is
+/// refused (400) before anything happens. As in Vault, an empty or zero TTL asks for no
+/// wrapping.
+fn refuse_wrapping(req: &ApiRequest) -> Result<(), ApiError> {
+    let Some(ttl) = req.header("x-vault-wrap-ttl").map(str::trim) else {
+        return Ok(());
+    };
+    let zero = ttl.is_empty()
+        || crate::http::params::parse_duration(&serde_json::Value::String(ttl.to_owned())) == Ok(0);
+    if zero {
+        Ok(())
+    } else {
+        Err(ApiError::bad(
+            "response wrapping (X-Vault-Wrap-TTL) is not supported by Sigil",
+        ))
+    }
+}
+
 /// The body in the form the handlers use it: legacy aliases resolved and list
 /// parameters as trimmed lists (policy names lowercased), so that policies' parameter
 /// constraints see exactly what takes effect.
@@ -243,4 +264,26 @@ fn health(now: i64) -> Reply {
             "cluster_name": "sigil",
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_is_refused_unless_the_ttl_is_zero() {
+        let with = |ttl: &str| ApiRequest {
+            headers: vec![("x-vault-wrap-ttl".into(), ttl.into())],
+            ..ApiRequest::default()
+        };
+        assert!(refuse_wrapping(&ApiRequest::default()).is_ok());
+        for zero in ["", " ", "0", "0s"] {
+            assert!(refuse_wrapping(&with(zero)).is_ok(), "{zero:?}");
+        }
+        for asked in ["5m", "300", "1h30m", "soon", "-1", "5m\u{0}"] {
+            let err = refuse_wrapping(&with(asked)).expect_err(asked);
+            assert_eq!(err.status(), 400);
+            assert!(err.to_string().contains("not supported"), "{err}");
+        }
+    }
 }

@@ -256,20 +256,27 @@ pub fn check_issuer(claims: &Claims, expected: Option<&str>) -> Result<(), JwtEr
     }
 }
 
-/// The token's audiences: `aud` as a string or a list of strings (other shapes count
-/// as none that can match).
-pub fn audiences(claims: &Claims) -> Option<Vec<&str>> {
-    match claims.get("aud")? {
-        Value::String(s) => Some(vec![s.as_str()]),
-        Value::Array(a) => Some(a.iter().filter_map(Value::as_str).collect()),
-        _ => Some(Vec::new()),
+/// The token's audiences (`None`: no `aud` claim). RFC 7519 allows a string or a list
+/// of strings; any other shape (a number, a list holding a non-string) is
+/// [`JwtError::Claims`], as Vault's JWT library refuses to parse it.
+pub fn audiences(claims: &Claims) -> Result<Option<Vec<&str>>, JwtError> {
+    match claims.get("aud") {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(vec![s.as_str()])),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().ok_or(JwtError::Claims))
+            .collect::<Result<_, _>>()
+            .map(Some),
+        Some(_) => Err(JwtError::Claims),
     }
 }
 
 /// Vault's audience rule: with bound audiences, any one in `aud` suffices; with none
-/// bound, a token that carries `aud` is refused.
+/// bound, a token that carries `aud` is refused. A malformed `aud` is
+/// [`JwtError::Claims`].
 pub fn check_audience(claims: &Claims, bound: &[String]) -> Result<(), JwtError> {
-    match (audiences(claims), bound.is_empty()) {
+    match (audiences(claims)?, bound.is_empty()) {
         (None, true) => Ok(()),
         (Some(_), true) => Err(JwtError::UnexpectedAudience),
         (None, false) => Err(JwtError::Audience),
@@ -401,6 +408,20 @@ mod tests {
             check_audience(&claims(json!({"aud": "sigil"})), &[]),
             Err(JwtError::UnexpectedAudience)
         );
+        for malformed in [
+            json!({"aud": ["sigil", {}]}),
+            json!({"aud": ["sigil", 1]}),
+            json!({"aud": 7}),
+            json!({"aud": null}),
+        ] {
+            for b in [&bound[..], &[]] {
+                assert_eq!(
+                    check_audience(&claims(malformed.clone()), b),
+                    Err(JwtError::Claims),
+                    "{malformed}"
+                );
+            }
+        }
     }
 
     #[test]
