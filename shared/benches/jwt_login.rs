@@ -68,6 +68,40 @@ fn rsa_key() -> (EncodingKey, Jwk) {
     (key, jwk)
 }
 
+/// A P-256 signing key and its JWK (kid `bench-ec`).
+fn ec_key() -> (EncodingKey, Jwk) {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("ec");
+    let key = EncodingKey::from_ec_der(pkcs8.as_ref());
+    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).expect("jwk");
+    jwk.common.key_id = Some("bench-ec".into());
+    (key, jwk)
+}
+
+/// Parse, key lookup and signature and time-claim checks of one token, nothing else.
+fn bench_verify(
+    c: &mut Criterion,
+    name: &str,
+    jwt: &str,
+    set: &sigil::jwt::keys::KeySet,
+    now: i64,
+) {
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            let parsed = sigil::jwt::verify::parse(jwt).expect("parse");
+            sigil::jwt::verify::verify(
+                &parsed,
+                set,
+                sigil::jwt::verify::ASYMMETRIC_ALGS,
+                sigil::jwt::verify::Leeways::default(),
+                now,
+            )
+            .expect("verify")
+        })
+    });
+}
+
 fn jwt_login(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -130,19 +164,21 @@ fn jwt_login(c: &mut Criterion) {
     let set =
         sigil::jwt::keys::KeySet::from_jwks(json!({ "keys": [jwk_doc] }).to_string().as_bytes())
             .expect("jwks");
-    c.bench_function("jwt_verify_rs256_only", |b| {
-        b.iter(|| {
-            let parsed = sigil::jwt::verify::parse(&jwt).expect("parse");
-            sigil::jwt::verify::verify(
-                &parsed,
-                &set,
-                sigil::jwt::verify::ASYMMETRIC_ALGS,
-                sigil::jwt::verify::Leeways::default(),
-                now,
-            )
-            .expect("verify")
-        })
-    });
+    bench_verify(c, "jwt_verify_rs256_only", &jwt, &set, now);
+    // For comparison: an issuer signing with ES256 (P-256) instead.
+    let (ec_key, ec_jwk) = ec_key();
+    let mut ec_header = Header::new(Algorithm::ES256);
+    ec_header.kid = Some("bench-ec".into());
+    let ec_jwt = jsonwebtoken::encode(
+        &ec_header,
+        &json!({"iss": ISSUER, "sub": "x", "iat": now, "exp": now + 86_400}),
+        &ec_key,
+    )
+    .expect("sign");
+    let ec_set =
+        sigil::jwt::keys::KeySet::from_jwks(json!({ "keys": [ec_jwk] }).to_string().as_bytes())
+            .expect("jwks");
+    bench_verify(c, "jwt_verify_es256_only", &ec_jwt, &ec_set, now);
     // Built once: the loop measures handling a request, not building one.
     let request = req(
         "/v1/auth/jwt/login",
@@ -153,7 +189,7 @@ fn jwt_login(c: &mut Criterion) {
     c.bench_function("jwt_login_rs256_cached_jwks", |b| {
         // Each sample starts from the configured store (and a fresh audit sink): every
         // login adds a token to the in-memory fake, and a store grown to a million
-        // tokens measures the fake's B-tree and the allocator, not Sigil.
+        // tokens measures the fake's maps and the allocator, not Sigil.
         b.iter_custom(|iters| {
             let store = Arc::new(store.snapshot());
             let login = app(&store, &keyring, &keys, Function::Login);

@@ -90,3 +90,102 @@ pub async fn login(
         .params(&display, meta, &format!("auth/{}/login", req.mount));
     issue_token(store, &params, limits, now).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use aws_lc_rs::encoding::AsDer;
+    use base64::Engine as _;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::auth::{config_key, put, role_key};
+    use crate::http::params::Body;
+    use crate::jwt::source::StaticJwksSource;
+    use crate::store::memory::MemoryStore;
+
+    const JWKS_URL: &str = "https://issuer.test/.well-known/jwks";
+    const ISSUER: &str = "https://issuer.test";
+    const NOW: i64 = 1_700_000_000;
+    const LIMITS: Limits = Limits {
+        default_ttl: 3600,
+        max_ttl: 7200,
+    };
+
+    fn body(v: Value) -> Body {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// An RSA-2048 signing key and its JWK (kid `k1`).
+    fn rsa_key() -> (EncodingKey, Jwk) {
+        let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&kp).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n");
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap();
+        jwk.common.key_id = Some("k1".into());
+        (key, jwk)
+    }
+
+    fn sign(key: &EncodingKey, aud: &str) -> SecretString {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("k1".into());
+        let claims = json!({
+            "iss": ISSUER, "aud": aud, "sub": "repo:acme/api:ref:refs/heads/main",
+            "repository": "acme/api", "iat": NOW, "nbf": NOW, "exp": NOW + 300,
+        });
+        SecretString::from(jsonwebtoken::encode(&header, &claims, key).unwrap())
+    }
+
+    /// The issue's cost model: with the keys cached, a login is one batch read and one
+    /// transaction, and fetches nothing; a refused token writes nothing.
+    #[tokio::test]
+    async fn a_cached_login_is_one_read_one_transaction_and_no_fetch() {
+        let store = MemoryStore::new();
+        let (key, jwk) = rsa_key();
+        let source = Arc::new(StaticJwksSource::new());
+        source.set(JWKS_URL, json!({ "keys": [jwk] }).to_string());
+        let keys = KeyCache::new(source.clone());
+        let config =
+            JwtConfig::from_body(&body(json!({"jwks_url": JWKS_URL, "bound_issuer": ISSUER})))
+                .unwrap();
+        put(&store, &config_key("jwt"), &config).await.unwrap();
+        let mut role = JwtRole::default();
+        role.apply(&body(json!({
+            "user_claim": "repository", "bound_audiences": "https://github.com/acme",
+            "bound_claims_type": "glob", "bound_claims": {"sub": "repo:acme/*"},
+            "token_policies": "deploy",
+        })))
+        .unwrap();
+        put(&store, &role_key("jwt", "deploy"), &role)
+            .await
+            .unwrap();
+        let good = sign(&key, "https://github.com/acme");
+        let req = |jwt| LoginRequest {
+            mount: "jwt",
+            role: "deploy",
+            jwt,
+        };
+
+        let m = login(&store, &keys, req(&good), LIMITS, NOW).await.unwrap();
+        assert_eq!(m.entry.policies, ["default", "deploy"]);
+        assert_eq!(source.fetches(), 1, "the first login fetches the JWKS");
+
+        let calls = store.calls();
+        login(&store, &keys, req(&good), LIMITS, NOW).await.unwrap();
+        assert_eq!(store.calls() - calls, 2, "one batch read, one transaction");
+        assert_eq!(source.fetches(), 1, "the cached JWKS is used");
+
+        let before = store.dump();
+        let wrong = sign(&key, "https://github.com/other");
+        let e = login(&store, &keys, req(&wrong), LIMITS, NOW)
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(store.dump() == before, "a refused login writes nothing");
+        assert_eq!(source.fetches(), 1);
+    }
+}
