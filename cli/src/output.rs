@@ -267,6 +267,10 @@ pub fn table(rows: &[(String, String)]) -> String {
     if rows.is_empty() {
         return String::new();
     }
+    let rows: Vec<(String, String)> = rows
+        .iter()
+        .map(|(k, v)| (printable(k), printable(v)))
+        .collect();
     let width = rows
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -274,10 +278,30 @@ pub fn table(rows: &[(String, String)]) -> String {
         .unwrap_or(0)
         .max(3);
     let mut out = format!("{:<width$}    Value\n{:<width$}    -----\n", "Key", "---");
-    for (k, v) in rows {
+    for (k, v) in &rows {
         out.push_str(&format!("{k:<width$}    {v}\n"));
     }
     out
+}
+
+/// Text for a terminal: control characters other than newline (escape sequences,
+/// carriage returns, backspaces) shown escaped (`\u{1b}`), so a value someone else
+/// chose (a JWT claim in token metadata, a secret) cannot recolor or rewrite the
+/// screen. Newlines stay, so multi-line values (PEM blocks) read as Vault prints them.
+/// `-field` and `-format=json` output is unchanged.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A section title centred in `=` signs, about as wide as what follows (Vault's
@@ -474,6 +498,25 @@ mod tests {
                 "metadata": {"role_name": "ci"}, "lease_duration": 3600, "renewable": true
             }
         })
+    }
+
+    #[test]
+    fn table_cells_escape_control_characters_but_keep_newlines() {
+        let rows = vec![(
+            "token_meta_email".to_owned(),
+            "line1\nfake_key    fake\u{1b}[31m\r\u{8}".to_owned(),
+        )];
+        let text = table(&rows);
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+        assert!(
+            text.contains("line1\nfake_key    fake\\u{1b}[31m\\r\\u{8}"),
+            "{text}"
+        );
+        assert_eq!(printable("plain"), "plain");
+        assert_eq!(
+            printable("-----BEGIN X-----\nAA==\n"),
+            "-----BEGIN X-----\nAA==\n"
+        );
     }
 
     #[test]

@@ -301,14 +301,19 @@ pub fn logical_path(raw: &str) -> Result<String, ApiError> {
     let rest = decoded
         .strip_prefix("/v1/")
         .ok_or_else(|| ApiError::no_route(decoded.trim_start_matches('/')))?;
-    let trimmed = rest.strip_suffix('/').unwrap_or(rest);
-    if trimmed
-        .split('/')
-        .any(|s| s.is_empty() || s == "." || s == "..")
-    {
+    if !clean_segments(rest) {
         return Err(ApiError::bad("path contains an empty, '.' or '..' segment"));
     }
     Ok(rest.to_owned())
+}
+
+/// Whether a logical path (no `/v1/`) has no empty, `.` or `..` segment; one trailing
+/// `/` is allowed (Vault's LIST paths end in one).
+pub fn clean_segments(path: &str) -> bool {
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    !trimmed
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
 }
 
 /// Resolves a request to a route. 404 for unknown paths, 405 for known paths with a

@@ -220,10 +220,17 @@ async fn sudo_and_capabilities_self() {
             "POST",
             "/v1/sys/capabilities-self",
             Some(&sudo),
-            Some(json!({"paths": ["sys/leases/revoke-prefix/a", "secret/data/x"]})),
+            Some(json!({"paths": [
+                "sys/leases/revoke-prefix/a", "secret/data/x", "sys/leases/revoke-prefix/a/../b",
+            ]})),
         )
         .await;
     assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["data"]["sys/leases/revoke-prefix/a/../b"],
+        json!(["deny"]),
+        "no request can name a path with a '..' segment"
+    );
     assert_eq!(
         b["data"]["sys/leases/revoke-prefix/a"],
         json!(["update", "sudo"])
@@ -239,6 +246,21 @@ async fn sudo_and_capabilities_self() {
         )
         .await;
     assert_eq!(b["data"]["anything"], json!(["root"]));
+    let (_, b) = f
+        .call(
+            "POST",
+            "/v1/sys/capabilities-self",
+            Some(&f.admin),
+            Some(json!({"paths": ["a/./b", "a//b", "a/b/"]})),
+        )
+        .await;
+    assert_eq!(b["data"]["a/./b"], json!(["deny"]));
+    assert_eq!(b["data"]["a//b"], json!(["deny"]));
+    assert_eq!(
+        b["data"]["a/b/"],
+        json!(["root"]),
+        "a LIST path ends in '/'"
+    );
 }
 
 #[tokio::test]

@@ -164,9 +164,8 @@ pub fn check_pem_keys(field: &str, pems: &[String]) -> Result<(), ApiError> {
         .position(|p| !crate::jwt::source::only_pem_blocks(p))
     {
         return Err(ApiError::bad(format!(
-            "invalid \"{field}\": key {} may hold only a PEM block: no text outside it, \
-             no damaged armor",
-            i + 1
+            "invalid \"{field}\": key {i} may hold only a PEM block: no text outside it, \
+             no damaged armor (keys are numbered from 0)"
         )));
     }
     crate::jwt::keys::KeySet::from_pems(pems)
@@ -189,11 +188,12 @@ pub fn token_error(e: crate::jwt::verify::JwtError) -> ApiError {
     ApiError::bad(format!("error validating token: {e}"))
 }
 
-/// The presented `jwt` of a JWT or Kubernetes login, before any read: 400 `missing jwt`
-/// when empty, `error validating token: ...` when over
-/// [`crate::jwt::verify::MAX_JWT_BYTES`] (16 KiB).
+/// The presented `jwt` of a JWT or Kubernetes login, before any read, without
+/// surrounding ASCII whitespace (a token file's trailing newline; Vault's JWT library
+/// strips whitespace too): 400 `missing jwt` when empty, `error validating token: ...`
+/// when over [`crate::jwt::verify::MAX_JWT_BYTES`] (16 KiB).
 pub fn presented_jwt(jwt: &secrecy::SecretString) -> Result<&str, ApiError> {
-    let jwt = secrecy::ExposeSecret::expose_secret(jwt);
+    let jwt = secrecy::ExposeSecret::expose_secret(jwt).trim_ascii();
     if jwt.is_empty() {
         return Err(ApiError::bad("missing jwt"));
     }
@@ -273,15 +273,37 @@ pub async fn issue_token(
 /// Longest token display name built from a login's claims, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 128;
 
-/// A token display name from `prefix` and a claim value: control characters become
-/// `_` (a claim is the issuer's text and may carry newlines or escapes that would
-/// forge lines wherever the name is printed), cut at [`MAX_DISPLAY_NAME_CHARS`].
+/// A token display name from `prefix` and a claim value: control characters and the
+/// invisible characters that change how text around them reads (bidirectional
+/// overrides and isolates, zero-width characters, line and paragraph separators, the
+/// byte order mark) become `_`. A claim is the issuer's text and may carry newlines,
+/// escapes or a right-to-left override that would forge or disguise lines wherever the
+/// name is printed. Cut at [`MAX_DISPLAY_NAME_CHARS`].
 pub fn display_name(prefix: &str, value: &str) -> String {
     format!("{prefix}-{value}")
         .chars()
-        .map(|c| if c.is_control() { '_' } else { c })
+        .map(|c| {
+            if c.is_control() || invisible(c) {
+                '_'
+            } else {
+                c
+            }
+        })
         .take(MAX_DISPLAY_NAME_CHARS)
         .collect()
+}
+
+/// Unicode format characters that reorder or hide text (Unicode's bidirectional
+/// controls, UAX #9, and the zero-width and separator characters).
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 #[cfg(test)]
@@ -295,5 +317,29 @@ mod tests {
             "jwt-alice_{\"level\":\"ERROR\"}_[2J"
         );
         assert_eq!(display_name("jwt", &"x".repeat(500)).chars().count(), 128);
+        assert_eq!(
+            display_name("jwt", "\u{202E}evil\u{200B}\u{2028}x\u{2066}\u{FEFF}"),
+            "jwt-_evil__x__"
+        );
+        assert_eq!(display_name("k8s", "ns:héllo-世界"), "k8s-ns:héllo-世界");
+    }
+
+    #[test]
+    fn presented_jwts_lose_surrounding_whitespace_only() {
+        let p =
+            |s: &str| presented_jwt(&secrecy::SecretString::from(s.to_owned())).map(str::to_owned);
+        assert_eq!(p("a.b.c\n").unwrap(), "a.b.c");
+        assert_eq!(p(" \r\na.b.c\r\n\t").unwrap(), "a.b.c");
+        assert_eq!(
+            p("a.b .c").unwrap(),
+            "a.b .c",
+            "inside: left for the parser to refuse"
+        );
+        assert_eq!(p(" \n ").unwrap_err().to_string(), "missing jwt");
+        assert_eq!(p(&"a".repeat(16 * 1024 + 1)).unwrap_err().status(), 400);
+        assert!(
+            p(&format!("{}\n", "a".repeat(16 * 1024))).is_ok(),
+            "the newline is not counted"
+        );
     }
 }

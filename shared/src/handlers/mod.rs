@@ -189,17 +189,24 @@ pub(crate) async fn dispatch(
 /// refused (400) before anything happens. As in Vault, an empty or zero TTL asks for no
 /// wrapping.
 fn refuse_wrapping(req: &ApiRequest) -> Result<(), ApiError> {
-    let Some(ttl) = req.header("x-vault-wrap-ttl").map(str::trim) else {
-        return Ok(());
+    // Every copy of the header counts: a request carrying `0` and then `60` asks for
+    // wrapping as much as one carrying `60` alone.
+    let zero = |ttl: &str| {
+        let ttl = ttl.trim();
+        ttl.is_empty()
+            || crate::http::params::parse_duration(&serde_json::Value::String(ttl.to_owned()))
+                == Ok(0)
     };
-    let zero = ttl.is_empty()
-        || crate::http::params::parse_duration(&serde_json::Value::String(ttl.to_owned())) == Ok(0);
-    if zero {
-        Ok(())
-    } else {
+    let wrapping = req
+        .headers
+        .iter()
+        .any(|(k, v)| k == "x-vault-wrap-ttl" && !zero(v));
+    if wrapping {
         Err(ApiError::bad(
             "response wrapping (X-Vault-Wrap-TTL) is not supported by Sigil",
         ))
+    } else {
+        Ok(())
     }
 }
 
@@ -285,5 +292,17 @@ mod tests {
             assert_eq!(err.status(), 400);
             assert!(err.to_string().contains("not supported"), "{err}");
         }
+        // A repeated header: any non-zero copy asks for wrapping, whatever its place.
+        for pair in [["0", "60"], ["60", "0"], ["", "5m"]] {
+            let req = ApiRequest {
+                headers: pair
+                    .iter()
+                    .map(|v| ("x-vault-wrap-ttl".to_owned(), (*v).to_owned()))
+                    .collect(),
+                ..ApiRequest::default()
+            };
+            assert!(refuse_wrapping(&req).is_err(), "{pair:?}");
+        }
+        assert!(refuse_wrapping(&with("0,60")).is_err(), "joined by a proxy");
     }
 }

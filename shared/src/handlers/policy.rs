@@ -49,8 +49,17 @@ pub(crate) async fn handle(
 /// Most paths one capabilities request may name.
 const MAX_PATHS: usize = 100;
 
+/// Whether a request could name `path` (a logical path, no `/v1/`): the request
+/// path rules of [`crate::route::logical_path`] (no empty, `.` or `..` segment, no
+/// control characters).
+fn requestable(path: &str) -> bool {
+    !path.chars().any(char::is_control) && crate::route::clean_segments(path)
+}
+
 /// `sys/capabilities-self`: the caller's capabilities on each of `paths` (or `path`),
 /// as Vault answers: one key per path, plus `capabilities` for the single or first one.
+/// A path no request could name (`secret/data/a/../b`) is `deny`, whatever the
+/// policies say: Vault matches such a path literally, but Sigil refuses the request.
 pub(crate) async fn capabilities_self(
     app: &App,
     caller: Option<Caller>,
@@ -81,7 +90,9 @@ pub(crate) async fn capabilities_self(
     let mut data = Map::new();
     for p in &paths {
         let path = p.trim_start_matches('/');
-        let caps = if root {
+        let caps = if !requestable(path) {
+            vec!["deny"]
+        } else if root {
             vec!["root"]
         } else {
             let names = acl.capabilities(path).names();

@@ -138,17 +138,19 @@ impl ApiRequest {
             Ok(_) => Err(ApiError::bad(
                 "failed to parse JSON input: body must be a JSON object",
             )),
-            Err(e) => Err(ApiError::bad(format!(
-                "failed to parse JSON input: {} at line {} column {}",
-                match e.classify() {
-                    serde_json::error::Category::Io => "read error",
-                    serde_json::error::Category::Syntax => "invalid syntax",
-                    serde_json::error::Category::Data => "invalid data",
-                    serde_json::error::Category::Eof => "unexpected end of input",
-                },
-                e.line(),
-                e.column()
-            ))),
+            // serde_json's syntax and end-of-input messages name what was expected and
+            // where ("number out of range at line 1 column 9", "recursion limit
+            // exceeded ..."), never input text; other categories get a generic word.
+            Err(e) => Err(ApiError::bad(match e.classify() {
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                    format!("failed to parse JSON input: {e}")
+                }
+                serde_json::error::Category::Io | serde_json::error::Category::Data => format!(
+                    "failed to parse JSON input: invalid data at line {} column {}",
+                    e.line(),
+                    e.column()
+                ),
+            })),
         }
     }
 }
@@ -250,7 +252,17 @@ mod tests {
         let e = body(&nested(MAX_JSON_DEPTH)).json().unwrap_err();
         assert!(e.to_string().contains("nested deeper"), "{e}");
         // serde_json's own recursion limit (128) answers for far deeper bodies.
-        assert_eq!(body(&nested(100_000)).json().unwrap_err().status(), 400);
+        let e = body(&nested(100_000)).json().unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(e.to_string().contains("recursion limit exceeded"), "{e}");
+        let e = body(r#"{"data":{"a":1e999999}}"#).json().unwrap_err();
+        assert!(
+            e.to_string().contains("number out of range at line 1"),
+            "{e}"
+        );
+        let e = body(r#"{"secret-value": tru}"#).json().unwrap_err();
+        assert!(!e.to_string().contains("secret-value"), "{e}");
+        assert!(e.to_string().contains("line 1 column"), "{e}");
         let many = format!("{{\"a\":[{}0]}}", "0,".repeat(MAX_JSON_ITEMS));
         let e = body(&many).json().unwrap_err();
         assert!(e.to_string().contains("more than 10000 values"), "{e}");

@@ -135,7 +135,7 @@ pub enum KeysError {
     #[error("no usable public key (RSA of 2048 bits or more, EC P-256/P-384 or Ed25519) found")]
     NoKeys,
     /// A PEM key is unusable (0-based position).
-    #[error("key {0} {1}")]
+    #[error("key {0} {1} (keys are numbered from 0)")]
     BadPem(usize, KeyProblem),
     /// Too many keys.
     #[error("more than {MAX_KEYS} keys")]
