@@ -41,25 +41,13 @@ impl AuditKey {
         Hash(out)
     }
 
-    /// `value` as it serializes with every scalar hashed, as [`AuditKey::hash_scalars`]
-    /// would leave it, without copying it.
+    /// `value` as it serializes with every scalar (strings, numbers and booleans, in
+    /// object values and list items at any depth) replaced by its hash, without
+    /// copying it; a number or boolean is hashed as its JSON text, keys and nulls stay.
+    /// Vault hashes strings only; Sigil hashes numbers and booleans too, since secret
+    /// data holds them as well (a PIN).
     pub fn hashed<'a>(&'a self, value: &'a Value) -> Hashed<'a> {
         Hashed { key: self, value }
-    }
-
-    /// Replaces every scalar inside `value` (strings, numbers and booleans, in object
-    /// values and list items at any depth) with its hash (a number or boolean is
-    /// hashed as its JSON text); keys and nulls stay. Vault hashes strings only; Sigil
-    /// hashes numbers and booleans too, since secret data holds them as well (a PIN).
-    pub fn hash_scalars(&self, value: &mut Value) {
-        match value {
-            Value::String(s) => *s = self.hash(s),
-            Value::Number(n) => *value = Value::String(self.hash(&n.to_string())),
-            Value::Bool(b) => *value = Value::String(self.hash(if *b { "true" } else { "false" })),
-            Value::Array(items) => items.iter_mut().for_each(|v| self.hash_scalars(v)),
-            Value::Object(map) => map.values_mut().for_each(|v| self.hash_scalars(v)),
-            Value::Null => {}
-        }
     }
 }
 
@@ -84,7 +72,7 @@ impl Serialize for Hash {
 }
 
 /// A JSON value that serializes with every scalar replaced by its hash (see
-/// [`AuditKey::hash_scalars`] for the rule); keys and nulls stay.
+/// [`AuditKey::hashed`] for the rule); keys and nulls stay.
 pub struct Hashed<'a> {
     key: &'a AuditKey,
     value: &'a Value,
@@ -128,8 +116,8 @@ mod tests {
     #[test]
     fn every_scalar_is_hashed() {
         let k = AuditKey::new(&[1; 32]);
-        let mut v = json!({"a": "x", "n": 1234, "b": true, "l": ["y", {"z": "w"}], "nil": null});
-        k.hash_scalars(&mut v);
+        let v = json!({"a": "x", "n": 1234, "b": true, "l": ["y", {"z": "w"}], "nil": null});
+        let v = serde_json::to_value(k.hashed(&v)).unwrap();
         assert_eq!(v["a"], json!(k.hash("x")));
         assert_eq!(v["l"][0], json!(k.hash("y")));
         assert_eq!(v["l"][1]["z"], json!(k.hash("w")));
@@ -139,11 +127,13 @@ mod tests {
     }
 
     #[test]
-    fn hashed_serializes_as_hash_scalars_leaves_the_value() {
+    fn hashed_keeps_the_shape() {
         let k = AuditKey::new(&[2; 32]);
         let v = json!({"a": "x", "n": -12.5, "b": false, "l": [1, {"z": "w"}, null], "o": {}});
-        let mut expected = v.clone();
-        k.hash_scalars(&mut expected);
+        let expected = json!({
+            "a": k.hash("x"), "n": k.hash("-12.5"), "b": k.hash("false"),
+            "l": [k.hash("1"), {"z": k.hash("w")}, null], "o": {},
+        });
         assert_eq!(serde_json::to_value(k.hashed(&v)).unwrap(), expected);
         assert_eq!(k.tag(b"x").as_str(), k.hash("x"));
     }
