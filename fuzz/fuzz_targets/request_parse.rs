@@ -35,6 +35,6 @@ fuzz_target!(|event: &str| {
     }
     let _ = req.json();
     let list = req.query_param("list").is_some();
-    let config = sigil::config::Config::default();
+    let config = sigil::mounts::initial_table(&sigil::config::Config::default());
     let _ = sigil::route::resolve(&config, &req.method, &req.path, list);
 });

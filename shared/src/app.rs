@@ -8,10 +8,10 @@ use tracing::Instrument;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::handlers;
 use crate::http::{ApiRequest, ApiResponse};
 use crate::keyring::Keyring;
 use crate::lease::Revokers;
+use crate::mounts::cache::MountCache;
 use crate::policies::AclCache;
 use crate::route::Function;
 use crate::store::Store;
@@ -45,6 +45,8 @@ pub struct App {
     pub audit: Arc<dyn crate::audit::AuditSink>,
     /// Failure injection on the AWS issue path (production: none).
     pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
+    /// The mount table, as this function last read it.
+    pub mounts: Arc<MountCache>,
 }
 
 impl App {
@@ -80,6 +82,9 @@ impl App {
             quotas: Arc::new(crate::quota::QuotaCache::new()),
             audit: Arc::new(crate::audit::MemorySink::new()),
             failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
+            mounts: Arc::new(MountCache::new(crate::mounts::initial_table(
+                &Config::default(),
+            ))),
         }
     }
 
@@ -117,7 +122,7 @@ impl App {
                 self.function.name(),
                 self.clock.now(),
             );
-            let result = handlers::dispatch(self, &req, &mut audit).await;
+            let result = crate::pipeline::dispatch(self, &req, &mut audit).await;
             let (resp, error) = match result {
                 Ok(reply) => (reply.into_response(&req.request_id), None),
                 Err(e) => {

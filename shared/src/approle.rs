@@ -32,7 +32,8 @@ use crate::store::{
 use crate::token::{self, Limits, Minted, TokenParams};
 use crate::token_fields::TokenFields;
 
-const ROLES_PK: &str = "approle/roles";
+/// The partition listing every role name (sort key: the name).
+pub const ROLES_PK: &str = "approle/roles";
 const A_ROLE_ID: &str = "role_id";
 const A_ROLE_NAME: &str = "role_name";
 const A_CONFIG: &str = "config";
@@ -357,6 +358,24 @@ async fn accessor_items(store: &dyn Store, name: &str) -> Result<Vec<Item>, ApiE
     let mut q = Query::partition(role_key(name).pk);
     q.sort = SortCond::Prefix("accessor/".into());
     Ok(query_all(store, q).await?)
+}
+
+/// The keys of up to `limit` of a role's secret IDs: for each, the secret ID item and
+/// its accessor item (for deleting a disabled mount in bounded steps).
+pub async fn accessor_page(
+    store: &dyn Store,
+    name: &str,
+    limit: usize,
+) -> Result<Vec<Key>, ApiError> {
+    let mut q = Query::partition(role_key(name).pk);
+    q.sort = SortCond::Prefix("accessor/".into());
+    q.limit = Some(u32::try_from(limit.clamp(1, 100)).unwrap_or(100));
+    let mut keys = Vec::new();
+    for acc in store.query(&q).await?.items {
+        keys.push(secret_key(acc.s(A_HASH)?));
+        keys.push(acc.key());
+    }
+    Ok(keys)
 }
 
 /// Deletes a role, its role ID and all its secret IDs. Idempotent.

@@ -347,7 +347,6 @@ pub fn app_with(
         );
     App {
         function,
-        config,
         store,
         keyring,
         clock: Arc::new(SystemClock),
@@ -361,6 +360,10 @@ pub fn app_with(
         quotas: Arc::new(crate::quota::QuotaCache::new()),
         audit: Arc::new(crate::audit::StdoutSink),
         failpoints: Arc::new(crate::aws_engine::issue::NoFailpoints),
+        mounts: Arc::new(crate::mounts::cache::MountCache::new(
+            crate::mounts::initial_table(&config),
+        )),
+        config,
     }
 }
 

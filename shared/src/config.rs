@@ -105,7 +105,7 @@ impl Config {
         let kv_mounts = mounts(
             "SIGIL_KV_MOUNTS",
             d.kv_mounts,
-            crate::route::RESERVED_MOUNTS,
+            &["sys", "auth", "aws", "identity", "cubbyhole"],
         )?;
         let jwt_mounts = mounts("SIGIL_JWT_MOUNTS", d.jwt_mounts, RESERVED_AUTH_MOUNTS)?;
         let kubernetes_mounts = mounts(

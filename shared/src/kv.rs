@@ -17,11 +17,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::authz::Grant;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 use crate::keyring::{Keyring, Sealed};
+use crate::policy::Grant;
 use crate::store::{
     Cond, Item, ItemExt, Key, Query, Store, StoreError, Value, Write, new_item, query_all,
     query_sort_keys,
@@ -304,6 +304,49 @@ pub enum ReadOutcome {
     Missing,
 }
 
+/// The version a write is conditioned on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cas {
+    /// None asked: a concurrent write is retried (refused when `cas_required`).
+    None,
+    /// The client's `options.cas`: a mismatch is 400.
+    Given(i64),
+    /// The version a patch was computed from: a mismatch means recompute.
+    Base(i64),
+}
+
+/// `options.cas`, if given.
+fn cas_option(body: &Body) -> Result<Option<i64>, ApiError> {
+    match body.get("options") {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Object(o)) => {
+            let opts: Body = o.clone();
+            opts.uint("cas")
+        }
+        Some(_) => Err(ApiError::bad("\"options\" must be an object")),
+    }
+}
+
+/// RFC 7386 JSON merge patch of `target` by `patch`.
+pub fn merge_patch(target: &mut Json, patch: &Json) {
+    let Json::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Json::Object(Map::new());
+    }
+    if let Json::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Json::Null), v);
+            }
+        }
+    }
+}
+
 impl Kv<'_> {
     async fn meta(&self, mount: &str, path: &str) -> Result<Option<Metadata>, ApiError> {
         Ok(self
@@ -390,6 +433,77 @@ impl Kv<'_> {
             Some(_) => return Err(ApiError::bad("\"data\" must be an object")),
             None => return Err(ApiError::bad("no data provided")),
         };
+        let cas = match cas_option(body)? {
+            Some(c) => Cas::Given(c),
+            None => Cas::None,
+        };
+        self.write_version(mount, path, data, cas, grant, now)
+            .await?
+            .ok_or(ApiError::Unavailable)
+    }
+
+    /// Patches the newest version with a JSON merge patch (RFC 7386, Vault's `PATCH
+    /// data/:path` as `vault kv patch` sends it: `{"data": {...}, "options": {"cas": N}}`):
+    /// keys set to `null` are removed, objects merge recursively, anything else
+    /// replaces. Writes the result as a new version. 404 when the secret has no live
+    /// newest version (missing, deleted or destroyed), as Vault; `cas` and
+    /// `cas_required` as for writes. A concurrent write is retried on the new version.
+    pub async fn patch(
+        &self,
+        mount: &str,
+        path: &str,
+        body: &Body,
+        now: i64,
+    ) -> Result<Json, ApiError> {
+        check_path(path)?;
+        let patch = match body.get("data") {
+            Some(Json::Object(o)) => o,
+            Some(_) => return Err(ApiError::bad("\"data\" must be an object")),
+            None => return Err(ApiError::bad("no data provided")),
+        };
+        let user_cas = cas_option(body)?;
+        // The secret exists when there is something to patch: `update` is what Vault's
+        // existence check asks, and the caller holds `patch` (authorized already).
+        let grant = Grant {
+            caps: crate::policy::Capability::Update.into(),
+        };
+        for _ in 0..5 {
+            let ReadOutcome::Found(current) = self.read(mount, path, 0).await? else {
+                return Err(ApiError::NotFound);
+            };
+            let version = current["metadata"]["version"]
+                .as_i64()
+                .ok_or(ApiError::Internal)?;
+            let mut data = current.get("data").cloned().unwrap_or(Json::Null);
+            merge_patch(&mut data, &Json::Object(patch.clone()));
+            let Json::Object(merged) = data else {
+                return Err(ApiError::Internal);
+            };
+            let cas = match user_cas {
+                Some(c) => Cas::Given(c),
+                None => Cas::Base(version),
+            };
+            if let Some(meta) = self
+                .write_version(mount, path, &merged, cas, grant, now)
+                .await?
+            {
+                return Ok(meta);
+            }
+        }
+        Err(ApiError::Unavailable)
+    }
+
+    /// Writes `data` as a new version; `None` when `cas` is [`Cas::Base`] and another
+    /// version landed first.
+    async fn write_version(
+        &self,
+        mount: &str,
+        path: &str,
+        data: &Map<String, Json>,
+        cas: Cas,
+        grant: Grant,
+        now: i64,
+    ) -> Result<Option<Json>, ApiError> {
         let plain =
             zeroize::Zeroizing::new(serde_json::to_vec(data).map_err(|_| ApiError::Internal)?);
         if plain.len() > MAX_DATA_BYTES {
@@ -397,14 +511,6 @@ impl Kv<'_> {
                 "secret data exceeds {MAX_DATA_BYTES} bytes"
             )));
         }
-        let cas = match body.get("options") {
-            None | Some(Json::Null) => None,
-            Some(Json::Object(o)) => {
-                let opts: Body = o.clone();
-                opts.uint("cas")?
-            }
-            Some(_) => return Err(ApiError::bad("\"options\" must be an object")),
-        };
         for _ in 0..5 {
             let got = self
                 .store
@@ -417,16 +523,17 @@ impl Kv<'_> {
             let cas_required =
                 mount_cfg.cas_required || existing.as_ref().is_some_and(|m| m.cas_required);
             match cas {
-                None if cas_required => {
+                Cas::None | Cas::Base(_) if cas_required => {
                     return Err(ApiError::bad(
                         "check-and-set parameter required for this call",
                     ));
                 }
-                Some(c) if c != current => {
+                Cas::Given(c) if c != current => {
                     return Err(ApiError::bad(
                         "check-and-set parameter did not match the current version",
                     ));
                 }
+                Cas::Base(b) if b != current => return Ok(None),
                 _ => {}
             }
             let new_v = current + 1;
@@ -488,13 +595,17 @@ impl Kv<'_> {
                 }));
             }
             match self.store.transact(writes).await {
-                Ok(()) => return Ok(meta.version_json(new_v)),
-                Err(e) if e.is_condition() && cas.is_some() => {
-                    return Err(ApiError::bad(
-                        "check-and-set parameter did not match the current version",
-                    ));
-                }
-                Err(e) if e.is_condition() || e.is_retryable() => continue,
+                Ok(()) => return Ok(Some(meta.version_json(new_v))),
+                Err(e) if e.is_condition() => match cas {
+                    Cas::Given(_) => {
+                        return Err(ApiError::bad(
+                            "check-and-set parameter did not match the current version",
+                        ));
+                    }
+                    Cas::Base(_) => return Ok(None),
+                    Cas::None => continue,
+                },
+                Err(e) if e.is_retryable() => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -848,6 +959,131 @@ mod tests {
             ReadOutcome::Found(j) => j,
             _ => panic!("not found"),
         }
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        // The examples of RFC 7386, section 3.
+        for (target, patch, want) in [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (
+                json!({"a": "b"}),
+                json!({"b": "c"}),
+                json!({"a": "b", "b": "c"}),
+            ),
+            (json!({"a": "b"}), json!({"a": null}), json!({})),
+            (
+                json!({"a": "b", "b": "c"}),
+                json!({"a": null}),
+                json!({"b": "c"}),
+            ),
+            (json!({"a": ["b"]}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "c"}), json!({"a": ["b"]}), json!({"a": ["b"]})),
+            (
+                json!({"a": {"b": "c"}}),
+                json!({"a": {"b": "d", "c": null}}),
+                json!({"a": {"b": "d"}}),
+            ),
+            (
+                json!({"a": [{"b": "c"}]}),
+                json!({"a": [1]}),
+                json!({"a": [1]}),
+            ),
+            (
+                json!({"e": null}),
+                json!({"a": 1}),
+                json!({"e": null, "a": 1}),
+            ),
+            (
+                json!([1, 2]),
+                json!({"a": "b", "c": null}),
+                json!({"a": "b"}),
+            ),
+            (
+                json!({}),
+                json!({"a": {"bb": {"ccc": null}}}),
+                json!({"a": {"bb": {}}}),
+            ),
+        ] {
+            let mut t = target.clone();
+            merge_patch(&mut t, &patch);
+            assert_eq!(t, want, "{target} + {patch}");
+        }
+    }
+
+    #[tokio::test]
+    async fn patch_merges_into_a_new_version_under_cas() {
+        let (store, ring) = setup().await;
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        let missing = kv
+            .patch("secret", "p", &body(json!({"data": {"a": 1}})), 10)
+            .await;
+        assert_eq!(missing, Err(ApiError::NotFound), "nothing to patch");
+        kv.write(
+            "secret",
+            "p",
+            &body(json!({"data": {"user": "u", "pw": "one", "tags": {"x": 1, "y": 2}}})),
+            all(),
+            10,
+        )
+        .await
+        .unwrap();
+        let meta = kv
+            .patch(
+                "secret",
+                "p",
+                &body(json!({"data": {"pw": "two", "user": null, "tags": {"y": null, "z": 3}}})),
+                11,
+            )
+            .await
+            .unwrap();
+        assert_eq!(meta["version"], 2);
+        let got = found(kv.read("secret", "p", 0).await.unwrap());
+        assert_eq!(got["data"], json!({"pw": "two", "tags": {"x": 1, "z": 3}}));
+        let stale = kv
+            .patch(
+                "secret",
+                "p",
+                &body(json!({"data": {"pw": "x"}, "options": {"cas": 1}})),
+                12,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(stale.status(), 400, "{stale}");
+        kv.patch(
+            "secret",
+            "p",
+            &body(json!({"data": {"pw": "three"}, "options": {"cas": 2}})),
+            12,
+        )
+        .await
+        .unwrap();
+        // A deleted newest version cannot be patched.
+        kv.soft_delete("secret", "p", None, 13).await.unwrap();
+        let gone = kv
+            .patch("secret", "p", &body(json!({"data": {"pw": "x"}})), 14)
+            .await;
+        assert_eq!(gone, Err(ApiError::NotFound));
+        // With cas_required, a patch needs cas too.
+        kv.write_config("secret", &body(json!({"cas_required": true})))
+            .await
+            .unwrap();
+        kv.undelete("secret", "p", &body(json!({"versions": [3]})), 15)
+            .await
+            .unwrap();
+        let e = kv
+            .patch("secret", "p", &body(json!({"data": {"pw": "x"}})), 16)
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), 400, "{e}");
+        assert_eq!(
+            found(kv.read("secret", "p", 0).await.unwrap())["data"]["pw"],
+            "three",
+            "refused patches changed nothing"
+        );
     }
 
     #[tokio::test]

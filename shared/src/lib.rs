@@ -1,8 +1,9 @@
 //! Sigil's shared library: everything the Lambda functions and the CLI do, behind small
 //! ports (`Store`, `Kms`, `Clock`) with AWS adapters and in-memory fakes.
 //!
-//! Map (DESIGN.md): [`route`] resolves a request, [`authz`] decides, [`handlers`]
-//! run the engines ([`kv`], [`approle`], [`auth_aws`], [`token`]) over [`store`] and [`keyring`];
+//! Map (DESIGN.md): [`route`] resolves a request through the [`mounts`] table to a
+//! path of a [`backend`], [`authz`] decides, and the backend's handler runs the
+//! engines ([`kv`], [`approle`], [`auth_aws`], [`token`]) over [`store`] and [`keyring`];
 //! [`http`] maps Lambda events and Vault's envelope; [`sweeper`] cleans up; [`aws`]
 //! builds the real adapters.
 
@@ -16,18 +17,20 @@ pub mod auth_aws;
 pub mod authz;
 pub mod aws;
 pub mod aws_engine;
+pub mod backend;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
-mod handlers;
 pub mod http;
 pub mod jwt;
 pub mod keyring;
 pub mod kms;
 pub mod kv;
 pub mod lease;
+pub mod mounts;
+mod pipeline;
 pub mod policies;
 pub mod policy;
 pub mod quota;

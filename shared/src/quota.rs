@@ -19,7 +19,7 @@ use serde_json::{Value as Json, json};
 
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
-use crate::route::Route;
+use crate::mounts::BackendKind;
 use crate::store::schema::TTL;
 use crate::store::{
     Cond, Item, ItemExt, Key, Query, Store, Update, Value, Write, new_item, query_all,
@@ -252,11 +252,11 @@ impl QuotaCache {
 /// role whose role ID it presents (one `GetItem`; `None` for an unknown role ID).
 async fn login_role(
     store: &dyn Store,
-    route: &Route,
+    kind: BackendKind,
     body: &Body,
 ) -> Result<Option<String>, ApiError> {
-    Ok(match route {
-        Route::ApproleLogin => match body.string("role_id").ok().flatten() {
+    Ok(match kind {
+        BackendKind::AppRole => match body.string("role_id").ok().flatten() {
             Some(id) => crate::approle::role_name_for_id(store, &id).await?,
             None => None,
         },
@@ -270,7 +270,7 @@ pub async fn admit(
     store: &dyn Store,
     cache: &QuotaCache,
     ttl: i64,
-    route: &Route,
+    kind: BackendKind,
     path: &str,
     body: &Body,
     now: i64,
@@ -284,7 +284,7 @@ pub async fn admit(
         return Ok(());
     }
     let role = if candidates.iter().any(|q| !q.role.is_empty()) {
-        login_role(store, route, body).await?
+        login_role(store, kind, body).await?
     } else {
         None
     };
@@ -415,7 +415,7 @@ mod tests {
                 &store,
                 &cache,
                 0,
-                &Route::ApproleLogin,
+                BackendKind::AppRole,
                 "auth/approle/login",
                 &body,
                 now,
@@ -447,7 +447,7 @@ mod tests {
             store,
             cache,
             0,
-            &Route::AwsAuthLogin,
+            BackendKind::AwsAuth,
             "auth/aws/login",
             &Body::new(),
             140,

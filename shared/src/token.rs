@@ -239,7 +239,7 @@ impl Minted {
                 .saturating_add(schema::TTL_GRACE_SECS)
                 .into(),
         );
-        vec![
+        let mut writes = vec![
             Write::Put {
                 item: Item::from(&self.entry),
                 cond: Some(Cond::NotExists),
@@ -248,8 +248,45 @@ impl Minted {
                 item: acc,
                 cond: Some(Cond::NotExists),
             },
-        ]
+        ];
+        if let Some(mount) = auth_mount_of(&self.entry.path) {
+            let mut index = new_item(&Key::new(
+                mount_index_partition(&mount),
+                self.entry.hash.clone(),
+            ));
+            // Kept until the token cannot live any more; a revoked token's entry is
+            // harmless (revoking it again is a no-op) and goes with DynamoDB's TTL.
+            if self.entry.max_expire_at > 0 {
+                index.insert(
+                    schema::TTL.into(),
+                    self.entry
+                        .max_expire_at
+                        .saturating_add(schema::TTL_GRACE_SECS)
+                        .into(),
+                );
+            }
+            writes.push(Write::Put {
+                item: index,
+                cond: None,
+            });
+        }
+        writes
     }
+}
+
+/// The auth mount a token's creating path names (`auth/approle/login` →
+/// `auth/approle/`), if it was created by an auth method's login (not the token store,
+/// not the bootstrap).
+pub fn auth_mount_of(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("auth/")?;
+    let (name, _) = rest.split_once('/')?;
+    (name != "token" && !name.is_empty()).then(|| format!("auth/{name}/"))
+}
+
+/// The partition indexing the tokens an auth mount issued (sort key: the token's
+/// hash), so that disabling the mount revokes them without a scan.
+pub fn mount_index_partition(mount_path: &str) -> String {
+    format!("mount-tokens/{mount_path}")
 }
 
 /// Mints a token by Vault's TTL rules: the TTL is the role's (else the system default),
@@ -399,6 +436,29 @@ pub async fn lookup(
     find(store, token, now)
         .await?
         .ok_or(ApiError::PermissionDenied)
+}
+
+/// [`lookup`], reading `other` in the same round trip (one `get_many`): the router
+/// reads the mount table's generation so. Returns the entry and `other`'s item.
+pub async fn lookup_with(
+    store: &dyn Store,
+    token: Option<&SecretString>,
+    other: &Key,
+    now: i64,
+) -> Result<(TokenEntry, Option<crate::store::Item>), ApiError> {
+    let hash = token
+        .and_then(hash_presented)
+        .ok_or(ApiError::PermissionDenied)?;
+    let mut got = store
+        .get_many(&[token_key(&hash), other.clone()])
+        .await?
+        .into_iter();
+    let (item, other) = (got.next().flatten(), got.next().flatten());
+    let entry = TokenEntry::try_from(&item.ok_or(ApiError::PermissionDenied)?)?;
+    if entry.expire_at <= now {
+        return Err(ApiError::PermissionDenied);
+    }
+    Ok((entry, other))
 }
 
 /// Consumes one use of a token with `num_uses` (deleting it with its last use, under a

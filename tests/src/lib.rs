@@ -152,9 +152,13 @@ impl Fixture {
     }
 
     /// Makes `app` warm, as a function instance is after its first request: the audit
-    /// key unwrapped and the rate-limit quotas read.
+    /// key unwrapped, the mount table and the rate-limit quotas read.
     pub async fn warm(&self, app: &App) {
         app.keyring.audit_key().await.expect("audit key");
+        app.mounts
+            .reload(app.store.as_ref(), self.clock.now())
+            .await
+            .expect("mounts");
         app.quotas
             .get(
                 app.store.as_ref(),
@@ -187,7 +191,14 @@ impl Fixture {
     /// route matches), as API Gateway would.
     pub async fn handle(&self, req: ApiRequest) -> sigil::http::ApiResponse {
         let list = req.query_param("list") == Some("true");
-        let function = sigil::route::resolve(&self.config(), &req.method, req.path.as_str(), list)
+        // API Gateway routes by path pattern; here the stored mount table (or the
+        // environment's) says which function serves the path.
+        let router = self.app_uncounted(Function::Admin);
+        let table = match sigil::mounts::store::load(router.store.as_ref()).await {
+            Ok(Some(t)) => t,
+            _ => sigil::mounts::initial_table(&self.config()),
+        };
+        let function = sigil::route::resolve(&table, &req.method, req.path.as_str(), list)
             .map(|r| r.function())
             .unwrap_or(Function::Admin);
         self.app(function).handle(req).await

@@ -1,8 +1,5 @@
-//! Every route Sigil serves, as sample requests and as one value of each `Route`
-//! variant: the deployment-template test checks the template's routes with them, the
+//! Every route Sigil serves, as sample requests and as the backends' route names: the deployment-template test checks the template's routes with them, the
 //! audit test that every route writes its audit lines.
-
-use sigil::route::Route;
 
 /// Requests covering every route Sigil serves, with each method it takes, Vault's LIST
 /// verb and its `GET ?list=true` form (the flag), and trailing-slash folder paths.
@@ -138,186 +135,62 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
         ("GET", "/v1/auth/aws/role/ci", false),
         ("POST", "/v1/auth/aws/role/ci", false),
         ("DELETE", "/v1/auth/aws/role/ci", false),
+        ("GET", "/v1/sys/seal-status", false),
+        ("GET", "/v1/sys/leader", false),
+        ("GET", "/v1/sys/mounts", false),
+        ("GET", "/v1/sys/mounts/team-a", false),
+        ("POST", "/v1/sys/mounts/team-a", false),
+        ("DELETE", "/v1/sys/mounts/team-a", false),
+        ("GET", "/v1/sys/mounts/team-a/tune", false),
+        ("POST", "/v1/sys/mounts/team-a/tune", false),
+        ("GET", "/v1/sys/auth", false),
+        ("GET", "/v1/sys/auth/ci", false),
+        ("POST", "/v1/sys/auth/ci", false),
+        ("DELETE", "/v1/sys/auth/ci", false),
+        ("GET", "/v1/sys/auth/ci/tune", false),
+        ("POST", "/v1/sys/auth/ci/tune", false),
+        ("GET", "/v1/sys/internal/ui/mounts", false),
+        ("GET", "/v1/sys/internal/ui/mounts/secret/app/db", false),
+        ("GET", "/v1/sys/audit", false),
+        ("PUT", "/v1/sys/audit/file", false),
+        ("DELETE", "/v1/sys/audit/file", false),
+        ("GET", "/v1/sys/leases", false),
+        ("PUT", "/v1/sys/leases/renew/aws/creds/deploy/abc", false),
+        ("PUT", "/v1/sys/leases/revoke/aws/creds/deploy/abc", false),
+        ("GET", "/v1/sys/policy", false),
+        ("LIST", "/v1/sys/policy", false),
+        ("GET", "/v1/sys/policy/app", false),
+        ("PUT", "/v1/sys/policy/app", false),
+        ("DELETE", "/v1/sys/policy/app", false),
+        ("POST", "/v1/sys/capabilities", false),
+        ("POST", "/v1/sys/capabilities-accessor", false),
+        ("PATCH", "/v1/secret/data/app/db", false),
+        ("GET", "/v1/auth/kubernetes/config", false),
+        ("LIST", "/v1/auth/kubernetes/role", false),
+        ("POST", "/v1/auth/kubernetes/role/api", false),
+        ("DELETE", "/v1/auth/kubernetes/role/api", false),
+        ("GET", "/v1/secret/metadata", false),
     ];
     s.sort();
     s
 }
 
-/// The variant of a route, by name; a new variant fails to compile here until the
-/// samples are checked for it (see `samples_cover_every_route`).
-pub fn variant(r: &Route) -> &'static str {
-    match r {
-        Route::Health => "Health",
-        Route::ApproleLogin => "ApproleLogin",
-        Route::ApproleRoles => "ApproleRoles",
-        Route::ApproleRole { .. } => "ApproleRole",
-        Route::ApproleRoleId { .. } => "ApproleRoleId",
-        Route::ApproleSecretId { .. } => "ApproleSecretId",
-        Route::ApproleSecretIdLookup { .. } => "ApproleSecretIdLookup",
-        Route::ApproleSecretIdDestroy { .. } => "ApproleSecretIdDestroy",
-        Route::ApproleAccessorLookup { .. } => "ApproleAccessorLookup",
-        Route::ApproleAccessorDestroy { .. } => "ApproleAccessorDestroy",
-        Route::TokenLookupSelf => "TokenLookupSelf",
-        Route::TokenLookup => "TokenLookup",
-        Route::TokenLookupAccessor => "TokenLookupAccessor",
-        Route::TokenRenewSelf => "TokenRenewSelf",
-        Route::TokenRenew => "TokenRenew",
-        Route::TokenRevokeSelf => "TokenRevokeSelf",
-        Route::TokenRevoke => "TokenRevoke",
-        Route::TokenRevokeAccessor => "TokenRevokeAccessor",
-        Route::LeaseLookup => "LeaseLookup",
-        Route::LeaseRenew => "LeaseRenew",
-        Route::LeaseRevoke => "LeaseRevoke",
-        Route::LeaseRevokePrefix { .. } => "LeaseRevokePrefix",
-        Route::LeaseRevokeForce { .. } => "LeaseRevokeForce",
-        Route::LeaseList { .. } => "LeaseList",
-        Route::Leases => "Leases",
-        Route::KvData { .. } => "KvData",
-        Route::KvMetadata { .. } => "KvMetadata",
-        Route::KvDelete { .. } => "KvDelete",
-        Route::KvUndelete { .. } => "KvUndelete",
-        Route::KvDestroy { .. } => "KvDestroy",
-        Route::KvConfig { .. } => "KvConfig",
-        Route::Policies => "Policies",
-        Route::Policy { .. } => "Policy",
-        Route::CapabilitiesSelf => "CapabilitiesSelf",
-        Route::AuditHash { .. } => "AuditHash",
-        Route::Quotas => "Quotas",
-        Route::Quota { .. } => "Quota",
-        Route::AwsCreds { .. } => "AwsCreds",
-        Route::AwsSts { .. } => "AwsSts",
-        Route::AwsRoles => "AwsRoles",
-        Route::AwsRole { .. } => "AwsRole",
-        Route::AwsConfigLease => "AwsConfigLease",
-        Route::AwsConfigRoot => "AwsConfigRoot",
-        Route::AuthConfig { .. } => "AuthConfig",
-        Route::AuthRoles { .. } => "AuthRoles",
-        Route::AuthRole { .. } => "AuthRole",
-        Route::AuthLogin { .. } => "AuthLogin",
-        Route::AwsAuthLogin => "AwsAuthLogin",
-        Route::AwsAuthConfigClient => "AwsAuthConfigClient",
-        Route::AwsAuthRoles => "AwsAuthRoles",
-        Route::AwsAuthRole { .. } => "AwsAuthRole",
-    }
+/// The route names (`<backend>:<pattern>`) and operations Sigil serves, from the
+/// backends' path tables: what the samples must cover.
+pub fn every_route() -> Vec<(String, sigil::route::Operation)> {
+    sigil::backend::all_routes()
+        .into_iter()
+        .flat_map(|(name, spec)| spec.ops.iter().map(move |o| (name.clone(), o.op)))
+        .collect()
 }
 
-/// One value of each `Route` variant (see [`variant`]).
-pub fn every_route() -> Vec<Route> {
-    vec![
-        Route::Health,
-        Route::ApproleLogin,
-        Route::ApproleRoles,
-        Route::ApproleRole {
-            name: String::new(),
-        },
-        Route::ApproleRoleId {
-            name: String::new(),
-        },
-        Route::ApproleSecretId {
-            name: String::new(),
-        },
-        Route::ApproleSecretIdLookup {
-            name: String::new(),
-        },
-        Route::ApproleSecretIdDestroy {
-            name: String::new(),
-        },
-        Route::ApproleAccessorLookup {
-            name: String::new(),
-        },
-        Route::ApproleAccessorDestroy {
-            name: String::new(),
-        },
-        Route::TokenLookupSelf,
-        Route::TokenLookup,
-        Route::TokenLookupAccessor,
-        Route::TokenRenewSelf,
-        Route::TokenRenew,
-        Route::TokenRevokeSelf,
-        Route::TokenRevoke,
-        Route::TokenRevokeAccessor,
-        Route::LeaseLookup,
-        Route::LeaseRenew,
-        Route::LeaseRevoke,
-        Route::LeaseRevokePrefix {
-            prefix: String::new(),
-        },
-        Route::LeaseRevokeForce {
-            prefix: String::new(),
-        },
-        Route::LeaseList {
-            prefix: String::new(),
-        },
-        Route::Leases,
-        Route::KvData {
-            mount: String::new(),
-            path: String::new(),
-        },
-        Route::KvMetadata {
-            mount: String::new(),
-            path: String::new(),
-        },
-        Route::KvDelete {
-            mount: String::new(),
-            path: String::new(),
-        },
-        Route::KvUndelete {
-            mount: String::new(),
-            path: String::new(),
-        },
-        Route::KvDestroy {
-            mount: String::new(),
-            path: String::new(),
-        },
-        Route::KvConfig {
-            mount: String::new(),
-        },
-        Route::Policies,
-        Route::Policy {
-            name: String::new(),
-        },
-        Route::CapabilitiesSelf,
-        Route::AuditHash {
-            device: String::new(),
-        },
-        Route::Quotas,
-        Route::Quota {
-            name: String::new(),
-        },
-        Route::AwsCreds {
-            role: String::new(),
-        },
-        Route::AwsSts {
-            role: String::new(),
-        },
-        Route::AwsRoles,
-        Route::AwsRole {
-            name: String::new(),
-        },
-        Route::AwsConfigLease,
-        Route::AwsConfigRoot,
-        Route::AuthConfig {
-            mount: String::new(),
-            kind: sigil::route::AuthKind::Jwt,
-        },
-        Route::AuthRoles {
-            mount: String::new(),
-            kind: sigil::route::AuthKind::Jwt,
-        },
-        Route::AuthRole {
-            mount: String::new(),
-            kind: sigil::route::AuthKind::Jwt,
-            name: String::new(),
-        },
-        Route::AuthLogin {
-            mount: String::new(),
-            kind: sigil::route::AuthKind::Jwt,
-        },
-        Route::AwsAuthLogin,
-        Route::AwsAuthConfigClient,
-        Route::AwsAuthRoles,
-        Route::AwsAuthRole {
-            name: String::new(),
-        },
-    ]
+/// The default mount table (the environment's mounts of a default configuration).
+pub fn default_table() -> sigil::mounts::MountTable {
+    sigil::mounts::initial_table(&sigil::config::Config::default())
+}
+
+/// Resolves a sample against the default mount table.
+pub fn resolve(method: &str, path: &str, list: bool) -> sigil::route::Resolved {
+    sigil::route::resolve(&default_table(), method, path, list)
+        .unwrap_or_else(|e| panic!("sample {method} {path} (list={list}) does not resolve: {e}"))
 }

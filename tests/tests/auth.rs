@@ -313,11 +313,19 @@ async fn bad_input_gets_vault_errors_and_writes_nothing() {
         ),
         (
             "PATCH",
-            "/v1/secret/data/x",
+            "/v1/sys/policies/acl/x",
             admin,
             vec![],
             405,
             "unsupported operation",
+        ),
+        (
+            "PATCH",
+            "/v1/secret/data/x",
+            admin,
+            vec![],
+            400,
+            "no data provided",
         ),
         (
             "GET",
@@ -433,9 +441,14 @@ async fn bad_input_gets_vault_errors_and_writes_nothing() {
     for (method, path, token, body, status, msg) in cases {
         let mut req = request(method, path, token, None);
         req.body = body;
-        let function = sigil::route::resolve(&f.config(), method, path, false)
-            .map(|r| r.function())
-            .unwrap_or(Function::Admin);
+        let function = sigil::route::resolve(
+            &sigil::mounts::initial_table(&f.config()),
+            method,
+            path,
+            false,
+        )
+        .map(|r| r.function())
+        .unwrap_or(Function::Admin);
         let resp = f.app(function).handle(req).await;
         assert_eq!(resp.status, status, "{method} {path}: {:?}", resp.body);
         let errors = resp.body.as_ref().unwrap()["errors"]

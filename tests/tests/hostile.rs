@@ -306,8 +306,23 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
             404,
         ),
         (
-            "PATCH",
-            request("PATCH", kv, a, Some(json!({"data": {}}))),
+            "PATCH whose data is not an object",
+            request("PATCH", kv, a, Some(json!({"data": "x"}))),
+            400,
+        ),
+        (
+            "PATCH under a stale check-and-set",
+            request(
+                "PATCH",
+                kv,
+                a,
+                Some(json!({"data": {"k": "v"}, "options": {"cas": 99}})),
+            ),
+            400,
+        ),
+        (
+            "PATCH where no path takes it",
+            request("PATCH", "/v1/sys/policies/acl/default", a, Some(json!({}))),
             405,
         ),
         ("made-up method", request("BREW", kv, a, None), 405),

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use sigil::config::Config;
 use sigil::route;
 
 fn router() -> matchit::Router<HashMap<String, String>> {
@@ -41,7 +40,7 @@ fn router() -> matchit::Router<HashMap<String, String>> {
 #[test]
 fn router_agrees_with_the_route_table() {
     let r = router();
-    let cfg = Config::default();
+    let cfg = sigil_tests::routes::default_table();
     let cases = [
         ("POST", "/v1/auth/approle/login"),
         ("GET", "/v1/secret/data/a/b"),
@@ -107,8 +106,14 @@ fn router_agrees_with_the_route_table() {
         ("POST", "/v1/auth/aws/role/deploy"),
         ("DELETE", "/v1/auth/aws/role/deploy"),
     ];
-    for (method, path) in cases {
-        let want = route::resolve(&cfg, method, path, false)
+    // Every sample request of every backend route too (tests/src/routes.rs).
+    let samples = sigil_tests::routes::samples();
+    let all = cases
+        .iter()
+        .map(|(m, p)| (*m, *p, false))
+        .chain(samples.iter().copied());
+    for (method, path, list) in all {
+        let want = route::resolve(&cfg, method, path, list)
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
             .function()
             .name();

@@ -155,7 +155,8 @@ async fn a_sweep_reads_what_expired_not_every_lease() {
     for cost in [&small, &large] {
         let h = u64::try_from(cost.hours).unwrap();
         assert_eq!(cost.get("DynamoDB.Scan"), 0, "never a scan");
-        assert_eq!(cost.get("DynamoDB.Query"), cost.queries);
+        // The expiry index's queries, and one of the disabled mounts' cleanup records.
+        assert_eq!(cost.get("DynamoDB.Query"), cost.queries + 1);
         // Queries: one page per (hour, shard) bucket walked, plus one per 100 items in
         // a bucket (the page size): at most 4H + E/100.
         assert!(

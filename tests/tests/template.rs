@@ -17,10 +17,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sigil::config::Config;
-use sigil::route::{self, Function, Route};
+use sigil::route::Function;
 use sigil::store::schema::{self, TableDef};
-use sigil_tests::routes::{every_route, samples, variant};
+use sigil_tests::routes::{every_route, resolve, samples};
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn template_text() -> String {
@@ -414,16 +413,14 @@ fn select<'a>(
 type Oracle = dyn Fn(&str, &str, bool) -> Function;
 
 fn sigil_routes(method: &str, path: &str, list: bool) -> Function {
-    route::resolve(&Config::default(), method, path, list)
-        .unwrap_or_else(|e| panic!("sample {method} {path} (list={list}) does not resolve: {e}"))
-        .function()
+    resolve(method, path, list).function()
 }
 
 /// Whether a request is the AWS IAM login, the one route IAM authorization may serve
 /// (by `sigil::route` itself, whatever function an oracle names).
 fn is_aws_iam_login(method: &str, path: &str, list: bool) -> bool {
-    route::resolve(&Config::default(), method, path, list)
-        .is_ok_and(|r| matches!(r.route, Route::AwsAuthLogin))
+    sigil::route::resolve(&sigil_tests::routes::default_table(), method, path, list)
+        .is_ok_and(|r| r.route_name() == "aws-auth:login")
 }
 
 /// How the template's routes and functions differ from what `oracle` says serves each
@@ -662,13 +659,18 @@ fn template_metric_filter_matches_the_sweeper_log_line() {
 
 #[test]
 fn samples_cover_every_route() {
-    let cfg = Config::default();
-    let covered: BTreeSet<&str> = samples()
+    let covered: BTreeSet<(String, String)> = samples()
         .iter()
-        .map(|(m, p, l)| variant(&route::resolve(&cfg, m, p, *l).unwrap().route))
+        .map(|(m, p, l)| {
+            let r = resolve(m, p, *l);
+            (r.route_name(), r.op.name().to_owned())
+        })
         .collect();
-    // One request of each variant, to compare with what the samples reach.
-    let all: BTreeSet<&str> = every_route().iter().map(variant).collect();
+    // Every operation of every backend path, to compare with what the samples reach.
+    let all: BTreeSet<(String, String)> = every_route()
+        .into_iter()
+        .map(|(name, op)| (name, op.name().to_owned()))
+        .collect();
     let missing: Vec<_> = all.difference(&covered).collect();
     assert!(missing.is_empty(), "routes without a sample: {missing:?}");
 }

@@ -11,9 +11,9 @@ use serde_json::value::RawValue;
 
 use super::key::AuditKey;
 use super::sink::{AuditError, AuditSink};
+use crate::backend::spec::Operation;
 use crate::error::ApiError;
 use crate::http::{ApiRequest, ApiResponse};
-use crate::route::{Operation, Resolved};
 use crate::token::TokenEntry;
 
 /// The audit record of one request. Build it with [`Exchange::start`], feed it what the
@@ -90,26 +90,6 @@ struct Line<'a> {
     response: Option<Option<ResponseSection<'a>>>,
 }
 
-fn operation_name(op: Operation) -> &'static str {
-    match op {
-        Operation::Read => "read",
-        Operation::List => "list",
-        Operation::Update => "update",
-        Operation::Delete => "delete",
-    }
-}
-
-/// The mount a logical path belongs to, Vault-style with a trailing slash:
-/// `auth/<name>/` under `auth/`, else the first segment (`secret/`, `sys/`, `aws/`).
-fn mount_point(path: &str) -> String {
-    let mut parts = path.split('/');
-    match (parts.next(), parts.next()) {
-        (Some("auth"), Some(name)) => format!("auth/{name}/"),
-        (Some(first), _) => format!("{first}/"),
-        (None, _) => String::new(),
-    }
-}
-
 impl Exchange {
     /// Starts the record of `req`, served by `function` at `now` (Unix seconds).
     pub fn start(
@@ -145,11 +125,12 @@ impl Exchange {
         &self.key
     }
 
-    /// Records the resolved route: logical path, operation and mount.
-    pub fn resolved(&mut self, resolved: &Resolved) {
-        self.path = crate::token::redact_tokens_in_path(&resolved.path).into_owned();
-        self.operation = Some(operation_name(resolved.op));
-        self.mount_point = Some(mount_point(&resolved.path));
+    /// Records the resolved route: logical path, operation and the mount's path
+    /// (`secret/`, `auth/approle/`).
+    pub fn resolved(&mut self, path: &str, op: Operation, mount_point: &str) {
+        self.path = crate::token::redact_tokens_in_path(path).into_owned();
+        self.operation = Some(op.name());
+        self.mount_point = Some(mount_point.to_owned());
     }
 
     /// Records the caller: the token and its accessor hashed, policies, display name.
@@ -447,12 +428,5 @@ mod tests {
         ex.write_request(None).expect("written once the sink works");
         ex.write_request(None).expect("and only once");
         assert_eq!(sink.lines().len(), 1);
-    }
-
-    #[test]
-    fn mounts() {
-        assert_eq!(mount_point("auth/approle/login"), "auth/approle/");
-        assert_eq!(mount_point("secret/data/a/b"), "secret/");
-        assert_eq!(mount_point("sys/leases/renew"), "sys/");
     }
 }

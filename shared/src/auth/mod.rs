@@ -22,6 +22,26 @@ use crate::store::{Item, Key, Query, Store, StoreError, Value, Write, new_item, 
 
 const A_DOC: &str = "doc";
 
+/// An auth mount as its method sees it: the name its tokens show (`jwt`, `github`)
+/// and the prefix its items are stored under ([`crate::mounts::MountEntry::storage`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MountRef<'a> {
+    /// The mount's name (its path without `auth/` and the trailing `/`).
+    pub name: &'a str,
+    /// The storage prefix.
+    pub storage: &'a str,
+}
+
+impl<'a> MountRef<'a> {
+    /// A mount whose items are stored under its name (the environment's mounts).
+    pub fn named(name: &'a str) -> Self {
+        Self {
+            name,
+            storage: name,
+        }
+    }
+}
+
 /// The key of a mount's config item.
 pub fn config_key(mount: &str) -> Key {
     Key::new(format!("auth/{mount}/config"), "config")

@@ -22,7 +22,8 @@ use crate::store::{Key, Query, Store, Write, query_sort_keys};
 use crate::token::TokenParams;
 use crate::token_fields::{MAX_LIST_ITEMS, TokenFields};
 
-const ROLES_PK: &str = "auth_aws/role";
+/// The partition of every role (sort key: the name).
+pub const ROLES_PK: &str = "auth_aws/role";
 
 /// The stored key of role `name`.
 pub(crate) fn key(name: &str) -> Key {

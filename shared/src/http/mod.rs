@@ -117,7 +117,7 @@ impl ApiRequest {
         Ok(())
     }
 
-    /// The body as a JSON object; empty is `{}`. 400 with Vault's message otherwise,
+    /// The body as a JSON object; empty or `null` is `{}`. 400 with Vault's message otherwise,
     /// and for a body nested deeper than [`MAX_JSON_DEPTH`] or holding more than
     /// [`MAX_JSON_ITEMS`] values.
     pub fn json(&self) -> Result<Body, ApiError> {
@@ -128,6 +128,8 @@ impl ApiRequest {
             return Ok(Body::new());
         }
         match serde_json::from_slice::<serde_json::Value>(&self.body) {
+            // `vault write -f` sends `null`: no data, as Vault takes it.
+            Ok(serde_json::Value::Null) => Ok(Body::new()),
             Ok(v @ serde_json::Value::Object(_)) => {
                 check_shape(&v)?;
                 match v {

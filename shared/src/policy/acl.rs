@@ -380,6 +380,25 @@ impl Acl {
         }
     }
 
+    /// Whether any rule grants a capability at `prefix` or on a path under it (Vault's
+    /// `hasMountAccess`, which `sys/internal/ui/mounts` uses to show a mount only to
+    /// callers that may use it). A `*` or `+` rule counts when its text before the
+    /// first wildcard could lead under `prefix`, so this may say yes where no request
+    /// would be allowed; it only ever reveals a mount's description.
+    pub fn grants_under(&self, prefix: &str) -> bool {
+        if self.root || !self.capabilities(prefix).is_empty() {
+            return true;
+        }
+        self.perms.iter().any(|p| {
+            if p.capabilities.is_deny() || p.capabilities.is_empty() {
+                return false;
+            }
+            let literal = p.path.find(['*', '+']).map_or(&*p.path, |i| &p.path[..i]);
+            p.path.starts_with(prefix)
+                || (literal.len() < p.path.len() && prefix.starts_with(literal))
+        })
+    }
+
     /// Whether the token may perform an operation needing `c` on `path`. For
     /// [`Capability::List`] the trailing-slash fallback of [`Acl::capabilities`]
     /// applies (Vault applies it to list operations only); `Capability::Deny` is never

@@ -33,6 +33,7 @@
 
 mod acl;
 pub mod capability;
+mod grant;
 mod params;
 mod parse;
 mod trie;
@@ -42,6 +43,7 @@ mod tests;
 
 pub use acl::Acl;
 pub use capability::{Capabilities, Capability, UnknownCapability};
+pub use grant::Grant;
 pub use parse::{
     DEFAULT_POLICY, DEFAULT_POLICY_NAME, MAX_PATH_RULES, MAX_POLICY_BYTES, PathRule, Policy,
     PolicyError, ROOT_POLICY_NAME, parse,

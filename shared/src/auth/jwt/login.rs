@@ -22,8 +22,8 @@ use crate::token::{Limits, Minted};
 
 /// A login request.
 pub struct LoginRequest<'a> {
-    /// The mount, e.g. `jwt` or `github`.
-    pub mount: &'a str,
+    /// The mount: its name (e.g. `jwt`, `github`) and storage prefix.
+    pub mount: crate::auth::MountRef<'a>,
     /// The role (empty: the config's `default_role`).
     pub role: &'a str,
     /// The token presented.
@@ -46,9 +46,13 @@ pub async fn login(
 ) -> Result<Minted, ApiError> {
     let jwt = presented_jwt(req.jwt)?;
     let role_name = if req.role.is_empty() {
-        let config: JwtConfig = read(store, &crate::auth::config_key(req.mount), "jwt config")
-            .await?
-            .ok_or_else(|| ApiError::bad("could not load configuration"))?;
+        let config: JwtConfig = read(
+            store,
+            &crate::auth::config_key(req.mount.storage),
+            "jwt config",
+        )
+        .await?
+        .ok_or_else(|| ApiError::bad("could not load configuration"))?;
         if config.default_role.is_empty() {
             return Err(ApiError::bad("missing role"));
         }
@@ -58,7 +62,7 @@ pub async fn login(
     };
     crate::auth::checked_role_name(&role_name)?;
     let (config, role): (JwtConfig, JwtRole) =
-        config_and_role(store, req.mount, &role_name).await?;
+        config_and_role(store, req.mount.storage, &role_name).await?;
     let (claims, discovered_issuer) = verified_claims(
         keys,
         &config.key_source(),
@@ -84,10 +88,10 @@ pub async fn login(
         meta.insert("groups".into(), groups.join(","));
     }
     meta.insert("role".into(), role_name.clone());
-    let display = crate::auth::display_name(req.mount, &user);
+    let display = crate::auth::display_name(req.mount.name, &user);
     let params = role
         .token
-        .params(&display, meta, &format!("auth/{}/login", req.mount));
+        .params(&display, meta, &format!("auth/{}/login", req.mount.name));
     issue_token(store, &params, limits, now).await
 }
 
@@ -165,7 +169,7 @@ mod tests {
             .unwrap();
         let good = sign(&key, "https://github.com/acme");
         let req = |jwt| LoginRequest {
-            mount: "jwt",
+            mount: crate::auth::MountRef::named("jwt"),
             role: "deploy",
             jwt,
         };

@@ -57,13 +57,13 @@ fn bound(globs: &[String], value: &str) -> bool {
     globs.iter().any(|g| glob::matches(g, value))
 }
 
-/// Logs in with a service-account token for `role` on `mount`. 400 for every refusal
+/// Logs in with a service-account token for `role` on `mount` (name and storage). 400 for every refusal
 /// (`error validating token: ...`, service account not authorized, unknown role);
 /// 503 when the cluster's keys cannot be fetched.
 pub async fn login(
     store: &dyn Store,
     keys: &KeyCache,
-    mount: &str,
+    mount: crate::auth::MountRef<'_>,
     role_name: &str,
     jwt: &SecretString,
     limits: Limits,
@@ -75,7 +75,7 @@ pub async fn login(
     }
     crate::auth::checked_role_name(role_name)?;
     let (config, role): (KubernetesConfig, KubernetesRole) =
-        config_and_role(store, mount, role_name).await?;
+        config_and_role(store, mount.storage, role_name).await?;
     // Kubernetes tokens get the clock-skew leeway only.
     let leeways = Leeways {
         clock_skew: 0,
@@ -116,10 +116,10 @@ pub async fn login(
         ("service_account_namespace".to_owned(), sa.namespace.clone()),
         ("service_account_uid".to_owned(), sa.uid.clone()),
     ]);
-    let display = crate::auth::display_name(mount, &format!("{}-{}", sa.namespace, sa.name));
+    let display = crate::auth::display_name(mount.name, &format!("{}-{}", sa.namespace, sa.name));
     let params = role
         .token
-        .params(&display, meta, &format!("auth/{mount}/login"));
+        .params(&display, meta, &format!("auth/{}/login", mount.name));
     issue_token(store, &params, limits, now).await
 }
 

@@ -3,10 +3,12 @@
 
 use serde_json::json;
 
-use crate::audit::{AuditKey, DEVICE};
+use crate::audit::DEVICE;
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
-use crate::http::params::{Body, BodyExt};
+use crate::http::params::BodyExt;
+
+use super::super::Ctx;
 
 /// Largest `input` hashed, in bytes (the request body limit bounds it anyway).
 const MAX_INPUT_BYTES: usize = 64 * 1024;
@@ -14,7 +16,8 @@ const MAX_INPUT_BYTES: usize = 64 * 1024;
 /// Answers `{"hash": "hmac-sha256:…"}`, at the top level as Vault does and in `data`
 /// (where client libraries such as hvac read it). 400 for another device name or a
 /// missing, non-string or oversized `input`.
-pub(crate) fn hash(key: &AuditKey, device: &str, body: &Body) -> Result<Reply, ApiError> {
+pub(super) async fn hash(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let (key, device, body) = (c.svc.audit_key, c.param("device"), c.body);
     if device != DEVICE {
         return Err(ApiError::bad(format!(
             "unknown audit device; Sigil's one device is \"{DEVICE}\""

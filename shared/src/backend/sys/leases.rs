@@ -1,14 +1,14 @@
-//! Lease routes (`sys/leases/...`): lookup, renew, revoke, revoke-prefix (sudo).
+//! `sys/leases/...`: lookup, renew, revoke, revoke-prefix and revoke-force (sudo),
+//! listing (rules: [`crate::lease`]).
 
 use serde_json::json;
 
-use crate::app::App;
 use crate::error::ApiError;
-use crate::http::ApiRequest;
 use crate::http::envelope::{Envelope, Reply};
-use crate::http::params::{Body, BodyExt};
+use crate::http::params::BodyExt;
 use crate::lease;
-use crate::route::Route;
+
+use super::super::{Ctx, keys_reply};
 
 /// A lease ID prefix as a folder (`aws/creds/deploy` -> `aws/creds/deploy/`).
 fn folder(prefix: &str) -> String {
@@ -19,92 +19,97 @@ fn folder(prefix: &str) -> String {
     }
 }
 
-fn lease_id(body: &Body) -> Result<String, ApiError> {
-    body.string("lease_id")?
-        .or(body.string("url_lease_id")?)
+/// The lease ID: in the path (`sys/leases/revoke/:lease_id`, as the CLI sends it),
+/// else the body's `lease_id` (or `url_lease_id`).
+fn lease_id(c: &Ctx<'_>) -> Result<String, ApiError> {
+    let in_path = c.param("lease_id");
+    if !in_path.is_empty() {
+        return Ok(in_path.to_owned());
+    }
+    c.body
+        .string("lease_id")?
+        .or(c.body.string("url_lease_id")?)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad("missing lease_id"))
 }
 
-pub(crate) async fn handle(
-    app: &App,
-    req: &ApiRequest,
-    route: &Route,
-    body: &Body,
-    now: i64,
-) -> Result<Reply, ApiError> {
-    let store = app.store.as_ref();
-    match route {
-        Route::LeaseLookup => {
-            let l = lease::get(store, &lease_id(body)?)
-                .await?
-                .ok_or_else(|| ApiError::bad("invalid lease"))?;
-            Ok(Envelope::data(lease::lookup_json(&l, now)).ok())
-        }
-        Route::LeaseRenew => {
-            let l = lease::get(store, &lease_id(body)?)
-                .await?
-                .ok_or_else(|| ApiError::bad("lease not found or lease is not renewable"))?;
-            let increment = body.duration("increment")?.unwrap_or(0);
-            let r = lease::renew(store, &l, increment, now).await?;
-            Ok(Envelope {
-                lease_id: l.id,
-                lease_duration: r.ttl,
-                renewable: true,
-                warnings: r.warnings,
-                ..Envelope::default()
-            }
-            .ok())
-        }
-        Route::LeaseRevoke => {
-            // Revoking an unknown lease succeeds, as in Vault.
-            if let Some(l) = lease::get(store, &lease_id(body)?).await? {
-                app.revokers.revoke(store, &l, now, false).await?;
-            }
-            Ok(Reply::NoContent)
-        }
-        Route::LeaseList { prefix } => {
-            let prefix = folder(prefix);
-            let keys: Vec<String> = lease::list_prefix(store, &prefix)
-                .await?
-                .into_iter()
-                .filter_map(|id| id.strip_prefix(&prefix).map(str::to_owned))
-                .collect();
-            super::approle::keys_reply(keys)
-        }
-        Route::Leases => {
-            if req.query_param("type") != Some("irrevocable") {
-                return Err(ApiError::bad("only type=irrevocable is supported"));
-            }
-            let mut leases = Vec::new();
-            for id in lease::list_irrevocable(store).await? {
-                if let Some(l) = lease::get(store, &id).await? {
-                    leases.push(
-                        json!({ "lease_id": l.id, "error": l.last_error, "attempts": l.attempts }),
-                    );
-                }
-            }
-            Ok(Envelope::data(json!({ "lease_count": leases.len(), "leases": leases })).ok())
-        }
-        Route::LeaseRevokePrefix { prefix } | Route::LeaseRevokeForce { prefix } => {
-            let force = matches!(route, Route::LeaseRevokeForce { .. });
-            let prefix = folder(prefix);
-            let mut failed = 0;
-            for id in lease::list_prefix(store, &prefix).await? {
-                if let Some(l) = lease::get(store, &id).await?
-                    && let Err(e) = app.revokers.revoke(store, &l, now, force).await
-                {
-                    tracing::warn!(error = %e, "revoke-prefix: a lease failed; retried by the sweeper");
-                    failed += 1;
-                }
-            }
-            if failed > 0 {
-                return Err(ApiError::Unavailable);
-            }
-            Ok(Reply::NoContent)
-        }
-        _ => Err(ApiError::MethodNotAllowed),
+pub(super) async fn lookup(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let l = lease::get(c.store(), &lease_id(c)?)
+        .await?
+        .ok_or_else(|| ApiError::bad("invalid lease"))?;
+    Ok(Envelope::data(lease::lookup_json(&l, c.now)).ok())
+}
+
+pub(super) async fn renew(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let l = lease::get(c.store(), &lease_id(c)?)
+        .await?
+        .ok_or_else(|| ApiError::bad("lease not found or lease is not renewable"))?;
+    let increment = c.body.duration("increment")?.unwrap_or(0);
+    let r = lease::renew(c.store(), &l, increment, c.now).await?;
+    Ok(Envelope {
+        lease_id: l.id,
+        lease_duration: r.ttl,
+        renewable: true,
+        warnings: r.warnings,
+        ..Envelope::default()
     }
+    .ok())
+}
+
+pub(super) async fn revoke(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    // Revoking an unknown lease succeeds, as in Vault.
+    if let Some(l) = lease::get(c.store(), &lease_id(c)?).await? {
+        c.svc.revokers.revoke(c.store(), &l, c.now, false).await?;
+    }
+    Ok(Reply::NoContent)
+}
+
+pub(super) async fn list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let prefix = folder(c.param("prefix"));
+    let keys: Vec<String> = lease::list_prefix(c.store(), &prefix)
+        .await?
+        .into_iter()
+        .filter_map(|id| id.strip_prefix(&prefix).map(str::to_owned))
+        .collect();
+    keys_reply(keys)
+}
+
+pub(super) async fn list_irrevocable(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    if c.req.query_param("type") != Some("irrevocable") {
+        return Err(ApiError::bad("only type=irrevocable is supported"));
+    }
+    let mut leases = Vec::new();
+    for id in lease::list_irrevocable(c.store()).await? {
+        if let Some(l) = lease::get(c.store(), &id).await? {
+            leases.push(json!({ "lease_id": l.id, "error": l.last_error, "attempts": l.attempts }));
+        }
+    }
+    Ok(Envelope::data(json!({ "lease_count": leases.len(), "leases": leases })).ok())
+}
+
+pub(super) async fn revoke_prefix(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    revoke_under(c, false).await
+}
+
+pub(super) async fn revoke_force(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    revoke_under(c, true).await
+}
+
+async fn revoke_under(c: &Ctx<'_>, force: bool) -> Result<Reply, ApiError> {
+    let prefix = folder(c.param("prefix"));
+    let mut failed = 0;
+    for id in lease::list_prefix(c.store(), &prefix).await? {
+        if let Some(l) = lease::get(c.store(), &id).await?
+            && let Err(e) = c.svc.revokers.revoke(c.store(), &l, c.now, force).await
+        {
+            tracing::warn!(error = %e, "revoke-prefix: a lease failed; retried by the sweeper");
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        return Err(ApiError::Unavailable);
+    }
+    Ok(Reply::NoContent)
 }
 
 #[cfg(test)]

@@ -1,0 +1,192 @@
+//! The AWS secrets engine's paths: roles, root and lease settings, and credentials
+//! (rules: [`crate::aws_engine`]).
+
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::aws_engine::issue::issue_iam_user;
+use crate::aws_engine::roles::{self, CredentialType};
+use crate::aws_engine::root;
+use crate::aws_engine::sts;
+use crate::error::ApiError;
+use crate::http::envelope::{Envelope, Reply};
+use crate::http::params::{Body, BodyExt, normalize_list};
+use crate::op;
+
+use super::spec::PathSpec;
+use super::{Caller, Ctx, keys_reply};
+
+/// The AWS engine's paths. Credentials go to the issue function, the rest to admin.
+pub static PATHS: &[PathSpec] = &[
+    PathSpec::new(
+        "creds/{role}",
+        &[op!(Read, Issue, creds), op!(Update, Issue, creds)],
+    ),
+    PathSpec::new("sts/{role}", &[op!(Update, Issue, sts_creds)]),
+    PathSpec::new("roles", &[op!(List, Admin, list_roles)]),
+    PathSpec::new(
+        "roles/{name}",
+        &[
+            op!(Read, Admin, read_role),
+            op!(Update, Admin, write_role),
+            op!(Delete, Admin, delete_role),
+        ],
+    )
+    .normalize(normalize_role),
+    PathSpec::new(
+        "config/root",
+        &[op!(Read, Admin, read_root), op!(Update, Admin, write_root)],
+    ),
+    PathSpec::new(
+        "config/lease",
+        &[
+            op!(Read, Admin, read_lease),
+            op!(Update, Admin, write_lease),
+        ],
+    ),
+];
+
+fn normalize_role(body: &mut Body) {
+    for name in ["policy_arns", "iam_groups", "role_arns"] {
+        normalize_list(body, name, false);
+    }
+}
+
+async fn list_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    keys_reply(roles::list(c.store()).await?)
+}
+
+async fn read_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let r = roles::read(c.store(), c.param("name"))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::data(r.to_json()).ok())
+}
+
+async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    roles::write(c.store(), c.param("name"), c.body).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    roles::delete(c.store(), c.param("name")).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn read_root(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    Ok(Envelope::data(root::read(c.store()).await?.to_json()).ok())
+}
+
+async fn write_root(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    root::write(c.store(), c.body).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn read_lease(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let cfg = c.svc.config;
+    let l = roles::lease_config(c.store(), cfg.default_ttl, cfg.max_ttl).await?;
+    Ok(Envelope::data(json!({ "lease": l.lease, "lease_max": l.lease_max })).ok())
+}
+
+async fn write_lease(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    roles::write_lease_config(c.store(), c.body, c.svc.config.max_ttl).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn creds(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    issue(c, false).await
+}
+
+async fn sts_creds(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    issue(c, true).await
+}
+
+/// IAM user credentials (iam_user roles) or STS credentials (assumed_role roles);
+/// `aws/sts` takes assumed_role roles only.
+async fn issue(c: &Ctx<'_>, sts_path: bool) -> Result<Reply, ApiError> {
+    let caller = c.caller()?;
+    let role = c.param("role");
+    let store = c.store();
+    let r = roles::read(store, role)
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("role {role:?} not found")))?;
+    if r.credential_type == CredentialType::AssumedRole {
+        return sts(c, role, &r, caller).await;
+    }
+    if sts_path {
+        return Err(ApiError::bad("aws/sts needs an assumed_role role"));
+    }
+    let cfg = roles::lease_config(store, c.svc.config.default_ttl, c.svc.config.max_ttl).await?;
+    let clients = c.svc.aws.get().await?;
+    let issued = issue_iam_user(
+        store,
+        clients.iam.as_ref(),
+        c.svc.failpoints,
+        role,
+        &r,
+        cfg,
+        &caller.entry,
+        c.now,
+    )
+    .await?;
+    Ok(Envelope {
+        data: Some(json!({
+            "access_key": issued.access_key,
+            "secret_key": issued.secret_key.expose_secret(),
+            "security_token": null,
+        })),
+        lease_id: issued.lease.id.clone(),
+        lease_duration: issued.lease.expire_at - c.now,
+        renewable: true,
+        ..Envelope::default()
+    }
+    .mount("aws")
+    .ok())
+}
+
+/// STS credentials for an `assumed_role` role: `role_arn` and `ttl` from the body (or,
+/// for `GET aws/creds`, the query string).
+async fn sts(
+    c: &Ctx<'_>,
+    role_name: &str,
+    role: &roles::AwsRole,
+    caller: &Caller,
+) -> Result<Reply, ApiError> {
+    let now = c.now;
+    let mut params = c.body.clone();
+    for (k, v) in &c.req.query {
+        if k == "role_arn" || k == "ttl" {
+            params
+                .entry(k.clone())
+                .or_insert_with(|| serde_json::Value::String(v.clone()));
+        }
+    }
+    let arn = sts::pick_role_arn(role, params.string("role_arn")?.as_deref())?;
+    let ttl = sts::session_ttl(role, params.duration("ttl")?)?;
+    let clients = c.svc.aws.get().await?;
+    let (lease, creds) = sts::issue_sts(
+        c.store(),
+        clients.sts.as_ref(),
+        role_name,
+        role,
+        &arn,
+        ttl,
+        &caller.entry,
+        now,
+    )
+    .await?;
+    Ok(Envelope {
+        data: Some(json!({
+            "access_key": creds.access_key,
+            "secret_key": creds.secret_key.expose_secret(),
+            "security_token": creds.session_token.expose_secret(),
+            "arn": arn,
+        })),
+        lease_id: lease.id.clone(),
+        lease_duration: lease.expire_at - now,
+        renewable: false,
+        ..Envelope::default()
+    }
+    .mount("aws")
+    .ok())
+}

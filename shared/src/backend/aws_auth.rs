@@ -1,0 +1,137 @@
+//! The AWS IAM auth method's paths (`auth/aws`): login, client configuration, roles
+//! (rules: [`crate::auth_aws`]).
+
+use crate::auth_aws::iam_request::IamLogin;
+use crate::auth_aws::login::{self, Proof};
+use crate::auth_aws::{MOUNT, config, role};
+use crate::error::ApiError;
+use crate::http::envelope::{Envelope, Reply};
+use crate::http::params::{Body, BodyExt, normalize_list, resolve_alias};
+use crate::op;
+use crate::token;
+
+use super::spec::PathSpec;
+use super::{Ctx, keys_reply};
+
+/// The AWS auth method's paths. Logins go to the login function, the rest to admin.
+pub static PATHS: &[PathSpec] = &[
+    PathSpec::new("login", &[op!(Update, Login, login)]).public(),
+    PathSpec::new(
+        "config/client",
+        &[
+            op!(Read, Admin, read_config),
+            op!(Update, Admin, write_config),
+            op!(Delete, Admin, delete_config),
+        ],
+    )
+    .existence_check()
+    .normalize(normalize_config),
+    PathSpec::new("role", &[op!(List, Admin, list_roles)]),
+    PathSpec::new(
+        "role/{name}",
+        &[
+            op!(Read, Admin, read_role),
+            op!(Update, Admin, write_role),
+            op!(Delete, Admin, delete_role),
+        ],
+    )
+    .existence_check()
+    .normalize(normalize_role),
+];
+
+fn normalize_config(body: &mut Body) {
+    normalize_list(body, "allowed_sts_header_values", false);
+}
+
+fn normalize_role(body: &mut Body) {
+    crate::token_fields::canonicalize(body);
+    // Vault's legacy names of the token TTLs on aws auth roles.
+    resolve_alias(body, "ttl", "token_ttl");
+    resolve_alias(body, "max_ttl", "token_max_ttl");
+    normalize_list(body, "bound_iam_principal_arn", false);
+}
+
+async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let role_name = c.body.string("role")?.unwrap_or_default();
+    let proof = if IamLogin::present(c.body) {
+        Proof::SignedRequest(IamLogin::from_body(c.body)?)
+    } else if let Some(arn) = c.req.iam_caller_arn.as_deref() {
+        Proof::RequestContext(arn)
+    } else {
+        return Err(ApiError::bad(
+            "missing AWS credentials: give the iam_http_request_method, iam_request_url, iam_request_body and iam_request_headers of a signed sts:GetCallerIdentity request, or call through API Gateway's IAM authorization",
+        ));
+    };
+    let l = login::login(
+        c.store(),
+        c.svc.caller_identity,
+        &role_name,
+        proof,
+        c.limits(),
+        c.now,
+    )
+    .await?;
+    let ttl = l.minted.entry.expire_at - c.now;
+    Ok(Envelope {
+        auth: Some(token::auth_json(
+            &l.minted.entry,
+            Some(&l.minted.token),
+            ttl,
+        )),
+        warnings: l.minted.warnings.clone(),
+        ..Envelope::default()
+    }
+    .mount(MOUNT)
+    .ok())
+}
+
+async fn read_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let cfg = config::read(c.store()).await?.ok_or(ApiError::NotFound)?;
+    Ok(Envelope::data(cfg.doc.to_json()).mount(MOUNT).ok())
+}
+
+async fn write_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    c.grant
+        .require_write(config::read(c.store()).await?.is_some())?;
+    let warnings = config::write(c.store(), c.body).await?;
+    if warnings.is_empty() {
+        Ok(Reply::NoContent)
+    } else {
+        Ok(Envelope {
+            warnings,
+            ..Envelope::default()
+        }
+        .mount(MOUNT)
+        .ok())
+    }
+}
+
+async fn delete_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    config::delete(c.store()).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn list_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    keys_reply(role::list(c.store()).await?)
+}
+
+async fn read_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let r = role::read(c.store(), c.param("name"))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::data(r.doc.to_json()).mount(MOUNT).ok())
+}
+
+async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = c.param("name");
+    // Vault's existence check: creating a role needs `create`, changing one `update`.
+    let existing = role::read(c.store(), name).await?;
+    c.grant.require_write(existing.is_some())?;
+    role::write(c.store(), name, existing, c.body).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    role::delete(c.store(), c.param("name")).await?;
+    Ok(Reply::NoContent)
+}

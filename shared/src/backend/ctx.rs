@@ -1,0 +1,111 @@
+//! The request context a handler receives: the ports and caches it may use, the mount
+//! and path parameters, the request, the authenticated caller and what their policies
+//! grant. Handlers never see the whole application.
+
+use secrecy::SecretString;
+
+use crate::audit::AuditKey;
+use crate::auth_aws::caller_identity::CallerIdentity;
+use crate::aws_engine::clients::EngineClients;
+use crate::aws_engine::issue::Failpoints;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::http::ApiRequest;
+use crate::http::params::Body;
+use crate::jwt::cache::KeyCache;
+use crate::keyring::Keyring;
+use crate::lease::Revokers;
+use crate::mounts::cache::MountCache;
+use crate::mounts::{MountEntry, MountTable};
+use crate::policies::AclCache;
+use crate::policy::Grant;
+use crate::store::Store;
+use crate::token::{Limits, TokenEntry};
+
+use super::spec::{Operation, Params};
+
+/// The authenticated caller of a request.
+pub struct Caller {
+    /// The token's entry.
+    pub entry: TokenEntry,
+    /// The token as presented (for lookup-self's `id`).
+    pub token: SecretString,
+}
+
+/// The ports and caches of one function, as handlers may use them.
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    /// Configuration.
+    pub config: &'a Config,
+    /// Storage.
+    pub store: &'a dyn Store,
+    /// Keyring.
+    pub keyring: &'a Keyring,
+    /// Compiled ACLs.
+    pub acl_cache: &'a AclCache,
+    /// The secrets engines' lease revocations.
+    pub revokers: &'a Revokers,
+    /// IAM and STS for the AWS secrets engine.
+    pub aws: &'a EngineClients,
+    /// JWT and Kubernetes issuers' keys.
+    pub jwt_keys: &'a KeyCache,
+    /// STS `GetCallerIdentity` for the AWS IAM auth method.
+    pub caller_identity: &'a dyn CallerIdentity,
+    /// Failure injection on the AWS issue path.
+    pub failpoints: &'a dyn Failpoints,
+    /// The mount table cache.
+    pub mounts: &'a MountCache,
+    /// The audit key (for `sys/audit-hash`).
+    pub audit_key: &'a AuditKey,
+}
+
+/// One request, routed and authorized.
+pub struct Ctx<'a> {
+    /// Ports and caches.
+    pub svc: Services<'a>,
+    /// The mount table the request was routed with.
+    pub table: &'a MountTable,
+    /// The mount serving the request.
+    pub mount: &'a MountEntry,
+    /// Parameters captured from the path.
+    pub params: &'a Params,
+    /// The operation.
+    pub op: Operation,
+    /// The logical path (no `/v1/`), e.g. `secret/data/app`.
+    pub path: &'a str,
+    /// The request.
+    pub req: &'a ApiRequest,
+    /// The body, normalized by the path's spec.
+    pub body: &'a Body,
+    /// The caller (none on public paths).
+    pub caller: Option<&'a Caller>,
+    /// What the caller's policies grant on the path.
+    pub grant: Grant,
+    /// Now, seconds since the epoch.
+    pub now: i64,
+}
+
+impl Ctx<'_> {
+    /// Storage.
+    pub fn store(&self) -> &dyn Store {
+        self.svc.store
+    }
+
+    /// A captured path parameter (`""` when the pattern has none of that name).
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name)
+    }
+
+    /// The caller, or 403 (public paths have none).
+    pub fn caller(&self) -> Result<&Caller, ApiError> {
+        self.caller.ok_or(ApiError::PermissionDenied)
+    }
+
+    /// System token limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            default_ttl: self.svc.config.default_ttl,
+            max_ttl: self.svc.config.max_ttl,
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The KV version 2 backend's paths (engine: [`crate::kv`]). Items are kept under the
+//! mount's storage prefix ([`crate::mounts::MountEntry::storage`]).
+
+use crate::error::ApiError;
+use crate::http::envelope::{Envelope, Reply};
+use crate::kv::{Kv, ReadOutcome};
+use crate::op;
+
+use super::spec::PathSpec;
+use super::{Ctx, keys_reply};
+
+/// KV v2's paths. Reads go to the issue function, writes to admin.
+pub static PATHS: &[PathSpec] = &[
+    PathSpec::new(
+        "config",
+        &[
+            op!(Read, Admin, read_config),
+            op!(Update, Admin, write_config),
+        ],
+    ),
+    PathSpec::new(
+        "data/{*path}",
+        &[
+            op!(Read, Issue, read),
+            op!(Update, Admin, write),
+            op!(Patch, Admin, patch),
+            op!(Delete, Admin, delete_latest),
+        ],
+    )
+    .existence_check()
+    .no_parameter_checks(),
+    PathSpec::new("metadata", METADATA_OPS).existence_check(),
+    PathSpec::new("metadata/{*path}", METADATA_OPS).existence_check(),
+    PathSpec::new("delete/{*path}", &[op!(Update, Admin, delete_versions)]),
+    PathSpec::new("undelete/{*path}", &[op!(Update, Admin, undelete)]),
+    PathSpec::new("destroy/{*path}", &[op!(Update, Admin, destroy)]),
+];
+
+const METADATA_OPS: &[super::OpSpec] = &[
+    op!(Read, Issue, read_metadata),
+    op!(List, Issue, list),
+    op!(Update, Admin, write_metadata),
+    op!(Delete, Admin, delete_metadata),
+];
+
+fn kv<'a>(c: &'a Ctx<'a>) -> Kv<'a> {
+    Kv {
+        store: c.svc.store,
+        keyring: c.svc.keyring,
+    }
+}
+
+fn mount<'a>(c: &'a Ctx<'a>) -> &'a str {
+    &c.mount.storage
+}
+
+async fn read(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let version = match c.req.query_param("version") {
+        None | Some("") => 0,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .ok_or_else(|| ApiError::bad("invalid version"))?,
+    };
+    match kv(c).read(mount(c), c.param("path"), version).await? {
+        ReadOutcome::Found(d) => Ok(Envelope::data(d).mount("kv").ok()),
+        ReadOutcome::Gone(d) => Ok(Reply::Envelope(404, Envelope::data(d).mount("kv"))),
+        ReadOutcome::Missing => Err(ApiError::NotFound),
+    }
+}
+
+async fn write(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let meta = kv(c)
+        .write(mount(c), c.param("path"), c.body, c.grant, c.now)
+        .await?;
+    Ok(Envelope::data(meta).mount("kv").ok())
+}
+
+async fn patch(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let meta = kv(c)
+        .patch(mount(c), c.param("path"), c.body, c.now)
+        .await?;
+    Ok(Envelope::data(meta).mount("kv").ok())
+}
+
+async fn delete_latest(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    kv(c)
+        .soft_delete(mount(c), c.param("path"), None, c.now)
+        .await?;
+    Ok(Reply::NoContent)
+}
+
+async fn delete_versions(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    kv(c)
+        .soft_delete(mount(c), c.param("path"), Some(c.body), c.now)
+        .await?;
+    Ok(Reply::NoContent)
+}
+
+async fn undelete(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    kv(c)
+        .undelete(mount(c), c.param("path"), c.body, c.now)
+        .await?;
+    Ok(Reply::NoContent)
+}
+
+async fn destroy(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    kv(c)
+        .destroy(mount(c), c.param("path"), c.body, c.now)
+        .await?;
+    Ok(Reply::NoContent)
+}
+
+async fn list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let keys = kv(c)
+        .list(mount(c), c.param("path"))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    keys_reply(keys)
+}
+
+async fn read_metadata(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let m = kv(c)
+        .read_metadata(mount(c), c.param("path"))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::data(m).mount("kv").ok())
+}
+
+async fn write_metadata(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    kv(c)
+        .write_metadata(mount(c), c.param("path"), c.body, c.grant, c.now)
+        .await?;
+    Ok(Reply::NoContent)
+}
+
+async fn delete_metadata(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    kv(c).delete_all(mount(c), c.param("path")).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn read_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    Ok(Envelope::data(kv(c).read_config(mount(c)).await?)
+        .mount("kv")
+        .ok())
+}
+
+async fn write_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    kv(c).write_config(mount(c), c.body).await?;
+    Ok(Reply::NoContent)
+}

@@ -1,0 +1,66 @@
+//! `sys/seal-status`, `sys/leader` and `sys/audit`: what clients ask of a server's state.
+//! Sigil has no seal, no standby and one audit device.
+
+use serde_json::{Map, Value, json};
+
+use crate::audit::DEVICE;
+use crate::error::ApiError;
+use crate::http::envelope::{Envelope, Reply};
+
+use super::super::Ctx;
+
+/// `GET sys/seal-status` (no token): always initialized and unsealed, in Vault's
+/// shape (bare object, no envelope), so `vault status` works.
+pub(super) async fn seal_status(_: &Ctx<'_>) -> Result<Reply, ApiError> {
+    Ok(Reply::Raw(
+        200,
+        json!({
+            "type": "shamir",
+            "initialized": true,
+            "sealed": false,
+            "t": 1,
+            "n": 1,
+            "progress": 0,
+            "nonce": "",
+            "version": concat!("sigil-", env!("CARGO_PKG_VERSION")),
+            "commit_date": "",
+            "migration": false,
+            "cluster_name": "sigil",
+            "cluster_id": "",
+            "recovery_seal": false,
+            "storage_type": "dynamodb",
+        }),
+    ))
+}
+
+/// `GET sys/leader` (no token): Sigil has no HA mode, as a single Vault server.
+pub(super) async fn leader(_: &Ctx<'_>) -> Result<Reply, ApiError> {
+    Ok(Reply::Raw(200, json!({ "ha_enabled": false })))
+}
+
+/// `GET sys/audit`: the one built-in device, `stdout/` (a file device writing to the
+/// function's standard output, read by CloudWatch Logs).
+pub(super) async fn list(_: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let path = format!("{DEVICE}/");
+    let mut data = Map::new();
+    data.insert(
+        path.clone(),
+        json!({
+            "type": "file",
+            "description": "Sigil's audit device: JSON lines on the function's standard output",
+            "options": { "file_path": "stdout" },
+            "local": false,
+            "path": path,
+        }),
+    );
+    let mut env = Envelope::data(Value::Object(data.clone())).mount("system");
+    env.top_level = data;
+    Ok(env.ok())
+}
+
+/// `PUT`/`DELETE sys/audit/:path`: refused; the device is built in.
+pub(super) async fn change(_: &Ctx<'_>) -> Result<Reply, ApiError> {
+    Err(ApiError::bad(format!(
+        "Sigil has one built-in audit device, \"{DEVICE}\"; devices cannot be enabled or disabled"
+    )))
+}

@@ -1,0 +1,139 @@
+//! The token store's paths (`auth/token/`): lookup, renew and revoke, of oneself or of
+//! another token (rules: [`crate::token`]).
+
+use secrecy::SecretString;
+
+use crate::error::ApiError;
+use crate::http::envelope::{Envelope, Reply};
+use crate::http::params::BodyExt;
+use crate::op;
+use crate::token::{self, TokenEntry};
+
+use super::Ctx;
+use super::spec::PathSpec;
+
+/// The token store's paths.
+pub static PATHS: &[PathSpec] = &[
+    PathSpec::new(
+        "lookup-self",
+        &[
+            op!(Read, Issue, lookup_self),
+            op!(Update, Issue, lookup_self),
+        ],
+    ),
+    PathSpec::new(
+        "lookup",
+        &[op!(Read, Issue, lookup), op!(Update, Issue, lookup)],
+    ),
+    PathSpec::new("lookup-accessor", &[op!(Update, Admin, lookup_accessor)]),
+    PathSpec::new("renew-self", &[op!(Update, Renew, renew_self)]),
+    PathSpec::new("renew", &[op!(Update, Renew, renew_other)]),
+    PathSpec::new("revoke-self", &[op!(Update, Revoke, revoke_self)]),
+    PathSpec::new("revoke", &[op!(Update, Revoke, revoke_other)]),
+    PathSpec::new("revoke-accessor", &[op!(Update, Revoke, revoke_accessor)]),
+];
+
+async fn lookup_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let caller = c.caller()?;
+    Ok(Envelope::data(token::lookup_json(
+        &caller.entry,
+        Some(&caller.token),
+        c.now,
+    ))
+    .mount("token")
+    .ok())
+}
+
+async fn lookup(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let (entry, tok) = by_token(c).await?;
+    Ok(
+        Envelope::data(token::lookup_json(&entry, Some(&tok), c.now))
+            .mount("token")
+            .ok(),
+    )
+}
+
+async fn lookup_accessor(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let acc = c
+        .body
+        .string("accessor")?
+        .ok_or_else(|| ApiError::bad("missing accessor"))?;
+    let entry = token::find_by_accessor(c.store(), &acc, c.now)
+        .await?
+        .ok_or_else(|| ApiError::bad("invalid accessor"))?;
+    Ok(Envelope::data(token::lookup_json(&entry, None, c.now))
+        .mount("token")
+        .ok())
+}
+
+async fn renew_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let caller = c.caller()?;
+    renew(c, &caller.entry, &caller.token).await
+}
+
+async fn renew_other(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let (entry, tok) = by_token(c).await?;
+    renew(c, &entry, &tok).await
+}
+
+async fn revoke_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    revoke(c, &c.caller()?.entry).await
+}
+
+async fn revoke_other(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    // Revoking an unknown or expired token succeeds, as in Vault; a missing or
+    // malformed `token` parameter does not.
+    let tok = token_param(c)?;
+    if let Some(entry) = token::find(c.store(), &tok, c.now).await? {
+        revoke(c, &entry).await?;
+    }
+    Ok(Reply::NoContent)
+}
+
+async fn revoke_accessor(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let acc = c
+        .body
+        .string("accessor")?
+        .ok_or_else(|| ApiError::bad("missing accessor"))?;
+    if let Some(entry) = token::find_by_accessor(c.store(), &acc, c.now).await? {
+        revoke(c, &entry).await?;
+    }
+    Ok(Reply::NoContent)
+}
+
+/// Revokes the token's leases, then the token.
+async fn revoke(c: &Ctx<'_>, entry: &TokenEntry) -> Result<Reply, ApiError> {
+    crate::lease::revoke_owned(c.store(), c.svc.revokers, &entry.hash, c.now).await?;
+    token::revoke(c.store(), entry).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn renew(c: &Ctx<'_>, entry: &TokenEntry, tok: &SecretString) -> Result<Reply, ApiError> {
+    let increment = c.body.duration("increment")?.unwrap_or(0);
+    let r = token::renew(c.store(), entry, increment, c.now).await?;
+    let mut renewed = entry.clone();
+    renewed.expire_at = c.now + r.ttl;
+    Ok(Envelope {
+        auth: Some(token::auth_json(&renewed, Some(tok), r.ttl)),
+        warnings: r.warnings,
+        ..Envelope::default()
+    }
+    .mount("token")
+    .ok())
+}
+
+fn token_param(c: &Ctx<'_>) -> Result<SecretString, ApiError> {
+    c.body
+        .string("token")?
+        .filter(|t| !t.is_empty())
+        .map(SecretString::from)
+        .ok_or_else(|| ApiError::bad("missing token"))
+}
+
+async fn by_token(c: &Ctx<'_>) -> Result<(TokenEntry, SecretString), ApiError> {
+    let tok = token_param(c)?;
+    let entry = token::find(c.store(), &tok, c.now)
+        .await?
+        .ok_or_else(|| ApiError::bad("bad token"))?;
+    Ok((entry, tok))
+}

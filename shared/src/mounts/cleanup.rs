@@ -1,0 +1,365 @@
+//! Deleting a disabled mount's items in bounded, resumable steps (the sweeper runs
+//! [`step`] on every invocation).
+//!
+//! Disabling a mount only deletes its entry and files a cleanup record
+//! ([`super::store::Change::Disable`]): from then on no request is served from it.
+//! Each step here then deletes at most a budget of items, reading only the mount's own
+//! partitions (never scanning the table), and records where it stopped:
+//!
+//! - KV: a depth-first walk of the folder index (`kvdir/{storage}/{folder}`), deleting
+//!   each secret's partition (`kv/{storage}/{path}`) and then its index entry; a folder
+//!   whose index is empty is removed from its parent's. The cursor is the folder being
+//!   walked, so a step that dies part-way resumes there (deletes are idempotent).
+//! - JWT, Kubernetes: the roles and config partitions (`auth/{storage}/...`).
+//! - AppRole: each role's secret IDs and accessors, then the role.
+//! - AWS secrets: the mount's leases are revoked first (their engine's revocation
+//!   needs the engine's configuration), then roles and configuration.
+//! - AWS auth: roles and client configuration.
+//! - Every auth method: the tokens it issued, from the index kept at mint time
+//!   ([`crate::token::mount_index_key`]), with the leases they own.
+
+use crate::error::ApiError;
+use crate::lease::Revokers;
+use crate::store::{ItemExt, Key, Query, Store, Write};
+
+use super::store::{Cleanup, pending_cleanups, save_cleanup};
+use super::{BackendKind, Table};
+
+/// Items one sweeper run deletes (or tokens and leases it revokes) across all
+/// cleanups, at most (a step may pass it by one secret's items). For KV that is about
+/// one query per secret and one transaction per 100 items: some 600 calls, a few
+/// seconds, well within a function's timeout.
+pub const STEP_BUDGET: usize = 1000;
+
+/// Folder index entries read per query.
+const CHUNK: usize = 25;
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Items deleted, tokens and leases revoked.
+    pub items: usize,
+    /// Mounts whose items are now all gone (their cleanup records too).
+    pub finished: usize,
+    /// Cleanups still pending after this step.
+    pub pending: usize,
+}
+
+/// A budget of item operations.
+struct Budget(usize);
+
+impl Budget {
+    fn left(&self) -> usize {
+        self.0
+    }
+    fn spend(&mut self, n: usize) {
+        self.0 = self.0.saturating_sub(n);
+    }
+}
+
+/// Runs one bounded step over the pending cleanups, oldest first: at most `budget`
+/// item operations. Returns what it did.
+pub async fn step(
+    store: &dyn Store,
+    revokers: &Revokers,
+    budget: usize,
+    now: i64,
+) -> Result<StepReport, ApiError> {
+    let pending = pending_cleanups(store).await?;
+    let mut budget = Budget(budget);
+    let mut report = StepReport::default();
+    let mut left = pending.len();
+    for cleanup in &pending {
+        if budget.left() == 0 {
+            break;
+        }
+        let before = budget.left();
+        let outcome = one(store, revokers, cleanup, &mut budget, now).await?;
+        report.items += before - budget.left();
+        match outcome {
+            Some(cursor) => {
+                if cursor != cleanup.cursor {
+                    save_cleanup(store, &cleanup.entry.uuid, Some(&cursor)).await?;
+                }
+            }
+            None => {
+                save_cleanup(store, &cleanup.entry.uuid, None).await?;
+                report.finished += 1;
+                left -= 1;
+            }
+        }
+    }
+    report.pending = left;
+    Ok(report)
+}
+
+/// Works on one cleanup: `None` when it is finished, else the cursor to resume from.
+async fn one(
+    store: &dyn Store,
+    revokers: &Revokers,
+    c: &Cleanup,
+    budget: &mut Budget,
+    now: i64,
+) -> Result<Option<String>, ApiError> {
+    let e = &c.entry;
+    let s = e.storage.as_str();
+    if e.table == Table::Auth
+        && !revoke_tokens(store, revokers, &e.full_path(), budget, now).await?
+    {
+        return Ok(Some(c.cursor.clone()));
+    }
+    let done = match e.kind {
+        BackendKind::Kv => return kv(store, s, c.cursor.clone(), budget).await,
+        BackendKind::Jwt | BackendKind::Kubernetes => {
+            partitions(
+                store,
+                &[format!("auth/{s}/roles"), format!("auth/{s}/config")],
+                budget,
+            )
+            .await?
+        }
+        BackendKind::AppRole => approle(store, budget).await?,
+        BackendKind::Aws => {
+            revoke_leases(store, revokers, "aws", budget, now).await?
+                && partitions(store, &["aws/roles".into(), "aws/config".into()], budget).await?
+        }
+        BackendKind::AwsAuth => {
+            partitions(
+                store,
+                &[
+                    crate::auth_aws::role::ROLES_PK.into(),
+                    "auth_aws/config".into(),
+                ],
+                budget,
+            )
+            .await?
+        }
+        BackendKind::System | BackendKind::Token => true,
+    };
+    Ok((!done).then(|| c.cursor.clone()))
+}
+
+/// Deletes `keys` in transactions of up to 100 items (DynamoDB's limit).
+async fn delete(store: &dyn Store, keys: Vec<Key>, budget: &mut Budget) -> Result<(), ApiError> {
+    for chunk in keys.chunks(100) {
+        store
+            .transact(
+                chunk
+                    .iter()
+                    .map(|k| Write::Delete {
+                        key: k.clone(),
+                        cond: None,
+                    })
+                    .collect(),
+            )
+            .await?;
+        budget.spend(chunk.len());
+    }
+    Ok(())
+}
+
+/// One page of a partition's keys, at most `limit`.
+async fn page(store: &dyn Store, pk: &str, limit: usize) -> Result<Vec<Key>, ApiError> {
+    let mut q = Query::partition(pk);
+    q.limit = Some(u32::try_from(limit.clamp(1, 100)).unwrap_or(100));
+    Ok(store
+        .query(&q)
+        .await?
+        .items
+        .iter()
+        .map(ItemExt::key)
+        .collect())
+}
+
+/// Empties whole partitions, in order. `true` once all are empty.
+async fn partitions(
+    store: &dyn Store,
+    pks: &[String],
+    budget: &mut Budget,
+) -> Result<bool, ApiError> {
+    for pk in pks {
+        loop {
+            if budget.left() == 0 {
+                return Ok(false);
+            }
+            let keys = page(store, pk, budget.left()).await?;
+            if keys.is_empty() {
+                break;
+            }
+            delete(store, keys, budget).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// The KV walk. `folder` is the cursor (`""`: the mount's root, else `a/b/`).
+async fn kv(
+    store: &dyn Store,
+    s: &str,
+    mut folder: String,
+    budget: &mut Budget,
+) -> Result<Option<String>, ApiError> {
+    loop {
+        if budget.left() == 0 {
+            return Ok(Some(folder));
+        }
+        let dir = format!("kvdir/{s}/{folder}");
+        let children: Vec<String> = page(store, &dir, CHUNK)
+            .await?
+            .into_iter()
+            .map(|k| k.sk)
+            .collect();
+        if children.is_empty() {
+            if folder.is_empty() {
+                delete(
+                    store,
+                    vec![Key::new(format!("kv-config/{s}"), "config")],
+                    budget,
+                )
+                .await?;
+                return Ok(None);
+            }
+            // This folder is done: drop it from its parent's index and walk the parent.
+            let inner = folder.trim_end_matches('/');
+            let (parent, name) = match inner.rsplit_once('/') {
+                Some((p, n)) => (format!("{p}/"), format!("{n}/")),
+                None => (String::new(), format!("{inner}/")),
+            };
+            delete(
+                store,
+                vec![Key::new(format!("kvdir/{s}/{parent}"), name)],
+                budget,
+            )
+            .await?;
+            folder = parent;
+            continue;
+        }
+        let mut descend = None;
+        // Small secrets (every item in one page) are deleted together with their index
+        // entries, up to a transaction's 100 items; larger ones page by page.
+        let mut batch: Vec<Key> = Vec::new();
+        for child in children {
+            if child.ends_with('/') {
+                descend.get_or_insert(child);
+                continue;
+            }
+            if budget.left() <= batch.len() {
+                break;
+            }
+            let secret = format!("kv/{s}/{folder}{child}");
+            let items = page(store, &secret, 100).await?;
+            if items.len() < 100 {
+                if batch.len() + items.len() + 1 > 100 {
+                    delete(store, std::mem::take(&mut batch), budget).await?;
+                }
+                batch.extend(items);
+                batch.push(Key::new(dir.clone(), child));
+                continue;
+            }
+            delete(store, std::mem::take(&mut batch), budget).await?;
+            if !partitions(store, std::slice::from_ref(&secret), budget).await? {
+                return Ok(Some(folder));
+            }
+            delete(store, vec![Key::new(dir.clone(), child)], budget).await?;
+        }
+        delete(store, batch, budget).await?;
+        if budget.left() == 0 {
+            return Ok(Some(folder));
+        }
+        if let Some(sub) = descend {
+            folder.push_str(&sub);
+        }
+    }
+}
+
+/// AppRole: each role's secret IDs (through its accessor items), then the role.
+async fn approle(store: &dyn Store, budget: &mut Budget) -> Result<bool, ApiError> {
+    loop {
+        if budget.left() == 0 {
+            return Ok(false);
+        }
+        let Some(role) = page(store, crate::approle::ROLES_PK, 1).await?.pop() else {
+            return Ok(true);
+        };
+        let name = role.sk;
+        loop {
+            if budget.left() == 0 {
+                return Ok(false);
+            }
+            let accessors =
+                crate::approle::accessor_page(store, &name, budget.left().min(50)).await?;
+            if accessors.is_empty() {
+                break;
+            }
+            delete(store, accessors, budget).await?;
+        }
+        crate::approle::delete_role(store, &name).await?;
+        // A role whose item was already gone leaves only its list entry.
+        delete(
+            store,
+            vec![Key::new(crate::approle::ROLES_PK, name)],
+            budget,
+        )
+        .await?;
+    }
+}
+
+/// Revokes the leases of a secrets mount (partition `leases/{mount}`), engine first.
+async fn revoke_leases(
+    store: &dyn Store,
+    revokers: &Revokers,
+    mount: &str,
+    budget: &mut Budget,
+    now: i64,
+) -> Result<bool, ApiError> {
+    loop {
+        if budget.left() == 0 {
+            return Ok(false);
+        }
+        let ids = page(store, &format!("leases/{mount}"), budget.left().min(25)).await?;
+        if ids.is_empty() {
+            return Ok(true);
+        }
+        for k in ids {
+            match crate::lease::get(store, &k.sk).await? {
+                Some(l) => {
+                    // A lease whose engine keeps failing is deleted all the same: its
+                    // mount is gone (Vault's unmount revokes by force too).
+                    revokers.revoke(store, &l, now, true).await?;
+                }
+                None => delete(store, vec![k], budget).await?,
+            }
+            budget.spend(1);
+        }
+    }
+}
+
+/// Revokes the tokens an auth mount issued (and their leases). `true` once none is left.
+async fn revoke_tokens(
+    store: &dyn Store,
+    revokers: &Revokers,
+    mount_path: &str,
+    budget: &mut Budget,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let pk = crate::token::mount_index_partition(mount_path);
+    loop {
+        if budget.left() == 0 {
+            return Ok(false);
+        }
+        let keys = page(store, &pk, budget.left().min(25)).await?;
+        if keys.is_empty() {
+            return Ok(true);
+        }
+        for k in keys {
+            crate::lease::revoke_owned(store, revokers, &k.sk, now).await?;
+            let accessor = store
+                .get(&crate::token::token_key(&k.sk))
+                .await?
+                .and_then(|i| crate::token::TokenEntry::try_from(&i).ok())
+                .map(|e| e.accessor);
+            crate::token::revoke_hash(store, &k.sk, accessor.as_deref()).await?;
+            delete(store, vec![k], budget).await?;
+        }
+    }
+}

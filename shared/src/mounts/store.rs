@@ -1,0 +1,304 @@
+//! The mount table's items and the writes that change it.
+//!
+//! Items, all in partition `mounts` (one query reads the whole table):
+//! - sort key `~generation`: `n`, bumped by every change. Every change is one
+//!   transaction conditioned on the generation it read, so two concurrent changes
+//!   cannot both pass their overlap checks.
+//! - sort key `m/{table}/{path}` (`m/secret/team-a/`, `m/auth/ci/`): one mount.
+//!
+//! Until the first change (or `sigil admin init`) no item exists and every function
+//! serves the mounts of its environment ([`super::initial_table`]); the first change
+//! stores those mounts and the change together.
+//!
+//! Disabling a mount deletes its entry (no request is served from it from then on) and
+//! files a cleanup record, `mount-cleanup` / `{uuid}`, which the sweeper works
+//! through in bounded steps ([`crate::mounts::cleanup`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::error::ApiError;
+use crate::store::{
+    Cond, Item, ItemExt, Key, Query, Store, Update, Value, Write, new_item, query_all,
+};
+
+use super::{BackendKind, MountEntry, MountTable, Table};
+
+/// The mount table's partition.
+pub const PK: &str = "mounts";
+/// The generation item's sort key.
+pub const SK_GENERATION: &str = "~generation";
+/// The cleanup records' partition.
+pub const CLEANUP_PK: &str = "mount-cleanup";
+
+const A_N: &str = "n";
+const A_PATH: &str = "path";
+const A_TABLE: &str = "table";
+const A_TYPE: &str = "type";
+const A_ACCESSOR: &str = "accessor";
+const A_UUID: &str = "uuid";
+const A_DESCRIPTION: &str = "description";
+const A_OPTIONS: &str = "options";
+const A_DEFAULT_TTL: &str = "default_lease_ttl";
+const A_MAX_TTL: &str = "max_lease_ttl";
+const A_STORAGE: &str = "storage";
+const A_CREATED: &str = "created_at";
+
+/// The generation item's key.
+pub fn generation_key() -> Key {
+    Key::new(PK, SK_GENERATION)
+}
+
+fn entry_key(table: Table, path: &str) -> Key {
+    Key::new(PK, format!("m/{}/{path}", table.name()))
+}
+
+/// The backend serving a Vault type name in a table, if Sigil has one.
+pub fn kind_of(table: Table, type_name: &str) -> Option<BackendKind> {
+    Some(match (table, type_name) {
+        (Table::Secrets, "kv") => BackendKind::Kv,
+        (Table::Secrets, "aws") => BackendKind::Aws,
+        (Table::Auth, "approle") => BackendKind::AppRole,
+        (Table::Auth, "jwt" | "oidc") => BackendKind::Jwt,
+        (Table::Auth, "kubernetes") => BackendKind::Kubernetes,
+        (Table::Auth, "aws") => BackendKind::AwsAuth,
+        _ => return None,
+    })
+}
+
+fn to_item(e: &MountEntry, now: i64) -> Item {
+    let mut item = new_item(&entry_key(e.table, &e.path));
+    item.insert(A_PATH.into(), e.path.as_str().into());
+    item.insert(A_TABLE.into(), e.table.name().into());
+    item.insert(A_TYPE.into(), e.type_name.as_str().into());
+    item.insert(A_ACCESSOR.into(), e.accessor.as_str().into());
+    item.insert(A_UUID.into(), e.uuid.as_str().into());
+    item.insert(A_DESCRIPTION.into(), e.description.as_str().into());
+    item.insert(
+        A_OPTIONS.into(),
+        Value::M(
+            e.options
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::S(v.clone())))
+                .collect(),
+        ),
+    );
+    item.insert(A_DEFAULT_TTL.into(), e.default_lease_ttl.into());
+    item.insert(A_MAX_TTL.into(), e.max_lease_ttl.into());
+    item.insert(A_STORAGE.into(), e.storage.as_str().into());
+    item.insert(A_CREATED.into(), now.into());
+    item
+}
+
+fn from_item(item: &Item) -> Result<MountEntry, ApiError> {
+    let table = match item.s(A_TABLE)? {
+        "secret" => Table::Secrets,
+        "auth" => Table::Auth,
+        _ => return Err(ApiError::Internal),
+    };
+    let type_name = item.s(A_TYPE)?.to_owned();
+    let kind = kind_of(table, &type_name).ok_or(ApiError::Internal)?;
+    let options: BTreeMap<String, String> = item
+        .map(A_OPTIONS)?
+        .into_iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+        .collect();
+    Ok(MountEntry {
+        path: item.s(A_PATH)?.to_owned(),
+        table,
+        type_name,
+        kind,
+        accessor: item.s(A_ACCESSOR)?.to_owned(),
+        uuid: item.s(A_UUID)?.to_owned(),
+        description: item.s(A_DESCRIPTION)?.to_owned(),
+        options,
+        default_lease_ttl: item.n(A_DEFAULT_TTL)?,
+        max_lease_ttl: item.n(A_MAX_TTL)?,
+        storage: item.s(A_STORAGE)?.to_owned(),
+        builtin: false,
+    })
+}
+
+/// Reads the stored table (one query of one partition, a page per 1 MB): `None` when
+/// nothing is stored yet (serve [`super::initial_table`]).
+pub async fn load(store: &dyn Store) -> Result<Option<MountTable>, ApiError> {
+    let items = query_all(store, Query::partition(PK)).await?;
+    let mut generation = None;
+    let mut entries: Vec<Arc<MountEntry>> = super::builtins().into_iter().map(Arc::new).collect();
+    for item in &items {
+        if item.key().sk == SK_GENERATION {
+            generation = Some(item.n(A_N)?);
+        } else {
+            entries.push(Arc::new(from_item(item)?));
+        }
+    }
+    Ok(generation.map(|generation| MountTable {
+        entries,
+        generation,
+    }))
+}
+
+/// A change to the mount table.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Add a mount (its path must be free and not overlap another).
+    Enable(MountEntry),
+    /// Remove the mount at this path; its items are deleted by the sweeper.
+    Disable(Table, String),
+    /// Replace a mount's tunable fields (description, lease TTLs).
+    Tune(MountEntry),
+}
+
+/// Applies `change` to `current` (the table as read, stored or initial) in one
+/// transaction conditioned on its generation: 400 when the change does not fit the
+/// table (a taken or overlapping path, an unknown mount), 503 (retry) when another
+/// change landed since `current` was read. Returns the generation written.
+pub async fn apply(
+    store: &dyn Store,
+    current: &MountTable,
+    stored: bool,
+    change: Change,
+    now: i64,
+) -> Result<i64, ApiError> {
+    let mut writes = Vec::new();
+    let next = current.generation + 1;
+    if stored {
+        writes.push(Write::Update {
+            key: generation_key(),
+            updates: vec![Update::Set(A_N, Value::N(next))],
+            cond: Some(Cond::Eq(A_N, Value::N(current.generation))),
+        });
+    } else {
+        // The first change stores the environment's mounts with it.
+        let mut g = new_item(&generation_key());
+        g.insert(A_N.into(), Value::N(next));
+        writes.push(Write::Put {
+            item: g,
+            cond: Some(Cond::NotExists),
+        });
+        for e in current.entries.iter().filter(|e| !e.builtin) {
+            if let Change::Disable(t, p)
+            | Change::Tune(MountEntry {
+                table: t, path: p, ..
+            }) = &change
+                && *t == e.table
+                && *p == e.path
+            {
+                continue;
+            }
+            writes.push(Write::Put {
+                item: to_item(e, now),
+                cond: None,
+            });
+        }
+    }
+    match change {
+        Change::Enable(entry) => {
+            if let Some(taken) = current
+                .entries
+                .iter()
+                .find(|e| e.table == entry.table && e.path == entry.path)
+            {
+                return Err(ApiError::bad(format!(
+                    "path is already in use at {}",
+                    taken.full_path()
+                )));
+            }
+            writes.push(Write::Put {
+                item: to_item(&entry, now),
+                cond: Some(Cond::NotExists),
+            });
+        }
+        Change::Disable(table, path) => {
+            let entry = current
+                .get(table, &path)
+                .ok_or_else(|| ApiError::bad(format!("no mount at {path:?}")))?;
+            if entry.builtin {
+                return Err(ApiError::bad(format!(
+                    "cannot unmount {:?}: it is built in",
+                    entry.full_path()
+                )));
+            }
+            if stored {
+                writes.push(Write::Delete {
+                    key: entry_key(table, &path),
+                    cond: Some(Cond::Exists),
+                });
+            }
+            writes.push(Write::Put {
+                item: cleanup_item(entry, now),
+                cond: None,
+            });
+        }
+        Change::Tune(entry) => {
+            if stored {
+                writes.push(Write::Put {
+                    item: to_item(&entry, now),
+                    cond: Some(Cond::Exists),
+                });
+            } else {
+                writes.push(Write::Put {
+                    item: to_item(&entry, now),
+                    cond: None,
+                });
+            }
+        }
+    }
+    match store.transact(writes).await {
+        Ok(()) => Ok(next),
+        Err(e) if e.is_condition() => Err(ApiError::Unavailable),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A disabled mount whose items remain to be deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cleanup {
+    /// The mount as it was.
+    pub entry: MountEntry,
+    /// Where the deletion stopped (backend-defined; empty: not started).
+    pub cursor: String,
+}
+
+const A_CURSOR: &str = "cursor";
+
+fn cleanup_item(entry: &MountEntry, now: i64) -> Item {
+    let mut item = to_item(entry, now);
+    item.insert("pk".into(), CLEANUP_PK.into());
+    item.insert("sk".into(), entry.uuid.as_str().into());
+    item.insert(A_CURSOR.into(), "".into());
+    item
+}
+
+/// The disabled mounts whose items remain (one query).
+pub async fn pending_cleanups(store: &dyn Store) -> Result<Vec<Cleanup>, ApiError> {
+    query_all(store, Query::partition(CLEANUP_PK))
+        .await?
+        .iter()
+        .map(|item| {
+            Ok(Cleanup {
+                entry: from_item(item)?,
+                cursor: item.s(A_CURSOR).unwrap_or_default().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Records how far a cleanup got; `None` deletes the record (the cleanup is done).
+pub async fn save_cleanup(
+    store: &dyn Store,
+    uuid: &str,
+    cursor: Option<&str>,
+) -> Result<(), ApiError> {
+    let key = Key::new(CLEANUP_PK, uuid);
+    let write = match cursor {
+        Some(c) => Write::Update {
+            key,
+            updates: vec![Update::Set(A_CURSOR, c.into())],
+            cond: Some(Cond::Exists),
+        },
+        None => Write::Delete { key, cond: None },
+    };
+    store.write(write).await?;
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! The request pipeline: resolve, authenticate, authorize, audit, then run the path's
+//! handler, in that order.
+
+use secrecy::ExposeSecret;
+
+use crate::app::App;
+use crate::audit::Exchange;
+use crate::authz;
+use crate::backend::{Caller, Ctx, Services};
+use crate::error::ApiError;
+use crate::http::ApiRequest;
+use crate::http::envelope::Reply;
+use crate::route::{self, Operation};
+
+/// Resolves, authenticates, authorizes, audits and runs the handler for `req`, in that
+/// order: the request's audit line is written after authorization and before anything
+/// is written (a limited-use token's use included), so a failing audit device stops
+/// the request with nothing changed (fail closed).
+pub(crate) async fn dispatch(
+    app: &App,
+    req: &ApiRequest,
+    audit: &mut Exchange,
+) -> Result<Reply, ApiError> {
+    // Go's strconv.ParseBool, as Vault parses `list`.
+    let list = matches!(
+        req.query_param("list"),
+        Some("1" | "t" | "T" | "true" | "TRUE" | "True")
+    );
+    req.check_limits()?;
+    let now = app.clock.now();
+    let ttl = app.config.policy_cache_ttl;
+    let mut table = app.mounts.get(app.store.as_ref(), now, ttl).await?;
+    let mut resolved = route::resolve(&table, &req.method, &req.path, list);
+    if let Ok(r) = &resolved {
+        admit_route(app, req, audit, r)?;
+    }
+    let public = resolved.as_ref().is_ok_and(|r| r.spec.public);
+    let token = req.token();
+    let mut caller = None;
+    if !public && (resolved.is_ok() || token.is_some()) {
+        // A request with a token reads the mount table's generation with the token
+        // (one round trip): a mount changed since the cached table was read is routed
+        // by the new table, so a disabled mount serves nothing from then on.
+        let looked = crate::token::lookup_with(
+            app.store.as_ref(),
+            token.as_ref(),
+            &crate::mounts::store::generation_key(),
+            now,
+        )
+        .await;
+        let (entry, generation) = match (looked, &resolved) {
+            (Ok(found), _) => found,
+            // An unknown path stays a 404, whatever the token.
+            (Err(_), Err(e)) => return Err(e.clone()),
+            (Err(e), Ok(_)) => {
+                audit.decide(false);
+                return Err(e);
+            }
+        };
+        let generation = generation
+            .map(|g| crate::store::ItemExt::n(&g, "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if generation != table.generation {
+            table = app
+                .mounts
+                .at_generation(app.store.as_ref(), generation, now, ttl)
+                .await?;
+            resolved = route::resolve(&table, &req.method, &req.path, list);
+            if let Ok(r) = &resolved {
+                admit_route(app, req, audit, r)?;
+            }
+        }
+        // A token issued through an auth mount that is gone (disabled since) is
+        // refused at once; the sweeper revokes it with the mount's other items.
+        if let Some(m) = crate::token::auth_mount_of(&entry.path)
+            && table.find(&m).is_none()
+        {
+            if resolved.is_ok() {
+                audit.decide(false);
+            }
+            return Err(ApiError::PermissionDenied);
+        }
+        caller = token.map(|token| Caller { entry, token });
+    }
+    let resolved = resolved?;
+    if resolved.spec.public {
+        caller = None;
+    }
+    if let Some(c) = &caller {
+        audit.caller(c.token.expose_secret(), &c.entry);
+    } else if !resolved.spec.public {
+        return Err(ApiError::PermissionDenied);
+    }
+    let mut body = req.json()?;
+    (resolved.spec.normalize)(&mut body);
+    // Parameter constraints judge a write's body, or a read's query parameters.
+    let query_params: crate::http::params::Body;
+    let params = if resolved.op == Operation::Read {
+        query_params = req
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        &query_params
+    } else {
+        &body
+    };
+    audit.data(params);
+    let grant = authz::authorize(
+        &app.acl_cache,
+        app.store.as_ref(),
+        ttl,
+        &resolved,
+        caller.as_ref().map(|c| &c.entry),
+        params,
+        now,
+    )
+    .await
+    .inspect_err(|e| {
+        if matches!(e, ApiError::PermissionDenied) {
+            audit.decide(false);
+        }
+    })?;
+    // Rate-limit quotas govern logins: the routes the login function serves. Checked
+    // before the request line, so a refusal is logged as `rate_limited`.
+    if resolved.function() == route::Function::Login {
+        crate::quota::admit(
+            app.store.as_ref(),
+            &app.quotas,
+            ttl,
+            resolved.mount.kind,
+            &resolved.path,
+            &body,
+            now,
+        )
+        .await
+        .inspect_err(|_| audit.rate_limited())?;
+    }
+    audit.decide(true);
+    audit.write_request(None).map_err(|_| ApiError::Internal)?;
+    let caller = match caller {
+        Some(c) => Some(Caller {
+            entry: crate::token::consume_use(app.store.as_ref(), c.entry, now).await?,
+            token: c.token,
+        }),
+        None => None,
+    };
+    let ctx = Ctx {
+        svc: Services {
+            config: &app.config,
+            store: app.store.as_ref(),
+            keyring: &app.keyring,
+            acl_cache: &app.acl_cache,
+            revokers: &app.revokers,
+            aws: &app.aws,
+            jwt_keys: &app.jwt_keys,
+            caller_identity: app.caller_identity.as_ref(),
+            failpoints: app.failpoints.as_ref(),
+            mounts: &app.mounts,
+            audit_key: audit.key(),
+        },
+        table: &table,
+        mount: &resolved.mount,
+        params: &resolved.params,
+        op: resolved.op,
+        path: &resolved.path,
+        req,
+        body: &body,
+        caller: caller.as_ref(),
+        grant,
+        now,
+    };
+    (resolved.op_spec.handler)(&ctx).await
+}
+
+/// Records the resolved route in the audit exchange, then refuses requests this
+/// function does not serve (404) and response wrapping (400).
+fn admit_route(
+    app: &App,
+    req: &ApiRequest,
+    audit: &mut Exchange,
+    r: &route::Resolved,
+) -> Result<(), ApiError> {
+    audit.resolved(&r.path, r.op, &r.mount.full_path());
+    if r.function() != app.function {
+        return Err(crate::app::wrong_function(&r.path));
+    }
+    refuse_wrapping(req)
+}
+
+/// Response wrapping (`X-Vault-Wrap-TTL`) is not supported. A client that asks for it
+/// expects the secret to come back only inside a single-use wrapping token, so
+/// answering in the clear would hand it to whoever relays the response: the request is
+/// refused (400) before anything happens. As in Vault, an empty or zero TTL asks for no
+/// wrapping.
+fn refuse_wrapping(req: &ApiRequest) -> Result<(), ApiError> {
+    // Every copy of the header counts: a request carrying `0` and then `60` asks for
+    // wrapping as much as one carrying `60` alone.
+    let zero = |ttl: &str| {
+        let ttl = ttl.trim();
+        ttl.is_empty()
+            || crate::http::params::parse_duration(&serde_json::Value::String(ttl.to_owned()))
+                == Ok(0)
+    };
+    let wrapping = req
+        .headers
+        .iter()
+        .any(|(k, v)| k == "x-vault-wrap-ttl" && !zero(v));
+    if wrapping {
+        Err(ApiError::bad(
+            "response wrapping (X-Vault-Wrap-TTL) is not supported by Sigil",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::ApiRequest;
+
+    #[test]
+    fn wrapping_is_refused_unless_the_ttl_is_zero() {
+        let with = |ttl: &str| ApiRequest {
+            headers: vec![("x-vault-wrap-ttl".into(), ttl.into())],
+            ..ApiRequest::default()
+        };
+        assert!(refuse_wrapping(&ApiRequest::default()).is_ok());
+        for zero in ["", " ", "0", "0s"] {
+            assert!(refuse_wrapping(&with(zero)).is_ok(), "{zero:?}");
+        }
+        for asked in ["5m", "300", "1h30m", "soon", "-1", "5m\u{0}"] {
+            let err = refuse_wrapping(&with(asked)).expect_err(asked);
+            assert_eq!(err.status(), 400);
+            assert!(err.to_string().contains("not supported"), "{err}");
+        }
+        // A repeated header: any non-zero copy asks for wrapping, whatever its place.
+        for pair in [["0", "60"], ["60", "0"], ["", "5m"]] {
+            let req = ApiRequest {
+                headers: pair
+                    .iter()
+                    .map(|v| ("x-vault-wrap-ttl".to_owned(), (*v).to_owned()))
+                    .collect(),
+                ..ApiRequest::default()
+            };
+            assert!(refuse_wrapping(&req).is_err(), "{pair:?}");
+        }
+        assert!(refuse_wrapping(&with("0,60")).is_err(), "joined by a proxy");
+    }
+}

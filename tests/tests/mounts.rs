@@ -1,0 +1,466 @@
+//! The mount table on DynamoDB Local: KV and auth mounts enabled, tuned and disabled at
+//! run time, served by warm functions, refused at once when disabled, their items
+//! deleted by the sweeper in bounded steps; bad input changes nothing.
+
+use serde_json::{Value, json};
+use sigil::route::Function;
+use sigil_tests::oidc::SigningKey;
+use sigil_tests::{Fixture, RawItem, request};
+
+fn pk(i: &RawItem) -> String {
+    i.get("pk")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The items of partitions starting with any of `prefixes`.
+async fn items_under(f: &Fixture, prefixes: &[String]) -> Vec<String> {
+    f.scan()
+        .await
+        .iter()
+        .map(pk)
+        .filter(|p| prefixes.iter().any(|x| p.starts_with(x.as_str())))
+        .collect()
+}
+
+/// One request by the admin token to one function's app.
+async fn send(
+    f: &Fixture,
+    app: &sigil::App,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> sigil::http::ApiResponse {
+    app.handle(request(method, path, Some(&f.admin), body))
+        .await
+}
+
+async fn mount_items(f: &Fixture) -> Vec<RawItem> {
+    f.scan()
+        .await
+        .into_iter()
+        .filter(|i| {
+            let p = pk(i);
+            p == "mounts" || p == "mount-cleanup"
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_kv_mount_enabled_at_run_time_is_served_then_disabled_at_once() {
+    let f = Fixture::new().await;
+    // A warm issue function whose cached table predates the mount.
+    let issue = f.app(Function::Issue);
+    f.warm(&issue).await;
+    let admin = f.app(Function::Admin);
+
+    let r = send(
+        &f,
+        &admin,
+        "POST",
+        "/v1/sys/mounts/team-a",
+        Some(json!({"type": "kv", "options": {"version": "2"}, "description": "team A"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let (s, b) = f.call("GET", "/v1/sys/mounts", Some(&f.admin), None).await;
+    assert_eq!(s, 200);
+    let m = &b["data"]["team-a/"];
+    assert_eq!(
+        (
+            m["type"].as_str(),
+            m["options"]["version"].as_str(),
+            m["description"].as_str()
+        ),
+        (Some("kv"), Some("2"), Some("team A")),
+        "{b}"
+    );
+    assert!(m["accessor"].as_str().unwrap().starts_with("kv_"), "{m}");
+    assert_eq!(
+        b["team-a/"], b["data"]["team-a/"],
+        "listed at the top level too"
+    );
+    assert_eq!(
+        b["data"]["secret/"]["type"], "kv",
+        "the environment's mount stays"
+    );
+
+    let r = send(
+        &f,
+        &admin,
+        "POST",
+        "/v1/team-a/data/app/db",
+        Some(json!({"data": {"password": "team-a-secret"}})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // The warm function sees the new table's generation with the token and serves it.
+    let r = send(&f, &issue, "GET", "/v1/team-a/data/app/db", None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body.unwrap()["data"]["data"]["password"], "team-a-secret");
+    // Warm again: the token (with the generation) and the item, no KMS.
+    f.counter.reset();
+    let r = send(&f, &issue, "GET", "/v1/team-a/data/app/db", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        f.counter.service_total("DynamoDB"),
+        2,
+        "{:?}",
+        f.counter.snapshot()
+    );
+    assert_eq!(f.counter.service_total("KMS"), 0);
+    // The CLI's preflight names the mount and its KV version.
+    let (s, b) = f
+        .call(
+            "GET",
+            "/v1/sys/internal/ui/mounts/team-a/app/db",
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            b["data"]["path"].as_str(),
+            b["data"]["options"]["version"].as_str()
+        ),
+        (Some("team-a/"), Some("2"))
+    );
+
+    // Tune: lease TTLs and description; read back.
+    let r = send(
+        &f,
+        &admin,
+        "POST",
+        "/v1/sys/mounts/team-a/tune",
+        Some(json!({"default_lease_ttl": "1h", "max_lease_ttl": "2h", "description": "A"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let (s, b) = f
+        .call("GET", "/v1/sys/mounts/team-a/tune", Some(&f.admin), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (
+            b["data"]["default_lease_ttl"].as_i64(),
+            b["data"]["max_lease_ttl"].as_i64()
+        ),
+        (Some(3600), Some(7200)),
+        "{b}"
+    );
+
+    // Disable: the warm issue function refuses the read at once.
+    let r = send(&f, &admin, "DELETE", "/v1/sys/mounts/team-a", None).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let r = send(&f, &issue, "GET", "/v1/team-a/data/app/db", None).await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    let r = send(&f, &admin, "DELETE", "/v1/sys/mounts/team-a", None).await;
+    assert_eq!(r.status, 204, "disabling twice is fine, as in Vault");
+    // Enabling the same path again waits for the sweeper.
+    let r = send(
+        &f,
+        &admin,
+        "POST",
+        "/v1/sys/mounts/team-a",
+        Some(json!({"type": "kv-v2"})),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    f.sweep().await;
+    let r = send(
+        &f,
+        &admin,
+        "POST",
+        "/v1/sys/mounts/team-a",
+        Some(json!({"type": "kv-v2"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let r = send(&f, &issue, "GET", "/v1/team-a/data/app/db", None).await;
+    assert_eq!(
+        r.status, 404,
+        "a new mount at the path has none of the old one's data"
+    );
+}
+
+#[tokio::test]
+async fn disabling_a_large_kv_mount_deletes_its_items_in_bounded_steps() {
+    let f = Fixture::new().await;
+    let admin = f.app(Function::Admin);
+    let r = admin
+        .handle(request(
+            "POST",
+            "/v1/sys/mounts/bulk",
+            Some(&f.admin),
+            Some(json!({"type": "kv-v2"})),
+        ))
+        .await;
+    assert_eq!(r.status, 204);
+    let (_, b) = f.call("GET", "/v1/sys/mounts", Some(&f.admin), None).await;
+    let uuid = b["data"]["bulk/"]["uuid"].as_str().unwrap().to_owned();
+    const SECRETS: usize = 150;
+    for n in 0..SECRETS {
+        let path = format!("/v1/bulk/data/team{}/svc{}/key{n}", n % 3, n % 7);
+        let (s, _) = f
+            .call(
+                "POST",
+                &path,
+                Some(&f.admin),
+                Some(json!({"data": {"v": n}})),
+            )
+            .await;
+        assert_eq!(s, 200);
+    }
+    let ours = [
+        format!("kv/{uuid}/"),
+        format!("kvdir/{uuid}/"),
+        format!("kv-config/{uuid}"),
+    ];
+    let before = items_under(&f, &ours).await.len();
+    assert!(before >= 2 * SECRETS, "{before} items");
+    let r = admin
+        .handle(request(
+            "DELETE",
+            "/v1/sys/mounts/bulk",
+            Some(&f.admin),
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 204);
+
+    let sweeper = f.app(Function::Sweeper);
+    const BUDGET: usize = 100;
+    let mut steps = 0;
+    let mut per_step = Vec::new();
+    loop {
+        f.counter.reset();
+        let r = sigil::mounts::cleanup::step(
+            sweeper.store.as_ref(),
+            &sweeper.revokers,
+            BUDGET,
+            f.clock.now(),
+        )
+        .await
+        .expect("step");
+        let calls = f.counter.service_total("DynamoDB");
+        per_step.push((r.items, calls));
+        steps += 1;
+        assert!(r.items <= BUDGET + 25, "step {steps} did {} items", r.items);
+        // A query per secret's partition and per folder page, a transaction per 25
+        // items, one read of the cleanup records and one cursor write.
+        assert!(calls <= 100, "step {steps}: {calls} calls: {per_step:?}");
+        if r.pending == 0 {
+            break;
+        }
+        assert!(steps < 20, "not finished after {steps} steps: {per_step:?}");
+    }
+    println!("{before} items of {SECRETS} secrets deleted in {steps} steps: {per_step:?}");
+    assert!(
+        steps >= before / (BUDGET + 25),
+        "bounded steps: {per_step:?}"
+    );
+    assert_eq!(items_under(&f, &ours).await, Vec::<String>::new());
+    assert!(
+        mount_items(&f)
+            .await
+            .iter()
+            .all(|i| pk(i) != "mount-cleanup"),
+        "the cleanup record is gone"
+    );
+}
+
+#[tokio::test]
+async fn bad_mount_requests_change_nothing() {
+    let f = Fixture::new().await;
+    // Store the table first, so "nothing written" compares stored items.
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/sys/mounts/first",
+            Some(&f.admin),
+            Some(json!({"type": "kv-v2"})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let before = mount_items(&f).await;
+    let cases = [
+        ("POST", "/v1/sys/mounts/team-b", json!({"type": "kv"})),
+        (
+            "POST",
+            "/v1/sys/mounts/team-b",
+            json!({"type": "kv", "options": {"version": "1"}}),
+        ),
+        ("POST", "/v1/sys/mounts/team-b", json!({"type": "pki"})),
+        ("POST", "/v1/sys/mounts/team-b", json!({})),
+        ("POST", "/v1/sys/mounts/team-b", json!({"type": 7})),
+        ("POST", "/v1/sys/mounts/sys", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/mounts/auth", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/mounts/identity", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/mounts/cubbyhole", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/mounts/a/b", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/mounts/secret", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/mounts/first", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/mounts/a%20b", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/mounts/a%2Fb", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/mounts/aws2", json!({"type": "aws"})),
+        (
+            "POST",
+            "/v1/sys/mounts/team-b",
+            json!({"type": "kv-v2", "config": {"default_lease_ttl": "2h", "max_lease_ttl": "1h"}}),
+        ),
+        (
+            "POST",
+            "/v1/sys/mounts/team-b",
+            json!({"type": "kv-v2", "config": {"max_lease_ttl": "100000h"}}),
+        ),
+        (
+            "POST",
+            "/v1/sys/mounts/team-b",
+            json!({"type": "kv-v2", "config": 5}),
+        ),
+        ("POST", "/v1/sys/auth/token", json!({"type": "approle"})),
+        ("POST", "/v1/sys/auth/ci", json!({"type": "approle"})),
+        ("POST", "/v1/sys/auth/ci", json!({"type": "github"})),
+        ("POST", "/v1/sys/auth/ci", json!({"type": "kv-v2"})),
+        ("POST", "/v1/sys/auth/jwt", json!({"type": "jwt"})),
+        ("DELETE", "/v1/sys/mounts/sys", json!({})),
+        ("DELETE", "/v1/sys/auth/token", json!({})),
+        (
+            "POST",
+            "/v1/sys/mounts/first/tune",
+            json!({"max_lease_ttl": "-5s"}),
+        ),
+        (
+            "POST",
+            "/v1/sys/mounts/nothing/tune",
+            json!({"max_lease_ttl": "1h"}),
+        ),
+        (
+            "POST",
+            "/v1/sys/mounts/sys/tune",
+            json!({"max_lease_ttl": "1h"}),
+        ),
+    ];
+    for (method, path, body) in cases {
+        let (s, b) = f
+            .call(method, path, Some(&f.admin), Some(body.clone()))
+            .await;
+        assert_eq!(s, 400, "{method} {path} {body}: {b}");
+        assert!(
+            b["errors"][0].as_str().is_some_and(|e| !e.is_empty()),
+            "{b}"
+        );
+    }
+    // Dot segments never reach the handler.
+    for path in ["/v1/sys/mounts/..", "/v1/sys/mounts/%2e%2e/x"] {
+        let (s, _) = f
+            .call("POST", path, Some(&f.admin), Some(json!({"type": "kv-v2"})))
+            .await;
+        assert_eq!(s, 400, "{path}");
+    }
+    assert_eq!(mount_items(&f).await, before, "nothing written");
+    // Without sudo-free rights: a token of the default policy cannot enable mounts.
+    let (role_id, secret_id) = f
+        .approle("plain", json!({"token_policies": "default"}))
+        .await;
+    let plain = f.login(&role_id, &secret_id).await;
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/sys/mounts/mine",
+            Some(&plain),
+            Some(json!({"type": "kv-v2"})),
+        )
+        .await;
+    assert_eq!(s, 403);
+    assert_eq!(mount_items(&f).await, before, "nothing written");
+}
+
+#[tokio::test]
+async fn disabling_an_auth_mount_refuses_its_tokens_at_once_and_revokes_them() {
+    let f = Fixture::new().await;
+    let key = SigningKey::rsa("k1");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/sys/auth/ci-jwt",
+            Some(&f.admin),
+            Some(json!({"type": "jwt", "description": "CI"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = f.call("GET", "/v1/sys/auth", Some(&f.admin), None).await;
+    assert_eq!(s, 200);
+    let accessor = b["data"]["ci-jwt/"]["accessor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(accessor.starts_with("auth_jwt_"), "{accessor}");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/ci-jwt/config",
+            Some(&f.admin),
+            Some(json!({"jwt_validation_pubkeys": [key.public_pem]})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/ci-jwt/role/build",
+            Some(&f.admin),
+            Some(json!({"user_claim": "sub", "bound_audiences": "sigil", "token_policies": "default"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let now = f.clock.now();
+    let jwt = key.sign(&json!({"sub": "build-1", "aud": "sigil", "iat": now, "exp": now + 300}));
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/ci-jwt/login",
+            None,
+            Some(json!({"role": "build", "jwt": jwt})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let token = b["auth"]["client_token"].as_str().unwrap().to_owned();
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["path"], "auth/ci-jwt/login", "{b}");
+
+    let (s, _) = f
+        .call("DELETE", "/v1/sys/auth/ci-jwt", Some(&f.admin), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(s, 403, "refused at once");
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/auth/ci-jwt/login",
+            None,
+            Some(json!({"role": "build", "jwt": jwt})),
+        )
+        .await;
+    assert_eq!(s, 404, "no login through a disabled mount");
+    let report = f.sweep().await;
+    assert_eq!(report.mounts_pending, 0, "{report:?}");
+    assert!(report.mount_items >= 3, "token, config, role: {report:?}");
+    let left: Vec<String> = f
+        .scan()
+        .await
+        .iter()
+        .map(pk)
+        .filter(|p| p.starts_with("token/") || p.starts_with("mount-tokens/auth/ci-jwt/"))
+        .collect();
+    // Only the admin token (bootstrap) and the approle-free fixture's tokens remain.
+    assert!(left.len() <= 1, "{left:?}");
+}
