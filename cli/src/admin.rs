@@ -9,11 +9,11 @@ use aws_config::SdkConfig;
 
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use sigil::aws::dynamo::DynamoStore;
 use sigil::aws::{AwsKms, dynamodb_client, kms_client};
 use sigil::clock::{Clock, SystemClock};
 use sigil::config::Config;
 use sigil::keyring::Keyring;
-use sigil::store::dynamo::DynamoStore;
 use sigil::token::Limits;
 
 use crate::args::{AdminBootstrapToken, AdminCommand, AdminInit};

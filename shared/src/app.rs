@@ -3,12 +3,8 @@
 
 use std::sync::Arc;
 
-use tracing::Instrument;
-
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::http::{ApiRequest, ApiResponse};
 use crate::keyring::Keyring;
 use crate::lease::Revokers;
 use crate::mounts::cache::MountCache;
@@ -95,60 +91,4 @@ impl App {
             max_ttl: self.config.max_ttl,
         }
     }
-
-    /// Handles one request: resolves the route, refuses routes of other functions
-    /// (404), authenticates and authorizes, then runs the handler. Never panics on
-    /// input; every error becomes Vault's error body.
-    pub async fn handle(&self, req: ApiRequest) -> ApiResponse {
-        let span = tracing::info_span!(
-            "request",
-            function = self.function.name(),
-            request_id = %req.request_id,
-            method = %req.method,
-        );
-        async {
-            // Fail closed: without the audit key no line can be written, so nothing runs.
-            let key = match self.keyring.audit_key().await {
-                Ok(key) => key,
-                Err(e) => {
-                    tracing::error!(error = %e, "audit key unavailable; request refused");
-                    return ApiResponse::error(&ApiError::from(e));
-                }
-            };
-            let mut audit = crate::audit::Exchange::start(
-                self.audit.clone(),
-                key,
-                &req,
-                self.function.name(),
-                self.clock.now(),
-            );
-            let result = crate::pipeline::dispatch(self, &req, &mut audit).await;
-            let (resp, error) = match result {
-                Ok(reply) => (reply.into_response(&req.request_id), None),
-                Err(e) => {
-                    if e.status() >= 500 {
-                        tracing::error!(code = e.code(), "request failed");
-                    } else {
-                        tracing::info!(code = e.code(), status = e.status(), "request refused");
-                    }
-                    (ApiResponse::error(&e), Some(e))
-                }
-            };
-            let audited = audit
-                .write_request(error.as_ref())
-                .and_then(|()| audit.write_response(&resp, error.as_ref()));
-            if audited.is_err() {
-                tracing::error!("audit line not written; response withheld");
-                return ApiResponse::error(&ApiError::Internal);
-            }
-            resp
-        }
-        .instrument(span)
-        .await
-    }
-}
-
-/// A request that reached a function that does not serve its route.
-pub(crate) fn wrong_function(path: &str) -> ApiError {
-    ApiError::no_route(path)
 }

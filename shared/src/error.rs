@@ -50,9 +50,9 @@ pub enum ApiError {
 
 impl ApiError {
     /// The 404 for `path`, with any token in it redacted
-    /// ([`crate::token::redact_tokens_in_path`]).
+    /// ([`crate::token_format::redact_tokens_in_path`]).
     pub fn no_route(path: &str) -> Self {
-        ApiError::NoRoute(crate::token::redact_tokens_in_path(path).into_owned())
+        ApiError::NoRoute(crate::token_format::redact_tokens_in_path(path).into_owned())
     }
 
     /// The HTTP status (Vault's codes).

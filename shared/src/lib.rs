@@ -9,13 +9,13 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod adapters;
 pub mod app;
 pub mod approle;
 pub mod audit;
 pub mod auth;
 pub mod auth_aws;
 pub mod authz;
-pub mod aws;
 pub mod aws_engine;
 pub mod backend;
 pub mod bootstrap;
@@ -36,14 +36,17 @@ pub mod policy;
 pub mod quota;
 #[cfg(test)]
 mod redaction_tests;
+pub mod request_path;
 pub mod route;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;
 pub mod token;
 pub mod token_fields;
+pub mod token_format;
 pub mod ttl;
 
+pub use adapters::aws;
 pub use app::App;
 pub use error::ApiError;
 pub use route::Function;

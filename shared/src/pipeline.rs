@@ -2,15 +2,74 @@
 //! handler, in that order.
 
 use secrecy::ExposeSecret;
+use tracing::Instrument;
 
 use crate::app::App;
 use crate::audit::Exchange;
 use crate::authz;
 use crate::backend::{Caller, Ctx, Services};
 use crate::error::ApiError;
-use crate::http::ApiRequest;
 use crate::http::envelope::Reply;
+use crate::http::{ApiRequest, ApiResponse};
 use crate::route::{self, Operation};
+
+impl App {
+    /// Handles one request: resolves the route, refuses routes of other functions
+    /// (404), authenticates and authorizes, then runs the handler. Never panics on
+    /// input; every error becomes Vault's error body.
+    pub async fn handle(&self, req: ApiRequest) -> ApiResponse {
+        let span = tracing::info_span!(
+            "request",
+            function = self.function.name(),
+            request_id = %req.request_id,
+            method = %req.method,
+        );
+        async {
+            // Fail closed: without the audit key no line can be written, so nothing runs.
+            let key = match self.keyring.audit_key().await {
+                Ok(key) => key,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit key unavailable; request refused");
+                    return ApiResponse::error(&ApiError::from(e));
+                }
+            };
+            let mut audit = crate::audit::Exchange::start(
+                self.audit.clone(),
+                key,
+                &req,
+                self.function.name(),
+                self.clock.now(),
+            );
+            let result = dispatch(self, &req, &mut audit).await;
+            let (resp, error) = match result {
+                Ok(reply) => (reply.into_response(&req.request_id), None),
+                Err(e) => {
+                    if e.status() >= 500 {
+                        tracing::error!(code = e.code(), "request failed");
+                    } else {
+                        tracing::info!(code = e.code(), status = e.status(), "request refused");
+                    }
+                    (ApiResponse::error(&e), Some(e))
+                }
+            };
+            let audited = audit
+                .write_request(error.as_ref())
+                .and_then(|()| audit.write_response(&resp, error.as_ref()));
+            if audited.is_err() {
+                tracing::error!("audit line not written; response withheld");
+                return ApiResponse::error(&ApiError::Internal);
+            }
+            resp
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// A request that reached a function that does not serve its route.
+fn wrong_function(path: &str) -> ApiError {
+    ApiError::no_route(path)
+}
 
 /// Resolves, authenticates, authorizes, audits and runs the handler for `req`, in that
 /// order: the request's audit line is written after authorization and before anything
@@ -184,7 +243,7 @@ fn admit_route(
 ) -> Result<(), ApiError> {
     audit.resolved(&r.path, r.op, &r.mount.full_path());
     if r.function() != app.function {
-        return Err(crate::app::wrong_function(&r.path));
+        return Err(wrong_function(&r.path));
     }
     refuse_wrapping(req)
 }
@@ -219,7 +278,6 @@ fn refuse_wrapping(req: &ApiRequest) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::ApiRequest;
 
     #[test]
     fn wrapping_is_refused_unless_the_ttl_is_zero() {

@@ -12,10 +12,10 @@ use crate::backend::{self, PathSpec};
 use crate::error::ApiError;
 use crate::mounts::{MountEntry, MountTable};
 
-pub use crate::backend::spec::{Function, OpSpec, Operation, Params};
-
-/// Longest accepted request path, in bytes after decoding.
-pub const MAX_PATH_BYTES: usize = 2048;
+pub use crate::backend::ctx::Params;
+pub use crate::backend::operation::{Function, Operation};
+pub use crate::backend::spec::OpSpec;
+pub use crate::request_path::{MAX_PATH_BYTES, clean_segments, logical_path};
 
 /// A resolved request: the mount, the backend's path spec and operation, captured
 /// parameters, and the logical path (without `/v1/`), which policies are written
@@ -82,37 +82,6 @@ fn op_of(method: &str, list_query: bool) -> Result<Operation, ApiError> {
         "DELETE" => Operation::Delete,
         _ => return Err(ApiError::MethodNotAllowed),
     })
-}
-
-/// Decodes and checks the path: it must start with `/v1/`, decode as UTF-8, hold no
-/// control characters, no `.` or `..` segment and no empty segment (a trailing `/` is
-/// allowed: Vault's LIST paths end in one). Returns the logical path without `/v1/`.
-pub fn logical_path(raw: &str) -> Result<String, ApiError> {
-    let decoded = percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| ApiError::bad("path is not valid UTF-8"))?;
-    if decoded.len() > MAX_PATH_BYTES {
-        return Err(ApiError::bad("path too long"));
-    }
-    if decoded.chars().any(char::is_control) {
-        return Err(ApiError::bad("path contains control characters"));
-    }
-    let rest = decoded
-        .strip_prefix("/v1/")
-        .ok_or_else(|| ApiError::no_route(decoded.trim_start_matches('/')))?;
-    if !clean_segments(rest) {
-        return Err(ApiError::bad("path contains an empty, '.' or '..' segment"));
-    }
-    Ok(rest.to_owned())
-}
-
-/// Whether a logical path (no `/v1/`) has no empty, `.` or `..` segment; one trailing
-/// `/` is allowed (Vault's LIST paths end in one).
-pub fn clean_segments(path: &str) -> bool {
-    let trimmed = path.strip_suffix('/').unwrap_or(path);
-    !trimmed
-        .split('/')
-        .any(|s| s.is_empty() || s == "." || s == "..")
 }
 
 /// Resolves a request against a mount table: 404 for a path no mount or no path spec

@@ -283,7 +283,7 @@ impl Fixture {
             .iter()
             .map(|i| {
                 let put = PutRequest::builder()
-                    .set_item(Some(sigil::store::dynamo::to_attrs(i)))
+                    .set_item(Some(sigil::aws::dynamo::to_attrs(i)))
                     .build()
                     .expect("put request");
                 WriteRequest::builder().put_request(put).build()

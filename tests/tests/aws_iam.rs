@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sigil::aws::iam::AwsIam;
 use sigil::aws_engine::clients::EngineClients;
 use sigil::aws_engine::iam::{IamApi, NewUser};
-use sigil::aws_engine::iam_aws::AwsIam;
 use sigil::aws_engine::names::user_name;
 use sigil::aws_engine::revoke::{DATA_USER_NAME, IamUserRevoker, KIND_IAM_USER};
 use sigil::aws_engine::sts::FakeSts;

@@ -145,6 +145,64 @@ struct Graph {
     sdk_importers: BTreeSet<String>,
 }
 
+/// Splits `code` into its `pub use` statements and the rest.
+fn split_reexports(code: &str) -> (Vec<String>, String) {
+    let mut reexports = Vec::new();
+    let mut rest = String::new();
+    let mut i = 0;
+    while i < code.len() {
+        let tail = &code[i..];
+        let start = ["pub use ", "pub(crate) use ", "pub(super) use "]
+            .iter()
+            .filter_map(|k| tail.find(k))
+            .min();
+        match start {
+            Some(s) => {
+                rest.push_str(&tail[..s]);
+                let end = tail[s..].find(';').map_or(tail.len(), |e| s + e + 1);
+                reexports.push(tail[s..end].to_owned());
+                i += end;
+            }
+            None => {
+                rest.push_str(tail);
+                break;
+            }
+        }
+    }
+    (reexports, rest)
+}
+
+/// `p` (relative to module `here`) as an absolute segment list, if it names a module
+/// path (`crate::`, `super::`, `self::` or a child module of `here`).
+fn absolute(p: &[String], here: &[String], modules: &BTreeSet<String>) -> Option<Vec<String>> {
+    Some(match p[0].as_str() {
+        "crate" => p[1..].to_vec(),
+        "super" => {
+            let ups = p.iter().take_while(|s| *s == "super").count();
+            if ups > here.len() {
+                return None;
+            }
+            let mut base = here[..here.len() - ups].to_vec();
+            base.extend(p[ups..].iter().cloned());
+            base
+        }
+        "self" => {
+            let mut base = here.to_vec();
+            base.extend(p[1..].iter().cloned());
+            base
+        }
+        first => {
+            let mut base = here.to_vec();
+            base.push(first.to_owned());
+            if !modules.contains(&base.join("::")) {
+                return None;
+            }
+            base.extend(p[1..].iter().cloned());
+            base
+        }
+    })
+}
+
 fn graph() -> Graph {
     let root = src();
     let mut all = Vec::new();
@@ -155,51 +213,63 @@ fn graph() -> Graph {
         texts.insert(module_of(rel), std::fs::read_to_string(f).expect("read"));
     }
     let modules: BTreeSet<String> = texts.keys().cloned().collect();
+    let segments = |m: &str| -> Vec<String> {
+        if m.is_empty() {
+            Vec::new()
+        } else {
+            m.split("::").map(str::to_owned).collect()
+        }
+    };
+    // Re-exports: (module, name) -> the absolute path it re-exports.
+    let mut aliases: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let mut codes = BTreeMap::new();
+    for (module, text) in &texts {
+        let (reexports, code) = split_reexports(&non_test(text));
+        let here = segments(module);
+        for r in &reexports {
+            let body = r.split_once(" use ").map_or("", |(_, b)| b);
+            for p in paths(body) {
+                if let Some(abs) = absolute(&p, &here, &modules)
+                    && let Some(name) = abs.last()
+                {
+                    aliases.insert((module.clone(), name.clone()), abs.clone());
+                }
+            }
+        }
+        codes.insert(module.clone(), code);
+    }
     let resolve = |segs: &[String]| -> Option<String> {
-        (1..=segs.len())
-            .rev()
-            .map(|n| segs[..n].join("::"))
-            .find(|m| modules.contains(m))
+        let mut segs = segs.to_vec();
+        for _ in 0..8 {
+            let n = (1..=segs.len())
+                .rev()
+                .find(|n| modules.contains(&segs[..*n].join("::")))?;
+            let m = segs[..n].join("::");
+            match segs
+                .get(n)
+                .and_then(|name| aliases.get(&(m.clone(), name.clone())))
+            {
+                Some(target) if *target != segs[..=n] => {
+                    let mut next = target.clone();
+                    next.extend(segs[n + 1..].iter().cloned());
+                    segs = next;
+                }
+                _ => return Some(m),
+            }
+        }
+        None
     };
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut sdk_importers = BTreeSet::new();
-    for (module, text) in &texts {
-        let code = non_test(text);
+    for (module, code) in &codes {
         if code.contains("aws_sdk_") || code.contains("aws_config::") {
             sdk_importers.insert(module.clone());
         }
-        let here: Vec<String> = if module.is_empty() {
-            Vec::new()
-        } else {
-            module.split("::").map(str::to_owned).collect()
-        };
-        for p in paths(&code) {
-            let absolute: Vec<String> = match p[0].as_str() {
-                "crate" => p[1..].to_vec(),
-                "super" => {
-                    let ups = p.iter().take_while(|s| *s == "super").count();
-                    if ups > here.len() {
-                        continue;
-                    }
-                    let mut base = here[..here.len() - ups].to_vec();
-                    base.extend(p[ups..].iter().cloned());
-                    base
-                }
-                "self" => {
-                    let mut base = here.clone();
-                    base.extend(p[1..].iter().cloned());
-                    base
-                }
-                first => {
-                    // A child module of this file.
-                    let mut base = here.clone();
-                    base.push(first.to_owned());
-                    if !modules.contains(&base.join("::")) {
-                        continue;
-                    }
-                    base.extend(p[1..].iter().cloned());
-                    base
-                }
+        let here = segments(module);
+        for p in paths(code) {
+            let absolute: Vec<String> = match absolute(&p, &here, &modules) {
+                Some(a) => a,
+                None => continue,
             };
             if let Some(target) = resolve(&absolute)
                 && &target != module

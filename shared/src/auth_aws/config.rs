@@ -13,6 +13,18 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
+/// `X-Amz-*` headers a signed request may carry (Vault's default allowed list).
+pub(crate) const AMZ_ALLOWED: &[&str] = &[
+    "x-amz-algorithm",
+    "x-amz-content-sha256",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-signature",
+    "x-amz-signedheaders",
+    "x-amz-user-agent",
+];
+
 use super::stored::{self, Stored};
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
@@ -153,7 +165,7 @@ fn header_names(list: Vec<String>) -> Result<Vec<String>, ApiError> {
     let meaningless: Vec<&str> = out
         .iter()
         .map(String::as_str)
-        .filter(|h| !h.starts_with("x-amz-") || super::iam_request::AMZ_ALLOWED.contains(h))
+        .filter(|h| !h.starts_with("x-amz-") || AMZ_ALLOWED.contains(h))
         .collect();
     if !meaningless.is_empty() {
         return Err(ApiError::bad(format!(

@@ -29,7 +29,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value as Json;
 
 use super::SERVER_ID_HEADER;
-use super::config::ClientConfig;
+use super::config::{AMZ_ALLOWED, ClientConfig};
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 
@@ -59,18 +59,6 @@ pub const FIELDS: [&str; 4] = [
     "iam_request_url",
     "iam_request_body",
     "iam_request_headers",
-];
-
-/// `X-Amz-*` headers a signed request may carry (Vault's default allowed list).
-pub(crate) const AMZ_ALLOWED: &[&str] = &[
-    "x-amz-algorithm",
-    "x-amz-content-sha256",
-    "x-amz-credential",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-amz-signature",
-    "x-amz-signedheaders",
-    "x-amz-user-agent",
 ];
 
 /// Framing and hop-by-hop headers: a forwarded request never carries the client's.

@@ -29,7 +29,7 @@ pub struct Clients {
 }
 
 /// Builds clients for a root configuration: the port behind which the SDK adapter
-/// ([`crate::aws::SdkClientFactory`]) lives. Makes no network call.
+/// ([`crate::adapters::aws::SdkClientFactory`]) lives. Makes no network call.
 pub trait ClientFactory: Send + Sync {
     /// Clients that honour `config` (region, endpoints, retries).
     fn build(&self, config: &RootConfig) -> Clients;

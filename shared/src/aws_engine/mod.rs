@@ -5,7 +5,6 @@
 
 pub mod clients;
 pub mod iam;
-pub mod iam_aws;
 pub mod issue;
 pub mod names;
 pub mod revoke;

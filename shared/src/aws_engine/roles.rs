@@ -3,6 +3,13 @@
 
 use std::collections::BTreeMap;
 
+/// STS's shortest session, seconds.
+pub const STS_MIN_TTL: i64 = 900;
+/// STS's longest session for `AssumeRole`, seconds (12 hours).
+pub const STS_MAX_TTL: i64 = 43_200;
+/// Default session, seconds (1 hour).
+pub const STS_DEFAULT_TTL: i64 = 3600;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
@@ -169,9 +176,7 @@ impl AwsRole {
                 ApiError::bad("\"default_sts_ttl\" cannot exceed \"max_sts_ttl\""),
             ),
             // Without max_sts_ttl, STS's own 12 h limit caps every session.
-            _ if role.default_sts_ttl > super::sts::STS_MAX_TTL
-                || role.max_sts_ttl > super::sts::STS_MAX_TTL =>
-            {
+            _ if role.default_sts_ttl > STS_MAX_TTL || role.max_sts_ttl > STS_MAX_TTL => {
                 Err(ApiError::bad(
                     "\"default_sts_ttl\" and \"max_sts_ttl\" cannot exceed 12h (STS's limit)",
                 ))

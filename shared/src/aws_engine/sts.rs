@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use secrecy::SecretString;
 
 use super::iam::IamError;
@@ -18,12 +17,7 @@ use crate::token::TokenEntry;
 
 /// Lease kind of STS credentials.
 pub const KIND_STS: &str = "aws.sts";
-/// STS's shortest session, seconds.
-pub const STS_MIN_TTL: i64 = 900;
-/// STS's longest session for `AssumeRole`, seconds (12 hours).
-pub const STS_MAX_TTL: i64 = 43_200;
-/// Default session, seconds (1 hour).
-pub const STS_DEFAULT_TTL: i64 = 3600;
+pub use super::roles::{STS_DEFAULT_TTL, STS_MAX_TTL, STS_MIN_TTL};
 
 /// Temporary credentials. `Debug` prints only the key ID.
 pub struct StsCredentials {
@@ -57,64 +51,6 @@ pub trait StsApi: Send + Sync {
         duration: i64,
         policy: Option<&str>,
     ) -> Result<StsCredentials, IamError>;
-}
-
-/// STS through the AWS SDK.
-#[derive(Clone, Debug)]
-pub struct AwsSts {
-    client: aws_sdk_sts::Client,
-}
-
-impl AwsSts {
-    /// An adapter over `client`.
-    pub fn new(client: aws_sdk_sts::Client) -> Self {
-        Self { client }
-    }
-}
-
-fn sts_err<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    e: SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> IamError {
-    match &e {
-        SdkError::ServiceError(s) => match s.err().code().unwrap_or("Unknown") {
-            code @ ("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
-                IamError::Retryable(code.into())
-            }
-            code => IamError::Failed(code.into()),
-        },
-        _ => IamError::Retryable("STS unreachable".into()),
-    }
-}
-
-#[async_trait]
-impl StsApi for AwsSts {
-    async fn assume_role(
-        &self,
-        role_arn: &str,
-        session_name: &str,
-        duration: i64,
-        policy: Option<&str>,
-    ) -> Result<StsCredentials, IamError> {
-        let out = self
-            .client
-            .assume_role()
-            .role_arn(role_arn)
-            .role_session_name(session_name)
-            .duration_seconds(i32::try_from(duration).unwrap_or(i32::MAX))
-            .set_policy(policy.map(str::to_owned))
-            .send()
-            .await
-            .map_err(sts_err)?;
-        let c = out
-            .credentials()
-            .ok_or_else(|| IamError::Failed("AssumeRole returned no credentials".into()))?;
-        Ok(StsCredentials {
-            access_key: c.access_key_id().to_owned(),
-            secret_key: SecretString::from(c.secret_access_key().to_owned()),
-            session_token: SecretString::from(c.session_token().to_owned()),
-            expires_at: c.expiration().secs(),
-        })
-    }
 }
 
 /// A fake STS: credentials that expire after the asked duration from `now`.

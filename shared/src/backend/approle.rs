@@ -10,8 +10,9 @@ use crate::http::params::{Body, BodyExt, normalize_list};
 use crate::op;
 use crate::token;
 
+use super::ctx::Ctx;
+use super::reply::keys_reply;
 use super::spec::PathSpec;
-use super::{Ctx, keys_reply};
 
 /// AppRole's paths. Logins go to the login function, the rest to admin.
 pub static PATHS: &[PathSpec] = &[

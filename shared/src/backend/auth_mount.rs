@@ -12,7 +12,8 @@ use crate::jwt::source::KeySource;
 use crate::store::Key;
 use crate::token::{self, Minted};
 
-use super::{Ctx, keys_reply};
+use super::ctx::Ctx;
+use super::reply::keys_reply;
 
 /// The mount's storage prefix.
 fn storage<'a>(c: &'a Ctx<'a>) -> &'a str {

@@ -13,8 +13,9 @@ use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::{Body, BodyExt, normalize_list};
 use crate::op;
 
+use super::ctx::{Caller, Ctx};
+use super::reply::keys_reply;
 use super::spec::PathSpec;
-use super::{Caller, Ctx, keys_reply};
 
 /// The AWS engine's paths. Credentials go to the issue function, the rest to admin.
 pub static PATHS: &[PathSpec] = &[

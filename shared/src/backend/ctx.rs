@@ -22,7 +22,7 @@ use crate::policy::Grant;
 use crate::store::Store;
 use crate::token::{Limits, TokenEntry};
 
-use super::spec::{Operation, Params};
+use super::operation::Operation;
 
 /// The authenticated caller of a request.
 pub struct Caller {
@@ -107,5 +107,19 @@ impl Ctx<'_> {
             default_ttl: self.svc.config.default_ttl,
             max_ttl: self.svc.config.max_ttl,
         }
+    }
+}
+
+/// Parameters captured from a path: name and value, in pattern order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(pub Vec<(&'static str, String)>);
+
+impl Params {
+    /// The captured value of `name`, or `""` when the pattern has none.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
     }
 }

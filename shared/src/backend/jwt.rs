@@ -8,8 +8,8 @@ use crate::http::envelope::Reply;
 use crate::http::params::{Body, normalize_list};
 use crate::op;
 
-use super::Ctx;
 use super::auth_mount as am;
+use super::ctx::Ctx;
 use super::spec::PathSpec;
 
 /// JWT's paths. Logins go to the login function, the rest to admin.

@@ -6,8 +6,8 @@ use crate::error::ApiError;
 use crate::http::envelope::Reply;
 use crate::op;
 
-use super::Ctx;
 use super::auth_mount as am;
+use super::ctx::Ctx;
 use super::jwt::{normalize_config, normalize_role};
 use super::spec::PathSpec;
 

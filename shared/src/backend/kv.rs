@@ -6,8 +6,9 @@ use crate::http::envelope::{Envelope, Reply};
 use crate::kv::{Kv, ReadOutcome};
 use crate::op;
 
+use super::ctx::Ctx;
+use super::reply::keys_reply;
 use super::spec::PathSpec;
-use super::{Ctx, keys_reply};
 
 /// KV v2's paths. Reads go to the issue function, writes to admin.
 pub static PATHS: &[PathSpec] = &[
@@ -36,7 +37,7 @@ pub static PATHS: &[PathSpec] = &[
     PathSpec::new("destroy/{*path}", &[op!(Update, Admin, destroy)]),
 ];
 
-const METADATA_OPS: &[super::OpSpec] = &[
+const METADATA_OPS: &[super::spec::OpSpec] = &[
     op!(Read, Issue, read_metadata),
     op!(List, Issue, list),
     op!(Update, Admin, write_metadata),

@@ -9,6 +9,8 @@
 //! [`crate::token`], [`crate::lease`]); the modules here map requests onto them.
 
 pub mod ctx;
+pub mod operation;
+pub mod reply;
 pub mod spec;
 
 mod approle;
@@ -21,10 +23,6 @@ mod kv;
 mod sys;
 mod token;
 
-use serde_json::json;
-
-use crate::error::ApiError;
-use crate::http::envelope::{Envelope, Reply};
 use crate::mounts::BackendKind;
 
 pub use ctx::{Caller, Ctx, Services};
@@ -80,12 +78,4 @@ pub fn all_routes() -> Vec<(String, &'static PathSpec)> {
                 .map(move |s| (format!("{}:{}", kind_name(*k), s.pattern), s))
         })
         .collect()
-}
-
-/// A LIST answer: `{"keys": [...]}`, or 404 when there are none (Vault's behaviour).
-pub(crate) fn keys_reply(keys: Vec<String>) -> Result<Reply, ApiError> {
-    if keys.is_empty() {
-        return Err(ApiError::NotFound);
-    }
-    Ok(Envelope::data(json!({ "keys": keys })).ok())
 }

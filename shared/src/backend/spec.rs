@@ -10,66 +10,9 @@ use crate::error::ApiError;
 use crate::http::envelope::Reply;
 use crate::http::params::Body;
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Params};
 
-/// The Lambda functions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Function {
-    /// `login`: auth methods' login routes.
-    Login,
-    /// `issue`: reads (KV), credential issue, token and lease lookups.
-    Issue,
-    /// `renew`: token and lease renewal.
-    Renew,
-    /// `revoke`: token and lease revocation.
-    Revoke,
-    /// `admin`: configuration and writes.
-    Admin,
-    /// `sweeper`: scheduled cleanup (no HTTP routes).
-    Sweeper,
-}
-
-impl Function {
-    /// The function's (and its binary's) name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Function::Login => "login",
-            Function::Issue => "issue",
-            Function::Renew => "renew",
-            Function::Revoke => "revoke",
-            Function::Admin => "admin",
-            Function::Sweeper => "sweeper",
-        }
-    }
-}
-
-/// Vault's operations, which policies grant as capabilities.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operation {
-    /// `GET`
-    Read,
-    /// `LIST` or `GET ?list=true`
-    List,
-    /// `POST` / `PUT`
-    Update,
-    /// `PATCH`
-    Patch,
-    /// `DELETE`
-    Delete,
-}
-
-impl Operation {
-    /// Vault's name of the operation (`read`, `list`, `update`, `patch`, `delete`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::Read => "read",
-            Operation::List => "list",
-            Operation::Update => "update",
-            Operation::Patch => "patch",
-            Operation::Delete => "delete",
-        }
-    }
-}
+pub use super::operation::{Function, Operation};
 
 /// The future a handler returns.
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + Send + 'a>>;
@@ -210,20 +153,6 @@ impl PathSpec {
             }
         }
         segs.next().is_none().then_some(params)
-    }
-}
-
-/// Parameters captured from a path: name and value, in pattern order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Params(pub Vec<(&'static str, String)>);
-
-impl Params {
-    /// The captured value of `name`, or `""` when the pattern has none.
-    pub fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or("", |(_, v)| v.as_str())
     }
 }
 

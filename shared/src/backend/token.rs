@@ -9,7 +9,7 @@ use crate::http::params::BodyExt;
 use crate::op;
 use crate::token::{self, TokenEntry};
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::spec::PathSpec;
 
 /// The token store's paths.

@@ -15,6 +15,26 @@ use base64::Engine as _;
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
+/// The asymmetric algorithms Sigil can verify; `jwt_supported_algs` is a subset.
+/// HMAC algorithms and `none` are never accepted.
+pub const ASYMMETRIC_ALGS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Parses an algorithm name from `jwt_supported_algs`: one of [`ASYMMETRIC_ALGS`].
+pub fn parse_alg(name: &str) -> Option<Algorithm> {
+    let alg: Algorithm = name.parse().ok()?;
+    ASYMMETRIC_ALGS.contains(&alg).then_some(alg)
+}
+
 /// Most keys taken from one JWKS document or one PEM list.
 pub const MAX_KEYS: usize = 100;
 
@@ -254,9 +274,7 @@ fn parse_jwk(v: &Value) -> Result<VerifyKey, KeyProblem> {
     };
     let alg = match v.get("alg") {
         None | Some(Value::Null) => None,
-        Some(Value::String(a)) => {
-            Some(crate::jwt::verify::parse_alg(a).ok_or(KeyProblem::Algorithm)?)
-        }
+        Some(Value::String(a)) => Some(parse_alg(a).ok_or(KeyProblem::Algorithm)?),
         Some(_) => return Err(KeyProblem::Algorithm),
     };
     let crv = v.get("crv").and_then(Value::as_str);

@@ -93,25 +93,7 @@ pub enum JwtError {
     UnexpectedAudience,
 }
 
-/// The asymmetric algorithms Sigil can verify; `jwt_supported_algs` is a subset.
-/// HMAC algorithms and `none` are never accepted.
-pub const ASYMMETRIC_ALGS: &[Algorithm] = &[
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
-/// Parses an algorithm name from `jwt_supported_algs`: one of [`ASYMMETRIC_ALGS`].
-pub fn parse_alg(name: &str) -> Option<Algorithm> {
-    let alg: Algorithm = name.parse().ok()?;
-    ASYMMETRIC_ALGS.contains(&alg).then_some(alg)
-}
+pub use super::keys::{ASYMMETRIC_ALGS, parse_alg};
 
 /// A token split into its parts, its header read (once) but nothing verified yet.
 pub struct Parsed<'a> {

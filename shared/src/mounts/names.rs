@@ -6,7 +6,7 @@
 use crate::crypto;
 use crate::error::ApiError;
 
-use super::Table;
+use super::table::Table;
 
 /// Longest mount name, in bytes.
 pub const MAX_NAME_BYTES: usize = 64;

@@ -2,38 +2,22 @@
 //! writes, transactions and queries (DESIGN.md, "Storage").
 //!
 //! Domain code builds [`Write`]s and [`Query`]s from this module only; the DynamoDB
-//! adapter ([`dynamo::DynamoStore`]) and the in-memory fake ([`memory::MemoryStore`])
+//! adapter ([`crate::adapters::aws::dynamo::DynamoStore`]) and the in-memory fake ([`memory::MemoryStore`])
 //! implement the same semantics, so every rule tested against the fake holds against
 //! DynamoDB Local.
 
 pub mod decode;
-pub mod dynamo;
+mod error;
+mod key;
 pub mod memory;
 pub mod schema;
 mod value;
 
+pub use error::StoreError;
+pub use key::Key;
 pub use value::{Item, ItemExt, Value, new_item};
 
 use async_trait::async_trait;
-
-/// The primary key of an item: partition key `pk` and sort key `sk`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Key {
-    /// Partition key, e.g. `token/3f9a...`.
-    pub pk: String,
-    /// Sort key, e.g. `token`.
-    pub sk: String,
-}
-
-impl Key {
-    /// A key from its two parts.
-    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self {
-            pk: pk.into(),
-            sk: sk.into(),
-        }
-    }
-}
 
 /// A condition on the stored item a write applies to (DynamoDB condition expressions).
 #[derive(Clone, Debug, PartialEq)]
@@ -172,52 +156,6 @@ pub struct Page {
     pub items: Vec<Item>,
     /// Where the next page starts, when there may be more.
     pub next: Option<Item>,
-}
-
-/// Storage failures. Messages never carry item contents.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A write's condition did not hold.
-    #[error("condition failed")]
-    ConditionFailed,
-    /// A transaction was cancelled; `conditions` lists, per write, whether its condition failed.
-    #[error("transaction cancelled")]
-    TransactionCancelled {
-        /// For each write of the transaction, whether its own condition failed.
-        conditions: Vec<bool>,
-    },
-    /// Concurrent transactions touched the same item; retry.
-    #[error("transaction conflict")]
-    Conflict,
-    /// The request rate exceeded what the table allows; retry with backoff.
-    #[error("throttled")]
-    Throttled,
-    /// DynamoDB refused the request as invalid, in practice an item over its 400 KB
-    /// limit: retrying cannot succeed.
-    #[error("storage rejected the request: {0}")]
-    Rejected(String),
-    /// An item did not have the shape its type expects.
-    #[error("malformed item: {0}")]
-    Malformed(String),
-    /// Any other backend failure (no details: they may hold internals).
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-}
-
-impl StoreError {
-    /// Whether a failed condition (alone, or within a transaction) caused this error.
-    pub fn is_condition(&self) -> bool {
-        match self {
-            StoreError::ConditionFailed => true,
-            StoreError::TransactionCancelled { conditions } => conditions.iter().any(|c| *c),
-            _ => false,
-        }
-    }
-
-    /// Whether retrying the same request may succeed.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Conflict | StoreError::Throttled)
-    }
 }
 
 /// Every item a query matches, following pages (one round trip per page).

@@ -118,12 +118,4 @@ pub fn bucket_name(hour: i64, shard: u32) -> String {
     format!("{hour}#{shard}")
 }
 
-/// The three attributes that put an item on the expiry index (and schedule its
-/// last-resort TTL deletion).
-pub fn expiry_attrs(pk: &str, exp_at: i64) -> [(&'static str, super::Value); 3] {
-    [
-        (EXP_BUCKET, super::Value::S(expiry_bucket(pk, exp_at))),
-        (EXP_AT, super::Value::N(exp_at)),
-        (TTL, super::Value::N(exp_at.saturating_add(TTL_GRACE_SECS))),
-    ]
-}
+pub use super::value::expiry_attrs;

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Key, StoreError, schema};
+use super::error::StoreError;
+use super::key::Key;
+use super::schema;
 
 /// An attribute value (the subset of DynamoDB's types Sigil uses).
 #[derive(Clone, PartialEq)]
@@ -227,6 +229,22 @@ pub fn new_item(key: &Key) -> Item {
     item.insert(schema::PK.to_owned(), Value::S(key.pk.clone()));
     item.insert(schema::SK.to_owned(), Value::S(key.sk.clone()));
     item
+}
+
+/// The three attributes that put an item on the expiry index (and schedule its
+/// last-resort TTL deletion).
+pub fn expiry_attrs(pk: &str, exp_at: i64) -> [(&'static str, Value); 3] {
+    [
+        (
+            schema::EXP_BUCKET,
+            Value::S(schema::expiry_bucket(pk, exp_at)),
+        ),
+        (schema::EXP_AT, Value::N(exp_at)),
+        (
+            schema::TTL,
+            Value::N(exp_at.saturating_add(schema::TTL_GRACE_SECS)),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::BodyExt;
 
-use super::super::Ctx;
+use crate::backend::ctx::Ctx;
 
 /// Largest `input` hashed, in bytes (the request body limit bounds it anyway).
 const MAX_INPUT_BYTES: usize = 64 * 1024;

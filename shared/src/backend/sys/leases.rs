@@ -8,7 +8,8 @@ use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::BodyExt;
 use crate::lease;
 
-use super::super::{Ctx, keys_reply};
+use crate::backend::ctx::Ctx;
+use crate::backend::reply::keys_reply;
 
 /// A lease ID prefix as a folder (`aws/creds/deploy` -> `aws/creds/deploy/`).
 fn folder(prefix: &str) -> String {

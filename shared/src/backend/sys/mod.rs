@@ -15,7 +15,7 @@ use crate::http::envelope::Reply;
 use crate::http::params::{Body, normalize_list};
 use crate::op;
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::spec::PathSpec;
 
 /// The system backend's paths. Lookups go to issue, renewals to renew, revocations to

@@ -11,7 +11,7 @@ use crate::http::params::{Body, BodyExt};
 use crate::mounts::store::{self as mount_store, Change};
 use crate::mounts::{BackendKind, MountEntry, MountTable, Table, names};
 
-use super::super::Ctx;
+use crate::backend::ctx::Ctx;
 
 /// Backends whose items are not yet kept per mount: at most one mount of each, and a
 /// new one only once the previous one's items are gone.

@@ -9,7 +9,8 @@ use crate::http::params::BodyExt;
 use crate::policies;
 use crate::policy::ROOT_POLICY_NAME;
 
-use super::super::{Ctx, keys_reply};
+use crate::backend::ctx::Ctx;
+use crate::backend::reply::keys_reply;
 
 pub(super) async fn list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     keys_reply(policies::list(c.store()).await?)
@@ -45,10 +46,10 @@ pub(super) async fn delete(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 const MAX_PATHS: usize = 100;
 
 /// Whether a request could name `path` (a logical path, no `/v1/`): the request
-/// path rules of [`crate::route::logical_path`] (no empty, `.` or `..` segment, no
+/// path rules of [`crate::request_path::logical_path`] (no empty, `.` or `..` segment, no
 /// control characters).
 fn requestable(path: &str) -> bool {
-    !path.chars().any(char::is_control) && crate::route::clean_segments(path)
+    !path.chars().any(char::is_control) && crate::request_path::clean_segments(path)
 }
 
 /// `sys/capabilities-self`: the caller's capabilities on each of `paths` (or `path`).

@@ -6,7 +6,8 @@ use crate::http::envelope::{Envelope, Reply};
 use crate::mounts::{BackendKind, Table};
 use crate::quota::{self, RateLimitQuota};
 
-use super::super::{Ctx, keys_reply};
+use crate::backend::ctx::Ctx;
+use crate::backend::reply::keys_reply;
 
 pub(super) async fn list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     keys_reply(

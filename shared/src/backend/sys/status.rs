@@ -7,7 +7,7 @@ use crate::audit::DEVICE;
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 
-use super::super::Ctx;
+use crate::backend::ctx::Ctx;
 
 /// `GET sys/seal-status` (no token): always initialized and unsealed, in Vault's
 /// shape (bare object, no envelope), so `vault status` works.

@@ -1,7 +1,11 @@
-//! AWS adapters and client construction: the only module (with `store::dynamo`) that
+//! AWS adapters and client construction: the only module (with its submodules) that
 //! imports the AWS SDK. Endpoints come from the standard `AWS_ENDPOINT_URL` /
 //! `AWS_ENDPOINT_URL_<SERVICE>` variables, so the same code runs against AWS and the
 //! local emulators.
+
+pub mod dynamo;
+pub mod iam;
+pub mod sts;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,16 +30,16 @@ use zeroize::Zeroizing;
 
 use crate::app::App;
 use crate::aws_engine::clients::{ClientFactory, Clients, EngineClients};
-use crate::aws_engine::iam_aws::AwsIam;
 use crate::aws_engine::root::RootConfig;
-use crate::aws_engine::sts::AwsSts;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::keyring::Keyring;
 use crate::kms::{DataKey, EncryptionContext, GeneratedKey, Kms, KmsError};
 use crate::route::Function;
-use crate::store::dynamo::DynamoStore;
 use crate::store::schema::{AttrType, TABLE};
+use dynamo::DynamoStore;
+use iam::AwsIam;
+use sts::AwsSts;
 
 /// Loads the SDK configuration from the environment (region, credentials chain,
 /// endpoint overrides). Makes no network call: credentials resolve on first use.

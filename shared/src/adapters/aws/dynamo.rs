@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
     Update as DUpdate,
 };
 
-use super::{
+use crate::store::{
     Cond, Index, Item, Key, Page, Query, SortCond, Store, StoreError, Update, Value, Write, schema,
 };
 
@@ -349,7 +349,7 @@ impl Store for DynamoStore {
             if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
                 for attrs in items {
                     let item = from_attrs(attrs)?;
-                    found.insert(super::value::item_key(&item), item);
+                    found.insert(crate::store::ItemExt::key(&item), item);
                 }
             }
             if let Some(un) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {

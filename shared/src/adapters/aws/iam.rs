@@ -6,7 +6,7 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Tag;
 use secrecy::SecretString;
 
-use super::iam::{AccessKey, IamApi, IamError, NewUser};
+use crate::aws_engine::iam::{AccessKey, IamApi, IamError, NewUser};
 
 /// IAM through the AWS SDK.
 #[derive(Clone, Debug)]

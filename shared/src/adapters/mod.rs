@@ -1,0 +1,4 @@
+//! Adapters: the ports' implementations over real services. Only this module imports
+//! the AWS SDK (a test, `tests/tests/module_graph.rs`, keeps it so).
+
+pub mod aws;
