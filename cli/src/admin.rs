@@ -113,6 +113,14 @@ async fn init(
         "keyring",
         json!({ "version": done.key_version, "created": done.created_key }),
     ));
+    // The environment's mounts become the stored mount table (once; later runs and
+    // later changes to SIGIL_*_MOUNTS leave a stored table alone).
+    let initial = sigil::mounts::initial_table(config);
+    let stored = sigil::mounts::store::ensure_stored(store.as_ref(), &initial, now)
+        .await
+        .map_err(|e| CliError::Aws(format!("storing the mount table: {e}")))?;
+    progress(format!("Mount table: {}", outcome(stored)));
+    report.push(("mounts", json!({ "created": stored })));
 
     if !out.is_table() {
         out.emit_rows(&report)?;

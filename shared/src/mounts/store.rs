@@ -138,6 +138,36 @@ pub async fn load(store: &dyn Store) -> Result<Option<MountTable>, ApiError> {
     }))
 }
 
+/// Stores `initial` (the environment's mounts, [`super::initial_table`]) unless a
+/// table is stored: one transaction. Returns whether it stored it (`sigil admin init`).
+pub async fn ensure_stored(
+    store: &dyn Store,
+    initial: &MountTable,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let mut g = new_item(&generation_key());
+    g.insert(A_N.into(), Value::N(initial.generation + 1));
+    let mut writes = vec![Write::Put {
+        item: g,
+        cond: Some(Cond::NotExists),
+    }];
+    writes.extend(
+        initial
+            .entries
+            .iter()
+            .filter(|e| !e.builtin)
+            .map(|e| Write::Put {
+                item: to_item(e, now),
+                cond: None,
+            }),
+    );
+    match store.transact(writes).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_condition() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A change to the mount table.
 #[derive(Clone, Debug)]
 pub enum Change {
@@ -301,4 +331,116 @@ pub async fn save_cleanup(
     };
     store.write(write).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::memory::MemoryStore;
+
+    fn kv(path: &str) -> MountEntry {
+        MountEntry {
+            path: path.into(),
+            table: Table::Secrets,
+            type_name: "kv".into(),
+            kind: BackendKind::Kv,
+            accessor: format!("kv_{path}"),
+            uuid: format!("uuid-{path}"),
+            description: String::new(),
+            options: BTreeMap::from([("version".into(), "2".into())]),
+            default_lease_ttl: 0,
+            max_lease_ttl: 0,
+            storage: format!("uuid-{path}"),
+            builtin: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_first_change_stores_the_environments_mounts_with_it() {
+        let store = MemoryStore::new();
+        let initial = super::super::initial_table(&Config::default());
+        assert_eq!(load(&store).await.unwrap(), None);
+        let g = apply(&store, &initial, false, Change::Enable(kv("team-a/")), 5)
+            .await
+            .unwrap();
+        assert_eq!(g, 1);
+        let t = load(&store).await.unwrap().unwrap();
+        assert_eq!(t.generation, 1);
+        assert_eq!(t.entries.len(), initial.entries.len() + 1);
+        assert!(t.get(Table::Secrets, "team-a/").is_some());
+        assert_eq!(
+            t.get(Table::Secrets, "secret/"),
+            initial.get(Table::Secrets, "secret/"),
+            "the environment's mounts keep their accessors"
+        );
+        // A change computed from the old table loses to the one that landed: 503.
+        let stale = apply(&store, &initial, false, Change::Enable(kv("team-b/")), 6).await;
+        assert_eq!(stale, Err(ApiError::Unavailable));
+        let stale = apply(&store, &initial, true, Change::Enable(kv("team-b/")), 6).await;
+        assert_eq!(stale, Err(ApiError::Unavailable));
+        assert!(
+            load(&store)
+                .await
+                .unwrap()
+                .unwrap()
+                .get(Table::Secrets, "team-b/")
+                .is_none()
+        );
+        // Taken paths and unknown mounts are 400, nothing written.
+        let taken = apply(&store, &t, true, Change::Enable(kv("team-a/")), 7).await;
+        assert_eq!(taken.map_err(|e| e.status()), Err(400));
+        let unknown = apply(
+            &store,
+            &t,
+            true,
+            Change::Disable(Table::Secrets, "x/".into()),
+            7,
+        )
+        .await;
+        assert_eq!(unknown.map_err(|e| e.status()), Err(400));
+        let builtin = apply(
+            &store,
+            &t,
+            true,
+            Change::Disable(Table::Secrets, "sys/".into()),
+            7,
+        )
+        .await;
+        assert_eq!(builtin.map_err(|e| e.status()), Err(400));
+        assert_eq!(load(&store).await.unwrap().unwrap().generation, 1);
+        assert!(pending_cleanups(&store).await.unwrap().is_empty());
+        // Disabling files a cleanup record with the mount as it was.
+        apply(
+            &store,
+            &t,
+            true,
+            Change::Disable(Table::Secrets, "team-a/".into()),
+            8,
+        )
+        .await
+        .unwrap();
+        let t = load(&store).await.unwrap().unwrap();
+        assert!(t.get(Table::Secrets, "team-a/").is_none());
+        let pending = pending_cleanups(&store).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].entry, kv("team-a/"));
+        save_cleanup(&store, "uuid-team-a/", None).await.unwrap();
+        assert!(pending_cleanups(&store).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn init_stores_the_table_once() {
+        let store = MemoryStore::new();
+        let initial = super::super::initial_table(&Config::default());
+        assert!(ensure_stored(&store, &initial, 1).await.unwrap());
+        assert!(!ensure_stored(&store, &initial, 2).await.unwrap());
+        let t = load(&store).await.unwrap().unwrap();
+        assert_eq!(t.generation, 1);
+        let mut a: Vec<_> = t.entries.iter().map(|e| e.full_path()).collect();
+        let mut b: Vec<_> = initial.entries.iter().map(|e| e.full_path()).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
 }
