@@ -30,6 +30,10 @@ pub enum ApiError {
     /// 413: the body is larger than allowed.
     #[error("request body too large")]
     TooLarge,
+    /// 415: the body's media type is not the one the path takes (Vault's PATCH needs
+    /// `application/merge-patch+json`).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 431: the request's headers are larger or more numerous than allowed.
     #[error("request header fields too large")]
     HeadersTooLarge,
@@ -63,6 +67,7 @@ impl ApiError {
             ApiError::NotFound | ApiError::NoRoute(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::TooLarge => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
             ApiError::HeadersTooLarge => 431,
             ApiError::RateLimited => 429,
             ApiError::Internal | ApiError::Integrity => 500,
@@ -79,6 +84,7 @@ impl ApiError {
             ApiError::NoRoute(_) => "no_route",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TooLarge => "too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::HeadersTooLarge => "headers_too_large",
             ApiError::RateLimited => "rate_limited",
             ApiError::Internal => "internal",

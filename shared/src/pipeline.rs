@@ -116,10 +116,7 @@ pub(crate) async fn dispatch(
                 return Err(e);
             }
         };
-        let generation = generation
-            .map(|g| crate::store::ItemExt::n(&g, "n"))
-            .transpose()?
-            .unwrap_or(0);
+        let generation = crate::mounts::store::generation_of(generation.as_ref())?;
         if generation != table.generation {
             table = app
                 .mounts
@@ -152,6 +149,17 @@ pub(crate) async fn dispatch(
         return Err(ApiError::PermissionDenied);
     }
     let mut body = req.json()?;
+    // Vault takes a GET's, LIST's or DELETE's parameters from the query string (a
+    // body's own fields win).
+    if matches!(
+        resolved.op,
+        Operation::Read | Operation::List | Operation::Delete
+    ) {
+        for (k, v) in &req.query {
+            body.entry(k.clone())
+                .or_insert_with(|| serde_json::Value::String(v.clone()));
+        }
+    }
     (resolved.spec.normalize)(&mut body);
     // Parameter constraints judge a write's body, or a read's query parameters.
     let query_params: crate::http::params::Body;

@@ -324,8 +324,8 @@ async fn bad_input_gets_vault_errors_and_writes_nothing() {
             "/v1/secret/data/x",
             admin,
             vec![],
-            400,
-            "no data provided",
+            415,
+            "application/merge-patch+json",
         ),
         (
             "GET",

@@ -20,6 +20,14 @@ fn json_req(method: &str, path: &str, token: Option<&str>, body: Value) -> ApiRe
     request(method, path, token, Some(body))
 }
 
+/// `r` with its `Content-Type` replaced.
+fn with_content_type(mut r: ApiRequest, value: &str) -> ApiRequest {
+    r.headers.retain(|(k, _)| k != "content-type");
+    r.headers
+        .push(("content-type".to_owned(), value.to_owned()));
+    r
+}
+
 fn with_header(mut r: ApiRequest, name: &str, value: &str) -> ApiRequest {
     r.headers.push((name.to_owned(), value.to_owned()));
     r
@@ -307,18 +315,29 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
         ),
         (
             "PATCH whose data is not an object",
-            request("PATCH", kv, a, Some(json!({"data": "x"}))),
+            with_content_type(
+                request("PATCH", kv, a, Some(json!({"data": "x"}))),
+                "application/merge-patch+json",
+            ),
             400,
         ),
         (
             "PATCH under a stale check-and-set",
-            request(
-                "PATCH",
-                kv,
-                a,
-                Some(json!({"data": {"k": "v"}, "options": {"cas": 99}})),
+            with_content_type(
+                request(
+                    "PATCH",
+                    kv,
+                    a,
+                    Some(json!({"data": {"k": "v"}, "options": {"cas": 99}})),
+                ),
+                "application/merge-patch+json",
             ),
             400,
+        ),
+        (
+            "PATCH sent as plain JSON",
+            request("PATCH", kv, a, Some(json!({"data": {"k": "v"}}))),
+            415,
         ),
         (
             "PATCH where no path takes it",

@@ -185,8 +185,12 @@ async fn find(c: &Ctx<'_>, by_accessor: bool) -> Result<Option<crate::store::Ite
     }
 }
 
+/// A lookup of an unknown (or destroyed, or expired) secret ID answers 204 with no
+/// body, as Vault.
 async fn lookup(c: &Ctx<'_>, by_accessor: bool) -> Result<Reply, ApiError> {
-    let item = find(c, by_accessor).await?.ok_or(ApiError::NotFound)?;
+    let Some(item) = find(c, by_accessor).await? else {
+        return Ok(Reply::NoContent);
+    };
     Ok(Envelope::data(ar::secret_json(&item)?)
         .mount("approle")
         .ok())

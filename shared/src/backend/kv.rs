@@ -78,7 +78,17 @@ async fn write(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(Envelope::data(meta).mount("kv").ok())
 }
 
+/// `PATCH data/:path`: Vault's JSON merge patch, which must say so in its
+/// `Content-Type` (415 otherwise, as Vault: a plain JSON body would be a full write).
 async fn patch(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let media = c.req.header("content-type").unwrap_or("");
+    let essence = media.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/merge-patch+json") {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "PATCH requires Content-Type of application/merge-patch+json, provided {:?}",
+            essence.chars().take(64).collect::<String>()
+        )));
+    }
     let meta = kv(c)
         .patch(mount(c), c.param("path"), c.body, c.now)
         .await?;

@@ -49,6 +49,11 @@ pub fn generation_key() -> Key {
     Key::new(PK, SK_GENERATION)
 }
 
+/// The generation an item read at [`generation_key`] holds (0: no table stored).
+pub fn generation_of(item: Option<&Item>) -> Result<i64, ApiError> {
+    Ok(item.map(|i| i.n(A_N)).transpose()?.unwrap_or(0))
+}
+
 fn entry_key(table: Table, path: &str) -> Key {
     Key::new(PK, format!("m/{}/{path}", table.name()))
 }

@@ -110,7 +110,12 @@ impl MountEntry {
                 "max_lease_ttl": self.max_lease_ttl,
                 "force_no_cache": false,
             },
-            "options": if self.options.is_empty() { Json::Null } else { json!(self.options) },
+            // Vault: KV's version; `null` for the system's mounts; `{}` for auth methods.
+            "options": match (self.options.is_empty(), self.table) {
+                (false, _) => json!(self.options),
+                (true, Table::Auth) => json!({}),
+                (true, Table::Secrets) => Json::Null,
+            },
             "local": false,
             "seal_wrap": false,
             "external_entropy_access": false,
@@ -118,12 +123,17 @@ impl MountEntry {
             "running_plugin_version": format!("v{}+builtin.sigil", env!("CARGO_PKG_VERSION")),
             "running_sha256": "",
         });
-        if self.table == Table::Auth
-            && let Json::Object(m) = &mut v
-        {
-            m.remove("external_entropy_access");
+        if let Json::Object(m) = &mut v {
+            if !self.builtin {
+                m.insert("deprecation_status".into(), json!("supported"));
+            }
             if let Some(Json::Object(cfg)) = m.get_mut("config") {
-                cfg.insert("token_type".into(), json!("default-service"));
+                if self.table == Table::Auth {
+                    cfg.insert("token_type".into(), json!("default-service"));
+                }
+                if self.kind == BackendKind::System {
+                    cfg.insert("passthrough_request_headers".into(), json!(["Accept"]));
+                }
             }
         }
         v

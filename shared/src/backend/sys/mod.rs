@@ -33,6 +33,14 @@ pub static PATHS: &[PathSpec] = &[
         ],
     ),
     PathSpec::new(
+        "mounts/auth/{path}/tune",
+        &[
+            op!(Read, Admin, mounts::read_tune),
+            op!(Update, Admin, mounts::write_tune),
+        ],
+    )
+    .sudo(),
+    PathSpec::new(
         "mounts/{*path}",
         &[
             op!(Read, Admin, mounts::read),
@@ -178,6 +186,7 @@ async fn health(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             "server_time_utc": c.now,
             "version": concat!("sigil-", env!("CARGO_PKG_VERSION")),
             "cluster_name": "sigil",
+            "cluster_id": status::cluster_id(c),
         }),
     ))
 }

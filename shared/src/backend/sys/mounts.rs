@@ -41,7 +41,8 @@ fn listing(table: &MountTable, which: Table) -> Map<String, Value> {
 }
 
 fn table_of(c: &Ctx<'_>) -> Table {
-    if c.path.starts_with("sys/auth") {
+    // `sys/mounts/auth/:path/tune` is Vault's other name of `sys/auth/:path/tune`.
+    if c.path.starts_with("sys/auth") || c.path.starts_with("sys/mounts/auth/") {
         Table::Auth
     } else {
         Table::Secrets

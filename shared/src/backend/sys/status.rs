@@ -11,7 +11,7 @@ use crate::backend::ctx::Ctx;
 
 /// `GET sys/seal-status` (no token): always initialized and unsealed, in Vault's
 /// shape (bare object, no envelope), so `vault status` works.
-pub(super) async fn seal_status(_: &Ctx<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn seal_status(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(Reply::Raw(
         200,
         json!({
@@ -26,11 +26,17 @@ pub(super) async fn seal_status(_: &Ctx<'_>) -> Result<Reply, ApiError> {
             "commit_date": "",
             "migration": false,
             "cluster_name": "sigil",
-            "cluster_id": "",
+            "cluster_id": cluster_id(c),
             "recovery_seal": false,
             "storage_type": "dynamodb",
         }),
     ))
+}
+
+/// The deployment's cluster ID: a UUID derived from its table's name, the same in
+/// every function (Vault's `cluster_id`).
+pub(super) fn cluster_id(c: &Ctx<'_>) -> String {
+    crate::mounts::names::uuid_for(&format!("cluster\0{}", c.svc.config.table))
 }
 
 /// `GET sys/leader` (no token): Sigil has no HA mode, as a single Vault server.
