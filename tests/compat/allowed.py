@@ -155,6 +155,10 @@ PENDING = [
             "and data)", "POST sys/capabilities {token, paths}"),
     Pending("token/capabilities-accessor", "404 no handler", "200 {capabilities, <path>}",
             "POST sys/capabilities-accessor {accessor, paths}"),
+    Pending("leases/revoke-in-path", "404 no handler", "204",
+            "PUT sys/leases/revoke/:lease_id (the form `bao lease revoke` sends)"),
+    Pending("leases/renew-in-path", "404 no handler", "400 lease not found",
+            "PUT sys/leases/renew/:lease_id"),
     Pending("leases/irrevocable", "405 unsupported operation", "200 {lease_count, leases}",
             "GET sys/leases?type=irrevocable (Vault's method; Sigil documents LIST)"),
     # system routes the CLI uses

@@ -202,6 +202,7 @@ def pytest_terminal_summary(terminalreporter):
     try:
         from allowed import ALLOWED, PENDING
         from sequences import ALL_STEPS
+        from test_cli import CLI_PENDING, SESSION
     except Exception:  # pragma: no cover - only a summary
         return
     compared = sum(1 for s in ALL_STEPS if not s.no_reference)
@@ -209,5 +210,6 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         f"compat: {compared} compared HTTP exchanges, {checked} Sigil-only checks "
         f"(no OpenBao reference), {len(ALLOWED)} allowed differences, "
-        f"{len(PENDING)} pending (xfail strict)"
+        f"{len(PENDING)} pending (xfail strict); CLI: {len(SESSION)} commands on each "
+        f"server, {len(CLI_PENDING)} pending (xfail strict)"
     )

@@ -249,6 +249,9 @@ leases = [
     Step("leases/lookup-unknown", "PUT", "sys/leases/lookup", {"lease_id": LEASE}),
     Step("leases/renew-unknown", "PUT", "sys/leases/renew", {"lease_id": LEASE, "increment": 60}),
     Step("leases/revoke-unknown", "PUT", "sys/leases/revoke", {"lease_id": LEASE}),
+    # The CLI's `lease revoke` puts the lease ID in the path.
+    Step("leases/revoke-in-path", "PUT", f"sys/leases/revoke/{LEASE}", EMPTY),
+    Step("leases/renew-in-path", "PUT", f"sys/leases/renew/{LEASE}", {"increment": 60}),
     Step("leases/revoke-prefix", "PUT", f"sys/leases/revoke-prefix/aws/creds/compat-{RUN}", EMPTY),
     Step("leases/revoke-force", "PUT", f"sys/leases/revoke-force/aws/creds/compat-{RUN}", EMPTY),
     Step("leases/list-prefix-empty", "LIST", f"sys/leases/lookup/aws/creds/compat-{RUN}/"),
