@@ -133,6 +133,9 @@ kv = [
     Step("kv/patch-missing", "PATCH", f"secret/data/{KV}/never-written", {"data": {"a": "1"}},
          headers=MERGE),
     Step("kv/patch-read", "GET", f"secret/data/{KV}/patched"),
+    # Vault takes PATCH only as a JSON merge patch (415 for any other Content-Type).
+    Step("kv/patch-json-content-type", "PATCH", f"secret/data/{KV}/patched",
+         {"data": {"x": "1"}}),
     Step("kv/metadata-delete", "DELETE", f"secret/metadata/{KV}/app"),
     Step("kv/metadata-delete-other", "DELETE", f"secret/metadata/{KV}/other"),
     Step("kv/metadata-delete-patched", "DELETE", f"secret/metadata/{KV}/patched"),
@@ -266,6 +269,10 @@ system = [
     Step("sys/audit", "GET", "sys/audit"),
     Step("sys/audit-hash", "POST", "sys/audit-hash/stdout", {"input": "compat"}),
     Step("sys/audit-hash-put", "PUT", "sys/audit-hash/stdout", {"input": "compat"}),
+    # Sigil has one built-in device (stdout/); OpenBao refuses API-enabled devices.
+    Step("sys/audit-enable", "PUT", f"sys/audit/compat-{RUN}",
+         {"type": "file", "options": {"file_path": "discard"}}),
+    Step("sys/audit-after-enable", "GET", "sys/audit"),
     Step("quota/write", "POST", f"sys/quotas/rate-limit/compat-{RUN}",
          {"path": "auth/approle/", "rate": 1000, "interval": "1s"}),
     Step("quota/write-put", "PUT", f"sys/quotas/rate-limit/compat-{RUN}",
@@ -277,32 +284,70 @@ system = [
 ]
 
 MOUNT_VALUES = ("*/.type", "*/.options.version", "data.*/.type", "data.*/.options.version")
+TUNE_VALUES = ("default_lease_ttl", "max_lease_ttl", "description", "options.version",
+               "data.default_lease_ttl", "data.max_lease_ttl", "data.description",
+               "data.options.version")
+# Mount paths carry RUN: Sigil refuses to enable a path again until the sweeper has
+# deleted the items of the mount disabled there, so a rerun on the same stack needs new
+# ones.
+TEAM = f"team-{RUN}"
+CI = f"ci-{RUN}"
 mounts = [
     Step("mounts/list", "GET", "sys/mounts", values=MOUNT_VALUES),
-    Step("mounts/enable-kv2", "POST", "sys/mounts/team-a",
+    Step("mounts/read-secret", "GET", "sys/mounts/secret", values=("type", "options.version")),
+    Step("mounts/enable-kv2", "POST", f"sys/mounts/{TEAM}",
          {"type": "kv", "options": {"version": "2"}, "description": "compat"}),
+    Step("mounts/enable-taken", "POST", f"sys/mounts/{TEAM}",
+         {"type": "kv", "options": {"version": "2"}}),
     Step("mounts/list-after-enable", "GET", "sys/mounts", values=MOUNT_VALUES),
-    Step("mounts/tune-read", "GET", "sys/mounts/team-a/tune"),
-    Step("mounts/tune-write", "POST", "sys/mounts/team-a/tune",
+    Step("mounts/read-new", "GET", f"sys/mounts/{TEAM}",
+         values=("type", "options.version", "description")),
+    Step("mounts/tune-read", "GET", f"sys/mounts/{TEAM}/tune", values=TUNE_VALUES),
+    Step("mounts/tune-write", "POST", f"sys/mounts/{TEAM}/tune",
          {"default_lease_ttl": "1h", "max_lease_ttl": "2h", "description": "compat tuned"}),
-    Step("mounts/tune-reread", "GET", "sys/mounts/team-a/tune"),
-    Step("mounts/kv-write-new-mount", "POST", "team-a/data/x",
-         {"data": {"k": "v"}}),
+    Step("mounts/tune-reread", "GET", f"sys/mounts/{TEAM}/tune", values=TUNE_VALUES),
+    Step("mounts/tune-read-missing", "GET", f"sys/mounts/{TEAM}-none/tune"),
+    Step("mounts/kv-write-new-mount", "POST", f"{TEAM}/data/x", {"data": {"k": "v"}}),
+    Step("mounts/kv-read-new-mount", "GET", f"{TEAM}/data/x"),
     Step("mounts/ui-mounts", "GET", "sys/internal/ui/mounts",
          values=("data.secret.*/.type", "data.secret.*/.options.version", "data.auth.*/.type")),
     Step("mounts/ui-mount-secret", "GET", "sys/internal/ui/mounts/secret/foo",
          values=("data.type", "data.options.version", "data.path")),
-    Step("mounts/ui-mount-team-a", "GET", "sys/internal/ui/mounts/team-a/x/y",
+    Step("mounts/ui-mount-team", "GET", f"sys/internal/ui/mounts/{TEAM}/x/y",
          values=("data.type", "data.options.version", "data.path")),
     Step("mounts/ui-mount-unknown", "GET", "sys/internal/ui/mounts/nowhere/x"),
-    Step("mounts/disable", "DELETE", "sys/mounts/team-a"),
-    Step("mounts/disable-again", "DELETE", "sys/mounts/team-a"),
+    Step("mounts/disable", "DELETE", f"sys/mounts/{TEAM}"),
+    Step("mounts/disable-again", "DELETE", f"sys/mounts/{TEAM}"),
+    Step("mounts/kv-read-disabled-mount", "GET", f"{TEAM}/data/x"),
+    # Deliberate differences: KV version 1, nested mount paths.
+    Step("mounts/enable-kv1", "POST", f"sys/mounts/kv1-{RUN}", {"type": "kv"}),
+    Step("mounts/disable-kv1", "DELETE", f"sys/mounts/kv1-{RUN}"),
+    Step("mounts/enable-nested", "POST", f"sys/mounts/nest-{RUN}/kv",
+         {"type": "kv", "options": {"version": "2"}}),
+    Step("mounts/disable-nested", "DELETE", f"sys/mounts/nest-{RUN}/kv"),
+    Step("mounts/enable-unknown-type", "POST", f"sys/mounts/bad-{RUN}", {"type": "nonesuch"}),
     Step("auth-mounts/list", "GET", "sys/auth", values=MOUNT_VALUES),
-    Step("auth-mounts/enable-approle", "POST", "sys/auth/ci", {"type": "approle"}),
+    Step("auth-mounts/read-approle", "GET", "sys/auth/approle", values=("type",)),
+    # Sigil serves one approle mount: a second is refused (deliberate).
+    Step("auth-mounts/enable-approle-second", "POST", f"sys/auth/{CI}-approle",
+         {"type": "approle"}),
+    Step("auth-mounts/disable-approle-second", "DELETE", f"sys/auth/{CI}-approle"),
+    Step("auth-mounts/enable-jwt", "POST", f"sys/auth/{CI}",
+         {"type": "jwt", "description": "compat"}),
     Step("auth-mounts/list-after-enable", "GET", "sys/auth", values=MOUNT_VALUES),
+    Step("auth-mounts/read-jwt", "GET", f"sys/auth/{CI}", values=("type", "description")),
+    Step("auth-mounts/tune-read", "GET", f"sys/auth/{CI}/tune", values=TUNE_VALUES),
+    Step("auth-mounts/tune-write", "POST", f"sys/auth/{CI}/tune",
+         {"default_lease_ttl": "30m", "max_lease_ttl": "1h", "description": "compat tuned"}),
+    Step("auth-mounts/tune-reread", "GET", f"sys/auth/{CI}/tune", values=TUNE_VALUES),
+    Step("auth-mounts/role-write-new-mount", "POST", f"auth/{CI}/role/r",
+         {"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["compat"]}),
     Step("auth-mounts/ui-mount-approle", "GET", "sys/internal/ui/mounts/auth/approle/role",
          values=("data.type", "data.path")),
-    Step("auth-mounts/disable", "DELETE", "sys/auth/ci"),
+    Step("auth-mounts/ui-mount-jwt", "GET", f"sys/internal/ui/mounts/auth/{CI}/role",
+         values=("data.type", "data.path")),
+    Step("auth-mounts/disable", "DELETE", f"sys/auth/{CI}"),
+    Step("auth-mounts/role-read-disabled-mount", "GET", f"auth/{CI}/role/r"),
 ]
 
 AWS_ROLE = f"compat-{RUN}"
@@ -328,6 +373,8 @@ aws_secrets = [
     Step("aws/creds-post-unknown-role", "POST", f"aws/creds/{AWS_ROLE}-none", {}),
     Step("aws/sts-unknown-role", "POST", f"aws/sts/{AWS_ROLE}-none", {"ttl": "15m"}),
     Step("aws/role-delete", "DELETE", f"aws/roles/{AWS_ROLE}"),
+    # Sigil serves one aws secrets mount (deliberate); OpenBao has no aws plugin.
+    Step("aws/enable-second-mount", "POST", f"sys/mounts/aws-{RUN}", {"type": "aws"}),
     Step("aws/role-delete-sts", "DELETE", f"aws/roles/{AWS_ROLE}-sts"),
 ]
 
@@ -388,6 +435,7 @@ aws_auth = [
               b"Action=GetCallerIdentity&Version=2011-06-15").decode(),
           "iam_request_headers": base64.b64encode(b"{}").decode()}, token=None),
     Step("aws-auth/role-delete", "DELETE", f"auth/aws/role/{AWS_AUTH_ROLE}"),
+    Step("aws-auth/enable-second-mount", "POST", f"sys/auth/aws-{RUN}", {"type": "aws"}),
     Step("aws-auth/config-client-delete", "DELETE", "auth/aws/config/client"),
 ]
 
@@ -410,12 +458,13 @@ sigil_only(aws_secrets, NO_AWS, {
     "aws/role-read-assumed": 200, "aws/role-list": 200, "aws/role-read-missing": 404,
     "aws/creds-unknown-role": 400, "aws/creds-post-unknown-role": 400,
     "aws/sts-unknown-role": 400, "aws/role-delete": 204, "aws/role-delete-sts": 204,
+    "aws/enable-second-mount": 400,
 })
 sigil_only(aws_auth, NO_AWS, {
     "aws-auth/config-client-write": 204, "aws-auth/config-client-read": 200,
     "aws-auth/role-write": 204, "aws-auth/role-read": 200, "aws-auth/role-list": 200,
     "aws-auth/login-unsigned": 400, "aws-auth/role-delete": 204,
-    "aws-auth/config-client-delete": 204,
+    "aws-auth/config-client-delete": 204, "aws-auth/enable-second-mount": 400,
 })
 
 SEQUENCES = {
