@@ -182,6 +182,10 @@ PENDING = [
     # tokens
     Pending("token/lookup-get", "400 missing token", "200",
             "GET auth/token/lookup?token=... (Vault reads GET parameters from the query)"),
+    Pending("token/lookup-after-renew", "200, data lacks last_renewal and "
+            "last_renewal_time", "200, data.last_renewal (RFC 3339) and "
+            "data.last_renewal_time (unix seconds) once the token was renewed",
+            "POST auth/token/lookup after auth/token/renew (also `bao token lookup TOKEN`)"),
     # system routes
     Pending("sys/health", "200 without cluster_id", "200 with cluster_id (a UUID string)",
             "GET sys/health"),
@@ -211,6 +215,13 @@ PENDING = [
     Pending("auth-mounts/read-jwt", _entries("no `deprecation_status`, no "
             "`external_entropy_access`, options null"), "200 (options {})",
             "GET sys/auth/ci-<run>"),
+    Pending("auth-mounts/tune-write-via-mounts", "400 mount paths are one segment in "
+            "Sigil: \"auth/ci-<run>/tune\" is nested", "204",
+            "POST sys/mounts/auth/:path/tune: Vault tunes the auth method there, and "
+            "`bao auth tune` sends its tune to this path"),
+    Pending("auth-mounts/tune-read-via-mounts", "400 mount paths are one segment in "
+            "Sigil: \"auth/ci-<run>/tune\" is nested", "200 (the auth method's tune)",
+            "GET sys/mounts/auth/:path/tune"),
     Pending("auth-mounts/ui-mount-approle", _entries("no data.deprecation_status, no "
             "data.external_entropy_access, data.options null"), "200 (data.options {})",
             "GET sys/internal/ui/mounts/auth/approle/role"),
