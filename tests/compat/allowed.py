@@ -110,8 +110,7 @@ ALLOWED = [
              "data.secret.cubbyhole/", "data.secret.identity/"),
             "Sigil has no cubbyhole and no identity engine, so sys/mounts does not list "
             "cubbyhole/ or identity/",
-            "deliberate (Sigil lists only the engines it serves); not yet written in "
-            "docs/api.md's Deliberate differences (reported)"),
+            "docs/api.md, Deliberate differences: Mounts (no identity/ or cubbyhole/)"),
     Allowed(SECRET_LISTINGS + AUTH_LISTINGS,
             ("aws/", "data.aws/", "data.secret.aws/", "data.auth.aws/"),
             "Sigil's default aws/ secrets engine and auth/aws/ method have no counterpart "
@@ -120,19 +119,18 @@ ALLOWED = [
     Allowed(("mounts/enable-kv1",), ("status",),
             "enabling kv without options.version=2 (KV version 1) is refused with 400: "
             "Sigil's KV engine is version 2 only; OpenBao mounts KV v1 (204)",
-            "deliberate (KV version 2 only); not yet written in docs/api.md's Deliberate "
-            "differences (reported)"),
+            "docs/api.md, Mounts (refused with 400: KV version 1); Deliberate differences: "
+            "Mounts"),
     Allowed(("mounts/enable-nested", "mounts/disable-nested"), ("status",),
             "mount paths are one segment: enabling or disabling `nest-<run>/kv` answers "
             "400 (OpenBao: 204 and 204)",
-            "deliberate (one-segment mount paths); not yet written in docs/api.md's "
-            "Deliberate differences (reported)"),
+            "docs/api.md, Deliberate differences: Mounts (one path segment deep)"),
     Allowed(("auth-mounts/enable-approle-second",), ("status",),
             "Sigil serves one approle mount (a second answers 400 `Sigil serves one approle "
             "mount at a time`); OpenBao enables it (204). Same for aws secrets and aws auth "
             "(checked Sigil-only: aws/enable-second-mount, aws-auth/enable-second-mount)",
-            "deliberate (one approle, aws and aws auth mount); not yet written in "
-            "docs/api.md's Deliberate differences (reported)"),
+            "docs/api.md, Deliberate differences: Mounts (one approle, aws and aws auth "
+            "mount)"),
     Allowed(("leases/irrevocable-list",), ("status",),
             "Sigil lists irrevocable leases with LIST (its documented form); OpenBao "
             "answers 404 to LIST (its form is GET, see PENDING leases/irrevocable)",
@@ -141,37 +139,16 @@ ALLOWED = [
 
 # Mount entries (sys/mounts, sys/auth, sys/internal/ui/mounts): OpenBao's fields Sigil
 # lacks. Vault answers them too.
-SECRET_ENTRY = ("kv mounts lack `deprecation_status` (OpenBao: \"supported\" for every "
-                "non-builtin mount)")
-SYS_ENTRY = "sys/ lacks `config.passthrough_request_headers` (OpenBao: [\"Accept\"])"
-AUTH_ENTRY = ("auth mounts (approle/, jwt/, kubernetes/, token/) lack "
-              "`external_entropy_access` (OpenBao: false; Sigil's MountEntry::to_json removes "
-              "it for the auth table), non-builtin ones lack `deprecation_status`, and "
-              "`options` is null where OpenBao answers {}")
-
-
-def _entries(*parts):
-    return "200, " + "; ".join(parts)
 
 
 PENDING = [
     # KV v2 JSON merge patch
     Pending("kv/patch-missing", "404 {\"errors\": []}", "404 with an empty body",
             "PATCH of a secret never written (Vault's kv patch answers a bare 404)"),
-    Pending("kv/patch-json-content-type", "200: the patch is applied (new version)",
-            "415 (PATCH requires Content-Type application/merge-patch+json)",
-            "PATCH secret/data/:path sent as application/json"),
     # AppRole
     Pending("approle/login-secret-id-metadata", "200, auth.metadata lacks the secret ID's "
             "metadata", "200, auth.metadata {ci, role_name}",
             "Vault copies a secret ID's metadata into the token's metadata"),
-    Pending("approle/secret-id-destroy-delete", "400 missing secret_id", "204",
-            "DELETE with secret_id as a query parameter (Vault reads DELETE parameters "
-            "from the query string)"),
-    Pending("approle/secret-id-accessor-destroy-delete", "400 missing secret_id_accessor",
-            "204", "DELETE with secret_id_accessor as a query parameter"),
-    Pending("approle/secret-id-lookup-destroyed", "404 {errors: []}", "204 (no body)",
-            "lookup of an unknown secret ID"),
     Pending("jwt/role-read", "200, bound_claims {sub: [\"repo:compat/*\"]}",
             "200, bound_claims {sub: \"repo:compat/*\"}",
             "bound_claims values are read back as lists where a string was written"),
@@ -180,54 +157,15 @@ PENDING = [
             "token (Vault's kubernetes method answers 403; docs/api.md's 400 rule is written "
             "for JWT logins)"),
     # tokens
-    Pending("token/lookup-get", "400 missing token", "200",
-            "GET auth/token/lookup?token=... (Vault reads GET parameters from the query)"),
     Pending("token/lookup-after-renew", "200, data lacks last_renewal and "
             "last_renewal_time", "200, data.last_renewal (RFC 3339) and "
             "data.last_renewal_time (unix seconds) once the token was renewed",
             "POST auth/token/lookup after auth/token/renew (also `bao token lookup TOKEN`)"),
     # system routes
-    Pending("sys/health", "200 without cluster_id", "200 with cluster_id (a UUID string)",
-            "GET sys/health"),
     Pending("sys/seal-status", "200, commit_date \"\" (and cluster_id \"\")",
             "200, commit_date an RFC 3339 time, cluster_id a UUID",
             "GET sys/seal-status: `bao status` prints no Commit Date, Cluster Name or "
             "Cluster ID rows for Sigil (it skips empty values)"),
-    Pending("mounts/list", _entries(SECRET_ENTRY, SYS_ENTRY), "200", "GET sys/mounts"),
-    Pending("mounts/list-after-enable", _entries(SECRET_ENTRY + " (team-<run>/ too)",
-            SYS_ENTRY), "200", "GET sys/mounts"),
-    Pending("mounts/read-secret", _entries("no `deprecation_status`"), "200",
-            "GET sys/mounts/secret"),
-    Pending("mounts/read-new", _entries("no `deprecation_status`"), "200",
-            "GET sys/mounts/team-<run>"),
-    Pending("mounts/ui-mounts", _entries(SECRET_ENTRY, SYS_ENTRY, AUTH_ENTRY), "200",
-            "GET sys/internal/ui/mounts"),
-    Pending("mounts/ui-mount-secret", _entries("no data.deprecation_status"), "200",
-            "GET sys/internal/ui/mounts/secret/foo"),
-    Pending("mounts/ui-mount-team", _entries("no data.deprecation_status"), "200",
-            "GET sys/internal/ui/mounts/team-<run>/x/y"),
-    Pending("auth-mounts/list", _entries(AUTH_ENTRY), "200", "GET sys/auth"),
-    Pending("auth-mounts/list-after-enable", _entries(AUTH_ENTRY + " (ci-<run>/ too)"),
-            "200", "GET sys/auth"),
-    Pending("auth-mounts/read-approle", _entries("no `deprecation_status`, no "
-            "`external_entropy_access`, options null"), "200 (options {})",
-            "GET sys/auth/approle"),
-    Pending("auth-mounts/read-jwt", _entries("no `deprecation_status`, no "
-            "`external_entropy_access`, options null"), "200 (options {})",
-            "GET sys/auth/ci-<run>"),
-    Pending("auth-mounts/tune-write-via-mounts", "400 mount paths are one segment in "
-            "Sigil: \"auth/ci-<run>/tune\" is nested", "204",
-            "POST sys/mounts/auth/:path/tune: Vault tunes the auth method there, and "
-            "`bao auth tune` sends its tune to this path"),
-    Pending("auth-mounts/tune-read-via-mounts", "400 mount paths are one segment in "
-            "Sigil: \"auth/ci-<run>/tune\" is nested", "200 (the auth method's tune)",
-            "GET sys/mounts/auth/:path/tune"),
-    Pending("auth-mounts/ui-mount-approle", _entries("no data.deprecation_status, no "
-            "data.external_entropy_access, data.options null"), "200 (data.options {})",
-            "GET sys/internal/ui/mounts/auth/approle/role"),
-    Pending("auth-mounts/ui-mount-jwt", _entries("no data.deprecation_status, no "
-            "data.external_entropy_access, data.options null"), "200 (data.options {})",
-            "GET sys/internal/ui/mounts/auth/ci-<run>/role"),
 ]
 
 PENDING_BY_STEP = {p.step: p for p in PENDING}

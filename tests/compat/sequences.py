@@ -153,6 +153,7 @@ policies = [
     Step("policy/acl-delete", "DELETE", f"sys/policies/acl/{POLICY}-b"),
     # The legacy routes the Vault CLI's `policy` commands use (sys/policy).
     Step("policy/legacy-list", "GET", "sys/policy"),
+    Step("policy/legacy-list-verb", "LIST", "sys/policy"),
     Step("policy/legacy-write-rules", "PUT", f"sys/policy/{POLICY}-c", {"rules": POLICY_HCL}),
     Step("policy/legacy-write-policy", "PUT", f"sys/policy/{POLICY}-d", {"policy": POLICY_HCL}),
     Step("policy/legacy-read", "GET", f"sys/policy/{POLICY}-c"),
@@ -278,6 +279,7 @@ system = [
     Step("sys/audit-enable", "PUT", f"sys/audit/compat-{RUN}",
          {"type": "file", "options": {"file_path": "discard"}}),
     Step("sys/audit-after-enable", "GET", "sys/audit"),
+    Step("sys/audit-disable", "DELETE", f"sys/audit/compat-{RUN}"),
     Step("quota/write", "POST", f"sys/quotas/rate-limit/compat-{RUN}",
          {"path": "auth/approle/", "rate": 1000, "interval": "1s"}),
     Step("quota/write-put", "PUT", f"sys/quotas/rate-limit/compat-{RUN}",

@@ -114,7 +114,7 @@ def route_regex(path):
     for seg in path.strip("/").split("/"):
         if seg in MOUNT_NAMES:
             parts.append(MOUNT_NAMES[seg])
-        elif seg in (":path", ":prefix", ":folder"):
+        elif seg in (":path", ":prefix", ":folder", ":lease_id"):
             parts.append(".+")
         elif seg.startswith(":"):
             parts.append("[^/]+")

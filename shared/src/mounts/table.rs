@@ -110,11 +110,12 @@ impl MountEntry {
                 "max_lease_ttl": self.max_lease_ttl,
                 "force_no_cache": false,
             },
-            // Vault: KV's version; `null` for the system's mounts; `{}` for auth methods.
-            "options": match (self.options.is_empty(), self.table) {
-                (false, _) => json!(self.options),
-                (true, Table::Auth) => json!({}),
-                (true, Table::Secrets) => Json::Null,
+            // Vault: KV's version; `null` for the built-in mounts and engines without
+            // options; `{}` for the auth methods one enables.
+            "options": match (self.options.is_empty(), self.table, self.builtin) {
+                (false, _, _) => json!(self.options),
+                (true, Table::Auth, false) => json!({}),
+                (true, _, _) => Json::Null,
             },
             "local": false,
             "seal_wrap": false,

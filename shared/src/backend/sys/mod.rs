@@ -78,8 +78,8 @@ pub static PATHS: &[PathSpec] = &[
     PathSpec::new(
         "audit/{*path}",
         &[
-            op!(Update, Admin, status::change),
-            op!(Delete, Admin, status::change),
+            op!(Update, Admin, status::enable),
+            op!(Delete, Admin, status::disable),
         ],
     )
     .sudo(),
@@ -118,7 +118,7 @@ pub static PATHS: &[PathSpec] = &[
         "policy",
         &[
             op!(Read, Admin, policies::legacy_list),
-            op!(List, Admin, policies::list),
+            op!(List, Admin, policies::legacy_list),
         ],
     ),
     PathSpec::new(

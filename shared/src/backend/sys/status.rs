@@ -64,9 +64,18 @@ pub(super) async fn list(_: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(env.ok())
 }
 
-/// `PUT`/`DELETE sys/audit/:path`: refused; the device is built in.
-pub(super) async fn change(_: &Ctx<'_>) -> Result<Reply, ApiError> {
+/// `PUT sys/audit/:path`: refused; Sigil's one device is built in.
+pub(super) async fn enable(_: &Ctx<'_>) -> Result<Reply, ApiError> {
     Err(ApiError::bad(format!(
         "Sigil has one built-in audit device, \"{DEVICE}\"; devices cannot be enabled or disabled"
     )))
+}
+
+/// `DELETE sys/audit/:path`: 400 for the built-in device; 204 for any other path,
+/// where nothing is enabled (Vault answers so).
+pub(super) async fn disable(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    if c.param("path").trim_end_matches('/') == DEVICE {
+        return enable(c).await;
+    }
+    Ok(Reply::NoContent)
 }
