@@ -32,8 +32,32 @@ use crate::store::{
 use crate::token::{self, Limits, Minted, TokenParams};
 use crate::token_fields::TokenFields;
 
-/// The partition listing every role name (sort key: the name).
-pub const ROLES_PK: &str = "approle/roles";
+/// One AppRole mount: the prefix its items are kept under (`approle` for the
+/// environment's `auth/approle/`, `approle/{uuid}` for a mount enabled through the API;
+/// [`crate::mounts::MountEntry::storage`]) and its name (its tokens' path is
+/// `auth/{name}/login`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mount<'a> {
+    /// The storage prefix.
+    pub prefix: &'a str,
+    /// The mount's name.
+    pub name: &'a str,
+}
+
+impl Mount<'static> {
+    /// The environment's mount, `auth/approle/`.
+    pub const DEFAULT: Mount<'static> = Mount {
+        prefix: "approle",
+        name: "approle",
+    };
+}
+
+impl Mount<'_> {
+    /// The partition listing every role name of the mount (sort key: the name).
+    pub fn roles_partition(&self) -> String {
+        format!("{}/roles", self.prefix)
+    }
+}
 const A_ROLE_ID: &str = "role_id";
 const A_ROLE_NAME: &str = "role_name";
 const A_CONFIG: &str = "config";
@@ -172,30 +196,30 @@ impl Role {
             .map_err(|_| StoreError::Malformed("approle role".into()))
     }
 
-    fn token_params(&self, name: &str) -> TokenParams {
+    fn token_params(&self, m: Mount<'_>, name: &str) -> TokenParams {
         self.token.params(
             "approle",
             BTreeMap::from([("role_name".to_owned(), name.to_owned())]),
-            "auth/approle/login",
+            &format!("auth/{}/login", m.name),
         )
     }
 }
 
-fn role_key(name: &str) -> Key {
-    Key::new(format!("approle/role/{name}"), "role")
+fn role_key(m: Mount<'_>, name: &str) -> Key {
+    Key::new(format!("{}/role/{name}", m.prefix), "role")
 }
-fn role_id_key(role_id: &str) -> Key {
-    Key::new(format!("approle/role_id/{role_id}"), "role_id")
+fn role_id_key(m: Mount<'_>, role_id: &str) -> Key {
+    Key::new(format!("{}/role_id/{role_id}", m.prefix), "role_id")
 }
-fn list_key(name: &str) -> Key {
-    Key::new(ROLES_PK, name)
+fn list_key(m: Mount<'_>, name: &str) -> Key {
+    Key::new(m.roles_partition(), name)
 }
-fn secret_key(hash: &str) -> Key {
-    Key::new(format!("approle/secret_id/{hash}"), "secret_id")
+fn secret_key(m: Mount<'_>, hash: &str) -> Key {
+    Key::new(format!("{}/secret_id/{hash}", m.prefix), "secret_id")
 }
-fn accessor_key(name: &str, accessor: &str) -> Key {
+fn accessor_key(m: Mount<'_>, name: &str, accessor: &str) -> Key {
     Key::new(
-        format!("approle/role/{name}"),
+        format!("{}/role/{name}", m.prefix),
         format!("accessor/{accessor}"),
     )
 }
@@ -211,14 +235,14 @@ pub struct StoredRole {
     pub role: Role,
 }
 
-fn role_items(r: &StoredRole) -> (Item, Item, Item) {
-    let mut by_name = new_item(&role_key(&r.name));
+fn role_items(m: Mount<'_>, r: &StoredRole) -> (Item, Item, Item) {
+    let mut by_name = new_item(&role_key(m, &r.name));
     by_name.insert(A_ROLE_ID.into(), r.role_id.clone().into());
     by_name.insert(A_CONFIG.into(), r.role.to_value());
-    let mut by_id = new_item(&role_id_key(&r.role_id));
+    let mut by_id = new_item(&role_id_key(m, &r.role_id));
     by_id.insert(A_ROLE_NAME.into(), r.name.clone().into());
     by_id.insert(A_CONFIG.into(), r.role.to_value());
-    let listed = new_item(&list_key(&r.name));
+    let listed = new_item(&list_key(m, &r.name));
     (by_name, by_id, listed)
 }
 
@@ -226,20 +250,25 @@ fn role_items(r: &StoredRole) -> (Item, Item, Item) {
 /// role has it (or it is malformed).
 pub async fn role_name_for_id(
     store: &dyn Store,
+    m: Mount<'_>,
     role_id: &str,
 ) -> Result<Option<String>, ApiError> {
     if role_id.is_empty() || role_id.len() > 256 || role_id.contains('/') {
         return Ok(None);
     }
-    match store.get(&role_id_key(role_id)).await? {
+    match store.get(&role_id_key(m, role_id)).await? {
         Some(item) => Ok(Some(item.s(A_ROLE_NAME)?.to_owned())),
         None => Ok(None),
     }
 }
 
 /// Reads a role by name.
-pub async fn read_role(store: &dyn Store, name: &str) -> Result<Option<StoredRole>, ApiError> {
-    let Some(item) = store.get(&role_key(name)).await? else {
+pub async fn read_role(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+) -> Result<Option<StoredRole>, ApiError> {
+    let Some(item) = store.get(&role_key(m, name)).await? else {
         return Ok(None);
     };
     Ok(Some(StoredRole {
@@ -252,11 +281,16 @@ pub async fn read_role(store: &dyn Store, name: &str) -> Result<Option<StoredRol
 /// Creates or updates a role from `body`. A new role gets a random role ID unless
 /// `role_id` is given. Written in one transaction guarded by the role ID read, so
 /// concurrent updates cannot leave the two copies apart.
-pub async fn write_role(store: &dyn Store, name: &str, body: &Body) -> Result<(), ApiError> {
+pub async fn write_role(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+    body: &Body,
+) -> Result<(), ApiError> {
     if !valid_name(name) {
         return Err(ApiError::bad("invalid role name"));
     }
-    let existing = read_role(store, name).await?;
+    let existing = read_role(store, m, name).await?;
     let mut role = existing
         .as_ref()
         .map(|r| r.role.clone())
@@ -273,7 +307,7 @@ pub async fn write_role(store: &dyn Store, name: &str, body: &Body) -> Result<()
             role,
         },
     };
-    let (by_name, by_id, listed) = role_items(&stored);
+    let (by_name, by_id, listed) = role_items(m, &stored);
     let name_cond = match &existing {
         Some(e) => Cond::Eq(A_ROLE_ID, Value::S(e.role_id.clone())),
         None => Cond::NotExists,
@@ -316,14 +350,19 @@ fn checked_role_id(id: &str) -> Result<String, ApiError> {
 }
 
 /// Sets a role's role ID (`POST role/:name/role-id`).
-pub async fn set_role_id(store: &dyn Store, name: &str, new_id: &str) -> Result<(), ApiError> {
+pub async fn set_role_id(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+    new_id: &str,
+) -> Result<(), ApiError> {
     let new_id = checked_role_id(new_id)?;
-    let mut r = read_role(store, name).await?.ok_or(ApiError::NotFound)?;
+    let mut r = read_role(store, m, name).await?.ok_or(ApiError::NotFound)?;
     if r.role_id == new_id {
         return Ok(());
     }
     let old = std::mem::replace(&mut r.role_id, new_id);
-    let (by_name, by_id, _) = role_items(&r);
+    let (by_name, by_id, _) = role_items(m, &r);
     store
         .transact(vec![
             Write::Put {
@@ -331,7 +370,7 @@ pub async fn set_role_id(store: &dyn Store, name: &str, new_id: &str) -> Result<
                 cond: Some(Cond::Eq(A_ROLE_ID, Value::S(old.clone()))),
             },
             Write::Delete {
-                key: role_id_key(&old),
+                key: role_id_key(m, &old),
                 cond: None,
             },
             Write::Put {
@@ -350,12 +389,16 @@ pub async fn set_role_id(store: &dyn Store, name: &str, new_id: &str) -> Result<
 }
 
 /// Lists role names.
-pub async fn list_roles(store: &dyn Store) -> Result<Vec<String>, ApiError> {
-    Ok(query_sort_keys(store, Query::partition(ROLES_PK)).await?)
+pub async fn list_roles(store: &dyn Store, m: Mount<'_>) -> Result<Vec<String>, ApiError> {
+    Ok(query_sort_keys(store, Query::partition(m.roles_partition())).await?)
 }
 
-async fn accessor_items(store: &dyn Store, name: &str) -> Result<Vec<Item>, ApiError> {
-    let mut q = Query::partition(role_key(name).pk);
+async fn accessor_items(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+) -> Result<Vec<Item>, ApiError> {
+    let mut q = Query::partition(role_key(m, name).pk);
     q.sort = SortCond::Prefix("accessor/".into());
     Ok(query_all(store, q).await?)
 }
@@ -364,29 +407,30 @@ async fn accessor_items(store: &dyn Store, name: &str) -> Result<Vec<Item>, ApiE
 /// its accessor item (for deleting a disabled mount in bounded steps).
 pub async fn accessor_page(
     store: &dyn Store,
+    m: Mount<'_>,
     name: &str,
     limit: usize,
 ) -> Result<Vec<Key>, ApiError> {
-    let mut q = Query::partition(role_key(name).pk);
+    let mut q = Query::partition(role_key(m, name).pk);
     q.sort = SortCond::Prefix("accessor/".into());
     q.limit = Some(u32::try_from(limit.clamp(1, 100)).unwrap_or(100));
     let mut keys = Vec::new();
     for acc in store.query(&q).await?.items {
-        keys.push(secret_key(acc.s(A_HASH)?));
+        keys.push(secret_key(m, acc.s(A_HASH)?));
         keys.push(acc.key());
     }
     Ok(keys)
 }
 
 /// Deletes a role, its role ID and all its secret IDs. Idempotent.
-pub async fn delete_role(store: &dyn Store, name: &str) -> Result<(), ApiError> {
-    let Some(r) = read_role(store, name).await? else {
+pub async fn delete_role(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<(), ApiError> {
+    let Some(r) = read_role(store, m, name).await? else {
         return Ok(());
     };
     let mut writes = Vec::new();
-    for acc in accessor_items(store, name).await? {
+    for acc in accessor_items(store, m, name).await? {
         writes.push(Write::Delete {
-            key: secret_key(acc.s(A_HASH)?),
+            key: secret_key(m, acc.s(A_HASH)?),
             cond: None,
         });
         writes.push(Write::Delete {
@@ -395,16 +439,16 @@ pub async fn delete_role(store: &dyn Store, name: &str) -> Result<(), ApiError> 
         });
     }
     writes.push(Write::Delete {
-        key: role_id_key(&r.role_id),
+        key: role_id_key(m, &r.role_id),
         cond: None,
     });
     writes.push(Write::Delete {
-        key: list_key(name),
+        key: list_key(m, name),
         cond: None,
     });
     // The role item goes last, so a failure part-way leaves a role that can be deleted again.
     writes.push(Write::Delete {
-        key: role_key(name),
+        key: role_key(m, name),
         cond: None,
     });
     for chunk in writes.chunks(50) {
@@ -430,11 +474,12 @@ pub struct NewSecretId {
 /// to lookups; `cidr_list` narrows where it may be used.
 pub async fn generate_secret_id(
     store: &dyn Store,
+    m: Mount<'_>,
     name: &str,
     body: &Body,
     now: i64,
 ) -> Result<NewSecretId, ApiError> {
-    let r = read_role(store, name)
+    let r = read_role(store, m, name)
         .await?
         .ok_or_else(|| ApiError::bad(format!("role {name:?} does not exist")))?;
     let role = &r.role;
@@ -487,7 +532,7 @@ pub async fn generate_secret_id(
     let accessor = crypto::random_uuid().map_err(|_| ApiError::Internal)?;
     let hash = crypto::sha256_hex(secret_id.as_bytes());
     let expire_at = if ttl > 0 { now.saturating_add(ttl) } else { 0 };
-    let skey = secret_key(&hash);
+    let skey = secret_key(m, &hash);
     let mut item = new_item(&skey);
     item.insert(A_ROLE_NAME.into(), name.into());
     item.insert(A_ACCESSOR.into(), accessor.clone().into());
@@ -505,7 +550,7 @@ pub async fn generate_secret_id(
         ),
     );
     item.insert(A_CIDRS.into(), cidrs.into());
-    let mut acc = new_item(&accessor_key(name, &accessor));
+    let mut acc = new_item(&accessor_key(m, name, &accessor));
     acc.insert(A_HASH.into(), hash.into());
     acc.insert(A_EXPIRE.into(), expire_at.into());
     if expire_at > 0 {
@@ -520,7 +565,7 @@ pub async fn generate_secret_id(
     store
         .transact(vec![
             Write::Check {
-                key: role_key(name),
+                key: role_key(m, name),
                 cond: Cond::Eq(A_ROLE_ID, Value::S(r.role_id.clone())),
             },
             Write::Put {
@@ -549,8 +594,12 @@ pub async fn generate_secret_id(
 }
 
 /// Lists a role's secret ID accessors.
-pub async fn list_accessors(store: &dyn Store, name: &str) -> Result<Vec<String>, ApiError> {
-    Ok(accessor_items(store, name)
+pub async fn list_accessors(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+) -> Result<Vec<String>, ApiError> {
+    Ok(accessor_items(store, m, name)
         .await?
         .iter()
         .filter_map(|i| i.key().sk.strip_prefix("accessor/").map(str::to_owned))
@@ -559,17 +608,19 @@ pub async fn list_accessors(store: &dyn Store, name: &str) -> Result<Vec<String>
 
 async fn secret_by_hash(
     store: &dyn Store,
+    m: Mount<'_>,
     name: &str,
     hash: &str,
 ) -> Result<Option<Item>, ApiError> {
     Ok(store
-        .get(&secret_key(hash))
+        .get(&secret_key(m, hash))
         .await?
         .filter(|i| i.s(A_ROLE_NAME).ok() == Some(name)))
 }
 
 async fn hash_of_accessor(
     store: &dyn Store,
+    m: Mount<'_>,
     name: &str,
     accessor: &str,
 ) -> Result<Option<String>, ApiError> {
@@ -577,7 +628,7 @@ async fn hash_of_accessor(
         return Ok(None);
     }
     Ok(store
-        .get(&accessor_key(name, accessor))
+        .get(&accessor_key(m, name, accessor))
         .await?
         .map(|i| i.s(A_HASH).map(str::to_owned))
         .transpose()?)
@@ -587,17 +638,18 @@ async fn hash_of_accessor(
 /// it does not exist or belongs to another role.
 pub async fn find_secret(
     store: &dyn Store,
+    m: Mount<'_>,
     name: &str,
     secret: Option<&str>,
     accessor: Option<&str>,
 ) -> Result<Option<Item>, ApiError> {
     let hash = match (secret, accessor) {
         (Some(s), _) => Some(crypto::sha256_hex(s.as_bytes())),
-        (None, Some(a)) => hash_of_accessor(store, name, a).await?,
+        (None, Some(a)) => hash_of_accessor(store, m, name, a).await?,
         (None, None) => return Err(ApiError::bad("missing secret_id")),
     };
     match hash {
-        Some(h) => secret_by_hash(store, name, &h).await,
+        Some(h) => secret_by_hash(store, m, name, &h).await,
         None => Ok(None),
     }
 }
@@ -625,7 +677,12 @@ pub fn secret_json(item: &Item) -> Result<Json, ApiError> {
 }
 
 /// Deletes a secret ID (and its accessor). Idempotent.
-pub async fn destroy_secret(store: &dyn Store, name: &str, item: &Item) -> Result<(), ApiError> {
+pub async fn destroy_secret(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+    item: &Item,
+) -> Result<(), ApiError> {
     store
         .transact(vec![
             Write::Delete {
@@ -633,7 +690,7 @@ pub async fn destroy_secret(store: &dyn Store, name: &str, item: &Item) -> Resul
                 cond: None,
             },
             Write::Delete {
-                key: accessor_key(name, item.s(A_ACCESSOR)?),
+                key: accessor_key(m, name, item.s(A_ACCESSOR)?),
                 cond: None,
             },
         ])
@@ -646,6 +703,7 @@ pub async fn destroy_secret(store: &dyn Store, name: &str, item: &Item) -> Resul
 /// 400 too, after the credentials check.
 pub async fn login(
     store: &dyn Store,
+    m: Mount<'_>,
     role_id: &str,
     secret_id: Option<&SecretString>,
     remote_addr: Option<&str>,
@@ -660,9 +718,9 @@ pub async fn login(
         .map(|s| s.expose_secret())
         .filter(|s| !s.is_empty() && s.len() <= 256)
         .map(|s| crypto::sha256_hex(s.as_bytes()));
-    let mut keys = vec![role_id_key(role_id)];
+    let mut keys = vec![role_id_key(m, role_id)];
     if let Some(h) = &secret_hash {
-        keys.push(secret_key(h));
+        keys.push(secret_key(m, h));
     }
     let mut found = store.get_many(&keys).await?;
     let role_item = found
@@ -702,7 +760,7 @@ pub async fn login(
                     cond: Some(Cond::Eq(A_USES, Value::N(1))),
                 });
                 writes.push(Write::Delete {
-                    key: accessor_key(&name, item.s(A_ACCESSOR)?),
+                    key: accessor_key(m, &name, item.s(A_ACCESSOR)?),
                     cond: None,
                 });
             } else if limited {
@@ -721,7 +779,7 @@ pub async fn login(
             tracing::info!("login refused: source address outside the role's CIDRs");
             return Err(invalid());
         }
-        let minted = token::mint(&role.token_params(&name), limits, now)?;
+        let minted = token::mint(&role.token_params(m, &name), limits, now)?;
         writes.extend(minted.writes());
         match store.transact(writes).await {
             Ok(()) => return Ok(minted),
@@ -730,7 +788,7 @@ pub async fn login(
                 // collided): read it again and retry.
                 tokio::time::sleep(backoff(attempt)).await;
                 if let Some(h) = &secret_hash {
-                    secret = store.get(&secret_key(h)).await?;
+                    secret = store.get(&secret_key(m, h)).await?;
                 }
             }
             Err(e) => return Err(e.into()),
@@ -759,6 +817,12 @@ pub async fn sweep_secret(store: &dyn Store, key: &Key, now: i64) -> Result<bool
         return Ok(false);
     }
     let name = item.s(A_ROLE_NAME)?;
+    // `{prefix}/secret_id/{hash}`: the mount's prefix is the key's.
+    let prefix = key
+        .pk
+        .rsplit_once("/secret_id/")
+        .map_or(Mount::DEFAULT.prefix, |(p, _)| p);
+    let m = Mount { prefix, name: "" };
     store
         .transact(vec![
             Write::Delete {
@@ -766,7 +830,7 @@ pub async fn sweep_secret(store: &dyn Store, key: &Key, now: i64) -> Result<bool
                 cond: Some(Cond::Le(A_EXPIRE, now)),
             },
             Write::Delete {
-                key: accessor_key(name, item.s(A_ACCESSOR)?),
+                key: accessor_key(m, name, item.s(A_ACCESSOR)?),
                 cond: None,
             },
         ])
@@ -778,6 +842,8 @@ pub async fn sweep_secret(store: &dyn Store, key: &Key, now: i64) -> Result<bool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const M: Mount<'static> = Mount::DEFAULT;
     use crate::store::memory::MemoryStore;
     use serde_json::json;
 
@@ -805,32 +871,33 @@ mod tests {
         let store = MemoryStore::new();
         write_role(
             &store,
+            M,
             "web",
             &body(json!({"token_policies": "app", "secret_id_num_uses": 2, "token_ttl": "10m"})),
         )
         .await
         .unwrap();
-        let r = read_role(&store, "web").await.unwrap().unwrap();
-        let s = generate_secret_id(&store, "web", &Body::new(), 0)
+        let r = read_role(&store, M, "web").await.unwrap().unwrap();
+        let s = generate_secret_id(&store, M, "web", &Body::new(), 0)
             .await
             .unwrap();
         assert_eq!(s.num_uses, 2);
         let before = store.calls();
-        let m = login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
+        let m = login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
             .await
             .unwrap();
         assert_eq!(store.calls() - before, 2, "two round trips");
         assert_eq!(m.entry.policies, vec!["app", "default"]);
         assert_eq!(m.entry.expire_at, 601);
-        login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
+        login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
             .await
             .unwrap();
-        let e = login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
+        let e = login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
             .await
             .unwrap_err();
         assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
         assert!(
-            list_accessors(&store, "web").await.unwrap().is_empty(),
+            list_accessors(&store, M, "web").await.unwrap().is_empty(),
             "used-up secret ID deleted"
         );
     }
@@ -838,10 +905,10 @@ mod tests {
     #[tokio::test]
     async fn credential_failures_are_indistinguishable() {
         let store = MemoryStore::new();
-        write_role(&store, "a", &Body::new()).await.unwrap();
-        write_role(&store, "b", &Body::new()).await.unwrap();
-        let ra = read_role(&store, "a").await.unwrap().unwrap();
-        let sb = generate_secret_id(&store, "b", &Body::new(), 0)
+        write_role(&store, M, "a", &Body::new()).await.unwrap();
+        write_role(&store, M, "b", &Body::new()).await.unwrap();
+        let ra = read_role(&store, M, "a").await.unwrap().unwrap();
+        let sb = generate_secret_id(&store, M, "b", &Body::new(), 0)
             .await
             .unwrap();
         let wrong = SecretString::from("nope".to_owned());
@@ -851,7 +918,9 @@ mod tests {
             (ra.role_id.as_str(), Some(&sb.secret_id)),
             (ra.role_id.as_str(), None),
         ] {
-            let e = login(&store, rid, sid, None, LIMITS, 1).await.unwrap_err();
+            let e = login(&store, M, rid, sid, None, LIMITS, 1)
+                .await
+                .unwrap_err();
             assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
         }
     }
@@ -861,6 +930,7 @@ mod tests {
         let store = MemoryStore::new();
         write_role(
             &store,
+            M,
             "r",
             &body(json!({"secret_id_ttl": 60, "secret_id_num_uses": 3})),
         )
@@ -873,32 +943,33 @@ mod tests {
             json!({"cidr_list": "nonsense"}),
         ] {
             assert!(
-                generate_secret_id(&store, "r", &body(bad), 0)
+                generate_secret_id(&store, M, "r", &body(bad), 0)
                     .await
                     .is_err()
             );
         }
         let s = generate_secret_id(
             &store,
+            M,
             "r",
             &body(json!({"ttl": 30, "metadata": {"k": "v"}})),
             0,
         )
         .await
         .unwrap();
-        let r = read_role(&store, "r").await.unwrap().unwrap();
+        let r = read_role(&store, M, "r").await.unwrap().unwrap();
         assert!(
-            login(&store, &r.role_id, Some(&s.secret_id), None, LIMITS, 31)
+            login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 31)
                 .await
                 .is_err()
         );
-        let item = find_secret(&store, "r", None, Some(&s.accessor))
+        let item = find_secret(&store, M, "r", None, Some(&s.accessor))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(secret_json(&item).unwrap()["metadata"], json!({"k": "v"}));
         assert!(
-            find_secret(&store, "other", None, Some(&s.accessor))
+            find_secret(&store, M, "other", None, Some(&s.accessor))
                 .await
                 .unwrap()
                 .is_none()
@@ -910,18 +981,20 @@ mod tests {
         let store = MemoryStore::new();
         write_role(
             &store,
+            M,
             "r",
             &body(json!({"secret_id_bound_cidrs": ["10.0.0.0/8"]})),
         )
         .await
         .unwrap();
-        let r = read_role(&store, "r").await.unwrap().unwrap();
-        let s = generate_secret_id(&store, "r", &Body::new(), 0)
+        let r = read_role(&store, M, "r").await.unwrap().unwrap();
+        let s = generate_secret_id(&store, M, "r", &Body::new(), 0)
             .await
             .unwrap();
         assert!(
             login(
                 &store,
+                M,
                 &r.role_id,
                 Some(&s.secret_id),
                 Some("192.168.1.1"),
@@ -934,6 +1007,7 @@ mod tests {
         assert!(
             login(
                 &store,
+                M,
                 &r.role_id,
                 Some(&s.secret_id),
                 Some("10.1.2.3"),
@@ -946,6 +1020,7 @@ mod tests {
         assert!(
             generate_secret_id(
                 &store,
+                M,
                 "r",
                 &body(json!({"cidr_list": "192.168.0.0/16"})),
                 0
@@ -958,23 +1033,23 @@ mod tests {
     #[tokio::test]
     async fn role_id_change_and_delete() {
         let store = MemoryStore::new();
-        write_role(&store, "r", &Body::new()).await.unwrap();
-        generate_secret_id(&store, "r", &Body::new(), 0)
+        write_role(&store, M, "r", &Body::new()).await.unwrap();
+        generate_secret_id(&store, M, "r", &Body::new(), 0)
             .await
             .unwrap();
-        set_role_id(&store, "r", "custom-id").await.unwrap();
+        set_role_id(&store, M, "r", "custom-id").await.unwrap();
         assert_eq!(
-            read_role(&store, "r").await.unwrap().unwrap().role_id,
+            read_role(&store, M, "r").await.unwrap().unwrap().role_id,
             "custom-id"
         );
-        write_role(&store, "r2", &Body::new()).await.unwrap();
+        write_role(&store, M, "r2", &Body::new()).await.unwrap();
         assert!(
-            set_role_id(&store, "r2", "custom-id").await.is_err(),
+            set_role_id(&store, M, "r2", "custom-id").await.is_err(),
             "role IDs are unique"
         );
-        assert_eq!(list_roles(&store).await.unwrap(), vec!["r", "r2"]);
-        delete_role(&store, "r").await.unwrap();
-        delete_role(&store, "r2").await.unwrap();
+        assert_eq!(list_roles(&store, M).await.unwrap(), vec!["r", "r2"]);
+        delete_role(&store, M, "r").await.unwrap();
+        delete_role(&store, M, "r2").await.unwrap();
         assert!(
             store.dump().is_empty(),
             "nothing left behind: {:?}",

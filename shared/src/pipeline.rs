@@ -196,7 +196,7 @@ pub(crate) async fn dispatch(
             app.store.as_ref(),
             &app.quotas,
             ttl,
-            resolved.mount.kind,
+            &resolved.mount,
             &resolved.path,
             &body,
             now,

@@ -19,7 +19,7 @@ use serde_json::{Value as Json, json};
 
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
-use crate::mounts::BackendKind;
+use crate::mounts::{BackendKind, MountEntry};
 use crate::store::schema::TTL;
 use crate::store::{
     Cond, Item, ItemExt, Key, Query, Store, Update, Value, Write, new_item, query_all,
@@ -252,12 +252,18 @@ impl QuotaCache {
 /// role whose role ID it presents (one `GetItem`; `None` for an unknown role ID).
 async fn login_role(
     store: &dyn Store,
-    kind: BackendKind,
+    mount: &MountEntry,
     body: &Body,
 ) -> Result<Option<String>, ApiError> {
-    Ok(match kind {
+    Ok(match mount.kind {
         BackendKind::AppRole => match body.string("role_id").ok().flatten() {
-            Some(id) => crate::approle::role_name_for_id(store, &id).await?,
+            Some(id) => {
+                let m = crate::approle::Mount {
+                    prefix: &mount.storage,
+                    name: mount.name(),
+                };
+                crate::approle::role_name_for_id(store, m, &id).await?
+            }
             None => None,
         },
         _ => body.string("role").ok().flatten(),
@@ -270,7 +276,7 @@ pub async fn admit(
     store: &dyn Store,
     cache: &QuotaCache,
     ttl: i64,
-    kind: BackendKind,
+    mount: &MountEntry,
     path: &str,
     body: &Body,
     now: i64,
@@ -284,7 +290,7 @@ pub async fn admit(
         return Ok(());
     }
     let role = if candidates.iter().any(|q| !q.role.is_empty()) {
-        login_role(store, kind, body).await?
+        login_role(store, mount, body).await?
     } else {
         None
     };
@@ -410,17 +416,11 @@ mod tests {
         .unwrap();
         write(&store, &q).await.unwrap();
         let body = Body::new();
-        let admit = |now| {
-            admit(
-                &store,
-                &cache,
-                0,
-                BackendKind::AppRole,
-                "auth/approle/login",
-                &body,
-                now,
-            )
-        };
+        let table = crate::mounts::initial_table(&crate::config::Config::default());
+        let approle = table
+            .get(crate::mounts::Table::Auth, "approle/")
+            .expect("approle mount");
+        let admit = |now| admit(&store, &cache, 0, approle, "auth/approle/login", &body, now);
         assert!(admit(100).await.is_ok());
         assert!(admit(101).await.is_ok());
         assert_eq!(
@@ -447,7 +447,10 @@ mod tests {
             store,
             cache,
             0,
-            BackendKind::AwsAuth,
+            &crate::mounts::initial_table(&crate::config::Config::default())
+                .get(crate::mounts::Table::Auth, "aws/")
+                .expect("aws auth mount")
+                .clone(),
             "auth/aws/login",
             &Body::new(),
             140,

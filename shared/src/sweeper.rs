@@ -152,7 +152,9 @@ async fn remove(
             .map_err(|_| StoreError::Unavailable("token cleanup".into()))?;
         return Ok(Outcome::Token);
     }
-    if key.pk.starts_with("approle/secret_id/") {
+    // `approle/secret_id/{hash}`, or `approle/{uuid}/secret_id/{hash}` for a mount
+    // enabled through the API.
+    if key.pk.starts_with("approle/") && key.pk.contains("/secret_id/") {
         return Ok(if approle::sweep_secret(store, &key, now).await? {
             Outcome::SecretId
         } else {

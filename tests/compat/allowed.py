@@ -125,12 +125,6 @@ ALLOWED = [
             "mount paths are one segment: enabling or disabling `nest-<run>/kv` answers "
             "400 (OpenBao: 204 and 204)",
             "docs/api.md, Deliberate differences: Mounts (one path segment deep)"),
-    Allowed(("auth-mounts/enable-approle-second",), ("status",),
-            "Sigil serves one approle mount (a second answers 400 `Sigil serves one approle "
-            "mount at a time`); OpenBao enables it (204). Same for aws secrets and aws auth "
-            "(checked Sigil-only: aws/enable-second-mount, aws-auth/enable-second-mount)",
-            "docs/api.md, Deliberate differences: Mounts (one approle, aws and aws auth "
-            "mount)"),
     Allowed(("leases/irrevocable-list",), ("status",),
             "Sigil lists irrevocable leases with LIST (its documented form); OpenBao "
             "answers 404 to LIST (its form is GET, see PENDING leases/irrevocable)",

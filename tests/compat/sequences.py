@@ -338,7 +338,7 @@ mounts = [
     Step("mounts/enable-unknown-type", "POST", f"sys/mounts/bad-{RUN}", {"type": "nonesuch"}),
     Step("auth-mounts/list", "GET", "sys/auth", values=MOUNT_VALUES),
     Step("auth-mounts/read-approle", "GET", "sys/auth/approle", values=("type",)),
-    # Sigil serves one approle mount: a second is refused (deliberate).
+    # A second approle mount, with items of its own.
     Step("auth-mounts/enable-approle-second", "POST", f"sys/auth/{CI}-approle",
          {"type": "approle"}),
     Step("auth-mounts/disable-approle-second", "DELETE", f"sys/auth/{CI}-approle"),
@@ -452,6 +452,7 @@ aws_auth = [
           "iam_request_headers": base64.b64encode(b"{}").decode()}, token=None),
     Step("aws-auth/role-delete", "DELETE", f"auth/aws/role/{AWS_AUTH_ROLE}"),
     Step("aws-auth/enable-second-mount", "POST", f"sys/auth/aws-{RUN}", {"type": "aws"}),
+    Step("aws-auth/disable-second-mount", "DELETE", f"sys/auth/aws-{RUN}"),
     Step("aws-auth/config-client-delete", "DELETE", "auth/aws/config/client"),
 ]
 
@@ -480,7 +481,8 @@ sigil_only(aws_auth, NO_AWS, {
     "aws-auth/config-client-write": 204, "aws-auth/config-client-read": 200,
     "aws-auth/role-write": 204, "aws-auth/role-read": 200, "aws-auth/role-list": 200,
     "aws-auth/login-unsigned": 400, "aws-auth/role-delete": 204,
-    "aws-auth/config-client-delete": 204, "aws-auth/enable-second-mount": 400,
+    "aws-auth/config-client-delete": 204, "aws-auth/enable-second-mount": 204,
+    "aws-auth/disable-second-mount": 204,
 })
 
 SEQUENCES = {

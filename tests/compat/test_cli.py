@@ -44,8 +44,7 @@ SESSION = [
     Cmd("secrets-list", ["secrets", "list", "-format=json"]),
     Cmd("secrets-list-table", ["secrets", "list"], json=False),
     # Mount paths carry RUN: Sigil refuses a path again until the sweeper has deleted the
-    # items of the mount disabled there. The auth method is jwt: Sigil serves one approle
-    # mount (a deliberate difference, covered by the HTTP sequences).
+    # items of the mount disabled there.
     Cmd("secrets-enable", ["secrets", "enable", f"-path={TEAM}", "kv-v2"], json=False),
     Cmd("secrets-tune", ["secrets", "tune", "-default-lease-ttl=1h", "-max-lease-ttl=2h",
                          TEAM], json=False),

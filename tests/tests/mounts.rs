@@ -321,10 +321,10 @@ async fn bad_mount_requests_change_nothing() {
             json!({"type": "kv-v2", "config": 5}),
         ),
         ("POST", "/v1/sys/auth/token", json!({"type": "approle"})),
-        ("POST", "/v1/sys/auth/ci", json!({"type": "approle"})),
         ("POST", "/v1/sys/auth/ci", json!({"type": "github"})),
         ("POST", "/v1/sys/auth/ci", json!({"type": "kv-v2"})),
         ("POST", "/v1/sys/auth/jwt", json!({"type": "jwt"})),
+        ("POST", "/v1/sys/auth/approle", json!({"type": "approle"})),
         ("DELETE", "/v1/sys/mounts/sys", json!({})),
         ("DELETE", "/v1/sys/auth/token", json!({})),
         (
@@ -463,4 +463,92 @@ async fn disabling_an_auth_mount_refuses_its_tokens_at_once_and_revokes_them() {
         .collect();
     // Only the admin token (bootstrap) and the approle-free fixture's tokens remain.
     assert!(left.len() <= 1, "{left:?}");
+}
+
+#[tokio::test]
+async fn a_second_approle_mount_keeps_its_own_roles_and_tokens() {
+    let f = Fixture::new().await;
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/sys/auth/team-approle",
+            Some(&f.admin),
+            Some(json!({"type": "approle"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let base = "/v1/auth/team-approle";
+    let (s, b) = f
+        .call(
+            "POST",
+            &format!("{base}/role/build"),
+            Some(&f.admin),
+            Some(json!({"token_policies": "default"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    // The environment's approle mount does not see it.
+    let (s, _) = f
+        .call("GET", "/v1/auth/approle/role/build", Some(&f.admin), None)
+        .await;
+    assert_eq!(s, 404);
+    let (_, b) = f
+        .call(
+            "GET",
+            &format!("{base}/role/build/role-id"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    let role_id = b["data"]["role_id"].as_str().unwrap().to_owned();
+    let (_, b) = f
+        .call(
+            "POST",
+            &format!("{base}/role/build/secret-id"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    let secret_id = b["data"]["secret_id"].as_str().unwrap().to_owned();
+    // Its credentials log in through it only.
+    let creds = json!({"role_id": role_id, "secret_id": secret_id});
+    let (s, _) = f
+        .call("POST", "/v1/auth/approle/login", None, Some(creds.clone()))
+        .await;
+    assert_eq!(s, 400, "not a role of auth/approle/");
+    let (s, b) = f
+        .call("POST", &format!("{base}/login"), None, Some(creds))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let token = b["auth"]["client_token"].as_str().unwrap().to_owned();
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(
+        (s, b["data"]["path"].as_str()),
+        (200, Some("auth/team-approle/login"))
+    );
+
+    let (s, _) = f
+        .call("DELETE", "/v1/sys/auth/team-approle", Some(&f.admin), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(s, 403);
+    let report = f.sweep().await;
+    assert_eq!(report.mounts_pending, 0, "{report:?}");
+    let left: Vec<String> = f
+        .scan()
+        .await
+        .iter()
+        .map(pk)
+        .filter(|p| p.starts_with("approle/") && p != "approle/roles")
+        .collect();
+    assert!(
+        left.iter()
+            .all(|p| !p.contains("/role/build") && !p.contains("secret_id")),
+        "the mount's roles and secret IDs are gone: {left:?}"
+    );
 }

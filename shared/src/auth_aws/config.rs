@@ -30,6 +30,8 @@ use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 use crate::store::{Key, Store, Write};
 
+use super::Mount;
+
 /// The STS endpoint used when none is configured (Vault's default).
 pub const DEFAULT_STS_ENDPOINT: &str = "https://sts.amazonaws.com";
 /// Longest endpoint URL accepted, in bytes.
@@ -40,8 +42,8 @@ pub const MAX_SERVER_ID_BYTES: usize = 256;
 pub const MAX_ALLOWED_HEADERS: usize = 16;
 
 /// The stored key of the configuration.
-pub(crate) fn key() -> Key {
-    Key::new("auth_aws/config", "client")
+pub(crate) fn key(m: Mount<'_>) -> Key {
+    Key::new(m.config_partition(), "client")
 }
 
 /// The client configuration (Vault's names).
@@ -292,30 +294,33 @@ impl ClientConfig {
 }
 
 /// Reads the configuration; `None` when it was never written.
-pub async fn read(store: &dyn Store) -> Result<Option<Stored<ClientConfig>>, ApiError> {
-    match store.get(&key()).await? {
+pub async fn read(
+    store: &dyn Store,
+    m: Mount<'_>,
+) -> Result<Option<Stored<ClientConfig>>, ApiError> {
+    match store.get(&key(m)).await? {
         Some(item) => Ok(Some(stored::decode(&item, "aws auth config")?)),
         None => Ok(None),
     }
 }
 
 /// Creates or updates the configuration from `body`; returns the warnings.
-pub async fn write(store: &dyn Store, body: &Body) -> Result<Vec<String>, ApiError> {
-    let old = read(store).await?;
+pub async fn write(store: &dyn Store, m: Mount<'_>, body: &Body) -> Result<Vec<String>, ApiError> {
+    let old = read(store, m).await?;
     let mut cfg = old.as_ref().map(|s| s.doc.clone()).unwrap_or_default();
     let warnings = cfg.apply(body)?;
     store
-        .write(stored::put(&key(), &cfg, old.map(|s| s.rev))?)
+        .write(stored::put(&key(m), &cfg, old.map(|s| s.rev))?)
         .await
         .map_err(stored::concurrent)?;
     Ok(warnings)
 }
 
 /// Deletes the configuration (logins then use the defaults). Idempotent.
-pub async fn delete(store: &dyn Store) -> Result<(), ApiError> {
+pub async fn delete(store: &dyn Store, m: Mount<'_>) -> Result<(), ApiError> {
     store
         .write(Write::Delete {
-            key: key(),
+            key: key(m),
             cond: None,
         })
         .await?;
@@ -414,41 +419,71 @@ mod tests {
     #[tokio::test]
     async fn partial_updates_and_defaults() {
         let store = MemoryStore::new();
-        assert!(read(&store).await.unwrap().is_none());
-        write(
-            &store,
+        assert!(
+            read(&store, crate::auth_aws::Mount::DEFAULT)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        write(&store, crate::auth_aws::Mount::DEFAULT,
             &body(json!({"sts_endpoint": "http://127.0.0.1:8211", "iam_server_id_header_value": "sigil.example"})),
         )
         .await
         .unwrap();
         write(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             &body(json!({"sts_region": "us-east-1", "allowed_sts_header_values": "X-Amz-Foo"})),
         )
         .await
         .unwrap();
-        let c = read(&store).await.unwrap().unwrap();
+        let c = read(&store, crate::auth_aws::Mount::DEFAULT)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(c.rev, 2);
         assert_eq!(c.doc.sts_endpoint, "http://127.0.0.1:8211");
         assert_eq!(c.doc.iam_server_id_header_value, "sigil.example");
         assert_eq!(c.doc.sts_region, "us-east-1");
         assert_eq!(c.doc.allowed_sts_header_values, ["x-amz-foo"]);
-        write(&store, &body(json!({"sts_endpoint": ""})))
+        write(
+            &store,
+            crate::auth_aws::Mount::DEFAULT,
+            &body(json!({"sts_endpoint": ""})),
+        )
+        .await
+        .unwrap();
+        let c = read(&store, crate::auth_aws::Mount::DEFAULT)
             .await
+            .unwrap()
             .unwrap();
-        let c = read(&store).await.unwrap().unwrap();
         assert_eq!(c.doc.sts_endpoint, DEFAULT_STS_ENDPOINT);
         assert!(
-            write(&store, &body(json!({"sts_endpoint": "nope"})))
-                .await
-                .is_err()
+            write(
+                &store,
+                crate::auth_aws::Mount::DEFAULT,
+                &body(json!({"sts_endpoint": "nope"}))
+            )
+            .await
+            .is_err()
         );
         assert_eq!(
-            read(&store).await.unwrap().unwrap().rev,
+            read(&store, crate::auth_aws::Mount::DEFAULT)
+                .await
+                .unwrap()
+                .unwrap()
+                .rev,
             3,
             "a refused write changes nothing"
         );
-        delete(&store).await.unwrap();
-        assert!(read(&store).await.unwrap().is_none());
+        delete(&store, crate::auth_aws::Mount::DEFAULT)
+            .await
+            .unwrap();
+        assert!(
+            read(&store, crate::auth_aws::Mount::DEFAULT)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

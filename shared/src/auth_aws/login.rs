@@ -15,7 +15,7 @@ use super::config::{self, ClientConfig};
 use super::iam_request::IamLogin;
 use super::role::{self, AwsAuthRole};
 use super::stored::{self, Stored};
-use super::{MOUNT, refuse};
+use super::{MOUNT, Mount, refuse};
 use crate::error::ApiError;
 use crate::store::Store;
 use crate::token::{self, Limits, Minted};
@@ -115,6 +115,7 @@ async fn identify(
 /// malformed `iam_*` fields were refused before (by [`IamLogin::from_body`]).
 pub async fn login(
     store: &dyn Store,
+    m: Mount<'_>,
     sts: &dyn CallerIdentity,
     role_name: &str,
     proof: Proof<'_>,
@@ -125,9 +126,9 @@ pub async fn login(
     if named.is_some_and(|n| !role::valid_name(n)) {
         return Err(refuse("unknown role"));
     }
-    let mut keys = vec![config::key()];
+    let mut keys = vec![config::key(m)];
     if let Some(n) = named {
-        keys.push(role::key(n));
+        keys.push(role::key(m, n));
     }
     let mut found = store.get_many(&keys).await?;
     let cfg: ClientConfig = match found.first().and_then(Option::as_ref) {
@@ -144,13 +145,14 @@ pub async fn login(
         .ok_or_else(|| refuse("the caller is not an IAM user or an assumed-role session"))?;
     let name = named.unwrap_or(&principal.friendly_name).to_owned();
     if role.is_none() {
-        role = role::read(store, &name).await?;
+        role = role::read(store, m, &name).await?;
     }
     let role = role.ok_or_else(|| refuse("unknown role"))?.doc;
     if !arn::bound(&role.bound_iam_principal_arn, &principal) {
         return Err(refuse("the caller is not bound by the role"));
     }
     let params = role.token_params(
+        m,
         &display_name(&principal),
         metadata(&principal, &user_id, &name, &role),
     );
@@ -189,12 +191,12 @@ mod tests {
         let store = MemoryStore::new();
         config::write(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             &body(json!({"sts_endpoint": ENDPOINT, "iam_server_id_header_value": server_id})),
         )
         .await
         .unwrap();
-        role::write(
-            &store,
+        role::write(&store, crate::auth_aws::Mount::DEFAULT,
             "ci",
             None,
             &body(json!({"bound_iam_principal_arn": [USER, "arn:aws:iam::123456789012:role/deploy-*"], "token_policies": "ci"})),
@@ -256,6 +258,7 @@ mod tests {
         let before = store.calls();
         let l = login(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             &sts,
             "ci",
             Proof::SignedRequest(signed("AKIDALICE", Some("sigil.example"))),
@@ -284,6 +287,7 @@ mod tests {
         let (store, sts) = setup("").await;
         let l = login(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             &sts,
             "ci",
             Proof::SignedRequest(signed("ASIADEPLOY", None)),
@@ -314,6 +318,7 @@ mod tests {
         for (role_name, iam) in cases {
             let e = login(
                 &store,
+                crate::auth_aws::Mount::DEFAULT,
                 &sts,
                 role_name,
                 Proof::SignedRequest(iam),
@@ -337,6 +342,7 @@ mod tests {
         .unwrap();
         let e = login(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             &sts,
             "ci",
             Proof::SignedRequest(IamLogin::from_body(&other).unwrap()),
@@ -352,6 +358,7 @@ mod tests {
         let data = sign::sign(&creds, &spec, std::time::SystemTime::now()).unwrap();
         let e = login(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             &sts,
             "ci",
             Proof::SignedRequest(IamLogin::from_body(&data).unwrap()),
@@ -400,6 +407,7 @@ mod tests {
         );
         let e = login(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             &sts,
             "ci",
             Proof::SignedRequest(signed("AKIDDOWN", None)),
@@ -416,20 +424,30 @@ mod tests {
         let (store, sts) = setup("").await;
         role::write(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             "alice",
             None,
             &body(json!({"bound_iam_principal_arn": USER})),
         )
         .await
         .unwrap();
-        let l = login(&store, &sts, "", Proof::RequestContext(USER), LIMITS, 10)
-            .await
-            .unwrap();
+        let l = login(
+            &store,
+            crate::auth_aws::Mount::DEFAULT,
+            &sts,
+            "",
+            Proof::RequestContext(USER),
+            LIMITS,
+            10,
+        )
+        .await
+        .unwrap();
         assert_eq!(l.role, "alice", "no role: the caller's name");
         assert_eq!(l.minted.entry.meta["client_user_id"], "");
         assert_eq!(sts.calls(), 0, "the context needs no STS call");
         let e = login(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             &sts,
             "ci",
             Proof::RequestContext("arn:aws:iam::123456789012:user/bob"),

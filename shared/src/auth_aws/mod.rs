@@ -15,8 +15,9 @@
 //! Either way the ARN is matched against the role's `bound_iam_principal_arn`
 //! ([`arn`]) and a token is minted ([`login`]).
 //!
-//! Items (one table): `auth_aws/config` / `client` holds the client configuration
-//! ([`config`]); `auth_aws/role` / `{name}` holds each role ([`role`]), so that listing
+//! Items (one table), under the mount's prefix ([`Mount`], `auth_aws` for `auth/aws/`):
+//! `{prefix}/config` / `client` holds the client configuration
+//! ([`config`]); `{prefix}/role` / `{name}` holds each role ([`role`]), so that listing
 //! roles is one query and login reads the configuration and the role in one round trip.
 //!
 //! [`sign`] is the client side: it builds the signed login request, as Vault's CLI does
@@ -33,6 +34,38 @@ pub mod stored;
 
 /// The mount Sigil serves the method at.
 pub const MOUNT: &str = "aws";
+
+/// One AWS auth mount: the prefix its items are kept under (`auth_aws` for the
+/// environment's `auth/aws/`, `auth_aws/{uuid}` for a mount enabled through the API;
+/// [`crate::mounts::MountEntry::storage`]) and its name (its tokens' path is
+/// `auth/{name}/login`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mount<'a> {
+    /// The storage prefix.
+    pub prefix: &'a str,
+    /// The mount's name.
+    pub name: &'a str,
+}
+
+impl Mount<'static> {
+    /// The environment's mount, `auth/aws/`.
+    pub const DEFAULT: Mount<'static> = Mount {
+        prefix: "auth_aws",
+        name: MOUNT,
+    };
+}
+
+impl Mount<'_> {
+    /// The partition of every role of the mount (sort key: the name).
+    pub fn roles_partition(&self) -> String {
+        format!("{}/role", self.prefix)
+    }
+
+    /// The partition of the mount's client configuration.
+    pub fn config_partition(&self) -> String {
+        format!("{}/config", self.prefix)
+    }
+}
 
 /// The message for every login failure that could reveal which part was wrong (unknown
 /// role, principal not bound, a request signed for another host or action, a wrong or

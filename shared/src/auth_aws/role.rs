@@ -8,6 +8,7 @@
 //! refused with a clear message rather than ignored, since ignoring a binding would
 //! widen who may log in.
 
+use super::Mount;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -22,12 +23,9 @@ use crate::store::{Key, Query, Store, Write, query_sort_keys};
 use crate::token::TokenParams;
 use crate::token_fields::{MAX_LIST_ITEMS, TokenFields};
 
-/// The partition of every role (sort key: the name).
-pub const ROLES_PK: &str = "auth_aws/role";
-
 /// The stored key of role `name`.
-pub(crate) fn key(name: &str) -> Key {
-    Key::new(ROLES_PK, name)
+pub(crate) fn key(m: Mount<'_>, name: &str) -> Key {
+    Key::new(m.roles_partition(), name)
 }
 
 /// Role parameters that only Vault's `ec2` auth type (or inference) uses.
@@ -175,17 +173,27 @@ impl AwsAuthRole {
     }
 
     /// The parameters of a token minted through the role for a caller.
-    pub fn token_params(&self, display_name: &str, meta: BTreeMap<String, String>) -> TokenParams {
-        self.token.params(display_name, meta, "auth/aws/login")
+    pub fn token_params(
+        &self,
+        m: Mount<'_>,
+        display_name: &str,
+        meta: BTreeMap<String, String>,
+    ) -> TokenParams {
+        self.token
+            .params(display_name, meta, &format!("auth/{}/login", m.name))
     }
 }
 
 /// Reads a role.
-pub async fn read(store: &dyn Store, name: &str) -> Result<Option<Stored<AwsAuthRole>>, ApiError> {
+pub async fn read(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+) -> Result<Option<Stored<AwsAuthRole>>, ApiError> {
     if !valid_name(name) {
         return Ok(None);
     }
-    match store.get(&key(name)).await? {
+    match store.get(&key(m, name)).await? {
         Some(item) => Ok(Some(stored::decode(&item, "aws auth role")?)),
         None => Ok(None),
     }
@@ -195,6 +203,7 @@ pub async fn read(store: &dyn Store, name: &str) -> Result<Option<Stored<AwsAuth
 /// caller's existence check; the write is conditional on it being still current.
 pub async fn write(
     store: &dyn Store,
+    m: Mount<'_>,
     name: &str,
     existing: Option<Stored<AwsAuthRole>>,
     body: &Body,
@@ -211,19 +220,19 @@ pub async fn write(
         None => (AwsAuthRole::create(body)?, None),
     };
     store
-        .write(stored::put(&key(name), &role, rev)?)
+        .write(stored::put(&key(m, name), &role, rev)?)
         .await
         .map_err(stored::concurrent)
 }
 
 /// Deletes a role. Idempotent.
-pub async fn delete(store: &dyn Store, name: &str) -> Result<(), ApiError> {
+pub async fn delete(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<(), ApiError> {
     if !valid_name(name) {
         return Ok(());
     }
     store
         .write(Write::Delete {
-            key: key(name),
+            key: key(m, name),
             cond: None,
         })
         .await?;
@@ -231,8 +240,8 @@ pub async fn delete(store: &dyn Store, name: &str) -> Result<(), ApiError> {
 }
 
 /// Lists role names, sorted.
-pub async fn list(store: &dyn Store) -> Result<Vec<String>, ApiError> {
-    Ok(query_sort_keys(store, Query::partition(ROLES_PK)).await?)
+pub async fn list(store: &dyn Store, m: Mount<'_>) -> Result<Vec<String>, ApiError> {
+    Ok(query_sort_keys(store, Query::partition(m.roles_partition())).await?)
 }
 
 #[cfg(test)]
@@ -306,26 +315,32 @@ mod tests {
     #[tokio::test]
     async fn write_read_list_delete() {
         let store = MemoryStore::new();
-        write(
-            &store,
+        write(&store, crate::auth_aws::Mount::DEFAULT,
             "deploy",
             None,
             &body(json!({"bound_iam_principal_arn": [ARN], "token_policies": "App", "token_ttl": "10m"})),
         )
         .await
         .unwrap();
-        let r = read(&store, "deploy").await.unwrap().unwrap();
+        let r = read(&store, crate::auth_aws::Mount::DEFAULT, "deploy")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(r.doc.token.token_policies, ["app"]);
         let id = r.doc.role_id.clone();
         write(
             &store,
+            crate::auth_aws::Mount::DEFAULT,
             "deploy",
             Some(r.clone()),
             &body(json!({"token_ttl": "20m"})),
         )
         .await
         .unwrap();
-        let r2 = read(&store, "deploy").await.unwrap().unwrap();
+        let r2 = read(&store, crate::auth_aws::Mount::DEFAULT, "deploy")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (r2.doc.token.token_ttl, r2.doc.role_id.as_str()),
             (1200, id.as_str())
@@ -333,14 +348,21 @@ mod tests {
         assert_eq!(r2.doc.bound_iam_principal_arn, [ARN], "kept");
         // A write based on a stale read loses the race instead of overwriting.
         assert!(
-            write(&store, "deploy", Some(r), &body(json!({"token_ttl": "1m"})))
-                .await
-                .is_err()
+            write(
+                &store,
+                crate::auth_aws::Mount::DEFAULT,
+                "deploy",
+                Some(r),
+                &body(json!({"token_ttl": "1m"}))
+            )
+            .await
+            .is_err()
         );
         // Removing the last binding is refused and changes nothing.
         assert!(
             write(
                 &store,
+                crate::auth_aws::Mount::DEFAULT,
                 "deploy",
                 Some(r2.clone()),
                 &body(json!({"bound_iam_principal_arn": ""}))
@@ -348,14 +370,30 @@ mod tests {
             .await
             .is_err()
         );
-        assert_eq!(read(&store, "deploy").await.unwrap().unwrap(), r2);
+        assert_eq!(
+            read(&store, crate::auth_aws::Mount::DEFAULT, "deploy")
+                .await
+                .unwrap()
+                .unwrap(),
+            r2
+        );
         let shown = r2.doc.to_json();
         assert_eq!(shown["auth_type"], "iam");
         assert_eq!(shown["resolve_aws_unique_ids"], false);
         assert_eq!(shown["token_ttl"], 1200);
-        assert_eq!(list(&store).await.unwrap(), ["deploy"]);
-        delete(&store, "deploy").await.unwrap();
-        assert!(read(&store, "deploy").await.unwrap().is_none());
+        assert_eq!(
+            list(&store, crate::auth_aws::Mount::DEFAULT).await.unwrap(),
+            ["deploy"]
+        );
+        delete(&store, crate::auth_aws::Mount::DEFAULT, "deploy")
+            .await
+            .unwrap();
+        assert!(
+            read(&store, crate::auth_aws::Mount::DEFAULT, "deploy")
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert!(store.dump().is_empty());
     }
 }

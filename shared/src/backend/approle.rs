@@ -67,6 +67,14 @@ pub static PATHS: &[PathSpec] = &[
     ),
 ];
 
+/// The mount as AppRole keeps it: storage prefix and name.
+fn mount<'a>(c: &'a Ctx<'a>) -> ar::Mount<'a> {
+    ar::Mount {
+        prefix: &c.mount.storage,
+        name: c.mount.name(),
+    }
+}
+
 fn normalize_role(body: &mut Body) {
     crate::token_fields::canonicalize(body);
     normalize_list(body, "secret_id_bound_cidrs", false);
@@ -85,6 +93,7 @@ async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let secret_id = c.body.string("secret_id")?.map(SecretString::from);
     let minted = ar::login(
         c.store(),
+        mount(c),
         &role_id,
         secret_id.as_ref(),
         c.req.remote_addr.as_deref(),
@@ -103,11 +112,11 @@ async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn list_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    keys_reply(ar::list_roles(c.store()).await?)
+    keys_reply(ar::list_roles(c.store(), mount(c)).await?)
 }
 
 async fn read_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let r = ar::read_role(c.store(), c.param("name"))
+    let r = ar::read_role(c.store(), mount(c), c.param("name"))
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Envelope::data(r.role.to_json()).mount("approle").ok())
@@ -117,18 +126,18 @@ async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = c.param("name");
     // Vault's existence check: creating a role needs `create`, changing one `update`.
     c.grant
-        .require_write(ar::read_role(c.store(), name).await?.is_some())?;
-    ar::write_role(c.store(), name, c.body).await?;
+        .require_write(ar::read_role(c.store(), mount(c), name).await?.is_some())?;
+    ar::write_role(c.store(), mount(c), name, c.body).await?;
     Ok(Reply::NoContent)
 }
 
 async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    ar::delete_role(c.store(), c.param("name")).await?;
+    ar::delete_role(c.store(), mount(c), c.param("name")).await?;
     Ok(Reply::NoContent)
 }
 
 async fn read_role_id(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let r = ar::read_role(c.store(), c.param("name"))
+    let r = ar::read_role(c.store(), mount(c), c.param("name"))
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Envelope::data(json!({ "role_id": r.role_id }))
@@ -141,20 +150,20 @@ async fn write_role_id(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .body
         .string("role_id")?
         .ok_or_else(|| ApiError::bad("missing role_id"))?;
-    ar::set_role_id(c.store(), c.param("name"), &id).await?;
+    ar::set_role_id(c.store(), mount(c), c.param("name"), &id).await?;
     Ok(Reply::NoContent)
 }
 
 async fn list_accessors(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = c.param("name");
-    if ar::read_role(c.store(), name).await?.is_none() {
+    if ar::read_role(c.store(), mount(c), name).await?.is_none() {
         return Err(ApiError::NotFound);
     }
-    keys_reply(ar::list_accessors(c.store(), name).await?)
+    keys_reply(ar::list_accessors(c.store(), mount(c), name).await?)
 }
 
 async fn generate_secret_id(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let s = ar::generate_secret_id(c.store(), c.param("name"), c.body, c.now).await?;
+    let s = ar::generate_secret_id(c.store(), mount(c), c.param("name"), c.body, c.now).await?;
     Ok(Envelope::data(json!({
         "secret_id": s.secret_id.expose_secret(),
         "secret_id_accessor": s.accessor,
@@ -174,14 +183,14 @@ async fn find(c: &Ctx<'_>, by_accessor: bool) -> Result<Option<crate::store::Ite
             .body
             .string("secret_id_accessor")?
             .ok_or_else(|| ApiError::bad("missing secret_id_accessor"))?;
-        ar::find_secret(c.store(), name, None, Some(&acc)).await
+        ar::find_secret(c.store(), mount(c), name, None, Some(&acc)).await
     } else {
         let sid = c
             .body
             .string("secret_id")?
             .map(SecretString::from)
             .ok_or_else(|| ApiError::bad("missing secret_id"))?;
-        ar::find_secret(c.store(), name, Some(sid.expose_secret()), None).await
+        ar::find_secret(c.store(), mount(c), name, Some(sid.expose_secret()), None).await
     }
 }
 
@@ -198,7 +207,7 @@ async fn lookup(c: &Ctx<'_>, by_accessor: bool) -> Result<Reply, ApiError> {
 
 async fn destroy(c: &Ctx<'_>, by_accessor: bool) -> Result<Reply, ApiError> {
     if let Some(item) = find(c, by_accessor).await? {
-        ar::destroy_secret(c.store(), c.param("name"), &item).await?;
+        ar::destroy_secret(c.store(), mount(c), c.param("name"), &item).await?;
     }
     Ok(Reply::NoContent)
 }

@@ -40,6 +40,14 @@ pub static PATHS: &[PathSpec] = &[
     .normalize(normalize_role),
 ];
 
+/// The mount as the AWS auth method keeps it: storage prefix and name.
+fn mount<'a>(c: &'a Ctx<'a>) -> crate::auth_aws::Mount<'a> {
+    crate::auth_aws::Mount {
+        prefix: &c.mount.storage,
+        name: c.mount.name(),
+    }
+}
+
 fn normalize_config(body: &mut Body) {
     normalize_list(body, "allowed_sts_header_values", false);
 }
@@ -65,6 +73,7 @@ async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     };
     let l = login::login(
         c.store(),
+        mount(c),
         c.svc.caller_identity,
         &role_name,
         proof,
@@ -87,14 +96,16 @@ async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn read_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let cfg = config::read(c.store()).await?.ok_or(ApiError::NotFound)?;
+    let cfg = config::read(c.store(), mount(c))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Envelope::data(cfg.doc.to_json()).mount(MOUNT).ok())
 }
 
 async fn write_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     c.grant
-        .require_write(config::read(c.store()).await?.is_some())?;
-    let warnings = config::write(c.store(), c.body).await?;
+        .require_write(config::read(c.store(), mount(c)).await?.is_some())?;
+    let warnings = config::write(c.store(), mount(c), c.body).await?;
     if warnings.is_empty() {
         Ok(Reply::NoContent)
     } else {
@@ -108,16 +119,16 @@ async fn write_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn delete_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    config::delete(c.store()).await?;
+    config::delete(c.store(), mount(c)).await?;
     Ok(Reply::NoContent)
 }
 
 async fn list_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    keys_reply(role::list(c.store()).await?)
+    keys_reply(role::list(c.store(), mount(c)).await?)
 }
 
 async fn read_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let r = role::read(c.store(), c.param("name"))
+    let r = role::read(c.store(), mount(c), c.param("name"))
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Envelope::data(r.doc.to_json()).mount(MOUNT).ok())
@@ -126,13 +137,13 @@ async fn read_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = c.param("name");
     // Vault's existence check: creating a role needs `create`, changing one `update`.
-    let existing = role::read(c.store(), name).await?;
+    let existing = role::read(c.store(), mount(c), name).await?;
     c.grant.require_write(existing.is_some())?;
-    role::write(c.store(), name, existing, c.body).await?;
+    role::write(c.store(), mount(c), name, existing, c.body).await?;
     Ok(Reply::NoContent)
 }
 
 async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    role::delete(c.store(), c.param("name")).await?;
+    role::delete(c.store(), mount(c), c.param("name")).await?;
     Ok(Reply::NoContent)
 }

@@ -118,21 +118,23 @@ async fn one(
             )
             .await?
         }
-        BackendKind::AppRole => approle(store, budget).await?,
+        BackendKind::AppRole => {
+            let m = crate::approle::Mount {
+                prefix: s,
+                name: e.name(),
+            };
+            approle(store, m, budget).await?
+        }
         BackendKind::Aws => {
             revoke_leases(store, revokers, "aws", budget, now).await?
                 && partitions(store, &["aws/roles".into(), "aws/config".into()], budget).await?
         }
         BackendKind::AwsAuth => {
-            partitions(
-                store,
-                &[
-                    crate::auth_aws::role::ROLES_PK.into(),
-                    "auth_aws/config".into(),
-                ],
-                budget,
-            )
-            .await?
+            let m = crate::auth_aws::Mount {
+                prefix: s,
+                name: e.name(),
+            };
+            partitions(store, &[m.roles_partition(), m.config_partition()], budget).await?
         }
         BackendKind::System | BackendKind::Token => true,
     };
@@ -273,12 +275,16 @@ async fn kv(
 }
 
 /// AppRole: each role's secret IDs (through its accessor items), then the role.
-async fn approle(store: &dyn Store, budget: &mut Budget) -> Result<bool, ApiError> {
+async fn approle(
+    store: &dyn Store,
+    m: crate::approle::Mount<'_>,
+    budget: &mut Budget,
+) -> Result<bool, ApiError> {
     loop {
         if budget.left() == 0 {
             return Ok(false);
         }
-        let Some(role) = page(store, crate::approle::ROLES_PK, 1).await?.pop() else {
+        let Some(role) = page(store, &m.roles_partition(), 1).await?.pop() else {
             return Ok(true);
         };
         let name = role.sk;
@@ -287,20 +293,15 @@ async fn approle(store: &dyn Store, budget: &mut Budget) -> Result<bool, ApiErro
                 return Ok(false);
             }
             let accessors =
-                crate::approle::accessor_page(store, &name, budget.left().min(50)).await?;
+                crate::approle::accessor_page(store, m, &name, budget.left().min(50)).await?;
             if accessors.is_empty() {
                 break;
             }
             delete(store, accessors, budget).await?;
         }
-        crate::approle::delete_role(store, &name).await?;
+        crate::approle::delete_role(store, m, &name).await?;
         // A role whose item was already gone leaves only its list entry.
-        delete(
-            store,
-            vec![Key::new(crate::approle::ROLES_PK, name)],
-            budget,
-        )
-        .await?;
+        delete(store, vec![Key::new(m.roles_partition(), name)], budget).await?;
     }
 }
 

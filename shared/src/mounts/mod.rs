@@ -58,7 +58,8 @@ pub fn builtins() -> Vec<MountEntry> {
 
 /// The mounts created at bootstrap from the environment (`SIGIL_KV_MOUNTS`,
 /// `SIGIL_JWT_MOUNTS`, `SIGIL_KUBERNETES_MOUNTS`, plus `aws/`, `auth/approle/` and
-/// `auth/aws/`), each storing its items under its name, as before the mount table.
+/// `auth/aws/`), each storing its items where it did before the mount table (under
+/// its name; `auth_aws` for `auth/aws/`).
 /// Their accessors derive from their paths, so every function computes the same ones.
 pub fn from_config(config: &crate::config::Config) -> Vec<MountEntry> {
     let mut out = Vec::new();
@@ -79,7 +80,13 @@ pub fn from_config(config: &crate::config::Config) -> Vec<MountEntry> {
             options,
             default_lease_ttl: 0,
             max_lease_ttl: 0,
-            storage: name.into(),
+            // Where the backend kept this mount's items before the mount table:
+            // AWS auth under `auth_aws`, the others under the mount's name.
+            storage: if kind == BackendKind::AwsAuth {
+                crate::auth_aws::Mount::DEFAULT.prefix.into()
+            } else {
+                name.into()
+            },
             builtin: false,
         });
     };

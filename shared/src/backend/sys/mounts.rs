@@ -13,14 +13,23 @@ use crate::mounts::{BackendKind, MountEntry, MountTable, Table, names};
 
 use crate::backend::ctx::Ctx;
 
-/// Backends whose items are not yet kept per mount: at most one mount of each, and a
-/// new one only once the previous one's items are gone.
+/// Backends whose items are not yet kept per mount (the AWS engine's clients follow
+/// one `config/root`): at most one mount of each, and a new one only once the previous
+/// one's items are gone.
 fn single_instance(kind: BackendKind) -> Option<&'static str> {
     match kind {
-        BackendKind::AppRole => Some("approle"),
         BackendKind::Aws => Some("aws"),
-        BackendKind::AwsAuth => Some("aws"),
         _ => None,
+    }
+}
+
+/// The storage prefix of a mount enabled through the API: the backend's own
+/// namespace and the mount's UUID ([`MountEntry::storage`]).
+fn storage_for(kind: BackendKind, uuid: &str) -> String {
+    match kind {
+        BackendKind::AppRole => format!("{}/{uuid}", crate::approle::Mount::DEFAULT.prefix),
+        BackendKind::AwsAuth => format!("{}/{uuid}", crate::auth_aws::Mount::DEFAULT.prefix),
+        _ => uuid.to_owned(),
     }
 }
 
@@ -213,7 +222,7 @@ pub(super) async fn enable(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         type_name,
         kind,
         storage: if storage.is_empty() {
-            uuid.clone()
+            storage_for(kind, &uuid)
         } else {
             storage
         },
