@@ -227,3 +227,13 @@ async fn a_token_in_the_path_is_redacted_in_errors_and_audit_lines() {
         assert!(!line.contains(MARK), "{line}");
     }
 }
+
+#[test]
+fn kv_requests_are_redacted() {
+    let body: crate::http::params::Body = serde_json::from_value(
+        json!({"data": {"password": MARK, MARK: "x"}, "options": {"cas": 1}}),
+    )
+    .expect("body");
+    let req = crate::kv::WriteRequest::from_body(&body).expect("request");
+    hidden("kv::WriteRequest", &req);
+}

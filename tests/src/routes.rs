@@ -149,6 +149,8 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
         ("DELETE", "/v1/sys/auth/ci", false),
         ("GET", "/v1/sys/auth/ci/tune", false),
         ("POST", "/v1/sys/auth/ci/tune", false),
+        ("GET", "/v1/sys/mounts/auth/ci/tune", false),
+        ("POST", "/v1/sys/mounts/auth/ci/tune", false),
         ("GET", "/v1/sys/internal/ui/mounts", false),
         ("GET", "/v1/sys/internal/ui/mounts/secret/app/db", false),
         ("GET", "/v1/sys/audit", false),

@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
-use crate::kv::{Kv, ReadOutcome};
+use crate::kv::{ConfigUpdate, Kv, MetadataUpdate, ReadOutcome, Versions, WriteRequest};
 use crate::op;
 
 use super::ctx::Ctx;
@@ -73,7 +73,13 @@ async fn read(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 async fn write(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let meta = kv(c)
-        .write(mount(c), c.param("path"), c.body, c.grant, c.now)
+        .write(
+            mount(c),
+            c.param("path"),
+            &WriteRequest::from_body(c.body)?,
+            c.grant,
+            c.now,
+        )
         .await?;
     Ok(Envelope::data(meta).mount("kv").ok())
 }
@@ -90,7 +96,12 @@ async fn patch(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         )));
     }
     let meta = kv(c)
-        .patch(mount(c), c.param("path"), c.body, c.now)
+        .patch(
+            mount(c),
+            c.param("path"),
+            &WriteRequest::from_body(c.body)?,
+            c.now,
+        )
         .await?;
     Ok(Envelope::data(meta).mount("kv").ok())
 }
@@ -104,21 +115,36 @@ async fn delete_latest(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 async fn delete_versions(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     kv(c)
-        .soft_delete(mount(c), c.param("path"), Some(c.body), c.now)
+        .soft_delete(
+            mount(c),
+            c.param("path"),
+            Some(&Versions::from_body(c.body)?),
+            c.now,
+        )
         .await?;
     Ok(Reply::NoContent)
 }
 
 async fn undelete(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     kv(c)
-        .undelete(mount(c), c.param("path"), c.body, c.now)
+        .undelete(
+            mount(c),
+            c.param("path"),
+            &Versions::from_body(c.body)?,
+            c.now,
+        )
         .await?;
     Ok(Reply::NoContent)
 }
 
 async fn destroy(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     kv(c)
-        .destroy(mount(c), c.param("path"), c.body, c.now)
+        .destroy(
+            mount(c),
+            c.param("path"),
+            &Versions::from_body(c.body)?,
+            c.now,
+        )
         .await?;
     Ok(Reply::NoContent)
 }
@@ -141,7 +167,13 @@ async fn read_metadata(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 async fn write_metadata(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     kv(c)
-        .write_metadata(mount(c), c.param("path"), c.body, c.grant, c.now)
+        .write_metadata(
+            mount(c),
+            c.param("path"),
+            &MetadataUpdate::from_body(c.body)?,
+            c.grant,
+            c.now,
+        )
         .await?;
     Ok(Reply::NoContent)
 }
@@ -158,6 +190,8 @@ async fn read_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn write_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    kv(c).write_config(mount(c), c.body).await?;
+    kv(c)
+        .write_config(mount(c), &ConfigUpdate::from_body(c.body)?)
+        .await?;
     Ok(Reply::NoContent)
 }

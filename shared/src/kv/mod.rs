@@ -19,13 +19,15 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::clock::rfc3339;
 use crate::error::ApiError;
-use crate::http::params::{Body, BodyExt};
+mod request;
+
 use crate::keyring::{Keyring, Sealed};
 use crate::policy::Grant;
 use crate::store::{
     Cond, Item, ItemExt, Key, Query, Store, StoreError, Value, Write, new_item, query_all,
     query_sort_keys,
 };
+pub use request::{ConfigUpdate, MetadataUpdate, Versions, WriteRequest};
 
 const SK_META: &str = "~meta";
 const A_CURRENT: &str = "current_version";
@@ -256,40 +258,6 @@ fn check_path(path: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn versions_param(body: &Body) -> Result<Vec<i64>, ApiError> {
-    let bad = || ApiError::bad("\"versions\" must be a list of version numbers");
-    let list: Vec<i64> = match body.get("versions") {
-        Some(Json::Array(a)) => a
-            .iter()
-            .map(|v| match v {
-                Json::Number(n) => n.as_i64().filter(|x| *x > 0).ok_or_else(bad),
-                Json::String(s) => s
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|x: &i64| *x > 0)
-                    .ok_or_else(bad),
-                _ => Err(bad()),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(Json::String(s)) => s
-            .split(',')
-            .map(|p| {
-                p.trim()
-                    .parse()
-                    .ok()
-                    .filter(|x: &i64| *x > 0)
-                    .ok_or_else(bad)
-            })
-            .collect::<Result<_, _>>()?,
-        _ => return Err(ApiError::bad("no versions provided")),
-    };
-    if list.is_empty() {
-        return Err(ApiError::bad("no versions provided"));
-    }
-    Ok(list)
-}
-
 fn aad<'p>(mount: &'p str, path: &'p str, version: &'p str) -> [&'p str; 4] {
     ["kv", mount, path, version]
 }
@@ -313,18 +281,6 @@ enum Cas {
     Given(i64),
     /// The version a patch was computed from: a mismatch means recompute.
     Base(i64),
-}
-
-/// `options.cas`, if given.
-fn cas_option(body: &Body) -> Result<Option<i64>, ApiError> {
-    match body.get("options") {
-        None | Some(Json::Null) => Ok(None),
-        Some(Json::Object(o)) => {
-            let opts: Body = o.clone();
-            opts.uint("cas")
-        }
-        Some(_) => Err(ApiError::bad("\"options\" must be an object")),
-    }
 }
 
 /// RFC 7386 JSON merge patch of `target` by `patch`.
@@ -423,21 +379,16 @@ impl Kv<'_> {
         &self,
         mount: &str,
         path: &str,
-        body: &Body,
+        req: &WriteRequest,
         grant: Grant,
         now: i64,
     ) -> Result<Json, ApiError> {
         check_path(path)?;
-        let data = match body.get("data") {
-            Some(Json::Object(o)) => o,
-            Some(_) => return Err(ApiError::bad("\"data\" must be an object")),
-            None => return Err(ApiError::bad("no data provided")),
-        };
-        let cas = match cas_option(body)? {
+        let cas = match req.cas {
             Some(c) => Cas::Given(c),
             None => Cas::None,
         };
-        self.write_version(mount, path, data, cas, grant, now)
+        self.write_version(mount, path, &req.data, cas, grant, now)
             .await?
             .ok_or(ApiError::Unavailable)
     }
@@ -452,16 +403,11 @@ impl Kv<'_> {
         &self,
         mount: &str,
         path: &str,
-        body: &Body,
+        req: &WriteRequest,
         now: i64,
     ) -> Result<Json, ApiError> {
         check_path(path)?;
-        let patch = match body.get("data") {
-            Some(Json::Object(o)) => o,
-            Some(_) => return Err(ApiError::bad("\"data\" must be an object")),
-            None => return Err(ApiError::bad("no data provided")),
-        };
-        let user_cas = cas_option(body)?;
+        let (patch, user_cas) = (&req.data, req.cas);
         // The secret exists when there is something to patch: `update` is what Vault's
         // existence check asks, and the caller holds `patch` (authorized already).
         let grant = Grant {
@@ -653,10 +599,10 @@ impl Kv<'_> {
         &self,
         mount: &str,
         path: &str,
-        versions: Option<&Body>,
+        versions: Option<&Versions>,
         now: i64,
     ) -> Result<(), ApiError> {
-        let list = versions.map(versions_param).transpose()?;
+        let list = versions.map(|v| v.0.clone());
         self.update_meta(
             mount,
             path,
@@ -682,10 +628,10 @@ impl Kv<'_> {
         &self,
         mount: &str,
         path: &str,
-        body: &Body,
+        versions: &Versions,
         now: i64,
     ) -> Result<(), ApiError> {
-        let list = versions_param(body)?;
+        let list = versions.0.clone();
         self.update_meta(
             mount,
             path,
@@ -707,10 +653,10 @@ impl Kv<'_> {
         &self,
         mount: &str,
         path: &str,
-        body: &Body,
+        versions: &Versions,
         now: i64,
     ) -> Result<(), ApiError> {
-        let list = versions_param(body)?;
+        let list = versions.0.clone();
         let (mount_s, path_s) = (mount.to_owned(), path.to_owned());
         self.update_meta(
             mount,
@@ -752,30 +698,16 @@ impl Kv<'_> {
         &self,
         mount: &str,
         path: &str,
-        body: &Body,
+        update: &MetadataUpdate,
         grant: Grant,
         now: i64,
     ) -> Result<(), ApiError> {
         check_path(path)?;
-        let max = body.uint("max_versions")?;
-        let cas = body.boolean("cas_required")?;
-        let custom = body.string_map("custom_metadata")?;
-        if custom
-            .as_ref()
-            .is_some_and(|c| c.len() > 64 || c.iter().any(|(k, v)| k.len() > 128 || v.len() > 512))
-        {
-            return Err(ApiError::bad(
-                "custom_metadata is too large (at most 64 keys, 128-byte keys, 512-byte values)",
-            ));
-        }
-        if body
-            .get("delete_version_after")
-            .is_some_and(|v| !matches!(v, Json::Null) && v != "0s" && v != 0)
-        {
-            return Err(ApiError::bad(
-                "\"delete_version_after\" is not supported by Sigil yet",
-            ));
-        }
+        let (max, cas, custom) = (
+            update.max_versions,
+            update.cas_required,
+            update.custom_metadata.clone(),
+        );
         let apply = |m: &mut Metadata| {
             if let Some(x) = max {
                 m.max_versions = x;
@@ -883,20 +815,16 @@ impl Kv<'_> {
     }
 
     /// Writes a mount's configuration (`max_versions`, `cas_required`).
-    pub async fn write_config(&self, mount: &str, body: &Body) -> Result<(), ApiError> {
+    pub async fn write_config(&self, mount: &str, update: &ConfigUpdate) -> Result<(), ApiError> {
         let old = MountConfig::from_item(self.store.get(&config_key(mount)).await?.as_ref())?;
         let mut item = new_item(&config_key(mount));
         item.insert(
             A_MAX.into(),
-            body.uint("max_versions")?
-                .unwrap_or(old.max_versions)
-                .into(),
+            update.max_versions.unwrap_or(old.max_versions).into(),
         );
         item.insert(
             A_CAS_REQ.into(),
-            body.boolean("cas_required")?
-                .unwrap_or(old.cas_required)
-                .into(),
+            update.cas_required.unwrap_or(old.cas_required).into(),
         );
         self.store.write(Write::Put { item, cond: None }).await?;
         Ok(())
@@ -934,6 +862,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::http::params::Body;
     use crate::kms::FakeKms;
     use crate::store::memory::MemoryStore;
 
@@ -952,6 +881,22 @@ mod tests {
 
     fn body(v: Json) -> Body {
         serde_json::from_value(v).unwrap()
+    }
+
+    fn wr(v: Json) -> WriteRequest {
+        WriteRequest::from_body(&body(v)).unwrap()
+    }
+
+    fn ver(v: Json) -> Versions {
+        Versions::from_body(&body(v)).unwrap()
+    }
+
+    fn meta(v: Json) -> MetadataUpdate {
+        MetadataUpdate::from_body(&body(v)).unwrap()
+    }
+
+    fn cfg(v: Json) -> ConfigUpdate {
+        ConfigUpdate::from_body(&body(v)).unwrap()
     }
 
     fn found(o: ReadOutcome) -> Json {
@@ -1019,13 +964,13 @@ mod tests {
             keyring: &ring,
         };
         let missing = kv
-            .patch("secret", "p", &body(json!({"data": {"a": 1}})), 10)
+            .patch("secret", "p", &wr(json!({"data": {"a": 1}})), 10)
             .await;
         assert_eq!(missing, Err(ApiError::NotFound), "nothing to patch");
         kv.write(
             "secret",
             "p",
-            &body(json!({"data": {"user": "u", "pw": "one", "tags": {"x": 1, "y": 2}}})),
+            &wr(json!({"data": {"user": "u", "pw": "one", "tags": {"x": 1, "y": 2}}})),
             all(),
             10,
         )
@@ -1035,7 +980,7 @@ mod tests {
             .patch(
                 "secret",
                 "p",
-                &body(json!({"data": {"pw": "two", "user": null, "tags": {"y": null, "z": 3}}})),
+                &wr(json!({"data": {"pw": "two", "user": null, "tags": {"y": null, "z": 3}}})),
                 11,
             )
             .await
@@ -1047,7 +992,7 @@ mod tests {
             .patch(
                 "secret",
                 "p",
-                &body(json!({"data": {"pw": "x"}, "options": {"cas": 1}})),
+                &wr(json!({"data": {"pw": "x"}, "options": {"cas": 1}})),
                 12,
             )
             .await
@@ -1056,7 +1001,7 @@ mod tests {
         kv.patch(
             "secret",
             "p",
-            &body(json!({"data": {"pw": "three"}, "options": {"cas": 2}})),
+            &wr(json!({"data": {"pw": "three"}, "options": {"cas": 2}})),
             12,
         )
         .await
@@ -1064,18 +1009,18 @@ mod tests {
         // A deleted newest version cannot be patched.
         kv.soft_delete("secret", "p", None, 13).await.unwrap();
         let gone = kv
-            .patch("secret", "p", &body(json!({"data": {"pw": "x"}})), 14)
+            .patch("secret", "p", &wr(json!({"data": {"pw": "x"}})), 14)
             .await;
         assert_eq!(gone, Err(ApiError::NotFound));
         // With cas_required, a patch needs cas too.
-        kv.write_config("secret", &body(json!({"cas_required": true})))
+        kv.write_config("secret", &cfg(json!({"cas_required": true})))
             .await
             .unwrap();
-        kv.undelete("secret", "p", &body(json!({"versions": [3]})), 15)
+        kv.undelete("secret", "p", &ver(json!({"versions": [3]})), 15)
             .await
             .unwrap();
         let e = kv
-            .patch("secret", "p", &body(json!({"data": {"pw": "x"}})), 16)
+            .patch("secret", "p", &wr(json!({"data": {"pw": "x"}})), 16)
             .await
             .unwrap_err();
         assert_eq!(e.status(), 400, "{e}");
@@ -1097,7 +1042,7 @@ mod tests {
             .write(
                 "secret",
                 "app/db",
-                &body(json!({"data": {"pw": "one"}})),
+                &wr(json!({"data": {"pw": "one"}})),
                 all(),
                 10,
             )
@@ -1107,7 +1052,7 @@ mod tests {
         kv.write(
             "secret",
             "app/db",
-            &body(json!({"data": {"pw": "two"}, "options": {"cas": 1}})),
+            &wr(json!({"data": {"pw": "two"}, "options": {"cas": 1}})),
             all(),
             11,
         )
@@ -1117,7 +1062,7 @@ mod tests {
             .write(
                 "secret",
                 "app/db",
-                &body(json!({"data": {"pw": "x"}, "options": {"cas": 0}})),
+                &wr(json!({"data": {"pw": "x"}, "options": {"cas": 0}})),
                 all(),
                 12,
             )
@@ -1156,10 +1101,10 @@ mod tests {
             store: store.as_ref(),
             keyring: &ring,
         };
-        kv.write("secret", "a", &body(json!({"data": {"k": "1"}})), all(), 1)
+        kv.write("secret", "a", &wr(json!({"data": {"k": "1"}})), all(), 1)
             .await
             .unwrap();
-        kv.write("secret", "a", &body(json!({"data": {"k": "2"}})), all(), 2)
+        kv.write("secret", "a", &wr(json!({"data": {"k": "2"}})), all(), 2)
             .await
             .unwrap();
         kv.soft_delete("secret", "a", None, 3).await.unwrap();
@@ -1167,21 +1112,21 @@ mod tests {
             kv.read("secret", "a", 0).await.unwrap(),
             ReadOutcome::Gone(_)
         ));
-        kv.undelete("secret", "a", &body(json!({"versions": [2]})), 4)
+        kv.undelete("secret", "a", &ver(json!({"versions": [2]})), 4)
             .await
             .unwrap();
         assert_eq!(
             found(kv.read("secret", "a", 0).await.unwrap())["data"]["k"],
             "2"
         );
-        kv.destroy("secret", "a", &body(json!({"versions": [2]})), 5)
+        kv.destroy("secret", "a", &ver(json!({"versions": [2]})), 5)
             .await
             .unwrap();
         assert!(matches!(
             kv.read("secret", "a", 0).await.unwrap(),
             ReadOutcome::Gone(_)
         ));
-        kv.undelete("secret", "a", &body(json!({"versions": [2]})), 6)
+        kv.undelete("secret", "a", &ver(json!({"versions": [2]})), 6)
             .await
             .unwrap();
         assert!(
@@ -1195,11 +1140,15 @@ mod tests {
             found(kv.read("secret", "a", 1).await.unwrap())["data"]["k"],
             "1"
         );
-        assert!(
-            kv.undelete("secret", "a", &body(json!({"versions": "x"})), 6)
-                .await
-                .is_err()
-        );
+        for bad in [
+            json!({"versions": "x"}),
+            json!({"versions": []}),
+            json!({}),
+            json!({"versions": [0]}),
+        ] {
+            let e = Versions::from_body(&body(bad.clone())).expect_err(&bad.to_string());
+            assert_eq!(e.status(), 400, "{bad}");
+        }
         kv.delete_all("secret", "a").await.unwrap();
         assert!(
             store.dump().iter().all(|i| i.key().pk.starts_with("sys/")),
@@ -1215,11 +1164,11 @@ mod tests {
             store: store.as_ref(),
             keyring: &ring,
         };
-        kv.write_metadata("secret", "p", &body(json!({"max_versions": 2})), all(), 0)
+        kv.write_metadata("secret", "p", &meta(json!({"max_versions": 2})), all(), 0)
             .await
             .unwrap();
         for i in 0..5 {
-            kv.write("secret", "p", &body(json!({"data": {"i": i}})), all(), i)
+            kv.write("secret", "p", &wr(json!({"data": {"i": i}})), all(), i)
                 .await
                 .unwrap();
         }
@@ -1243,18 +1192,18 @@ mod tests {
             store: store.as_ref(),
             keyring: &ring,
         };
-        kv.write_config("secret", &body(json!({"cas_required": true})))
+        kv.write_config("secret", &cfg(json!({"cas_required": true})))
             .await
             .unwrap();
         assert!(
-            kv.write("secret", "x/y", &body(json!({"data": {}})), all(), 0)
+            kv.write("secret", "x/y", &wr(json!({"data": {}})), all(), 0)
                 .await
                 .is_err()
         );
         kv.write(
             "secret",
             "x/y",
-            &body(json!({"data": {}, "options": {"cas": 0}})),
+            &wr(json!({"data": {}, "options": {"cas": 0}})),
             all(),
             0,
         )
@@ -1263,7 +1212,7 @@ mod tests {
         kv.write(
             "secret",
             "x/z/w",
-            &body(json!({"data": {}, "options": {"cas": 0}})),
+            &wr(json!({"data": {}, "options": {"cas": 0}})),
             all(),
             0,
         )
@@ -1286,10 +1235,10 @@ mod tests {
             store: store.as_ref(),
             keyring: &ring,
         };
-        kv.write("secret", "a", &body(json!({"data": {"k": "A"}})), all(), 1)
+        kv.write("secret", "a", &wr(json!({"data": {"k": "A"}})), all(), 1)
             .await
             .unwrap();
-        kv.write("secret", "b", &body(json!({"data": {"k": "B"}})), all(), 1)
+        kv.write("secret", "b", &wr(json!({"data": {"k": "B"}})), all(), 1)
             .await
             .unwrap();
         let mut a = store
