@@ -16,7 +16,7 @@
 //!   needs the engine's configuration), then roles and configuration.
 //! - AWS auth: roles and client configuration.
 //! - Every auth method: the tokens it issued, from the index kept at mint time
-//!   ([`crate::token::mount_index_key`]), with the leases they own.
+//!   ([`crate::token::mount_index_partition`]), with the leases they own.
 
 use crate::error::ApiError;
 use crate::lease::Revokers;

@@ -146,7 +146,7 @@ impl MountEntry {
 pub struct MountTable {
     /// The mounts, in no particular order.
     pub entries: Vec<Arc<MountEntry>>,
-    /// The table's generation: bumped by every change ([`store`]).
+    /// The table's generation: bumped by every change ([`super::store`]).
     pub generation: i64,
 }
 
