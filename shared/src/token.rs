@@ -41,6 +41,7 @@ const A_USES: &str = "num_uses";
 const A_DISPLAY: &str = "display_name";
 const A_META: &str = "meta";
 const A_PATH: &str = "path";
+const A_LAST_RENEWAL: &str = "last_renewal";
 
 /// The stored key of a token's entry.
 pub fn token_key(hash: &str) -> Key {
@@ -107,6 +108,8 @@ pub struct TokenEntry {
     pub meta: BTreeMap<String, String>,
     /// Creating path.
     pub path: String,
+    /// Time of the last renewal, Unix seconds (0: never renewed).
+    pub last_renewal: i64,
 }
 
 impl TryFrom<&Item> for TokenEntry {
@@ -139,6 +142,7 @@ impl TryFrom<&Item> for TokenEntry {
             display_name: item.s(A_DISPLAY)?.to_owned(),
             meta,
             path: item.s(A_PATH)?.to_owned(),
+            last_renewal: item.n_opt(A_LAST_RENEWAL)?.unwrap_or(0),
         })
     }
 }
@@ -170,6 +174,9 @@ impl From<&TokenEntry> for Item {
             ),
         );
         put(A_PATH, t.path.clone().into());
+        if t.last_renewal > 0 {
+            put(A_LAST_RENEWAL, t.last_renewal.into());
+        }
         for (k, v) in schema::expiry_attrs(&key.pk, t.expire_at) {
             put(k, v);
         }
@@ -339,6 +346,7 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
             display_name: params.display_name.clone(),
             meta: params.meta.clone(),
             path: params.path.clone(),
+            last_renewal: 0,
         },
         warnings,
     })
@@ -515,7 +523,10 @@ pub async fn renew(
     };
     let Renewal { ttl, warnings } = crate::ttl::capped(wanted, now, entry.max_expire_at);
     let key = token_key(&entry.hash);
-    let mut updates = vec![Update::Set(A_EXPIRE, Value::N(now + ttl))];
+    let mut updates = vec![
+        Update::Set(A_EXPIRE, Value::N(now + ttl)),
+        Update::Set(A_LAST_RENEWAL, Value::N(now)),
+    ];
     updates.extend(schema::expiry_attrs(&key.pk, now + ttl).map(|(k, v)| Update::Set(k, v)));
     store
         .write(Write::Update {
@@ -592,7 +603,7 @@ pub fn is_renewable(entry: &TokenEntry) -> bool {
 
 /// The `data` of a token lookup (`id` only for lookup-self, where the caller holds it).
 pub fn lookup_json(entry: &TokenEntry, id: Option<&SecretString>, now: i64) -> Json {
-    json!({
+    let mut out = json!({
         "accessor": entry.accessor,
         "creation_time": entry.issued_at,
         "creation_ttl": entry.creation_ttl,
@@ -611,7 +622,15 @@ pub fn lookup_json(entry: &TokenEntry, id: Option<&SecretString>, now: i64) -> J
         "renewable": is_renewable(entry),
         "ttl": (entry.expire_at - now).max(0),
         "type": "service",
-    })
+    });
+    // Vault shows when a token was last renewed, once it was.
+    if entry.last_renewal > 0
+        && let Json::Object(m) = &mut out
+    {
+        m.insert("last_renewal".into(), json!(rfc3339(entry.last_renewal)));
+        m.insert("last_renewal_time".into(), json!(entry.last_renewal));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -151,10 +151,6 @@ PENDING = [
             "token (Vault's kubernetes method answers 403; docs/api.md's 400 rule is written "
             "for JWT logins)"),
     # tokens
-    Pending("token/lookup-after-renew", "200, data lacks last_renewal and "
-            "last_renewal_time", "200, data.last_renewal (RFC 3339) and "
-            "data.last_renewal_time (unix seconds) once the token was renewed",
-            "POST auth/token/lookup after auth/token/renew (also `bao token lookup TOKEN`)"),
     # system routes
     Pending("sys/seal-status", "200, commit_date \"\" (and cluster_id \"\")",
             "200, commit_date an RFC 3339 time, cluster_id a UUID",

@@ -111,8 +111,6 @@ NO_CLUSTER_ID = ("sys/seal-status answers commit_date \"\" (Sigil has no commit 
                  "the CLI omits the row")
 CLI_PENDING = {
     "status-table": NO_CLUSTER_ID + ": no Commit Date row",
-    "token-lookup-by-id": "POST auth/token/lookup of a renewed token: no data.last_renewal, "
-                          "data.last_renewal_time",
 }
 
 
