@@ -196,12 +196,18 @@ impl Role {
             .map_err(|_| StoreError::Malformed("approle role".into()))
     }
 
-    fn token_params(&self, m: Mount<'_>, name: &str) -> TokenParams {
-        self.token.params(
-            "approle",
-            BTreeMap::from([("role_name".to_owned(), name.to_owned())]),
-            &format!("auth/{}/login", m.name),
-        )
+    /// The token a login mints: the role's token fields, with the secret ID's
+    /// metadata and `role_name` as its metadata (as Vault).
+    fn token_params(
+        &self,
+        m: Mount<'_>,
+        name: &str,
+        secret_meta: BTreeMap<String, String>,
+    ) -> TokenParams {
+        let mut meta = secret_meta;
+        meta.insert("role_name".to_owned(), name.to_owned());
+        self.token
+            .params("approle", meta, &format!("auth/{}/login", m.name))
     }
 }
 
@@ -779,7 +785,15 @@ pub async fn login(
             tracing::info!("login refused: source address outside the role's CIDRs");
             return Err(invalid());
         }
-        let minted = token::mint(&role.token_params(m, &name), limits, now)?;
+        let secret_meta: BTreeMap<String, String> = match (&secret, role.bind_secret_id) {
+            (Some(item), true) => item
+                .map(A_META)?
+                .into_iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        let minted = token::mint(&role.token_params(m, &name, secret_meta), limits, now)?;
         writes.extend(minted.writes());
         match store.transact(writes).await {
             Ok(()) => return Ok(minted),
@@ -854,6 +868,33 @@ mod tests {
 
     fn body(v: Json) -> Body {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_secret_ids_metadata_becomes_its_tokens() {
+        let store = MemoryStore::new();
+        write_role(&store, M, "web", &body(json!({"token_policies": "web"})))
+            .await
+            .unwrap();
+        let r = read_role(&store, M, "web").await.unwrap().unwrap();
+        let s = generate_secret_id(
+            &store,
+            M,
+            "web",
+            &body(json!({"metadata": {"team": "ci", "role_name": "spoofed"}})),
+            0,
+        )
+        .await
+        .unwrap();
+        let m = login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
+            .await
+            .unwrap();
+        assert_eq!(m.entry.meta.get("team").map(String::as_str), Some("ci"));
+        assert_eq!(
+            m.entry.meta.get("role_name").map(String::as_str),
+            Some("web"),
+            "the role's name wins over the secret ID's metadata"
+        );
     }
 
     #[test]

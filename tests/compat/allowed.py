@@ -140,9 +140,6 @@ PENDING = [
     Pending("kv/patch-missing", "404 {\"errors\": []}", "404 with an empty body",
             "PATCH of a secret never written (Vault's kv patch answers a bare 404)"),
     # AppRole
-    Pending("approle/login-secret-id-metadata", "200, auth.metadata lacks the secret ID's "
-            "metadata", "200, auth.metadata {ci, role_name}",
-            "Vault copies a secret ID's metadata into the token's metadata"),
     Pending("jwt/role-read", "200, bound_claims {sub: [\"repo:compat/*\"]}",
             "200, bound_claims {sub: \"repo:compat/*\"}",
             "bound_claims values are read back as lists where a string was written"),
