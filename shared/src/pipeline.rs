@@ -129,8 +129,9 @@ pub(crate) async fn dispatch(
         }
         // A token issued through an auth mount that is gone (disabled since) is
         // refused at once; the sweeper revokes it with the mount's other items.
-        if let Some(m) = crate::token::auth_mount_of(&entry.path)
-            && table.find(&m).is_none()
+        if entry.path.starts_with("auth/")
+            && !entry.path.starts_with("auth/token/")
+            && table.find(&entry.path).is_none()
         {
             if resolved.is_ok() {
                 audit.decide(false);

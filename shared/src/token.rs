@@ -236,7 +236,7 @@ impl Minted {
         ];
         if let Some(mount) = auth_mount_of(&self.entry.path) {
             let mut index = new_item(&Key::new(
-                mount_index_partition(&mount),
+                mount_index_partition(&mount, &self.entry.hash),
                 self.entry.hash.clone(),
             ));
             // Kept until the token cannot live any more; a revoked token's entry is
@@ -268,10 +268,22 @@ pub fn auth_mount_of(path: &str) -> Option<String> {
     (name != "token" && !name.is_empty()).then(|| format!("auth/{name}/"))
 }
 
-/// The partition indexing the tokens an auth mount issued (sort key: the token's
-/// hash), so that disabling the mount revokes them without a scan.
-pub fn mount_index_partition(mount_path: &str) -> String {
-    format!("mount-tokens/{mount_path}")
+/// Shards of a mount's token index: a mount's logins spread over this many
+/// partitions (by the token hash's first hex digit), so that one busy auth mount does
+/// not make one hot partition.
+pub const MOUNT_INDEX_SHARDS: usize = 16;
+
+/// The partition indexing a token (by `hash`) among those an auth mount issued (sort
+/// key: the token's hash), so that disabling the mount revokes them without a scan:
+/// `mount-tokens/{mount_path}#{first hex digit of the hash}`.
+pub fn mount_index_partition(mount_path: &str, hash: &str) -> String {
+    let shard = hash.get(..1).unwrap_or("0");
+    format!("mount-tokens/{mount_path}#{shard}")
+}
+
+/// Every partition of a mount's token index ([`mount_index_partition`]).
+pub fn mount_index_partitions(mount_path: &str) -> impl Iterator<Item = String> + '_ {
+    (0..MOUNT_INDEX_SHARDS).map(move |s| format!("mount-tokens/{mount_path}#{s:x}"))
 }
 
 /// Mints a token by Vault's TTL rules: the TTL is the role's (else the system default),

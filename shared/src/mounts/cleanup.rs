@@ -16,7 +16,7 @@
 //!   needs the engine's configuration), then roles and configuration.
 //! - AWS auth: roles and client configuration.
 //! - Every auth method: the tokens it issued, from the index kept at mint time
-//!   ([`crate::token::mount_index_partition`]), with the leases they own.
+//!   ([`crate::token::mount_index_partitions`]), with the leases they own.
 
 use crate::error::ApiError;
 use crate::lease::Revokers;
@@ -343,24 +343,26 @@ async fn revoke_tokens(
     budget: &mut Budget,
     now: i64,
 ) -> Result<bool, ApiError> {
-    let pk = crate::token::mount_index_partition(mount_path);
-    loop {
-        if budget.left() == 0 {
-            return Ok(false);
-        }
-        let keys = page(store, &pk, budget.left().min(25)).await?;
-        if keys.is_empty() {
-            return Ok(true);
-        }
-        for k in keys {
-            crate::lease::revoke_owned(store, revokers, &k.sk, now).await?;
-            let accessor = store
-                .get(&crate::token::token_key(&k.sk))
-                .await?
-                .and_then(|i| crate::token::TokenEntry::try_from(&i).ok())
-                .map(|e| e.accessor);
-            crate::token::revoke_hash(store, &k.sk, accessor.as_deref()).await?;
-            delete(store, vec![k], budget).await?;
+    for pk in crate::token::mount_index_partitions(mount_path) {
+        loop {
+            if budget.left() == 0 {
+                return Ok(false);
+            }
+            let keys = page(store, &pk, budget.left().min(25)).await?;
+            if keys.is_empty() {
+                break;
+            }
+            for k in keys {
+                crate::lease::revoke_owned(store, revokers, &k.sk, now).await?;
+                let accessor = store
+                    .get(&crate::token::token_key(&k.sk))
+                    .await?
+                    .and_then(|i| crate::token::TokenEntry::try_from(&i).ok())
+                    .map(|e| e.accessor);
+                crate::token::revoke_hash(store, &k.sk, accessor.as_deref()).await?;
+                delete(store, vec![k], budget).await?;
+            }
         }
     }
+    Ok(true)
 }
