@@ -58,6 +58,13 @@ const PREFIXES: &[&str] = &[
     "/v1/sys/quotas/rate-limit/",
     "/v1/sys/audit-hash/",
     "/v1/sys/capabilities-self",
+    "/v1/sys/capabilities",
+    "/v1/sys/mounts/",
+    "/v1/sys/auth/",
+    "/v1/sys/internal/ui/mounts/",
+    "/v1/sys/policy/",
+    "/v1/sys/audit/",
+    "/v1/sys/seal-status",
 ];
 
 #[derive(Arbitrary, Debug)]
