@@ -129,10 +129,7 @@ pub(crate) async fn dispatch(
         }
         // A token issued through an auth mount that is gone (disabled since) is
         // refused at once; the sweeper revokes it with the mount's other items.
-        if entry.path.starts_with("auth/")
-            && !entry.path.starts_with("auth/token/")
-            && table.find(&entry.path).is_none()
-        {
+        if !table.token_mount_live(&entry.path) {
             if resolved.is_ok() {
                 audit.decide(false);
             }

@@ -150,6 +150,27 @@ async fn a_kv_mount_enabled_at_run_time_is_served_then_disabled_at_once() {
         (Some(3600), Some(7200)),
         "{b}"
     );
+    // As the CLI sends flags it was not given: "" leaves a value as it is.
+    let r = send(
+        &f,
+        &admin,
+        "POST",
+        "/v1/sys/mounts/team-a/tune",
+        Some(json!({"default_lease_ttl": "", "max_lease_ttl": "", "description": "B"})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let (_, b) = f
+        .call("GET", "/v1/sys/mounts/team-a/tune", Some(&f.admin), None)
+        .await;
+    assert_eq!(
+        (
+            b["data"]["max_lease_ttl"].as_i64(),
+            b["data"]["description"].as_str()
+        ),
+        (Some(7200), Some("B")),
+        "{b}"
+    );
 
     // Disable: the warm issue function refuses the read at once.
     let r = send(&f, &admin, "DELETE", "/v1/sys/mounts/team-a", None).await;
@@ -445,6 +466,24 @@ async fn disabling_an_auth_mount_refuses_its_tokens_at_once_and_revokes_them() {
     let (s, _) = f
         .call(
             "POST",
+            "/v1/auth/token/lookup",
+            Some(&f.admin),
+            Some(json!({"token": token})),
+        )
+        .await;
+    assert_eq!(s, 400, "unknown to lookups too");
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/auth/token/renew",
+            Some(&f.admin),
+            Some(json!({"token": token})),
+        )
+        .await;
+    assert_eq!(s, 400, "and cannot be renewed");
+    let (s, _) = f
+        .call(
+            "POST",
             "/v1/auth/ci-jwt/login",
             None,
             Some(json!({"role": "build", "jwt": jwt})),
@@ -478,6 +517,16 @@ async fn a_second_approle_mount_keeps_its_own_roles_and_tokens() {
         .await;
     assert_eq!(s, 204, "{b}");
     let base = "/v1/auth/team-approle";
+    // The mount's TTLs bound its tokens.
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/sys/auth/team-approle/tune",
+            Some(&f.admin),
+            Some(json!({"default_lease_ttl": "5m", "max_lease_ttl": "20m"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
     let (s, b) = f
         .call(
             "POST",
@@ -520,6 +569,10 @@ async fn a_second_approle_mount_keeps_its_own_roles_and_tokens() {
         .call("POST", &format!("{base}/login"), None, Some(creds))
         .await;
     assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["auth"]["lease_duration"], 300,
+        "the mount's default TTL: {b}"
+    );
     let token = b["auth"]["client_token"].as_str().unwrap().to_owned();
     let (s, b) = f
         .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
@@ -527,6 +580,18 @@ async fn a_second_approle_mount_keeps_its_own_roles_and_tokens() {
     assert_eq!(
         (s, b["data"]["path"].as_str()),
         (200, Some("auth/team-approle/login"))
+    );
+    let (_, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/renew-self",
+            Some(&token),
+            Some(json!({"increment": "2h"})),
+        )
+        .await;
+    assert!(
+        b["auth"]["lease_duration"].as_i64().unwrap() <= 1200,
+        "capped by the mount's max TTL: {b}"
     );
 
     let (s, _) = f

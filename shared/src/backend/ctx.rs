@@ -101,11 +101,23 @@ impl Ctx<'_> {
         self.caller.ok_or(ApiError::PermissionDenied)
     }
 
-    /// System token limits.
+    /// Token limits of the request's mount: its `default_lease_ttl` and
+    /// `max_lease_ttl` where set (tuned), else the system's; never above the system max
+    /// TTL (Vault applies an auth mount's TTLs to the tokens it issues).
     pub fn limits(&self) -> Limits {
+        let system = (self.svc.config.default_ttl, self.svc.config.max_ttl);
+        let max_ttl = match self.mount.max_lease_ttl {
+            0 => system.1,
+            m => m.min(system.1),
+        };
+        let default_ttl = match self.mount.default_lease_ttl {
+            0 => system.0,
+            d => d,
+        }
+        .min(max_ttl);
         Limits {
-            default_ttl: self.svc.config.default_ttl,
-            max_ttl: self.svc.config.max_ttl,
+            default_ttl,
+            max_ttl,
         }
     }
 }

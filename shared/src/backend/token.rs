@@ -60,6 +60,7 @@ async fn lookup_accessor(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::bad("missing accessor"))?;
     let entry = token::find_by_accessor(c.store(), &acc, c.now)
         .await?
+        .filter(|e| c.table.token_mount_live(&e.path))
         .ok_or_else(|| ApiError::bad("invalid accessor"))?;
     Ok(Envelope::data(token::lookup_json(&entry, None, c.now))
         .mount("token")
@@ -134,6 +135,7 @@ async fn by_token(c: &Ctx<'_>) -> Result<(TokenEntry, SecretString), ApiError> {
     let tok = token_param(c)?;
     let entry = token::find(c.store(), &tok, c.now)
         .await?
+        .filter(|e| c.table.token_mount_live(&e.path))
         .ok_or_else(|| ApiError::bad("bad token"))?;
     Ok((entry, tok))
 }

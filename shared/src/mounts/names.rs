@@ -56,9 +56,7 @@ pub fn check_path(table: Table, raw: &str) -> Result<String, ApiError> {
             Table::Secrets => format!("{name}/"),
             Table::Auth => format!("auth/{name}/"),
         };
-        return Err(ApiError::bad(format!(
-            "cannot mount at {shown:?}: the path is reserved"
-        )));
+        return Err(ApiError::bad(format!("the path {shown:?} is reserved")));
     }
     Ok(format!("{name}/"))
 }

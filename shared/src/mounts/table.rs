@@ -170,6 +170,14 @@ impl MountTable {
             .map(|m| (m, tail))
     }
 
+    /// Whether a token created at `path` (its creating path, e.g. `auth/approle/login`)
+    /// may still be used: its auth mount is still enabled. Tokens not created through
+    /// an auth mount (the bootstrap token) always may. A token of a disabled mount is
+    /// as good as revoked until the sweeper deletes it.
+    pub fn token_mount_live(&self, path: &str) -> bool {
+        !path.starts_with("auth/") || path.starts_with("auth/token/") || self.find(path).is_some()
+    }
+
     /// The mount at `path` (`secret/`, or `approle/` in the auth table).
     pub fn get(&self, table: Table, path: &str) -> Option<&Arc<MountEntry>> {
         self.entries

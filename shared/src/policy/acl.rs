@@ -382,23 +382,19 @@ impl Acl {
 
     /// Whether any rule grants a capability at `prefix` or on a path under it (Vault's
     /// `hasMountAccess`, which `sys/internal/ui/mounts` uses to show a mount only to
-    /// callers that may use it). A `*` or `+` rule counts when its text before the
-    /// first wildcard could lead under `prefix`, so this may say yes where no request
-    /// would be allowed; it only ever reveals a mount's description.
+    /// callers that may use it): a rule counts when it could match a path under
+    /// `prefix`, segment by segment (`+` any segment, a trailing `*` anything after its
+    /// stem).
     pub fn grants_under(&self, prefix: &str) -> bool {
         if self.root || !self.capabilities(prefix).is_empty() {
             return true;
         }
         self.perms.iter().any(|p| {
-            if p.capabilities.is_deny() || p.capabilities.is_empty() {
-                return false;
-            }
-            let literal = p.path.find(['*', '+']).map_or(&*p.path, |i| &p.path[..i]);
-            p.path.starts_with(prefix)
-                || (literal.len() < p.path.len() && prefix.starts_with(literal))
+            !p.capabilities.is_deny()
+                && !p.capabilities.is_empty()
+                && could_reach_under(&p.path, prefix)
         })
     }
-
     /// Whether the token may perform an operation needing `c` on `path`. For
     /// [`Capability::List`] the trailing-slash fallback of [`Acl::capabilities`]
     /// applies (Vault applies it to list operations only); `Capability::Deny` is never
@@ -519,4 +515,22 @@ fn split_into<'p>(path: &'p str, buffer: &mut [&'p str; MAX_SEGMENTS]) -> Option
         count += 1;
     }
     Some(count)
+}
+
+/// Whether the rule path `rule` (`*` only at the end, `+` a whole segment) could match
+/// some path at or under the mount path `prefix` (`secret/`, `auth/approle/`).
+fn could_reach_under(rule: &str, prefix: &str) -> bool {
+    let mut rule_segs = rule.split('/');
+    for seg in prefix.trim_end_matches('/').split('/') {
+        let Some(r) = rule_segs.next() else {
+            return false;
+        };
+        if let Some(stem) = r.strip_suffix('*') {
+            return seg.starts_with(stem);
+        }
+        if r != "+" && r != seg {
+            return false;
+        }
+    }
+    true
 }

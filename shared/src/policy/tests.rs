@@ -1060,3 +1060,29 @@ fn json_duplicate_keys_are_refused_not_dropped() {
         assert!(e.to_string().contains("duplicate key"), "{e}");
     }
 }
+
+#[test]
+fn grants_under_names_the_mounts_a_policy_reaches() {
+    let p = parse(
+        "ui",
+        r#"
+path "+/data/app/*" { capabilities = ["read"] }
+path "auth/ci/role/*" { capabilities = ["read"] }
+path "tea*" { capabilities = ["list"] }
+path "secret/data/x" { capabilities = ["deny"] }
+"#,
+    )
+    .unwrap();
+    let acl = Acl::new(&[&p]);
+    // `+/data/app/*` could name a path under any one-segment mount, `sys/` included
+    // (matching is by pattern, as Vault's); never under `auth/<name>/`.
+    for reached in ["secret/", "team-a/", "sys/", "auth/ci/", "tea/"] {
+        assert!(acl.grants_under(reached), "{reached}");
+    }
+    for hidden in ["auth/approle/", "auth/jwt/", "auth/token/", "auth/ci-2/"] {
+        assert!(!acl.grants_under(hidden), "{hidden}");
+    }
+    let only_deny = parse("d", r#"path "secret/*" { capabilities = ["deny"] }"#).unwrap();
+    assert!(!Acl::new(&[&only_deny]).grants_under("secret/"));
+    assert!(Acl::root().grants_under("anything/"));
+}

@@ -136,8 +136,27 @@ fn requested_kind(
 /// The lease TTLs of a `config` object (enable) or a tune body: seconds, each at most
 /// the system max TTL, the default at most the max.
 fn ttls(c: &Ctx<'_>, body: &Body, old: (i64, i64)) -> Result<(i64, i64), ApiError> {
-    let default = body.duration("default_lease_ttl")?.unwrap_or(old.0);
-    let max = body.duration("max_lease_ttl")?.unwrap_or(old.1);
+    // Vault: `""` leaves a TTL as it is (the CLI sends it for flags not given);
+    // `"system"` means the system's (stored as 0).
+    let ttl = |name: &str, old: i64| -> Result<i64, ApiError> {
+        match body.get(name) {
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(old),
+            Some(Value::String(s)) if s.trim() == "system" => Ok(0),
+            _ => Ok(body.duration(name)?.unwrap_or(old)),
+        }
+    };
+    let default = ttl("default_lease_ttl", old.0)?;
+    let max = ttl("max_lease_ttl", old.1)?;
+    // Sigil's tokens are service tokens; other tuning it does not serve is refused
+    // rather than ignored.
+    if let Some(t) = body.string("token_type")?
+        && !matches!(t.as_str(), "" | "default-service" | "service" | "default")
+    {
+        return Err(ApiError::bad(format!(
+            "token_type {:?} is not supported: Sigil issues service tokens",
+            t.chars().take(32).collect::<String>()
+        )));
+    }
     let system_max = c.svc.config.max_ttl;
     if default < 0 || max < 0 {
         return Err(ApiError::bad("lease TTLs cannot be negative"));
@@ -179,6 +198,14 @@ pub(super) async fn enable(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         Some(_) => return Err(ApiError::bad("config must be an object")),
     };
     let (default_lease_ttl, max_lease_ttl) = ttls(c, &config, (0, 0))?;
+    // The AWS engine's credential paths are routed to the issue function as
+    // `aws/creds/...` and `aws/sts/...`, and its leases and clients are not yet kept per
+    // mount: it is served at `aws/` only.
+    if kind == BackendKind::Aws && path != "aws/" {
+        return Err(ApiError::bad(
+            "Sigil serves the aws secrets engine at aws/ only",
+        ));
+    }
     let (table, stored) = c.svc.mounts.reload(c.store(), c.now).await?;
     if let Some(taken) = table.get(which, &path) {
         return Err(ApiError::bad(format!(
