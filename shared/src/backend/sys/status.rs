@@ -23,7 +23,7 @@ pub(super) async fn seal_status(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             "progress": 0,
             "nonce": "",
             "version": concat!("sigil-", env!("CARGO_PKG_VERSION")),
-            "commit_date": "",
+            "commit_date": env!("SIGIL_COMMIT_DATE"),
             "migration": false,
             "cluster_name": "sigil",
             "cluster_id": cluster_id(c),
