@@ -662,6 +662,41 @@ mod tests {
     }
 
     #[test]
+    fn a_login_token_is_indexed_under_its_auth_mount() {
+        let params = |path: &str| TokenParams {
+            path: path.to_owned(),
+            ..TokenParams::default()
+        };
+        let m = mint(&params("auth/ci/login"), LIMITS, 0).unwrap();
+        let index: Vec<Key> = m
+            .writes()
+            .iter()
+            .map(Write::key)
+            .filter(|k| k.pk.starts_with("mount-tokens/"))
+            .collect();
+        assert_eq!(index.len(), 1, "{index:?}");
+        assert_eq!(index[0].sk, m.entry.hash);
+        assert_eq!(
+            index[0].pk,
+            format!("mount-tokens/auth/ci/#{}", &m.entry.hash[..1]),
+            "sharded by the hash's first hex digit"
+        );
+        assert!(
+            mount_index_partitions("auth/ci/").any(|p| p == index[0].pk),
+            "cleanup walks that shard"
+        );
+        for path in ["sigil/admin/bootstrap-token", "auth/token/create", ""] {
+            let m = mint(&params(path), LIMITS, 0).unwrap();
+            assert!(
+                m.writes()
+                    .iter()
+                    .all(|w| !w.key().pk.starts_with("mount-tokens/")),
+                "{path}: no auth mount, no index"
+            );
+        }
+    }
+
+    #[test]
     fn ttl_rules() {
         let m = mint(&TokenParams::default(), LIMITS, 1000).unwrap();
         assert_eq!((m.entry.expire_at, m.entry.max_expire_at), (4600, 8200));
