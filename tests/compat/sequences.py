@@ -389,8 +389,16 @@ aws_secrets = [
     Step("aws/creds-post-unknown-role", "POST", f"aws/creds/{AWS_ROLE}-none", {}),
     Step("aws/sts-unknown-role", "POST", f"aws/sts/{AWS_ROLE}-none", {"ttl": "15m"}),
     Step("aws/role-delete", "DELETE", f"aws/roles/{AWS_ROLE}"),
-    # Sigil serves one aws secrets mount (deliberate); OpenBao has no aws plugin.
+    # A second aws secrets mount: its own roles and configuration, its credentials
+    # routed like aws/'s.
     Step("aws/enable-second-mount", "POST", f"sys/mounts/aws-{RUN}", {"type": "aws"}),
+    Step("aws/second-mount-role-list-empty", "LIST", f"aws-{RUN}/roles"),
+    Step("aws/second-mount-role-write", "POST", f"aws-{RUN}/roles/{AWS_ROLE}",
+         {"credential_type": "iam_user", "policy_document": AWS_POLICY}),
+    Step("aws/second-mount-role-read", "GET", f"aws-{RUN}/roles/{AWS_ROLE}"),
+    Step("aws/second-mount-creds-unknown-role", "GET", f"aws-{RUN}/creds/{AWS_ROLE}-sts"),
+    Step("aws/second-mount-disable", "DELETE", f"sys/mounts/aws-{RUN}"),
+    Step("aws/second-mount-role-read-disabled", "GET", f"aws-{RUN}/roles/{AWS_ROLE}"),
     Step("aws/role-delete-sts", "DELETE", f"aws/roles/{AWS_ROLE}-sts"),
 ]
 
@@ -475,7 +483,10 @@ sigil_only(aws_secrets, NO_AWS, {
     "aws/role-read-assumed": 200, "aws/role-list": 200, "aws/role-read-missing": 404,
     "aws/creds-unknown-role": 400, "aws/creds-post-unknown-role": 400,
     "aws/sts-unknown-role": 400, "aws/role-delete": 204, "aws/role-delete-sts": 204,
-    "aws/enable-second-mount": 400,
+    "aws/enable-second-mount": 204, "aws/second-mount-role-list-empty": 404,
+    "aws/second-mount-role-write": 204, "aws/second-mount-role-read": 200,
+    "aws/second-mount-creds-unknown-role": 400, "aws/second-mount-disable": 204,
+    "aws/second-mount-role-read-disabled": 404,
 })
 sigil_only(aws_auth, NO_AWS, {
     "aws-auth/config-client-write": 204, "aws-auth/config-client-read": 200,

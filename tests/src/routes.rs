@@ -191,8 +191,49 @@ pub fn default_table() -> sigil::mounts::MountTable {
     sigil::mounts::initial_table(&sigil::config::Config::default())
 }
 
-/// Resolves a sample against the default mount table.
+/// The default mount table plus mounts an operator enables at run time whose paths
+/// the gateway's routes must tell apart: an AWS secrets engine at `team-aws/` (its
+/// credentials go to the issue function) and an AppRole method at `auth/creds/` (a
+/// path of the shape `{mount}/creds/{role}` that is not an engine's).
+pub fn routing_table() -> sigil::mounts::MountTable {
+    use sigil::mounts::{BackendKind, Table};
+    let mut t = default_table();
+    for (path, table, kind) in [
+        ("team-aws/", Table::Secrets, BackendKind::Aws),
+        ("creds/", Table::Auth, BackendKind::AppRole),
+    ] {
+        let base = t
+            .entries
+            .iter()
+            .find(|e| e.kind == kind)
+            .expect("a default mount of this kind");
+        let mut m = (**base).clone();
+        m.path = path.into();
+        m.accessor = format!("{}_0000000{}", m.type_name, t.entries.len() % 10);
+        m.storage = format!("runtime/{path}");
+        t.entries.push(std::sync::Arc::new(m));
+    }
+    t
+}
+
+/// Requests to the mounts [`routing_table`] adds.
+pub fn runtime_mount_samples() -> Vec<(&'static str, &'static str, bool)> {
+    vec![
+        ("GET", "/v1/team-aws/creds/deploy", false),
+        ("POST", "/v1/team-aws/creds/deploy", false),
+        ("PUT", "/v1/team-aws/sts/deploy", false),
+        ("GET", "/v1/team-aws/roles/deploy", false),
+        ("LIST", "/v1/team-aws/roles", false),
+        ("POST", "/v1/team-aws/config/root", false),
+        ("POST", "/v1/auth/creds/login", false),
+        ("LIST", "/v1/auth/creds/role", false),
+        ("GET", "/v1/auth/creds/role", true),
+        ("GET", "/v1/auth/creds/role/x/role-id", false),
+    ]
+}
+
+/// Resolves a sample against [`routing_table`].
 pub fn resolve(method: &str, path: &str, list: bool) -> sigil::route::Resolved {
-    sigil::route::resolve(&default_table(), method, path, list)
+    sigil::route::resolve(&routing_table(), method, path, list)
         .unwrap_or_else(|e| panic!("sample {method} {path} (list={list}) does not resolve: {e}"))
 }

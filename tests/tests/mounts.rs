@@ -325,7 +325,6 @@ async fn bad_mount_requests_change_nothing() {
         ("POST", "/v1/sys/mounts/first", json!({"type": "kv-v2"})),
         ("POST", "/v1/sys/mounts/a%20b", json!({"type": "kv-v2"})),
         ("POST", "/v1/sys/mounts/a%2Fb", json!({"type": "kv-v2"})),
-        ("POST", "/v1/sys/mounts/aws2", json!({"type": "aws"})),
         (
             "POST",
             "/v1/sys/mounts/team-b",
@@ -616,4 +615,106 @@ async fn a_second_approle_mount_keeps_its_own_roles_and_tokens() {
             .all(|p| !p.contains("/role/build") && !p.contains("secret_id")),
         "the mount's roles and secret IDs are gone: {left:?}"
     );
+}
+
+#[tokio::test]
+async fn an_aws_mount_at_another_path_issues_under_its_own_settings_and_revokes_on_disable() {
+    let f = Fixture::new().await;
+    let a = Some(f.admin.as_str());
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/sys/mounts/team-aws",
+            a,
+            Some(json!({"type": "aws", "config": {"max_lease_ttl": "90s"}})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (_, b) = f.call("GET", "/v1/sys/mounts", a, None).await;
+    let uuid = b["data"]["team-aws/"]["uuid"].as_str().unwrap().to_owned();
+
+    // Its own root configuration, lease settings and roles.
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/team-aws/config/root",
+            a,
+            Some(json!({"region": "eu-west-1"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (_, b) = f.call("GET", "/v1/aws/config/root", a, None).await;
+    assert_eq!(b["data"]["region"], "", "aws/ keeps its own: {b}");
+    let (_, b) = f.call("GET", "/v1/team-aws/config/root", a, None).await;
+    assert_eq!(b["data"]["region"], "eu-west-1", "{b}");
+    let (_, b) = f.call("GET", "/v1/team-aws/config/lease", a, None).await;
+    assert_eq!(
+        (&b["data"]["lease"], &b["data"]["lease_max"]),
+        (&json!(90), &json!(90)),
+        "defaults capped by the mount's max TTL: {b}"
+    );
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/team-aws/roles/deploy",
+            a,
+            Some(json!({
+                "credential_type": "iam_user",
+                "policy_document": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#,
+                "user_path": "/sigil/",
+            })),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, _) = f.call("GET", "/v1/aws/roles/deploy", a, None).await;
+    assert_eq!(s, 404, "not a role of aws/");
+
+    let before = f.iam_users("").await;
+    let (s, b) = f.call("GET", "/v1/team-aws/creds/deploy", a, None).await;
+    assert_eq!(s, 200, "{b}");
+    let lease_id = b["lease_id"].as_str().unwrap().to_owned();
+    assert!(lease_id.starts_with("team-aws/creds/deploy/"), "{lease_id}");
+    assert!(b["lease_duration"].as_i64().unwrap() <= 90, "{b}");
+    let created: Vec<String> = f
+        .iam_users("")
+        .await
+        .into_iter()
+        .filter(|u| !before.contains(u))
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    let (s, b) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            a,
+            Some(json!({"lease_id": lease_id})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    // Disabled: nothing is served from it at once; the sweeper revokes its lease (the
+    // IAM user goes) before its roles and configuration.
+    let (s, _) = f.call("DELETE", "/v1/sys/mounts/team-aws", a, None).await;
+    assert_eq!(s, 204);
+    let (s, _) = f.call("GET", "/v1/team-aws/creds/deploy", a, None).await;
+    assert_eq!(s, 404, "refused at once");
+    let (s, _) = f.call("GET", "/v1/team-aws/roles/deploy", a, None).await;
+    assert_eq!(s, 404);
+    let report = f.sweep().await;
+    assert_eq!(report.mounts_pending, 0, "{report:?}");
+    let users = f.iam_users("").await;
+    assert!(
+        !users.contains(&created[0]),
+        "the lease's IAM user is deleted: {users:?}"
+    );
+    let left = items_under(
+        &f,
+        &[
+            format!("aws/{uuid}/"),
+            "leases/team-aws".into(),
+            format!("lease/{lease_id}"),
+        ],
+    )
+    .await;
+    assert!(left.is_empty(), "the mount's items are gone: {left:?}");
 }

@@ -40,7 +40,7 @@ fn router() -> matchit::Router<HashMap<String, String>> {
 #[test]
 fn router_agrees_with_the_route_table() {
     let r = router();
-    let cfg = sigil_tests::routes::default_table();
+    let cfg = sigil_tests::routes::routing_table();
     let cases = [
         ("POST", "/v1/auth/approle/login"),
         ("GET", "/v1/secret/data/a/b"),
@@ -108,10 +108,12 @@ fn router_agrees_with_the_route_table() {
     ];
     // Every sample request of every backend route too (tests/src/routes.rs).
     let samples = sigil_tests::routes::samples();
+    let runtime = sigil_tests::routes::runtime_mount_samples();
     let all = cases
         .iter()
         .map(|(m, p)| (*m, *p, false))
-        .chain(samples.iter().copied());
+        .chain(samples.iter().copied())
+        .chain(runtime.iter().copied());
     for (method, path, list) in all {
         let want = route::resolve(&cfg, method, path, list)
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))

@@ -1,15 +1,18 @@
 //! The IAM and STS clients the engine calls AWS with, built from the root
 //! configuration ([`super::root`]) and kept while it does not change.
 //!
-//! Every issue and every IAM revocation asks [`EngineClients::get`] for its clients
-//! once, so one operation talks to one set of endpoints. A warm function re-reads the
-//! stored configuration at most once per [`REFRESH`] (one `GetItem`), and builds new
-//! clients only when it changed: a write to `aws/config/root` reaches new function
-//! instances at once and warm ones within [`REFRESH`].
+//! Every issue and every IAM revocation asks [`EngineClients::get`] for the clients of
+//! its mount once, so one operation talks to one set of endpoints. A warm function
+//! re-reads a mount's stored configuration at most once per [`REFRESH`] (one
+//! `GetItem`), and builds new clients only when it changed: a write to
+//! `{mount}/config/root` reaches new function instances at once and warm ones within
+//! [`REFRESH`].
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::Mount;
 use super::iam::IamApi;
 use super::root::{self, RootConfig};
 use super::sts::StsApi;
@@ -18,6 +21,10 @@ use crate::store::{Store, StoreError};
 /// How long a warm function uses the configuration it read before reading it again
 /// (the same 30 s as the default policy cache).
 pub const REFRESH: Duration = Duration::from_secs(30);
+
+/// Mounts whose clients a function keeps at most; past it the cache starts afresh (a
+/// deployment has a handful of AWS mounts; this bounds what disabled ones leave).
+pub const MAX_MOUNTS: usize = 64;
 
 /// One set of clients.
 #[derive(Clone)]
@@ -49,7 +56,8 @@ enum Source {
         store: Arc<dyn Store>,
         factory: Arc<dyn ClientFactory>,
         refresh: Duration,
-        cache: Mutex<Option<Cached>>,
+        /// By mount storage prefix.
+        cache: Mutex<HashMap<String, Cached>>,
     },
 }
 
@@ -72,8 +80,8 @@ impl EngineClients {
         Self(Source::Fixed(Clients { iam, sts }))
     }
 
-    /// Clients built by `factory` from the configuration in `store`, re-read at most
-    /// once per `refresh` ([`REFRESH`] in the functions).
+    /// Clients built by `factory` from each mount's configuration in `store`, re-read
+    /// at most once per `refresh` ([`REFRESH`] in the functions).
     pub fn configured(
         store: Arc<dyn Store>,
         factory: Arc<dyn ClientFactory>,
@@ -83,13 +91,14 @@ impl EngineClients {
             store,
             factory,
             refresh,
-            cache: Mutex::new(None),
+            cache: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The clients to use now. Reads the configuration (one `GetItem`) when the cached
-    /// one is older than the refresh period; fails only when that read fails.
-    pub async fn get(&self) -> Result<Clients, StoreError> {
+    /// The clients to use now for mount `m`. Reads its configuration (one `GetItem`)
+    /// when the cached one is older than the refresh period; fails only when that read
+    /// fails.
+    pub async fn get(&self, m: Mount<'_>) -> Result<Clients, StoreError> {
         let (store, factory, refresh, cache) = match &self.0 {
             Source::Fixed(c) => return Ok(c.clone()),
             Source::Configured {
@@ -100,23 +109,32 @@ impl EngineClients {
             } => (store, factory, *refresh, cache),
         };
         let lock = || cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = lock().as_ref().filter(|c| c.checked.elapsed() < refresh) {
+        if let Some(c) = lock()
+            .get(m.prefix)
+            .filter(|c| c.checked.elapsed() < refresh)
+        {
             return Ok(c.clients.clone());
         }
-        let config = root::read(store.as_ref()).await?;
-        let mut cached = lock();
-        match cached.as_mut() {
+        let config = root::read(store.as_ref(), m).await?;
+        let mut all = lock();
+        if all.len() >= MAX_MOUNTS && !all.contains_key(m.prefix) {
+            all.clear();
+        }
+        match all.get_mut(m.prefix) {
             Some(c) if c.config == config => {
                 c.checked = Instant::now();
                 Ok(c.clients.clone())
             }
             _ => {
                 let clients = factory.build(&config);
-                *cached = Some(Cached {
-                    config,
-                    clients: clients.clone(),
-                    checked: Instant::now(),
-                });
+                all.insert(
+                    m.prefix.to_owned(),
+                    Cached {
+                        config,
+                        clients: clients.clone(),
+                        checked: Instant::now(),
+                    },
+                );
                 Ok(clients)
             }
         }
@@ -153,12 +171,14 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         let factory = Arc::new(Counting::default());
         let clients = EngineClients::configured(store.clone(), factory.clone(), Duration::ZERO);
-        clients.get().await.unwrap();
-        clients.get().await.unwrap();
+        clients.get(Mount::DEFAULT).await.unwrap();
+        clients.get(Mount::DEFAULT).await.unwrap();
         assert_eq!(factory.0.load(Ordering::SeqCst), 1, "unchanged: kept");
         let body = json!({"region": "eu-west-1"}).as_object().cloned().unwrap();
-        root::write(store.as_ref(), &body).await.unwrap();
-        clients.get().await.unwrap();
+        root::write(store.as_ref(), Mount::DEFAULT, &body)
+            .await
+            .unwrap();
+        clients.get(Mount::DEFAULT).await.unwrap();
         assert_eq!(factory.0.load(Ordering::SeqCst), 2, "changed: rebuilt");
         assert_eq!(
             factory
@@ -170,6 +190,16 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["", "eu-west-1"]
         );
+        let other = Mount {
+            prefix: "aws/0000",
+            name: "team-aws",
+        };
+        clients.get(other).await.unwrap();
+        assert_eq!(
+            factory.0.load(Ordering::SeqCst),
+            3,
+            "another mount: its own clients"
+        );
     }
 
     #[tokio::test]
@@ -179,12 +209,12 @@ mod tests {
         let clients = EngineClients::configured(store.clone(), factory, REFRESH);
         let before = store.calls();
         for _ in 0..5 {
-            clients.get().await.unwrap();
+            clients.get(Mount::DEFAULT).await.unwrap();
         }
         assert_eq!(store.calls() - before, 1);
         let fixed = EngineClients::fixed(Arc::new(FakeIam::new()), Arc::new(FakeSts::new(0)));
         let before = store.calls();
-        fixed.get().await.unwrap();
+        fixed.get(Mount::DEFAULT).await.unwrap();
         assert_eq!(store.calls(), before);
     }
 }

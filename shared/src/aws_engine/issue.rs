@@ -1,4 +1,4 @@
-//! Issuing IAM user credentials (`aws/creds/:role` for `iam_user` roles), write-ahead:
+//! Issuing IAM user credentials (`{mount}/creds/:role` for `iam_user` roles), write-ahead:
 //! the lease is recorded (pending) before the user exists, then the user, its policies
 //! and its access key are created, then the lease becomes active. A failure undoes what
 //! was created; the lease remains only when the undo itself failed, so the sweeper can
@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 
 use secrecy::SecretString;
 
+use super::Mount;
 use super::iam::{IamApi, IamError, NewUser, delete_user_fully};
 use super::names::user_name;
-use super::revoke::{DATA_USER_NAME, KIND_IAM_USER};
+use super::revoke::{DATA_MOUNT_PREFIX, DATA_USER_NAME, KIND_IAM_USER};
 use super::roles::{AwsRole, LeaseConfig};
 use crate::error::ApiError;
 use crate::lease::{self, Lease, LeaseState};
@@ -106,10 +107,11 @@ fn iam_error(e: &IamError) -> ApiError {
     }
 }
 
-/// Issues an IAM user for `role` (named `role_name`) to `caller`.
+/// Issues an IAM user for `role` (named `role_name`, of mount `m`) to `caller`.
 #[allow(clippy::too_many_arguments)]
 pub async fn issue_iam_user(
     store: &dyn Store,
+    m: Mount<'_>,
     iam: &dyn IamApi,
     failpoints: &dyn Failpoints,
     role_name: &str,
@@ -118,7 +120,7 @@ pub async fn issue_iam_user(
     caller: &TokenEntry,
     now: i64,
 ) -> Result<Issued, ApiError> {
-    let path = format!("aws/creds/{role_name}");
+    let path = m.lease_path("creds", role_name);
     let user = user_name(&caller.display_name, role_name).map_err(|_| ApiError::Internal)?;
     let ttl = lease_cfg.lease.min(lease_cfg.lease_max);
     let mut lease = Lease {
@@ -131,7 +133,10 @@ pub async fn issue_iam_user(
         max_expire_at: now + lease_cfg.lease_max,
         renewable: true,
         token_hash: Some(caller.hash.clone()),
-        data: BTreeMap::from([(DATA_USER_NAME.to_owned(), user.clone())]),
+        data: BTreeMap::from([
+            (DATA_USER_NAME.to_owned(), user.clone()),
+            (DATA_MOUNT_PREFIX.to_owned(), m.prefix.to_owned()),
+        ]),
         attempts: 0,
         last_error: None,
     };

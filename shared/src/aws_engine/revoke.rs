@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::Mount;
 use super::clients::EngineClients;
 use super::iam::{IamError, delete_user_fully};
 use crate::lease::{Lease, RevokeError, Revoker};
@@ -12,9 +13,13 @@ use crate::lease::{Lease, RevokeError, Revoker};
 pub const KIND_IAM_USER: &str = "aws.iam_user";
 /// Lease data key naming the user.
 pub const DATA_USER_NAME: &str = "user_name";
+/// Lease data key naming the storage prefix of the mount that issued it
+/// ([`Mount::prefix`]), whose root configuration revokes it. Absent from leases issued
+/// before mounts: those are the environment's `aws/` ([`Mount::DEFAULT`]).
+pub const DATA_MOUNT_PREFIX: &str = "mount_prefix";
 
 /// Revokes `aws.iam_user` leases: deletes the user and everything attached to it,
-/// through the IAM client of the current root configuration.
+/// through the IAM client of the issuing mount's current root configuration.
 pub struct IamUserRevoker {
     clients: Arc<EngineClients>,
 }
@@ -33,9 +38,16 @@ impl Revoker for IamUserRevoker {
         let Some(user) = lease.data.get(DATA_USER_NAME) else {
             return Ok(());
         };
-        let clients = self.clients.get().await.map_err(|e| {
-            tracing::warn!(error = %e, "reading aws/config/root failed");
-            RevokeError("aws/config/root unavailable".into())
+        let m = Mount {
+            prefix: lease
+                .data
+                .get(DATA_MOUNT_PREFIX)
+                .map_or(Mount::DEFAULT.prefix, String::as_str),
+            name: lease.path.split('/').next().unwrap_or_default(),
+        };
+        let clients = self.clients.get(m).await.map_err(|e| {
+            tracing::warn!(error = %e, mount = m.name, "reading the mount's config/root failed");
+            RevokeError("the mount's config/root is unavailable".into())
         })?;
         delete_user_fully(clients.iam.as_ref(), user)
             .await

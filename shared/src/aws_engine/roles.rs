@@ -13,6 +13,7 @@ pub const STS_DEFAULT_TTL: i64 = 3600;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
+use super::Mount;
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 use crate::store::{
@@ -63,12 +64,12 @@ pub struct LeaseConfig {
     pub lease_max: i64,
 }
 
-fn role_key(name: &str) -> Key {
-    Key::new("aws/roles", name)
+fn role_key(m: Mount<'_>, name: &str) -> Key {
+    Key::new(m.roles_partition(), name)
 }
 
-fn lease_config_key() -> Key {
-    Key::new("aws/config", "lease")
+fn lease_config_key(m: Mount<'_>) -> Key {
+    Key::new(m.config_partition(), "lease")
 }
 
 fn check_arn(arn: &str, field: &str) -> Result<(), ApiError> {
@@ -208,8 +209,12 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// Reads a role.
-pub async fn read(store: &dyn Store, name: &str) -> Result<Option<AwsRole>, ApiError> {
-    let Some(item) = store.get(&role_key(name)).await? else {
+pub async fn read(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+) -> Result<Option<AwsRole>, ApiError> {
+    let Some(item) = store.get(&role_key(m, name)).await? else {
         return Ok(None);
     };
     let json = item.get("role").map(Value::to_json).unwrap_or(Json::Null);
@@ -219,13 +224,18 @@ pub async fn read(store: &dyn Store, name: &str) -> Result<Option<AwsRole>, ApiE
 }
 
 /// Writes a role (create or update, merging given fields into the existing ones).
-pub async fn write(store: &dyn Store, name: &str, body: &Body) -> Result<(), ApiError> {
+pub async fn write(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+    body: &Body,
+) -> Result<(), ApiError> {
     if !valid_name(name) {
         return Err(ApiError::bad("invalid role name"));
     }
-    let old = read(store, name).await?;
+    let old = read(store, m, name).await?;
     let role = AwsRole::from_body(body, old.as_ref())?;
-    let mut item = new_item(&role_key(name));
+    let mut item = new_item(&role_key(m, name));
     item.insert(
         "role".into(),
         Value::from_json(&serde_json::to_value(&role).map_err(|_| ApiError::Internal)?),
@@ -235,10 +245,10 @@ pub async fn write(store: &dyn Store, name: &str, body: &Body) -> Result<(), Api
 }
 
 /// Deletes a role (idempotent). Leases it issued stay until they expire or are revoked.
-pub async fn delete(store: &dyn Store, name: &str) -> Result<(), ApiError> {
+pub async fn delete(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<(), ApiError> {
     store
         .write(Write::Delete {
-            key: role_key(name),
+            key: role_key(m, name),
             cond: None,
         })
         .await?;
@@ -246,17 +256,18 @@ pub async fn delete(store: &dyn Store, name: &str) -> Result<(), ApiError> {
 }
 
 /// Role names.
-pub async fn list(store: &dyn Store) -> Result<Vec<String>, ApiError> {
-    Ok(query_sort_keys(store, Query::partition("aws/roles")).await?)
+pub async fn list(store: &dyn Store, m: Mount<'_>) -> Result<Vec<String>, ApiError> {
+    Ok(query_sort_keys(store, Query::partition(m.roles_partition())).await?)
 }
 
 /// The lease settings (defaults: `default_ttl` and `max_ttl` of the system).
 pub async fn lease_config(
     store: &dyn Store,
+    m: Mount<'_>,
     default_ttl: i64,
     max_ttl: i64,
 ) -> Result<LeaseConfig, ApiError> {
-    Ok(match store.get(&lease_config_key()).await? {
+    Ok(match store.get(&lease_config_key(m)).await? {
         Some(i) => LeaseConfig {
             lease: i.n("lease")?,
             lease_max: i.n("lease_max")?,
@@ -271,6 +282,7 @@ pub async fn lease_config(
 /// Writes the lease settings (`lease`, `lease_max`; lease may not exceed lease_max).
 pub async fn write_lease_config(
     store: &dyn Store,
+    m: Mount<'_>,
     body: &Body,
     max_ttl: i64,
 ) -> Result<(), ApiError> {
@@ -285,7 +297,7 @@ pub async fn write_lease_config(
             "\"lease\" must be positive and at most \"lease_max\"",
         ));
     }
-    let mut item = new_item(&lease_config_key());
+    let mut item = new_item(&lease_config_key(m));
     item.insert("lease".into(), lease.min(max_ttl).into());
     item.insert("lease_max".into(), lease_max.min(max_ttl).into());
     store.write(Write::Put { item, cond: None }).await?;

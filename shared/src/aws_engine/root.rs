@@ -8,6 +8,7 @@
 
 use serde_json::{Value as Json, json};
 
+use super::Mount;
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 use crate::store::{ItemExt, Key, Store, Value, Write, new_item};
@@ -74,8 +75,8 @@ impl Default for RootConfig {
     }
 }
 
-fn root_key() -> Key {
-    Key::new("aws/config", "root")
+fn root_key(m: Mount<'_>) -> Key {
+    Key::new(m.config_partition(), "root")
 }
 
 /// Whether `s` has the shape of an AWS region name: two lowercase letters, one or more
@@ -209,8 +210,8 @@ impl RootConfig {
 }
 
 /// Reads the stored configuration; the defaults when none was written. One `GetItem`.
-pub async fn read(store: &dyn Store) -> Result<RootConfig, crate::store::StoreError> {
-    let Some(item) = store.get(&root_key()).await? else {
+pub async fn read(store: &dyn Store, m: Mount<'_>) -> Result<RootConfig, crate::store::StoreError> {
+    let Some(item) = store.get(&root_key(m)).await? else {
         return Ok(RootConfig::default());
     };
     Ok(RootConfig {
@@ -223,9 +224,9 @@ pub async fn read(store: &dyn Store) -> Result<RootConfig, crate::store::StoreEr
 
 /// Validates a write's body ([`RootConfig::from_body`]) and stores it as the one
 /// configuration item, replacing the previous one. Nothing is stored on a 400.
-pub async fn write(store: &dyn Store, body: &Body) -> Result<(), ApiError> {
+pub async fn write(store: &dyn Store, m: Mount<'_>, body: &Body) -> Result<(), ApiError> {
     let config = RootConfig::from_body(body)?;
-    let mut item = new_item(&root_key());
+    let mut item = new_item(&root_key(m));
     item.insert(A_REGION.into(), Value::S(config.region));
     item.insert(A_IAM_ENDPOINT.into(), Value::S(config.iam_endpoint));
     item.insert(A_STS_ENDPOINT.into(), Value::S(config.sts_endpoint));
@@ -356,37 +357,49 @@ mod tests {
         }
     }
 
+    const M: Mount<'static> = Mount::DEFAULT;
+
     #[tokio::test]
     async fn write_replaces_and_read_defaults() {
         let store = MemoryStore::new();
-        assert_eq!(read(&store).await.unwrap(), RootConfig::default());
+        assert_eq!(read(&store, M).await.unwrap(), RootConfig::default());
         write(
             &store,
+            M,
             &body(json!({"region": "eu-west-1", "sts_endpoint": "https://sts.example.com"})),
         )
         .await
         .unwrap();
-        assert_eq!(read(&store).await.unwrap().region, "eu-west-1");
+        assert_eq!(read(&store, M).await.unwrap().region, "eu-west-1");
         assert!(
-            write(&store, &body(json!({"region": "nowhere"})))
+            write(&store, M, &body(json!({"region": "nowhere"})))
                 .await
                 .is_err()
         );
         assert_eq!(
-            read(&store).await.unwrap().sts_endpoint,
+            read(&store, M).await.unwrap().sts_endpoint,
             "https://sts.example.com",
             "a refused write changes nothing"
         );
-        write(&store, &body(json!({"max_retries": 0})))
+        write(&store, M, &body(json!({"max_retries": 0})))
             .await
             .unwrap();
         assert_eq!(
-            read(&store).await.unwrap(),
+            read(&store, M).await.unwrap(),
             RootConfig {
                 max_retries: 0,
                 ..RootConfig::default()
             },
             "a write replaces the whole configuration, as Vault's"
+        );
+        let other = Mount {
+            prefix: "aws/0000",
+            name: "team-aws",
+        };
+        assert_eq!(
+            read(&store, other).await.unwrap(),
+            RootConfig::default(),
+            "each mount has its own configuration"
         );
     }
 }

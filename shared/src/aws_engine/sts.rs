@@ -143,6 +143,7 @@ pub fn pick_role_arn(role: &AwsRole, asked: Option<&str>) -> Result<String, ApiE
 #[allow(clippy::too_many_arguments)]
 pub async fn issue_sts(
     store: &dyn Store,
+    m: super::Mount<'_>,
     sts: &dyn StsApi,
     role_name: &str,
     role: &AwsRole,
@@ -164,8 +165,8 @@ pub async fn issue_sts(
         })?;
     let expires = creds.expires_at.max(now);
     let mut lease = Lease {
-        id: lease::new_id(&format!("aws/sts/{role_name}"))?,
-        path: format!("aws/sts/{role_name}"),
+        id: lease::new_id(&m.lease_path("sts", role_name))?,
+        path: m.lease_path("sts", role_name),
         kind: KIND_STS.into(),
         state: LeaseState::Pending,
         issued_at: now,

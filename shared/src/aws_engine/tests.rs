@@ -149,6 +149,7 @@ async fn issue_with(store: &MemoryStore, script: Vec<Option<IamError>>) -> (u16,
     };
     let r = issue_iam_user(
         store,
+        super::Mount::DEFAULT,
         &iam,
         &NoFailpoints,
         "deploy",

@@ -1,9 +1,10 @@
 //! The AWS secrets engine's paths: roles, root and lease settings, and credentials
-//! (rules: [`crate::aws_engine`]).
+//! (rules: [`crate::aws_engine`]), at any path the engine is mounted at.
 
 use secrecy::ExposeSecret;
 use serde_json::json;
 
+use crate::aws_engine::Mount;
 use crate::aws_engine::issue::issue_iam_user;
 use crate::aws_engine::roles::{self, CredentialType};
 use crate::aws_engine::root;
@@ -47,6 +48,14 @@ pub static PATHS: &[PathSpec] = &[
     ),
 ];
 
+/// The request's mount, as the engine keeps it.
+fn mount<'c>(c: &'c Ctx<'_>) -> Mount<'c> {
+    Mount {
+        prefix: &c.mount.storage,
+        name: c.mount.name(),
+    }
+}
+
 fn normalize_role(body: &mut Body) {
     for name in ["policy_arns", "iam_groups", "role_arns"] {
         normalize_list(body, name, false);
@@ -54,43 +63,53 @@ fn normalize_role(body: &mut Body) {
 }
 
 async fn list_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    keys_reply(roles::list(c.store()).await?)
+    keys_reply(roles::list(c.store(), mount(c)).await?)
 }
 
 async fn read_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let r = roles::read(c.store(), c.param("name"))
+    let r = roles::read(c.store(), mount(c), c.param("name"))
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Envelope::data(r.to_json()).ok())
 }
 
 async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    roles::write(c.store(), c.param("name"), c.body).await?;
+    roles::write(c.store(), mount(c), c.param("name"), c.body).await?;
     Ok(Reply::NoContent)
 }
 
 async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    roles::delete(c.store(), c.param("name")).await?;
+    roles::delete(c.store(), mount(c), c.param("name")).await?;
     Ok(Reply::NoContent)
 }
 
 async fn read_root(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    Ok(Envelope::data(root::read(c.store()).await?.to_json()).ok())
+    Ok(Envelope::data(root::read(c.store(), mount(c)).await?.to_json()).ok())
 }
 
 async fn write_root(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    root::write(c.store(), c.body).await?;
+    root::write(c.store(), mount(c), c.body).await?;
     Ok(Reply::NoContent)
 }
 
+/// The lease settings' defaults and cap: the mount's tuned TTLs, else the system's.
+async fn lease_config(c: &Ctx<'_>) -> Result<roles::LeaseConfig, ApiError> {
+    let limits = c.limits();
+    let l = roles::lease_config(c.store(), mount(c), limits.default_ttl, limits.max_ttl).await?;
+    // Stored settings never outlive a later tune of the mount's max TTL.
+    Ok(roles::LeaseConfig {
+        lease: l.lease.min(limits.max_ttl),
+        lease_max: l.lease_max.min(limits.max_ttl),
+    })
+}
+
 async fn read_lease(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let cfg = c.svc.config;
-    let l = roles::lease_config(c.store(), cfg.default_ttl, cfg.max_ttl).await?;
+    let l = lease_config(c).await?;
     Ok(Envelope::data(json!({ "lease": l.lease, "lease_max": l.lease_max })).ok())
 }
 
 async fn write_lease(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    roles::write_lease_config(c.store(), c.body, c.svc.config.max_ttl).await?;
+    roles::write_lease_config(c.store(), mount(c), c.body, c.limits().max_ttl).await?;
     Ok(Reply::NoContent)
 }
 
@@ -108,19 +127,23 @@ async fn issue(c: &Ctx<'_>, sts_path: bool) -> Result<Reply, ApiError> {
     let caller = c.caller()?;
     let role = c.param("role");
     let store = c.store();
-    let r = roles::read(store, role)
+    let r = roles::read(store, mount(c), role)
         .await?
         .ok_or_else(|| ApiError::bad(format!("role {role:?} not found")))?;
     if r.credential_type == CredentialType::AssumedRole {
         return sts(c, role, &r, caller).await;
     }
     if sts_path {
-        return Err(ApiError::bad("aws/sts needs an assumed_role role"));
+        return Err(ApiError::bad(format!(
+            "{}/sts needs an assumed_role role",
+            c.mount.name()
+        )));
     }
-    let cfg = roles::lease_config(store, c.svc.config.default_ttl, c.svc.config.max_ttl).await?;
-    let clients = c.svc.aws.get().await?;
+    let cfg = lease_config(c).await?;
+    let clients = c.svc.aws.get(mount(c)).await?;
     let issued = issue_iam_user(
         store,
+        mount(c),
         clients.iam.as_ref(),
         c.svc.failpoints,
         role,
@@ -164,9 +187,10 @@ async fn sts(
     }
     let arn = sts::pick_role_arn(role, params.string("role_arn")?.as_deref())?;
     let ttl = sts::session_ttl(role, params.duration("ttl")?)?;
-    let clients = c.svc.aws.get().await?;
+    let clients = c.svc.aws.get(mount(c)).await?;
     let (lease, creds) = sts::issue_sts(
         c.store(),
+        mount(c),
         clients.sts.as_ref(),
         role_name,
         role,

@@ -126,8 +126,12 @@ async fn one(
             approle(store, m, budget).await?
         }
         BackendKind::Aws => {
-            revoke_leases(store, revokers, "aws", budget, now).await?
-                && partitions(store, &["aws/roles".into(), "aws/config".into()], budget).await?
+            let m = crate::aws_engine::Mount {
+                prefix: s,
+                name: e.name(),
+            };
+            revoke_leases(store, revokers, m.name, budget, now).await?
+                && partitions(store, &[m.roles_partition(), m.config_partition()], budget).await?
         }
         BackendKind::AwsAuth => {
             let m = crate::auth_aws::Mount {

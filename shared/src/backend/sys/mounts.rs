@@ -13,22 +13,13 @@ use crate::mounts::{BackendKind, MountEntry, MountTable, Table, names};
 
 use crate::backend::ctx::Ctx;
 
-/// Backends whose items are not yet kept per mount (the AWS engine's clients follow
-/// one `config/root`): at most one mount of each, and a new one only once the previous
-/// one's items are gone.
-fn single_instance(kind: BackendKind) -> Option<&'static str> {
-    match kind {
-        BackendKind::Aws => Some("aws"),
-        _ => None,
-    }
-}
-
 /// The storage prefix of a mount enabled through the API: the backend's own
 /// namespace and the mount's UUID ([`MountEntry::storage`]).
 fn storage_for(kind: BackendKind, uuid: &str) -> String {
     match kind {
         BackendKind::AppRole => format!("{}/{uuid}", crate::approle::Mount::DEFAULT.prefix),
         BackendKind::AwsAuth => format!("{}/{uuid}", crate::auth_aws::Mount::DEFAULT.prefix),
+        BackendKind::Aws => format!("{}/{uuid}", crate::aws_engine::Mount::DEFAULT.prefix),
         _ => uuid.to_owned(),
     }
 }
@@ -198,14 +189,6 @@ pub(super) async fn enable(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         Some(_) => return Err(ApiError::bad("config must be an object")),
     };
     let (default_lease_ttl, max_lease_ttl) = ttls(c, &config, (0, 0))?;
-    // The AWS engine's credential paths are routed to the issue function as
-    // `aws/creds/...` and `aws/sts/...`, and its leases and clients are not yet kept per
-    // mount: it is served at `aws/` only.
-    if kind == BackendKind::Aws && path != "aws/" {
-        return Err(ApiError::bad(
-            "Sigil serves the aws secrets engine at aws/ only",
-        ));
-    }
     let (table, stored) = c.svc.mounts.reload(c.store(), c.now).await?;
     if let Some(taken) = table.get(which, &path) {
         return Err(ApiError::bad(format!(
@@ -223,24 +206,6 @@ pub(super) async fn enable(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             display(which, &path)
         )));
     }
-    let storage = match single_instance(kind) {
-        Some(fixed) => {
-            let live = table.entries.iter().any(|e| e.kind == kind);
-            let removing = cleanups.iter().any(|p| p.entry.kind == kind);
-            if live || removing {
-                return Err(ApiError::bad(format!(
-                    "Sigil serves one {type_name} mount at a time{}",
-                    if live {
-                        ""
-                    } else {
-                        "; the previous one is still being removed"
-                    }
-                )));
-            }
-            fixed.to_owned()
-        }
-        None => String::new(),
-    };
     let accessor = names::random_accessor(which, &type_name)?;
     let uuid = crate::crypto::random_uuid().map_err(|_| ApiError::Internal)?;
     let entry = MountEntry {
@@ -248,11 +213,7 @@ pub(super) async fn enable(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         table: which,
         type_name,
         kind,
-        storage: if storage.is_empty() {
-            storage_for(kind, &uuid)
-        } else {
-            storage
-        },
+        storage: storage_for(kind, &uuid),
         accessor,
         uuid,
         description: description(c.body)?.unwrap_or_default(),
