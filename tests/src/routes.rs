@@ -205,7 +205,7 @@ pub fn routing_table() -> sigil::mounts::MountTable {
         let base = t
             .entries
             .iter()
-            .find(|e| e.kind == kind)
+            .find(|e| e.kind == kind && e.table == table)
             .expect("a default mount of this kind");
         let mut m = (**base).clone();
         m.path = path.into();
