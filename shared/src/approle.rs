@@ -706,7 +706,9 @@ pub async fn destroy_secret(
 
 /// Logs in with a role ID and secret ID: returns the new token. Every credential
 /// failure is 400 [`INVALID_CREDENTIALS`]; a secret ID used from outside its CIDRs is
-/// 400 too, after the credentials check.
+/// 400 too, after the credentials check; 404 when the mount was disabled since the
+/// function read its table (`guard`, [`crate::mounts::guard`]: nothing is written).
+#[allow(clippy::too_many_arguments)]
 pub async fn login(
     store: &dyn Store,
     m: Mount<'_>,
@@ -714,6 +716,7 @@ pub async fn login(
     secret_id: Option<&SecretString>,
     remote_addr: Option<&str>,
     limits: Limits,
+    guard: &Write,
     now: i64,
 ) -> Result<Minted, ApiError> {
     let invalid = || ApiError::bad(INVALID_CREDENTIALS);
@@ -795,8 +798,14 @@ pub async fn login(
         };
         let minted = token::mint(&role.token_params(m, &name, secret_meta), limits, now)?;
         writes.extend(minted.writes());
-        match store.transact(writes).await {
+        match store
+            .transact(crate::mounts::guard::behind(guard, writes))
+            .await
+        {
             Ok(()) => return Ok(minted),
+            Err(e) if crate::mounts::guard::failed(&e) => {
+                return Err(crate::mounts::guard::login_error(e, &minted.entry.path));
+            }
             Err(e) if e.is_condition() || e.is_retryable() => {
                 // Another login used the secret ID meanwhile (or the transactions
                 // collided): read it again and retry.
@@ -857,6 +866,7 @@ pub async fn sweep_secret(store: &dyn Store, key: &Key, now: i64) -> Result<bool
 mod tests {
     use super::*;
 
+    use crate::mounts::guard;
     const M: Mount<'static> = Mount::DEFAULT;
     use crate::store::memory::MemoryStore;
     use serde_json::json;
@@ -886,9 +896,18 @@ mod tests {
         )
         .await
         .unwrap();
-        let m = login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
-            .await
-            .unwrap();
+        let m = login(
+            &store,
+            M,
+            &r.role_id,
+            Some(&s.secret_id),
+            None,
+            LIMITS,
+            &guard::nothing_stored(),
+            1,
+        )
+        .await
+        .unwrap();
         assert_eq!(m.entry.meta.get("team").map(String::as_str), Some("ci"));
         assert_eq!(
             m.entry.meta.get("role_name").map(String::as_str),
@@ -924,18 +943,45 @@ mod tests {
             .unwrap();
         assert_eq!(s.num_uses, 2);
         let before = store.calls();
-        let m = login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
-            .await
-            .unwrap();
+        let m = login(
+            &store,
+            M,
+            &r.role_id,
+            Some(&s.secret_id),
+            None,
+            LIMITS,
+            &guard::nothing_stored(),
+            1,
+        )
+        .await
+        .unwrap();
         assert_eq!(store.calls() - before, 2, "two round trips");
         assert_eq!(m.entry.policies, vec!["app", "default"]);
         assert_eq!(m.entry.expire_at, 601);
-        login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
-            .await
-            .unwrap();
-        let e = login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 1)
-            .await
-            .unwrap_err();
+        login(
+            &store,
+            M,
+            &r.role_id,
+            Some(&s.secret_id),
+            None,
+            LIMITS,
+            &guard::nothing_stored(),
+            1,
+        )
+        .await
+        .unwrap();
+        let e = login(
+            &store,
+            M,
+            &r.role_id,
+            Some(&s.secret_id),
+            None,
+            LIMITS,
+            &guard::nothing_stored(),
+            1,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
         assert!(
             list_accessors(&store, M, "web").await.unwrap().is_empty(),
@@ -959,9 +1005,18 @@ mod tests {
             (ra.role_id.as_str(), Some(&sb.secret_id)),
             (ra.role_id.as_str(), None),
         ] {
-            let e = login(&store, M, rid, sid, None, LIMITS, 1)
-                .await
-                .unwrap_err();
+            let e = login(
+                &store,
+                M,
+                rid,
+                sid,
+                None,
+                LIMITS,
+                &guard::nothing_stored(),
+                1,
+            )
+            .await
+            .unwrap_err();
             assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
         }
     }
@@ -1000,9 +1055,18 @@ mod tests {
         .unwrap();
         let r = read_role(&store, M, "r").await.unwrap().unwrap();
         assert!(
-            login(&store, M, &r.role_id, Some(&s.secret_id), None, LIMITS, 31)
-                .await
-                .is_err()
+            login(
+                &store,
+                M,
+                &r.role_id,
+                Some(&s.secret_id),
+                None,
+                LIMITS,
+                &guard::nothing_stored(),
+                31
+            )
+            .await
+            .is_err()
         );
         let item = find_secret(&store, M, "r", None, Some(&s.accessor))
             .await
@@ -1040,6 +1104,7 @@ mod tests {
                 Some(&s.secret_id),
                 Some("192.168.1.1"),
                 LIMITS,
+                &crate::mounts::guard::nothing_stored(),
                 1
             )
             .await
@@ -1053,6 +1118,7 @@ mod tests {
                 Some(&s.secret_id),
                 Some("10.1.2.3"),
                 LIMITS,
+                &crate::mounts::guard::nothing_stored(),
                 1
             )
             .await

@@ -593,6 +593,20 @@ async fn a_second_approle_mount_keeps_its_own_roles_and_tokens() {
         "capped by the mount's max TTL: {b}"
     );
 
+    // A warm login function that read the table before the disable: its login
+    // through the disabled mount writes nothing (the login's mount guard).
+    let login = f.app(Function::Login);
+    f.warm(&login).await;
+    let (_, b) = f
+        .call(
+            "POST",
+            &format!("{base}/role/build/secret-id"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    let second = json!({"role_id": role_id, "secret_id": b["data"]["secret_id"]});
+
     let (s, _) = f
         .call("DELETE", "/v1/sys/auth/team-approle", Some(&f.admin), None)
         .await;
@@ -601,6 +615,18 @@ async fn a_second_approle_mount_keeps_its_own_roles_and_tokens() {
         .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
         .await;
     assert_eq!(s, 403);
+    let tokens = |items: Vec<RawItem>| items.iter().filter(|i| pk(i).starts_with("token/")).count();
+    let before = tokens(f.scan().await);
+    let r = login
+        .handle(request(
+            "POST",
+            &format!("{base}/login"),
+            None,
+            Some(second),
+        ))
+        .await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    assert_eq!(tokens(f.scan().await), before, "no token written");
     let report = f.sweep().await;
     assert_eq!(report.mounts_pending, 0, "{report:?}");
     let left: Vec<String> = f

@@ -278,15 +278,22 @@ pub async fn config_and_role<C: DeserializeOwned, R: DeserializeOwned>(
     ))
 }
 
-/// Mints the token a successful login earns and stores it (one transaction).
+/// Mints the token a successful login earns and stores it (one transaction, behind
+/// the login's mount guard: 404 when the mount was disabled meanwhile,
+/// [`crate::mounts::guard`]).
 pub async fn issue_token(
     store: &dyn Store,
     params: &crate::token::TokenParams,
     limits: crate::token::Limits,
+    guard: &crate::store::Write,
     now: i64,
 ) -> Result<crate::token::Minted, ApiError> {
+    use crate::mounts::guard;
     let minted = crate::token::mint(params, limits, now)?;
-    store.transact(minted.writes()).await?;
+    store
+        .transact(guard::behind(guard, minted.writes()))
+        .await
+        .map_err(|e| guard::login_error(e, &minted.entry.path))?;
     Ok(minted)
 }
 

@@ -112,7 +112,10 @@ async fn identify(
 /// Logs in through role `role_name` (empty: the caller's user or role name) with
 /// `proof`. Every failure that depends on the caller's credentials, the role or the
 /// configuration is 400 [`super::INVALID_CREDENTIALS`]; STS being unavailable is 503;
-/// malformed `iam_*` fields were refused before (by [`IamLogin::from_body`]).
+/// malformed `iam_*` fields were refused before (by [`IamLogin::from_body`]); 404 when
+/// the mount was disabled since the function read its table (`guard`,
+/// [`crate::mounts::guard`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn login(
     store: &dyn Store,
     m: Mount<'_>,
@@ -120,6 +123,7 @@ pub async fn login(
     role_name: &str,
     proof: Proof<'_>,
     limits: Limits,
+    guard: &crate::store::Write,
     now: i64,
 ) -> Result<Login, ApiError> {
     let named = (!role_name.is_empty()).then_some(role_name);
@@ -157,7 +161,10 @@ pub async fn login(
         metadata(&principal, &user_id, &name, &role),
     );
     let minted = token::mint(&params, limits, now)?;
-    store.transact(minted.writes()).await?;
+    store
+        .transact(crate::mounts::guard::behind(guard, minted.writes()))
+        .await
+        .map_err(|e| crate::mounts::guard::login_error(e, &minted.entry.path))?;
     Ok(Login {
         minted,
         principal,
@@ -263,6 +270,7 @@ mod tests {
             "ci",
             Proof::SignedRequest(signed("AKIDALICE", Some("sigil.example"))),
             LIMITS,
+            &crate::mounts::guard::nothing_stored(),
             10,
         )
         .await
@@ -292,6 +300,7 @@ mod tests {
             "ci",
             Proof::SignedRequest(signed("ASIADEPLOY", None)),
             LIMITS,
+            &crate::mounts::guard::nothing_stored(),
             10,
         )
         .await
@@ -323,6 +332,7 @@ mod tests {
                 role_name,
                 Proof::SignedRequest(iam),
                 LIMITS,
+                &crate::mounts::guard::nothing_stored(),
                 10,
             )
             .await
@@ -347,6 +357,7 @@ mod tests {
             "ci",
             Proof::SignedRequest(IamLogin::from_body(&other).unwrap()),
             LIMITS,
+            &crate::mounts::guard::nothing_stored(),
             10,
         )
         .await
@@ -363,6 +374,7 @@ mod tests {
             "ci",
             Proof::SignedRequest(IamLogin::from_body(&data).unwrap()),
             LIMITS,
+            &crate::mounts::guard::nothing_stored(),
             10,
         )
         .await
@@ -412,6 +424,7 @@ mod tests {
             "ci",
             Proof::SignedRequest(signed("AKIDDOWN", None)),
             LIMITS,
+            &crate::mounts::guard::nothing_stored(),
             10,
         )
         .await
@@ -438,6 +451,7 @@ mod tests {
             "",
             Proof::RequestContext(USER),
             LIMITS,
+            &crate::mounts::guard::nothing_stored(),
             10,
         )
         .await
@@ -452,6 +466,7 @@ mod tests {
             "ci",
             Proof::RequestContext("arn:aws:iam::123456789012:user/bob"),
             LIMITS,
+            &crate::mounts::guard::nothing_stored(),
             10,
         )
         .await

@@ -101,6 +101,11 @@ impl Ctx<'_> {
         self.caller.ok_or(ApiError::PermissionDenied)
     }
 
+    /// The guard of a login through the request's mount ([`crate::mounts::guard`]).
+    pub fn mount_guard(&self) -> crate::store::Write {
+        crate::mounts::guard::enabled(self.table, self.mount)
+    }
+
     /// Token limits of the request's mount: its `default_lease_ttl` and
     /// `max_lease_ttl` where set (tuned), else the system's; never above the system max
     /// TTL (Vault applies an auth mount's TTLs to the tokens it issues).

@@ -58,8 +58,15 @@ async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         role: &role,
         jwt: &jwt,
     };
-    let minted =
-        crate::auth::jwt::login::login(c.store(), c.svc.jwt_keys, req, c.limits(), c.now).await?;
+    let minted = crate::auth::jwt::login::login(
+        c.store(),
+        c.svc.jwt_keys,
+        req,
+        c.limits(),
+        &c.mount_guard(),
+        c.now,
+    )
+    .await?;
     Ok(am::login_reply(c, &minted))
 }
 

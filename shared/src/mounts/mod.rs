@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod cleanup;
+pub mod guard;
 pub mod names;
 pub mod store;
 mod table;

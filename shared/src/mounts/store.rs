@@ -36,7 +36,8 @@ const A_PATH: &str = "path";
 const A_TABLE: &str = "table";
 const A_TYPE: &str = "type";
 const A_ACCESSOR: &str = "accessor";
-const A_UUID: &str = "uuid";
+/// The attribute holding a stored entry's UUID.
+pub(super) const A_UUID: &str = "uuid";
 const A_DESCRIPTION: &str = "description";
 const A_OPTIONS: &str = "options";
 const A_DEFAULT_TTL: &str = "default_lease_ttl";
@@ -54,7 +55,8 @@ pub fn generation_of(item: Option<&Item>) -> Result<i64, ApiError> {
     Ok(item.map(|i| i.n(A_N)).transpose()?.unwrap_or(0))
 }
 
-fn entry_key(table: Table, path: &str) -> Key {
+/// The key of a mount's entry in the stored table.
+pub(super) fn entry_key(table: Table, path: &str) -> Key {
     Key::new(PK, format!("m/{}/{path}", table.name()))
 }
 

@@ -42,6 +42,7 @@ pub async fn login(
     keys: &KeyCache,
     req: LoginRequest<'_>,
     limits: Limits,
+    guard: &crate::store::Write,
     now: i64,
 ) -> Result<Minted, ApiError> {
     let jwt = presented_jwt(req.jwt)?;
@@ -92,7 +93,7 @@ pub async fn login(
     let params = role
         .token
         .params(&display, meta, &format!("auth/{}/login", req.mount.name));
-    issue_token(store, &params, limits, now).await
+    issue_token(store, &params, limits, guard, now).await
 }
 
 #[cfg(test)]
@@ -174,20 +175,45 @@ mod tests {
             jwt,
         };
 
-        let m = login(&store, &keys, req(&good), LIMITS, NOW).await.unwrap();
+        let m = login(
+            &store,
+            &keys,
+            req(&good),
+            LIMITS,
+            &crate::mounts::guard::nothing_stored(),
+            NOW,
+        )
+        .await
+        .unwrap();
         assert_eq!(m.entry.policies, ["default", "deploy"]);
         assert_eq!(source.fetches(), 1, "the first login fetches the JWKS");
 
         let calls = store.calls();
-        login(&store, &keys, req(&good), LIMITS, NOW).await.unwrap();
+        login(
+            &store,
+            &keys,
+            req(&good),
+            LIMITS,
+            &crate::mounts::guard::nothing_stored(),
+            NOW,
+        )
+        .await
+        .unwrap();
         assert_eq!(store.calls() - calls, 2, "one batch read, one transaction");
         assert_eq!(source.fetches(), 1, "the cached JWKS is used");
 
         let before = store.dump();
         let wrong = sign(&key, "https://github.com/other");
-        let e = login(&store, &keys, req(&wrong), LIMITS, NOW)
-            .await
-            .unwrap_err();
+        let e = login(
+            &store,
+            &keys,
+            req(&wrong),
+            LIMITS,
+            &crate::mounts::guard::nothing_stored(),
+            NOW,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.status(), 400);
         assert!(store.dump() == before, "a refused login writes nothing");
         assert_eq!(source.fetches(), 1);

@@ -59,7 +59,9 @@ fn bound(globs: &[String], value: &str) -> bool {
 
 /// Logs in with a service-account token for `role` on `mount` (name and storage). 400 for every refusal
 /// (`error validating token: ...`, service account not authorized, unknown role);
-/// 503 when the cluster's keys cannot be fetched.
+/// 503 when the cluster's keys cannot be fetched; 404 when the mount was disabled since
+/// the function read its table (`guard`, [`crate::mounts::guard`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn login(
     store: &dyn Store,
     keys: &KeyCache,
@@ -67,6 +69,7 @@ pub async fn login(
     role_name: &str,
     jwt: &SecretString,
     limits: Limits,
+    guard: &crate::store::Write,
     now: i64,
 ) -> Result<Minted, ApiError> {
     let jwt = presented_jwt(jwt)?;
@@ -120,7 +123,7 @@ pub async fn login(
     let params = role
         .token
         .params(&display, meta, &format!("auth/{}/login", mount.name));
-    issue_token(store, &params, limits, now).await
+    issue_token(store, &params, limits, guard, now).await
 }
 
 #[cfg(test)]
