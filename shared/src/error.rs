@@ -17,6 +17,10 @@ pub enum ApiError {
     /// 403: missing, invalid, expired or revoked token, or not allowed (Vault's message).
     #[error("permission denied")]
     PermissionDenied,
+    /// 403 with a reason: an auth method refused the credentials it was given (Vault's
+    /// Kubernetes method answers its token validation failures so).
+    #[error("{0}")]
+    Denied(String),
     /// 404: no such path or item. Vault answers `{"errors": []}` for a missing secret.
     #[error("not found")]
     NotFound,
@@ -63,7 +67,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
-            ApiError::PermissionDenied => 403,
+            ApiError::PermissionDenied | ApiError::Denied(_) => 403,
             ApiError::NotFound | ApiError::NoRoute(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::TooLarge => 413,
@@ -80,6 +84,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::PermissionDenied => "permission_denied",
+            ApiError::Denied(_) => "denied",
             ApiError::NotFound => "not_found",
             ApiError::NoRoute(_) => "no_route",
             ApiError::MethodNotAllowed => "method_not_allowed",

@@ -135,21 +135,7 @@ ALLOWED = [
 # lacks. Vault answers them too.
 
 
-PENDING = [
-    # KV v2 JSON merge patch
-    Pending("kv/patch-missing", "404 {\"errors\": []}", "404 with an empty body",
-            "PATCH of a secret never written (Vault's kv patch answers a bare 404)"),
-    # AppRole
-    Pending("jwt/role-read", "200, bound_claims {sub: [\"repo:compat/*\"]}",
-            "200, bound_claims {sub: \"repo:compat/*\"}",
-            "bound_claims values are read back as lists where a string was written"),
-    Pending("kubernetes/login-garbage", "400 error validating token: token is malformed",
-            "403 permission denied", "Kubernetes login with a malformed service-account "
-            "token (Vault's kubernetes method answers 403; docs/api.md's 400 rule is written "
-            "for JWT logins)"),
-    # tokens
-    # system routes
-]
+PENDING: list[Pending] = []
 
 PENDING_BY_STEP = {p.step: p for p in PENDING}
 assert len(PENDING_BY_STEP) == len(PENDING), "one PENDING entry per step"

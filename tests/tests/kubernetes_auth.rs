@@ -106,7 +106,7 @@ async fn service_accounts_log_in_by_name_namespace_and_audience() {
     ];
     for (jwt, why) in cases {
         let (s, b) = login(&f, "api", &jwt).await;
-        assert_eq!(s, 400, "{why}: {b}");
+        assert_eq!(s, 403, "{why}: {b}");
         let msg = b["errors"][0].as_str().unwrap_or_default();
         assert!(msg.contains(why), "{why}: got {msg:?}");
     }

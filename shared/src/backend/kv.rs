@@ -95,14 +95,19 @@ async fn patch(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             essence.chars().take(64).collect::<String>()
         )));
     }
-    let meta = kv(c)
+    // Vault answers a patch of a missing, deleted or destroyed secret with a bare 404.
+    let meta = match kv(c)
         .patch(
             mount(c),
             c.param("path"),
             &WriteRequest::from_body(c.body)?,
             c.now,
         )
-        .await?;
+        .await
+    {
+        Err(ApiError::NotFound) => return Ok(Reply::Empty(404)),
+        other => other?,
+    };
     Ok(Envelope::data(meta).mount("kv").ok())
 }
 

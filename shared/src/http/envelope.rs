@@ -14,6 +14,8 @@ pub enum Reply {
     Envelope(u16, Envelope),
     /// A bare JSON body (Vault's `sys/health` answers without the envelope).
     Raw(u16, Value),
+    /// A status with no body (Vault's KV patch of a missing secret: a bare 404).
+    Empty(u16),
 }
 
 /// The envelope's fields other than `request_id`. `Debug` leaves out `data`, `auth`
@@ -108,6 +110,7 @@ impl Reply {
                 status,
                 body: Some(body),
             },
+            Reply::Empty(status) => ApiResponse { status, body: None },
         }
     }
 }

@@ -34,6 +34,28 @@ pub enum ClaimError {
     Mapping(String),
 }
 
+/// The accepted values of one bound claim, in the form they were written: one value
+/// or a list (Vault reads a role's `bound_claims` back as written). Numbers and
+/// booleans are kept as their text, as they are compared.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum BoundValues {
+    /// Written as a single value.
+    One(String),
+    /// Written as a list.
+    Many(Vec<String>),
+}
+
+impl BoundValues {
+    /// The values.
+    pub fn as_slice(&self) -> &[String] {
+        match self {
+            BoundValues::One(v) => std::slice::from_ref(v),
+            BoundValues::Many(v) => v,
+        }
+    }
+}
+
 /// How `bound_claims` values compare: `string` exactly, `glob` with `*` wildcards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,7 +110,7 @@ fn scalar_text(v: &Value) -> Option<String> {
 /// scalar, or any element of a list) must match some bound value.
 pub fn check_bound_claims(
     claims: &Claims,
-    bound: &BTreeMap<String, Vec<String>>,
+    bound: &BTreeMap<String, BoundValues>,
     kind: BoundClaimsType,
 ) -> Result<(), ClaimError> {
     for (name, wanted) in bound {
@@ -98,7 +120,7 @@ pub fn check_bound_claims(
             v => scalar_text(v).into_iter().collect(),
         };
         let hit = values.iter().any(|v| {
-            wanted.iter().any(|w| match kind {
+            wanted.as_slice().iter().any(|w| match kind {
                 BoundClaimsType::String => w == v,
                 BoundClaimsType::Glob => glob::matches(w, v),
             })
@@ -166,10 +188,13 @@ mod tests {
         v.as_object().cloned().unwrap()
     }
 
-    fn bound(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+    fn bound(pairs: &[(&str, &[&str])]) -> BTreeMap<String, BoundValues> {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+            .map(|(k, v)| {
+                let many = BoundValues::Many(v.iter().map(|s| s.to_string()).collect());
+                (k.to_string(), many)
+            })
             .collect()
     }
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::auth::{MAX_VALUE_BYTES, check_list, leeway};
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
-use crate::jwt::claims::BoundClaimsType;
+use crate::jwt::claims::{BoundClaimsType, BoundValues};
 use crate::jwt::verify::Leeways;
 use crate::token_fields::{MAX_LIST_ITEMS, TokenFields};
 
@@ -24,8 +24,8 @@ pub struct JwtRole {
     pub bound_audiences: Vec<String>,
     /// The `sub` a token must carry (empty: any).
     pub bound_subject: String,
-    /// Claim name (or JSON pointer) → accepted values.
-    pub bound_claims: BTreeMap<String, Vec<String>>,
+    /// Claim name (or JSON pointer) → accepted values (one, or a list, as written).
+    pub bound_claims: BTreeMap<String, BoundValues>,
     /// How bound claim values compare (`string` or `glob`).
     pub bound_claims_type: BoundClaimsType,
     /// The claim naming the user (required; must be a string in the token).
@@ -66,7 +66,7 @@ impl Default for JwtRole {
 
 /// Parses `bound_claims`: an object whose values are a string, number or boolean, or a
 /// list of them (compared as text). At most 64 claims of 64 values each.
-fn parse_bound_claims(v: &Json) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+fn parse_bound_claims(v: &Json) -> Result<BTreeMap<String, BoundValues>, ApiError> {
     let bad = || {
         ApiError::bad(
             "\"bound_claims\" must be an object whose values are strings, numbers or \
@@ -89,15 +89,17 @@ fn parse_bound_claims(v: &Json) -> Result<BTreeMap<String, Vec<String>>, ApiErro
     };
     let mut out = BTreeMap::new();
     for (k, v) in obj {
-        let values: Vec<String> = match v {
-            Json::Array(a) => a.iter().map(text).collect::<Option<_>>().ok_or_else(bad)?,
-            v => vec![text(v).ok_or_else(bad)?],
+        let values = match v {
+            Json::Array(a) => {
+                BoundValues::Many(a.iter().map(text).collect::<Option<_>>().ok_or_else(bad)?)
+            }
+            v => BoundValues::One(text(v).ok_or_else(bad)?),
         };
-        if k.is_empty() || k.len() > MAX_VALUE_BYTES || values.is_empty() {
+        if k.is_empty() || k.len() > MAX_VALUE_BYTES || values.as_slice().is_empty() {
             return Err(bad());
         }
         check_claim_name("bound_claims", k)?;
-        check_list("bound_claims", &values)?;
+        check_list("bound_claims", values.as_slice())?;
         out.insert(k.clone(), values);
     }
     Ok(out)
@@ -302,7 +304,12 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(r.bound_claims_type, BoundClaimsType::Glob);
-        assert_eq!(r.bound_claims["repository_owner"], ["acme"]);
+        assert_eq!(r.bound_claims["repository_owner"].as_slice(), ["acme"]);
+        assert_eq!(
+            r.to_json()["bound_claims"],
+            json!({"sub": "repo:acme/*:ref:refs/heads/main", "repository_owner": ["acme"]}),
+            "read back as written (Vault)"
+        );
         assert_eq!(r.token.token_ttl, 600);
         assert_eq!(r.leeways().after_expiry(), 60);
         assert_eq!(r.to_json()["token_policies"], json!(["deploy"]));

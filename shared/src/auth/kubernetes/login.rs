@@ -53,13 +53,23 @@ pub fn service_account(claims: &Claims) -> Option<ServiceAccount> {
     (claims.get("sub").and_then(Value::as_str) == Some(sub.as_str())).then_some(sa)
 }
 
+/// A token refusal as Vault's Kubernetes method answers it: 403 with the reason (a 400
+/// from validation becomes one); 503 and the rest unchanged.
+fn denied(e: ApiError) -> ApiError {
+    match e {
+        ApiError::BadRequest(reason) => ApiError::Denied(reason),
+        other => other,
+    }
+}
+
 fn bound(globs: &[String], value: &str) -> bool {
     globs.iter().any(|g| glob::matches(g, value))
 }
 
-/// Logs in with a service-account token for `role` on `mount` (name and storage). 400 for every refusal
-/// (`error validating token: ...`, service account not authorized, unknown role);
-/// 503 when the cluster's keys cannot be fetched; 404 when the mount was disabled since
+/// Logs in with a service-account token for `role` on `mount` (name and storage). 400
+/// for a missing token or role and an unknown role; 403 with the reason for a token
+/// that fails validation (`error validating token: ...`) or names a service account
+/// the role does not bind (as Vault's Kubernetes method); 503 when the cluster's keys cannot be fetched; 404 when the mount was disabled since
 /// the function read its table (`guard`, [`crate::mounts::guard`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn login(
@@ -93,24 +103,29 @@ pub async fn login(
         leeways,
         now,
     )
-    .await?;
+    .await
+    .map_err(denied)?;
     if !config.disable_iss_validation {
         let issuer = (!config.issuer.is_empty())
             .then_some(config.issuer.as_str())
             .or(discovered_issuer.as_deref());
-        verify::check_issuer(&claims, issuer).map_err(token_error)?;
+        verify::check_issuer(&claims, issuer)
+            .map_err(token_error)
+            .map_err(denied)?;
     }
     if !role.audience.is_empty() {
         verify::check_audience(&claims, std::slice::from_ref(&role.audience))
-            .map_err(token_error)?;
+            .map_err(token_error)
+            .map_err(denied)?;
     }
-    let sa = service_account(&claims)
-        .ok_or_else(|| ApiError::bad("token is not a Kubernetes service-account token"))?;
+    let sa = service_account(&claims).ok_or_else(|| {
+        ApiError::Denied("token is not a Kubernetes service-account token".into())
+    })?;
     if !bound(&role.bound_service_account_names, &sa.name)
         || !bound(&role.bound_service_account_namespaces, &sa.namespace)
     {
-        return Err(ApiError::bad(
-            "service account name or namespace not authorized",
+        return Err(ApiError::Denied(
+            "service account name or namespace not authorized".into(),
         ));
     }
     let meta = BTreeMap::from([
