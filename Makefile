@@ -1,5 +1,5 @@
 # Sigil: the first two targets are all a fresh machine needs (see README).
-.PHONY: demo test dev bench fuzz-smoke down fmt lint package lint-infra
+.PHONY: demo test dev bench sim fuzz-smoke down fmt lint package lint-infra
 
 demo: ## Run the main job end to end on the local stack, then stop
 	scripts/demo
@@ -12,6 +12,10 @@ dev: ## Start the local stack and the functions, and stay up
 
 bench: ## Criterion benchmarks (in-memory ports)
 	cargo bench -p sigil
+
+SEEDS ?= 100000
+sim: ## Deterministic simulation: SEEDS schedules (default 100000); replay one with cargo run -p sigil-sim -- --seed N
+	cargo run --release -p sigil-sim -- --seeds $(SEEDS)
 
 fuzz-smoke: ## cargo-fuzz targets, each for a short bounded time (SIGIL_FUZZ_SECONDS, default 30)
 	scripts/fuzz-smoke

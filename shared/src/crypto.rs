@@ -30,8 +30,52 @@ pub enum CryptoError {
 /// `n` random bytes from the system generator.
 pub fn random_bytes(n: usize) -> Result<Vec<u8>, CryptoError> {
     let mut buf = vec![0u8; n];
+    #[cfg(feature = "sim")]
+    if sim_random::fill(&mut buf) {
+        return Ok(buf);
+    }
     aws_lc_rs::rand::fill(&mut buf).map_err(|_| CryptoError::Random)?;
     Ok(buf)
+}
+
+/// The simulator's random bytes (feature `sim`, never in the functions): while a
+/// [`sim_random::Seeded`] guard lives, [`random_bytes`] on its thread draws from a
+/// generator seeded by the schedule, so tokens, lease IDs and backoff jitter replay
+/// with the seed.
+#[cfg(feature = "sim")]
+pub mod sim_random {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static RNG: RefCell<Option<fastrand::Rng>> = const { RefCell::new(None) };
+    }
+
+    /// Seeded random bytes on this thread until dropped.
+    #[must_use = "random bytes are seeded only while the guard lives"]
+    pub struct Seeded(());
+
+    /// Seeds this thread's random bytes with `seed`.
+    pub fn seeded(seed: u64) -> Seeded {
+        RNG.with(|r| *r.borrow_mut() = Some(fastrand::Rng::with_seed(seed)));
+        Seeded(())
+    }
+
+    impl Drop for Seeded {
+        fn drop(&mut self) {
+            RNG.with(|r| *r.borrow_mut() = None);
+        }
+    }
+
+    /// Fills `buf` from the seeded generator; `false` when none is set.
+    pub(super) fn fill(buf: &mut [u8]) -> bool {
+        RNG.with(|r| match r.borrow_mut().as_mut() {
+            Some(rng) => {
+                rng.fill(buf);
+                true
+            }
+            None => false,
+        })
+    }
 }
 
 /// `n` random bytes, base64url without padding.

@@ -1,0 +1,199 @@
+//! The operations a schedule runs concurrently, and the model of what was acknowledged.
+//!
+//! Each operation's parameters are drawn when it is spawned (from the schedule's seed),
+//! so a seed fixes them too. An operation records in the [`Model`] only what Sigil
+//! acknowledged (a 2xx answer): the invariants hold Sigil to those answers.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use serde_json::json;
+use sigil::clock::Clock;
+use sigil::route::Function;
+
+use crate::world::{ROLE, World, request};
+
+/// What Sigil acknowledged during a schedule.
+#[derive(Debug, Default)]
+pub struct Model {
+    /// Lease IDs of credentials handed out, with the index of the token that got them.
+    pub leases: Vec<(String, usize)>,
+    /// Tokens whose revocation was acknowledged.
+    pub revoked_tokens: BTreeSet<usize>,
+    /// Leases whose revocation was acknowledged.
+    pub revoked_leases: BTreeSet<String>,
+}
+
+/// The model, shared by the operations of one schedule (one thread).
+pub type Shared = Rc<RefCell<Model>>;
+
+/// One kind of operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `GET aws/creds/:role` (issue function).
+    Issue,
+    /// `PUT sys/leases/renew`.
+    Renew,
+    /// `PUT sys/leases/revoke`.
+    RevokeLease,
+    /// `PUT sys/leases/revoke-prefix/aws/creds/:role`.
+    RevokePrefix,
+    /// `POST auth/token/revoke-self`.
+    RevokeToken,
+    /// One sweeper run.
+    Sweep,
+    /// The clock jumps forward.
+    Clock,
+}
+
+impl Kind {
+    /// Every kind, with its weight in a schedule.
+    pub const WEIGHTED: [(Kind, u32); 7] = [
+        (Kind::Issue, 6),
+        (Kind::Renew, 2),
+        (Kind::RevokeLease, 2),
+        (Kind::RevokePrefix, 1),
+        (Kind::RevokeToken, 2),
+        (Kind::Sweep, 3),
+        (Kind::Clock, 2),
+    ];
+}
+
+/// Picks a kind by weight.
+pub fn pick_kind(rng: &mut fastrand::Rng) -> Kind {
+    let total: u32 = Kind::WEIGHTED.iter().map(|(_, w)| w).sum();
+    let mut n = rng.u32(0..total);
+    for (k, w) in Kind::WEIGHTED {
+        if n < w {
+            return k;
+        }
+        n -= w;
+    }
+    Kind::Issue
+}
+
+/// An operation ready to run: its name (for the trace) and its future.
+pub type Op = (
+    String,
+    std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+);
+
+/// Builds one operation of `kind` with parameters drawn from `rng`.
+pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Shared) -> Op {
+    let w = world.clone();
+    let m = model.clone();
+    let k = rng.usize(0..world.tokens.len());
+    let token = world.tokens[k].clone();
+    let lease = {
+        let leases = &model.borrow().leases;
+        (!leases.is_empty()).then(|| leases[rng.usize(0..leases.len())].0.clone())
+    };
+    match kind {
+        Kind::Issue => (
+            format!("issue(token {k})"),
+            Box::pin(async move {
+                let r = w
+                    .call(
+                        Function::Issue,
+                        request("GET", &format!("/v1/aws/creds/{ROLE}"), Some(&token), None),
+                    )
+                    .await;
+                if r.status == 200 {
+                    let id = r
+                        .body
+                        .as_ref()
+                        .and_then(|b| b["lease_id"].as_str())
+                        .unwrap_or_default()
+                        .to_owned();
+                    m.borrow_mut().leases.push((id, k));
+                }
+            }),
+        ),
+        Kind::Renew => (
+            format!("renew({lease:?})"),
+            Box::pin(async move {
+                if let Some(id) = lease {
+                    w.call(
+                        Function::Renew,
+                        request(
+                            "PUT",
+                            "/v1/sys/leases/renew",
+                            Some(&token),
+                            Some(json!({"lease_id": id})),
+                        ),
+                    )
+                    .await;
+                }
+            }),
+        ),
+        Kind::RevokeLease => (
+            format!("revoke-lease({lease:?})"),
+            Box::pin(async move {
+                if let Some(id) = lease {
+                    let r = w
+                        .call(
+                            Function::Revoke,
+                            request(
+                                "PUT",
+                                "/v1/sys/leases/revoke",
+                                Some(&token),
+                                Some(json!({"lease_id": id})),
+                            ),
+                        )
+                        .await;
+                    if r.status < 300 {
+                        m.borrow_mut().revoked_leases.insert(id);
+                    }
+                }
+            }),
+        ),
+        Kind::RevokePrefix => (
+            "revoke-prefix".to_owned(),
+            Box::pin(async move {
+                w.call(
+                    Function::Revoke,
+                    request(
+                        "PUT",
+                        &format!("/v1/sys/leases/revoke-prefix/aws/creds/{ROLE}"),
+                        Some(&token),
+                        None,
+                    ),
+                )
+                .await;
+            }),
+        ),
+        Kind::RevokeToken => (
+            format!("revoke-token({k})"),
+            Box::pin(async move {
+                let r = w
+                    .call(
+                        Function::Revoke,
+                        request("POST", "/v1/auth/token/revoke-self", Some(&token), None),
+                    )
+                    .await;
+                if r.status < 300 {
+                    m.borrow_mut().revoked_tokens.insert(k);
+                }
+            }),
+        ),
+        Kind::Sweep => (
+            "sweep".to_owned(),
+            Box::pin(async move {
+                let app = w.app(Function::Sweeper);
+                let _ =
+                    sigil::sweeper::sweep(app.store.as_ref(), &app.revokers, w.clock.now()).await;
+            }),
+        ),
+        Kind::Clock => {
+            let secs = rng.i64(1..=150);
+            (
+                format!("clock(+{secs}s)"),
+                Box::pin(async move {
+                    w.clock.advance(secs);
+                }),
+            )
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! One simulated deployment: the store, IAM, KMS and clock every function shares, and
+//! one app per function (as warm Lambda instances), over the simulated ports.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use sigil::App;
+use sigil::aws_engine::clients::EngineClients;
+use sigil::aws_engine::iam::FakeIam;
+use sigil::aws_engine::revoke::{IamUserRevoker, KIND_IAM_USER};
+use sigil::aws_engine::sts::FakeSts;
+use sigil::clock::{Clock, ManualClock};
+use sigil::http::{ApiRequest, ApiResponse};
+use sigil::keyring::Keyring;
+use sigil::kms::FakeKms;
+use sigil::lease::Revokers;
+use sigil::route::Function;
+use sigil::store::Store;
+use sigil::store::memory::MemoryStore;
+
+use crate::ports::{FaultRates, Faults, SimIam, SimStore};
+
+/// Seconds since the epoch the simulated clock starts at (a fixed instant, so that a
+/// seed replays the same hours).
+pub const EPOCH: i64 = 1_780_000_000;
+
+/// The AWS role every credential is issued for.
+pub const ROLE: &str = "deploy";
+/// The engine's lease TTL and max TTL, seconds.
+pub const LEASE_TTL: i64 = 60;
+/// The engine's lease max TTL, seconds.
+pub const LEASE_MAX: i64 = 120;
+
+/// A deployment under simulation.
+pub struct World {
+    /// The items, shared by every function.
+    pub memory: Arc<MemoryStore>,
+    /// The IAM users.
+    pub iam: Arc<FakeIam>,
+    /// Time, in seconds.
+    pub clock: Arc<ManualClock>,
+    /// The fault source of the ports.
+    pub faults: Arc<Faults>,
+    apps: Vec<(Function, Arc<App>)>,
+    /// Tokens minted at setup (each allowed everything), as presented.
+    pub tokens: Vec<String>,
+}
+
+/// A request to `path` (with `/v1/`) with `token` and a JSON body.
+pub fn request(method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> ApiRequest {
+    let mut headers = Vec::new();
+    if let Some(t) = token {
+        headers.push(("x-vault-token".to_owned(), t.to_owned()));
+    }
+    ApiRequest {
+        method: method.into(),
+        path: path.into(),
+        headers,
+        body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+        request_id: "sim".into(),
+        ..ApiRequest::default()
+    }
+}
+
+impl World {
+    /// A deployment with the keyring, an AWS role, KV and `tokens` tokens, set up with
+    /// faults off.
+    pub async fn new(seed: u64, rates: FaultRates, tokens: usize) -> World {
+        let memory = Arc::new(MemoryStore::new());
+        let iam = Arc::new(FakeIam::new());
+        let clock = Arc::new(ManualClock::new(EPOCH));
+        let faults = Arc::new(Faults::new(seed ^ 0x5eed_fa17, rates));
+        let store: Arc<dyn Store> = Arc::new(SimStore::new(memory.clone(), faults.clone()));
+        let keyring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "sim"));
+        let clients = Arc::new(EngineClients::fixed(
+            Arc::new(SimIam::new(iam.clone(), faults.clone())),
+            Arc::new(FakeSts::new(EPOCH)),
+        ));
+        let revokers = Arc::new(Revokers::new().with(
+            KIND_IAM_USER,
+            Arc::new(IamUserRevoker::new(clients.clone())),
+        ));
+        let apps = [
+            Function::Login,
+            Function::Issue,
+            Function::Renew,
+            Function::Revoke,
+            Function::Admin,
+            Function::Sweeper,
+        ]
+        .into_iter()
+        .map(|f| {
+            let app = App {
+                store: store.clone(),
+                keyring: keyring.clone(),
+                revokers: revokers.clone(),
+                aws: clients.clone(),
+                ..App::in_memory(f, memory.clone(), clock.clone())
+            };
+            (f, Arc::new(app))
+        })
+        .collect();
+        let mut w = World {
+            memory,
+            iam,
+            clock,
+            faults,
+            apps,
+            tokens: Vec::new(),
+        };
+        w.setup(tokens).await;
+        w
+    }
+
+    async fn setup(&mut self, tokens: usize) {
+        let admin = self.app(Function::Admin);
+        let now = self.clock.now();
+        sigil::bootstrap::init(admin.store.as_ref(), &admin.keyring, "alias/sim", now)
+            .await
+            .expect("init");
+        for _ in 0..=tokens {
+            let minted =
+                sigil::bootstrap::admin_token(admin.store.as_ref(), admin.limits(), 3600, now)
+                    .await
+                    .expect("token");
+            self.tokens.push(minted.token.expose_secret().to_owned());
+        }
+        let root = self.tokens.remove(0);
+        for (path, body) in [
+            (
+                format!("/v1/aws/roles/{ROLE}"),
+                json!({"credential_type": "iam_user", "policy_document": "{\"Version\":\"2012-10-17\"}"}),
+            ),
+            (
+                "/v1/aws/config/lease".into(),
+                json!({"lease": LEASE_TTL, "lease_max": LEASE_MAX}),
+            ),
+        ] {
+            let r = self
+                .call(
+                    Function::Admin,
+                    request("POST", &path, Some(&root), Some(body)),
+                )
+                .await;
+            assert!(r.status < 300, "setup {path}: {r:?}");
+        }
+    }
+
+    /// The app of `function`.
+    pub fn app(&self, function: Function) -> Arc<App> {
+        self.apps
+            .iter()
+            .find(|(f, _)| *f == function)
+            .map(|(_, a)| a.clone())
+            .expect("every function has an app")
+    }
+
+    /// Sends `req` to the function that serves it.
+    pub async fn call(&self, function: Function, req: ApiRequest) -> ApiResponse {
+        self.app(function).handle(req).await
+    }
+}
