@@ -233,7 +233,7 @@ impl Lease {
         if let Some(t) = &self.token_hash {
             writes.push(Write::Check {
                 key: crate::token::token_key(t),
-                cond: Cond::Exists,
+                cond: crate::token::revoked_cond(),
             });
             writes.push(Write::Put {
                 item: new_item(&token_ref_key(t, &self.id)),
@@ -438,6 +438,56 @@ mod tests {
             attempts: 0,
             last_error: None,
         }
+    }
+
+    #[tokio::test]
+    async fn no_lease_is_filed_under_a_token_whose_revocation_started() {
+        let store = MemoryStore::new();
+        let m = crate::token::mint(
+            &crate::token::TokenParams::default(),
+            crate::token::Limits {
+                default_ttl: 600,
+                max_ttl: 600,
+            },
+            0,
+        )
+        .unwrap();
+        store.transact(m.writes()).await.unwrap();
+        let mut before = lease("aws/creds/deploy/before", 0);
+        before.token_hash = Some(m.entry.hash.clone());
+        store.transact(before.pending_writes()).await.unwrap();
+        crate::token::mark_revoked(&store, &m.entry.hash, 1)
+            .await
+            .unwrap();
+        // An issue that authenticated before the mark cannot file its lease after it.
+        let mut after = lease("aws/creds/deploy/after", 1);
+        after.token_hash = Some(m.entry.hash.clone());
+        let e = store.transact(after.pending_writes()).await.unwrap_err();
+        assert!(e.is_condition(), "{e}");
+        assert!(
+            get(&store, "aws/creds/deploy/after")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // The token authenticates nothing from the mark on; the lease filed before is
+        // found by the revocation's listing.
+        assert!(
+            crate::token::find_by_hash(&store, &m.entry.hash, 1)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            crate::token::renew(&store, &m.entry, 60, 1).await.is_err(),
+            "nor renews"
+        );
+        let mut q = Query::partition(format!("token/{}", m.entry.hash));
+        q.sort = SortCond::Prefix("lease/".into());
+        assert_eq!(
+            query_sort_keys(&store, q).await.unwrap(),
+            ["lease/aws/creds/deploy/before"]
+        );
     }
 
     #[tokio::test]

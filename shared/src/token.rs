@@ -42,6 +42,10 @@ const A_DISPLAY: &str = "display_name";
 const A_META: &str = "meta";
 const A_PATH: &str = "path";
 const A_LAST_RENEWAL: &str = "last_renewal";
+/// Set (to the time, seconds) when a revocation starts: from then the token
+/// authenticates nothing and no lease can be filed under it ([`revoked_cond`]), while
+/// its leases are revoked and before its entry is deleted.
+pub const A_REVOKED: &str = "revoking_since";
 
 /// The stored key of a token's entry.
 pub fn token_key(hash: &str) -> Key {
@@ -391,8 +395,42 @@ pub async fn find_by_hash(
     let Some(item) = store.get(&token_key(hash)).await? else {
         return Ok(None);
     };
-    let entry = TokenEntry::try_from(&item)?;
+    live(&item, now)
+}
+
+/// The entry of a token item if the token may still be used: not expired, and no
+/// revocation started.
+fn live(item: &crate::store::Item, now: i64) -> Result<Option<TokenEntry>, ApiError> {
+    if item.contains_key(A_REVOKED) {
+        return Ok(None);
+    }
+    let entry = TokenEntry::try_from(item)?;
     Ok((entry.expire_at > now).then_some(entry))
+}
+
+/// The condition a write filed under a token holds it to (a lease's reference): the
+/// token exists and no revocation of it has started.
+pub fn revoked_cond() -> Cond {
+    Cond::And(vec![Cond::Exists, Cond::AttrAbsent(A_REVOKED)])
+}
+
+/// Starts revoking a token (one conditional write): from the answer on it authenticates
+/// nothing, and a lease being issued under it cannot be filed (its transaction checks
+/// [`revoked_cond`]), so listing the token's leases afterwards finds every one. A token
+/// already gone is fine (another revocation got there first).
+pub async fn mark_revoked(store: &dyn Store, hash: &str, now: i64) -> Result<(), ApiError> {
+    match store
+        .write(Write::Update {
+            key: token_key(hash),
+            updates: vec![Update::Set(A_REVOKED, Value::N(now))],
+            cond: Some(Cond::Exists),
+        })
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_condition() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Looks up a live entry by accessor (two reads).
@@ -452,10 +490,8 @@ pub async fn lookup_with(
         .await?
         .into_iter();
     let (item, other) = (got.next().flatten(), got.next().flatten());
-    let entry = TokenEntry::try_from(&item.ok_or(ApiError::PermissionDenied)?)?;
-    if entry.expire_at <= now {
-        return Err(ApiError::PermissionDenied);
-    }
+    let entry =
+        live(&item.ok_or(ApiError::PermissionDenied)?, now)?.ok_or(ApiError::PermissionDenied)?;
     Ok((entry, other))
 }
 
@@ -544,7 +580,11 @@ pub async fn renew(
         .write(Write::Update {
             key,
             updates,
-            cond: Some(Cond::And(vec![Cond::Exists, Cond::Ge(A_EXPIRE, now + 1)])),
+            cond: Some(Cond::And(vec![
+                Cond::Exists,
+                Cond::AttrAbsent(A_REVOKED),
+                Cond::Ge(A_EXPIRE, now + 1),
+            ])),
         })
         .await
         .map_err(|e| {

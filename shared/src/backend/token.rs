@@ -102,8 +102,10 @@ async fn revoke_accessor(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(Reply::NoContent)
 }
 
-/// Revokes the token's leases, then the token.
+/// Revokes a token: marks it first (from then it authenticates nothing and no new lease
+/// can be filed under it), then revokes its leases, then deletes it.
 async fn revoke(c: &Ctx<'_>, entry: &TokenEntry) -> Result<Reply, ApiError> {
+    token::mark_revoked(c.store(), &entry.hash, c.now).await?;
     crate::lease::revoke_owned(c.store(), c.svc.revokers, &entry.hash, c.now).await?;
     token::revoke(c.store(), entry).await?;
     Ok(Reply::NoContent)
