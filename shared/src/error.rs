@@ -105,7 +105,7 @@ impl ApiError {
         match self {
             ApiError::NotFound => serde_json::json!({ "errors": [] }),
             other => {
-                let mut msg = other.to_string();
+                let mut msg = crate::token_format::redact_tokens_in_text(&other.to_string());
                 if msg.len() > MAX_MESSAGE_BYTES {
                     let mut cut = MAX_MESSAGE_BYTES - "...".len();
                     while !msg.is_char_boundary(cut) {

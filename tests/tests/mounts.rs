@@ -726,6 +726,17 @@ async fn an_aws_mount_at_another_path_issues_under_its_own_settings_and_revokes_
     assert_eq!(s, 404, "refused at once");
     let (s, _) = f.call("GET", "/v1/team-aws/roles/deploy", a, None).await;
     assert_eq!(s, 404);
+    for op in ["renew", "lookup"] {
+        let (s, b) = f
+            .call(
+                "PUT",
+                &format!("/v1/sys/leases/{op}"),
+                a,
+                Some(json!({"lease_id": lease_id})),
+            )
+            .await;
+        assert_eq!(s, 400, "{op} of a disabled mount's lease: {b}");
+    }
     let report = f.sweep().await;
     assert_eq!(report.mounts_pending, 0, "{report:?}");
     let users = f.iam_users("").await;

@@ -100,6 +100,20 @@ pub struct MetadataUpdate {
     pub custom_metadata: Option<BTreeMap<String, String>>,
 }
 
+/// 400 for a `delete_version_after` other than none or zero: Sigil does not delete
+/// versions on a timer yet (metadata and mount config alike).
+fn refuse_delete_version_after(body: &Body) -> Result<(), ApiError> {
+    if body
+        .get("delete_version_after")
+        .is_some_and(|v| !matches!(v, Json::Null) && v != "0s" && v != "0" && v != "" && v != 0)
+    {
+        return Err(ApiError::bad(
+            "\"delete_version_after\" is not supported by Sigil yet",
+        ));
+    }
+    Ok(())
+}
+
 impl MetadataUpdate {
     /// Parses the settings: 400 for `custom_metadata` past its limits
     /// ([`MAX_CUSTOM_KEYS`] keys, [`MAX_CUSTOM_KEY_BYTES`]-byte keys,
@@ -117,14 +131,7 @@ impl MetadataUpdate {
                 "custom_metadata is too large (at most 64 keys, 128-byte keys, 512-byte values)",
             ));
         }
-        if body
-            .get("delete_version_after")
-            .is_some_and(|v| !matches!(v, Json::Null) && v != "0s" && v != 0)
-        {
-            return Err(ApiError::bad(
-                "\"delete_version_after\" is not supported by Sigil yet",
-            ));
-        }
+        refuse_delete_version_after(body)?;
         Ok(Self {
             max_versions: body.uint("max_versions")?,
             cas_required: body.boolean("cas_required")?,
@@ -143,11 +150,48 @@ pub struct ConfigUpdate {
 }
 
 impl ConfigUpdate {
-    /// Parses `max_versions` and `cas_required`.
+    /// Parses `max_versions` and `cas_required`; 400 for a non-zero
+    /// `delete_version_after` (not supported).
     pub fn from_body(body: &Body) -> Result<Self, ApiError> {
+        refuse_delete_version_after(body)?;
         Ok(Self {
             max_versions: body.uint("max_versions")?,
             cas_required: body.boolean("cas_required")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Json) -> Body {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn delete_version_after_is_refused_on_metadata_and_config() {
+        for b in [
+            serde_json::json!({"delete_version_after": "xyz"}),
+            serde_json::json!({"delete_version_after": "1h"}),
+        ] {
+            assert_eq!(
+                ConfigUpdate::from_body(&body(b.clone()))
+                    .unwrap_err()
+                    .status(),
+                400
+            );
+            assert_eq!(
+                MetadataUpdate::from_body(&body(b)).unwrap_err().status(),
+                400
+            );
+        }
+        for b in [
+            serde_json::json!({"delete_version_after": "0s"}),
+            serde_json::json!({"delete_version_after": 0}),
+            serde_json::json!({"max_versions": 3}),
+        ] {
+            assert!(ConfigUpdate::from_body(&body(b)).is_ok());
+        }
     }
 }

@@ -34,15 +34,24 @@ fn lease_id(c: &Ctx<'_>) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::bad("missing lease_id"))
 }
 
+/// A lease that is still served: its record exists and its mount is enabled (a
+/// disabled mount's leases are being revoked by the sweeper: unknown from the disable
+/// on, as Vault revokes them with the mount).
+async fn served(c: &Ctx<'_>) -> Result<Option<lease::Lease>, ApiError> {
+    Ok(lease::get(c.store(), &lease_id(c)?)
+        .await?
+        .filter(|l| c.table.find(&l.path).is_some()))
+}
+
 pub(super) async fn lookup(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let l = lease::get(c.store(), &lease_id(c)?)
+    let l = served(c)
         .await?
         .ok_or_else(|| ApiError::bad("invalid lease"))?;
     Ok(Envelope::data(lease::lookup_json(&l, c.now)).ok())
 }
 
 pub(super) async fn renew(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let l = lease::get(c.store(), &lease_id(c)?)
+    let l = served(c)
         .await?
         .ok_or_else(|| ApiError::bad("lease not found or lease is not renewable"))?;
     let increment = c.body.duration("increment")?.unwrap_or(0);
@@ -202,10 +211,10 @@ mod tests {
         let user = token::mint(&TokenParams::default(), limits, 1_000).unwrap();
         store.transact(user.writes()).await.unwrap();
         let user_token = secrecy::ExposeSecret::expose_secret(&user.token).to_owned();
-        seed(&store, "test/creds/a/1", None).await;
-        seed(&store, "test/creds/a/2", None).await;
-        seed(&store, "test/creds/b/1", None).await;
-        seed(&store, "test/creds/c/1", Some(&user.entry.hash)).await;
+        seed(&store, "aws/creds/a/1", None).await;
+        seed(&store, "aws/creds/a/2", None).await;
+        seed(&store, "aws/creds/b/1", None).await;
+        seed(&store, "aws/creds/c/1", Some(&user.entry.hash)).await;
 
         let ring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"));
         ring.ensure_audit_key("k", 0).await.unwrap();
@@ -215,7 +224,7 @@ mod tests {
                 "PUT",
                 "/v1/sys/leases/lookup",
                 &root,
-                json!({"lease_id": "test/creds/a/1"}),
+                json!({"lease_id": "aws/creds/a/1"}),
             ))
             .await;
         assert_eq!(r.status, 200);
@@ -236,21 +245,21 @@ mod tests {
                 "PUT",
                 "/v1/sys/leases/renew",
                 &root,
-                json!({"lease_id": "test/creds/a/1", "increment": 9999}),
+                json!({"lease_id": "aws/creds/a/1", "increment": 9999}),
             ))
             .await;
         assert_eq!(r.status, 200);
         let b = r.body.unwrap();
         assert_eq!(
             (b["lease_duration"].as_i64(), b["lease_id"].as_str()),
-            (Some(300), Some("test/creds/a/1"))
+            (Some(300), Some("aws/creds/a/1"))
         );
 
         let revoke = app(&store, &ring, &counting, Function::Revoke);
         let r = revoke
             .handle(req(
                 "PUT",
-                "/v1/sys/leases/revoke-prefix/test/creds/a",
+                "/v1/sys/leases/revoke-prefix/aws/creds/a",
                 &root,
                 json!({}),
             ))
@@ -258,7 +267,7 @@ mod tests {
         assert_eq!(r.status, 204);
         assert_eq!(counting.0.load(Ordering::SeqCst), 2);
         assert!(
-            lease::get(store.as_ref(), "test/creds/b/1")
+            lease::get(store.as_ref(), "aws/creds/b/1")
                 .await
                 .unwrap()
                 .is_some(),
@@ -269,7 +278,7 @@ mod tests {
                 "PUT",
                 "/v1/sys/leases/revoke",
                 &root,
-                json!({"lease_id": "test/creds/b/1"}),
+                json!({"lease_id": "aws/creds/b/1"}),
             ))
             .await;
         assert_eq!(r.status, 204);
@@ -278,7 +287,7 @@ mod tests {
                 "PUT",
                 "/v1/sys/leases/revoke",
                 &root,
-                json!({"lease_id": "test/creds/b/1"}),
+                json!({"lease_id": "aws/creds/b/1"}),
             ))
             .await;
         assert_eq!(r.status, 204, "idempotent");
@@ -296,7 +305,7 @@ mod tests {
         assert_eq!(r.status, 204);
         assert_eq!(counting.0.load(Ordering::SeqCst), 4);
         assert!(
-            lease::get(store.as_ref(), "test/creds/c/1")
+            lease::get(store.as_ref(), "aws/creds/c/1")
                 .await
                 .unwrap()
                 .is_none()
@@ -325,8 +334,8 @@ mod tests {
             .await
             .unwrap();
         let root = secrecy::ExposeSecret::expose_secret(&root.token).to_owned();
-        seed(&store, "test/creds/a/1", None).await;
-        let mut stuck = seed(&store, "test/creds/a/2", None).await;
+        seed(&store, "aws/creds/a/1", None).await;
+        let mut stuck = seed(&store, "aws/creds/a/2", None).await;
         stuck.kind = "gone.engine".into();
         store
             .write(crate::store::Write::Put {
@@ -350,7 +359,7 @@ mod tests {
         let r = admin
             .handle(req(
                 "LIST",
-                "/v1/sys/leases/lookup/test/creds/a/",
+                "/v1/sys/leases/lookup/aws/creds/a/",
                 &root,
                 json!({}),
             ))
@@ -375,7 +384,7 @@ mod tests {
         let r = revoke
             .handle(req(
                 "PUT",
-                "/v1/sys/leases/revoke-prefix/test/creds/a",
+                "/v1/sys/leases/revoke-prefix/aws/creds/a",
                 &root,
                 json!({}),
             ))
@@ -384,7 +393,7 @@ mod tests {
         let r = revoke
             .handle(req(
                 "PUT",
-                "/v1/sys/leases/revoke-force/test/creds/a",
+                "/v1/sys/leases/revoke-force/aws/creds/a",
                 &root,
                 json!({}),
             ))
