@@ -181,5 +181,9 @@ async fn sweep(config: &Config, sdk: &SdkConfig, out: &Output, now: i64) -> Resu
         ("irrevocable", json!(report.irrevocable)),
         ("queries", json!(report.queries)),
         ("cursor_hour", json!(report.cursor_hour)),
+        // Disabled mounts: items deleted (tokens and leases revoked) this run, and
+        // mounts whose cleanup goes on.
+        ("mount_items", json!(report.mount_items)),
+        ("mounts_pending", json!(report.mounts_pending)),
     ])
 }
