@@ -12,14 +12,15 @@ pub const MAX_MESSAGE_BYTES: usize = 512;
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// 400: the request is malformed or violates a rule; the message says which.
-    #[error("{0}")]
+    /// Token-shaped words in it are redacted wherever it is shown (body, audit, logs).
+    #[error("{}", crate::token_format::redact_tokens_in_text(.0))]
     BadRequest(String),
     /// 403: missing, invalid, expired or revoked token, or not allowed (Vault's message).
     #[error("permission denied")]
     PermissionDenied,
     /// 403 with a reason: an auth method refused the credentials it was given (Vault's
     /// Kubernetes method answers its token validation failures so).
-    #[error("{0}")]
+    #[error("{}", crate::token_format::redact_tokens_in_text(.0))]
     Denied(String),
     /// 404: no such path or item. Vault answers `{"errors": []}` for a missing secret.
     #[error("not found")]
@@ -36,7 +37,7 @@ pub enum ApiError {
     TooLarge,
     /// 415: the body's media type is not the one the path takes (Vault's PATCH needs
     /// `application/merge-patch+json`).
-    #[error("{0}")]
+    #[error("{}", crate::token_format::redact_tokens_in_text(.0))]
     UnsupportedMediaType(String),
     /// 431: the request's headers are larger or more numerous than allowed.
     #[error("request header fields too large")]
@@ -105,7 +106,7 @@ impl ApiError {
         match self {
             ApiError::NotFound => serde_json::json!({ "errors": [] }),
             other => {
-                let mut msg = crate::token_format::redact_tokens_in_text(&other.to_string());
+                let mut msg = other.to_string();
                 if msg.len() > MAX_MESSAGE_BYTES {
                     let mut cut = MAX_MESSAGE_BYTES - "...".len();
                     while !msg.is_char_boundary(cut) {
@@ -176,6 +177,24 @@ mod tests {
         assert!(long.ends_with("..."), "{long}");
         let exact = ApiError::bad("x".repeat(MAX_MESSAGE_BYTES)).body();
         assert_eq!(exact["errors"][0], "x".repeat(MAX_MESSAGE_BYTES), "not cut");
+    }
+
+    #[test]
+    fn tokens_quoted_in_messages_are_redacted_everywhere_they_are_shown() {
+        let quoted = r#"unknown capability "sgl.AbC123" in path "x""#;
+        for e in [
+            ApiError::bad(quoted),
+            ApiError::Denied(quoted.into()),
+            ApiError::UnsupportedMediaType(quoted.into()),
+        ] {
+            // Display feeds the audit line's `error` and log fields; body the client.
+            let shown = e.to_string();
+            assert!(
+                !shown.contains("AbC123") && shown.contains("sgl.REDACTED"),
+                "{shown}"
+            );
+            assert!(!e.body().to_string().contains("AbC123"));
+        }
     }
 
     #[test]
