@@ -233,7 +233,7 @@ impl Lease {
         if let Some(t) = &self.token_hash {
             writes.push(Write::Check {
                 key: crate::token::token_key(t),
-                cond: crate::token::revoked_cond(),
+                cond: crate::token::unrevoked_cond(),
             });
             writes.push(Write::Put {
                 item: new_item(&token_ref_key(t, &self.id)),

@@ -43,7 +43,7 @@ const A_META: &str = "meta";
 const A_PATH: &str = "path";
 const A_LAST_RENEWAL: &str = "last_renewal";
 /// Set (to the time, seconds) when a revocation starts: from then the token
-/// authenticates nothing and no lease can be filed under it ([`revoked_cond`]), while
+/// authenticates nothing and no lease can be filed under it ([`unrevoked_cond`]), while
 /// its leases are revoked and before its entry is deleted.
 pub const A_REVOKED: &str = "revoking_since";
 
@@ -410,13 +410,13 @@ fn live(item: &crate::store::Item, now: i64) -> Result<Option<TokenEntry>, ApiEr
 
 /// The condition a write filed under a token holds it to (a lease's reference): the
 /// token exists and no revocation of it has started.
-pub fn revoked_cond() -> Cond {
+pub fn unrevoked_cond() -> Cond {
     Cond::And(vec![Cond::Exists, Cond::AttrAbsent(A_REVOKED)])
 }
 
 /// Starts revoking a token (one conditional write): from the answer on it authenticates
 /// nothing, and a lease being issued under it cannot be filed (its transaction checks
-/// [`revoked_cond`]), so listing the token's leases afterwards finds every one. A token
+/// [`unrevoked_cond`]), so listing the token's leases afterwards finds every one. A token
 /// already gone is fine (another revocation got there first).
 pub async fn mark_revoked(store: &dyn Store, hash: &str, now: i64) -> Result<(), ApiError> {
     match store
