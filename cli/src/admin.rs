@@ -185,5 +185,9 @@ async fn sweep(config: &Config, sdk: &SdkConfig, out: &Output, now: i64) -> Resu
         // mounts whose cleanup goes on.
         ("mount_items", json!(report.mount_items)),
         ("mounts_pending", json!(report.mounts_pending)),
+        // Token and revoke-prefix revocations: leases gone through this run, and
+        // revocations that go on.
+        ("revocation_leases", json!(report.revocation_leases)),
+        ("revocations_pending", json!(report.revocations_pending)),
     ])
 }

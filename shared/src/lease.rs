@@ -45,6 +45,13 @@ const A_DATA: &str = "data";
 const A_ATTEMPTS: &str = "attempts";
 const A_ERROR: &str = "last_error";
 const A_CLAIM: &str = "claimed_until";
+/// Set on a pending lease whose revocation was asked for while its issue may still be
+/// running: activation then fails (the issue undoes what it created) and the sweeper
+/// revokes the lease after [`PENDING_GRACE_SECS`].
+const A_DOOMED: &str = "revoke_requested_at";
+/// When a revocation first claimed the lease: from then on it is never renewed (a
+/// failed revocation releases its claim for the retry, not this).
+const A_REVOKING: &str = "revocation_started_at";
 
 /// Seconds a revocation holds its claim on a lease: concurrent revocations (two
 /// sweepers, a sweeper and an operator) skip a claimed lease, so the engine runs once.
@@ -120,8 +127,13 @@ fn mount_of(path: &str) -> &str {
     path.split('/').next().unwrap_or(path)
 }
 
+/// The partition of the mount index holding lease IDs that start with `prefix`.
+pub fn index_partition(prefix: &str) -> String {
+    format!("leases/{}", mount_of(prefix))
+}
+
 fn index_key(id: &str) -> Key {
-    Key::new(format!("leases/{}", mount_of(id)), id)
+    Key::new(index_partition(id), id)
 }
 
 fn token_ref_key(hash: &str, id: &str) -> Key {
@@ -197,15 +209,7 @@ impl Lease {
         if let Some(t) = &self.token_hash {
             item.insert(A_TOKEN.into(), t.clone().into());
         }
-        item.insert(
-            A_DATA.into(),
-            Value::M(
-                self.data
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::S(v.clone())))
-                    .collect(),
-            ),
-        );
+        item.insert(A_DATA.into(), data_value(&self.data));
         item.insert(A_ATTEMPTS.into(), self.attempts.into());
         item.insert(A_CLAIM.into(), Value::N(0));
         if self.state != LeaseState::Irrevocable {
@@ -282,20 +286,64 @@ pub async fn get(store: &dyn Store, id: &str) -> Result<Option<Lease>, ApiError>
         .transpose()?)
 }
 
-/// Marks a pending lease active with its engine `data` and final expiry. Fails (the
-/// caller undoes what it created) when the lease is no longer pending, e.g. because
-/// the sweeper finished it meanwhile.
-pub async fn activate(store: &dyn Store, lease: &mut Lease) -> Result<(), StoreError> {
-    lease.state = LeaseState::Active;
+/// Marks a pending lease active with its engine `data` and final expiry, at time `now`
+/// (one conditional update: the claim and attempt count a concurrent revocation wrote
+/// are kept). Fails (the caller undoes what it created) when the lease is no longer
+/// pending, a revocation claimed it, or its revocation was asked for meanwhile.
+///
+/// The lease is filed on the expiry index at its expiry, or at `now` when the issue
+/// took longer than the TTL: never at an hour the sweeper's cursor may have passed.
+pub async fn activate(store: &dyn Store, lease: &mut Lease, now: i64) -> Result<(), StoreError> {
+    let key = lease_key(&lease.id);
+    let mut updates = vec![
+        Update::Set(A_STATE, Value::S(LeaseState::Active.as_str().into())),
+        Update::Set(A_EXPIRE, Value::N(lease.expire_at)),
+        Update::Set(A_MAX_EXPIRE, Value::N(lease.max_expire_at)),
+        Update::Set(A_DATA, data_value(&lease.data)),
+    ];
+    updates.extend(
+        schema::expiry_attrs(&key.pk, lease.expire_at.max(now)).map(|(k, v)| Update::Set(k, v)),
+    );
     store
-        .write(Write::Put {
-            item: lease.to_item(),
-            cond: Some(Cond::Eq(
-                A_STATE,
-                Value::S(LeaseState::Pending.as_str().into()),
-            )),
+        .write(Write::Update {
+            key,
+            updates,
+            cond: Some(Cond::And(vec![
+                Cond::Eq(A_STATE, Value::S(LeaseState::Pending.as_str().into())),
+                Cond::Le(A_CLAIM, now),
+                Cond::AttrAbsent(A_DOOMED),
+            ])),
         })
-        .await
+        .await?;
+    lease.state = LeaseState::Active;
+    Ok(())
+}
+
+fn data_value(data: &BTreeMap<String, String>) -> Value {
+    Value::M(
+        data.iter()
+            .map(|(k, v)| (k.clone(), Value::S(v.clone())))
+            .collect(),
+    )
+}
+
+/// Whether a revocation started on the lease item and its claim lapsed (the revocation
+/// died): the sweeper then revokes the lease whatever its expiry.
+pub fn claim_lapsed(item: &Item, now: i64) -> bool {
+    item.n_opt(A_CLAIM)
+        .ok()
+        .flatten()
+        .is_some_and(|c| c > 0 && c <= now)
+}
+
+/// Whether a revocation holds the lease item's claim at `now`.
+pub fn claim_held(item: &Item, now: i64) -> bool {
+    item.n_opt(A_CLAIM).ok().flatten().is_some_and(|c| c > now)
+}
+
+/// Whether the revocation of a pending lease was asked for ([`A_DOOMED`]).
+pub fn revoke_requested(item: &Item) -> bool {
+    item.contains_key(A_DOOMED)
 }
 
 pub use crate::ttl::Renewal;
@@ -330,6 +378,8 @@ pub async fn renew(
             cond: Some(Cond::And(vec![
                 Cond::Eq(A_STATE, Value::S(LeaseState::Active.as_str().into())),
                 Cond::Ge(A_EXPIRE, now + 1),
+                // A lease whose revocation started is not renewed.
+                Cond::AttrAbsent(A_REVOKING),
             ])),
         })
         .await
@@ -345,7 +395,10 @@ pub async fn renew(
 
 /// Records a failed revocation: the lease moves later on the expiry index by an
 /// exponential backoff (1, 2, 4 ... minutes), and becomes irrevocable after
-/// [`MAX_ATTEMPTS`] failures. Returns the new state.
+/// [`MAX_ATTEMPTS`] failures (off the expiry index, onto the irrevocable list). One
+/// conditional update (on the attempt count read, so two revocations cannot both
+/// count one failure); the revocation's claim is released, so the next attempt is due
+/// at the backoff. Returns the new state.
 pub async fn record_failure(
     store: &dyn Store,
     lease: &Lease,
@@ -353,44 +406,79 @@ pub async fn record_failure(
     now: i64,
 ) -> Result<LeaseState, StoreError> {
     let attempts = lease.attempts + 1;
-    let mut next = lease.clone();
-    next.attempts = attempts;
-    next.last_error = Some(error_code.chars().take(200).collect());
+    let key = lease_key(&lease.id);
+    let error: String = error_code.chars().take(200).collect();
+    let mut updates = vec![
+        Update::Set(A_ATTEMPTS, Value::N(attempts)),
+        Update::Set(A_ERROR, Value::S(error)),
+        Update::Set(A_CLAIM, Value::N(0)),
+    ];
     let mut writes = Vec::new();
-    if attempts >= MAX_ATTEMPTS {
-        next.state = LeaseState::Irrevocable;
+    let state = if attempts >= MAX_ATTEMPTS {
+        updates.push(Update::Set(
+            A_STATE,
+            Value::S(LeaseState::Irrevocable.as_str().into()),
+        ));
+        updates.extend([schema::EXP_BUCKET, schema::EXP_AT, schema::TTL].map(Update::Remove));
         writes.push(Write::Put {
             item: new_item(&irrevocable_key(&lease.id)),
             cond: None,
         });
+        LeaseState::Irrevocable
     } else {
-        let backoff = 60i64 << (attempts - 1).min(10);
-        // The index position is the due time: push it into the future.
-        match next.state {
-            LeaseState::Pending => next.issued_at = now + backoff - PENDING_GRACE_SECS,
-            _ => next.expire_at = now + backoff,
+        let due = now + (60i64 << (attempts - 1).min(10));
+        // The due time is the index position (and, for a pending lease, what the
+        // sweeper compares with: issued_at + grace).
+        match lease.state {
+            LeaseState::Pending => {
+                updates.push(Update::Set(A_ISSUED, Value::N(due - PENDING_GRACE_SECS)))
+            }
+            _ => updates.push(Update::Set(A_EXPIRE, Value::N(due))),
         }
-    }
-    let mut item = next.to_item();
-    if let Some(e) = &next.last_error {
-        item.insert(A_ERROR.into(), e.clone().into());
-    }
+        updates.extend(schema::expiry_attrs(&key.pk, due).map(|(k, v)| Update::Set(k, v)));
+        lease.state
+    };
     writes.insert(
         0,
-        Write::Put {
-            item,
+        Write::Update {
+            key,
+            updates,
             cond: Some(Cond::Eq(A_ATTEMPTS, Value::N(lease.attempts))),
         },
     );
     store.transact(writes).await?;
-    Ok(next.state)
+    Ok(state)
 }
 
-/// Lease IDs of a mount under `prefix` (a lease ID prefix such as `aws/creds/deploy/`).
-pub async fn list_prefix(store: &dyn Store, prefix: &str) -> Result<Vec<String>, ApiError> {
-    let mut q = Query::partition(format!("leases/{}", mount_of(prefix)));
-    q.sort = SortCond::Prefix(prefix.to_owned());
-    Ok(query_sort_keys(store, q).await?)
+/// Lease IDs of a mount under `prefix` (a lease ID prefix such as `aws/creds/deploy/`),
+/// in order, starting after the ID `after` (when given), at most `limit`. Returns the
+/// IDs and whether more follow.
+pub async fn list_prefix(
+    store: &dyn Store,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<String>, bool), ApiError> {
+    let partition = index_partition(prefix);
+    let mut ids = Vec::new();
+    let mut start = after.map(|a| new_item(&Key::new(&partition, a)));
+    loop {
+        let mut q = Query::partition(partition.clone());
+        q.sort = SortCond::Prefix(prefix.to_owned());
+        q.limit = Some((limit - ids.len()).min(1000) as u32 + 1);
+        q.start = start.take();
+        let page = store.query(&q).await?;
+        for i in &page.items {
+            if ids.len() == limit {
+                return Ok((ids, true));
+            }
+            ids.push(i.key().sk);
+        }
+        match page.next {
+            Some(n) if ids.len() < limit => start = Some(n),
+            _ => return Ok((ids, false)),
+        }
+    }
 }
 
 /// Irrevocable lease IDs.
@@ -456,7 +544,8 @@ mod tests {
         let mut before = lease("aws/creds/deploy/before", 0);
         before.token_hash = Some(m.entry.hash.clone());
         store.transact(before.pending_writes()).await.unwrap();
-        crate::token::mark_revoked(&store, &m.entry.hash, 1)
+        store
+            .write(crate::token::revoking_write(&m.entry.hash, 1, Cond::Exists))
             .await
             .unwrap();
         // An issue that authenticated before the mark cannot file its lease after it.
@@ -507,21 +596,22 @@ mod tests {
             renew(&store, &l, 10, 1).await.is_err(),
             "pending leases do not renew"
         );
-        activate(&store, &mut l).await.unwrap();
+        activate(&store, &mut l, 0).await.unwrap();
         assert!(
-            activate(&store, &mut l.clone()).await.is_err(),
+            activate(&store, &mut l.clone(), 0).await.is_err(),
             "activates once"
         );
         let r = renew(&store, &l, 1000, 10).await.unwrap();
         assert_eq!((r.ttl, r.warnings.len()), (290, 1));
         assert_eq!(
-            list_prefix(&store, "aws/creds/").await.unwrap(),
-            vec![l.id.clone()]
+            list_prefix(&store, "aws/creds/", None, 10).await.unwrap(),
+            (vec![l.id.clone()], false)
         );
         assert!(
-            list_prefix(&store, "aws/creds/other/")
+            list_prefix(&store, "aws/creds/other/", None, 10)
                 .await
                 .unwrap()
+                .0
                 .is_empty()
         );
         store.transact(l.delete_writes()).await.unwrap();
@@ -533,7 +623,7 @@ mod tests {
         let store = MemoryStore::new();
         let mut l = lease("aws/creds/deploy/f", 0);
         store.transact(l.pending_writes()).await.unwrap();
-        activate(&store, &mut l).await.unwrap();
+        activate(&store, &mut l, 0).await.unwrap();
         for n in 1..MAX_ATTEMPTS {
             let cur = get(&store, &l.id).await.unwrap().unwrap();
             assert_eq!(
@@ -601,30 +691,66 @@ impl Revokers {
     /// Revokes `lease`: the engine first, then the record (last, so a failure leaves a
     /// lease to retry). On an engine failure the lease is rescheduled or made
     /// irrevocable ([`record_failure`]) and the error returned; `force` deletes the
-    /// record anyway (Vault's `revoke-force`). `Ok(false)`: another revocation holds
-    /// the lease's claim, or it is already gone; nothing was done.
+    /// record anyway (Vault's `revoke-force`).
+    ///
+    /// A revocation first claims the lease for [`CLAIM_SECS`] (one conditional update
+    /// that also moves the lease to the claim's end on the expiry index): a concurrent
+    /// revocation finds it claimed and skips it ([`Revocation::Skipped`]), and if the
+    /// claimant dies the sweeper finds the lease again when the claim lapses.
+    ///
+    /// A pending lease younger than [`PENDING_GRACE_SECS`] may belong to an issue still
+    /// running, which could create its user after the engine's revocation ran: it is
+    /// only marked ([`Revocation::Deferred`]). Its activation then fails, the issue
+    /// undoes what it created, and the sweeper revokes the lease after the grace.
     pub async fn revoke(
         &self,
         store: &dyn Store,
         lease: &Lease,
         now: i64,
         force: bool,
-    ) -> Result<bool, RevokeOutcome> {
+    ) -> Result<Revocation, RevokeOutcome> {
+        let fresh;
+        let mut lease = lease;
+        if lease.state == LeaseState::Pending
+            && lease.issued_at.saturating_add(PENDING_GRACE_SECS) > now
+        {
+            match request_revocation(store, lease, now).await {
+                Ok(()) => return Ok(Revocation::Deferred),
+                Err(e) if e.is_condition() => {
+                    // Activated (or gone) meanwhile: revoke what is there now.
+                    match get(store, &lease.id).await {
+                        Ok(Some(l)) if l.state != LeaseState::Pending => {
+                            fresh = l;
+                            lease = &fresh;
+                        }
+                        Ok(_) => return Ok(Revocation::Skipped),
+                        Err(_) => return Err(RevokeOutcome::Store(e)),
+                    }
+                }
+                Err(e) => return Err(RevokeOutcome::Store(e)),
+            }
+        }
         // Claim first, conditionally: if another revocation holds the lease (or it is
         // already gone), this one has nothing to do.
+        let key = lease_key(&lease.id);
+        let until = now.saturating_add(CLAIM_SECS);
+        let mut updates = vec![
+            Update::Set(A_CLAIM, Value::N(until)),
+            Update::Set(A_REVOKING, Value::N(now)),
+        ];
+        if lease.state != LeaseState::Irrevocable {
+            updates.extend(schema::expiry_attrs(&key.pk, until).map(|(k, v)| Update::Set(k, v)));
+        }
         let claim = store
             .write(Write::Update {
-                key: lease_key(&lease.id),
-                updates: vec![Update::Set(
-                    A_CLAIM,
-                    Value::N(now.saturating_add(CLAIM_SECS)),
-                )],
+                key,
+                updates,
                 cond: Some(Cond::Le(A_CLAIM, now)),
             })
             .await;
         match claim {
             Ok(()) => {}
-            Err(e) if e.is_condition() => return Ok(false),
+            Err(e) if e.is_condition() => return Ok(Revocation::Skipped),
             Err(e) => return Err(RevokeOutcome::Store(e)),
         }
         let result = match self.0.get(&lease.kind) {
@@ -650,8 +776,35 @@ impl Revokers {
             .transact(lease.delete_writes())
             .await
             .map_err(RevokeOutcome::Store)?;
-        Ok(true)
+        Ok(Revocation::Done)
     }
+}
+
+/// Marks a young pending lease for revocation ([`A_DOOMED`]): conditional on it still
+/// being pending.
+async fn request_revocation(store: &dyn Store, lease: &Lease, now: i64) -> Result<(), StoreError> {
+    store
+        .write(Write::Update {
+            key: lease_key(&lease.id),
+            updates: vec![Update::Set(A_DOOMED, Value::N(now))],
+            cond: Some(Cond::Eq(
+                A_STATE,
+                Value::S(LeaseState::Pending.as_str().into()),
+            )),
+        })
+        .await
+}
+
+/// What [`Revokers::revoke`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// The engine revoked it and the record is gone.
+    Done,
+    /// Nothing: another revocation holds its claim, or it is already gone.
+    Skipped,
+    /// A young pending lease, marked: it can no longer be activated, and the sweeper
+    /// revokes it after [`PENDING_GRACE_SECS`].
+    Deferred,
 }
 
 /// Why a revocation did not complete.
@@ -731,7 +884,7 @@ mod revoke_tests {
         let revokers = Revokers::new().with("test.kind", flaky.clone());
         let mut l = test_lease("test/creds/r/1", "test.kind");
         store.transact(l.pending_writes()).await.unwrap();
-        activate(&store, &mut l).await.unwrap();
+        activate(&store, &mut l, 0).await.unwrap();
         let e = revokers.revoke(&store, &l, 100, false).await.unwrap_err();
         assert!(matches!(
             e,
@@ -787,7 +940,7 @@ mod claim_tests {
         for n in 0..20 {
             let mut l = test_lease(&format!("t/creds/r/{n:03}"), "slow");
             store.transact(l.pending_writes()).await.unwrap();
-            activate(&store, &mut l).await.unwrap();
+            activate(&store, &mut l, 0).await.unwrap();
         }
         let slow = Arc::new(Slow(AtomicU32::new(0)));
         let revokers = Revokers::new().with("slow", slow.clone());
@@ -802,7 +955,114 @@ mod claim_tests {
             "the engine ran once per lease"
         );
         assert!(a.leases + b.leases <= 20);
-        assert!(list_prefix(&store, "t/").await.unwrap().is_empty());
+        assert!(
+            list_prefix(&store, "t/", None, 10)
+                .await
+                .unwrap()
+                .0
+                .is_empty()
+        );
+    }
+
+    /// The race the simulator found (seed 76822 of the first increment): an operator
+    /// revoked a pending lease while its issue ran; the revocation deleted the record,
+    /// the issue then created the user and died before its undo: a user with no lease.
+    /// Now a young pending lease is only marked; its activation fails (the issue
+    /// undoes), and the sweeper revokes it after the grace.
+    #[tokio::test]
+    async fn revoking_a_young_pending_lease_defers_to_the_sweeper() {
+        let store = MemoryStore::new();
+        crate::sweeper::init_cursor(&store, 0).await.unwrap();
+        let slow = Arc::new(Slow(AtomicU32::new(0)));
+        let revokers = Revokers::new().with("slow", slow.clone());
+        let l = test_lease("t/creds/r/x", "slow");
+        store.transact(l.pending_writes()).await.unwrap();
+        assert_eq!(
+            revokers.revoke(&store, &l, 10, false).await.unwrap(),
+            Revocation::Deferred
+        );
+        assert_eq!(slow.0.load(Ordering::SeqCst), 0, "the engine waits");
+        assert!(
+            activate(&store, &mut l.clone(), 11).await.is_err(),
+            "the issue cannot hand it out"
+        );
+        let r = crate::sweeper::sweep(&store, &revokers, PENDING_GRACE_SECS)
+            .await
+            .unwrap();
+        assert_eq!(r.leases, 1, "{r:?}");
+        assert_eq!(slow.0.load(Ordering::SeqCst), 1);
+        assert!(get(&store, &l.id).await.unwrap().is_none());
+    }
+
+    /// Finding 8: activation and failure recording update their own fields under a
+    /// condition; they no longer replace the item from an earlier read (which reset a
+    /// concurrent revocation's claim, letting a second revocation run the engine).
+    #[tokio::test]
+    async fn activation_and_failures_keep_what_others_wrote() {
+        let store = MemoryStore::new();
+        let l = test_lease("t/creds/r/x", "slow");
+        store.transact(l.pending_writes()).await.unwrap();
+        // A revocation (after the grace) claims the pending lease.
+        store
+            .write(Write::Update {
+                key: lease_key(&l.id),
+                updates: vec![Update::Set(A_CLAIM, Value::N(1_000))],
+                cond: None,
+            })
+            .await
+            .unwrap();
+        assert!(activate(&store, &mut l.clone(), 900).await.is_err());
+        let item = store.get(&lease_key(&l.id)).await.unwrap().unwrap();
+        assert_eq!(item.n(A_CLAIM).unwrap(), 1_000, "the claim stands");
+        // A failure recorded from a read taken before the revocation was requested
+        // keeps the request.
+        store
+            .write(Write::Update {
+                key: lease_key(&l.id),
+                updates: vec![Update::Set(A_DOOMED, Value::N(950))],
+                cond: None,
+            })
+            .await
+            .unwrap();
+        record_failure(&store, &l, "Throttling", 960).await.unwrap();
+        let item = store.get(&lease_key(&l.id)).await.unwrap().unwrap();
+        assert!(revoke_requested(&item));
+        assert_eq!(item.n(A_ATTEMPTS).unwrap(), 1);
+        assert!(
+            record_failure(&store, &l, "Throttling", 961).await.is_err(),
+            "a stale attempt count is refused"
+        );
+    }
+
+    /// Found by the simulator (seed 1180): a revocation claimed an active lease and
+    /// died; once its claim lapsed, a renewal pushed the lease's expiry (and its place
+    /// on the expiry index) out, so the lease outlived its token's revocation.
+    #[tokio::test]
+    async fn a_lease_whose_revocation_started_is_not_renewed() {
+        let store = MemoryStore::new();
+        let mut l = test_lease("t/creds/r/x", "slow");
+        l.expire_at = 1_000;
+        l.max_expire_at = 2_000;
+        store.transact(l.pending_writes()).await.unwrap();
+        activate(&store, &mut l, 0).await.unwrap();
+        renew(&store, &l, 100, 400).await.unwrap();
+        // A revocation claims it (at 500) and dies.
+        store
+            .write(Write::Update {
+                key: lease_key(&l.id),
+                updates: vec![
+                    Update::Set(A_CLAIM, Value::N(500 + CLAIM_SECS)),
+                    Update::Set(A_REVOKING, Value::N(500)),
+                ],
+                cond: None,
+            })
+            .await
+            .unwrap();
+        assert!(renew(&store, &l, 100, 510).await.is_err(), "claimed");
+        assert!(
+            renew(&store, &l, 100, 500 + CLAIM_SECS + 1).await.is_err(),
+            "the claim lapsed, the revocation stands"
+        );
     }
 
     #[tokio::test]
@@ -812,7 +1072,7 @@ mod claim_tests {
         let revokers = Revokers::new().with("slow", slow.clone());
         let mut l = test_lease("t/creds/r/x", "slow");
         store.transact(l.pending_writes()).await.unwrap();
-        activate(&store, &mut l).await.unwrap();
+        activate(&store, &mut l, 0).await.unwrap();
         // A revocation that claimed the lease and died.
         store
             .write(Write::Update {
@@ -831,36 +1091,4 @@ mod claim_tests {
         assert_eq!(slow.0.load(Ordering::SeqCst), 1);
         assert!(get(&store, &l.id).await.unwrap().is_none());
     }
-}
-
-/// Revokes every lease a token created (before the token itself goes, as Vault does).
-/// A lease whose engine fails stays, rescheduled, for the sweeper; its failure does not
-/// stop the token's revocation. Returns how many leases were revoked.
-pub async fn revoke_owned(
-    store: &dyn Store,
-    revokers: &Revokers,
-    token_hash: &str,
-    now: i64,
-) -> Result<usize, ApiError> {
-    let mut q = Query::partition(format!("token/{token_hash}"));
-    q.sort = SortCond::Prefix("lease/".into());
-    let ids: Vec<String> = query_sort_keys(store, q)
-        .await?
-        .iter()
-        .filter_map(|sk| sk.strip_prefix("lease/").map(str::to_owned))
-        .collect();
-    let mut revoked = 0;
-    for id in ids {
-        let Some(l) = get(store, &id).await? else {
-            continue;
-        };
-        match revokers.revoke(store, &l, now, false).await {
-            Ok(done) => revoked += usize::from(done),
-            Err(RevokeOutcome::Store(e)) => return Err(e.into()),
-            Err(e @ RevokeOutcome::Failed { .. }) => {
-                tracing::warn!(error = %e, "lease of a revoked token left for the sweeper")
-            }
-        }
-    }
-    Ok(revoked)
 }

@@ -62,6 +62,7 @@ pub mod quota;
 mod redaction_tests;
 #[doc(hidden)]
 pub mod request_path;
+pub mod revocation;
 pub mod route;
 #[doc(hidden)]
 pub mod store;

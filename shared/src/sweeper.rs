@@ -27,6 +27,11 @@ pub const MAX_HOURS_PER_RUN: i64 = 48;
 pub const CONCURRENCY: usize = 8;
 /// Index page size.
 const PAGE: u32 = 100;
+/// Seconds after an hour ends before the cursor may pass it: longer than any
+/// function's timeout (Lambda's 900 s at most). Every writer files an item on the
+/// index at its own "now" or later, so whatever a function still running writes lands
+/// in an hour the cursor has not passed.
+pub const SETTLE_SECS: i64 = 900;
 /// The message of the line each run logs with its [`SweepReport`] as fields (JSON on
 /// stdout, so CloudWatch Logs; `infra/template.yaml` turns its `irrevocable` field into
 /// the `IrrevocableLeases` metric, and a test checks that the two agree).
@@ -58,6 +63,11 @@ pub struct SweepReport {
     pub mount_items: u64,
     /// Disabled mounts whose items remain after this run.
     pub mounts_pending: u64,
+    /// Leases the revocation jobs (tokens, revoke-prefix) went through in this run
+    /// ([`crate::revocation::run`]).
+    pub revocation_leases: u64,
+    /// Revocation jobs still under way after this run.
+    pub revocations_pending: u64,
 }
 
 fn cursor_key() -> Key {
@@ -100,19 +110,24 @@ async fn remove(
             return Ok(Outcome::Skipped);
         };
         let l = lease::Lease::try_from(&item)?;
-        let due = match l.state {
-            lease::LeaseState::Pending => {
-                l.issued_at.saturating_add(lease::PENDING_GRACE_SECS) <= now
-            }
-            lease::LeaseState::Active => l.expire_at <= now,
-            lease::LeaseState::Irrevocable => false,
-        };
+        // A revocation that died (its claim lapsed) is finished whatever the expiry.
+        let due = lease::claim_lapsed(&item, now)
+            || match l.state {
+                lease::LeaseState::Pending => {
+                    l.issued_at.saturating_add(lease::PENDING_GRACE_SECS) <= now
+                }
+                lease::LeaseState::Active => l.expire_at <= now,
+                lease::LeaseState::Irrevocable => false,
+            };
         if !due {
             return Ok(Outcome::Skipped);
         }
         return match revokers.revoke(store, &l, now, false).await {
-            Ok(true) => Ok(Outcome::Lease),
-            Ok(false) => Ok(Outcome::Skipped),
+            Ok(lease::Revocation::Done) => Ok(Outcome::Lease),
+            // Claimed by another revocation: the claim moved the lease on the index
+            // to the claim's end, where this or a later run finds it if that
+            // revocation dies. Deferred: a young pending lease (not due here).
+            Ok(lease::Revocation::Skipped | lease::Revocation::Deferred) => Ok(Outcome::Skipped),
             Err(lease::RevokeOutcome::Store(e)) => Err(e),
             Err(lease::RevokeOutcome::Failed { error, state }) => {
                 tracing::warn!(lease = %id.split('/').take(3).collect::<Vec<_>>().join("/"), error = %error, state = ?state, "lease revocation failed");
@@ -132,25 +147,14 @@ async fn remove(
         if entry.expire_at > now {
             return Ok(Outcome::Skipped);
         }
-        // The entry goes first, only if still expired: a concurrent renewal wins.
-        match store
-            .write(Write::Delete {
-                key: key.clone(),
-                cond: Some(Cond::Le("expire_at", now)),
-            })
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed) => return Ok(Outcome::Skipped),
-            Err(e) => return Err(e),
-        }
-        lease::revoke_owned(store, revokers, hash, now)
-            .await
-            .map_err(|_| StoreError::Unavailable("lease cleanup".into()))?;
-        token::revoke_hash(store, hash, Some(&entry.accessor))
-            .await
-            .map_err(|_| StoreError::Unavailable("token cleanup".into()))?;
-        return Ok(Outcome::Token);
+        // The revocation is recorded before anything goes (only if still expired: a
+        // concurrent renewal wins); its job, worked below and by later runs, revokes
+        // the leases and then deletes the token.
+        return match crate::revocation::start_expired_token(store, hash, now).await {
+            Ok(true) => Ok(Outcome::Token),
+            Ok(false) => Ok(Outcome::Skipped),
+            Err(_) => Err(StoreError::Unavailable("token revocation".into())),
+        };
     }
     // `approle/secret_id/{hash}`, or `approle/{uuid}/secret_id/{hash}` for a mount
     // enabled through the API.
@@ -224,8 +228,9 @@ pub async fn sweep(
                 }
             }
         }
-        // Only whole past hours with nothing left behind move the cursor.
-        if hour < now_hour && hour_clean && advance_to == hour {
+        // Only whole past hours, settled, with nothing left behind move the cursor.
+        let settled = (hour + 1) * BUCKET_SECS + SETTLE_SECS <= now;
+        if settled && hour_clean && advance_to == hour {
             advance_to = hour + 1;
         }
     }
@@ -248,6 +253,18 @@ pub async fn sweep(
         }
     }
     report.cursor_hour = advance_to;
+    // Revocations too large for one request (token revocations, revoke-prefix), a
+    // bounded step per run.
+    match crate::revocation::run(store, revokers, crate::revocation::SWEEP_BUDGET, now).await {
+        Ok(r) => {
+            report.revocation_leases = r.leases as u64;
+            report.revocations_pending = r.pending as u64;
+        }
+        Err(e) => {
+            report.failed += 1;
+            tracing::warn!(code = e.code(), "revocation jobs failed; retried next run");
+        }
+    }
     // Disabled mounts' items, a bounded step per run. A failure here is logged and
     // retried next run; it does not fail the expiry sweep.
     match crate::mounts::cleanup::step(store, revokers, crate::mounts::cleanup::STEP_BUDGET, now)
@@ -276,6 +293,8 @@ pub async fn sweep(
         cursor_hour = report.cursor_hour,
         mount_items = report.mount_items,
         mounts_pending = report.mounts_pending,
+        revocation_leases = report.revocation_leases,
+        revocations_pending = report.revocations_pending,
         "{FINISHED}"
     );
     Ok(report)
@@ -344,6 +363,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(r.tokens, 1);
+        assert_eq!(
+            r.cursor_hour,
+            t0 / BUCKET_SECS + 1,
+            "the hour just ended is not settled yet"
+        );
+        let r = sweep(&store, &Revokers::new(), t0 + 2 * BUCKET_SECS + SETTLE_SECS)
+            .await
+            .unwrap();
         assert_eq!(r.cursor_hour, t0 / BUCKET_SECS + 2);
         let left: Vec<_> = store.dump().into_iter().map(|i| i.key().pk).collect();
         assert_eq!(left, vec!["sys/sweeper"]);
@@ -385,7 +412,7 @@ mod tests {
         store.transact(m.writes()).await.unwrap();
         // Fail the token read inside the first removal (after the cursor read and query).
         let s = &store;
-        let now = 2 * BUCKET_SECS;
+        let now = 2 * BUCKET_SECS + SETTLE_SECS;
         let cursor = s.get(&cursor_key()).await.unwrap();
         assert!(cursor.is_some());
         s.fail_next(StoreError::Throttled);
@@ -417,7 +444,7 @@ mod tests {
         let base = lease::test_lease("x/creds/r/1", "k");
         let mut active = base.clone();
         store.transact(active.pending_writes()).await.unwrap();
-        lease::activate(&store, &mut active).await.unwrap();
+        lease::activate(&store, &mut active, 0).await.unwrap();
         let pending = lease::Lease {
             id: "x/creds/r/2".into(),
             ..base
@@ -473,7 +500,7 @@ mod tests {
         let mut l = lease::test_lease("x/creds/r/1", "k");
         l.attempts = lease::MAX_ATTEMPTS - 1;
         store.transact(l.pending_writes()).await.unwrap();
-        lease::activate(&store, &mut l).await.unwrap();
+        lease::activate(&store, &mut l, 0).await.unwrap();
         let revokers = Revokers::new().with("k", std::sync::Arc::new(Failing));
 
         let r = sweep(&store, &revokers, 60).await.unwrap();
@@ -497,5 +524,136 @@ mod tests {
         assert_eq!(finished[0]["fields"]["irrevocable"], 1);
         assert_eq!(finished[1]["fields"]["irrevocable"], 0);
         assert_eq!(finished[0]["fields"]["failed"], 0);
+    }
+
+    /// A revoker whose call never returns: the function dies inside the engine call
+    /// (the test drops the future), holding the lease's claim.
+    struct Hangs;
+    #[async_trait::async_trait]
+    impl lease::Revoker for Hangs {
+        async fn revoke(&self, _l: &lease::Lease) -> Result<(), lease::RevokeError> {
+            std::future::pending().await
+        }
+    }
+
+    struct Ok1(std::sync::atomic::AtomicU32);
+    #[async_trait::async_trait]
+    impl lease::Revoker for Ok1 {
+        async fn revoke(&self, _l: &lease::Lease) -> Result<(), lease::RevokeError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// Dies (is dropped) at its first wait on something that never comes.
+    async fn dies<F: std::future::Future>(f: F) {
+        let mut f = std::pin::pin!(f);
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(f.as_mut().poll(&mut cx).is_pending(), "it was to die");
+    }
+
+    /// Finding 1: a revocation that dies holding its claim (here a sweeper run; an
+    /// operator's revoke-prefix or token revocation alike) skips nothing for good: the
+    /// claim moved the lease on the expiry index to the claim's end, so a later run
+    /// finds it even after the cursor passed its original hour.
+    #[tokio::test]
+    async fn a_revocation_that_died_holding_its_claim_is_finished() {
+        let store = MemoryStore::new();
+        let h = BUCKET_SECS;
+        init_cursor(&store, 0).await.unwrap();
+        let mut l = lease::test_lease("x/creds/r/1", "k");
+        l.expire_at = h - 10;
+        store.transact(l.pending_writes()).await.unwrap();
+        lease::activate(&store, &mut l, 0).await.unwrap();
+        // A sweep just before hour 0 settles claims it and dies in the engine call.
+        let hangs = Revokers::new().with("k", std::sync::Arc::new(Hangs));
+        let t1 = h + SETTLE_SECS - 5;
+        dies(sweep(&store, &hangs, t1)).await;
+        let ok = std::sync::Arc::new(Ok1(Default::default()));
+        let revokers = Revokers::new().with("k", ok.clone());
+        // Hour 0 settles; the claimed lease is skipped and the cursor moves on.
+        let r = sweep(&store, &revokers, h + SETTLE_SECS).await.unwrap();
+        assert_eq!((r.leases, r.cursor_hour), (0, 1), "{r:?}");
+        let r = sweep(&store, &revokers, t1 + lease::CLAIM_SECS)
+            .await
+            .unwrap();
+        assert_eq!(r.leases, 1, "found again when the claim lapsed: {r:?}");
+        assert!(lease::get(&store, &l.id).await.unwrap().is_none());
+    }
+
+    /// Finding 1, second half: a lease activated after its expiry (an issue slower than
+    /// the TTL) across an hour boundary. The cursor passes an hour only
+    /// [`SETTLE_SECS`] after it ended, and activation files the lease at its own "now"
+    /// at the earliest, so the lease is in an hour the cursor has not passed.
+    #[tokio::test]
+    async fn a_lease_activated_after_its_expiry_is_still_swept() {
+        let store = MemoryStore::new();
+        let h = BUCKET_SECS;
+        init_cursor(&store, 0).await.unwrap();
+        let mut l = lease::test_lease("x/creds/r/1", "k");
+        l.issued_at = h - 20;
+        l.expire_at = h - 10;
+        store.transact(l.pending_writes()).await.unwrap();
+        // A sweep runs while the issue does, just after hour 0 ended: the hour is not
+        // settled, so the cursor stays (it used to move on, and the lease, filed at
+        // its expiry in hour 0, was never queried again).
+        let ok = std::sync::Arc::new(Ok1(Default::default()));
+        let revokers = Revokers::new().with("k", ok.clone());
+        let r = sweep(&store, &revokers, h + 1).await.unwrap();
+        assert_eq!((r.leases, r.cursor_hour), (0, 0), "{r:?}");
+        lease::activate(&store, &mut l, h + 5).await.unwrap();
+        let r = sweep(&store, &revokers, h + SETTLE_SECS).await.unwrap();
+        assert_eq!((r.leases, r.cursor_hour), (1, 1), "{r:?}");
+    }
+
+    /// Finding 4: the expired token's revocation is recorded (token marked, job filed)
+    /// before anything is deleted; a run that dies part-way leaves the job, and a later
+    /// run revokes the token's leases, then the token.
+    #[tokio::test]
+    async fn an_expired_tokens_revocation_survives_a_sweeper_that_dies() {
+        let store = MemoryStore::new();
+        init_cursor(&store, 0).await.unwrap();
+        let m = token::mint(
+            &TokenParams {
+                ttl: 30,
+                ..Default::default()
+            },
+            LIMITS,
+            0,
+        )
+        .unwrap();
+        store.transact(m.writes()).await.unwrap();
+        let mut l = lease::test_lease("x/creds/r/1", "k");
+        l.expire_at = 600;
+        l.token_hash = Some(m.entry.hash.clone());
+        store.transact(l.pending_writes()).await.unwrap();
+        lease::activate(&store, &mut l, 0).await.unwrap();
+        let hangs = Revokers::new().with("k", std::sync::Arc::new(Hangs));
+        dies(sweep(&store, &hangs, 31)).await;
+        assert!(
+            token::find_by_hash(&store, &m.entry.hash, 31)
+                .await
+                .unwrap()
+                .is_none(),
+            "refused"
+        );
+        assert!(
+            store
+                .get(&token::token_key(&m.entry.hash))
+                .await
+                .unwrap()
+                .is_some(),
+            "kept until its leases are revoked"
+        );
+        let ok = std::sync::Arc::new(Ok1(Default::default()));
+        let revokers = Revokers::new().with("k", ok.clone());
+        let r = sweep(&store, &revokers, 31 + lease::CLAIM_SECS)
+            .await
+            .unwrap();
+        assert_eq!(r.revocations_pending, 0, "{r:?}");
+        assert_eq!(ok.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let left: Vec<_> = store.dump().into_iter().map(|i| i.key().pk).collect();
+        assert_eq!(left, vec!["sys/sweeper"]);
     }
 }

@@ -414,23 +414,27 @@ pub fn unrevoked_cond() -> Cond {
     Cond::And(vec![Cond::Exists, Cond::AttrAbsent(A_REVOKED)])
 }
 
-/// Starts revoking a token (one conditional write): from the answer on it authenticates
-/// nothing, and a lease being issued under it cannot be filed (its transaction checks
-/// [`unrevoked_cond`]), so listing the token's leases afterwards finds every one. A token
-/// already gone is fine (another revocation got there first).
-pub async fn mark_revoked(store: &dyn Store, hash: &str, now: i64) -> Result<(), ApiError> {
-    match store
-        .write(Write::Update {
-            key: token_key(hash),
-            updates: vec![Update::Set(A_REVOKED, Value::N(now))],
-            cond: Some(Cond::Exists),
-        })
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.is_condition() => Ok(()),
-        Err(e) => Err(e.into()),
+/// The write that starts revoking a token ([`crate::revocation`] puts it in one
+/// transaction with the revocation's job): from then on the token authenticates
+/// nothing, a lease being issued under it cannot be filed (its transaction checks
+/// [`unrevoked_cond`]), so listing the token's leases afterwards finds every one; and
+/// the token leaves the expiry index (its job, not its expiry, finishes it).
+/// `cond`: what the token item must satisfy.
+pub fn revoking_write(hash: &str, now: i64, cond: Cond) -> Write {
+    let mut updates = vec![Update::Set(A_REVOKED, Value::N(now))];
+    updates.extend([schema::EXP_BUCKET, schema::EXP_AT, schema::TTL].map(Update::Remove));
+    Write::Update {
+        key: token_key(hash),
+        updates,
+        cond: Some(cond),
     }
+}
+
+/// The accessor of a token item (revoked or not), to delete with it.
+pub fn accessor_of(item: &crate::store::Item) -> Option<String> {
+    item.get(A_ACCESSOR)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// Looks up a live entry by accessor (two reads).

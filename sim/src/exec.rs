@@ -53,6 +53,10 @@ struct Task {
     /// Whether its last poll stopped at a port (a kill point) rather than a timer.
     at_port: bool,
     started: bool,
+    /// Seconds it may run (its function's timeout).
+    timeout: i64,
+    /// When it started, on the simulated clock.
+    started_at: i64,
 }
 
 /// What happened to each operation of a schedule, in spawn order.
@@ -62,6 +66,9 @@ pub enum Fate {
     Finished,
     /// It was killed before its `n`th port call (1-based).
     Killed(u32),
+    /// Its function's timeout passed (on the simulated clock) before its `n`th port
+    /// call, and Lambda stopped it there.
+    TimedOut(u32),
 }
 
 /// A set of operations run to completion (or death) in a seeded order.
@@ -93,8 +100,14 @@ impl Executor {
         }
     }
 
-    /// Adds an operation.
-    pub fn spawn(&mut self, name: impl Into<String>, fut: impl Future<Output = ()> + 'static) {
+    /// Adds an operation that its function stops after `timeout` seconds of the
+    /// simulated clock (Lambda's timeout: the next port call after it does not happen).
+    pub fn spawn(
+        &mut self,
+        name: impl Into<String>,
+        timeout: i64,
+        fut: impl Future<Output = ()> + 'static,
+    ) {
         let i = self.fates.len();
         let name = name.into();
         self.fates.push((name.clone(), Fate::Finished));
@@ -105,20 +118,33 @@ impl Executor {
                 fut: Box::pin(fut),
                 at_port: false,
                 started: false,
+                timeout,
+                started_at: 0,
             },
             0,
         ));
     }
 
     /// Runs every operation to its end or its death; returns each one's fate, in spawn
-    /// order. Must run inside a current-thread Tokio runtime with paused time.
-    pub async fn run(mut self, chooser: &mut dyn Chooser) -> Vec<(String, Fate)> {
+    /// order. `now` reads the simulated clock (for timeouts). Must run inside a
+    /// current-thread Tokio runtime with paused time.
+    pub async fn run(
+        mut self,
+        chooser: &mut dyn Chooser,
+        now: &dyn Fn() -> i64,
+    ) -> Vec<(String, Fate)> {
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         let mut idle_rounds = 0usize;
         while !self.tasks.is_empty() {
             let k = chooser.pick(self.tasks.len());
             let (index, task, calls) = &mut self.tasks[k];
+            if task.started && task.at_port && now() > task.started_at + task.timeout {
+                self.fates[*index].1 = Fate::TimedOut(*calls);
+                self.tasks.swap_remove(k);
+                idle_rounds = 0;
+                continue;
+            }
             if task.started && task.at_port && chooser.kill(&task.name) {
                 self.fates[*index].1 = Fate::Killed(*calls);
                 self.tasks.swap_remove(k);
@@ -126,6 +152,9 @@ impl Executor {
                 continue;
             }
             AT_PORT.with(|a| a.set(false));
+            if !task.started {
+                task.started_at = now();
+            }
             task.started = true;
             match task.fut.as_mut().poll(&mut cx) {
                 Poll::Ready(()) => {

@@ -27,13 +27,64 @@ fn violation(invariant: &'static str, detail: String) -> Violation {
 
 /// Every lease record in the store.
 pub fn leases(world: &World) -> Vec<Lease> {
+    records(world).into_iter().map(|r| r.lease).collect()
+}
+
+/// A lease record and what its item says beyond the [`Lease`].
+struct Record {
+    lease: Lease,
+    /// Its revocation was requested while it was pending: it can never be handed out,
+    /// and the sweeper revokes it after the grace.
+    requested: bool,
+    /// A revocation holds its claim now.
+    claimed: bool,
+}
+
+fn records(world: &World) -> Vec<Record> {
+    let now = world.clock.now();
     world
         .memory
         .dump()
         .iter()
         .filter(|i| i.key().pk.starts_with("lease/"))
-        .filter_map(|i| Lease::try_from(i).ok())
+        .filter_map(|i| {
+            Lease::try_from(i).ok().map(|lease| Record {
+                lease,
+                requested: sigil::lease::revoke_requested(i),
+                claimed: sigil::lease::claim_held(i, now),
+            })
+        })
         .collect()
+}
+
+/// Right after a schedule (faults off, no sweep, no time passed): a lease whose
+/// revocation was answered 204 is gone, and so is every lease handed out before a
+/// revoke-prefix that answered 204 began.
+pub fn acknowledged_revokes_hold(world: &World, model: &Model) -> Vec<Violation> {
+    let present: BTreeSet<String> = leases(world).into_iter().map(|l| l.id).collect();
+    let mut out = Vec::new();
+    for id in &model.revoked_leases {
+        if present.contains(id) {
+            out.push(violation(
+                "acknowledged-revoke-holds",
+                format!("lease {id}: revoke answered 204, the lease is still there"),
+            ));
+        }
+    }
+    for &began in &model.prefix_revokes {
+        for i in model.leases.iter().filter(|i| i.answered < began) {
+            if present.contains(&i.lease_id) {
+                out.push(violation(
+                    "acknowledged-revoke-holds",
+                    format!(
+                        "lease {}: issued before a revoke-prefix that answered 204, still there",
+                        i.lease_id
+                    ),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The lease IDs the irrevocable listing holds.
@@ -77,19 +128,27 @@ pub async fn revoked_tokens_refused(world: &World, model: &Model) -> Vec<Violati
     out
 }
 
-/// After one sweep that follows the schedule (faults off, no time passed): no lease of
-/// a token whose revocation was acknowledged is still pending or active unless its
-/// revocation was tried and failed (then it is rescheduled for the sweeper, with
-/// backoff; the recovery checks it is revoked in the end).
-pub fn no_lease_outlives_its_token(world: &World, model: &Model) -> Vec<Violation> {
+/// After a sweep that follows the schedule (faults off): no lease of a token whose
+/// revocation was acknowledged is still pending or active, unless its revocation was
+/// tried and failed (then it is rescheduled with backoff; the recovery checks it is
+/// revoked in the end), or, while `claims` is false, another revocation holds its
+/// claim (a revocation that died holds it for `CLAIM_SECS`: the check runs again after
+/// that, with `claims` true).
+pub fn no_lease_outlives_its_token(world: &World, model: &Model, claims: bool) -> Vec<Violation> {
     let revoked: BTreeSet<String> = model
         .revoked_tokens
         .iter()
         .filter_map(|&k| sigil::token::hash_presented(&SecretString::from(world.tokens[k].clone())))
         .collect();
-    leases(world)
+    records(world)
         .into_iter()
-        .filter(|l| l.state != LeaseState::Irrevocable && l.attempts == 0)
+        .filter(|r| claims || !r.claimed)
+        .filter(|r| match r.lease.state {
+            LeaseState::Active => r.lease.attempts == 0,
+            LeaseState::Pending => r.lease.attempts == 0 && !r.requested,
+            LeaseState::Irrevocable => false,
+        })
+        .map(|r| r.lease)
         .filter(|l| l.token_hash.as_ref().is_some_and(|h| revoked.contains(h)))
         .map(|l| {
             violation(
@@ -135,7 +194,9 @@ pub fn nothing_outlives_its_lease(world: &World, model: &Model) -> Vec<Violation
                 ),
             )),
         }
-        if model.revoked_leases.contains(&l.id) && l.state != LeaseState::Irrevocable {
+        if (model.revoked_leases.contains(&l.id) || model.accepted_leases.contains(&l.id))
+            && l.state != LeaseState::Irrevocable
+        {
             out.push(violation(
                 "acknowledged-revoke-holds",
                 format!(

@@ -111,16 +111,23 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
     for _ in 0..s.rounds {
         let mut ex = Executor::new();
         for _ in 0..s.ops_per_round {
-            let (name, fut) = ops::build(ops::pick_kind(&mut rng), &mut rng, &world, &model);
-            ex.spawn(name, fut);
+            let kind = ops::pick_kind(&mut rng);
+            let (name, fut) = ops::build(kind, &mut rng, &world, &model);
+            ex.spawn(name, kind.timeout(), fut);
         }
-        outcome.trace.extend(ex.run(&mut chooser).await);
+        let clock = world.clock.clone();
+        outcome
+            .trace
+            .extend(ex.run(&mut chooser, &move || clock.now()).await);
     }
     world.faults.set_on(false);
     outcome.faults = world.faults.injected.load(Ordering::Relaxed);
     outcome.leases = model.borrow().leases.len();
 
     let m = std::mem::take(&mut *model.borrow_mut());
+    outcome
+        .violations
+        .extend(invariants::acknowledged_revokes_hold(&world, &m));
     outcome
         .violations
         .extend(invariants::revoked_tokens_refused(&world, &m).await);
@@ -133,7 +140,12 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
     sweep().await;
     outcome
         .violations
-        .extend(invariants::no_lease_outlives_its_token(&world, &m));
+        .extend(invariants::no_lease_outlives_its_token(&world, &m, false));
+    world.clock.advance(sigil::lease::CLAIM_SECS);
+    sweep().await;
+    outcome
+        .violations
+        .extend(invariants::no_lease_outlives_its_token(&world, &m, true));
 
     // Recovery: past every lease's max TTL and the pending grace, then sweeps until idle.
     world

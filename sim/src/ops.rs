@@ -15,15 +15,41 @@ use sigil::route::Function;
 
 use crate::world::{ROLE, World, request};
 
+/// A credential handed out.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// Its lease ID.
+    pub lease_id: String,
+    /// The index of the token that got it.
+    pub token: usize,
+    /// The [`Model::tick`] at which its issue answered.
+    pub answered: u64,
+}
+
 /// What Sigil acknowledged during a schedule.
 #[derive(Debug, Default)]
 pub struct Model {
-    /// Lease IDs of credentials handed out, with the index of the token that got them.
-    pub leases: Vec<(String, usize)>,
+    /// Credentials handed out.
+    pub leases: Vec<Issued>,
     /// Tokens whose revocation was acknowledged.
     pub revoked_tokens: BTreeSet<usize>,
-    /// Leases whose revocation was acknowledged.
+    /// Leases whose revocation was acknowledged as done (204).
     pub revoked_leases: BTreeSet<String>,
+    /// Leases whose revocation was accepted (202): done by the sweeper.
+    pub accepted_leases: BTreeSet<String>,
+    /// The [`Model::tick`] at which each revoke-prefix answered 204 began: every lease
+    /// whose issue answered before is revoked.
+    pub prefix_revokes: Vec<u64>,
+    clock: u64,
+}
+
+impl Model {
+    /// The next event number (operations' starts and answers, in the order the
+    /// executor ran them).
+    pub fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
 }
 
 /// The model, shared by the operations of one schedule (one thread).
@@ -49,6 +75,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Seconds its function may run (infra/template.yaml: 15 s for the API functions,
+    /// 240 s for the sweeper).
+    pub fn timeout(self) -> i64 {
+        match self {
+            Kind::Sweep => 240,
+            _ => 15,
+        }
+    }
+
     /// Every kind, with its weight in a schedule.
     pub const WEIGHTED: [(Kind, u32); 7] = [
         (Kind::Issue, 6),
@@ -88,7 +123,7 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
     let token = world.tokens[k].clone();
     let lease = {
         let leases = &model.borrow().leases;
-        (!leases.is_empty()).then(|| leases[rng.usize(0..leases.len())].0.clone())
+        (!leases.is_empty()).then(|| leases[rng.usize(0..leases.len())].lease_id.clone())
     };
     match kind {
         Kind::Issue => (
@@ -107,7 +142,13 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
                         .and_then(|b| b["lease_id"].as_str())
                         .unwrap_or_default()
                         .to_owned();
-                    m.borrow_mut().leases.push((id, k));
+                    let mut m = m.borrow_mut();
+                    let answered = m.tick();
+                    m.leases.push(Issued {
+                        lease_id: id,
+                        token: k,
+                        answered,
+                    });
                 }
             }),
         ),
@@ -143,8 +184,14 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
                             ),
                         )
                         .await;
-                    if r.status < 300 {
-                        m.borrow_mut().revoked_leases.insert(id);
+                    match r.status {
+                        204 => {
+                            m.borrow_mut().revoked_leases.insert(id);
+                        }
+                        202 => {
+                            m.borrow_mut().accepted_leases.insert(id);
+                        }
+                        _ => {}
                     }
                 }
             }),
@@ -152,16 +199,21 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
         Kind::RevokePrefix => (
             "revoke-prefix".to_owned(),
             Box::pin(async move {
-                w.call(
-                    Function::Revoke,
-                    request(
-                        "PUT",
-                        &format!("/v1/sys/leases/revoke-prefix/aws/creds/{ROLE}"),
-                        Some(&token),
-                        None,
-                    ),
-                )
-                .await;
+                let began = m.borrow_mut().tick();
+                let r = w
+                    .call(
+                        Function::Revoke,
+                        request(
+                            "PUT",
+                            &format!("/v1/sys/leases/revoke-prefix/aws/creds/{ROLE}"),
+                            Some(&token),
+                            None,
+                        ),
+                    )
+                    .await;
+                if r.status == 204 {
+                    m.borrow_mut().prefix_revokes.push(began);
+                }
             }),
         ),
         Kind::RevokeToken => (

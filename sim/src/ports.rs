@@ -161,7 +161,7 @@ impl SimIam {
         port().await;
         let r = self.faults.rates;
         if self.faults.hit(r.iam_not_sent) {
-            return Err(IamError::NotSent("simulated connection refused".into()));
+            return Err(IamError::Retryable("simulated connection refused".into()));
         }
         if self.faults.hit(r.iam_throttled) {
             return Err(IamError::Retryable("Throttling".into()));

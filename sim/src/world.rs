@@ -27,10 +27,11 @@ pub const EPOCH: i64 = 1_780_000_000;
 
 /// The AWS role every credential is issued for.
 pub const ROLE: &str = "deploy";
-/// The engine's lease TTL and max TTL, seconds.
-pub const LEASE_TTL: i64 = 60;
+/// The engine's lease TTL, seconds: longer than a revocation's claim, so that the
+/// checks after a claim lapsed still find leases their expiry has not ended.
+pub const LEASE_TTL: i64 = 240;
 /// The engine's lease max TTL, seconds.
-pub const LEASE_MAX: i64 = 120;
+pub const LEASE_MAX: i64 = 600;
 
 /// A deployment under simulation.
 pub struct World {

@@ -7,16 +7,41 @@ use sigil_sim::{Settings, run};
 const CI_SCHEDULES: u64 = 2000;
 
 /// Invariants the simulator breaks today, each with the finding of the issue
-/// "Crash and concurrency correctness" it confirms. They are reported, not failed on,
-/// until their fix lands; every other invariant must hold in every schedule.
-const PENDING: &[(&str, &str)] = &[(
-    "lease-outlives-token",
-    "findings 1 and 3: a token revoke skips a lease another revocation claimed and \
-     answers 204; when that revocation died, the lease waits for its claim to lapse \
-     and a sweeper to reach its hour (replay: cargo run -p sigil-sim -- --seed 34). \
-     Finding 2's race (a lease filed after the revoke listed the token's leases) is \
-     fixed: the revoke marks the token first",
-)];
+/// "Crash and concurrency correctness" it confirms: reported, not failed on, until
+/// their fix lands. Empty: every invariant must hold in every schedule.
+const PENDING: &[(&str, &str)] = &[];
+
+/// Seeds that once broke an invariant, kept as regression schedules (with the
+/// settings of today; the unit test named pins each scenario exactly).
+const REGRESSION_SEEDS: &[(u64, &str)] = &[
+    (
+        34,
+        "lease-outlives-token: a token revoke skipped a lease a dead revocation had \
+         claimed (sweeper::tests::a_revocation_that_died_holding_its_claim_is_finished)",
+    ),
+    (
+        76822,
+        "iam-user-has-lease: an operator revoke deleted a pending lease while its issue \
+         ran (lease::claim_tests::revoking_a_young_pending_lease_defers_to_the_sweeper)",
+    ),
+    (
+        1180,
+        "lease-outlives-token: a lease renewed after a dead revocation's claim lapsed \
+         (lease::claim_tests::a_lease_whose_revocation_started_is_not_renewed)",
+    ),
+];
+
+#[test]
+fn regression_seeds_pass() {
+    for &(seed, what) in REGRESSION_SEEDS {
+        let o = run(seed, Settings::default());
+        assert!(
+            o.violations.is_empty(),
+            "seed {seed} ({what}): {:?}",
+            o.violations
+        );
+    }
+}
 
 #[test]
 fn a_seed_replays_exactly() {

@@ -93,7 +93,7 @@ async fn sweep_cost(live: usize) -> Cost {
         // Expired over the last 90 minutes, within the walked hours.
         let mut l = sts_lease(&hash, LeaseState::Pending, now - 1 - (i as i64 * 37) % 5399);
         store.transact(l.pending_writes()).await.unwrap();
-        lease::activate(store, &mut l).await.unwrap();
+        lease::activate(store, &mut l, 0).await.unwrap();
         first_expired.get_or_insert(l.id);
     }
     let mut first_live = None;

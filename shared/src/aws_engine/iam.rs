@@ -14,13 +14,11 @@ pub enum IamError {
     /// `NoSuchEntity`: the thing is already gone (revocation counts it as done).
     #[error("NoSuchEntity")]
     NoSuchEntity,
-    /// Throttling or a 5xx: retry later.
+    /// Throttling, a 5xx, a timeout or a refused connection: retry later. Whether IAM
+    /// applied the call is unknown (the SDK's last attempt may have been refused after
+    /// an earlier one timed out having been applied).
     #[error("{0}")]
     Retryable(String),
-    /// The request never reached IAM (the connection was refused), so IAM changed
-    /// nothing; retry later.
-    #[error("{0}")]
-    NotSent(String),
     /// Anything else (access denied, conflicts, invalid input): the code.
     #[error("{0}")]
     Failed(String),
@@ -139,6 +137,8 @@ pub struct FakeIam {
     users: Mutex<BTreeMap<String, FakeUser>>,
     /// Errors to return, in order, from the next calls (`None` = call through).
     script: Mutex<VecDeque<Option<IamError>>>,
+    /// The error the next `CreateUser` answers after it created the user.
+    create_applied_then: Mutex<Option<IamError>>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -154,6 +154,15 @@ impl FakeIam {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .extend(script);
+    }
+
+    /// Makes the next `CreateUser` create the user, then answer `error`: what the SDK
+    /// reports when an attempt timed out after IAM applied it and its retry failed.
+    pub fn create_applied_then(&self, error: IamError) {
+        *self
+            .create_applied_then
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error);
     }
 
     /// Names of the users that exist.
@@ -225,7 +234,15 @@ impl IamApi for FakeIam {
             return Err(IamError::Failed("EntityAlreadyExists".into()));
         }
         users.insert(user.name.clone(), FakeUser::default());
-        Ok(())
+        match self
+            .create_applied_then
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
     async fn attach_user_policy(&self, user: &str, arn: &str) -> Result<(), IamError> {
         self.enter("AttachUserPolicy")?;

@@ -2,8 +2,9 @@
 //! the lease is recorded (pending) before the user exists, then the user, its policies
 //! and its access key are created, then the lease becomes active. A failure undoes what
 //! was created; the lease remains only when the undo itself failed, so the sweeper can
-//! finish it. When `CreateUser` never reached IAM ([`IamError::NotSent`]: the connection
-//! was refused) nothing exists to undo, and the lease goes at once. A crash (a
+//! finish it. The undo always deletes the user, even when `CreateUser` failed: an
+//! error never proves IAM did not apply the call (the SDK retries; its last attempt
+//! may be refused after an earlier one timed out having created the user). A crash (a
 //! [`Failpoints`] stop, in tests) leaves a pending lease that the sweeper revokes after
 //! [`crate::lease::PENDING_GRACE_SECS`].
 
@@ -97,7 +98,7 @@ fn crashed() -> ApiError {
 
 fn iam_error(e: &IamError) -> ApiError {
     match e {
-        IamError::Retryable(_) | IamError::NotSent(_) => ApiError::Unavailable,
+        IamError::Retryable(_) => ApiError::Unavailable,
         IamError::NoSuchEntity => ApiError::bad(
             "AWS refused the role's IAM settings: NoSuchEntity (a policy or group it names does not exist)",
         ),
@@ -165,33 +166,17 @@ pub async fn issue_iam_user(
         Ok(None) => return Err(crashed()),
         Err(e) => return Err(undo(store, iam, &lease, &user, &e).await),
     };
-    if let Err(e) = lease::activate(store, &mut lease).await {
+    if let Err(e) = lease::activate(store, &mut lease, now).await {
         // The sweeper finished the lease meanwhile (or storage failed): take it back.
         tracing::error!(error = %e, "lease activation failed; undoing the IAM user");
         let cause = IamError::Failed("LeaseActivation".into());
-        return Err(undo(store, iam, &lease, &user, &cause.into()).await);
+        return Err(undo(store, iam, &lease, &user, &cause).await);
     }
     Ok(Issued {
         lease,
         access_key: key.id,
         secret_key: key.secret,
     })
-}
-
-/// Why creating the user stopped: the IAM error, and whether the user may exist.
-struct CreateFailed {
-    cause: IamError,
-    /// `false` only when `CreateUser` itself never reached IAM.
-    user_may_exist: bool,
-}
-
-impl From<IamError> for CreateFailed {
-    fn from(cause: IamError) -> Self {
-        Self {
-            cause,
-            user_may_exist: true,
-        }
-    }
 }
 
 /// Creates the user, its attachments and key. `Ok(None)`: a failpoint stopped it.
@@ -201,7 +186,7 @@ async fn create(
     user: &str,
     role: &AwsRole,
     tags: Vec<(String, String)>,
-) -> Result<Option<super::iam::AccessKey>, CreateFailed> {
+) -> Result<Option<super::iam::AccessKey>, IamError> {
     iam.create_user(&NewUser {
         name: user.to_owned(),
         path: role.user_path.clone(),
@@ -209,11 +194,7 @@ async fn create(
             .then(|| role.permissions_boundary_arn.clone()),
         tags,
     })
-    .await
-    .map_err(|cause| CreateFailed {
-        user_may_exist: !matches!(cause, IamError::NotSent(_)),
-        cause,
-    })?;
+    .await?;
     if failpoints.crash_after(IssueStep::UserCreated) {
         return Ok(None);
     }
@@ -237,27 +218,26 @@ async fn create(
     Ok(Some(key))
 }
 
-/// Undoes a failed issue: deletes the user (unless it cannot exist); once it is gone
-/// the lease records go too, else the pending lease stays for the sweeper. Returns the
-/// client's error for the cause.
+/// Undoes a failed issue: deletes the user (whatever the error said, it may exist);
+/// once it is gone the lease records go too, else the pending lease stays for the
+/// sweeper. Returns the client's error for the cause.
 async fn undo(
     store: &dyn Store,
     iam: &dyn IamApi,
     lease: &Lease,
     user: &str,
-    failed: &CreateFailed,
+    cause: &IamError,
 ) -> ApiError {
-    tracing::warn!(error = %failed.cause, "issuing an IAM user failed; undoing");
-    let user_gone = !failed.user_may_exist
-        || match delete_user_fully(iam, user).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, "undo failed; the pending lease is left for the sweeper");
-                false
-            }
-        };
+    tracing::warn!(error = %cause, "issuing an IAM user failed; undoing");
+    let user_gone = match delete_user_fully(iam, user).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "undo failed; the pending lease is left for the sweeper");
+            false
+        }
+    };
     if user_gone && let Err(e) = store.transact(lease.delete_writes()).await {
         tracing::error!(error = %e, "undo: lease record left for the sweeper");
     }
-    iam_error(&failed.cause)
+    iam_error(cause)
 }

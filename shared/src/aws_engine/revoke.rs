@@ -53,9 +53,7 @@ impl Revoker for IamUserRevoker {
             .await
             .map_err(|e| match e {
                 IamError::NoSuchEntity => RevokeError("NoSuchEntity".into()),
-                IamError::Retryable(c) | IamError::NotSent(c) | IamError::Failed(c) => {
-                    RevokeError(c)
-                }
+                IamError::Retryable(c) | IamError::Failed(c) => RevokeError(c),
             })
     }
 }

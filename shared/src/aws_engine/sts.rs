@@ -159,7 +159,7 @@ pub async fn issue_sts(
         .assume_role(role_arn, &session, ttl, policy)
         .await
         .map_err(|e| match e {
-            IamError::Retryable(_) | IamError::NotSent(_) => ApiError::Unavailable,
+            IamError::Retryable(_) => ApiError::Unavailable,
             IamError::NoSuchEntity => ApiError::bad("AWS refused AssumeRole: NoSuchEntity"),
             IamError::Failed(code) => ApiError::bad(format!("AWS refused AssumeRole: {code}")),
         })?;
@@ -185,7 +185,7 @@ pub async fn issue_sts(
             e.into()
         }
     })?;
-    lease::activate(store, &mut lease).await?;
+    lease::activate(store, &mut lease, now).await?;
     Ok((lease, creds))
 }
 

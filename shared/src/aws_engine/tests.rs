@@ -47,7 +47,7 @@ async fn active(store: &MemoryStore, iam: &FakeIam, n: usize, expire_at: i64) {
     .await
     .unwrap();
     iam.create_access_key(&format!("sigil-u{n}")).await.unwrap();
-    lease::activate(store, &mut l).await.unwrap();
+    lease::activate(store, &mut l, 0).await.unwrap();
 }
 
 #[tokio::test]
@@ -96,7 +96,7 @@ async fn a_sweep_reads_what_expired_not_every_lease() {
         );
         l.issued_at = now - 3600;
         store.transact(l.pending_writes()).await.unwrap();
-        lease::activate(&store, &mut l).await.unwrap();
+        lease::activate(&store, &mut l, 0).await.unwrap();
     }
     let revokers = Revokers::new().with(KIND_IAM_USER, revoker(&iam));
     let before = store.calls();
@@ -120,6 +120,13 @@ async fn a_sweep_reads_what_expired_not_every_lease() {
 /// Issues an IAM user on fakes with `script` answering the first IAM calls; returns
 /// the response status (or 200) and the IAM calls made.
 async fn issue_with(store: &MemoryStore, script: Vec<Option<IamError>>) -> (u16, Vec<String>) {
+    let iam = FakeIam::new();
+    iam.script(script);
+    issue_on(store, &iam).await
+}
+
+/// Issues an IAM user on `iam`; returns the status (or 200) and the IAM calls made.
+async fn issue_on(store: &MemoryStore, iam: &FakeIam) -> (u16, Vec<String>) {
     use super::issue::{NoFailpoints, issue_iam_user};
     use super::roles::{AwsRole, CredentialType, LeaseConfig};
     use crate::token::{Limits, TokenParams, mint};
@@ -141,8 +148,6 @@ async fn issue_with(store: &MemoryStore, script: Vec<Option<IamError>>) -> (u16,
         default_sts_ttl: 0,
         max_sts_ttl: 0,
     };
-    let iam = FakeIam::new();
-    iam.script(script);
     let cfg = LeaseConfig {
         lease: 60,
         lease_max: 600,
@@ -150,7 +155,7 @@ async fn issue_with(store: &MemoryStore, script: Vec<Option<IamError>>) -> (u16,
     let r = issue_iam_user(
         store,
         super::Mount::DEFAULT,
-        &iam,
+        iam,
         &NoFailpoints,
         "deploy",
         &role,
@@ -171,15 +176,19 @@ fn lease_items(store: &MemoryStore) -> usize {
 }
 
 #[tokio::test]
-async fn a_create_user_that_never_reached_iam_leaves_no_lease() {
+async fn a_failed_create_user_is_undone_then_the_lease_goes() {
+    // IAM refused the call: the undo finds no user (NoSuchEntity is success) and the
+    // pending lease goes at once.
     let store = MemoryStore::new();
     let (status, calls) = issue_with(
         &store,
-        vec![Some(IamError::NotSent("IAM refused the connection".into()))],
+        vec![Some(IamError::Retryable(
+            "IAM refused the connection".into(),
+        ))],
     )
     .await;
     assert_eq!(status, 503);
-    assert_eq!(calls, ["CreateUser"], "nothing to undo in IAM");
+    assert_eq!(calls[0], "CreateUser");
     assert_eq!(lease_items(&store), 0, "the pending lease is gone at once");
 
     // When the outcome is unknown (a timeout) and IAM stays unreachable, the undo
@@ -190,4 +199,21 @@ async fn a_create_user_that_never_reached_iam_leaves_no_lease() {
     assert_eq!(status, 503);
     assert_eq!(calls, ["CreateUser", "ListAccessKeys"]);
     assert_eq!(lease_items(&store), 1);
+}
+
+/// Finding 9 of the simulation issue: the SDK retries a `CreateUser` whose first
+/// attempt timed out after IAM applied it; the retry's connection is refused. The
+/// error says "never sent", but the user exists: the undo must still delete it.
+#[tokio::test]
+async fn a_create_user_applied_then_refused_on_retry_is_undone() {
+    let store = MemoryStore::new();
+    let iam = FakeIam::new();
+    iam.create_applied_then(IamError::Retryable("IAM refused the connection".into()));
+    let (status, calls) = issue_on(&store, &iam).await;
+    assert_eq!(status, 503);
+    assert!(
+        iam.users().is_empty(),
+        "the user IAM created was left behind ({calls:?})"
+    );
+    assert_eq!(lease_items(&store), 0, "user gone, lease gone");
 }

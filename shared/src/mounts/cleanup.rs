@@ -103,9 +103,7 @@ async fn one(
 ) -> Result<Option<String>, ApiError> {
     let e = &c.entry;
     let s = e.storage.as_str();
-    if e.table == Table::Auth
-        && !revoke_tokens(store, revokers, &e.full_path(), budget, now).await?
-    {
+    if e.table == Table::Auth && !revoke_tokens(store, &e.full_path(), budget, now).await? {
         return Ok(Some(c.cursor.clone()));
     }
     let done = match e.kind {
@@ -329,8 +327,14 @@ async fn revoke_leases(
             match crate::lease::get(store, &k.sk).await? {
                 Some(l) => {
                     // A lease whose engine keeps failing is deleted all the same: its
-                    // mount is gone (Vault's unmount revokes by force too).
-                    revokers.revoke(store, &l, now, true).await?;
+                    // mount is gone (Vault's unmount revokes by force too). A young
+                    // pending lease (its issue may still be running) is revoked once
+                    // its grace ends: the mount's cleanup waits for it.
+                    if revokers.revoke(store, &l, now, true).await?
+                        == crate::lease::Revocation::Deferred
+                    {
+                        return Ok(false);
+                    }
                 }
                 None => delete(store, vec![k], budget).await?,
             }
@@ -339,10 +343,11 @@ async fn revoke_leases(
     }
 }
 
-/// Revokes the tokens an auth mount issued (and their leases). `true` once none is left.
+/// Starts revoking the tokens an auth mount issued: each becomes a revocation job
+/// ([`crate::revocation`]) that revokes its leases, then the token. `true` once every
+/// one has started.
 async fn revoke_tokens(
     store: &dyn Store,
-    revokers: &Revokers,
     mount_path: &str,
     budget: &mut Budget,
     now: i64,
@@ -357,13 +362,9 @@ async fn revoke_tokens(
                 break;
             }
             for k in keys {
-                crate::lease::revoke_owned(store, revokers, &k.sk, now).await?;
-                let accessor = store
-                    .get(&crate::token::token_key(&k.sk))
-                    .await?
-                    .and_then(|i| crate::token::TokenEntry::try_from(&i).ok())
-                    .map(|e| e.accessor);
-                crate::token::revoke_hash(store, &k.sk, accessor.as_deref()).await?;
+                // Recorded as a revocation job (the token is refused from here on);
+                // the job revokes its leases in the sweeper's bounded steps.
+                crate::revocation::start_token(store, &k.sk, now).await?;
                 delete(store, vec![k], budget).await?;
             }
         }

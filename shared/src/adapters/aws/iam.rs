@@ -33,30 +33,11 @@ fn err<E: ProvideErrorMetadata + std::error::Error + 'static>(
             | "ServiceFailure") => IamError::Retryable(code.to_owned()),
             code => IamError::Failed(code.to_owned()),
         },
-        SdkError::DispatchFailure(d) if d.as_connector_error().is_some_and(|c| refused(c)) => {
-            IamError::NotSent("IAM refused the connection".into())
-        }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             IamError::Retryable("IAM unreachable".into())
         }
         _ => IamError::Failed("IAM request failed".into()),
     }
-}
-
-/// Whether an error's chain holds a refused connection: `connect` failed, so no byte
-/// of the request was sent (a request that reached IAM can fail in other ways only).
-fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(e);
-    while let Some(err) = next {
-        if err
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
-        {
-            return true;
-        }
-        next = err.source();
-    }
-    false
 }
 
 #[async_trait]

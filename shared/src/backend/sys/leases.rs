@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::BodyExt;
 use crate::lease;
+use crate::revocation;
 
 use crate::backend::ctx::Ctx;
 use crate::backend::reply::keys_reply;
@@ -66,22 +67,69 @@ pub(super) async fn renew(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     .ok())
 }
 
+/// 204 once the lease is revoked (or unknown: Vault answers so too); 202 Accepted when
+/// another revocation holds it (that one, or the sweeper once its claim lapses,
+/// finishes it) or when it is a pending lease whose issue may still be running (it can
+/// no longer be handed out; the sweeper revokes it after the grace).
 pub(super) async fn revoke(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    // Revoking an unknown lease succeeds, as in Vault.
-    if let Some(l) = lease::get(c.store(), &lease_id(c)?).await? {
-        c.svc.revokers.revoke(c.store(), &l, c.now, false).await?;
-    }
-    Ok(Reply::NoContent)
+    let Some(l) = lease::get(c.store(), &lease_id(c)?).await? else {
+        return Ok(Reply::NoContent);
+    };
+    Ok(
+        match c.svc.revokers.revoke(c.store(), &l, c.now, false).await? {
+            lease::Revocation::Done => Reply::NoContent,
+            lease::Revocation::Skipped if lease::get(c.store(), &l.id).await?.is_none() => {
+                Reply::NoContent
+            }
+            lease::Revocation::Skipped | lease::Revocation::Deferred => Reply::Empty(202),
+        },
+    )
 }
+
+/// Most lease IDs one LIST answers when the caller gives no `limit` (about 400 KB of
+/// JSON, far below Lambda's 6 MB response limit); past it the answer says so in a
+/// warning and the caller pages with `after` and `limit`.
+pub const LIST_MAX: usize = 10_000;
 
 pub(super) async fn list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let prefix = folder(c.param("prefix"));
-    let keys: Vec<String> = lease::list_prefix(c.store(), &prefix)
-        .await?
+    // OpenBao's paginated LIST parameters: `after` (a key of the previous page) and
+    // `limit` (at most LIST_MAX).
+    let after = c
+        .req
+        .query_param("after")
+        .filter(|a| !a.is_empty())
+        .map(|a| format!("{prefix}{a}"));
+    let limit = match c.req.query_param("limit") {
+        None | Some("") => None,
+        Some(l) => Some(
+            l.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=LIST_MAX).contains(n))
+                .ok_or_else(|| ApiError::bad(format!("limit must be between 1 and {LIST_MAX}")))?,
+        ),
+    };
+    let (ids, more) = lease::list_prefix(
+        c.store(),
+        &prefix,
+        after.as_deref(),
+        limit.unwrap_or(LIST_MAX),
+    )
+    .await?;
+    let keys: Vec<String> = ids
         .into_iter()
         .filter_map(|id| id.strip_prefix(&prefix).map(str::to_owned))
         .collect();
-    keys_reply(keys)
+    let mut reply = keys_reply(keys)?;
+    if more
+        && limit.is_none()
+        && let Reply::Envelope(_, env) = &mut reply
+    {
+        env.warnings.push(format!(
+            "only the first {LIST_MAX} leases are listed; page with the after and limit parameters"
+        ));
+    }
+    Ok(reply)
 }
 
 pub(super) async fn list_irrevocable(c: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -105,21 +153,35 @@ pub(super) async fn revoke_force(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     revoke_under(c, true).await
 }
 
+/// Revoke-prefix and revoke-force: the revocation is recorded as a job
+/// ([`crate::revocation`]), then worked here for [`revocation::INLINE_BUDGET`] leases.
+/// 204 when it finished; 202 Accepted when the sweeper finishes the rest, or another
+/// revocation holds some lease (or when the caller asked for `sync=false`, as Vault
+/// answers then); 503 when a lease's engine
+/// failed (the lease is retried by the sweeper, the job goes on).
 async fn revoke_under(c: &Ctx<'_>, force: bool) -> Result<Reply, ApiError> {
     let prefix = folder(c.param("prefix"));
-    let mut failed = 0;
-    for id in lease::list_prefix(c.store(), &prefix).await? {
-        if let Some(l) = lease::get(c.store(), &id).await?
-            && let Err(e) = c.svc.revokers.revoke(c.store(), &l, c.now, force).await
-        {
-            tracing::warn!(error = %e, "revoke-prefix: a lease failed; retried by the sweeper");
-            failed += 1;
-        }
+    let sync = c.body.boolean("sync")?.unwrap_or(true);
+    let mut job = revocation::start_prefix(c.store(), &prefix, force, c.now).await?;
+    if !sync {
+        return Ok(Reply::Empty(202));
     }
-    if failed > 0 {
+    let p = revocation::step(
+        c.store(),
+        c.svc.revokers,
+        &mut job,
+        revocation::INLINE_BUDGET,
+        c.now,
+    )
+    .await?;
+    if p.failed > 0 {
         return Err(ApiError::Unavailable);
     }
-    Ok(Reply::NoContent)
+    Ok(if p.done && p.skipped == 0 {
+        Reply::NoContent
+    } else {
+        Reply::Empty(202)
+    })
 }
 
 #[cfg(test)]
@@ -192,7 +254,7 @@ mod tests {
             last_error: None,
         };
         store.transact(l.pending_writes()).await.unwrap();
-        lease::activate(store, &mut l).await.unwrap();
+        lease::activate(store, &mut l, 0).await.unwrap();
         l
     }
 
@@ -402,9 +464,10 @@ mod tests {
         let r = admin.handle(list).await;
         assert_eq!(r.body.unwrap()["data"]["lease_count"], 0);
         assert!(
-            lease::list_prefix(store.as_ref(), "test/")
+            lease::list_prefix(store.as_ref(), "test/", None, 10)
                 .await
                 .unwrap()
+                .0
                 .is_empty()
         );
     }

@@ -1,0 +1,540 @@
+//! Revocations too large for one request: a token's (all the leases it created) and a
+//! lease prefix's (`sys/leases/revoke-prefix`, `revoke-force`). DESIGN.md's budget: an
+//! operation over many items returns within a function's timeout, the rest is done in
+//! bounded sweeper steps.
+//!
+//! A revocation is recorded first, as a job, in the same transaction that makes it
+//! take effect (for a token: the mark that makes it authenticate nothing). Then it is
+//! worked in [`step`]s of a bounded number of leases, resuming after the last lease
+//! reference or ID done: a few by the request that asked ([`INLINE_BUDGET`]), the rest
+//! by the sweeper ([`run`], [`SWEEP_BUDGET`] per run). A step that dies is redone from
+//! the job's cursor; every lease revocation in it is claimed and idempotent
+//! ([`crate::lease::Revokers::revoke`]).
+//!
+//! Items: `sys/revocations` / `token/{hash}` or `prefix/{lease ID prefix}`, with
+//! `created_at` (Unix seconds), `after` (the cursor) and `force`.
+
+use futures::StreamExt;
+
+use crate::error::ApiError;
+use crate::lease::{self, Revocation, RevokeOutcome, Revokers};
+use crate::store::{
+    Cond, Item, ItemExt, Key, Query, SortCond, Store, Update, Value, Write, new_item,
+};
+use crate::token;
+
+/// The partition of revocation jobs.
+pub const JOBS_PK: &str = "sys/revocations";
+/// Leases a request revokes itself before it answers (the rest: the sweeper). About
+/// five IAM calls each: a few seconds, within an API function's 15 s timeout.
+pub const INLINE_BUDGET: usize = 16;
+/// Leases one sweeper run revokes across all jobs (at [`CONCURRENCY`] at a time, about
+/// a minute of IAM calls: within the sweeper's 240 s timeout).
+pub const SWEEP_BUDGET: usize = 1000;
+/// Lease revocations run at once.
+pub const CONCURRENCY: usize = 8;
+/// Leases read per query.
+const PAGE: usize = 25;
+
+const A_CREATED: &str = "created_at";
+const A_AFTER: &str = "after";
+const A_FORCE: &str = "force";
+
+/// What a job revokes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Every lease a token created, then the token.
+    Token {
+        /// SHA-256 of the token.
+        hash: String,
+    },
+    /// Every lease whose ID starts with `prefix` (a folder, ending in `/`) and that was
+    /// issued before the job began; `force` deletes a lease whose engine fails.
+    Prefix {
+        /// The lease ID prefix.
+        prefix: String,
+        /// Vault's `revoke-force`.
+        force: bool,
+    },
+}
+
+/// A revocation under way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// What it revokes.
+    pub target: Target,
+    /// When it began (Unix seconds): a prefix job leaves leases issued later alone.
+    pub created_at: i64,
+    /// The last lease reference (token) or lease ID (prefix) done.
+    pub after: Option<String>,
+}
+
+impl Job {
+    fn key(&self) -> Key {
+        Key::new(
+            JOBS_PK,
+            match &self.target {
+                Target::Token { hash } => format!("token/{hash}"),
+                Target::Prefix { prefix, .. } => format!("prefix/{prefix}"),
+            },
+        )
+    }
+
+    fn to_item(&self) -> Item {
+        let mut item = new_item(&self.key());
+        item.insert(A_CREATED.into(), Value::N(self.created_at));
+        if let Target::Prefix { force: true, .. } = self.target {
+            item.insert(A_FORCE.into(), Value::Bool(true));
+        }
+        item
+    }
+
+    fn from_item(item: &Item) -> Option<Self> {
+        let sk = item.key().sk;
+        let target = if let Some(hash) = sk.strip_prefix("token/") {
+            Target::Token {
+                hash: hash.to_owned(),
+            }
+        } else {
+            Target::Prefix {
+                prefix: sk.strip_prefix("prefix/")?.to_owned(),
+                force: item.flag(A_FORCE).unwrap_or(false),
+            }
+        };
+        Some(Self {
+            target,
+            created_at: item.n(A_CREATED).ok()?,
+            after: item.get(A_AFTER).and_then(Value::as_str).map(str::to_owned),
+        })
+    }
+}
+
+/// Starts revoking the token `hash`: one transaction marks it (it authenticates
+/// nothing from here on: [`token::revoking_write`]) and records the job. `Ok(None)`
+/// when there is nothing to start: the token is gone, or a revocation of it already
+/// began (its job finishes it).
+pub async fn start_token(store: &dyn Store, hash: &str, now: i64) -> Result<Option<Job>, ApiError> {
+    let unmarked = Cond::And(vec![Cond::Exists, Cond::AttrAbsent(token::A_REVOKED)]);
+    start_token_if(store, hash, unmarked, now).await
+}
+
+/// The sweeper's start of an expired token's revocation: as [`start_token`], on the
+/// condition that the token is still expired (a concurrent renewal wins). `false` when
+/// the condition failed.
+pub async fn start_expired_token(
+    store: &dyn Store,
+    hash: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
+    Ok(start_token_if(store, hash, Cond::Le("expire_at", now), now)
+        .await?
+        .is_some())
+}
+
+async fn start_token_if(
+    store: &dyn Store,
+    hash: &str,
+    cond: Cond,
+    now: i64,
+) -> Result<Option<Job>, ApiError> {
+    let job = Job {
+        target: Target::Token {
+            hash: hash.to_owned(),
+        },
+        created_at: now,
+        after: None,
+    };
+    let writes = vec![
+        token::revoking_write(hash, now, cond),
+        Write::Put {
+            item: job.to_item(),
+            cond: None,
+        },
+    ];
+    match store.transact(writes).await {
+        Ok(()) => Ok(Some(job)),
+        Err(e) if e.is_condition() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Starts revoking every lease under `prefix` (a folder ending in `/`) issued up to
+/// `now`. Starting again restarts the walk (and takes in leases issued since).
+pub async fn start_prefix(
+    store: &dyn Store,
+    prefix: &str,
+    force: bool,
+    now: i64,
+) -> Result<Job, ApiError> {
+    let job = Job {
+        target: Target::Prefix {
+            prefix: prefix.to_owned(),
+            force,
+        },
+        created_at: now,
+        after: None,
+    };
+    store
+        .write(Write::Put {
+            item: job.to_item(),
+            cond: None,
+        })
+        .await?;
+    Ok(job)
+}
+
+/// What a step did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Leases looked at (revoked, deferred, skipped or failed).
+    pub leases: usize,
+    /// Leases whose engine failed (rescheduled by [`lease::record_failure`]).
+    pub failed: usize,
+    /// Leases another revocation was working on (claimed): that revocation, or the
+    /// sweeper once its claim lapses, finishes them.
+    pub skipped: usize,
+    /// Whether the job is finished (and gone).
+    pub done: bool,
+}
+
+/// Works on `job` for at most `budget` leases, saving its cursor after each page. A
+/// lease whose engine fails is left, rescheduled, to the sweeper's expiry pass; it does
+/// not stop the job. The job ends when its walk does: a token's entry, accessor and
+/// remaining references go with the job.
+pub async fn step(
+    store: &dyn Store,
+    revokers: &Revokers,
+    job: &mut Job,
+    budget: usize,
+    now: i64,
+) -> Result<Progress, ApiError> {
+    let mut progress = Progress::default();
+    let (partition, prefix) = match &job.target {
+        Target::Token { hash } => (format!("token/{hash}"), "lease/".to_owned()),
+        Target::Prefix { prefix, .. } => (lease::index_partition(prefix), prefix.clone()),
+    };
+    loop {
+        let room = budget.saturating_sub(progress.leases);
+        if room == 0 {
+            return Ok(progress);
+        }
+        let limit = room.min(PAGE);
+        let mut q = Query::partition(partition.clone());
+        q.sort = SortCond::Prefix(prefix.clone());
+        q.limit = Some(limit as u32);
+        q.start = job
+            .after
+            .as_ref()
+            .map(|a| new_item(&Key::new(&partition, a)));
+        let page = store.query(&q).await?;
+        let keys: Vec<String> = page.items.iter().map(|i| i.key().sk).collect();
+        let target = &job.target;
+        let created_at = job.created_at;
+        let results: Vec<Result<Seen, ApiError>> = futures::stream::iter(keys.iter().cloned())
+            .map(|sk| one(store, revokers, target, created_at, sk, now))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for r in results {
+            progress.leases += 1;
+            match r? {
+                Seen::Revoked => {}
+                Seen::Failed => progress.failed += 1,
+                Seen::Skipped => progress.skipped += 1,
+            }
+        }
+        if let Some(last) = keys.last() {
+            job.after = Some(last.clone());
+            save_cursor(store, job).await?;
+        }
+        if page.next.is_none() || keys.len() < limit {
+            finish(store, job).await?;
+            progress.done = true;
+            return Ok(progress);
+        }
+    }
+}
+
+/// What became of one lease of a job.
+enum Seen {
+    /// Revoked, gone already, left alone (issued after a prefix job began), or, if it
+    /// was a young pending lease, marked so that it is never handed out.
+    Revoked,
+    /// Its engine failed: rescheduled.
+    Failed,
+    /// Claimed by another revocation.
+    Skipped,
+}
+
+/// Revokes the lease of one reference or index entry.
+async fn one(
+    store: &dyn Store,
+    revokers: &Revokers,
+    target: &Target,
+    created_at: i64,
+    sk: String,
+    now: i64,
+) -> Result<Seen, ApiError> {
+    let (id, force) = match target {
+        Target::Token { .. } => (sk.strip_prefix("lease/").unwrap_or(&sk), false),
+        Target::Prefix { force, .. } => (sk.as_str(), *force),
+    };
+    let Some(l) = lease::get(store, id).await? else {
+        return Ok(Seen::Revoked);
+    };
+    if matches!(target, Target::Prefix { .. }) && l.issued_at > created_at {
+        // Issued after the revocation began: not the caller's to revoke.
+        return Ok(Seen::Revoked);
+    }
+    match revokers.revoke(store, &l, now, force).await {
+        Ok(Revocation::Done | Revocation::Deferred) => Ok(Seen::Revoked),
+        Ok(Revocation::Skipped) => Ok(Seen::Skipped),
+        Err(RevokeOutcome::Store(e)) => Err(e.into()),
+        Err(e @ RevokeOutcome::Failed { .. }) => {
+            tracing::warn!(error = %e, "revocation job: a lease failed; retried by the sweeper");
+            Ok(Seen::Failed)
+        }
+    }
+}
+
+async fn save_cursor(store: &dyn Store, job: &Job) -> Result<(), ApiError> {
+    let Some(after) = &job.after else {
+        return Ok(());
+    };
+    match store
+        .write(Write::Update {
+            key: job.key(),
+            updates: vec![Update::Set(A_AFTER, Value::S(after.clone()))],
+            cond: Some(Cond::Exists),
+        })
+        .await
+    {
+        // Finished by a concurrent step: nothing to save.
+        Err(e) if e.is_condition() => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+async fn finish(store: &dyn Store, job: &Job) -> Result<(), ApiError> {
+    if let Target::Token { hash } = &job.target {
+        let accessor = store
+            .get(&token::token_key(hash))
+            .await?
+            .as_ref()
+            .and_then(token::accessor_of);
+        token::revoke_hash(store, hash, accessor.as_deref()).await?;
+    }
+    store
+        .write(Write::Delete {
+            key: job.key(),
+            cond: None,
+        })
+        .await?;
+    Ok(())
+}
+
+/// The jobs under way, oldest key first (at most 100 per call).
+pub async fn pending(store: &dyn Store) -> Result<Vec<Job>, ApiError> {
+    let mut q = Query::partition(JOBS_PK);
+    q.limit = Some(100);
+    let page = store.query(&q).await?;
+    Ok(page.items.iter().filter_map(Job::from_item).collect())
+}
+
+/// What one sweeper run did to the revocation jobs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Leases looked at.
+    pub leases: usize,
+    /// Jobs finished.
+    pub finished: usize,
+    /// Jobs still under way.
+    pub pending: usize,
+}
+
+/// The sweeper's share: steps over the pending jobs, `budget` leases in all, split
+/// evenly so that one large job does not starve the others.
+pub async fn run(
+    store: &dyn Store,
+    revokers: &Revokers,
+    budget: usize,
+    now: i64,
+) -> Result<RunReport, ApiError> {
+    let jobs = pending(store).await?;
+    let mut report = RunReport {
+        pending: jobs.len(),
+        ..RunReport::default()
+    };
+    if jobs.is_empty() {
+        return Ok(report);
+    }
+    let share = (budget / jobs.len()).max(PAGE);
+    for mut job in jobs {
+        if report.leases >= budget {
+            break;
+        }
+        let p = step(store, revokers, &mut job, share, now).await?;
+        report.leases += p.leases;
+        if p.done {
+            report.finished += 1;
+            report.pending -= 1;
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::lease::{Lease, LeaseState, RevokeError, Revoker};
+    use crate::store::memory::MemoryStore;
+    use crate::token::{Limits, TokenParams};
+
+    #[derive(Default)]
+    struct Counting(AtomicU32);
+
+    #[async_trait::async_trait]
+    impl Revoker for Counting {
+        async fn revoke(&self, _lease: &Lease) -> Result<(), RevokeError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    async fn token(store: &MemoryStore) -> crate::token::Minted {
+        let m = crate::token::mint(
+            &TokenParams::default(),
+            Limits {
+                default_ttl: 3600,
+                max_ttl: 3600,
+            },
+            0,
+        )
+        .unwrap();
+        store.transact(m.writes()).await.unwrap();
+        m
+    }
+
+    async fn active(store: &MemoryStore, id: &str, owner: Option<&str>, issued_at: i64) {
+        let mut l = Lease {
+            id: id.into(),
+            path: id.rsplit_once('/').unwrap().0.into(),
+            kind: "k".into(),
+            state: LeaseState::Pending,
+            issued_at,
+            expire_at: issued_at + 3000,
+            max_expire_at: issued_at + 3000,
+            renewable: true,
+            token_hash: owner.map(str::to_owned),
+            data: BTreeMap::new(),
+            attempts: 0,
+            last_error: None,
+        };
+        store.transact(l.pending_writes()).await.unwrap();
+        lease::activate(store, &mut l, issued_at).await.unwrap();
+    }
+
+    fn leases_left(store: &MemoryStore) -> usize {
+        store
+            .dump()
+            .iter()
+            .filter(|i| i.key().pk.starts_with("lease/"))
+            .count()
+    }
+
+    /// Findings 2 and 3: a token owning many leases is refused at once, the request
+    /// revokes a bounded number of them, the sweeper the rest (in bounded runs), and
+    /// then the token's items go.
+    #[tokio::test]
+    async fn a_token_with_many_leases_is_refused_at_once_and_revoked_in_steps() {
+        let store = MemoryStore::new();
+        let m = token(&store).await;
+        for n in 0..300 {
+            active(
+                &store,
+                &format!("aws/creds/r/{n:04}"),
+                Some(&m.entry.hash),
+                0,
+            )
+            .await;
+        }
+        let counting = Arc::new(Counting::default());
+        let revokers = Revokers::new().with("k", counting.clone());
+        let mut job = start_token(&store, &m.entry.hash, 10)
+            .await
+            .unwrap()
+            .expect("started");
+        assert!(
+            crate::token::find_by_hash(&store, &m.entry.hash, 10)
+                .await
+                .unwrap()
+                .is_none(),
+            "refused from the mark on"
+        );
+        assert!(
+            start_token(&store, &m.entry.hash, 11)
+                .await
+                .unwrap()
+                .is_none(),
+            "a second revocation leaves it to the first"
+        );
+        let before = store.calls();
+        let p = step(&store, &revokers, &mut job, INLINE_BUDGET, 10)
+            .await
+            .unwrap();
+        assert_eq!((p.leases, p.done), (INLINE_BUDGET, false));
+        let calls = store.calls() - before;
+        assert!(calls <= 4 * INLINE_BUDGET as u64 + 4, "{calls} store calls");
+        assert_eq!(counting.0.load(Ordering::SeqCst), INLINE_BUDGET as u32);
+
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let r = run(&store, &revokers, 100, 20).await.unwrap();
+            if r.pending == 0 {
+                break;
+            }
+            assert!(runs < 10, "{r:?}");
+        }
+        assert_eq!(runs, 3, "284 leases at 100 per run");
+        assert_eq!(counting.0.load(Ordering::SeqCst), 300);
+        assert_eq!(leases_left(&store), 0);
+        let left: Vec<_> = store.dump().into_iter().map(|i| i.key().pk).collect();
+        assert!(
+            left.is_empty(),
+            "token, accessor, references, job: {left:?}"
+        );
+    }
+
+    /// Finding 3: revoke-prefix is a job; a lease issued after it began is not the
+    /// caller's to revoke; the cursor resumes (no re-reading from the start).
+    #[tokio::test]
+    async fn a_prefix_job_resumes_and_leaves_later_leases() {
+        let store = MemoryStore::new();
+        for n in 0..60 {
+            active(&store, &format!("aws/creds/r/{n:04}"), None, 0).await;
+        }
+        active(&store, "aws/creds/other/x", None, 0).await;
+        let counting = Arc::new(Counting::default());
+        let revokers = Revokers::new().with("k", counting.clone());
+        let mut job = start_prefix(&store, "aws/creds/r/", false, 5)
+            .await
+            .unwrap();
+        let p = step(&store, &revokers, &mut job, 25, 5).await.unwrap();
+        assert!(!p.done);
+        // Issued after the revocation began.
+        active(&store, "aws/creds/r/9999", None, 6).await;
+        let r = run(&store, &revokers, 25, 7).await.unwrap();
+        assert_eq!((r.leases, r.pending), (25, 1));
+        let r = run(&store, &revokers, 25, 8).await.unwrap();
+        assert_eq!(r.finished, 1, "{r:?}");
+        assert_eq!(counting.0.load(Ordering::SeqCst), 60);
+        let (ids, _) = lease::list_prefix(&store, "aws/", None, 100).await.unwrap();
+        assert_eq!(ids, ["aws/creds/other/x", "aws/creds/r/9999"]);
+        assert!(pending(&store).await.unwrap().is_empty());
+    }
+}
