@@ -9,6 +9,7 @@
 
 pub mod exec;
 pub mod invariants;
+pub mod kv;
 pub mod ops;
 pub mod ports;
 pub mod world;
@@ -131,6 +132,9 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
     outcome
         .violations
         .extend(invariants::revoked_tokens_refused(&world, &m).await);
+    outcome
+        .violations
+        .extend(kv::check(&world, &m.kv, &world.root).await);
     let sweeper = world.app(Function::Sweeper);
     let sweep = || async {
         sigil::sweeper::sweep(sweeper.store.as_ref(), &sweeper.revokers, world.clock.now())

@@ -40,6 +40,8 @@ pub struct Model {
     /// The [`Model::tick`] at which each revoke-prefix answered 204 began: every lease
     /// whose issue answered before is revoked.
     pub prefix_revokes: Vec<u64>,
+    /// KV operations, acknowledged or not.
+    pub kv: Vec<crate::kv::KvOp>,
     clock: u64,
 }
 
@@ -72,6 +74,8 @@ pub enum Kind {
     Sweep,
     /// The clock jumps forward.
     Clock,
+    /// A KV write, patch, delete, undelete, destroy or metadata write ([`crate::kv`]).
+    Kv,
 }
 
 impl Kind {
@@ -85,7 +89,7 @@ impl Kind {
     }
 
     /// Every kind, with its weight in a schedule.
-    pub const WEIGHTED: [(Kind, u32); 7] = [
+    pub const WEIGHTED: [(Kind, u32); 8] = [
         (Kind::Issue, 6),
         (Kind::Renew, 2),
         (Kind::RevokeLease, 2),
@@ -93,6 +97,7 @@ impl Kind {
         (Kind::RevokeToken, 2),
         (Kind::Sweep, 3),
         (Kind::Clock, 2),
+        (Kind::Kv, 8),
     ];
 }
 
@@ -238,6 +243,7 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
                     sigil::sweeper::sweep(app.store.as_ref(), &app.revokers, w.clock.now()).await;
             }),
         ),
+        Kind::Kv => crate::kv::build(rng, world, model, token),
         Kind::Clock => {
             let secs = rng.i64(1..=150);
             (

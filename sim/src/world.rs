@@ -46,6 +46,8 @@ pub struct World {
     apps: Vec<(Function, Arc<App>)>,
     /// Tokens minted at setup (each allowed everything), as presented.
     pub tokens: Vec<String>,
+    /// A token no operation uses (nor revokes): the checks read with it.
+    pub root: String,
 }
 
 /// A request to `path` (with `/v1/`) with `token` and a JSON body.
@@ -54,9 +56,20 @@ pub fn request(method: &str, path: &str, token: Option<&str>, body: Option<Value
     if let Some(t) = token {
         headers.push(("x-vault-token".to_owned(), t.to_owned()));
     }
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (
+            p,
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        ),
+        None => (path, Vec::new()),
+    };
     ApiRequest {
         method: method.into(),
         path: path.into(),
+        query,
         headers,
         body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
         request_id: "sim".into(),
@@ -109,6 +122,7 @@ impl World {
             faults,
             apps,
             tokens: Vec::new(),
+            root: String::new(),
         };
         w.setup(tokens).await;
         w
@@ -128,6 +142,7 @@ impl World {
             self.tokens.push(minted.token.expose_secret().to_owned());
         }
         let root = self.tokens.remove(0);
+        self.root = root.clone();
         for (path, body) in [
             (
                 format!("/v1/aws/roles/{ROLE}"),

@@ -29,6 +29,16 @@ const REGRESSION_SEEDS: &[(u64, &str)] = &[
         "lease-outlives-token: a lease renewed after a dead revocation's claim lapsed \
          (lease::claim_tests::a_lease_whose_revocation_started_is_not_renewed)",
     ),
+    (
+        89,
+        "kv-metadata-kept: a data write put back the metadata it had read over a \
+         concurrent max_versions change (kv::tests::\
+         a_write_never_undoes_a_destroy_that_landed_after_its_read)",
+    ),
+    (
+        196,
+        "kv-deleted-not-served: a data write undid an acknowledged destroy (same test)",
+    ),
 ];
 
 #[test]

@@ -202,8 +202,9 @@ async fn the_engine_follows_the_configured_endpoints() {
     assert_eq!(f.iam_users(&prefix).await.len(), 1);
     assert_eq!(lease_records(&f).await, 2);
 
-    // A dead IAM endpoint, no retries: a clean 503 after one attempt; the pending
-    // lease is gone and no user was made.
+    // A dead IAM endpoint, no retries: a clean 503 after one attempt. The undo tries
+    // to delete the user (an error never proves IAM did not apply a call) and cannot
+    // reach IAM either, so the pending lease stays for the sweeper; no user was made.
     let (s, _) = set_root(
         &f,
         json!({"iam_endpoint": DEAD, "sts_endpoint": moto(), "max_retries": 0}),
@@ -214,7 +215,7 @@ async fn the_engine_follows_the_configured_endpoints() {
     let (s, b) = f.call("GET", &creds, a, None).await;
     assert_eq!(s, 503, "{b}");
     assert!(!b.to_string().contains("127.0.0.1"), "{b}");
-    let iam_calls: Vec<(String, u64)> = f
+    let iam_calls: std::collections::BTreeMap<String, u64> = f
         .counter
         .snapshot()
         .into_iter()
@@ -222,10 +223,12 @@ async fn the_engine_follows_the_configured_endpoints() {
         .collect();
     assert_eq!(
         iam_calls,
-        vec![("IAM.CreateUser".to_owned(), 1)],
-        "one attempt, and no undo calls: the connection was refused"
+        [("IAM.CreateUser", 1), ("IAM.ListAccessKeys", 1)]
+            .map(|(k, n)| (k.to_owned(), n))
+            .into(),
+        "one attempt, then one undo attempt"
     );
-    assert_eq!(lease_records(&f).await, 2, "no lease left pending");
+    assert_eq!(lease_records(&f).await, 3, "the pending lease is kept");
     assert_eq!(f.iam_users(&prefix).await.len(), 1, "no orphaned user");
 
     // max_retries is honoured: two retries, three attempts.
@@ -235,7 +238,8 @@ async fn the_engine_follows_the_configured_endpoints() {
     let (s, _) = f.call("GET", &creds, a, None).await;
     assert_eq!(s, 503);
     assert_eq!(f.counter.snapshot().get("IAM.CreateUser"), Some(&3));
-    assert_eq!(lease_records(&f).await, 2);
+    assert_eq!(f.counter.snapshot().get("IAM.ListAccessKeys"), Some(&3));
+    assert_eq!(lease_records(&f).await, 4);
 
     // A dead STS endpoint: 503 and no lease (STS is called before the lease is written).
     let (s, _) = set_root(
@@ -248,7 +252,7 @@ async fn the_engine_follows_the_configured_endpoints() {
     let (s, b) = f.call("POST", &sts, a, None).await;
     assert_eq!(s, 503, "{b}");
     assert_eq!(f.counter.snapshot().get("STS.AssumeRole"), Some(&1));
-    assert_eq!(lease_records(&f).await, 2);
+    assert_eq!(lease_records(&f).await, 4);
 
     // Revocation follows the configuration too: the sweeper cannot reach the dead IAM
     // endpoint and keeps the lease (with its backoff); once the endpoint is fixed, it
@@ -276,6 +280,13 @@ async fn the_engine_follows_the_configured_endpoints() {
     let r = f.sweep().await;
     assert_eq!((r.leases, r.failed), (1, 0), "{r:?}");
     assert_eq!(f.iam_users(&prefix).await.len(), 0, "the user is gone");
+
+    // The two pending leases of the failed issues, once past their grace: the sweeper
+    // finds no user to delete and drops them (the STS lease is still live).
+    clock.advance(sigil::lease::PENDING_GRACE_SECS);
+    let r = f.sweep().await;
+    assert_eq!((r.leases, r.failed), (2, 0), "{r:?}");
+    assert_eq!(lease_records(&f).await, 1);
 }
 
 #[tokio::test]

@@ -27,7 +27,7 @@ use crate::store::{
     Cond, Item, ItemExt, Key, Query, Store, StoreError, Value, Write, new_item, query_all,
     query_sort_keys,
 };
-pub use request::{ConfigUpdate, MetadataUpdate, Versions, WriteRequest};
+pub use request::{ConfigUpdate, MAX_VERSIONS_LIMIT, MetadataUpdate, Versions, WriteRequest};
 
 const SK_META: &str = "~meta";
 const A_CURRENT: &str = "current_version";
@@ -36,6 +36,10 @@ const A_MAX: &str = "max_versions";
 const A_CAS_REQ: &str = "cas_required";
 const A_CREATED: &str = "created_at";
 const A_UPDATED: &str = "updated_at";
+/// The metadata's revision: every change of the metadata item adds one and is
+/// conditional on the revision it read, so no two changes can both apply from one
+/// read (a data write cannot undo a concurrent delete, destroy or settings change).
+const A_REV: &str = "revision";
 const A_VERSIONS: &str = "versions";
 const A_CUSTOM: &str = "custom_metadata";
 const A_DELETED: &str = "deleted_at";
@@ -100,6 +104,8 @@ pub struct Metadata {
     pub versions: BTreeMap<i64, VersionState>,
     /// Custom metadata (strings).
     pub custom: BTreeMap<String, String>,
+    /// Revision ([`A_REV`]; 0 for an item written before revisions).
+    pub rev: i64,
 }
 
 impl TryFrom<&Item> for Metadata {
@@ -133,6 +139,7 @@ impl TryFrom<&Item> for Metadata {
             updated_at: item.n(A_UPDATED)?,
             versions,
             custom,
+            rev: item.n_opt(A_REV)?.unwrap_or(0),
         })
     }
 }
@@ -140,6 +147,7 @@ impl TryFrom<&Item> for Metadata {
 impl Metadata {
     fn to_item(&self, key: &Key) -> Item {
         let mut item = new_item(key);
+        item.insert(A_REV.into(), self.rev.into());
         item.insert(A_CURRENT.into(), self.current.into());
         item.insert(A_OLDEST.into(), self.oldest.into());
         item.insert(A_MAX.into(), self.max_versions.into());
@@ -171,6 +179,16 @@ impl Metadata {
             ),
         );
         item
+    }
+
+    /// The condition a change of the metadata read as `self` is made under: the item
+    /// is still at this revision.
+    fn unchanged(&self) -> Cond {
+        if self.rev == 0 {
+            Cond::And(vec![Cond::Exists, Cond::AttrAbsent(A_REV)])
+        } else {
+            Cond::Eq(A_REV, Value::N(self.rev))
+        }
     }
 
     fn version_json(&self, v: i64) -> Json {
@@ -354,9 +372,11 @@ impl Kv<'_> {
                 json!({ "data": null, "metadata": vmeta }),
             ));
         }
-        let item = version_item
-            .filter(|i| i.key().sk == version_sk(want))
-            .ok_or(ApiError::Internal)?;
+        // The metadata says live but the data is gone: a `DELETE metadata` is under way
+        // (it deletes the versions, then the metadata).
+        let Some(item) = version_item.filter(|i| i.key().sk == version_sk(want)) else {
+            return Ok(ReadOutcome::Missing);
+        };
         let sealed = Sealed {
             key_version: u32::try_from(item.n(A_KEY_VERSION)?).map_err(|_| ApiError::Internal)?,
             ciphertext: item.b(A_CT)?.to_vec(),
@@ -490,6 +510,7 @@ impl Kv<'_> {
             });
             meta.current = new_v;
             meta.updated_at = now;
+            meta.rev += 1;
             meta.versions.insert(
                 new_v,
                 VersionState {
@@ -522,7 +543,7 @@ impl Kv<'_> {
                     item: meta.to_item(&mkey),
                     cond: Some(match &existing {
                         None => Cond::NotExists,
-                        Some(m) => Cond::Eq(A_CURRENT, Value::N(m.current)),
+                        Some(m) => m.unchanged(),
                     }),
                 },
                 Write::Put {
@@ -572,16 +593,13 @@ impl Kv<'_> {
             let Some(mut meta) = self.meta(mount, path).await? else {
                 return Ok(());
             };
-            let seen = meta.current;
-            let seen_updated = meta.updated_at;
+            let unchanged = meta.unchanged();
             let extra = change(&mut meta)?;
             meta.updated_at = now;
+            meta.rev += 1;
             let mut writes = vec![Write::Put {
                 item: meta.to_item(&meta_key(mount, path)),
-                cond: Some(Cond::And(vec![
-                    Cond::Eq(A_CURRENT, Value::N(seen)),
-                    Cond::Eq(A_UPDATED, Value::N(seen_updated)),
-                ])),
+                cond: Some(unchanged),
             }];
             writes.extend(extra);
             match self.store.transact(writes).await {
@@ -725,6 +743,7 @@ impl Kv<'_> {
             let mut meta = Metadata {
                 created_at: now,
                 updated_at: now,
+                rev: 1,
                 ..Metadata::default()
             };
             apply(&mut meta);
@@ -755,37 +774,53 @@ impl Kv<'_> {
     }
 
     /// Deletes the metadata and every version (`DELETE metadata/:path`). Idempotent.
+    /// Versions go first, the metadata last and only at the revision read, so a
+    /// version written meanwhile is never left without its metadata: the delete starts
+    /// over and takes it too. A failure part-way leaves a secret that can be deleted
+    /// again, never data without metadata.
     pub async fn delete_all(&self, mount: &str, path: &str) -> Result<(), ApiError> {
         check_path(path)?;
-        let mut keys: Vec<Key> = query_all(self.store, Query::partition(part(mount, path)))
-            .await?
-            .iter()
-            .map(ItemExt::key)
-            .collect();
-        // Versions first, metadata last: a failure part-way leaves a secret that can be
-        // deleted again, never data without metadata.
-        keys.sort_by_key(|k| k.sk == SK_META);
-        if let Some((folder, leaf)) = path
-            .rsplit_once('/')
-            .map(|(f, l)| (format!("{f}/"), l))
-            .or(Some((String::new(), path)))
-        {
-            keys.push(dir_key(mount, &folder, leaf));
+        for _ in 0..5 {
+            let meta = self.meta(mount, path).await?;
+            let versions: Vec<Key> = query_all(self.store, Query::partition(part(mount, path)))
+                .await?
+                .iter()
+                .map(ItemExt::key)
+                .filter(|k| k.sk != SK_META)
+                .collect();
+            for chunk in versions.chunks(25) {
+                self.store
+                    .transact(
+                        chunk
+                            .iter()
+                            .map(|k| Write::Delete {
+                                key: k.clone(),
+                                cond: None,
+                            })
+                            .collect(),
+                    )
+                    .await?;
+            }
+            let (folder, leaf) = path
+                .rsplit_once('/')
+                .map_or((String::new(), path), |(f, l)| (format!("{f}/"), l));
+            let mut last = vec![Write::Delete {
+                key: dir_key(mount, &folder, leaf),
+                cond: None,
+            }];
+            if let Some(m) = &meta {
+                last.push(Write::Delete {
+                    key: meta_key(mount, path),
+                    cond: Some(m.unchanged()),
+                });
+            }
+            match self.store.transact(last).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_condition() || e.is_retryable() => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        for chunk in keys.chunks(25) {
-            self.store
-                .transact(
-                    chunk
-                        .iter()
-                        .map(|k| Write::Delete {
-                            key: k.clone(),
-                            cond: None,
-                        })
-                        .collect(),
-                )
-                .await?;
-        }
-        Ok(())
+        Err(ApiError::Unavailable)
     }
 
     /// Lists the children of a folder (`LIST metadata/:folder/`): secrets by name,
@@ -1262,6 +1297,151 @@ mod tests {
         assert_eq!(
             kv.read("secret", "a", 0).await.err(),
             Some(ApiError::Integrity)
+        );
+    }
+
+    /// Finding 7 of the simulation issue: `max_versions` had no bound, and the
+    /// metadata item holds every kept version's state; past about 5,500 versions it
+    /// outgrows DynamoDB's 400 KB item and every write fails (the in-memory store
+    /// refuses such items as DynamoDB does).
+    #[tokio::test]
+    async fn max_versions_is_bounded_so_the_metadata_fits_one_item() {
+        let state = VersionState {
+            created_at: 1_780_000_000,
+            deleted_at: 1_780_000_000,
+            destroyed: false,
+        };
+        let with = |n: i64| Metadata {
+            current: n,
+            oldest: 1,
+            max_versions: n,
+            custom: (0..64)
+                .map(|k| (format!("{k:0128}"), "v".repeat(512)))
+                .collect(),
+            versions: (1..=n).map(|v| (v, state.clone())).collect(),
+            ..Metadata::default()
+        };
+        let size = |n| crate::store::item_size(&with(n).to_item(&meta_key("secret", "p")));
+        assert!(
+            size(7_000) > crate::store::ITEM_MAX_BYTES,
+            "{}",
+            size(7_000)
+        );
+        assert!(
+            size(MAX_VERSIONS_LIMIT) < crate::store::ITEM_MAX_BYTES / 2,
+            "{}",
+            size(MAX_VERSIONS_LIMIT)
+        );
+        for b in [
+            MetadataUpdate::from_body(&body(json!({"max_versions": 1001}))),
+            ConfigUpdate::from_body(&body(json!({"max_versions": 1001})))
+                .map(|_| MetadataUpdate::default()),
+        ] {
+            assert_eq!(b.unwrap_err().status(), 400);
+        }
+
+        // The largest allowed secret keeps writing past its limit.
+        let (store, ring) = setup().await;
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        kv.write_metadata(
+            "secret",
+            "p",
+            &meta(json!({"max_versions": MAX_VERSIONS_LIMIT})),
+            all(),
+            1,
+        )
+        .await
+        .unwrap();
+        for n in 0..MAX_VERSIONS_LIMIT + 5 {
+            kv.write("secret", "p", &wr(json!({"data": {"n": n}})), all(), 2)
+                .await
+                .unwrap();
+        }
+        let m = kv.meta("secret", "p").await.unwrap().unwrap();
+        assert_eq!(m.versions.len() as i64, MAX_VERSIONS_LIMIT);
+    }
+
+    /// A store that, once, runs a destroy of `a` v1 (another request) right before the
+    /// first transaction it is given: after that request read the metadata, before it
+    /// wrote.
+    struct DestroyFirst {
+        inner: Arc<MemoryStore>,
+        ring: Keyring,
+        armed: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl Store for DestroyFirst {
+        async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+            self.inner.get(key).await
+        }
+        async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+            self.inner.get_many(keys).await
+        }
+        async fn write(&self, write: Write) -> Result<(), StoreError> {
+            self.inner.write(write).await
+        }
+        async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+            if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                let other = Kv {
+                    store: self.inner.as_ref(),
+                    keyring: &self.ring,
+                };
+                other
+                    .destroy("secret", "a", &ver(json!({"versions": [1]})), 3)
+                    .await
+                    .unwrap();
+            }
+            self.inner.transact(writes).await
+        }
+        async fn query(&self, query: &Query) -> Result<crate::store::Page, StoreError> {
+            self.inner.query(query).await
+        }
+    }
+
+    /// Finding 5 of the simulation issue: a data write conditioned its metadata put on
+    /// the current version only, so a destroy (or delete, undelete, settings change)
+    /// that applied between its read and its write was overwritten with the state it
+    /// had read: an acknowledged destroy undone. Found by the simulation's
+    /// `kv-deleted-not-served` and `kv-metadata-kept` (seeds 89, 196, with the old
+    /// condition).
+    #[tokio::test]
+    async fn a_write_never_undoes_a_destroy_that_landed_after_its_read() {
+        let (store, ring) = setup().await;
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        kv.write("secret", "a", &wr(json!({"data": {"k": "1"}})), all(), 1)
+            .await
+            .unwrap();
+        let racing = DestroyFirst {
+            inner: store.clone(),
+            ring: Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"),
+            armed: true.into(),
+        };
+        let writer = Kv {
+            store: &racing,
+            keyring: &ring,
+        };
+        writer
+            .write("secret", "a", &wr(json!({"data": {"k": "2"}})), all(), 2)
+            .await
+            .unwrap();
+        assert!(!racing.armed.load(std::sync::atomic::Ordering::SeqCst));
+        let m = kv.meta("secret", "a").await.unwrap().unwrap();
+        assert!(m.versions[&1].destroyed, "the destroy holds");
+        assert_eq!(m.current, 2);
+        assert!(matches!(
+            kv.read("secret", "a", 1).await.unwrap(),
+            ReadOutcome::Gone(_)
+        ));
+        assert_eq!(
+            found(kv.read("secret", "a", 2).await.unwrap())["data"]["k"],
+            "2"
         );
     }
 }

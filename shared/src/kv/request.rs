@@ -133,11 +133,28 @@ impl MetadataUpdate {
         }
         refuse_delete_version_after(body)?;
         Ok(Self {
-            max_versions: body.uint("max_versions")?,
+            max_versions: max_versions(body)?,
             cas_required: body.boolean("cas_required")?,
             custom_metadata: custom,
         })
     }
+}
+
+/// Most versions a secret may keep. Each kept version's state lives in the secret's
+/// metadata item (about 70 bytes each), which must stay within DynamoDB's 400 KB item
+/// limit with room for custom metadata: past about 5,500 versions every write would
+/// fail. Vault has no limit; Sigil refuses more with 400.
+pub const MAX_VERSIONS_LIMIT: i64 = 1000;
+
+/// `max_versions`: 400 past [`MAX_VERSIONS_LIMIT`].
+fn max_versions(body: &Body) -> Result<Option<i64>, ApiError> {
+    let max = body.uint("max_versions")?;
+    if max.is_some_and(|m| m > MAX_VERSIONS_LIMIT) {
+        return Err(ApiError::bad(format!(
+            "max_versions must be at most {MAX_VERSIONS_LIMIT}"
+        )));
+    }
+    Ok(max)
 }
 
 /// `POST config`: the mount's settings given (absent: unchanged).
@@ -155,7 +172,7 @@ impl ConfigUpdate {
     pub fn from_body(body: &Body) -> Result<Self, ApiError> {
         refuse_delete_version_after(body)?;
         Ok(Self {
-            max_versions: body.uint("max_versions")?,
+            max_versions: max_versions(body)?,
             cas_required: body.boolean("cas_required")?,
         })
     }

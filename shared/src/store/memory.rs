@@ -145,6 +145,30 @@ fn apply(items: &mut Items, write: Write) {
     }
 }
 
+/// DynamoDB refuses a write whose item would exceed 400 KB: so does the fake.
+fn fits(items: &Items, write: &Write) -> Result<(), StoreError> {
+    let size = match write {
+        Write::Put { item, .. } => super::value::item_size(item),
+        Write::Update { key, .. } => {
+            let mut one = Items::new();
+            if let Some(i) = get(items, key) {
+                one.entry(key.pk.clone())
+                    .or_default()
+                    .insert(key.sk.clone(), i.clone());
+            }
+            apply(&mut one, write.clone());
+            get(&one, key).map_or(0, super::value::item_size)
+        }
+        Write::Delete { .. } | Write::Check { .. } => 0,
+    };
+    if size > super::value::ITEM_MAX_BYTES {
+        return Err(StoreError::Rejected(
+            "Item size has exceeded the maximum allowed size".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn cond_of(write: &Write) -> Option<&Cond> {
     match write {
         Write::Put { cond, .. } | Write::Update { cond, .. } | Write::Delete { cond, .. } => {
@@ -223,6 +247,7 @@ impl Store for MemoryStore {
         if !check(cond_of(&write), get(&items, &key)) {
             return Err(StoreError::ConditionFailed);
         }
+        fits(&items, &write)?;
         apply(&mut items, write);
         Ok(())
     }
@@ -236,6 +261,9 @@ impl Store for MemoryStore {
             .collect();
         if conditions.iter().any(|c| *c) {
             return Err(StoreError::TransactionCancelled { conditions });
+        }
+        for w in &writes {
+            fits(&items, w)?;
         }
         for w in writes {
             apply(&mut items, w);

@@ -15,7 +15,7 @@ mod value;
 
 pub use error::StoreError;
 pub use key::Key;
-pub use value::{Item, ItemExt, Value, new_item};
+pub use value::{ITEM_MAX_BYTES, Item, ItemExt, Value, item_size, new_item};
 
 use async_trait::async_trait;
 

@@ -223,6 +223,33 @@ impl ItemExt for Item {
     }
 }
 
+/// Most bytes a DynamoDB item may hold (names and values): 400 KB.
+pub const ITEM_MAX_BYTES: usize = 400 * 1024;
+
+/// An item's size by DynamoDB's rules (bytes): each attribute's name plus its value
+/// (strings and binary: their length; numbers: about one byte per two digits plus one;
+/// booleans and null: 1; lists and maps: 3, plus 1 and the size of each element, plus
+/// each map key's length).
+pub fn item_size(item: &Item) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &Value) -> usize {
+    match v {
+        Value::S(s) => s.len(),
+        Value::B(b) => b.len(),
+        Value::N(n) => n.unsigned_abs().to_string().len().div_ceil(2) + 1,
+        Value::Bool(_) | Value::Null => 1,
+        Value::L(l) => 3 + l.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+        Value::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, x)| 1 + k.len() + value_size(x))
+                .sum::<usize>()
+        }
+    }
+}
+
 /// Starts an item with its key.
 pub fn new_item(key: &Key) -> Item {
     let mut item = Item::new();
