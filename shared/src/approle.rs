@@ -69,6 +69,9 @@ const A_EXPIRE: &str = "expire_at";
 const A_CREATED: &str = "created_at";
 const A_META: &str = "metadata";
 const A_CIDRS: &str = "cidr_list";
+/// On a role item: when its deletion started (Unix seconds). A role so marked is gone
+/// for every purpose but finishing the deletion ([`delete_role`]).
+const A_DELETING: &str = "deleting_since";
 
 /// The message for every login failure that could reveal which part was wrong
 /// (unknown role, wrong or used-up secret ID), so they cannot be told apart.
@@ -268,20 +271,32 @@ pub async fn role_name_for_id(
     }
 }
 
-/// Reads a role by name.
+/// Reads a role by name; `None` when there is none, or its deletion has started.
 pub async fn read_role(
     store: &dyn Store,
     m: Mount<'_>,
     name: &str,
 ) -> Result<Option<StoredRole>, ApiError> {
+    Ok(stored_role(store, m, name)
+        .await?
+        .and_then(|(r, deleting)| (!deleting).then_some(r)))
+}
+
+/// A role by name, and whether its deletion has started.
+async fn stored_role(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+) -> Result<Option<(StoredRole, bool)>, ApiError> {
     let Some(item) = store.get(&role_key(m, name)).await? else {
         return Ok(None);
     };
-    Ok(Some(StoredRole {
+    let role = StoredRole {
         name: name.to_owned(),
         role_id: item.s(A_ROLE_ID)?.to_owned(),
         role: Role::from_value(item.get(A_CONFIG))?,
-    }))
+    };
+    Ok(Some((role, item.contains_key(A_DELETING))))
 }
 
 /// Creates or updates a role from `body`. A new role gets a random role ID unless
@@ -292,11 +307,20 @@ pub async fn write_role(
     m: Mount<'_>,
     name: &str,
     body: &Body,
+    now: i64,
 ) -> Result<(), ApiError> {
     if !valid_name(name) {
         return Err(ApiError::bad("invalid role name"));
     }
-    let existing = read_role(store, m, name).await?;
+    let existing = match stored_role(store, m, name).await? {
+        // A deletion that did not finish is finished first: the new role must not
+        // inherit the old one's secret IDs.
+        Some((_, true)) => {
+            delete_role(store, m, name, now).await?;
+            None
+        }
+        other => other.map(|(r, _)| r),
+    };
     let mut role = existing
         .as_ref()
         .map(|r| r.role.clone())
@@ -428,38 +452,62 @@ pub async fn accessor_page(
     Ok(keys)
 }
 
-/// Deletes a role, its role ID and all its secret IDs. Idempotent.
-pub async fn delete_role(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<(), ApiError> {
-    let Some(r) = read_role(store, m, name).await? else {
+/// Deletes a role, its role ID and all its secret IDs. Idempotent. Marks first: one
+/// transaction marks the role item ([`A_DELETING`]) and deletes its role ID (no login
+/// from then on); from that write no secret ID can be generated for
+/// it ([`generate_secret_id`]'s transaction checks the mark), so listing its secret IDs
+/// afterwards finds every one. The role item and its listing entry go last: a deletion
+/// that fails part-way is finished by the next delete or write of the role (or the
+/// mount's cleanup).
+pub async fn delete_role(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let Some((r, deleting)) = stored_role(store, m, name).await? else {
         return Ok(());
     };
-    let mut writes = Vec::new();
+    if !deleting {
+        store
+            .transact(vec![
+                Write::Update {
+                    key: role_key(m, name),
+                    updates: vec![Update::Set(A_DELETING, Value::N(now))],
+                    cond: Some(Cond::Eq(A_ROLE_ID, Value::S(r.role_id.clone()))),
+                },
+                Write::Delete {
+                    key: role_id_key(m, &r.role_id),
+                    cond: None,
+                },
+            ])
+            .await
+            .map_err(|e| {
+                if e.is_condition() {
+                    ApiError::bad("role changed concurrently; retry")
+                } else {
+                    e.into()
+                }
+            })?;
+    }
+    let mut keys = Vec::new();
     for acc in accessor_items(store, m, name).await? {
-        writes.push(Write::Delete {
-            key: secret_key(m, acc.s(A_HASH)?),
-            cond: None,
-        });
-        writes.push(Write::Delete {
-            key: acc.key(),
-            cond: None,
-        });
+        keys.push(secret_key(m, acc.s(A_HASH)?));
+        keys.push(acc.key());
     }
-    writes.push(Write::Delete {
-        key: role_id_key(m, &r.role_id),
-        cond: None,
-    });
-    writes.push(Write::Delete {
-        key: list_key(m, name),
-        cond: None,
-    });
-    // The role item goes last, so a failure part-way leaves a role that can be deleted again.
-    writes.push(Write::Delete {
-        key: role_key(m, name),
-        cond: None,
-    });
-    for chunk in writes.chunks(50) {
-        store.transact(chunk.to_vec()).await?;
-    }
+    crate::store::delete_keys(store, &keys).await?;
+    store
+        .transact(vec![
+            Write::Delete {
+                key: list_key(m, name),
+                cond: None,
+            },
+            Write::Delete {
+                key: role_key(m, name),
+                cond: None,
+            },
+        ])
+        .await?;
     Ok(())
 }
 
@@ -572,7 +620,10 @@ pub async fn generate_secret_id(
         .transact(vec![
             Write::Check {
                 key: role_key(m, name),
-                cond: Cond::Eq(A_ROLE_ID, Value::S(r.role_id.clone())),
+                cond: Cond::And(vec![
+                    Cond::Eq(A_ROLE_ID, Value::S(r.role_id.clone())),
+                    Cond::AttrAbsent(A_DELETING),
+                ]),
             },
             Write::Put {
                 item,
@@ -883,7 +934,7 @@ mod tests {
     #[tokio::test]
     async fn a_secret_ids_metadata_becomes_its_tokens() {
         let store = MemoryStore::new();
-        write_role(&store, M, "web", &body(json!({"token_policies": "web"})))
+        write_role(&store, M, "web", &body(json!({"token_policies": "web"})), 0)
             .await
             .unwrap();
         let r = read_role(&store, M, "web").await.unwrap().unwrap();
@@ -934,6 +985,7 @@ mod tests {
             M,
             "web",
             &body(json!({"token_policies": "app", "secret_id_num_uses": 2, "token_ttl": "10m"})),
+            0,
         )
         .await
         .unwrap();
@@ -992,8 +1044,8 @@ mod tests {
     #[tokio::test]
     async fn credential_failures_are_indistinguishable() {
         let store = MemoryStore::new();
-        write_role(&store, M, "a", &Body::new()).await.unwrap();
-        write_role(&store, M, "b", &Body::new()).await.unwrap();
+        write_role(&store, M, "a", &Body::new(), 0).await.unwrap();
+        write_role(&store, M, "b", &Body::new(), 0).await.unwrap();
         let ra = read_role(&store, M, "a").await.unwrap().unwrap();
         let sb = generate_secret_id(&store, M, "b", &Body::new(), 0)
             .await
@@ -1029,6 +1081,7 @@ mod tests {
             M,
             "r",
             &body(json!({"secret_id_ttl": 60, "secret_id_num_uses": 3})),
+            0,
         )
         .await
         .unwrap();
@@ -1089,6 +1142,7 @@ mod tests {
             M,
             "r",
             &body(json!({"secret_id_bound_cidrs": ["10.0.0.0/8"]})),
+            0,
         )
         .await
         .unwrap();
@@ -1140,7 +1194,7 @@ mod tests {
     #[tokio::test]
     async fn role_id_change_and_delete() {
         let store = MemoryStore::new();
-        write_role(&store, M, "r", &Body::new()).await.unwrap();
+        write_role(&store, M, "r", &Body::new(), 0).await.unwrap();
         generate_secret_id(&store, M, "r", &Body::new(), 0)
             .await
             .unwrap();
@@ -1149,18 +1203,131 @@ mod tests {
             read_role(&store, M, "r").await.unwrap().unwrap().role_id,
             "custom-id"
         );
-        write_role(&store, M, "r2", &Body::new()).await.unwrap();
+        write_role(&store, M, "r2", &Body::new(), 0).await.unwrap();
         assert!(
             set_role_id(&store, M, "r2", "custom-id").await.is_err(),
             "role IDs are unique"
         );
         assert_eq!(list_roles(&store, M).await.unwrap(), vec!["r", "r2"]);
-        delete_role(&store, M, "r").await.unwrap();
-        delete_role(&store, M, "r2").await.unwrap();
+        delete_role(&store, M, "r", 0).await.unwrap();
+        delete_role(&store, M, "r2", 0).await.unwrap();
         assert!(
             store.dump().is_empty(),
             "nothing left behind: {:?}",
             store.dump()
         );
+    }
+
+    /// Finding 10 of the simulation issue: a secret ID generated while its role was
+    /// being deleted (after the delete listed the role's secret IDs, before it deleted
+    /// the role item) survived, and logged in to a later role of the same name given
+    /// that role's role ID. The delete now marks the role first; a generate after the
+    /// mark is refused, one before it is listed and deleted.
+    #[tokio::test]
+    async fn a_secret_id_generated_during_its_roles_delete_does_not_survive_it() {
+        use crate::store::interpose::{Call, Interpose};
+        use std::sync::{Arc, Mutex};
+
+        let store = Arc::new(MemoryStore::new());
+        write_role(store.as_ref(), M, "r", &Body::new(), 0)
+            .await
+            .unwrap();
+        let generated: Arc<Mutex<Option<Result<NewSecretId, ApiError>>>> = Arc::default();
+        let slot = generated.clone();
+        // The delete's first query lists the role's secret IDs: a generate runs
+        // right before it.
+        let racing = Interpose::new(store.clone(), Call::Query, move |inner| {
+            Box::pin(async move {
+                let g = generate_secret_id(inner.as_ref(), M, "r", &Body::new(), 1).await;
+                *slot.lock().unwrap() = Some(g);
+            })
+        });
+        delete_role(&racing, M, "r", 1).await.unwrap();
+        assert!(racing.fired());
+        let g = generated.lock().unwrap().take().unwrap();
+        assert_eq!(
+            g.as_ref().err().map(ApiError::status),
+            Some(400),
+            "the role is being deleted"
+        );
+        assert!(store.dump().is_empty(), "{:?}", store.dump());
+
+        // A generate that lands before the mark is listed and deleted with the role;
+        // the role written again under the same name starts with no secret IDs.
+        write_role(store.as_ref(), M, "r", &Body::new(), 2)
+            .await
+            .unwrap();
+        let early = generate_secret_id(store.as_ref(), M, "r", &Body::new(), 2)
+            .await
+            .unwrap();
+        delete_role(store.as_ref(), M, "r", 3).await.unwrap();
+        write_role(store.as_ref(), M, "r", &Body::new(), 4)
+            .await
+            .unwrap();
+        let again = read_role(store.as_ref(), M, "r").await.unwrap().unwrap();
+        let e = login(
+            store.as_ref(),
+            M,
+            &again.role_id,
+            Some(&early.secret_id),
+            None,
+            LIMITS,
+            &guard::nothing_stored(),
+            5,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
+    }
+
+    /// A delete that died after its mark: the role reads as gone, logs nothing in, and
+    /// the next delete or write of the name finishes it.
+    #[tokio::test]
+    async fn a_half_deleted_role_is_finished_by_the_next_write() {
+        let store = MemoryStore::new();
+        write_role(&store, M, "r", &Body::new(), 0).await.unwrap();
+        let old = read_role(&store, M, "r").await.unwrap().unwrap();
+        let s = generate_secret_id(&store, M, "r", &Body::new(), 0)
+            .await
+            .unwrap();
+        store
+            .transact(vec![
+                Write::Update {
+                    key: role_key(M, "r"),
+                    updates: vec![Update::Set(A_DELETING, Value::N(1))],
+                    cond: None,
+                },
+                Write::Delete {
+                    key: role_id_key(M, &old.role_id),
+                    cond: None,
+                },
+            ])
+            .await
+            .unwrap();
+        assert!(read_role(&store, M, "r").await.unwrap().is_none());
+        assert!(
+            generate_secret_id(&store, M, "r", &Body::new(), 2)
+                .await
+                .is_err()
+        );
+        write_role(&store, M, "r", &Body::new(), 2).await.unwrap();
+        let new = read_role(&store, M, "r").await.unwrap().unwrap();
+        assert_ne!(new.role_id, old.role_id);
+        assert!(
+            login(
+                &store,
+                M,
+                &new.role_id,
+                Some(&s.secret_id),
+                None,
+                LIMITS,
+                &guard::nothing_stored(),
+                3,
+            )
+            .await
+            .is_err(),
+            "the old secret ID went with the old role"
+        );
+        assert_eq!(list_accessors(&store, M, "r").await.unwrap().len(), 0);
     }
 }

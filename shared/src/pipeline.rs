@@ -204,12 +204,17 @@ pub(crate) async fn dispatch(
     }
     audit.decide(true);
     audit.write_request(None).map_err(|_| ApiError::Internal)?;
-    let caller = match caller {
-        Some(c) => Some(Caller {
-            entry: crate::token::consume_use(app.store.as_ref(), c.entry, now).await?,
-            token: c.token,
-        }),
-        None => None,
+    let (caller, last_use) = match caller {
+        Some(c) => {
+            let (entry, job) =
+                crate::revocation::consume_use(app.store.as_ref(), c.entry, now).await?;
+            let caller = Caller {
+                entry,
+                token: c.token,
+            };
+            (Some(caller), job)
+        }
+        None => (None, None),
     };
     let ctx = Ctx {
         svc: Services {
@@ -236,7 +241,23 @@ pub(crate) async fn dispatch(
         grant,
         now,
     };
-    (resolved.op_spec.handler)(&ctx).await
+    let reply = (resolved.op_spec.handler)(&ctx).await;
+    if let Some(mut job) = last_use {
+        // The token's last use: its revocation started before the request ran; its
+        // leases go now, or with the sweeper.
+        if let Err(e) = crate::revocation::step(
+            app.store.as_ref(),
+            &app.revokers,
+            &mut job,
+            crate::revocation::INLINE_BUDGET,
+            now,
+        )
+        .await
+        {
+            tracing::warn!(code = e.code(), "token revocation continues in the sweeper");
+        }
+    }
+    reply
 }
 
 /// Records the resolved route in the audit exchange, then refuses requests this

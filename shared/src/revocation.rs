@@ -158,6 +158,47 @@ async fn start_token_if(
     }
 }
 
+/// Consumes one use of the caller's token for the request at hand (Vault's use
+/// counting, `TokenStore.UseToken`). A token without a use limit is returned as is,
+/// with no write; with two or more uses left, one is spent ([`token::use_one`]). The
+/// last use starts the token's revocation ([`start_token`]'s mark and job, in one
+/// transaction conditional on that use being left, so concurrent requests cannot
+/// overspend it): the request still runs, every other request is refused from then
+/// on, no lease can be filed under the token any more, and the caller works the
+/// returned job once the request is done, revoking the leases of earlier uses (Vault
+/// revokes a token after its last request). The entry comes back with `num_uses`
+/// [`token::REVOCATION_PENDING`] then. 403 when the last use went to another request.
+pub async fn consume_use(
+    store: &dyn Store,
+    mut entry: token::TokenEntry,
+    now: i64,
+) -> Result<(token::TokenEntry, Option<Job>), ApiError> {
+    for _ in 0..5 {
+        match entry.num_uses {
+            0 => return Ok((entry, None)),
+            1 => {
+                let last = Cond::And(vec![
+                    Cond::Eq(token::A_USES, Value::N(1)),
+                    Cond::AttrAbsent(token::A_REVOKED),
+                ]);
+                if let Some(job) = start_token_if(store, &entry.hash, last, now).await? {
+                    entry.num_uses = token::REVOCATION_PENDING;
+                    return Ok((entry, Some(job)));
+                }
+            }
+            _ => match token::use_one(store, &entry.hash).await {
+                Ok(()) => return Ok((entry, None)),
+                Err(e) if e.is_condition() || e.is_retryable() => {}
+                Err(e) => return Err(e.into()),
+            },
+        }
+        entry = token::find_by_hash(store, &entry.hash, now)
+            .await?
+            .ok_or(ApiError::PermissionDenied)?;
+    }
+    Err(ApiError::Unavailable)
+}
+
 /// Starts revoking every lease under `prefix` (a folder ending in `/`) issued up to
 /// `now`. Starting again restarts the walk (and takes in leases issued since).
 pub async fn start_prefix(
@@ -444,6 +485,89 @@ mod tests {
             .iter()
             .filter(|i| i.key().pk.starts_with("lease/"))
             .count()
+    }
+
+    async fn limited(store: &MemoryStore, num_uses: i64) -> crate::token::Minted {
+        let m = crate::token::mint(
+            &TokenParams {
+                num_uses,
+                ..TokenParams::default()
+            },
+            Limits {
+                default_ttl: 3600,
+                max_ttl: 3600,
+            },
+            0,
+        )
+        .unwrap();
+        store.transact(m.writes()).await.unwrap();
+        m
+    }
+
+    /// Finding 6: a use-limited token's last use deleted the token before the request
+    /// ran (a lease request then failed with 403 having spent the use) and left the
+    /// leases of its earlier uses to their own expiry. Now the last use starts the
+    /// token's revocation, the request runs with the entry, and the job revokes every
+    /// lease once it is done.
+    #[tokio::test]
+    async fn the_last_use_runs_then_revokes_the_token_and_its_leases() {
+        let store = MemoryStore::new();
+        let m = limited(&store, 2).await;
+        let (first, job) = consume_use(&store, m.entry.clone(), 1).await.unwrap();
+        assert_eq!((first.num_uses, job.is_none()), (2, true));
+        active(&store, "aws/creds/r/0001", Some(&m.entry.hash), 1).await;
+
+        let again = crate::token::find_by_hash(&store, &m.entry.hash, 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.num_uses, 1);
+        let (last, job) = consume_use(&store, again.clone(), 2).await.unwrap();
+        assert_eq!(last.num_uses, crate::token::REVOCATION_PENDING);
+        let mut job = job.expect("the last use starts the revocation");
+        assert!(
+            crate::token::find_by_hash(&store, &m.entry.hash, 2)
+                .await
+                .unwrap()
+                .is_none(),
+            "no other request may use it"
+        );
+        assert_eq!(
+            consume_use(&store, again, 2).await.unwrap_err(),
+            ApiError::PermissionDenied,
+            "a concurrent request that read it before cannot spend the last use again"
+        );
+        assert_eq!(
+            crate::token::lease_refused(&last).status(),
+            400,
+            "a lease asked for on the last use gets Vault's answer"
+        );
+
+        let counting = Arc::new(Counting::default());
+        let revokers = Revokers::new().with("k", counting.clone());
+        let p = step(&store, &revokers, &mut job, INLINE_BUDGET, 3)
+            .await
+            .unwrap();
+        assert!(p.done, "{p:?}");
+        assert_eq!(counting.0.load(Ordering::SeqCst), 1, "the earlier use's lease");
+        assert!(store.dump().is_empty(), "{:?}", store.dump());
+    }
+
+    /// Uses are never overspent: of many requests racing for a token's three uses,
+    /// three run.
+    #[tokio::test]
+    async fn racing_requests_spend_each_use_once() {
+        let store = MemoryStore::new();
+        let m = limited(&store, 3).await;
+        let results =
+            futures::future::join_all((0..8).map(|_| consume_use(&store, m.entry.clone(), 1)))
+                .await;
+        let ran = results.iter().filter(|r| r.is_ok()).count();
+        let last = results
+            .iter()
+            .filter(|r| matches!(r, Ok((_, Some(_)))))
+            .count();
+        assert_eq!((ran, last), (3, 1), "{results:?}");
     }
 
     /// Findings 2 and 3: a token owning many leases is refused at once, the request

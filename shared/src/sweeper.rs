@@ -253,20 +253,9 @@ pub async fn sweep(
         }
     }
     report.cursor_hour = advance_to;
-    // Revocations too large for one request (token revocations, revoke-prefix), a
-    // bounded step per run.
-    match crate::revocation::run(store, revokers, crate::revocation::SWEEP_BUDGET, now).await {
-        Ok(r) => {
-            report.revocation_leases = r.leases as u64;
-            report.revocations_pending = r.pending as u64;
-        }
-        Err(e) => {
-            report.failed += 1;
-            tracing::warn!(code = e.code(), "revocation jobs failed; retried next run");
-        }
-    }
-    // Disabled mounts' items, a bounded step per run. A failure here is logged and
-    // retried next run; it does not fail the expiry sweep.
+    // Disabled mounts' items, a bounded step per run; before the revocation jobs, so
+    // the revocations it starts (its tokens') are worked in the same run. A failure
+    // here is logged and retried next run; it does not fail the expiry sweep.
     match crate::mounts::cleanup::step(store, revokers, crate::mounts::cleanup::STEP_BUDGET, now)
         .await
     {
@@ -280,6 +269,18 @@ pub async fn sweep(
                 code = e.code(),
                 "disabled mounts' cleanup failed; retried next run"
             );
+        }
+    }
+    // Revocations too large for one request (token revocations, revoke-prefix), a
+    // bounded step per run.
+    match crate::revocation::run(store, revokers, crate::revocation::SWEEP_BUDGET, now).await {
+        Ok(r) => {
+            report.revocation_leases = r.leases as u64;
+            report.revocations_pending = r.pending as u64;
+        }
+        Err(e) => {
+            report.failed += 1;
+            tracing::warn!(code = e.code(), "revocation jobs failed; retried next run");
         }
     }
     tracing::info!(

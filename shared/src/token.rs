@@ -37,7 +37,12 @@ const A_MAX_EXPIRE: &str = "max_expire_at";
 const A_TTL: &str = "creation_ttl";
 const A_PERIOD: &str = "period";
 const A_EXPLICIT_MAX: &str = "explicit_max_ttl";
-const A_USES: &str = "num_uses";
+/// The remaining uses of a use-limited token (0: unlimited).
+pub const A_USES: &str = "num_uses";
+/// `num_uses` of an entry whose last use is the request at hand: its revocation has
+/// started and runs once the request is done (Vault's `tokenRevocationPending`; token
+/// lookups during that request show it).
+pub const REVOCATION_PENDING: i64 = -1;
 const A_DISPLAY: &str = "display_name";
 const A_META: &str = "meta";
 const A_PATH: &str = "path";
@@ -414,6 +419,22 @@ pub fn unrevoked_cond() -> Cond {
     Cond::And(vec![Cond::Exists, Cond::AttrAbsent(A_REVOKED)])
 }
 
+/// Vault's answer when a token's last use asks for a leased secret
+/// (`request_handling.go`).
+pub const LAST_USE_LEASED: &str = "Secret cannot be returned; token had one use left, so leased credentials were immediately revoked.";
+
+/// The error for a lease that could not be filed under `caller` ([`unrevoked_cond`]
+/// failed): on the token's last use, Vault's 400 [`LAST_USE_LEASED`] (the request
+/// itself may run, its leases may not outlive it); otherwise the token was revoked
+/// meanwhile: 403.
+pub fn lease_refused(caller: &TokenEntry) -> ApiError {
+    if caller.num_uses == REVOCATION_PENDING {
+        ApiError::bad(LAST_USE_LEASED)
+    } else {
+        ApiError::PermissionDenied
+    }
+}
+
 /// The write that starts revoking a token ([`crate::revocation`] puts it in one
 /// transaction with the revocation's job): from then on the token authenticates
 /// nothing, a lease being issued under it cannot be filed (its transaction checks
@@ -452,21 +473,10 @@ pub async fn find_by_accessor(
     find_by_hash(store, item.s(A_TOKEN_HASH)?, now).await
 }
 
-/// Authenticates a request's token: 403 `permission denied` when it is missing,
-/// unknown, expired, revoked or out of uses. Counts one use of a limited-use token;
-/// the last use revokes it (after this request), as in Vault.
-pub async fn authenticate(
-    store: &dyn Store,
-    token: Option<&SecretString>,
-    now: i64,
-) -> Result<TokenEntry, ApiError> {
-    let entry = lookup(store, token, now).await?;
-    consume_use(store, entry, now).await
-}
-
 /// The live entry of `token` (one read, nothing written): 403 `permission denied` for a
 /// missing, unknown, expired or revoked token. The caller authorizes and audits the
-/// request, then calls [`consume_use`] before doing anything.
+/// request, then consumes a use ([`crate::revocation::consume_use`]) before doing
+/// anything.
 pub async fn lookup(
     store: &dyn Store,
     token: Option<&SecretString>,
@@ -499,59 +509,21 @@ pub async fn lookup_with(
     Ok((entry, other))
 }
 
-/// Consumes one use of a token with `num_uses` (deleting it with its last use, under a
-/// condition, so concurrent requests cannot overspend it); a token without a use limit
-/// is returned as is, with no write. 403 when the last use went to another request.
-pub async fn consume_use(
-    store: &dyn Store,
-    mut entry: TokenEntry,
-    now: i64,
-) -> Result<TokenEntry, ApiError> {
-    for _ in 0..5 {
-        if entry.num_uses == 0 {
-            return Ok(entry);
-        }
-        let res = if entry.num_uses == 1 {
-            let mut writes = delete_writes(&entry);
-            writes[0] = Write::Delete {
-                key: token_key(&entry.hash),
-                cond: Some(Cond::Eq(A_USES, Value::N(1))),
-            };
-            store.transact(writes).await
-        } else {
-            store
-                .write(Write::Update {
-                    key: token_key(&entry.hash),
-                    updates: vec![Update::Add(A_USES, -1)],
-                    cond: Some(Cond::Ge(A_USES, 2)),
-                })
-                .await
-        };
-        match res {
-            Ok(()) => return Ok(entry),
-            Err(e) if e.is_condition() || e.is_retryable() => {
-                entry = find_by_hash(store, &entry.hash, now)
-                    .await?
-                    .ok_or(ApiError::PermissionDenied)?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Unavailable)
-}
-
-/// The writes that delete a token and its accessor.
-fn delete_writes(entry: &TokenEntry) -> Vec<Write> {
-    vec![
-        Write::Delete {
-            key: token_key(&entry.hash),
-            cond: None,
-        },
-        Write::Delete {
-            key: accessor_key(&entry.accessor),
-            cond: None,
-        },
-    ]
+/// Spends one use of a token with two or more left (one conditional update, so
+/// concurrent requests cannot overspend it). [`StoreError::ConditionFailed`] when it
+/// has fewer (the caller re-reads it: its last use starts its revocation,
+/// [`crate::revocation::consume_use`]).
+pub async fn use_one(store: &dyn Store, hash: &str) -> Result<(), StoreError> {
+    store
+        .write(Write::Update {
+            key: token_key(hash),
+            updates: vec![Update::Add(A_USES, -1)],
+            cond: Some(Cond::And(vec![
+                Cond::Ge(A_USES, 2),
+                Cond::AttrAbsent(A_REVOKED),
+            ])),
+        })
+        .await
 }
 
 pub use crate::ttl::Renewal;
@@ -613,23 +585,16 @@ pub async fn revoke_hash(
     hash: &str,
     accessor: Option<&str>,
 ) -> Result<(), ApiError> {
-    let mut writes: Vec<Write> = query_all(store, Query::partition(format!("token/{hash}")))
+    let mut keys: Vec<Key> = query_all(store, Query::partition(format!("token/{hash}")))
         .await?
         .iter()
-        .map(|i| Write::Delete {
-            key: i.key(),
-            cond: None,
-        })
+        .map(ItemExt::key)
         .collect();
-    if let Some(a) = accessor {
-        writes.push(Write::Delete {
-            key: accessor_key(a),
-            cond: None,
-        });
-    }
-    for chunk in writes.chunks(25) {
-        store.transact(chunk.to_vec()).await?;
-    }
+    keys.extend(accessor.map(accessor_key));
+    // The entry last: a failure part-way leaves a token that can be revoked again.
+    let entry = token_key(hash);
+    keys.sort_by_key(|k| *k == entry);
+    crate::store::delete_keys(store, &keys).await?;
     Ok(())
 }
 
@@ -820,26 +785,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn limited_uses_then_revoked() {
-        let store = MemoryStore::new();
-        let p = TokenParams {
-            num_uses: 2,
-            ..Default::default()
-        };
-        let m = stored(&store, &p, 0).await;
-        authenticate(&store, Some(&m.token), 1).await.unwrap();
-        authenticate(&store, Some(&m.token), 1).await.unwrap();
-        assert_eq!(
-            authenticate(&store, Some(&m.token), 1).await,
-            Err(ApiError::PermissionDenied)
-        );
-        assert!(
-            store.dump().is_empty(),
-            "token and accessor deleted after last use"
-        );
-    }
-
-    #[tokio::test]
     async fn revoke_and_unknown_tokens_are_denied() {
         let store = MemoryStore::new();
         let m = stored(&store, &TokenParams::default(), 0).await;
@@ -853,17 +798,14 @@ mod tests {
         );
         revoke(&store, &m.entry).await.unwrap();
         assert_eq!(
-            authenticate(&store, Some(&m.token), 1).await,
+            lookup(&store, Some(&m.token), 1).await,
             Err(ApiError::PermissionDenied)
         );
-        assert_eq!(
-            authenticate(&store, None, 1).await,
-            Err(ApiError::PermissionDenied)
-        );
+        assert_eq!(lookup(&store, None, 1).await, Err(ApiError::PermissionDenied));
         let bogus = SecretString::from("hvs.nope".to_owned());
         let calls = store.calls();
         assert_eq!(
-            authenticate(&store, Some(&bogus), 1).await,
+            lookup(&store, Some(&bogus), 1).await,
             Err(ApiError::PermissionDenied)
         );
         assert_eq!(store.calls(), calls, "a non-Sigil token costs no read");

@@ -143,7 +143,7 @@ pub async fn issue_iam_user(
     };
     store.transact(lease.pending_writes()).await.map_err(|e| {
         if e.is_condition() {
-            ApiError::PermissionDenied
+            crate::token::lease_refused(caller)
         } else {
             e.into()
         }

@@ -152,6 +152,10 @@ pub async fn issue_sts(
     caller: &TokenEntry,
     now: i64,
 ) -> Result<(Lease, StsCredentials), ApiError> {
+    // The token's last use: its lease could not be filed, so no session is made.
+    if caller.num_uses == crate::token::REVOCATION_PENDING {
+        return Err(crate::token::lease_refused(caller));
+    }
     let session =
         super::names::user_name(&caller.display_name, role_name).map_err(|_| ApiError::Internal)?;
     let policy = (!role.policy_document.is_empty()).then_some(role.policy_document.as_str());
@@ -180,7 +184,7 @@ pub async fn issue_sts(
     };
     store.transact(lease.pending_writes()).await.map_err(|e| {
         if e.is_condition() {
-            ApiError::PermissionDenied
+            crate::token::lease_refused(caller)
         } else {
             e.into()
         }

@@ -128,12 +128,12 @@ async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     // Vault's existence check: creating a role needs `create`, changing one `update`.
     c.grant
         .require_write(ar::read_role(c.store(), mount(c), name).await?.is_some())?;
-    ar::write_role(c.store(), mount(c), name, c.body).await?;
+    ar::write_role(c.store(), mount(c), name, c.body, c.now).await?;
     Ok(Reply::NoContent)
 }
 
 async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    ar::delete_role(c.store(), mount(c), c.param("name")).await?;
+    ar::delete_role(c.store(), mount(c), c.param("name"), c.now).await?;
     Ok(Reply::NoContent)
 }
 

@@ -788,19 +788,7 @@ impl Kv<'_> {
                 .map(ItemExt::key)
                 .filter(|k| k.sk != SK_META)
                 .collect();
-            for chunk in versions.chunks(25) {
-                self.store
-                    .transact(
-                        chunk
-                            .iter()
-                            .map(|k| Write::Delete {
-                                key: k.clone(),
-                                cond: None,
-                            })
-                            .collect(),
-                    )
-                    .await?;
-            }
+            crate::store::delete_keys(self.store, &versions).await?;
             let (folder, leaf) = path
                 .rsplit_once('/')
                 .map_or((String::new(), path), |(f, l)| (format!("{f}/"), l));
@@ -899,6 +887,7 @@ mod tests {
     use super::*;
     use crate::http::params::Body;
     use crate::kms::FakeKms;
+    use crate::store::interpose::{Call, Interpose};
     use crate::store::memory::MemoryStore;
 
     fn all() -> Grant {
@@ -1364,44 +1353,6 @@ mod tests {
         assert_eq!(m.versions.len() as i64, MAX_VERSIONS_LIMIT);
     }
 
-    /// A store that, once, runs a destroy of `a` v1 (another request) right before the
-    /// first transaction it is given: after that request read the metadata, before it
-    /// wrote.
-    struct DestroyFirst {
-        inner: Arc<MemoryStore>,
-        ring: Keyring,
-        armed: std::sync::atomic::AtomicBool,
-    }
-
-    #[async_trait::async_trait]
-    impl Store for DestroyFirst {
-        async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-            self.inner.get(key).await
-        }
-        async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-            self.inner.get_many(keys).await
-        }
-        async fn write(&self, write: Write) -> Result<(), StoreError> {
-            self.inner.write(write).await
-        }
-        async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-            if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                let other = Kv {
-                    store: self.inner.as_ref(),
-                    keyring: &self.ring,
-                };
-                other
-                    .destroy("secret", "a", &ver(json!({"versions": [1]})), 3)
-                    .await
-                    .unwrap();
-            }
-            self.inner.transact(writes).await
-        }
-        async fn query(&self, query: &Query) -> Result<crate::store::Page, StoreError> {
-            self.inner.query(query).await
-        }
-    }
-
     /// Finding 5 of the simulation issue: a data write conditioned its metadata put on
     /// the current version only, so a destroy (or delete, undelete, settings change)
     /// that applied between its read and its write was overwritten with the state it
@@ -1418,11 +1369,19 @@ mod tests {
         kv.write("secret", "a", &wr(json!({"data": {"k": "1"}})), all(), 1)
             .await
             .unwrap();
-        let racing = DestroyFirst {
-            inner: store.clone(),
-            ring: Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"),
-            armed: true.into(),
-        };
+        let racing = Interpose::new(store.clone(), Call::Transact, |inner| {
+            Box::pin(async move {
+                let ring = Keyring::new(inner.clone(), Arc::new(FakeKms::new()), "t");
+                let other = Kv {
+                    store: inner.as_ref(),
+                    keyring: &ring,
+                };
+                other
+                    .destroy("secret", "a", &ver(json!({"versions": [1]})), 3)
+                    .await
+                    .unwrap();
+            })
+        });
         let writer = Kv {
             store: &racing,
             keyring: &ring,
@@ -1431,7 +1390,7 @@ mod tests {
             .write("secret", "a", &wr(json!({"data": {"k": "2"}})), all(), 2)
             .await
             .unwrap();
-        assert!(!racing.armed.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(racing.fired());
         let m = kv.meta("secret", "a").await.unwrap().unwrap();
         assert!(m.versions[&1].destroyed, "the destroy holds");
         assert_eq!(m.current, 2);

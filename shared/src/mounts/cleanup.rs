@@ -121,7 +121,7 @@ async fn one(
                 prefix: s,
                 name: e.name(),
             };
-            approle(store, m, budget).await?
+            approle(store, m, budget, now).await?
         }
         BackendKind::Aws => {
             let m = crate::aws_engine::Mount {
@@ -143,22 +143,10 @@ async fn one(
     Ok((!done).then(|| c.cursor.clone()))
 }
 
-/// Deletes `keys` in transactions of up to 100 items (DynamoDB's limit).
+/// Deletes `keys` ([`crate::store::delete_keys`]), spending the budget.
 async fn delete(store: &dyn Store, keys: Vec<Key>, budget: &mut Budget) -> Result<(), ApiError> {
-    for chunk in keys.chunks(100) {
-        store
-            .transact(
-                chunk
-                    .iter()
-                    .map(|k| Write::Delete {
-                        key: k.clone(),
-                        cond: None,
-                    })
-                    .collect(),
-            )
-            .await?;
-        budget.spend(chunk.len());
-    }
+    crate::store::delete_keys(store, &keys).await?;
+    budget.spend(keys.len());
     Ok(())
 }
 
@@ -281,6 +269,7 @@ async fn approle(
     store: &dyn Store,
     m: crate::approle::Mount<'_>,
     budget: &mut Budget,
+    now: i64,
 ) -> Result<bool, ApiError> {
     loop {
         if budget.left() == 0 {
@@ -301,7 +290,7 @@ async fn approle(
             }
             delete(store, accessors, budget).await?;
         }
-        crate::approle::delete_role(store, m, &name).await?;
+        crate::approle::delete_role(store, m, &name, now).await?;
         // A role whose item was already gone leaves only its list entry.
         delete(store, vec![Key::new(m.roles_partition(), name)], budget).await?;
     }

@@ -8,6 +8,8 @@
 
 pub mod decode;
 mod error;
+#[cfg(test)]
+pub mod interpose;
 mod key;
 pub mod memory;
 pub mod schema;
@@ -156,6 +158,27 @@ pub struct Page {
     pub items: Vec<Item>,
     /// Where the next page starts, when there may be more.
     pub next: Option<Item>,
+}
+
+/// Deletes `keys` (unconditionally) in transactions of up to 100 items, DynamoDB's
+/// limit: one round trip per 100 keys. Not atomic across transactions: a failure
+/// part-way leaves the keys of later transactions, so callers order `keys` so that
+/// what remains can be deleted again.
+pub async fn delete_keys(store: &dyn Store, keys: &[Key]) -> Result<(), StoreError> {
+    for chunk in keys.chunks(100) {
+        store
+            .transact(
+                chunk
+                    .iter()
+                    .map(|k| Write::Delete {
+                        key: k.clone(),
+                        cond: None,
+                    })
+                    .collect(),
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// Every item a query matches, following pages (one round trip per page).
