@@ -1,5 +1,5 @@
 # Sigil: the first two targets are all a fresh machine needs (see README).
-.PHONY: demo test dev bench sim fuzz-smoke down fmt lint package lint-infra
+.PHONY: demo test dev bench sim scale fuzz-smoke down fmt lint package lint-infra
 
 demo: ## Run the main job end to end on the local stack, then stop
 	scripts/demo
@@ -16,6 +16,9 @@ bench: ## Criterion benchmarks (in-memory ports)
 SEEDS ?= 100000
 sim: ## Deterministic simulation: SEEDS schedules (default 100000); replay one with cargo run -p sigil-sim -- --seed N
 	cargo run --release -p sigil-sim -- --seeds $(SEEDS)
+
+scale: ## Revocations at scale on the local stack (20,000-lease revoke-prefix, a token with 1,000 IAM-user leases); minutes, not in make test
+	scripts/scale
 
 fuzz-smoke: ## cargo-fuzz targets, each for a short bounded time (SIGIL_FUZZ_SECONDS, default 30)
 	scripts/fuzz-smoke

@@ -549,7 +549,11 @@ mod tests {
             .await
             .unwrap();
         assert!(p.done, "{p:?}");
-        assert_eq!(counting.0.load(Ordering::SeqCst), 1, "the earlier use's lease");
+        assert_eq!(
+            counting.0.load(Ordering::SeqCst),
+            1,
+            "the earlier use's lease"
+        );
         assert!(store.dump().is_empty(), "{:?}", store.dump());
     }
 

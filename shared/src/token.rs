@@ -801,7 +801,10 @@ mod tests {
             lookup(&store, Some(&m.token), 1).await,
             Err(ApiError::PermissionDenied)
         );
-        assert_eq!(lookup(&store, None, 1).await, Err(ApiError::PermissionDenied));
+        assert_eq!(
+            lookup(&store, None, 1).await,
+            Err(ApiError::PermissionDenied)
+        );
         let bogus = SecretString::from("hvs.nope".to_owned());
         let calls = store.calls();
         assert_eq!(

@@ -99,28 +99,29 @@ fn listed_irrevocable(world: &World) -> BTreeSet<String> {
         .collect()
 }
 
+/// The status `auth/token/lookup-self` answers `token`.
+async fn lookup_self(world: &World, token: &str) -> u16 {
+    world
+        .call(
+            Function::Issue,
+            request("GET", "/v1/auth/token/lookup-self", Some(token), None),
+        )
+        .await
+        .status
+}
+
 /// Right after a schedule (faults off, no time passed): a token whose revocation was
 /// acknowledged authorizes nothing.
 pub async fn revoked_tokens_refused(world: &World, model: &Model) -> Vec<Violation> {
     let mut out = Vec::new();
-    for &k in &model.revoked_tokens {
-        let r = world
-            .call(
-                Function::Issue,
-                request(
-                    "GET",
-                    "/v1/auth/token/lookup-self",
-                    Some(&world.tokens[k]),
-                    None,
-                ),
-            )
-            .await;
-        if r.status != 403 {
+    for token in &model.revoked_tokens {
+        let status = lookup_self(world, token).await;
+        if status != 403 {
             out.push(violation(
                 "revoked-token-refused",
                 format!(
-                    "token {k}: revoke acknowledged, lookup-self answers {}",
-                    r.status
+                    "token {}: revoke acknowledged, lookup-self answers {status}",
+                    world.token_name(token)
                 ),
             ));
         }
@@ -128,18 +129,60 @@ pub async fn revoked_tokens_refused(world: &World, model: &Model) -> Vec<Violati
     out
 }
 
-/// After a sweep that follows the schedule (faults off): no lease of a token whose
-/// revocation was acknowledged is still pending or active, unless its revocation was
+/// After the recovery (the clock past every token's TTL): no token authorizes a
+/// request: the setup tokens, the checks' own and every AppRole login's have expired.
+pub async fn expired_tokens_refused(world: &World, model: &Model) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let all = world
+        .tokens
+        .iter()
+        .chain(std::iter::once(&world.root))
+        .chain(&model.approle.tokens);
+    for token in all {
+        let status = lookup_self(world, token).await;
+        if status != 403 {
+            out.push(violation(
+                "expired-token-refused",
+                format!(
+                    "token {}: expired, lookup-self answers {status}",
+                    world.token_name(token)
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// The hashes of the tokens whose revocation was acknowledged, and of the AppRole
+/// tokens whose revocation started (item marked or gone: their last use was spent,
+/// whatever the client was told), read right after the schedule.
+pub fn revoked_hashes(world: &World, model: &Model) -> BTreeSet<String> {
+    let hash = |t: &String| sigil::token::hash_presented(&SecretString::from(t.clone()));
+    let mut out: BTreeSet<String> = model.revoked_tokens.iter().filter_map(hash).collect();
+    for h in model.approle.tokens.iter().filter_map(hash) {
+        let item = world
+            .memory
+            .dump()
+            .into_iter()
+            .find(|i| i.key() == sigil::token::token_key(&h));
+        if item.is_none_or(|i| i.contains_key(sigil::token::A_REVOKED)) {
+            out.insert(h);
+        }
+    }
+    out
+}
+
+/// After a sweep that follows the schedule (faults off): no lease of a token in
+/// `revoked` ([`revoked_hashes`]) is still pending or active, unless its revocation was
 /// tried and failed (then it is rescheduled with backoff; the recovery checks it is
 /// revoked in the end), or, while `claims` is false, another revocation holds its
 /// claim (a revocation that died holds it for `CLAIM_SECS`: the check runs again after
 /// that, with `claims` true).
-pub fn no_lease_outlives_its_token(world: &World, model: &Model, claims: bool) -> Vec<Violation> {
-    let revoked: BTreeSet<String> = model
-        .revoked_tokens
-        .iter()
-        .filter_map(|&k| sigil::token::hash_presented(&SecretString::from(world.tokens[k].clone())))
-        .collect();
+pub fn no_lease_outlives_its_token(
+    world: &World,
+    revoked: &BTreeSet<String>,
+    claims: bool,
+) -> Vec<Violation> {
     records(world)
         .into_iter()
         .filter(|r| claims || !r.claimed)

@@ -7,6 +7,7 @@
 //! backoff jitter: `sigil::crypto::sim_random`). A failing seed replays with
 //! `cargo run -p sigil-sim -- --seed N`.
 
+pub mod approle;
 pub mod exec;
 pub mod invariants;
 pub mod kv;
@@ -102,6 +103,14 @@ pub fn run(seed: u64, settings: Settings) -> Outcome {
 async fn schedule(seed: u64, s: Settings) -> Outcome {
     let world = Arc::new(World::new(seed, s.faults, s.tokens).await);
     let model: ops::Shared = Rc::new(RefCell::new(ops::Model::default()));
+    model.borrow_mut().approle.secrets = world
+        .secret_ids
+        .iter()
+        .map(|s| approle::Secret {
+            secret_id: s.clone(),
+            made: approle::Span { began: 0, ended: 0 },
+        })
+        .collect();
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut chooser = SeededChooser {
         rng: fastrand::Rng::with_seed(seed.rotate_left(17) ^ 0xc0ff_ee00),
@@ -135,21 +144,27 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
     outcome
         .violations
         .extend(kv::check(&world, &m.kv, &world.root).await);
+    outcome.violations.extend(approle::check(&m.approle));
     let sweeper = world.app(Function::Sweeper);
     let sweep = || async {
         sigil::sweeper::sweep(sweeper.store.as_ref(), &sweeper.revokers, world.clock.now())
             .await
             .expect("a sweep without faults")
     };
+    let revoked = invariants::revoked_hashes(&world, &m);
     sweep().await;
     outcome
         .violations
-        .extend(invariants::no_lease_outlives_its_token(&world, &m, false));
+        .extend(invariants::no_lease_outlives_its_token(
+            &world, &revoked, false,
+        ));
     world.clock.advance(sigil::lease::CLAIM_SECS);
     sweep().await;
     outcome
         .violations
-        .extend(invariants::no_lease_outlives_its_token(&world, &m, true));
+        .extend(invariants::no_lease_outlives_its_token(
+            &world, &revoked, true,
+        ));
 
     // Recovery: past every lease's max TTL and the pending grace, then sweeps until idle.
     world
@@ -161,5 +176,8 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
     outcome
         .violations
         .extend(invariants::nothing_outlives_its_lease(&world, &m));
+    outcome
+        .violations
+        .extend(invariants::expired_tokens_refused(&world, &m).await);
     outcome
 }

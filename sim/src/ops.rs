@@ -20,8 +20,8 @@ use crate::world::{ROLE, World, request};
 pub struct Issued {
     /// Its lease ID.
     pub lease_id: String,
-    /// The index of the token that got it.
-    pub token: usize,
+    /// The token that got it.
+    pub token: String,
     /// The [`Model::tick`] at which its issue answered.
     pub answered: u64,
 }
@@ -31,8 +31,9 @@ pub struct Issued {
 pub struct Model {
     /// Credentials handed out.
     pub leases: Vec<Issued>,
-    /// Tokens whose revocation was acknowledged.
-    pub revoked_tokens: BTreeSet<usize>,
+    /// Tokens whose revocation was acknowledged (revoke-self answered, or the last use
+    /// of a use-limited token answered).
+    pub revoked_tokens: BTreeSet<String>,
     /// Leases whose revocation was acknowledged as done (204).
     pub revoked_leases: BTreeSet<String>,
     /// Leases whose revocation was accepted (202): done by the sweeper.
@@ -42,6 +43,8 @@ pub struct Model {
     pub prefix_revokes: Vec<u64>,
     /// KV operations, acknowledged or not.
     pub kv: Vec<crate::kv::KvOp>,
+    /// AppRole operations and what they were told ([`crate::approle`]).
+    pub approle: crate::approle::Log,
     clock: u64,
 }
 
@@ -76,6 +79,9 @@ pub enum Kind {
     Clock,
     /// A KV write, patch, delete, undelete, destroy or metadata write ([`crate::kv`]).
     Kv,
+    /// An AppRole login and the uses of its token, a secret ID generated or destroyed,
+    /// the role deleted or written ([`crate::approle`]).
+    AppRole,
 }
 
 impl Kind {
@@ -89,7 +95,7 @@ impl Kind {
     }
 
     /// Every kind, with its weight in a schedule.
-    pub const WEIGHTED: [(Kind, u32); 8] = [
+    pub const WEIGHTED: [(Kind, u32); 9] = [
         (Kind::Issue, 6),
         (Kind::Renew, 2),
         (Kind::RevokeLease, 2),
@@ -98,7 +104,35 @@ impl Kind {
         (Kind::Sweep, 3),
         (Kind::Clock, 2),
         (Kind::Kv, 8),
+        (Kind::AppRole, 6),
     ];
+}
+
+/// `GET aws/creds/:role` with `token`; a credential handed out (200) is recorded.
+/// Returns the answer.
+pub async fn issue(w: &World, m: &Shared, token: &str) -> sigil::http::ApiResponse {
+    let r = w
+        .call(
+            Function::Issue,
+            request("GET", &format!("/v1/aws/creds/{ROLE}"), Some(token), None),
+        )
+        .await;
+    if r.status == 200 {
+        let id = r
+            .body
+            .as_ref()
+            .and_then(|b| b["lease_id"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let mut m = m.borrow_mut();
+        let answered = m.tick();
+        m.leases.push(Issued {
+            lease_id: id,
+            token: token.to_owned(),
+            answered,
+        });
+    }
+    r
 }
 
 /// Picks a kind by weight.
@@ -134,27 +168,7 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
         Kind::Issue => (
             format!("issue(token {k})"),
             Box::pin(async move {
-                let r = w
-                    .call(
-                        Function::Issue,
-                        request("GET", &format!("/v1/aws/creds/{ROLE}"), Some(&token), None),
-                    )
-                    .await;
-                if r.status == 200 {
-                    let id = r
-                        .body
-                        .as_ref()
-                        .and_then(|b| b["lease_id"].as_str())
-                        .unwrap_or_default()
-                        .to_owned();
-                    let mut m = m.borrow_mut();
-                    let answered = m.tick();
-                    m.leases.push(Issued {
-                        lease_id: id,
-                        token: k,
-                        answered,
-                    });
-                }
+                issue(&w, &m, &token).await;
             }),
         ),
         Kind::Renew => (
@@ -231,7 +245,7 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
                     )
                     .await;
                 if r.status < 300 {
-                    m.borrow_mut().revoked_tokens.insert(k);
+                    m.borrow_mut().revoked_tokens.insert(token);
                 }
             }),
         ),
@@ -244,6 +258,7 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
             }),
         ),
         Kind::Kv => crate::kv::build(rng, world, model, token),
+        Kind::AppRole => crate::approle::build(rng, world, model),
         Kind::Clock => {
             let secs = rng.i64(1..=150);
             (

@@ -32,6 +32,22 @@ pub const ROLE: &str = "deploy";
 pub const LEASE_TTL: i64 = 240;
 /// The engine's lease max TTL, seconds.
 pub const LEASE_MAX: i64 = 600;
+/// The AppRole role's name, and its role ID (fixed: the role written again after a
+/// delete keeps it, so an old secret ID would be tried against the new role).
+pub const APPROLE: &str = "app";
+/// The AppRole role's role ID.
+pub const ROLE_ID: &str = "sim-app";
+/// The AppRole role's settings: its secret IDs allow two logins, its tokens two uses
+/// and the policy that issues `aws/creds/deploy`.
+pub fn approle_settings() -> Value {
+    json!({
+        "role_id": ROLE_ID,
+        "secret_id_num_uses": crate::approle::SECRET_ID_USES,
+        "token_num_uses": crate::approle::TOKEN_USES,
+        "token_policies": "sim-issue",
+        "token_ttl": 600,
+    })
+}
 
 /// A deployment under simulation.
 pub struct World {
@@ -48,6 +64,8 @@ pub struct World {
     pub tokens: Vec<String>,
     /// A token no operation uses (nor revokes): the checks read with it.
     pub root: String,
+    /// Secret IDs of the AppRole role generated at setup.
+    pub secret_ids: Vec<String>,
 }
 
 /// A request to `path` (with `/v1/`) with `token` and a JSON body.
@@ -123,6 +141,7 @@ impl World {
             apps,
             tokens: Vec::new(),
             root: String::new(),
+            secret_ids: Vec::new(),
         };
         w.setup(tokens).await;
         w
@@ -152,6 +171,14 @@ impl World {
                 "/v1/aws/config/lease".into(),
                 json!({"lease": LEASE_TTL, "lease_max": LEASE_MAX}),
             ),
+            (
+                "/v1/sys/policies/acl/sim-issue".into(),
+                json!({"policy": format!("path \"aws/creds/{ROLE}\" {{ capabilities = [\"read\"] }}")}),
+            ),
+            (
+                format!("/v1/auth/approle/role/{APPROLE}"),
+                approle_settings(),
+            ),
         ] {
             let r = self
                 .call(
@@ -161,6 +188,33 @@ impl World {
                 .await;
             assert!(r.status < 300, "setup {path}: {r:?}");
         }
+        for _ in 0..2 {
+            let r = self
+                .call(
+                    Function::Admin,
+                    request(
+                        "POST",
+                        &format!("/v1/auth/approle/role/{APPROLE}/secret-id"),
+                        Some(&root),
+                        None,
+                    ),
+                )
+                .await;
+            let id = r
+                .body
+                .as_ref()
+                .and_then(|b| b["data"]["secret_id"].as_str());
+            self.secret_ids
+                .push(id.expect("setup: a secret ID").to_owned());
+        }
+    }
+
+    /// How a trace names `token`: its index among the setup tokens, or "AppRole".
+    pub fn token_name(&self, token: &str) -> String {
+        self.tokens
+            .iter()
+            .position(|t| t == token)
+            .map_or_else(|| "AppRole".to_owned(), |k| k.to_string())
     }
 
     /// The app of `function`.

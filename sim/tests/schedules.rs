@@ -39,6 +39,18 @@ const REGRESSION_SEEDS: &[(u64, &str)] = &[
         196,
         "kv-deleted-not-served: a data write undid an acknowledged destroy (same test)",
     ),
+    (
+        0,
+        "lease-outlives-token: a use-limited token's last use deleted it and left the \
+         leases of its earlier uses (revocation::tests::\
+         the_last_use_runs_then_revokes_the_token_and_its_leases)",
+    ),
+    (
+        24245,
+        "deleted-role-secret-id-refused: a secret ID generated during its role's delete \
+         logged in to the role written again (approle::tests::\
+         a_secret_id_generated_during_its_roles_delete_does_not_survive_it)",
+    ),
 ];
 
 #[test]

@@ -210,3 +210,62 @@ async fn sts_credentials_are_not_renewable_and_last_their_ttl() {
         .await;
     assert_eq!(s, 400, "revoking removed the record");
 }
+
+/// The issue "Crash and concurrency correctness", finding 6: a use-limited token's last
+/// use used to delete the token before the request ran, so `aws/creds` answered 403
+/// having spent the use, and the IAM users of its earlier uses lived to their own
+/// expiry. Now, as in Vault: the last use runs, a leased secret is refused with Vault's
+/// 400 (nothing is created), and the token is revoked with every lease it holds.
+#[tokio::test]
+async fn the_last_use_of_a_token_revokes_it_and_its_leases() {
+    let f = Fixture::new().await;
+    let role = unique("lastuse");
+    f.aws_iam_role(&role).await;
+    let policy = unique("creds");
+    f.policy(
+        &policy,
+        &format!("path \"aws/creds/{role}\" {{ capabilities = [\"read\"] }}"),
+    )
+    .await;
+    let (role_id, secret_id) = f
+        .approle(
+            &unique("uses"),
+            json!({"token_policies": policy, "token_num_uses": 2}),
+        )
+        .await;
+    let token = f.login(&role_id, &secret_id).await;
+    let users = || async {
+        f.iam_users("sigil-")
+            .await
+            .into_iter()
+            .filter(|u| u.contains(&role))
+            .count()
+    };
+
+    let first = f.creds(&role, &token).await;
+    let lease_id = first["lease_id"].as_str().unwrap().to_owned();
+    assert_eq!(users().await, 1);
+
+    let (s, b) = f
+        .call("GET", &format!("/v1/aws/creds/{role}"), Some(&token), None)
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(
+        b["errors"][0],
+        "Secret cannot be returned; token had one use left, so leased credentials were immediately revoked."
+    );
+    assert_eq!(users().await, 0, "the first use's user went with the token");
+    let (s, b) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            Some(&f.admin),
+            Some(json!({"lease_id": lease_id})),
+        )
+        .await;
+    assert_eq!(s, 400, "the lease is gone: {b}");
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(s, 403, "the token is revoked");
+}

@@ -20,7 +20,7 @@
 
 use crate::error::ApiError;
 use crate::lease::Revokers;
-use crate::store::{ItemExt, Key, Query, Store, Write};
+use crate::store::{ItemExt, Key, Query, Store};
 
 use super::store::{Cleanup, pending_cleanups, save_cleanup};
 use super::{BackendKind, Table};
