@@ -69,6 +69,7 @@ pub mod store;
 pub mod sweeper;
 pub mod telemetry;
 pub mod token;
+pub mod token_create;
 #[doc(hidden)]
 pub mod token_fields;
 #[doc(hidden)]

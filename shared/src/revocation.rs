@@ -1,5 +1,5 @@
-//! Revocations too large for one request: a token's (all the leases it created) and a
-//! lease prefix's (`sys/leases/revoke-prefix`, `revoke-force`). DESIGN.md's budget: an
+//! Revocations too large for one request: a token's (its children, each revoked by a
+//! job of its own, and all the leases it created) and a lease prefix's (`sys/leases/revoke-prefix`, `revoke-force`). DESIGN.md's budget: an
 //! operation over many items returns within a function's timeout, the rest is done in
 //! bounded sweeper steps.
 //!
@@ -251,7 +251,9 @@ pub async fn step(
 ) -> Result<Progress, ApiError> {
     let mut progress = Progress::default();
     let (partition, prefix) = match &job.target {
-        Target::Token { hash } => (format!("token/{hash}"), "lease/".to_owned()),
+        // The token's partition: its children's references (`child/`) sort before
+        // its leases' (`lease/`), then its own entry (skipped).
+        Target::Token { hash } => (format!("token/{hash}"), String::new()),
         Target::Prefix { prefix, .. } => (lease::index_partition(prefix), prefix.clone()),
     };
     loop {
@@ -317,7 +319,18 @@ async fn one(
     now: i64,
 ) -> Result<Seen, ApiError> {
     let (id, force) = match target {
-        Target::Token { .. } => (sk.strip_prefix("lease/").unwrap_or(&sk), false),
+        Target::Token { .. } => {
+            if let Some(child) = sk.strip_prefix(token::CHILD_PREFIX) {
+                // The child is refused already (its ancestor is marked); its own
+                // revocation job revokes its leases and children.
+                start_token(store, child, now).await?;
+                return Ok(Seen::Revoked);
+            }
+            match sk.strip_prefix("lease/") {
+                Some(id) => (id, false),
+                None => return Ok(Seen::Revoked),
+            }
+        }
         Target::Prefix { force, .. } => (sk.as_str(), *force),
     };
     let Some(l) = lease::get(store, id).await? else {
@@ -394,34 +407,43 @@ pub struct RunReport {
 }
 
 /// The sweeper's share: steps over the pending jobs, `budget` leases in all, split
-/// evenly so that one large job does not starve the others.
+/// evenly so that one large job does not starve the others. Jobs come in pages of
+/// 100, oldest key first, until the budget is spent; each step costs at least one
+/// unit, so a run over many small jobs (a token tree's descendants) is bounded too.
+/// `pending` in the report counts at most one page.
 pub async fn run(
     store: &dyn Store,
     revokers: &Revokers,
     budget: usize,
     now: i64,
 ) -> Result<RunReport, ApiError> {
-    let jobs = pending(store).await?;
-    let mut report = RunReport {
-        pending: jobs.len(),
-        ..RunReport::default()
-    };
-    if jobs.is_empty() {
-        return Ok(report);
-    }
-    let share = (budget / jobs.len()).max(PAGE);
-    for mut job in jobs {
-        if report.leases >= budget {
-            break;
+    let mut report = RunReport::default();
+    let mut spent = 0;
+    loop {
+        let jobs = pending(store).await?;
+        if jobs.is_empty() || spent >= budget {
+            report.pending = jobs.len();
+            return Ok(report);
         }
-        let p = step(store, revokers, &mut job, share, now).await?;
-        report.leases += p.leases;
-        if p.done {
-            report.finished += 1;
-            report.pending -= 1;
+        let share = ((budget - spent) / jobs.len()).max(PAGE);
+        let mut finished = 0;
+        for mut job in jobs {
+            if spent >= budget {
+                break;
+            }
+            let p = step(store, revokers, &mut job, share, now).await?;
+            report.leases += p.leases;
+            spent += p.leases.max(1);
+            if p.done {
+                finished += 1;
+            }
+        }
+        report.finished += finished;
+        if finished == 0 {
+            report.pending = pending(store).await?.len();
+            return Ok(report);
         }
     }
-    Ok(report)
 }
 
 #[cfg(test)]
@@ -572,6 +594,166 @@ mod tests {
             .filter(|r| matches!(r, Ok((_, Some(_)))))
             .count();
         assert_eq!((ran, last), (3, 1), "{results:?}");
+    }
+
+    async fn child_of(
+        store: &MemoryStore,
+        parent: &crate::token::TokenEntry,
+    ) -> crate::token::Minted {
+        let m = crate::token::mint(
+            &TokenParams {
+                ancestors: std::iter::once(parent.hash.clone())
+                    .chain(parent.ancestors.iter().cloned())
+                    .collect(),
+                ..TokenParams::default()
+            },
+            Limits {
+                default_ttl: 3600,
+                max_ttl: 3600,
+            },
+            0,
+        )
+        .unwrap();
+        store.transact(m.writes()).await.unwrap();
+        m
+    }
+
+    /// The token tree (issue "Token store"): revoking a token refuses its whole subtree
+    /// at once (each lookup checks the ancestors), no child can be filed under it from
+    /// then on, and the revocation's steps start each child's revocation, which revokes
+    /// the child's leases and children in turn.
+    #[tokio::test]
+    async fn revoking_a_token_refuses_and_revokes_its_subtree() {
+        let store = MemoryStore::new();
+        let root = token(&store).await;
+        let child = child_of(&store, &root.entry).await;
+        let grandchild = child_of(&store, &child.entry).await;
+        let sibling = child_of(&store, &root.entry).await;
+        for (n, owner) in [&child, &grandchild, &sibling].iter().enumerate() {
+            active(
+                &store,
+                &format!("aws/creds/r/{n:04}"),
+                Some(&owner.entry.hash),
+                0,
+            )
+            .await;
+        }
+        let live = |h: String| {
+            let store = &store;
+            async move {
+                crate::token::find_by_hash(store, &h, 10)
+                    .await
+                    .unwrap()
+                    .is_some()
+            }
+        };
+        assert!(live(grandchild.entry.hash.clone()).await);
+
+        let mut job = start_token(&store, &child.entry.hash, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!live(child.entry.hash.clone()).await);
+        assert!(
+            !live(grandchild.entry.hash.clone()).await,
+            "refused at once, with its parent"
+        );
+        assert!(live(root.entry.hash.clone()).await && live(sibling.entry.hash.clone()).await);
+        let late = crate::token::mint(
+            &TokenParams {
+                ancestors: vec![child.entry.hash.clone(), root.entry.hash.clone()],
+                ..TokenParams::default()
+            },
+            Limits {
+                default_ttl: 3600,
+                max_ttl: 3600,
+            },
+            10,
+        )
+        .unwrap();
+        assert!(
+            store
+                .transact(late.writes())
+                .await
+                .unwrap_err()
+                .is_condition(),
+            "no child is born under a token whose revocation started"
+        );
+
+        let counting = Arc::new(Counting::default());
+        let revokers = Revokers::new().with("k", counting.clone());
+        let p = step(&store, &revokers, &mut job, INLINE_BUDGET, 10)
+            .await
+            .unwrap();
+        assert!(p.done, "{p:?}");
+        assert_eq!(
+            counting.0.load(Ordering::SeqCst),
+            1,
+            "the child's own lease"
+        );
+        let r = run(&store, &revokers, 100, 11).await.unwrap();
+        assert_eq!((r.finished, r.pending), (1, 0), "{r:?}");
+        assert_eq!(counting.0.load(Ordering::SeqCst), 2, "and the grandchild's");
+        assert_eq!(leases_left(&store), 1, "the sibling's lease stays");
+        let tokens: Vec<String> = store
+            .dump()
+            .iter()
+            .map(|i| i.key())
+            .filter(|k| k.sk == "token")
+            .map(|k| k.pk)
+            .collect();
+        assert_eq!(
+            tokens,
+            {
+                let mut v = vec![
+                    format!("token/{}", root.entry.hash),
+                    format!("token/{}", sibling.entry.hash),
+                ];
+                v.sort();
+                v
+            },
+            "the subtree's entries are gone"
+        );
+    }
+
+    /// A tree of many descendants is refused at once and cleaned up in bounded sweeper
+    /// runs (each run starts and finishes jobs within its budget).
+    #[tokio::test]
+    async fn a_wide_tree_is_cleaned_up_in_bounded_runs() {
+        let store = MemoryStore::new();
+        let root = token(&store).await;
+        let mut children = Vec::new();
+        for _ in 0..300 {
+            children.push(child_of(&store, &root.entry).await);
+        }
+        let mut job = start_token(&store, &root.entry.hash, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        for c in children.iter().step_by(37) {
+            assert!(
+                crate::token::find_by_hash(&store, &c.entry.hash, 10)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
+        let revokers = Revokers::new();
+        step(&store, &revokers, &mut job, INLINE_BUDGET, 10)
+            .await
+            .unwrap();
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let r = run(&store, &revokers, 100, 11).await.unwrap();
+            if r.pending == 0 {
+                break;
+            }
+            assert!(runs < 20, "{r:?}");
+        }
+        assert!(runs <= 8, "{runs} runs");
+        let left: Vec<_> = store.dump().into_iter().map(|i| i.key().pk).collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     /// Findings 2 and 3: a token owning many leases is refused at once, the request

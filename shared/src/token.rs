@@ -47,6 +47,17 @@ const A_DISPLAY: &str = "display_name";
 const A_META: &str = "meta";
 const A_PATH: &str = "path";
 const A_LAST_RENEWAL: &str = "last_renewal";
+/// Set (true) on a token created with `renewable=false`; absent: renewable.
+const A_NOT_RENEWABLE: &str = "not_renewable";
+/// A child token's ancestors' hashes, parent first (absent: an orphan).
+const A_ANCESTORS: &str = "ancestors";
+/// Sort-key prefix of a child reference in its parent's partition
+/// (`token/{parent}` / `child/{child hash}`): a revocation of the parent finds its
+/// children there, as it finds its leases under `lease/`.
+pub const CHILD_PREFIX: &str = "child/";
+/// The deepest a token tree may grow (a token with this many ancestors creates no
+/// child): a lookup reads every ancestor in one batch (at most 100 keys).
+pub const MAX_DEPTH: usize = 32;
 /// Set (to the time, seconds) when a revocation starts: from then the token
 /// authenticates nothing and no lease can be filed under it ([`unrevoked_cond`]), while
 /// its leases are revoked and before its entry is deleted.
@@ -55,6 +66,11 @@ pub const A_REVOKED: &str = "revoking_since";
 /// The stored key of a token's entry.
 pub fn token_key(hash: &str) -> Key {
     Key::new(format!("token/{hash}"), SK_TOKEN)
+}
+
+/// The key of a child's reference in its parent's partition.
+pub fn child_key(parent: &str, child: &str) -> Key {
+    Key::new(format!("token/{parent}"), format!("{CHILD_PREFIX}{child}"))
 }
 
 /// The stored key of an accessor's entry.
@@ -85,6 +101,10 @@ pub struct TokenParams {
     pub meta: BTreeMap<String, String>,
     /// The path that created it, e.g. `auth/approle/login`.
     pub path: String,
+    /// Its ancestors' hashes, parent first (empty: an orphan; Vault's token tree).
+    pub ancestors: Vec<String>,
+    /// `Some(false)`: renewals are refused (`auth/token/create`'s `renewable`).
+    pub renewable: Option<bool>,
 }
 
 /// A stored token (never the token itself).
@@ -119,6 +139,12 @@ pub struct TokenEntry {
     pub path: String,
     /// Time of the last renewal, Unix seconds (0: never renewed).
     pub last_renewal: i64,
+    /// Its ancestors' hashes, parent first (empty: an orphan). The token authenticates
+    /// only while every ancestor does ([`find_by_hash`]): revoking a token refuses its
+    /// whole subtree at once.
+    pub ancestors: Vec<String>,
+    /// Whether renewals are allowed (false only for `renewable=false` at creation).
+    pub renewable: bool,
 }
 
 impl TryFrom<&Item> for TokenEntry {
@@ -152,6 +178,11 @@ impl TryFrom<&Item> for TokenEntry {
             meta,
             path: item.s(A_PATH)?.to_owned(),
             last_renewal: item.n_opt(A_LAST_RENEWAL)?.unwrap_or(0),
+            ancestors: match item.get(A_ANCESTORS) {
+                Some(_) => item.strings(A_ANCESTORS)?,
+                None => Vec::new(),
+            },
+            renewable: !item.flag(A_NOT_RENEWABLE).unwrap_or(false),
         })
     }
 }
@@ -185,6 +216,12 @@ impl From<&TokenEntry> for Item {
         put(A_PATH, t.path.clone().into());
         if t.last_renewal > 0 {
             put(A_LAST_RENEWAL, t.last_renewal.into());
+        }
+        if !t.ancestors.is_empty() {
+            put(A_ANCESTORS, t.ancestors.clone().into());
+        }
+        if !t.renewable {
+            put(A_NOT_RENEWABLE, true.into());
         }
         for (k, v) in schema::expiry_attrs(&key.pk, t.expire_at) {
             put(k, v);
@@ -243,6 +280,28 @@ impl Minted {
                 cond: Some(Cond::NotExists),
             },
         ];
+        if let Some(parent) = self.entry.ancestors.first() {
+            // Filed under its parent only while the parent authenticates: a child
+            // cannot be born under a token whose revocation started (that revocation
+            // lists the parent's children after its mark, so it finds every one).
+            writes.push(Write::Check {
+                key: token_key(parent),
+                cond: unrevoked_cond(),
+            });
+            let mut child = new_item(&child_key(parent, &self.entry.hash));
+            child.insert(
+                schema::TTL.into(),
+                self.entry
+                    .max_expire_at
+                    .max(self.entry.expire_at)
+                    .saturating_add(schema::TTL_GRACE_SECS)
+                    .into(),
+            );
+            writes.push(Write::Put {
+                item: child,
+                cond: None,
+            });
+        }
         if let Some(mount) = auth_mount_of(&self.entry.path) {
             let mut index = new_item(&Key::new(
                 mount_index_partition(&mount, &self.entry.hash),
@@ -368,6 +427,8 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
             meta: params.meta.clone(),
             path: params.path.clone(),
             last_renewal: 0,
+            ancestors: params.ancestors.clone(),
+            renewable: params.renewable.unwrap_or(true),
         },
         warnings,
     })
@@ -400,7 +461,34 @@ pub async fn find_by_hash(
     let Some(item) = store.get(&token_key(hash)).await? else {
         return Ok(None);
     };
-    live(&item, now)
+    match live(&item, now)? {
+        Some(entry) => Ok(ancestors_live(store, &entry, now).await?.then_some(entry)),
+        None => Ok(None),
+    }
+}
+
+/// Whether every ancestor of `entry` still authenticates (exists, not expired, no
+/// revocation started): one batch read, none for an orphan. Vault revokes a token's
+/// children with it; Sigil refuses them from the moment the ancestor's revocation
+/// starts and revokes them in the revocation's steps ([`crate::revocation`]).
+pub async fn ancestors_live(
+    store: &dyn Store,
+    entry: &TokenEntry,
+    now: i64,
+) -> Result<bool, ApiError> {
+    if entry.ancestors.is_empty() {
+        return Ok(true);
+    }
+    let keys: Vec<Key> = entry.ancestors.iter().map(|h| token_key(h)).collect();
+    for item in store.get_many(&keys).await? {
+        let Some(item) = item else {
+            return Ok(false);
+        };
+        if live(&item, now)?.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The entry of a token item if the token may still be used: not expired, and no
@@ -489,7 +577,8 @@ pub async fn lookup(
 }
 
 /// [`lookup`], reading `other` in the same round trip (one `get_many`): the router
-/// reads the mount table's generation so. Returns the entry and `other`'s item.
+/// reads the mount table's generation so (a child token costs one more batch read:
+/// its ancestors, [`ancestors_live`]). Returns the entry and `other`'s item.
 pub async fn lookup_with(
     store: &dyn Store,
     token: Option<&SecretString>,
@@ -506,6 +595,9 @@ pub async fn lookup_with(
     let (item, other) = (got.next().flatten(), got.next().flatten());
     let entry =
         live(&item.ok_or(ApiError::PermissionDenied)?, now)?.ok_or(ApiError::PermissionDenied)?;
+    if !ancestors_live(store, &entry, now).await? {
+        return Err(ApiError::PermissionDenied);
+    }
     Ok((entry, other))
 }
 
@@ -538,6 +630,9 @@ pub async fn renew(
     increment: i64,
     now: i64,
 ) -> Result<Renewal, ApiError> {
+    if !entry.renewable {
+        return Err(ApiError::bad("lease is not renewable"));
+    }
     let wanted = if entry.period > 0 {
         entry.period
     } else if increment > 0 {
@@ -611,7 +706,7 @@ pub fn auth_json(entry: &TokenEntry, token: Option<&SecretString>, lease_duratio
         "renewable": is_renewable(entry),
         "entity_id": "",
         "token_type": "service",
-        "orphan": true,
+        "orphan": entry.ancestors.is_empty(),
         "mfa_requirement": null,
         "num_uses": entry.num_uses,
     })
@@ -619,7 +714,7 @@ pub fn auth_json(entry: &TokenEntry, token: Option<&SecretString>, lease_duratio
 
 /// Whether renewing can extend the token.
 pub fn is_renewable(entry: &TokenEntry) -> bool {
-    !entry.policies.iter().any(|p| p == ROOT_POLICY) || entry.max_expire_at > 0
+    entry.renewable && (!entry.policies.iter().any(|p| p == ROOT_POLICY) || entry.max_expire_at > 0)
 }
 
 /// The `data` of a token lookup (`id` only for lookup-self, where the caller holds it).
@@ -636,7 +731,7 @@ pub fn lookup_json(entry: &TokenEntry, id: Option<&SecretString>, now: i64) -> J
         "issue_time": rfc3339(entry.issued_at),
         "meta": if entry.meta.is_empty() { Json::Null } else { json!(entry.meta) },
         "num_uses": entry.num_uses,
-        "orphan": true,
+        "orphan": entry.ancestors.is_empty(),
         "path": entry.path,
         "period": if entry.period > 0 { json!(entry.period) } else { Json::Null },
         "policies": entry.policies,

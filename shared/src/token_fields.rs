@@ -48,6 +48,19 @@ pub fn canonicalize(body: &mut Body) {
 /// Token policy names as Vault stores them: trimmed, lowercased, each a valid policy
 /// name, at most [`MAX_LIST_ITEMS`]; `root` cannot be granted by a role.
 pub fn policy_names(list: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let out = policy_list(list, "token_policies")?;
+    if out.iter().any(|p| p == token::ROOT_POLICY) {
+        return Err(ApiError::bad(
+            "the \"root\" policy cannot be granted by a role",
+        ));
+    }
+    Ok(out)
+}
+
+/// Policy names as Vault stores them (trimmed, lowercased, sorted, no duplicates),
+/// each a valid policy name, at most [`MAX_LIST_ITEMS`] (400 naming `field`); `root`
+/// allowed (the caller decides who may grant it).
+pub fn policy_list(list: Vec<String>, field: &str) -> Result<Vec<String>, ApiError> {
     if list.len() > MAX_LIST_ITEMS {
         return Err(ApiError::bad(format!("at most {MAX_LIST_ITEMS} policies")));
     }
@@ -55,12 +68,7 @@ pub fn policy_names(list: Vec<String>) -> Result<Vec<String>, ApiError> {
     for p in list {
         let p = p.trim().to_lowercase();
         if !crate::policies::valid_name(&p) {
-            return Err(ApiError::bad("invalid policy name in \"token_policies\""));
-        }
-        if p == token::ROOT_POLICY {
-            return Err(ApiError::bad(
-                "the \"root\" policy cannot be granted by a role",
-            ));
+            return Err(ApiError::bad(format!("invalid policy name in {field:?}")));
         }
         out.push(p);
     }
@@ -157,6 +165,8 @@ impl TokenFields {
             display_name: display_name.into(),
             meta,
             path: path.into(),
+            ancestors: Vec::new(),
+            renewable: None,
         }
     }
 }

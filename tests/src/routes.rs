@@ -41,6 +41,8 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
             "/v1/auth/approle/role/web/secret-id-accessor/destroy",
             false,
         ),
+        ("POST", "/v1/auth/token/create", false),
+        ("POST", "/v1/auth/token/create-orphan", false),
         ("GET", "/v1/auth/token/lookup-self", false),
         ("POST", "/v1/auth/token/lookup-self", false),
         ("GET", "/v1/auth/token/lookup", false),

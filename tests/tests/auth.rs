@@ -568,3 +568,137 @@ async fn bind_secret_id_false_logs_in_with_the_role_id_from_the_bound_cidrs_only
         "a role that binds secret IDs needs one"
     );
 }
+
+/// `auth/token/create` and `create-orphan` (issue "Token store", first increment):
+/// Vault's policy-subset rule, orphans and periods only with sudo, and the token tree:
+/// revoking a token refuses its descendants at once (depth 3) and the sweeper removes
+/// them; an orphan survives.
+#[tokio::test]
+async fn created_tokens_form_a_tree_that_dies_with_its_root() {
+    let f = Fixture::new().await;
+    let create = |token: String, body: serde_json::Value| {
+        let f = &f;
+        async move {
+            f.call("POST", "/v1/auth/token/create", Some(&token), Some(body))
+                .await
+        }
+    };
+    let client_token =
+        |b: &serde_json::Value| b["auth"]["client_token"].as_str().unwrap().to_owned();
+    f.policy(
+        "maker",
+        r#"path "auth/token/create" { capabilities = ["update"] }"#,
+    )
+    .await;
+    f.policy("extra", r#"path "secret/*" { capabilities = ["read"] }"#)
+        .await;
+
+    let (s, b) = create(
+        f.admin.clone(),
+        json!({"policies": ["maker", "extra"], "ttl": "1h", "display_name": "ci job"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["auth"]["orphan"], false, "{b}");
+    assert_eq!(b["auth"]["policies"], json!(["default", "extra", "maker"]));
+    let child = client_token(&b);
+
+    // Not sudo: a subset of its own policies, no orphans, no periods.
+    let (s, b) = create(child.clone(), json!({"policies": ["maker", "root"]})).await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (400, &json!("child policies must be subset of parent"))
+    );
+    let (s, b) = create(child.clone(), json!({"no_parent": true})).await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = create(child.clone(), json!({"period": "1h"})).await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create-orphan",
+            Some(&child),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 403, "create-orphan needs its own grant: {b}");
+
+    let (s, b) = create(child.clone(), json!({"policies": ["maker"]})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["auth"]["policies"], json!(["default", "maker"]));
+    let grandchild = client_token(&b);
+    let (s, b) = create(grandchild.clone(), json!({"no_default_policy": true})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["auth"]["policies"], json!(["maker"]));
+    let (s, b) = create(grandchild.clone(), json!({"renewable": false})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["auth"]["renewable"], false);
+    let great = client_token(&b);
+    let (s, b) = f
+        .call("POST", "/v1/auth/token/renew-self", Some(&great), None)
+        .await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (400, &json!("lease is not renewable"))
+    );
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create-orphan",
+            Some(&f.admin),
+            Some(json!({"policies": ["extra"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["auth"]["orphan"], true);
+    let orphan = client_token(&b);
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&great), None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            &b["data"]["orphan"],
+            &b["data"]["path"],
+            &b["data"]["policies"]
+        ),
+        (
+            &json!(false),
+            &json!("auth/token/create"),
+            &json!(["default", "maker"])
+        )
+    );
+
+    // Revoking the child refuses its subtree at once; the parent and the orphan live.
+    let (s, _) = f
+        .call("POST", "/v1/auth/token/revoke-self", Some(&child), None)
+        .await;
+    assert_eq!(s, 204);
+    for t in [&child, &grandchild, &great] {
+        let (s, _) = f
+            .call("GET", "/v1/auth/token/lookup-self", Some(t), None)
+            .await;
+        assert_eq!(s, 403);
+    }
+    let (s, _) = create(grandchild.clone(), json!({})).await;
+    assert_eq!(s, 403, "a refused token creates nothing");
+    for t in [&f.admin, &orphan] {
+        let (s, _) = f
+            .call("GET", "/v1/auth/token/lookup-self", Some(t), None)
+            .await;
+        assert_eq!(s, 200);
+    }
+    // The sweeper finishes the descendants' revocations.
+    for _ in 0..3 {
+        f.sweep().await;
+    }
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/lookup",
+            Some(&f.admin),
+            Some(json!({"token": great})),
+        )
+        .await;
+    assert_eq!(s, 400, "gone: {b}");
+}

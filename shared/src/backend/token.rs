@@ -1,5 +1,6 @@
-//! The token store's paths (`auth/token/`): lookup, renew and revoke, of oneself or of
-//! another token (rules: [`crate::token`]).
+//! The token store's paths (`auth/token/`): create (a child, or an orphan), lookup,
+//! renew and revoke, of oneself or of another token (rules: [`crate::token`],
+//! [`crate::token_create`]).
 
 use secrecy::SecretString;
 
@@ -7,14 +8,18 @@ use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::BodyExt;
 use crate::op;
+use crate::policy::Capability;
 use crate::revocation;
 use crate::token::{self, TokenEntry};
+use crate::token_create::CreateRequest;
 
 use super::ctx::Ctx;
 use super::spec::PathSpec;
 
 /// The token store's paths.
 pub static PATHS: &[PathSpec] = &[
+    PathSpec::new("create", &[op!(Update, Login, create)]),
+    PathSpec::new("create-orphan", &[op!(Update, Login, create_orphan)]),
     PathSpec::new(
         "lookup-self",
         &[
@@ -33,6 +38,39 @@ pub static PATHS: &[PathSpec] = &[
     PathSpec::new("revoke", &[op!(Update, Revoke, revoke_other)]),
     PathSpec::new("revoke-accessor", &[op!(Update, Revoke, revoke_accessor)]),
 ];
+
+async fn create(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    create_token(c, false, "auth/token/create").await
+}
+
+async fn create_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    create_token(c, true, "auth/token/create-orphan").await
+}
+
+/// Creates a token for the caller (Vault's rules: [`crate::token_create`]); a child
+/// is filed under its parent in the same transaction, only while the parent is not
+/// being revoked (403 then).
+async fn create_token(c: &Ctx<'_>, orphan: bool, path: &str) -> Result<Reply, ApiError> {
+    let parent = &c.caller()?.entry;
+    let sudo = c.grant.caps.contains(Capability::Sudo);
+    let params = CreateRequest::from_body(c.body)?.params(parent, sudo, orphan, path)?;
+    let minted = token::mint(&params, c.limits(), c.now)?;
+    c.store().transact(minted.writes()).await.map_err(|e| {
+        if e.is_condition() {
+            ApiError::PermissionDenied
+        } else {
+            e.into()
+        }
+    })?;
+    let ttl = minted.entry.expire_at - c.now;
+    Ok(Envelope {
+        auth: Some(token::auth_json(&minted.entry, Some(&minted.token), ttl)),
+        warnings: minted.warnings.clone(),
+        ..Envelope::default()
+    }
+    .mount("token")
+    .ok())
+}
 
 async fn lookup_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let caller = c.caller()?;

@@ -1,0 +1,323 @@
+//! A token creating another (`auth/token/create`, `auth/token/create-orphan`): Vault's
+//! rules (OpenBao `token_store.go`, `handleCreateCommon`, `resolveTokenPolicies`,
+//! `parseAndMergeTTLPeriod`), for service tokens without a token role.
+//!
+//! - A use-limited token creates nothing (it would escape its limit).
+//! - Policies: none given → the parent's; otherwise, without `sudo` on the path, a subset
+//!   of the parent's, `default` added when the parent has it (unless
+//!   `no_default_policy`); with `sudo`, any, `default` added unless
+//!   `no_default_policy`. `root` only under a root parent.
+//! - `no_parent` (an orphan) and `period` need `sudo`; `create-orphan` makes an orphan.
+//! - A child records its ancestors (parent first): it authenticates only while they do,
+//!   and a revocation of any of them revokes it ([`crate::token::ancestors_live`]).
+//!
+//! Not supported (400): `type=batch`, a caller-chosen `id`, `entity_alias`, token roles
+//! (`auth/token/create/:role`).
+
+use std::collections::BTreeMap;
+
+use crate::error::ApiError;
+use crate::http::params::{Body, BodyExt};
+use crate::token::{DEFAULT_POLICY, MAX_DEPTH, ROOT_POLICY, TokenEntry, TokenParams};
+
+/// The creation parameters of a request body, parsed (400 for a malformed field).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreateRequest {
+    /// `policies`, trimmed, lowercased, sorted, deduplicated (`None`: not given).
+    pub policies: Option<Vec<String>>,
+    /// `no_default_policy`.
+    pub no_default_policy: bool,
+    /// `no_parent`: an orphan (needs `sudo`).
+    pub no_parent: bool,
+    /// `ttl` (or the legacy `lease`), seconds.
+    pub ttl: i64,
+    /// `explicit_max_ttl`, seconds.
+    pub explicit_max_ttl: i64,
+    /// `period`, seconds (needs `sudo`).
+    pub period: i64,
+    /// `num_uses` (0: unlimited).
+    pub num_uses: i64,
+    /// `meta`.
+    pub meta: BTreeMap<String, String>,
+    /// `display_name`, as given.
+    pub display_name: String,
+    /// `renewable` (default true).
+    pub renewable: bool,
+}
+
+impl CreateRequest {
+    /// Parses `body`. 400 for unsupported options (`type=batch`, `id`,
+    /// `entity_alias`) and malformed fields.
+    pub fn from_body(body: &Body) -> Result<Self, ApiError> {
+        match body.string("type")?.as_deref() {
+            None | Some("" | "service") => {}
+            Some("batch") => return Err(ApiError::bad("batch tokens are not supported")),
+            Some(_) => return Err(ApiError::bad("invalid 'token_type' value")),
+        }
+        if body.string("id")?.is_some_and(|s| !s.is_empty()) {
+            return Err(ApiError::bad("custom token IDs are not supported"));
+        }
+        if body.string("entity_alias")?.is_some_and(|s| !s.is_empty()) {
+            return Err(ApiError::bad(
+                "'entity_alias' is only allowed in combination with token role",
+            ));
+        }
+        let policies = body
+            .list("policies")?
+            .map(|l| crate::token_fields::policy_list(l, "policies"))
+            .transpose()?;
+        let meta = body.string_map("meta")?.unwrap_or_default();
+        if meta.len() > 64 || meta.iter().any(|(k, v)| k.len() > 128 || v.len() > 512) {
+            return Err(ApiError::bad(
+                "\"meta\" is too large (at most 64 keys, 128-byte keys, 512-byte values)",
+            ));
+        }
+        let display_name = body.string("display_name")?.unwrap_or_default();
+        if display_name.len() > 256 {
+            return Err(ApiError::bad("\"display_name\" is too long"));
+        }
+        Ok(Self {
+            policies,
+            no_default_policy: body.boolean("no_default_policy")?.unwrap_or(false),
+            no_parent: body.boolean("no_parent")?.unwrap_or(false),
+            ttl: match body.duration("ttl")? {
+                Some(t) => t,
+                None => body.duration("lease")?.unwrap_or(0),
+            },
+            explicit_max_ttl: body.duration("explicit_max_ttl")?.unwrap_or(0),
+            period: body.duration("period")?.unwrap_or(0),
+            num_uses: body.uint("num_uses")?.unwrap_or(0),
+            meta,
+            display_name,
+            renewable: body.boolean("renewable")?.unwrap_or(true),
+        })
+    }
+
+    /// The new token's parameters, created by `parent` through `path` (e.g.
+    /// `auth/token/create`); `sudo`: the caller has `sudo` on the path; `orphan`: the
+    /// path makes orphans. 400 with Vault's messages when a rule forbids it.
+    pub fn params(
+        &self,
+        parent: &TokenEntry,
+        sudo: bool,
+        orphan: bool,
+        path: &str,
+    ) -> Result<TokenParams, ApiError> {
+        if parent.num_uses != 0 {
+            return Err(ApiError::bad(
+                "restricted use token cannot generate child tokens",
+            ));
+        }
+        let policies = self.resolve_policies(parent, sudo)?;
+        if self.no_parent && !sudo {
+            return Err(ApiError::bad(
+                "root or sudo privileges required to create orphan token",
+            ));
+        }
+        if self.period > 0 && !sudo {
+            return Err(ApiError::bad(
+                "root or sudo privileges required to create periodic token",
+            ));
+        }
+        let ancestors = if orphan || self.no_parent {
+            Vec::new()
+        } else {
+            if parent.ancestors.len() >= MAX_DEPTH {
+                return Err(ApiError::bad(format!(
+                    "token tree too deep: at most {MAX_DEPTH} levels"
+                )));
+            }
+            std::iter::once(parent.hash.clone())
+                .chain(parent.ancestors.iter().cloned())
+                .collect()
+        };
+        Ok(TokenParams {
+            policies,
+            // `default` is already decided by the policy rules above.
+            no_default_policy: true,
+            ttl: self.ttl,
+            max_ttl: 0,
+            explicit_max_ttl: self.explicit_max_ttl,
+            period: self.period,
+            num_uses: self.num_uses,
+            display_name: display_name(&self.display_name),
+            meta: self.meta.clone(),
+            path: path.to_owned(),
+            ancestors,
+            renewable: Some(self.renewable),
+        })
+    }
+
+    /// Vault's `resolveTokenPolicies` without a token role.
+    fn resolve_policies(&self, parent: &TokenEntry, sudo: bool) -> Result<Vec<String>, ApiError> {
+        let (mut policies, add_default) = match &self.policies {
+            None => (parent.policies.clone(), false),
+            Some(asked) if !sudo => {
+                if !asked.iter().all(|p| parent.policies.contains(p)) {
+                    return Err(ApiError::bad("child policies must be subset of parent"));
+                }
+                let default =
+                    !self.no_default_policy && parent.policies.iter().any(|p| p == DEFAULT_POLICY);
+                (asked.clone(), default)
+            }
+            Some(asked) => (asked.clone(), !self.no_default_policy),
+        };
+        if add_default {
+            policies.push(DEFAULT_POLICY.to_owned());
+        }
+        if self.no_default_policy {
+            policies.retain(|p| p != DEFAULT_POLICY);
+        }
+        policies.sort();
+        policies.dedup();
+        if policies.iter().any(|p| p == ROOT_POLICY)
+            && !parent.policies.iter().any(|p| p == ROOT_POLICY)
+        {
+            return Err(ApiError::bad(
+                "root tokens may not be created without parent token being root",
+            ));
+        }
+        Ok(policies)
+    }
+}
+
+/// Vault's display name of a created token: `token`, or `token-` and the given name
+/// with every character outside `[A-Za-z0-9-]` replaced by `-`, no trailing `-`.
+pub fn display_name(given: &str) -> String {
+    if given.is_empty() {
+        return "token".to_owned();
+    }
+    let full: String = format!("token-{given}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    full.trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token;
+    use serde_json::json;
+
+    fn req(v: serde_json::Value) -> Result<CreateRequest, ApiError> {
+        CreateRequest::from_body(&serde_json::from_value(v).unwrap())
+    }
+
+    fn parent(policies: &[&str]) -> TokenEntry {
+        let m = token::mint(
+            &TokenParams {
+                policies: policies.iter().map(|p| (*p).to_owned()).collect(),
+                no_default_policy: true,
+                ..TokenParams::default()
+            },
+            token::Limits {
+                default_ttl: 3600,
+                max_ttl: 7200,
+            },
+            0,
+        )
+        .unwrap();
+        m.entry
+    }
+
+    fn policies(r: &CreateRequest, p: &TokenEntry, sudo: bool) -> Result<Vec<String>, String> {
+        r.params(p, sudo, false, "auth/token/create")
+            .map(|t| t.policies)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn policies_follow_vaults_rules() {
+        let p = parent(&["default", "dev", "ops"]);
+        let none = req(json!({})).unwrap();
+        assert_eq!(
+            policies(&none, &p, false).unwrap(),
+            ["default", "dev", "ops"]
+        );
+        let sub = req(json!({"policies": ["dev"]})).unwrap();
+        assert_eq!(policies(&sub, &p, false).unwrap(), ["default", "dev"]);
+        let sub_nd = req(json!({"policies": "dev", "no_default_policy": true})).unwrap();
+        assert_eq!(policies(&sub_nd, &p, false).unwrap(), ["dev"]);
+        let wider = req(json!({"policies": ["dev", "admin"]})).unwrap();
+        assert_eq!(
+            policies(&wider, &p, false).unwrap_err(),
+            "child policies must be subset of parent"
+        );
+        assert_eq!(
+            policies(&wider, &p, true).unwrap(),
+            ["admin", "default", "dev"]
+        );
+        let root = req(json!({"policies": ["root"]})).unwrap();
+        assert!(
+            policies(&root, &p, true)
+                .unwrap_err()
+                .contains("root tokens may not")
+        );
+        assert_eq!(
+            policies(&root, &parent(&["root"]), true).unwrap(),
+            ["default", "root"]
+        );
+        // Without `default` on the parent, none is added for a non-sudo child.
+        let q = parent(&["dev"]);
+        assert_eq!(policies(&sub, &q, false).unwrap(), ["dev"]);
+    }
+
+    #[test]
+    fn orphans_periods_and_limited_parents() {
+        let p = parent(&["dev"]);
+        let orphan = req(json!({"no_parent": true})).unwrap();
+        assert!(
+            orphan
+                .params(&p, false, false, "auth/token/create")
+                .is_err()
+        );
+        let o = orphan.params(&p, true, false, "auth/token/create").unwrap();
+        assert!(o.ancestors.is_empty());
+        let child = req(json!({})).unwrap();
+        let c = child.params(&p, false, false, "auth/token/create").unwrap();
+        assert_eq!(c.ancestors, vec![p.hash.clone()]);
+        let c = child
+            .params(&p, false, true, "auth/token/create-orphan")
+            .unwrap();
+        assert!(c.ancestors.is_empty());
+        let periodic = req(json!({"period": "1h"})).unwrap();
+        assert!(periodic.params(&p, false, false, "x").is_err());
+        assert_eq!(periodic.params(&p, true, false, "x").unwrap().period, 3600);
+        let mut limited = p.clone();
+        limited.num_uses = 3;
+        assert!(child.params(&limited, true, false, "x").is_err());
+        let mut deep = p.clone();
+        deep.ancestors = vec!["h".into(); MAX_DEPTH];
+        assert!(child.params(&deep, true, false, "x").is_err());
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        for bad in [
+            json!({"type": "batch"}),
+            json!({"type": "nope"}),
+            json!({"id": "my-token"}),
+            json!({"num_uses": -1}),
+            json!({"ttl": "forever"}),
+            json!({"policies": ["ok", "bad name"]}),
+            json!({"meta": {"k": 1}}),
+            json!({"renewable": "maybe"}),
+        ] {
+            assert_eq!(req(bad.clone()).unwrap_err().status(), 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn display_names_as_vault() {
+        assert_eq!(display_name(""), "token");
+        assert_eq!(display_name("ci job/42"), "token-ci-job-42");
+        assert_eq!(display_name("x!"), "token-x");
+    }
+}
