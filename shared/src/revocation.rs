@@ -263,7 +263,11 @@ pub async fn step(
         }
         let limit = room.min(PAGE);
         let mut q = Query::partition(partition.clone());
-        q.sort = SortCond::Prefix(prefix.clone());
+        q.sort = if prefix.is_empty() {
+            SortCond::All
+        } else {
+            SortCond::Prefix(prefix.clone())
+        };
         q.limit = Some(limit as u32);
         q.start = job
             .after
@@ -371,12 +375,10 @@ async fn save_cursor(store: &dyn Store, job: &Job) -> Result<(), ApiError> {
 
 async fn finish(store: &dyn Store, job: &Job) -> Result<(), ApiError> {
     if let Target::Token { hash } = &job.target {
-        let accessor = store
-            .get(&token::token_key(hash))
-            .await?
-            .as_ref()
-            .and_then(token::accessor_of);
-        token::revoke_hash(store, hash, accessor.as_deref()).await?;
+        let item = store.get(&token::token_key(hash)).await?;
+        let accessor = item.as_ref().and_then(token::accessor_of);
+        let parent = item.as_ref().and_then(token::parent_of);
+        token::revoke_hash(store, hash, accessor.as_deref(), parent.as_deref()).await?;
     }
     store
         .write(Write::Delete {
@@ -713,6 +715,17 @@ mod tests {
                 v
             },
             "the subtree's entries are gone"
+        );
+        let refs: Vec<String> = store
+            .dump()
+            .iter()
+            .map(|i| i.key().sk)
+            .filter(|sk| sk.starts_with(crate::token::CHILD_PREFIX))
+            .collect();
+        assert_eq!(
+            refs,
+            vec![format!("child/{}", sibling.entry.hash)],
+            "no reference to a revoked child is left"
         );
     }
 

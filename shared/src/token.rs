@@ -668,17 +668,25 @@ pub async fn renew(
     Ok(Renewal { ttl, warnings })
 }
 
-/// Revokes a token: deletes its entry, its accessor and every item in its partition
-/// (lease references). Idempotent.
+/// Revokes a token: deletes its entry, its accessor, every item in its partition
+/// (lease and child references) and its reference under its parent. Idempotent.
 pub async fn revoke(store: &dyn Store, entry: &TokenEntry) -> Result<(), ApiError> {
-    revoke_hash(store, &entry.hash, Some(&entry.accessor)).await
+    revoke_hash(
+        store,
+        &entry.hash,
+        Some(&entry.accessor),
+        entry.ancestors.first().map(String::as_str),
+    )
+    .await
 }
 
-/// Revokes by hash, deleting every item in the token's partition and the accessor.
+/// Revokes by hash: deletes every item in the token's partition, the accessor and the
+/// reference under `parent`.
 pub async fn revoke_hash(
     store: &dyn Store,
     hash: &str,
     accessor: Option<&str>,
+    parent: Option<&str>,
 ) -> Result<(), ApiError> {
     let mut keys: Vec<Key> = query_all(store, Query::partition(format!("token/{hash}")))
         .await?
@@ -686,11 +694,17 @@ pub async fn revoke_hash(
         .map(ItemExt::key)
         .collect();
     keys.extend(accessor.map(accessor_key));
+    keys.extend(parent.map(|p| child_key(p, hash)));
     // The entry last: a failure part-way leaves a token that can be revoked again.
     let entry = token_key(hash);
     keys.sort_by_key(|k| *k == entry);
     crate::store::delete_keys(store, &keys).await?;
     Ok(())
+}
+
+/// The parent's hash of a token item (revoked or not); `None` for an orphan.
+pub fn parent_of(item: &crate::store::Item) -> Option<String> {
+    item.strings(A_ANCESTORS).ok()?.into_iter().next()
 }
 
 /// The `auth` block of a login or renewal response.

@@ -701,4 +701,14 @@ async fn created_tokens_form_a_tree_that_dies_with_its_root() {
         )
         .await;
     assert_eq!(s, 400, "gone: {b}");
+    // Only the admin token and the orphan remain, with their accessors: no entry, and
+    // no reference under a parent, is left of the revoked subtree.
+    let left: Vec<_> = f
+        .scan()
+        .await
+        .iter()
+        .map(|i| i["pk"].as_s().unwrap().clone())
+        .filter(|p| p.starts_with("token/") || p.starts_with("accessor/"))
+        .collect();
+    assert_eq!(left.len(), 4, "{left:?}");
 }

@@ -478,7 +478,10 @@ impl Store for DynamoStore {
         let pv = ex.value(AttributeValue::S(query.partition.clone()));
         let mut kce = format!("{pn} = {pv}");
         match &query.sort {
+            // DynamoDB refuses `begins_with` with an empty string: an empty prefix is
+            // every item, as in the in-memory store.
             SortCond::All => {}
+            SortCond::Prefix(p) if p.is_empty() => {}
             SortCond::Prefix(p) => {
                 let sn = ex.name(schema::SK);
                 let sv = ex.value(AttributeValue::S(p.clone()));
