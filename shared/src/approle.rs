@@ -860,7 +860,7 @@ pub async fn login(
             Err(e) if e.is_condition() || e.is_retryable() => {
                 // Another login used the secret ID meanwhile (or the transactions
                 // collided): read it again and retry.
-                tokio::time::sleep(backoff(attempt)).await;
+                crate::backoff::pause(attempt).await;
                 if let Some(h) = &secret_hash {
                     secret = store.get(&secret_key(m, h)).await?;
                 }
@@ -869,16 +869,6 @@ pub async fn login(
         }
     }
     Err(ApiError::Unavailable)
-}
-
-/// Jittered exponential backoff: 5 ms doubling per attempt up to 160 ms, plus up to
-/// the same again at random.
-fn backoff(attempt: u32) -> std::time::Duration {
-    let base = 5u64 << attempt.min(5);
-    let jitter = crypto::random_bytes(2)
-        .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])) % (base + 1))
-        .unwrap_or(0);
-    std::time::Duration::from_millis(base + jitter)
 }
 
 /// Deletes an expired secret ID found by the sweeper (only if still expired).

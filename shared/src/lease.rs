@@ -481,6 +481,66 @@ pub async fn list_prefix(
     }
 }
 
+/// The children of `prefix` (a folder ending in `/`) in the lease index, as Vault's
+/// `LIST sys/leases/lookup/:prefix/` answers them: a lease directly under it by the
+/// last part of its ID, a deeper one by its first folder (`dev/`), each once, in
+/// order, at most `limit`, starting after the key `after` (a folder key skips its
+/// whole folder). A folder is read once: after its first lease the walk jumps past it,
+/// so a folder of many leases costs one item, not all of them. Returns the keys and
+/// whether more remain.
+pub async fn list_children(
+    store: &dyn Store,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<String>, bool), ApiError> {
+    let partition = index_partition(prefix);
+    // The sort key just past `key`: past every lease in it when it is a folder.
+    let past = |key: &str| {
+        if key.ends_with('/') {
+            format!("{prefix}{key}{}", char::MAX)
+        } else {
+            format!("{prefix}{key}")
+        }
+    };
+    let mut keys: Vec<String> = Vec::new();
+    let mut start = after.map(|a| new_item(&Key::new(&partition, past(a))));
+    loop {
+        let mut q = Query::partition(partition.clone());
+        q.sort = SortCond::Prefix(prefix.to_owned());
+        q.limit = Some(100);
+        q.start = start.take();
+        let page = store.query(&q).await?;
+        let mut jump = None;
+        for i in &page.items {
+            let id = i.key().sk;
+            let Some(rest) = id.strip_prefix(prefix) else {
+                continue;
+            };
+            let key = match rest.split_once('/') {
+                Some((dir, _)) => format!("{dir}/"),
+                None => rest.to_owned(),
+            };
+            if keys.len() == limit {
+                return Ok((keys, true));
+            }
+            let folder = key.ends_with('/');
+            keys.push(key);
+            if folder {
+                jump = keys
+                    .last()
+                    .map(|k| new_item(&Key::new(&partition, past(k))));
+                break;
+            }
+        }
+        match (jump, page.next) {
+            (Some(j), _) => start = Some(j),
+            (None, Some(n)) => start = Some(n),
+            (None, None) => return Ok((keys, false)),
+        }
+    }
+}
+
 /// Irrevocable lease IDs.
 pub async fn list_irrevocable(store: &dyn Store) -> Result<Vec<String>, ApiError> {
     Ok(query_sort_keys(store, Query::partition(IRREVOCABLE_PK)).await?)
@@ -526,6 +586,51 @@ mod tests {
             attempts: 0,
             last_error: None,
         }
+    }
+
+    /// Found by a fresh user's check (stop 22): LIST answered whole remaining paths
+    /// (`creds/dev/<id>`); Vault answers the prefix's children: leases by their last
+    /// part, deeper ones by their first folder.
+    #[tokio::test]
+    async fn listing_answers_children_as_folders() {
+        let store = MemoryStore::new();
+        for id in [
+            "aws/creds/dev/1",
+            "aws/creds/dev/2",
+            "aws/creds/ops/1",
+            "aws/sts/x/1",
+        ] {
+            store.transact(lease(id, 0).pending_writes()).await.unwrap();
+        }
+        let list = |prefix: &'static str, after: Option<&'static str>, limit: usize| {
+            let store = &store;
+            async move { list_children(store, prefix, after, limit).await.unwrap() }
+        };
+        assert_eq!(
+            list("aws/", None, 10).await,
+            (vec!["creds/".into(), "sts/".into()], false)
+        );
+        assert_eq!(
+            list("aws/creds/", None, 10).await,
+            (vec!["dev/".into(), "ops/".into()], false)
+        );
+        assert_eq!(
+            list("aws/creds/dev/", None, 10).await,
+            (vec!["1".into(), "2".into()], false)
+        );
+        assert_eq!(
+            list("aws/creds/", None, 1).await,
+            (vec!["dev/".into()], true)
+        );
+        assert_eq!(
+            list("aws/creds/", Some("dev/"), 10).await,
+            (vec!["ops/".into()], false)
+        );
+        assert_eq!(
+            list("aws/creds/dev/", Some("1"), 10).await,
+            (vec!["2".into()], false)
+        );
+        assert_eq!(list("aws/nope/", None, 10).await, (vec![], false));
     }
 
     #[tokio::test]

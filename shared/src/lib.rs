@@ -33,6 +33,7 @@ pub mod authz;
 pub mod aws_engine;
 #[doc(hidden)]
 pub mod backend;
+pub mod backoff;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;

@@ -56,6 +56,15 @@ pub enum Target {
         /// Vault's `revoke-force`.
         force: bool,
     },
+    /// Every token an auth method issued through a path under `prefix` (a folder,
+    /// e.g. `auth/approle/` or `auth/approle/login/`, as Vault's token lease IDs are
+    /// the creating path and the token's ID): revoke-prefix on an auth path. Walks the
+    /// auth mount's token index ([`token::mount_index_partitions`]); each token becomes
+    /// a revocation of its own (its leases and children with it).
+    Auth {
+        /// The path prefix, ending in `/`.
+        prefix: String,
+    },
 }
 
 /// A revocation under way.
@@ -76,6 +85,7 @@ impl Job {
             match &self.target {
                 Target::Token { hash } => format!("token/{hash}"),
                 Target::Prefix { prefix, .. } => format!("prefix/{prefix}"),
+                Target::Auth { prefix } => format!("tokens/{prefix}"),
             },
         )
     }
@@ -94,6 +104,10 @@ impl Job {
         let target = if let Some(hash) = sk.strip_prefix("token/") {
             Target::Token {
                 hash: hash.to_owned(),
+            }
+        } else if let Some(prefix) = sk.strip_prefix("tokens/") {
+            Target::Auth {
+                prefix: prefix.to_owned(),
             }
         } else {
             Target::Prefix {
@@ -187,7 +201,11 @@ pub async fn consume_use(
                 }
             }
             _ => match token::use_one(store, &entry.hash).await {
-                Ok(()) => return Ok((entry, None)),
+                Ok(()) => {
+                    // As Vault's lookups during the request show it: this use counted.
+                    entry.num_uses -= 1;
+                    return Ok((entry, None));
+                }
                 Err(e) if e.is_condition() || e.is_retryable() => {}
                 Err(e) => return Err(e.into()),
             },
@@ -207,11 +225,21 @@ pub async fn start_prefix(
     force: bool,
     now: i64,
 ) -> Result<Job, ApiError> {
-    let job = Job {
-        target: Target::Prefix {
+    record(
+        store,
+        Target::Prefix {
             prefix: prefix.to_owned(),
             force,
         },
+        now,
+    )
+    .await
+}
+
+/// Records a new job for `target` (replacing one under way: the walk starts over).
+async fn record(store: &dyn Store, target: Target, now: i64) -> Result<Job, ApiError> {
+    let job = Job {
+        target,
         created_at: now,
         after: None,
     };
@@ -222,6 +250,15 @@ pub async fn start_prefix(
         })
         .await?;
     Ok(job)
+}
+
+/// Starts revoking every token issued through a path under `prefix` (a folder under
+/// `auth/`), as [`start_prefix`] does for leases.
+pub async fn start_auth(store: &dyn Store, prefix: &str, now: i64) -> Result<Job, ApiError> {
+    let target = Target::Auth {
+        prefix: prefix.to_owned(),
+    };
+    record(store, target, now).await
 }
 
 /// What a step did.
@@ -249,12 +286,17 @@ pub async fn step(
     budget: usize,
     now: i64,
 ) -> Result<Progress, ApiError> {
+    if let Target::Auth { prefix } = &job.target {
+        let prefix = prefix.clone();
+        return Box::pin(step_auth(store, revokers, job, &prefix, budget, now)).await;
+    }
     let mut progress = Progress::default();
     let (partition, prefix) = match &job.target {
         // The token's partition: its children's references (`child/`) sort before
         // its leases' (`lease/`), then its own entry (skipped).
         Target::Token { hash } => (format!("token/{hash}"), String::new()),
         Target::Prefix { prefix, .. } => (lease::index_partition(prefix), prefix.clone()),
+        Target::Auth { .. } => unreachable!("worked by step_auth"),
     };
     loop {
         let room = budget.saturating_sub(progress.leases);
@@ -302,6 +344,84 @@ pub async fn step(
     }
 }
 
+/// [`step`] for an [`Target::Auth`] job: walks the auth mount's token index, shard by
+/// shard (the cursor is `{shard}:{last hash}`), starting the revocation of each token
+/// whose creating path is under the prefix and that was issued before the job began,
+/// and working that revocation within the budget left. A token revocation left to the
+/// sweeper counts as skipped (the caller answers 202).
+async fn step_auth(
+    store: &dyn Store,
+    revokers: &Revokers,
+    job: &mut Job,
+    prefix: &str,
+    budget: usize,
+    now: i64,
+) -> Result<Progress, ApiError> {
+    let mut progress = Progress::default();
+    let Some(mount) = token::auth_mount_of(prefix) else {
+        finish(store, job).await?;
+        progress.done = true;
+        return Ok(progress);
+    };
+    let shards: Vec<String> = token::mount_index_partitions(&mount).collect();
+    let (mut shard, mut after) = match job.after.as_deref().and_then(|a| a.split_once(':')) {
+        Some((s, h)) => (
+            s.parse::<usize>().unwrap_or(0),
+            (!h.is_empty()).then(|| h.to_owned()),
+        ),
+        None => (0, None),
+    };
+    while shard < shards.len() {
+        let room = budget.saturating_sub(progress.leases);
+        if room == 0 {
+            return Ok(progress);
+        }
+        let limit = room.min(PAGE);
+        let mut q = Query::partition(shards[shard].clone());
+        q.limit = Some(limit as u32);
+        q.start = after
+            .as_ref()
+            .map(|h| new_item(&Key::new(&shards[shard], h)));
+        let page = store.query(&q).await?;
+        let hashes: Vec<String> = page.items.iter().map(|i| i.key().sk).collect();
+        for hash in &hashes {
+            progress.leases += 1;
+            let Some(item) = store.get(&token::token_key(hash)).await? else {
+                continue;
+            };
+            let Ok(entry) = token::TokenEntry::try_from(&item) else {
+                continue;
+            };
+            if format!("{}/", entry.path).starts_with(prefix) && entry.issued_at <= job.created_at {
+                // The token is refused from here on; its own job revokes its leases
+                // and children, here within the budget left, else in the sweeper.
+                if let Some(mut t) = start_token(store, hash, now).await? {
+                    let left = budget.saturating_sub(progress.leases);
+                    let p = if left > 0 {
+                        step(store, revokers, &mut t, left, now).await?
+                    } else {
+                        Progress::default()
+                    };
+                    progress.leases += p.leases;
+                    progress.failed += p.failed;
+                    progress.skipped += p.skipped + usize::from(!p.done);
+                }
+            }
+        }
+        if page.next.is_none() || hashes.len() < limit {
+            shard += 1;
+            after = None;
+        } else {
+            after = hashes.last().cloned();
+        }
+        job.after = Some(format!("{shard}:{}", after.clone().unwrap_or_default()));
+        save_cursor(store, job).await?;
+    }
+    finish(store, job).await?;
+    progress.done = true;
+    Ok(progress)
+}
+
 /// What became of one lease of a job.
 enum Seen {
     /// Revoked, gone already, left alone (issued after a prefix job began), or, if it
@@ -336,6 +456,7 @@ async fn one(
             }
         }
         Target::Prefix { force, .. } => (sk.as_str(), *force),
+        Target::Auth { .. } => return Ok(Seen::Revoked),
     };
     let Some(l) = lease::get(store, id).await? else {
         return Ok(Seen::Revoked);
@@ -538,7 +659,11 @@ mod tests {
         let store = MemoryStore::new();
         let m = limited(&store, 2).await;
         let (first, job) = consume_use(&store, m.entry.clone(), 1).await.unwrap();
-        assert_eq!((first.num_uses, job.is_none()), (2, true));
+        assert_eq!(
+            (first.num_uses, job.is_none()),
+            (1, true),
+            "shown after this use"
+        );
         active(&store, "aws/creds/r/0001", Some(&m.entry.hash), 1).await;
 
         let again = crate::token::find_by_hash(&store, &m.entry.hash, 2)

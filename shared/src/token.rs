@@ -328,12 +328,13 @@ impl Minted {
 }
 
 /// The auth mount a token's creating path names (`auth/approle/login` →
-/// `auth/approle/`), if it was created by an auth method's login (not the token store,
-/// not the bootstrap).
+/// `auth/approle/`, `auth/token/create` → `auth/token/`), if it was created through
+/// one (not the bootstrap token). Its tokens are indexed under it, so that disabling
+/// the mount, or a revoke-prefix of its path, finds them without a scan.
 pub fn auth_mount_of(path: &str) -> Option<String> {
     let rest = path.strip_prefix("auth/")?;
     let (name, _) = rest.split_once('/')?;
-    (name != "token" && !name.is_empty()).then(|| format!("auth/{name}/"))
+    (!name.is_empty()).then(|| format!("auth/{name}/"))
 }
 
 /// Shards of a mount's token index: a mount's logins spread over this many
@@ -622,8 +623,10 @@ pub use crate::ttl::Renewal;
 
 /// Renews by Vault's rule: the new TTL counts from now and is the increment (or, when
 /// 0, the creation TTL; for periodic tokens the period), capped by what remains until
-/// the max TTL. One conditional write: fails with 403 if the token was revoked or
-/// expired meanwhile.
+/// the max TTL. One conditional write: fails with Vault's 400 `token not found` if the
+/// token was revoked or expired meanwhile (its last use, for one: its revocation
+/// starts before the renewal runs), and 400 `lease is not renewable` for a token
+/// created with `renewable=false`.
 pub async fn renew(
     store: &dyn Store,
     entry: &TokenEntry,
@@ -660,7 +663,7 @@ pub async fn renew(
         .await
         .map_err(|e| {
             if e.is_condition() {
-                ApiError::PermissionDenied
+                ApiError::bad("token not found")
             } else {
                 e.into()
             }
@@ -803,7 +806,7 @@ mod tests {
             mount_index_partitions("auth/ci/").any(|p| p == index[0].pk),
             "cleanup walks that shard"
         );
-        for path in ["sigil/admin/bootstrap-token", "auth/token/create", ""] {
+        for path in ["sigil/admin/bootstrap-token", ""] {
             let m = mint(&params(path), LIMITS, 0).unwrap();
             assert!(
                 m.writes()
@@ -812,6 +815,13 @@ mod tests {
                 "{path}: no auth mount, no index"
             );
         }
+        // The token store's tokens too: a revoke-prefix of `auth/token/` finds them.
+        let m = mint(&params("auth/token/create"), LIMITS, 0).unwrap();
+        assert!(
+            m.writes()
+                .iter()
+                .any(|w| w.key().pk.starts_with("mount-tokens/auth/token/#"))
+        );
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct Log {
     pub writes: Vec<Span>,
     /// Tokens the logins got (each use-limited).
     pub tokens: Vec<String>,
+    /// For each login's token, the requests that were served with it (a 200, or
+    /// Vault's last-use 400): each spent a use.
+    pub served: Vec<(String, i64)>,
 }
 
 /// What an AppRole operation does.
@@ -140,16 +143,26 @@ async fn login(w: &World, m: &Shared, i: usize, began: u64) {
         .and_then(|b| b["auth"]["client_token"].as_str())
         .unwrap_or_default()
         .to_owned();
-    m.borrow_mut().approle.tokens.push(token.clone());
-    for _ in 0..TOKEN_USES {
+    let index = {
+        let mut mm = m.borrow_mut();
+        mm.approle.tokens.push(token.clone());
+        mm.approle.served.push((token.clone(), 0));
+        mm.approle.served.len() - 1
+    };
+    // One request more than the token's uses: it must be refused.
+    for _ in 0..=TOKEN_USES {
         let r = crate::ops::issue(w, m, &token).await;
         let last_use = r
             .body
             .as_ref()
             .is_some_and(|b| b["errors"][0] == sigil::token::LAST_USE_LEASED);
+        let mut mm = m.borrow_mut();
+        if r.status == 200 || (r.status == 400 && last_use) {
+            mm.approle.served[index].1 += 1;
+        }
         if r.status == 400 && last_use {
             // Vault's answer to a leased secret on the last use: the token is revoked.
-            m.borrow_mut().revoked_tokens.insert(token.clone());
+            mm.revoked_tokens.insert(token.clone());
         }
     }
 }
@@ -250,13 +263,22 @@ fn violation(invariant: &'static str, detail: String) -> Violation {
     Violation { invariant, detail }
 }
 
-/// After the schedule: no secret ID logged in more often than its `num_uses`, none
+/// After the schedule: no token served more requests than its `num_uses`, no secret ID
+/// logged in more often than its `num_uses`, none
 /// after its destroy was acknowledged or after its role's delete was (unless the role
 /// was written again before the secret ID was made: then it is the new role's). (The
 /// tokens' uses are checked by `lease-outlives-token`: a token whose uses are spent is
 /// revoked, with its leases, [`crate::invariants::revoked_hashes`].)
 pub fn check(log: &Log) -> Vec<Violation> {
     let mut out = Vec::new();
+    for (k, (_, served)) in log.served.iter().enumerate() {
+        if *served > TOKEN_USES {
+            out.push(violation(
+                "token-uses-bounded",
+                format!("login {k}'s token served {served} requests, num_uses {TOKEN_USES}"),
+            ));
+        }
+    }
     for (i, s) in log.secrets.iter().enumerate() {
         let logins: Vec<&Span> = log
             .logins

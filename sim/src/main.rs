@@ -42,10 +42,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
+    let Some(end) = args.from.checked_add(args.seeds) else {
+        eprintln!("--from + --seeds must stay below 2^64");
+        return ExitCode::from(2);
+    };
     let started = Instant::now();
     let mut by_invariant: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     let mut failed = 0u64;
-    for seed in args.from..args.from + args.seeds {
+    for seed in args.from..end {
         let o = sigil_sim::run(seed, settings);
         if !o.violations.is_empty() {
             failed += 1;

@@ -712,3 +712,31 @@ async fn created_tokens_form_a_tree_that_dies_with_its_root() {
         .collect();
     assert_eq!(left.len(), 4, "{left:?}");
 }
+
+/// AppRole role names are case-insensitive, as in Vault: `ROLE` and `role` are one role.
+#[tokio::test]
+async fn approle_role_names_are_case_insensitive() {
+    let f = Fixture::new().await;
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/approle/role/MixedCase",
+            Some(&f.admin),
+            Some(json!({"token_ttl": "5m"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = f
+        .call(
+            "GET",
+            "/v1/auth/approle/role/mixedcase",
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    assert_eq!((s, &b["data"]["token_ttl"]), (200, &json!(300)), "{b}");
+    let (s, b) = f
+        .call("LIST", "/v1/auth/approle/role", Some(&f.admin), None)
+        .await;
+    assert_eq!((s, &b["data"]["keys"]), (200, &json!(["mixedcase"])), "{b}");
+}

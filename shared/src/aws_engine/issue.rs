@@ -167,10 +167,18 @@ pub async fn issue_iam_user(
         Err(e) => return Err(undo(store, iam, &lease, &user, &e).await),
     };
     if let Err(e) = lease::activate(store, &mut lease, now).await {
-        // The sweeper finished the lease meanwhile (or storage failed): take it back.
-        tracing::error!(error = %e, "lease activation failed; undoing the IAM user");
+        // A revocation claimed or marked the lease meanwhile (its token was revoked, or
+        // it was revoked by ID or prefix), or storage failed: take the user back. The
+        // client is told why: its token's revocation (403, or Vault's last-use 400),
+        // else 503.
+        tracing::warn!(error = %e, "lease activation failed; undoing the IAM user");
         let cause = IamError::Failed("LeaseActivation".into());
-        return Err(undo(store, iam, &lease, &user, &cause).await);
+        undo(store, iam, &lease, &user, &cause).await;
+        return Err(if e.is_condition() {
+            crate::token::lease_refused(caller)
+        } else {
+            ApiError::Unavailable
+        });
     }
     Ok(Issued {
         lease,

@@ -126,7 +126,7 @@ async fn issue_with(store: &MemoryStore, script: Vec<Option<IamError>>) -> (u16,
 }
 
 /// Issues an IAM user on `iam`; returns the status (or 200) and the IAM calls made.
-async fn issue_on(store: &MemoryStore, iam: &FakeIam) -> (u16, Vec<String>) {
+async fn issue_on(store: &dyn crate::store::Store, iam: &FakeIam) -> (u16, Vec<String>) {
     use super::issue::{NoFailpoints, issue_iam_user};
     use super::roles::{AwsRole, CredentialType, LeaseConfig};
     use crate::token::{Limits, TokenParams, mint};
@@ -216,4 +216,39 @@ async fn a_create_user_applied_then_refused_on_retry_is_undone() {
         "the user IAM created was left behind ({calls:?})"
     );
     assert_eq!(lease_items(&store), 0, "user gone, lease gone");
+}
+
+/// Found by a fresh user's check (stop 22): when the caller's token was revoked while
+/// its IAM user was being made, the lease could not be activated and the client was
+/// told "AWS refused the role's IAM settings: LeaseActivation". The user is taken back
+/// and the client told the truth: its token is revoked (403).
+#[tokio::test]
+async fn a_token_revoked_during_its_issue_gets_403_and_no_user() {
+    use crate::store::interpose::{Call, Interpose};
+    use std::sync::Arc;
+    let memory = Arc::new(MemoryStore::new());
+    // The first single write is the lease's activation, after the user was made.
+    let racing = Interpose::new(memory.clone(), Call::Write, |inner| {
+        Box::pin(async move {
+            let hash = inner
+                .dump()
+                .iter()
+                .map(crate::store::ItemExt::key)
+                .find(|k| k.sk == "token")
+                .and_then(|k| k.pk.strip_prefix("token/").map(str::to_owned))
+                .unwrap();
+            let mut job = crate::revocation::start_token(inner.as_ref(), &hash, 0)
+                .await
+                .unwrap()
+                .unwrap();
+            crate::revocation::step(inner.as_ref(), &Revokers::new(), &mut job, 16, 0)
+                .await
+                .unwrap();
+        })
+    });
+    let iam = FakeIam::new();
+    let (status, calls) = issue_on(&racing, &iam).await;
+    assert!(racing.fired());
+    assert_eq!(status, 403, "{calls:?}");
+    assert!(iam.users().is_empty(), "the user is taken back: {calls:?}");
 }

@@ -116,15 +116,21 @@ async fn list_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     keys_reply(ar::list_roles(c.store(), mount(c)).await?)
 }
 
+/// The role name of the path, lowercased: Vault's AppRole role names are
+/// case-insensitive (`ROLE` and `role` are one role).
+fn role_name(c: &Ctx<'_>) -> String {
+    c.param("name").to_lowercase()
+}
+
 async fn read_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let r = ar::read_role(c.store(), mount(c), c.param("name"))
+    let r = ar::read_role(c.store(), mount(c), &role_name(c))
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Envelope::data(r.role.to_json()).mount("approle").ok())
 }
 
 async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let name = c.param("name");
+    let name = &role_name(c);
     // Vault's existence check: creating a role needs `create`, changing one `update`.
     c.grant
         .require_write(ar::read_role(c.store(), mount(c), name).await?.is_some())?;
@@ -133,12 +139,12 @@ async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    ar::delete_role(c.store(), mount(c), c.param("name"), c.now).await?;
+    ar::delete_role(c.store(), mount(c), &role_name(c), c.now).await?;
     Ok(Reply::NoContent)
 }
 
 async fn read_role_id(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let r = ar::read_role(c.store(), mount(c), c.param("name"))
+    let r = ar::read_role(c.store(), mount(c), &role_name(c))
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Envelope::data(json!({ "role_id": r.role_id }))
@@ -151,12 +157,12 @@ async fn write_role_id(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .body
         .string("role_id")?
         .ok_or_else(|| ApiError::bad("missing role_id"))?;
-    ar::set_role_id(c.store(), mount(c), c.param("name"), &id).await?;
+    ar::set_role_id(c.store(), mount(c), &role_name(c), &id).await?;
     Ok(Reply::NoContent)
 }
 
 async fn list_accessors(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let name = c.param("name");
+    let name = &role_name(c);
     if ar::read_role(c.store(), mount(c), name).await?.is_none() {
         return Err(ApiError::NotFound);
     }
@@ -164,7 +170,7 @@ async fn list_accessors(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn generate_secret_id(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let s = ar::generate_secret_id(c.store(), mount(c), c.param("name"), c.body, c.now).await?;
+    let s = ar::generate_secret_id(c.store(), mount(c), &role_name(c), c.body, c.now).await?;
     Ok(Envelope::data(json!({
         "secret_id": s.secret_id.expose_secret(),
         "secret_id_accessor": s.accessor,
@@ -178,7 +184,7 @@ async fn generate_secret_id(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// The secret ID item a lookup or destroy names: by `secret_id_accessor` or by
 /// `secret_id`, only within the role.
 async fn find(c: &Ctx<'_>, by_accessor: bool) -> Result<Option<crate::store::Item>, ApiError> {
-    let name = c.param("name");
+    let name = &role_name(c);
     if by_accessor {
         let acc = c
             .body
@@ -208,7 +214,7 @@ async fn lookup(c: &Ctx<'_>, by_accessor: bool) -> Result<Reply, ApiError> {
 
 async fn destroy(c: &Ctx<'_>, by_accessor: bool) -> Result<Reply, ApiError> {
     if let Some(item) = find(c, by_accessor).await? {
-        ar::destroy_secret(c.store(), mount(c), c.param("name"), &item).await?;
+        ar::destroy_secret(c.store(), mount(c), &role_name(c), &item).await?;
     }
     Ok(Reply::NoContent)
 }

@@ -30,6 +30,9 @@ use crate::store::{
 pub use request::{ConfigUpdate, MAX_VERSIONS_LIMIT, MetadataUpdate, Versions, WriteRequest};
 
 const SK_META: &str = "~meta";
+/// Attempts of a metadata change that loses races ([`crate::backoff`] between them):
+/// under contention on one secret the writers spread out over about a second.
+const RETRIES: u32 = 10;
 const A_CURRENT: &str = "current_version";
 const A_OLDEST: &str = "oldest_version";
 const A_MAX: &str = "max_versions";
@@ -433,7 +436,10 @@ impl Kv<'_> {
         let grant = Grant {
             caps: crate::policy::Capability::Update.into(),
         };
-        for _ in 0..5 {
+        for attempt in 0..RETRIES {
+            if attempt > 0 {
+                crate::backoff::pause(attempt).await;
+            }
             let ReadOutcome::Found(current) = self.read(mount, path, 0).await? else {
                 return Err(ApiError::NotFound);
             };
@@ -477,7 +483,10 @@ impl Kv<'_> {
                 "secret data exceeds {MAX_DATA_BYTES} bytes"
             )));
         }
-        for _ in 0..5 {
+        for attempt in 0..RETRIES {
+            if attempt > 0 {
+                crate::backoff::pause(attempt).await;
+            }
             let got = self
                 .store
                 .get_many(&[meta_key(mount, path), config_key(mount)])
@@ -563,16 +572,11 @@ impl Kv<'_> {
             }
             match self.store.transact(writes).await {
                 Ok(()) => return Ok(Some(meta.version_json(new_v))),
-                Err(e) if e.is_condition() => match cas {
-                    Cas::Given(_) => {
-                        return Err(ApiError::bad(
-                            "check-and-set parameter did not match the current version",
-                        ));
-                    }
-                    Cas::Base(_) => return Ok(None),
-                    Cas::None => continue,
-                },
-                Err(e) if e.is_retryable() => continue,
+                // Another change of the metadata won (a new version, or a delete,
+                // destroy or settings change): read again. The check-and-set is judged
+                // against what is current then, so a change that left the version
+                // alone does not fail it.
+                Err(e) if e.is_condition() || e.is_retryable() => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -589,7 +593,10 @@ impl Kv<'_> {
         now: i64,
     ) -> Result<(), ApiError> {
         check_path(path)?;
-        for _ in 0..5 {
+        for attempt in 0..RETRIES {
+            if attempt > 0 {
+                crate::backoff::pause(attempt).await;
+            }
             let Some(mut meta) = self.meta(mount, path).await? else {
                 return Ok(());
             };
@@ -780,7 +787,10 @@ impl Kv<'_> {
     /// again, never data without metadata.
     pub async fn delete_all(&self, mount: &str, path: &str) -> Result<(), ApiError> {
         check_path(path)?;
-        for _ in 0..5 {
+        for attempt in 0..RETRIES {
+            if attempt > 0 {
+                crate::backoff::pause(attempt).await;
+            }
             let meta = self.meta(mount, path).await?;
             let versions: Vec<Key> = query_all(self.store, Query::partition(part(mount, path)))
                 .await?
@@ -1402,5 +1412,53 @@ mod tests {
             found(kv.read("secret", "a", 2).await.unwrap())["data"]["k"],
             "2"
         );
+    }
+
+    /// A check-and-set write racing a change that leaves the current version alone (a
+    /// delete of an old version) is retried and judged against the version current
+    /// then: it succeeds, as in Vault, instead of a false "did not match".
+    #[tokio::test]
+    async fn a_cas_write_survives_a_concurrent_change_that_keeps_the_version() {
+        let (store, ring) = setup().await;
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        for v in ["1", "2"] {
+            kv.write("secret", "a", &wr(json!({"data": {"k": v}})), all(), 1)
+                .await
+                .unwrap();
+        }
+        let racing = Interpose::new(store.clone(), Call::Transact, |inner| {
+            Box::pin(async move {
+                let ring = Keyring::new(inner.clone(), Arc::new(FakeKms::new()), "t");
+                let other = Kv {
+                    store: inner.as_ref(),
+                    keyring: &ring,
+                };
+                other
+                    .soft_delete("secret", "a", Some(&ver(json!({"versions": [1]}))), 2)
+                    .await
+                    .unwrap();
+            })
+        });
+        let writer = Kv {
+            store: &racing,
+            keyring: &ring,
+        };
+        let meta = writer
+            .write(
+                "secret",
+                "a",
+                &wr(json!({"data": {"k": "3"}, "options": {"cas": 2}})),
+                all(),
+                3,
+            )
+            .await
+            .unwrap();
+        assert!(racing.fired());
+        assert_eq!(meta["version"], 3);
+        let m = kv.meta("secret", "a").await.unwrap().unwrap();
+        assert!(m.versions[&1].deleted_at > 0, "the delete holds too");
     }
 }

@@ -17,6 +17,8 @@ pub enum Call {
     Transact,
     /// The first `query`.
     Query,
+    /// The first single-item `write`.
+    Write,
 }
 
 type Hook = Box<dyn FnOnce(Arc<MemoryStore>) -> BoxFuture<'static, ()> + Send>;
@@ -68,6 +70,7 @@ impl Store for Interpose {
         self.inner.get_many(keys).await
     }
     async fn write(&self, write: Write) -> Result<(), StoreError> {
+        self.before(Call::Write).await;
         self.inner.write(write).await
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::BodyExt;
 use crate::lease;
+use crate::mounts::Table;
 use crate::revocation;
 
 use crate::backend::ctx::Ctx;
@@ -75,8 +76,13 @@ pub(super) async fn revoke(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let Some(l) = lease::get(c.store(), &lease_id(c)?).await? else {
         return Ok(Reply::NoContent);
     };
+    revoke_one(c, &l, false).await
+}
+
+/// Revokes one lease (`force`: deleted even when its engine fails).
+async fn revoke_one(c: &Ctx<'_>, l: &lease::Lease, force: bool) -> Result<Reply, ApiError> {
     Ok(
-        match c.svc.revokers.revoke(c.store(), &l, c.now, false).await? {
+        match c.svc.revokers.revoke(c.store(), l, c.now, force).await? {
             lease::Revocation::Done => Reply::NoContent,
             lease::Revocation::Skipped if lease::get(c.store(), &l.id).await?.is_none() => {
                 Reply::NoContent
@@ -95,11 +101,7 @@ pub(super) async fn list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let prefix = folder(c.param("prefix"));
     // OpenBao's paginated LIST parameters: `after` (a key of the previous page) and
     // `limit` (at most LIST_MAX).
-    let after = c
-        .req
-        .query_param("after")
-        .filter(|a| !a.is_empty())
-        .map(|a| format!("{prefix}{a}"));
+    let after = c.req.query_param("after").filter(|a| !a.is_empty());
     let limit = match c.req.query_param("limit") {
         None | Some("") => None,
         Some(l) => Some(
@@ -109,17 +111,8 @@ pub(super) async fn list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
                 .ok_or_else(|| ApiError::bad(format!("limit must be between 1 and {LIST_MAX}")))?,
         ),
     };
-    let (ids, more) = lease::list_prefix(
-        c.store(),
-        &prefix,
-        after.as_deref(),
-        limit.unwrap_or(LIST_MAX),
-    )
-    .await?;
-    let keys: Vec<String> = ids
-        .into_iter()
-        .filter_map(|id| id.strip_prefix(&prefix).map(str::to_owned))
-        .collect();
+    let (keys, more) =
+        lease::list_children(c.store(), &prefix, after, limit.unwrap_or(LIST_MAX)).await?;
     let mut reply = keys_reply(keys)?;
     if more
         && limit.is_none()
@@ -160,9 +153,29 @@ pub(super) async fn revoke_force(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// answers then); 503 when a lease's engine
 /// failed (the lease is retried by the sweeper, the job goes on).
 async fn revoke_under(c: &Ctx<'_>, force: bool) -> Result<Reply, ApiError> {
-    let prefix = folder(c.param("prefix"));
+    let raw = c.param("prefix");
+    // As Vault's `RevokePrefix`: a prefix that names one lease is that lease.
+    if !raw.ends_with('/')
+        && let Some(l) = lease::get(c.store(), raw).await?
+    {
+        return revoke_one(c, &l, force).await;
+    }
+    let prefix = folder(raw);
     let sync = c.body.boolean("sync")?.unwrap_or(true);
-    let mut job = revocation::start_prefix(c.store(), &prefix, force, c.now).await?;
+    // Tokens have no lease IDs here: an auth path's prefix revokes the tokens issued
+    // under it (Vault's token leases are `auth/<mount>/<path>/<token ID>`).
+    if prefix == "auth/" {
+        // Every auth mount's tokens: one job per mount, finished by the sweeper.
+        for e in c.table.entries.iter().filter(|e| e.table == Table::Auth) {
+            revocation::start_auth(c.store(), &e.full_path(), c.now).await?;
+        }
+        return Ok(Reply::Empty(202));
+    }
+    let mut job = if prefix.starts_with("auth/") {
+        revocation::start_auth(c.store(), &prefix, c.now).await?
+    } else {
+        revocation::start_prefix(c.store(), &prefix, force, c.now).await?
+    };
     if !sync {
         return Ok(Reply::Empty(202));
     }
@@ -381,6 +394,95 @@ mod tests {
             left.iter()
                 .all(|p| !p.starts_with("lease") && !p.contains(&user.entry.hash)),
             "{left:?}"
+        );
+    }
+
+    /// Found by a fresh user's check (stop 22): revoke-prefix answered 204 and revoked
+    /// nothing for a prefix naming one lease, and for an auth path. As in Vault, a
+    /// prefix naming one lease revokes it (`revoke-force` too), and an auth path's
+    /// prefix revokes the tokens issued through it (with their leases).
+    #[tokio::test]
+    async fn a_prefix_naming_a_lease_or_an_auth_path_revokes_it() {
+        let store = Arc::new(MemoryStore::new());
+        let counting = Arc::new(Counting::default());
+        let limits = Limits {
+            default_ttl: 3600,
+            max_ttl: 7200,
+        };
+        let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, 1_000)
+            .await
+            .unwrap();
+        let root = secrecy::ExposeSecret::expose_secret(&root.token).to_owned();
+        let minted = |path: &str| {
+            token::mint(
+                &TokenParams {
+                    path: path.into(),
+                    ..TokenParams::default()
+                },
+                limits,
+                1_000,
+            )
+            .unwrap()
+        };
+        let login = minted("auth/approle/login");
+        let other = minted("auth/ci/login");
+        let created = minted("auth/token/create");
+        for t in [&login, &other, &created] {
+            store.transact(t.writes()).await.unwrap();
+        }
+        seed(&store, "aws/creds/a/1", None).await;
+        seed(&store, "aws/creds/a/2", Some(&login.entry.hash)).await;
+        let ring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"));
+        ring.ensure_audit_key("k", 0).await.unwrap();
+        let revoke = app(&store, &ring, &counting, Function::Revoke);
+        let put = |path: &str| req("PUT", path, &root, json!({}));
+        let alive = |h: &str| {
+            let store = store.clone();
+            let h = h.to_owned();
+            async move {
+                token::find_by_hash(store.as_ref(), &h, 1_000)
+                    .await
+                    .unwrap()
+                    .is_some()
+            }
+        };
+
+        let r = revoke
+            .handle(put("/v1/sys/leases/revoke-prefix/aws/creds/a/1"))
+            .await;
+        assert_eq!(r.status, 204);
+        assert!(
+            lease::get(store.as_ref(), "aws/creds/a/1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(counting.0.load(Ordering::SeqCst), 1);
+
+        let r = revoke
+            .handle(put("/v1/sys/leases/revoke-prefix/auth/approle/login"))
+            .await;
+        assert_eq!(r.status, 204);
+        assert!(
+            !alive(&login.entry.hash).await,
+            "the login's token is revoked"
+        );
+        assert!(alive(&other.entry.hash).await && alive(&created.entry.hash).await);
+        assert!(
+            lease::get(store.as_ref(), "aws/creds/a/2")
+                .await
+                .unwrap()
+                .is_none(),
+            "with its lease"
+        );
+        let r = revoke
+            .handle(put("/v1/sys/leases/revoke-force/auth/token"))
+            .await;
+        assert_eq!(r.status, 204);
+        assert!(!alive(&created.entry.hash).await);
+        assert!(
+            alive(&other.entry.hash).await,
+            "another mount's token lives"
         );
     }
 
