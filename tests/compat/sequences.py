@@ -250,7 +250,7 @@ tokens = [
          {"policies": [POLICY], "ttl": "10m", "display_name": "compat job", "meta": {"k": "v"}},
          save={"created": "auth.client_token"},
          values=("auth.orphan", "auth.policies", "auth.renewable", "auth.metadata")),
-    Step("token/create-lookup", "POST", "auth/token/lookup", {"token": "${created}"},
+    Step("token/lookup-created", "POST", "auth/token/lookup", {"token": "${created}"},
          values=("data.orphan", "data.path", "data.display_name", "data.policies")),
     Step("token/create-by-child-denied", "POST", "auth/token/create", {"policies": [POLICY]},
          token="${created}"),

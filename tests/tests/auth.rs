@@ -700,7 +700,7 @@ async fn created_tokens_form_a_tree_that_dies_with_its_root() {
             Some(json!({"token": great})),
         )
         .await;
-    assert_eq!(s, 400, "gone: {b}");
+    assert_eq!(s, 403, "gone (Vault: 403 bad token): {b}");
     // Only the admin token and the orphan remain, with their accessors: no entry, and
     // no reference under a parent, is left of the revoked subtree.
     let left: Vec<_> = f

@@ -470,7 +470,7 @@ async fn disabling_an_auth_mount_refuses_its_tokens_at_once_and_revokes_them() {
             Some(json!({"token": token})),
         )
         .await;
-    assert_eq!(s, 400, "unknown to lookups too");
+    assert_eq!(s, 403, "unknown to lookups too (Vault: 403 bad token)");
     let (s, _) = f
         .call(
             "POST",

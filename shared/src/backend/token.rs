@@ -63,8 +63,17 @@ async fn create_token(c: &Ctx<'_>, orphan: bool, path: &str) -> Result<Reply, Ap
         }
     })?;
     let ttl = minted.entry.expire_at - c.now;
+    let mut auth = token::auth_json(&minted.entry, Some(&minted.token), ttl);
+    // Vault's token creation answers no `identity_policies` (logins do), and
+    // `metadata: null` when none was given.
+    if let serde_json::Value::Object(m) = &mut auth {
+        m.remove("identity_policies");
+        if minted.entry.meta.is_empty() {
+            m.insert("metadata".into(), serde_json::Value::Null);
+        }
+    }
     Ok(Envelope {
-        auth: Some(token::auth_json(&minted.entry, Some(&minted.token), ttl)),
+        auth: Some(auth),
         warnings: minted.warnings.clone(),
         ..Envelope::default()
     }
@@ -84,7 +93,7 @@ async fn lookup_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn lookup(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let (entry, tok) = by_token(c).await?;
+    let (entry, tok) = by_token(c, || ApiError::Denied("bad token".into())).await?;
     Ok(
         Envelope::data(token::lookup_json(&entry, Some(&tok), c.now))
             .mount("token")
@@ -112,7 +121,7 @@ async fn renew_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn renew_other(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let (entry, tok) = by_token(c).await?;
+    let (entry, tok) = by_token(c, || ApiError::bad("token not found")).await?;
     renew(c, &entry, &tok).await
 }
 
@@ -187,11 +196,16 @@ fn token_param(c: &Ctx<'_>) -> Result<SecretString, ApiError> {
         .ok_or_else(|| ApiError::bad("missing token"))
 }
 
-async fn by_token(c: &Ctx<'_>) -> Result<(TokenEntry, SecretString), ApiError> {
+/// The live token the body's (or query's) `token` names; `unknown` when there is none
+/// (Vault answers a lookup 403 `bad token`, a renewal 400 `token not found`).
+async fn by_token(
+    c: &Ctx<'_>,
+    unknown: fn() -> ApiError,
+) -> Result<(TokenEntry, SecretString), ApiError> {
     let tok = token_param(c)?;
     let entry = token::find(c.store(), &tok, c.now)
         .await?
         .filter(|e| c.table.token_mount_live(&e.path))
-        .ok_or_else(|| ApiError::bad("bad token"))?;
+        .ok_or_else(unknown)?;
     Ok((entry, tok))
 }
