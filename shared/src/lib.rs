@@ -75,6 +75,7 @@ pub mod token_create;
 pub mod token_fields;
 #[doc(hidden)]
 pub mod token_format;
+pub mod token_role;
 #[doc(hidden)]
 pub mod ttl;
 

@@ -11,14 +11,16 @@
 //! - A child records its ancestors (parent first): it authenticates only while they do,
 //!   and a revocation of any of them revokes it ([`crate::token::ancestors_live`]).
 //!
-//! Not supported (400): `type=batch`, a caller-chosen `id`, `entity_alias`, token roles
-//! (`auth/token/create/:role`).
+//! Through a token role (`auth/token/create/:role`), the role's rules apply as well
+//! ([`crate::token_role`]). Not supported (400): `type=batch`, a caller-chosen `id`,
+//! `entity_alias`.
 
 use std::collections::BTreeMap;
 
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 use crate::token::{DEFAULT_POLICY, MAX_DEPTH, ROOT_POLICY, TokenEntry, TokenParams};
+use crate::token_role::TokenRole;
 
 /// The creation parameters of a request body, parsed (400 for a malformed field).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -103,13 +105,35 @@ impl CreateRequest {
         orphan: bool,
         path: &str,
     ) -> Result<TokenParams, ApiError> {
+        self.params_with(parent, sudo, orphan, path, None)
+            .map(|(p, _)| p)
+    }
+
+    /// [`Self::params`] through a token role (`auth/token/create/:role`): the role's
+    /// policy lists, orphan flag, renewability, period, explicit max TTL, uses and path
+    /// suffix apply ([`TokenRole`]). Returns the parameters and Vault's warnings (a
+    /// period or explicit max TTL given both by the request and the role: the lesser
+    /// wins).
+    pub fn params_with(
+        &self,
+        parent: &TokenEntry,
+        sudo: bool,
+        orphan: bool,
+        path: &str,
+        role: Option<(&str, &TokenRole)>,
+    ) -> Result<(TokenParams, Vec<String>), ApiError> {
         if parent.num_uses != 0 {
             return Err(ApiError::bad(
                 "restricted use token cannot generate child tokens",
             ));
         }
-        let policies = self.resolve_policies(parent, sudo)?;
-        if self.no_parent && !sudo {
+        let policies = match role.and_then(|(_, r)| {
+            r.resolve_policies(self.policies.as_deref(), self.no_default_policy, parent)
+        }) {
+            Some(listed) => finish_policies(listed?, self.no_default_policy, parent)?,
+            None => self.resolve_policies(parent, sudo)?,
+        };
+        if self.no_parent && !sudo && role.is_none() {
             return Err(ApiError::bad(
                 "root or sudo privileges required to create orphan token",
             ));
@@ -119,7 +143,43 @@ impl CreateRequest {
                 "root or sudo privileges required to create periodic token",
             ));
         }
-        let ancestors = if orphan || self.no_parent {
+        let mut warnings = Vec::new();
+        let (mut period, mut explicit_max_ttl) = (self.period, self.explicit_max_ttl);
+        let mut num_uses = self.num_uses;
+        let mut renewable = self.renewable;
+        let mut path = path.to_owned();
+        let orphan = match role {
+            Some((name, r)) => {
+                let lesser = |given: i64, by_role: i64, what: &str, w: &mut Vec<String>| match (
+                    given, by_role,
+                ) {
+                    (_, 0) => given,
+                    (0, r) => r,
+                    (g, r) => {
+                        w.push(format!(
+                                "{what} specified both during creation call and in role; using the lesser value of {} seconds",
+                                g.min(r)
+                            ));
+                        g.min(r)
+                    }
+                };
+                explicit_max_ttl = lesser(
+                    explicit_max_ttl,
+                    r.token_explicit_max_ttl,
+                    "Explicit max TTL",
+                    &mut warnings,
+                );
+                period = lesser(period, r.token_period, "Period", &mut warnings);
+                if r.token_num_uses > 0 && (num_uses == 0 || r.token_num_uses < num_uses) {
+                    num_uses = r.token_num_uses;
+                }
+                renewable &= r.renewable;
+                path = r.token_path(name);
+                r.orphan
+            }
+            None => orphan || self.no_parent,
+        };
+        let ancestors = if orphan {
             Vec::new()
         } else {
             if parent.ancestors.len() >= MAX_DEPTH {
@@ -131,21 +191,22 @@ impl CreateRequest {
                 .chain(parent.ancestors.iter().cloned())
                 .collect()
         };
-        Ok(TokenParams {
+        let params = TokenParams {
             policies,
             // `default` is already decided by the policy rules above.
             no_default_policy: true,
             ttl: self.ttl,
             max_ttl: 0,
-            explicit_max_ttl: self.explicit_max_ttl,
-            period: self.period,
-            num_uses: self.num_uses,
+            explicit_max_ttl,
+            period,
+            num_uses,
             display_name: display_name(&self.display_name),
             meta: self.meta.clone(),
-            path: path.to_owned(),
+            path,
             ancestors,
-            renewable: Some(self.renewable),
-        })
+            renewable: Some(renewable),
+        };
+        Ok((params, warnings))
     }
 
     /// Vault's `resolveTokenPolicies` without a token role.
@@ -165,20 +226,30 @@ impl CreateRequest {
         if add_default {
             policies.push(DEFAULT_POLICY.to_owned());
         }
-        if self.no_default_policy {
-            policies.retain(|p| p != DEFAULT_POLICY);
-        }
-        policies.sort();
-        policies.dedup();
-        if policies.iter().any(|p| p == ROOT_POLICY)
-            && !parent.policies.iter().any(|p| p == ROOT_POLICY)
-        {
-            return Err(ApiError::bad(
-                "root tokens may not be created without parent token being root",
-            ));
-        }
-        Ok(policies)
+        finish_policies(policies, self.no_default_policy, parent)
     }
+}
+
+/// The last of Vault's policy rules, whoever chose the list: sorted, deduplicated,
+/// `default` removed under `no_default_policy`, `root` only under a root parent.
+fn finish_policies(
+    mut policies: Vec<String>,
+    no_default_policy: bool,
+    parent: &TokenEntry,
+) -> Result<Vec<String>, ApiError> {
+    if no_default_policy {
+        policies.retain(|p| p != DEFAULT_POLICY);
+    }
+    policies.sort();
+    policies.dedup();
+    if policies.iter().any(|p| p == ROOT_POLICY)
+        && !parent.policies.iter().any(|p| p == ROOT_POLICY)
+    {
+        return Err(ApiError::bad(
+            "root tokens may not be created without parent token being root",
+        ));
+    }
+    Ok(policies)
 }
 
 /// Vault's display name of a created token: `token`, or `token-` and the given name
@@ -319,5 +390,100 @@ mod tests {
         assert_eq!(display_name(""), "token");
         assert_eq!(display_name("ci job/42"), "token-ci-job-42");
         assert_eq!(display_name("x!"), "token-x");
+    }
+
+    fn role(v: serde_json::Value) -> TokenRole {
+        let mut r = TokenRole::new();
+        r.apply(&serde_json::from_value(v).unwrap()).unwrap();
+        r
+    }
+
+    #[test]
+    fn a_role_bounds_and_widens_policies_as_vault() {
+        let p = parent(&["default", "maker"]);
+        let ci = role(
+            json!({"allowed_policies": ["deploy", "read"], "disallowed_policies": "admin",
+                             "allowed_policies_glob": "team-*"}),
+        );
+        let with = |body: serde_json::Value, r: &TokenRole| {
+            req(body)
+                .unwrap()
+                .params_with(&p, false, false, "auth/token/create", Some(("ci", r)))
+                .map(|(t, w)| (t.policies, t.path, t.ancestors.is_empty(), w))
+                .map_err(|e| e.to_string())
+        };
+        // Nothing asked: the role's allowed policies (beyond the parent's), with default.
+        let (pols, path, orphan, _) = with(json!({}), &ci).unwrap();
+        assert_eq!(pols, ["default", "deploy", "read"]);
+        assert_eq!((path.as_str(), orphan), ("auth/token/create/ci", false));
+        assert_eq!(
+            with(json!({"policies": ["read", "team-a"]}), &ci)
+                .unwrap()
+                .0,
+            ["default", "read", "team-a"]
+        );
+        assert!(
+            with(json!({"policies": ["maker"]}), &ci)
+                .unwrap_err()
+                .contains("subset")
+        );
+        let no_allow = role(json!({"disallowed_policies": ["maker"]}));
+        assert!(
+            with(json!({}), &no_allow)
+                .unwrap_err()
+                .contains("disallowed")
+        );
+        assert_eq!(
+            with(json!({"no_default_policy": true}), &ci).unwrap().0,
+            ["deploy", "read"]
+        );
+
+        // Orphans, suffix, renewability, uses, and the lesser period with a warning.
+        let r = role(
+            json!({"allowed_policies": "read", "orphan": true, "path_suffix": "rev2",
+                            "renewable": false, "token_num_uses": 3, "token_period": "1h"}),
+        );
+        let (t, w) = req(json!({"num_uses": 5, "period": "30m"}))
+            .unwrap()
+            .params_with(&p, true, false, "x", Some(("ci", &r)))
+            .unwrap();
+        assert!(t.ancestors.is_empty());
+        assert_eq!(t.path, "auth/token/create/ci/rev2");
+        assert_eq!((t.renewable, t.num_uses, t.period), (Some(false), 3, 1800));
+        assert_eq!(w.len(), 1, "{w:?}");
+        // The role's period needs no sudo; the request's does.
+        let (t, _) = req(json!({}))
+            .unwrap()
+            .params_with(&p, false, false, "x", Some(("ci", &r)))
+            .unwrap();
+        assert_eq!(t.period, 3600);
+        assert!(
+            req(json!({"period": "1m"}))
+                .unwrap()
+                .params_with(&p, false, false, "x", Some(("ci", &r)))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn role_settings_refuse_what_is_not_supported() {
+        for bad in [
+            json!({"token_type": "batch"}),
+            json!({"token_type": "nope"}),
+            json!({"path_suffix": "a/b"}),
+            json!({"path_suffix": "../x"}),
+            json!({"token_bound_cidrs": ["10.0.0.0/8"]}),
+            json!({"allowed_entity_aliases": ["x"]}),
+            json!({"orphan": "maybe"}),
+        ] {
+            let mut r = TokenRole::new();
+            assert_eq!(
+                r.apply(&serde_json::from_value(bad.clone()).unwrap())
+                    .unwrap_err()
+                    .status(),
+                400,
+                "{bad}"
+            );
+        }
     }
 }

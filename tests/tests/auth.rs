@@ -740,3 +740,122 @@ async fn approle_role_names_are_case_insensitive() {
         .await;
     assert_eq!((s, &b["data"]["keys"]), (200, &json!(["mixedcase"])), "{b}");
 }
+
+/// Token roles (`auth/token/roles/:name`, `auth/token/create/:role`): a token without
+/// sudo creates, through a role, tokens with the role's policies (beyond its own), on
+/// the role's path (with its suffix), orphans when the role says so; a revoke-prefix of
+/// that path revokes them.
+#[tokio::test]
+async fn token_roles_widen_and_bound_what_a_token_creates() {
+    let f = Fixture::new().await;
+    let a = Some(f.admin.as_str());
+    f.policy(
+        "fanout",
+        r#"path "auth/token/create/ci" { capabilities = ["update"] }"#,
+    )
+    .await;
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/roles/ci",
+            a,
+            Some(
+                json!({"allowed_policies": ["step"], "allowed_policies_glob": ["team-*"],
+                        "disallowed_policies": ["admin"], "orphan": true,
+                        "path_suffix": "rev1", "token_explicit_max_ttl": "2h"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = f.call("GET", "/v1/auth/token/roles/ci", a, None).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            &b["data"]["allowed_policies"],
+            &b["data"]["orphan"],
+            &b["data"]["renewable"]
+        ),
+        (&json!(["step"]), &json!(true), &json!(true))
+    );
+    let (s, b) = f.call("LIST", "/v1/auth/token/roles", a, None).await;
+    assert_eq!((s, &b["data"]["keys"]), (200, &json!(["ci"])));
+    let (s, _) = f.call("GET", "/v1/auth/token/roles/none", a, None).await;
+    assert_eq!(s, 404);
+
+    let (_, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            a,
+            Some(json!({"policies": ["fanout"]})),
+        )
+        .await;
+    let maker = b["auth"]["client_token"].as_str().unwrap().to_owned();
+    let create = |body: serde_json::Value| {
+        let f = &f;
+        let maker = maker.clone();
+        async move {
+            f.call("POST", "/v1/auth/token/create/ci", Some(&maker), Some(body))
+                .await
+        }
+    };
+    let (s, b) = create(json!({})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["auth"]["policies"], json!(["default", "step"]));
+    assert_eq!(b["auth"]["orphan"], true);
+    let step = b["auth"]["client_token"].as_str().unwrap().to_owned();
+    let (s, b) = create(json!({"policies": ["team-blue"]})).await;
+    assert_eq!(
+        (s, &b["auth"]["policies"]),
+        (200, &json!(["default", "team-blue"]))
+    );
+    let (s, _) = create(json!({"policies": ["admin"]})).await;
+    assert_eq!(s, 400, "outside the role");
+    let (s, b) = f
+        .call("POST", "/v1/auth/token/create/nope", a, Some(json!({})))
+        .await;
+    assert_eq!(s, 400, "unknown role: {b}");
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&step), None)
+        .await;
+    assert_eq!(
+        (s, &b["data"]["path"], &b["data"]["explicit_max_ttl"]),
+        (200, &json!("auth/token/create/ci/rev1"), &json!(7200)),
+        "{b}"
+    );
+
+    // Revoking the role's revision revokes its tokens; the maker lives.
+    let (s, b) = f
+        .call(
+            "PUT",
+            "/v1/sys/leases/revoke-prefix/auth/token/create/ci/rev1",
+            a,
+            None,
+        )
+        .await;
+    assert!(s == 204 || s == 202, "{s} {b}");
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&step), None)
+        .await;
+    assert_eq!(s, 403);
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create/ci",
+            Some(&maker),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 200, "the maker lives");
+    let (s, _) = f.call("DELETE", "/v1/auth/token/roles/ci", a, None).await;
+    assert_eq!(s, 204);
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create/ci",
+            Some(&maker),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 400, "the role is gone");
+}

@@ -12,14 +12,27 @@ use crate::policy::Capability;
 use crate::revocation;
 use crate::token::{self, TokenEntry};
 use crate::token_create::CreateRequest;
+use crate::token_role::{self, TokenRole};
 
 use super::ctx::Ctx;
+use super::reply::keys_reply;
 use super::spec::PathSpec;
 
 /// The token store's paths.
 pub static PATHS: &[PathSpec] = &[
     PathSpec::new("create", &[op!(Update, Login, create)]),
     PathSpec::new("create-orphan", &[op!(Update, Login, create_orphan)]),
+    PathSpec::new("create/{role}", &[op!(Update, Login, create_with_role)]),
+    PathSpec::new("roles", &[op!(List, Admin, list_roles)]),
+    PathSpec::new(
+        "roles/{name}",
+        &[
+            op!(Read, Admin, read_role),
+            op!(Update, Admin, write_role),
+            op!(Delete, Admin, delete_role),
+        ],
+    )
+    .existence_check(),
     PathSpec::new(
         "lookup-self",
         &[
@@ -47,14 +60,33 @@ async fn create_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     create_token(c, true, "auth/token/create-orphan").await
 }
 
+async fn create_with_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = c.param("role");
+    let role = token_role::read(c.store(), name)
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("unknown role {name}")))?;
+    create_token_with(c, false, "", Some((name, &role))).await
+}
+
 /// Creates a token for the caller (Vault's rules: [`crate::token_create`]); a child
 /// is filed under its parent in the same transaction, only while the parent is not
 /// being revoked (403 then).
 async fn create_token(c: &Ctx<'_>, orphan: bool, path: &str) -> Result<Reply, ApiError> {
+    create_token_with(c, orphan, path, None).await
+}
+
+async fn create_token_with(
+    c: &Ctx<'_>,
+    orphan: bool,
+    path: &str,
+    role: Option<(&str, &TokenRole)>,
+) -> Result<Reply, ApiError> {
     let parent = &c.caller()?.entry;
     let sudo = c.grant.caps.contains(Capability::Sudo);
-    let params = CreateRequest::from_body(c.body)?.params(parent, sudo, orphan, path)?;
+    let (params, mut warnings) =
+        CreateRequest::from_body(c.body)?.params_with(parent, sudo, orphan, path, role)?;
     let minted = token::mint(&params, c.limits(), c.now)?;
+    warnings.extend(minted.warnings.iter().cloned());
     c.store().transact(minted.writes()).await.map_err(|e| {
         if e.is_condition() {
             ApiError::PermissionDenied
@@ -74,11 +106,37 @@ async fn create_token(c: &Ctx<'_>, orphan: bool, path: &str) -> Result<Reply, Ap
     }
     Ok(Envelope {
         auth: Some(auth),
-        warnings: minted.warnings.clone(),
+        warnings,
         ..Envelope::default()
     }
     .mount("token")
     .ok())
+}
+
+async fn list_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    keys_reply(token_role::list(c.store()).await?)
+}
+
+async fn read_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = c.param("name");
+    let role = token_role::read(c.store(), name)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::data(role.to_json(name)).mount("token").ok())
+}
+
+async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = c.param("name");
+    // Vault's existence check: creating a role needs `create`, changing one `update`.
+    c.grant
+        .require_write(token_role::read(c.store(), name).await?.is_some())?;
+    token_role::write(c.store(), name, c.body).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    token_role::delete(c.store(), c.param("name")).await?;
+    Ok(Reply::NoContent)
 }
 
 async fn lookup_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
