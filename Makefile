@@ -17,7 +17,7 @@ SEEDS ?= 100000
 sim: ## Deterministic simulation: SEEDS schedules (default 100000); replay one with cargo run -p sigil-sim -- --seed N
 	cargo run --release -p sigil-sim -- --seeds $(SEEDS)
 
-scale: ## Revocations at scale on the local stack (20,000-lease revoke-prefix, a token with 1,000 IAM-user leases); minutes, not in make test
+scale: ## Revocations at scale on the local stack (20,000-lease revoke-prefix, a token with 1,000 IAM-user leases, a token with 10,000 children); minutes, not in make test
 	scripts/scale
 
 fuzz-smoke: ## cargo-fuzz targets, each for a short bounded time (SIGIL_FUZZ_SECONDS, default 30)

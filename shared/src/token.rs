@@ -47,6 +47,8 @@ const A_DISPLAY: &str = "display_name";
 const A_META: &str = "meta";
 const A_PATH: &str = "path";
 const A_LAST_RENEWAL: &str = "last_renewal";
+/// The token role a token was created through (absent: none).
+const A_ROLE: &str = "role";
 /// Set (true) on a token created with `renewable=false`; absent: renewable.
 const A_NOT_RENEWABLE: &str = "not_renewable";
 /// A child token's ancestors' hashes, parent first (absent: an orphan).
@@ -105,6 +107,8 @@ pub struct TokenParams {
     pub ancestors: Vec<String>,
     /// `Some(false)`: renewals are refused (`auth/token/create`'s `renewable`).
     pub renewable: Option<bool>,
+    /// The token role it is created through (`auth/token/create/:role`; empty: none).
+    pub role: String,
 }
 
 /// A stored token (never the token itself).
@@ -145,6 +149,8 @@ pub struct TokenEntry {
     pub ancestors: Vec<String>,
     /// Whether renewals are allowed (false only for `renewable=false` at creation).
     pub renewable: bool,
+    /// The token role it was created through (empty: none); lookups show it.
+    pub role: String,
 }
 
 impl TryFrom<&Item> for TokenEntry {
@@ -183,6 +189,11 @@ impl TryFrom<&Item> for TokenEntry {
                 None => Vec::new(),
             },
             renewable: !item.flag(A_NOT_RENEWABLE).unwrap_or(false),
+            role: item
+                .get(A_ROLE)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
         })
     }
 }
@@ -222,6 +233,9 @@ impl From<&TokenEntry> for Item {
         }
         if !t.renewable {
             put(A_NOT_RENEWABLE, true.into());
+        }
+        if !t.role.is_empty() {
+            put(A_ROLE, t.role.clone().into());
         }
         for (k, v) in schema::expiry_attrs(&key.pk, t.expire_at) {
             put(k, v);
@@ -430,6 +444,7 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
             last_renewal: 0,
             ancestors: params.ancestors.clone(),
             renewable: params.renewable.unwrap_or(true),
+            role: params.role.clone(),
         },
         warnings,
     })
@@ -756,6 +771,12 @@ pub fn lookup_json(entry: &TokenEntry, id: Option<&SecretString>, now: i64) -> J
         "ttl": (entry.expire_at - now).max(0),
         "type": "service",
     });
+    // Vault shows the token role a token was created through, when there is one.
+    if !entry.role.is_empty()
+        && let Json::Object(m) = &mut out
+    {
+        m.insert("role".into(), json!(entry.role));
+    }
     // Vault shows when a token was last renewed, once it was.
     if entry.last_renewal > 0
         && let Json::Object(m) = &mut out

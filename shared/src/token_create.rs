@@ -205,6 +205,7 @@ impl CreateRequest {
             path,
             ancestors,
             renewable: Some(renewable),
+            role: role.map(|(name, _)| name.to_owned()).unwrap_or_default(),
         };
         Ok((params, warnings))
     }

@@ -167,6 +167,7 @@ impl TokenFields {
             path: path.into(),
             ancestors: Vec::new(),
             renewable: None,
+            role: String::new(),
         }
     }
 }

@@ -819,8 +819,18 @@ async fn token_roles_widen_and_bound_what_a_token_creates() {
         .call("GET", "/v1/auth/token/lookup-self", Some(&step), None)
         .await;
     assert_eq!(
-        (s, &b["data"]["path"], &b["data"]["explicit_max_ttl"]),
-        (200, &json!("auth/token/create/ci/rev1"), &json!(7200)),
+        (
+            s,
+            &b["data"]["path"],
+            &b["data"]["explicit_max_ttl"],
+            &b["data"]["role"]
+        ),
+        (
+            200,
+            &json!("auth/token/create/ci/rev1"),
+            &json!(7200),
+            &json!("ci")
+        ),
         "{b}"
     );
 
