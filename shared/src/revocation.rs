@@ -497,9 +497,7 @@ async fn save_cursor(store: &dyn Store, job: &Job) -> Result<(), ApiError> {
 async fn finish(store: &dyn Store, job: &Job) -> Result<(), ApiError> {
     if let Target::Token { hash } = &job.target {
         let item = store.get(&token::token_key(hash)).await?;
-        let accessor = item.as_ref().and_then(token::accessor_of);
-        let parent = item.as_ref().and_then(token::parent_of);
-        token::revoke_hash(store, hash, accessor.as_deref(), parent.as_deref()).await?;
+        token::revoke_hash(store, hash, item.as_ref()).await?;
     }
     store
         .write(Write::Delete {

@@ -316,11 +316,16 @@ impl Minted {
                 cond: None,
             });
         }
-        if let Some(mount) = auth_mount_of(&self.entry.path) {
+        {
+            // Every token is indexed under its auth mount (the token store's for the
+            // bootstrap token), with its accessor: disabling the mount, a revoke-prefix
+            // of its path and `LIST auth/token/accessors` find it without a scan.
+            let mount = auth_mount_of(&self.entry.path).unwrap_or_else(|| TOKEN_MOUNT.to_owned());
             let mut index = new_item(&Key::new(
                 mount_index_partition(&mount, &self.entry.hash),
                 self.entry.hash.clone(),
             ));
+            index.insert(A_ACCESSOR.into(), self.entry.accessor.clone().into());
             // Kept until the token cannot live any more; a revoked token's entry is
             // harmless (revoking it again is a no-op) and goes with DynamoDB's TTL.
             if self.entry.max_expire_at > 0 {
@@ -351,6 +356,10 @@ pub fn auth_mount_of(path: &str) -> Option<String> {
     (!name.is_empty()).then(|| format!("auth/{name}/"))
 }
 
+/// The token store's mount path: tokens created through it, and the bootstrap token,
+/// are indexed under it.
+pub const TOKEN_MOUNT: &str = "auth/token/";
+
 /// Shards of a mount's token index: a mount's logins spread over this many
 /// partitions (by the token hash's first hex digit), so that one busy auth mount does
 /// not make one hot partition.
@@ -362,6 +371,44 @@ pub const MOUNT_INDEX_SHARDS: usize = 16;
 pub fn mount_index_partition(mount_path: &str, hash: &str) -> String {
     let shard = hash.get(..1).unwrap_or("0");
     format!("mount-tokens/{mount_path}#{shard}")
+}
+
+/// The accessors of the live tokens indexed under `mounts` (auth mount paths), at
+/// most `limit` (`LIST auth/token/accessors`); `true` when there are more. Per page of
+/// each index shard: one query, and one batch read of the tokens (a revoked, expired
+/// or deleted token is left out: its index entry outlives it until DynamoDB's TTL).
+/// The order is the index's (by mount, shard, token hash).
+pub async fn list_accessors(
+    store: &dyn Store,
+    mounts: &[String],
+    limit: usize,
+    now: i64,
+) -> Result<(Vec<String>, bool), ApiError> {
+    let mut out = Vec::new();
+    for mount in mounts {
+        for pk in mount_index_partitions(mount) {
+            let mut q = Query::partition(pk);
+            q.limit = Some(100);
+            loop {
+                let page = store.query(&q).await?;
+                let keys: Vec<Key> = page.items.iter().map(|i| token_key(&i.key().sk)).collect();
+                for item in store.get_many(&keys).await?.into_iter().flatten() {
+                    if live(&item, now)?.is_none() {
+                        continue;
+                    }
+                    if out.len() == limit {
+                        return Ok((out, true));
+                    }
+                    out.extend(accessor_of(&item));
+                }
+                match page.next {
+                    Some(n) => q.start = Some(n),
+                    None => break,
+                }
+            }
+        }
+    }
+    Ok((out, false))
 }
 
 /// Every partition of a mount's token index ([`mount_index_partition`]).
@@ -687,32 +734,33 @@ pub async fn renew(
 }
 
 /// Revokes a token: deletes its entry, its accessor, every item in its partition
-/// (lease and child references) and its reference under its parent. Idempotent.
+/// (lease and child references), its reference under its parent and its entry in its
+/// auth mount's index. Idempotent.
 pub async fn revoke(store: &dyn Store, entry: &TokenEntry) -> Result<(), ApiError> {
-    revoke_hash(
-        store,
-        &entry.hash,
-        Some(&entry.accessor),
-        entry.ancestors.first().map(String::as_str),
-    )
-    .await
+    let item = Item::from(entry);
+    revoke_hash(store, &entry.hash, Some(&item)).await
 }
 
-/// Revokes by hash: deletes every item in the token's partition, the accessor and the
-/// reference under `parent`.
+/// Revokes by hash: deletes every item in the token's partition and, from its entry
+/// `item` when there is one, its accessor, its reference under its parent and its
+/// index entry.
 pub async fn revoke_hash(
     store: &dyn Store,
     hash: &str,
-    accessor: Option<&str>,
-    parent: Option<&str>,
+    item: Option<&Item>,
 ) -> Result<(), ApiError> {
     let mut keys: Vec<Key> = query_all(store, Query::partition(format!("token/{hash}")))
         .await?
         .iter()
         .map(ItemExt::key)
         .collect();
-    keys.extend(accessor.map(accessor_key));
-    keys.extend(parent.map(|p| child_key(p, hash)));
+    if let Some(item) = item {
+        keys.extend(accessor_of(item).map(|a| accessor_key(&a)));
+        keys.extend(parent_of(item).map(|p| child_key(&p, hash)));
+        let path = item.get(A_PATH).and_then(Value::as_str).unwrap_or_default();
+        let mount = auth_mount_of(path).unwrap_or_else(|| TOKEN_MOUNT.to_owned());
+        keys.push(Key::new(mount_index_partition(&mount, hash), hash));
+    }
     // The entry last: a failure part-way leaves a token that can be revoked again.
     let entry = token_key(hash);
     keys.sort_by_key(|k| *k == entry);
@@ -827,22 +875,22 @@ mod tests {
             mount_index_partitions("auth/ci/").any(|p| p == index[0].pk),
             "cleanup walks that shard"
         );
-        for path in ["sigil/admin/bootstrap-token", ""] {
+        // The token store's tokens too (a revoke-prefix of `auth/token/` finds them),
+        // and the bootstrap token (so `LIST auth/token/accessors` lists it).
+        for path in ["auth/token/create", "sigil/admin/bootstrap-token"] {
             let m = mint(&params(path), LIMITS, 0).unwrap();
+            let index: Vec<Key> = m
+                .writes()
+                .iter()
+                .map(Write::key)
+                .filter(|k| k.pk.starts_with("mount-tokens/"))
+                .collect();
+            assert_eq!(index.len(), 1, "{path}");
             assert!(
-                m.writes()
-                    .iter()
-                    .all(|w| !w.key().pk.starts_with("mount-tokens/")),
-                "{path}: no auth mount, no index"
+                index[0].pk.starts_with("mount-tokens/auth/token/#"),
+                "{path}"
             );
         }
-        // The token store's tokens too: a revoke-prefix of `auth/token/` finds them.
-        let m = mint(&params("auth/token/create"), LIMITS, 0).unwrap();
-        assert!(
-            m.writes()
-                .iter()
-                .any(|w| w.key().pk.starts_with("mount-tokens/auth/token/#"))
-        );
     }
 
     #[test]
@@ -952,6 +1000,6 @@ mod tests {
             Err(ApiError::PermissionDenied)
         );
         assert_eq!(store.calls(), calls, "a non-Sigil token costs no read");
-        assert!(store.dump().is_empty());
+        assert!(store.dump().is_empty(), "{:?}", store.dump());
     }
 }

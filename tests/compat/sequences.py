@@ -267,6 +267,7 @@ tokens = [
          values=("data.allowed_policies", "data.orphan", "data.path_suffix", "data.token_type")),
     Step("token/role-read-missing", "GET", f"auth/token/roles/{ROLE}-none"),
     Step("token/role-list", "LIST", "auth/token/roles"),
+    Step("token/accessors-list", "LIST", "auth/token/accessors"),
     Step("token/create-with-role", "POST", f"auth/token/create/{ROLE}-tr", EMPTY,
          save={"by_role": "auth.client_token"}, values=("auth.orphan", "auth.policies")),
     Step("token/lookup-by-role", "POST", "auth/token/lookup", {"token": "${by_role}"},

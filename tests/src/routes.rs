@@ -45,6 +45,8 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
         ("POST", "/v1/auth/token/create-orphan", false),
         ("POST", "/v1/auth/token/create/ci", false),
         ("LIST", "/v1/auth/token/roles", false),
+        ("LIST", "/v1/auth/token/accessors", false),
+        ("GET", "/v1/auth/token/accessors", true),
         ("GET", "/v1/auth/token/roles", true),
         ("GET", "/v1/auth/token/roles/ci", false),
         ("POST", "/v1/auth/token/roles/ci", false),

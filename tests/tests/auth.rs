@@ -857,6 +857,31 @@ async fn token_roles_widen_and_bound_what_a_token_creates() {
         )
         .await;
     assert_eq!(s, 200, "the maker lives");
+    // LIST auth/token/accessors (sudo): the live tokens' accessors, the revoked ones'
+    // not; a token without sudo is refused.
+    let (s, b) = f.call("LIST", "/v1/auth/token/accessors", a, None).await;
+    assert_eq!(s, 200, "{b}");
+    let listed: Vec<String> = serde_json::from_value(b["data"]["keys"].clone()).unwrap();
+    let accessor_of = |t: String| {
+        let f = &f;
+        async move {
+            let (_, b) = f
+                .call("GET", "/v1/auth/token/lookup-self", Some(&t), None)
+                .await;
+            b["data"]["accessor"].as_str().map(str::to_owned)
+        }
+    };
+    let mine = accessor_of(maker.clone()).await.unwrap();
+    let admin_accessor = accessor_of(f.admin.clone()).await.unwrap();
+    assert!(
+        listed.contains(&mine) && listed.contains(&admin_accessor),
+        "{listed:?}"
+    );
+    assert!(accessor_of(step.clone()).await.is_none(), "revoked");
+    let (s, _) = f
+        .call("LIST", "/v1/auth/token/accessors", Some(&maker), None)
+        .await;
+    assert_eq!(s, 403);
     let (s, _) = f.call("DELETE", "/v1/auth/token/roles/ci", a, None).await;
     assert_eq!(s, 204);
     let (s, _) = f

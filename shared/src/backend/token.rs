@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::BodyExt;
+use crate::mounts::Table;
 use crate::op;
 use crate::policy::Capability;
 use crate::revocation;
@@ -24,6 +25,7 @@ pub static PATHS: &[PathSpec] = &[
     PathSpec::new("create-orphan", &[op!(Update, Login, create_orphan)]),
     PathSpec::new("create/{role}", &[op!(Update, Login, create_with_role)]),
     PathSpec::new("roles", &[op!(List, Admin, list_roles)]),
+    PathSpec::new("accessors", &[op!(List, Admin, list_accessors)]).sudo(),
     PathSpec::new(
         "roles/{name}",
         &[
@@ -111,6 +113,28 @@ async fn create_token_with(
     }
     .mount("token")
     .ok())
+}
+
+/// Most accessors one LIST answers (about 300 KB of JSON, far below Lambda's 6 MB
+/// response limit); past it the answer says so in a warning.
+pub const ACCESSORS_MAX: usize = 10_000;
+
+async fn list_accessors(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let mounts: Vec<String> = c
+        .table
+        .entries
+        .iter()
+        .filter(|e| e.table == Table::Auth)
+        .map(|e| e.full_path())
+        .collect();
+    let (keys, more) = token::list_accessors(c.store(), &mounts, ACCESSORS_MAX, c.now).await?;
+    let mut reply = keys_reply(keys)?;
+    if more && let Reply::Envelope(_, env) = &mut reply {
+        env.warnings.push(format!(
+            "only the first {ACCESSORS_MAX} accessors are listed"
+        ));
+    }
+    Ok(reply)
 }
 
 async fn list_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
