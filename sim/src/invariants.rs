@@ -130,14 +130,16 @@ pub async fn revoked_tokens_refused(world: &World, model: &Model) -> Vec<Violati
 }
 
 /// After the recovery (the clock past every token's TTL): no token authorizes a
-/// request: the setup tokens, the checks' own and every AppRole login's have expired.
+/// request: the setup tokens, the checks' own, every AppRole login's and every created
+/// token have expired.
 pub async fn expired_tokens_refused(world: &World, model: &Model) -> Vec<Violation> {
     let mut out = Vec::new();
     let all = world
         .tokens
         .iter()
         .chain(std::iter::once(&world.root))
-        .chain(&model.approle.tokens);
+        .chain(&model.approle.tokens)
+        .chain(model.tree.iter().map(|(t, _)| t));
     for token in all {
         let status = lookup_self(world, token).await;
         if status != 403 {
@@ -153,12 +155,19 @@ pub async fn expired_tokens_refused(world: &World, model: &Model) -> Vec<Violati
     out
 }
 
-/// The hashes of the tokens whose revocation was acknowledged, and of the AppRole
+/// The hashes of the tokens whose revocation was acknowledged (and of their
+/// descendants, [`crate::tree`]), and of the AppRole
 /// tokens whose revocation started (item marked or gone: their last use was spent,
 /// whatever the client was told), read right after the schedule.
 pub fn revoked_hashes(world: &World, model: &Model) -> BTreeSet<String> {
     let hash = |t: &String| sigil::token::hash_presented(&SecretString::from(t.clone()));
     let mut out: BTreeSet<String> = model.revoked_tokens.iter().filter_map(hash).collect();
+    // A revoked token's descendants are revoked with it.
+    out.extend(
+        crate::tree::revoked_descendants(model)
+            .iter()
+            .filter_map(hash),
+    );
     for h in model.approle.tokens.iter().filter_map(hash) {
         let item = world
             .memory

@@ -13,6 +13,7 @@ pub mod invariants;
 pub mod kv;
 pub mod ops;
 pub mod ports;
+pub mod tree;
 pub mod world;
 
 use std::cell::RefCell;
@@ -145,6 +146,7 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
         .violations
         .extend(kv::check(&world, &m.kv, &world.root).await);
     outcome.violations.extend(approle::check(&m.approle));
+    outcome.violations.extend(tree::check(&world, &m).await);
     let sweeper = world.app(Function::Sweeper);
     let sweep = || async {
         sigil::sweeper::sweep(sweeper.store.as_ref(), &sweeper.revokers, world.clock.now())

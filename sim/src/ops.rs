@@ -45,6 +45,8 @@ pub struct Model {
     pub kv: Vec<crate::kv::KvOp>,
     /// AppRole operations and what they were told ([`crate::approle`]).
     pub approle: crate::approle::Log,
+    /// Tokens created by tokens, with the token that created each ([`crate::tree`]).
+    pub tree: Vec<(String, String)>,
     clock: u64,
 }
 
@@ -82,6 +84,9 @@ pub enum Kind {
     /// An AppRole login and the uses of its token, a secret ID generated or destroyed,
     /// the role deleted or written ([`crate::approle`]).
     AppRole,
+    /// A token creates a child, a child issues a credential or revokes itself
+    /// ([`crate::tree`]).
+    Tree,
 }
 
 impl Kind {
@@ -95,7 +100,7 @@ impl Kind {
     }
 
     /// Every kind, with its weight in a schedule.
-    pub const WEIGHTED: [(Kind, u32); 9] = [
+    pub const WEIGHTED: [(Kind, u32); 10] = [
         (Kind::Issue, 6),
         (Kind::Renew, 2),
         (Kind::RevokeLease, 2),
@@ -105,6 +110,7 @@ impl Kind {
         (Kind::Clock, 2),
         (Kind::Kv, 8),
         (Kind::AppRole, 6),
+        (Kind::Tree, 5),
     ];
 }
 
@@ -259,6 +265,7 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
         ),
         Kind::Kv => crate::kv::build(rng, world, model, token),
         Kind::AppRole => crate::approle::build(rng, world, model),
+        Kind::Tree => crate::tree::build(rng, world, model),
         Kind::Clock => {
             let secs = rng.i64(1..=150);
             (
