@@ -48,6 +48,25 @@ pub async fn read(store: &dyn Store, name: &str) -> Result<Option<String>, ApiEr
     })
 }
 
+/// The names among `names` that name no policy (`root` and `default` always exist):
+/// one batch read. Vault warns of them when a token is created with them.
+pub async fn missing(store: &dyn Store, names: &[String]) -> Result<Vec<String>, ApiError> {
+    let asked: Vec<&String> = names
+        .iter()
+        .filter(|n| *n != ROOT_POLICY_NAME && *n != DEFAULT_POLICY_NAME)
+        .collect();
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<Key> = asked.iter().map(|n| key(n)).collect();
+    Ok(asked
+        .into_iter()
+        .zip(store.get_many(&keys).await?)
+        .filter(|(_, item)| item.is_none())
+        .map(|(n, _)| n.clone())
+        .collect())
+}
+
 /// Stores a policy after parsing it: 400 with the parser's line and reason when it is
 /// invalid (nothing is written); 400 for `root`.
 pub async fn write(store: &dyn Store, name: &str, text: &str, now: i64) -> Result<(), ApiError> {

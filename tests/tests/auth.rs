@@ -603,6 +603,24 @@ async fn created_tokens_form_a_tree_that_dies_with_its_root() {
     assert_eq!(b["auth"]["policies"], json!(["default", "extra", "maker"]));
     let child = client_token(&b);
 
+    // A policy that does not exist is granted with Vault's warning.
+    let (s, b) = create(f.admin.clone(), json!({"policies": ["ghost"]})).await;
+    assert_eq!(
+        (s, &b["warnings"]),
+        (200, &json!(["Policy \"ghost\" does not exist"])),
+        "{b}"
+    );
+    let ghost = client_token(&b);
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/auth/token/revoke",
+            Some(&f.admin),
+            Some(json!({"token": ghost})),
+        )
+        .await;
+    assert_eq!(s, 204);
+
     // Not sudo: a subset of its own policies, no orphans, no periods.
     let (s, b) = create(child.clone(), json!({"policies": ["maker", "root"]})).await;
     assert_eq!(

@@ -89,6 +89,10 @@ async fn create_token_with(
         CreateRequest::from_body(c.body)?.params_with(parent, sudo, orphan, path, role)?;
     let minted = token::mint(&params, c.limits(), c.now)?;
     warnings.extend(minted.warnings.iter().cloned());
+    // Vault warns of policies that do not exist (the token gets them all the same).
+    for p in crate::policies::missing(c.store(), &minted.entry.policies).await? {
+        warnings.push(format!("Policy {p:?} does not exist"));
+    }
     c.store().transact(minted.writes()).await.map_err(|e| {
         if e.is_condition() {
             ApiError::PermissionDenied
