@@ -129,7 +129,9 @@ pub(crate) async fn dispatch(
         }
         // A token issued through an auth mount that is gone (disabled since) is
         // refused at once; the sweeper revokes it with the mount's other items.
-        if !table.token_mount_live(&entry.path) {
+        // So is one under a revoke-prefix of an auth path still under way.
+        if !table.token_mount_live(&entry.path) || table.token_revoked(&entry.path, entry.issued_at)
+        {
             if resolved.is_ok() {
                 audit.decide(false);
             }

@@ -261,6 +261,16 @@ pub async fn start_auth(store: &dyn Store, prefix: &str, now: i64) -> Result<Job
     record(store, target, now).await
 }
 
+/// Whether a token revocation by auth path ([`start_auth`]) under `prefix` is still
+/// under way (one query): the sweeper keeps the path's record in the mount table until
+/// none is ([`crate::mounts::revoked`]).
+pub async fn auth_jobs_under(store: &dyn Store, prefix: &str) -> Result<bool, ApiError> {
+    let mut q = Query::partition(JOBS_PK);
+    q.sort = SortCond::Prefix(format!("tokens/{prefix}"));
+    q.limit = Some(1);
+    Ok(!store.query(&q).await?.items.is_empty())
+}
+
 /// What a step did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Progress {

@@ -168,6 +168,17 @@ async fn remove(
     Ok(Outcome::Skipped)
 }
 
+/// Removes the mount table's revoked-auth-path records whose revocation jobs are done
+/// ([`crate::mounts::revoked`]).
+async fn drop_finished_auth_records(store: &dyn Store) -> Result<(), crate::error::ApiError> {
+    for (prefix, at) in crate::mounts::revoked::list(store).await? {
+        if !crate::revocation::auth_jobs_under(store, &prefix).await? {
+            crate::mounts::revoked::remove(store, &prefix, at).await?;
+        }
+    }
+    Ok(())
+}
+
 /// One sweep at time `now`.
 pub async fn sweep(
     store: &dyn Store,
@@ -282,6 +293,14 @@ pub async fn sweep(
             report.failed += 1;
             tracing::warn!(code = e.code(), "revocation jobs failed; retried next run");
         }
+    }
+    // Auth paths whose tokens are all marked now: their mount-table records go.
+    if let Err(e) = drop_finished_auth_records(store).await {
+        report.failed += 1;
+        tracing::warn!(
+            code = e.code(),
+            "revoked auth paths not pruned; retried next run"
+        );
     }
     tracing::info!(
         tokens = report.tokens,

@@ -393,8 +393,11 @@ pub async fn list_accessors(
                 let page = store.query(&q).await?;
                 let keys: Vec<Key> = page.items.iter().map(|i| token_key(&i.key().sk)).collect();
                 for item in store.get_many(&keys).await?.into_iter().flatten() {
-                    if live(&item, now)?.is_none() {
-                        continue;
+                    // Refused tokens are not listed: revoked, expired, or under an
+                    // ancestor that is (one more batch read for a child token).
+                    match live(&item, now)? {
+                        Some(e) if ancestors_live(store, &e, now).await? => {}
+                        _ => continue,
                     }
                     if out.len() == limit {
                         return Ok((out, true));

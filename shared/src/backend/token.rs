@@ -291,7 +291,9 @@ async fn by_token(
     let tok = token_param(c)?;
     let entry = token::find(c.store(), &tok, c.now)
         .await?
-        .filter(|e| c.table.token_mount_live(&e.path))
+        .filter(|e| {
+            c.table.token_mount_live(&e.path) && !c.table.token_revoked(&e.path, e.issued_at)
+        })
         .ok_or_else(unknown)?;
     Ok((entry, tok))
 }

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod cleanup;
 pub mod guard;
 pub mod names;
+pub mod revoked;
 pub mod store;
 mod table;
 
@@ -122,6 +123,7 @@ pub fn initial_table(config: &crate::config::Config) -> MountTable {
             .map(Arc::new)
             .collect(),
         generation: 0,
+        revoked: Vec::new(),
     }
 }
 

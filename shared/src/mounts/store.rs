@@ -55,6 +55,27 @@ pub fn generation_of(item: Option<&Item>) -> Result<i64, ApiError> {
     Ok(item.map(|i| i.n(A_N)).transpose()?.unwrap_or(0))
 }
 
+/// Sort-key prefix of a revoked auth path's record ([`super::revoked`]).
+pub(super) const SK_REVOKED: &str = "r/";
+/// Its attribute: when the revocation began (Unix seconds).
+pub(super) const A_REVOKED_AT: &str = "created_at";
+
+/// The `(prefix, created_at)` a revoked auth path's record holds, if `item` is one.
+pub(super) fn revoked_of(item: &Item) -> Option<(String, i64)> {
+    let prefix = item.key().sk.strip_prefix(SK_REVOKED)?.to_owned();
+    Some((prefix, item.n(A_REVOKED_AT).ok()?))
+}
+
+/// The write that bumps the stored table's generation by one (the table must be
+/// stored): with it in a transaction, a change reaches every function's next request.
+pub fn bump_generation() -> Write {
+    Write::Update {
+        key: generation_key(),
+        updates: vec![Update::Add(A_N, 1)],
+        cond: Some(Cond::Exists),
+    }
+}
+
 /// The key of a mount's entry in the stored table.
 pub(super) fn entry_key(table: Table, path: &str) -> Key {
     Key::new(PK, format!("m/{}/{path}", table.name()))
@@ -132,9 +153,12 @@ pub async fn load(store: &dyn Store) -> Result<Option<MountTable>, ApiError> {
     let items = query_all(store, Query::partition(PK)).await?;
     let mut generation = None;
     let mut entries: Vec<Arc<MountEntry>> = super::builtins().into_iter().map(Arc::new).collect();
+    let mut revoked = Vec::new();
     for item in &items {
         if item.key().sk == SK_GENERATION {
             generation = Some(item.n(A_N)?);
+        } else if let Some(r) = revoked_of(item) {
+            revoked.push(r);
         } else {
             entries.push(Arc::new(from_item(item)?));
         }
@@ -142,6 +166,7 @@ pub async fn load(store: &dyn Store) -> Result<Option<MountTable>, ApiError> {
     Ok(generation.map(|generation| MountTable {
         entries,
         generation,
+        revoked,
     }))
 }
 

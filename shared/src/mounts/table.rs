@@ -148,6 +148,8 @@ pub struct MountTable {
     pub entries: Vec<Arc<MountEntry>>,
     /// The table's generation: bumped by every change ([`super::store`]).
     pub generation: i64,
+    /// Auth paths whose tokens are being revoked, with when ([`super::revoked`]).
+    pub revoked: Vec<(String, i64)>,
 }
 
 impl MountTable {
@@ -176,6 +178,14 @@ impl MountTable {
     /// as good as revoked until the sweeper deletes it.
     pub fn token_mount_live(&self, path: &str) -> bool {
         !path.starts_with("auth/") || path.starts_with("auth/token/") || self.find(path).is_some()
+    }
+
+    /// Whether a token created through `path` at `issued_at` falls under a revoke-prefix
+    /// of an auth path still under way ([`super::revoked`]): refused as revoked.
+    pub fn token_revoked(&self, path: &str, issued_at: i64) -> bool {
+        self.revoked
+            .iter()
+            .any(|(p, at)| issued_at <= *at && format!("{path}/").starts_with(p.as_str()))
     }
 
     /// The mount at `path` (`secret/`, or `approle/` in the auth table).

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::BodyExt;
 use crate::lease;
-use crate::mounts::Table;
+use crate::mounts::{Table, revoked};
 use crate::revocation;
 
 use crate::backend::ctx::Ctx;
@@ -146,6 +146,66 @@ pub(super) async fn revoke_force(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     revoke_under(c, true).await
 }
 
+/// Revoke-prefix of an auth path: the tokens issued under it are refused by every
+/// function from the answer on (a record in the mount table, [`revoked`]), then each is
+/// revoked by a job walking the auth mount's token index ([`revocation::start_auth`]),
+/// here for [`revocation::INLINE_BUDGET`] tokens, the rest by the sweeper, which drops
+/// the record once the job is done. `auth/` covers every auth mount. 204 when finished
+/// here, 202 otherwise.
+async fn revoke_tokens_under(c: &Ctx<'_>, prefix: &str, sync: bool) -> Result<Reply, ApiError> {
+    if c.table.generation == 0 {
+        // The first change stores the deployment's mount table.
+        crate::mounts::store::ensure_stored(
+            c.store(),
+            &crate::mounts::initial_table(c.svc.config),
+            c.now,
+        )
+        .await?;
+    }
+    let mounts: Vec<String> = if prefix == "auth/" {
+        c.table
+            .entries
+            .iter()
+            .filter(|e| e.table == Table::Auth)
+            .map(|e| e.full_path())
+            .collect()
+    } else {
+        vec![prefix.to_owned()]
+    };
+    // The jobs first, then the record: the sweeper drops a record whose jobs are done,
+    // so a record never waits on a job not yet written.
+    let mut jobs = Vec::with_capacity(mounts.len());
+    for m in &mounts {
+        jobs.push(revocation::start_auth(c.store(), m, c.now).await?);
+    }
+    revoked::record(c.store(), prefix, c.now).await?;
+    if !sync || prefix == "auth/" {
+        return Ok(Reply::Empty(202));
+    }
+    let (mut walked, mut clean) = (true, true);
+    for mut job in jobs {
+        let p = revocation::step(
+            c.store(),
+            c.svc.revokers,
+            &mut job,
+            revocation::INLINE_BUDGET,
+            c.now,
+        )
+        .await?;
+        walked &= p.done;
+        clean &= p.skipped == 0 && p.failed == 0;
+    }
+    if walked {
+        // Every token is marked (refused on its own): the record can go.
+        revoked::remove(c.store(), prefix, c.now).await?;
+    }
+    Ok(if walked && clean {
+        Reply::NoContent
+    } else {
+        Reply::Empty(202)
+    })
+}
+
 /// Revoke-prefix and revoke-force: the revocation is recorded as a job
 /// ([`crate::revocation`]), then worked here for [`revocation::INLINE_BUDGET`] leases.
 /// 204 when it finished; 202 Accepted when the sweeper finishes the rest, or another
@@ -164,18 +224,10 @@ async fn revoke_under(c: &Ctx<'_>, force: bool) -> Result<Reply, ApiError> {
     let sync = c.body.boolean("sync")?.unwrap_or(true);
     // Tokens have no lease IDs here: an auth path's prefix revokes the tokens issued
     // under it (Vault's token leases are `auth/<mount>/<path>/<token ID>`).
-    if prefix == "auth/" {
-        // Every auth mount's tokens: one job per mount, finished by the sweeper.
-        for e in c.table.entries.iter().filter(|e| e.table == Table::Auth) {
-            revocation::start_auth(c.store(), &e.full_path(), c.now).await?;
-        }
-        return Ok(Reply::Empty(202));
+    if prefix.starts_with("auth/") {
+        return revoke_tokens_under(c, &prefix, sync).await;
     }
-    let mut job = if prefix.starts_with("auth/") {
-        revocation::start_auth(c.store(), &prefix, c.now).await?
-    } else {
-        revocation::start_prefix(c.store(), &prefix, force, c.now).await?
-    };
+    let mut job = { revocation::start_prefix(c.store(), &prefix, force, c.now).await? };
     if !sync {
         return Ok(Reply::Empty(202));
     }
@@ -484,6 +536,90 @@ mod tests {
             alive(&other.entry.hash).await,
             "another mount's token lives"
         );
+    }
+
+    /// Found by a fresh user's check (stop 22): a revoke-prefix of an auth path left
+    /// the tokens its inline step did not reach usable until the sweeper ran. They are
+    /// refused from the answer on now (a record in the mount table), and the sweeper
+    /// drops the record once every token is marked.
+    #[tokio::test]
+    async fn an_auth_prefix_refuses_all_its_tokens_at_once() {
+        let store = Arc::new(MemoryStore::new());
+        let counting = Arc::new(Counting::default());
+        let limits = Limits {
+            default_ttl: 3600,
+            max_ttl: 7200,
+        };
+        let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, 1_000)
+            .await
+            .unwrap();
+        let root = secrecy::ExposeSecret::expose_secret(&root.token).to_owned();
+        let minted = |issued_at: i64| {
+            token::mint(
+                &TokenParams {
+                    path: "auth/token/create".into(),
+                    ..TokenParams::default()
+                },
+                limits,
+                issued_at,
+            )
+            .unwrap()
+        };
+        let mut tokens = Vec::new();
+        for _ in 0..40 {
+            let t = minted(1_000);
+            store.transact(t.writes()).await.unwrap();
+            tokens.push(secrecy::ExposeSecret::expose_secret(&t.token).to_owned());
+        }
+        let ring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"));
+        ring.ensure_audit_key("k", 0).await.unwrap();
+        let revoke = app(&store, &ring, &counting, Function::Revoke);
+        let issue = app(&store, &ring, &counting, Function::Issue);
+        let r = revoke
+            .handle(req(
+                "PUT",
+                "/v1/sys/leases/revoke-prefix/auth/token/create",
+                &root,
+                json!({}),
+            ))
+            .await;
+        assert_eq!(r.status, 202, "more tokens than the inline budget");
+        let later = minted(1_001);
+        store.transact(later.writes()).await.unwrap();
+        let later = secrecy::ExposeSecret::expose_secret(&later.token).to_owned();
+        let status = |t: String| {
+            let issue = &issue;
+            async move {
+                issue
+                    .handle(req("GET", "/v1/auth/token/lookup-self", &t, json!({})))
+                    .await
+                    .status
+            }
+        };
+        for t in &tokens {
+            assert_eq!(status(t.clone()).await, 403, "refused at once");
+        }
+        assert_eq!(
+            status(later.clone()).await,
+            200,
+            "issued after the revocation"
+        );
+        assert_eq!(status(root.clone()).await, 200);
+
+        crate::sweeper::sweep(store.as_ref(), &Revokers::new(), 1_002)
+            .await
+            .unwrap();
+        assert!(
+            crate::mounts::revoked::list(store.as_ref())
+                .await
+                .unwrap()
+                .is_empty(),
+            "the record goes once every token is marked"
+        );
+        for t in &tokens {
+            assert_eq!(status(t.clone()).await, 403, "marked on its own");
+        }
+        assert_eq!(status(later).await, 200);
     }
 
     #[tokio::test]
