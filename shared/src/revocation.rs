@@ -11,7 +11,8 @@
 //! the job's cursor; every lease revocation in it is claimed and idempotent
 //! ([`crate::lease::Revokers::revoke`]).
 //!
-//! Items: `sys/revocations` / `token/{hash}` or `prefix/{lease ID prefix}`, with
+//! Items: `sys/revocations` / `token/{hash}`, `prefix/{lease ID prefix}`,
+//! `tokens/{auth path prefix}`, `orphan/{hash}` or `reroot/{cut}/{hash}`, with
 //! `created_at` (Unix seconds), `after` (the cursor) and `force`.
 
 use futures::StreamExt;
@@ -37,6 +38,8 @@ pub const CONCURRENCY: usize = 8;
 const PAGE: usize = 25;
 
 const A_CREATED: &str = "created_at";
+/// The sort key prefix of reroot jobs (`reroot/{cut}/{hash}`).
+const REROOT: &str = "reroot/";
 const A_AFTER: &str = "after";
 const A_FORCE: &str = "force";
 
@@ -65,6 +68,22 @@ pub enum Target {
         /// The path prefix, ending in `/`.
         prefix: String,
     },
+    /// `auth/token/revoke-orphan`: every lease the token created, then the token; its
+    /// children live on as orphans. Each child gets a [`Target::Reroot`] job; the
+    /// token's entry (marked [`token::A_ORPHANED`], where its descendants' ancestor
+    /// checks stop) goes only once every reroot under it is done.
+    Orphan {
+        /// SHA-256 of the token.
+        hash: String,
+    },
+    /// Takes `cut` and every ancestor above it off the token `hash`'s recorded
+    /// ancestors, then starts the same for each of its children.
+    Reroot {
+        /// SHA-256 of the token rewritten.
+        hash: String,
+        /// SHA-256 of the token revoked by `revoke-orphan`.
+        cut: String,
+    },
 }
 
 /// A revocation under way.
@@ -86,6 +105,8 @@ impl Job {
                 Target::Token { hash } => format!("token/{hash}"),
                 Target::Prefix { prefix, .. } => format!("prefix/{prefix}"),
                 Target::Auth { prefix } => format!("tokens/{prefix}"),
+                Target::Orphan { hash } => format!("orphan/{hash}"),
+                Target::Reroot { hash, cut } => format!("{REROOT}{cut}/{hash}"),
             },
         )
     }
@@ -108,6 +129,16 @@ impl Job {
         } else if let Some(prefix) = sk.strip_prefix("tokens/") {
             Target::Auth {
                 prefix: prefix.to_owned(),
+            }
+        } else if let Some(hash) = sk.strip_prefix("orphan/") {
+            Target::Orphan {
+                hash: hash.to_owned(),
+            }
+        } else if let Some(rest) = sk.strip_prefix(REROOT) {
+            let (cut, hash) = rest.split_once('/')?;
+            Target::Reroot {
+                hash: hash.to_owned(),
+                cut: cut.to_owned(),
             }
         } else {
             Target::Prefix {
@@ -170,6 +201,133 @@ async fn start_token_if(
         Err(e) if e.is_condition() => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Starts `auth/token/revoke-orphan` of `entry` (found live): one transaction marks it
+/// revoked and [`token::A_ORPHANED`] (it authenticates nothing; its descendants'
+/// ancestor checks stop at it, so they live on), takes its reference off its parent
+/// (whose revocation then never reaches it), records the job, and holds each ancestor
+/// that still counts to being unrevoked (a revocation of one that started first wins:
+/// the token was refused already). `live`: how many ancestors count
+/// ([`token::live_ancestors`]). `Ok(None)` when a condition failed (the caller reads
+/// again).
+pub async fn start_orphan(
+    store: &dyn Store,
+    entry: &token::TokenEntry,
+    live: usize,
+    now: i64,
+) -> Result<Option<Job>, ApiError> {
+    let job = Job {
+        target: Target::Orphan {
+            hash: entry.hash.clone(),
+        },
+        created_at: now,
+        after: None,
+    };
+    let mut mark = token::revoking_write(
+        &entry.hash,
+        now,
+        Cond::And(vec![Cond::Exists, Cond::AttrAbsent(token::A_REVOKED)]),
+    );
+    if let Write::Update { updates, .. } = &mut mark {
+        updates.push(Update::Set(token::A_ORPHANED, Value::Bool(true)));
+    }
+    let mut writes = vec![
+        mark,
+        Write::Put {
+            item: job.to_item(),
+            cond: None,
+        },
+    ];
+    if let Some(parent) = entry.ancestors.first() {
+        writes.push(Write::Delete {
+            key: token::child_key(parent, &entry.hash),
+            cond: None,
+        });
+    }
+    for a in entry.ancestors.iter().take(live) {
+        writes.push(Write::Check {
+            key: token::token_key(a),
+            cond: token::unrevoked_cond(),
+        });
+    }
+    match store.transact(writes).await {
+        Ok(()) => Ok(Some(job)),
+        Err(e) if e.is_condition() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records a reroot of `hash` below `cut` (kept as is if one is under way).
+async fn start_reroot(store: &dyn Store, hash: &str, cut: &str, now: i64) -> Result<Job, ApiError> {
+    let job = Job {
+        target: Target::Reroot {
+            hash: hash.to_owned(),
+            cut: cut.to_owned(),
+        },
+        created_at: now,
+        after: None,
+    };
+    match store
+        .write(Write::Put {
+            item: job.to_item(),
+            cond: Some(Cond::NotExists),
+        })
+        .await
+    {
+        Err(e) if !e.is_condition() => Err(e.into()),
+        _ => Ok(job),
+    }
+}
+
+/// Takes `cut` and every ancestor recorded above it off the token `hash` (one
+/// conditional update on the depth it read, retried if another reroot came first); a
+/// token that is gone or no longer names `cut` is left alone.
+async fn reroot_one(store: &dyn Store, hash: &str, cut: &str) -> Result<(), ApiError> {
+    for _ in 0..5 {
+        let Some(item) = store.get(&token::token_key(hash)).await? else {
+            return Ok(());
+        };
+        let ancestors = match item.get(token::A_ANCESTORS) {
+            Some(_) => item.strings(token::A_ANCESTORS)?,
+            None => Vec::new(),
+        };
+        let Some(at) = ancestors.iter().position(|a| a == cut) else {
+            return Ok(());
+        };
+        let depth = match item.get(token::A_DEPTH) {
+            Some(_) => Cond::Eq(token::A_DEPTH, Value::N(item.n(token::A_DEPTH)?)),
+            None => Cond::AttrAbsent(token::A_DEPTH),
+        };
+        let kept = ancestors[..at].to_vec();
+        let mut updates = vec![Update::Set(token::A_DEPTH, Value::N(kept.len() as i64))];
+        updates.push(if kept.is_empty() {
+            Update::Remove(token::A_ANCESTORS)
+        } else {
+            Update::Set(token::A_ANCESTORS, kept.into())
+        });
+        match store
+            .write(Write::Update {
+                key: token::token_key(hash),
+                updates,
+                cond: Some(Cond::And(vec![Cond::Exists, depth])),
+            })
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_condition() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Unavailable)
+}
+
+/// Whether reroots below `cut` are still under way (one query).
+async fn reroots_under(store: &dyn Store, cut: &str) -> Result<bool, ApiError> {
+    let mut q = Query::partition(JOBS_PK);
+    q.sort = SortCond::Prefix(format!("{REROOT}{cut}/"));
+    q.limit = Some(1);
+    Ok(!store.query(&q).await?.items.is_empty())
 }
 
 /// Consumes one use of the caller's token for the request at hand (Vault's use
@@ -304,8 +462,17 @@ pub async fn step(
     let (partition, prefix) = match &job.target {
         // The token's partition: its children's references (`child/`) sort before
         // its leases' (`lease/`), then its own entry (skipped).
-        Target::Token { hash } => (format!("token/{hash}"), String::new()),
+        Target::Token { hash } | Target::Orphan { hash } => {
+            (format!("token/{hash}"), String::new())
+        }
         Target::Prefix { prefix, .. } => (lease::index_partition(prefix), prefix.clone()),
+        // The token first, then its children's references.
+        Target::Reroot { hash, cut } => {
+            if job.after.is_none() {
+                reroot_one(store, hash, cut).await?;
+            }
+            (format!("token/{hash}"), token::CHILD_PREFIX.to_owned())
+        }
         Target::Auth { .. } => unreachable!("worked by step_auth"),
     };
     loop {
@@ -347,11 +514,56 @@ pub async fn step(
             save_cursor(store, job).await?;
         }
         if page.next.is_none() || keys.len() < limit {
+            if let Target::Orphan { hash } = &job.target {
+                // The token's entry, where its descendants' ancestor checks stop, stays
+                // until every one of them no longer names it.
+                let hash = hash.clone();
+                let left = budget.saturating_sub(progress.leases);
+                progress.leases += Box::pin(reroots(store, revokers, &hash, left, now)).await?;
+                if reroots_under(store, &hash).await? {
+                    return Ok(progress);
+                }
+            }
             finish(store, job).await?;
             progress.done = true;
             return Ok(progress);
         }
     }
+}
+
+/// Works the reroot jobs below `cut` for at most `budget` items (each costs at least
+/// one); returns the items spent.
+async fn reroots(
+    store: &dyn Store,
+    revokers: &Revokers,
+    cut: &str,
+    budget: usize,
+    now: i64,
+) -> Result<usize, ApiError> {
+    let mut spent = 0;
+    while spent < budget {
+        let mut q = Query::partition(JOBS_PK);
+        q.sort = SortCond::Prefix(format!("{REROOT}{cut}/"));
+        q.limit = Some(PAGE as u32);
+        let jobs: Vec<Job> = store
+            .query(&q)
+            .await?
+            .items
+            .iter()
+            .filter_map(Job::from_item)
+            .collect();
+        if jobs.is_empty() {
+            break;
+        }
+        for mut job in jobs {
+            if spent >= budget {
+                break;
+            }
+            let p = step(store, revokers, &mut job, budget - spent, now).await?;
+            spent += p.leases.max(1);
+        }
+    }
+    Ok(spent)
 }
 
 /// [`step`] for an [`Target::Auth`] job: walks the auth mount's token index, shard by
@@ -453,6 +665,23 @@ async fn one(
     now: i64,
 ) -> Result<Seen, ApiError> {
     let (id, force) = match target {
+        Target::Reroot { cut, .. } => {
+            if let Some(child) = sk.strip_prefix(token::CHILD_PREFIX) {
+                start_reroot(store, child, cut, now).await?;
+            }
+            return Ok(Seen::Revoked);
+        }
+        Target::Orphan { hash } => {
+            if let Some(child) = sk.strip_prefix(token::CHILD_PREFIX) {
+                // The child lives on as an orphan: its ancestors are rewritten.
+                start_reroot(store, child, hash, now).await?;
+                return Ok(Seen::Revoked);
+            }
+            match sk.strip_prefix("lease/") {
+                Some(id) => (id, false),
+                None => return Ok(Seen::Revoked),
+            }
+        }
         Target::Token { .. } => {
             if let Some(child) = sk.strip_prefix(token::CHILD_PREFIX) {
                 // The child is refused already (its ancestor is marked); its own
@@ -505,7 +734,7 @@ async fn save_cursor(store: &dyn Store, job: &Job) -> Result<(), ApiError> {
 }
 
 async fn finish(store: &dyn Store, job: &Job) -> Result<(), ApiError> {
-    if let Target::Token { hash } = &job.target {
+    if let Target::Token { hash } | Target::Orphan { hash } = &job.target {
         let item = store.get(&token::token_key(hash)).await?;
         token::revoke_hash(store, hash, item.as_ref()).await?;
     }
@@ -859,6 +1088,173 @@ mod tests {
             refs,
             vec![format!("child/{}", sibling.entry.hash)],
             "no reference to a revoked child is left"
+        );
+    }
+
+    /// `revoke-orphan` (issue "Token store"): the token and its leases go; its children
+    /// and their subtrees authenticate throughout and end up orphans, untouched by a
+    /// later revocation of the old root; a child born under the subtree during the
+    /// rewrite is rewritten too, and one minted from a stale read of its parent is
+    /// refused (its creation retries with a fresh read).
+    #[tokio::test]
+    async fn revoke_orphan_keeps_the_subtree_alive_as_orphans() {
+        let store = MemoryStore::new();
+        let root = token(&store).await;
+        let x = child_of(&store, &root.entry).await;
+        let c = child_of(&store, &x.entry).await;
+        let g = child_of(&store, &c.entry).await;
+        active(&store, "aws/creds/r/0001", Some(&x.entry.hash), 0).await;
+        active(&store, "aws/creds/r/0002", Some(&c.entry.hash), 0).await;
+        let find = |h: String| {
+            let store = &store;
+            async move { crate::token::find_by_hash(store, &h, 10).await.unwrap() }
+        };
+        let live = crate::token::live_ancestors(&store, &x.entry, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(live, 1);
+        let mut job = start_orphan(&store, &x.entry, live, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            find(x.entry.hash.clone()).await.is_none(),
+            "refused at once"
+        );
+        for t in [&c, &g] {
+            assert!(find(t.entry.hash.clone()).await.is_some(), "lives on");
+        }
+        // Born under the subtree before its rewrite: rewritten with it.
+        let late = child_of(&store, &g.entry).await;
+        // A child minted from a read of `c` from before the rewrite cannot be filed
+        // once `c` is rewritten.
+        let stale = crate::token::mint(
+            &TokenParams {
+                ancestors: vec![
+                    c.entry.hash.clone(),
+                    x.entry.hash.clone(),
+                    root.entry.hash.clone(),
+                ],
+                ..TokenParams::default()
+            },
+            Limits {
+                default_ttl: 3600,
+                max_ttl: 3600,
+            },
+            10,
+        )
+        .unwrap();
+
+        let counting = Arc::new(Counting::default());
+        let revokers = Revokers::new().with("k", counting.clone());
+        let p = step(&store, &revokers, &mut job, INLINE_BUDGET, 10)
+            .await
+            .unwrap();
+        assert!(p.done, "a small subtree is done inline: {p:?}");
+        assert_eq!(counting.0.load(Ordering::SeqCst), 1, "only x's own lease");
+        assert!(
+            store
+                .transact(stale.writes())
+                .await
+                .unwrap_err()
+                .is_condition(),
+            "a stale child is refused"
+        );
+        let c_now = find(c.entry.hash.clone()).await.unwrap();
+        assert!(
+            c_now.ancestors.is_empty(),
+            "c is an orphan: {:?}",
+            c_now.ancestors
+        );
+        let g_now = find(g.entry.hash.clone()).await.unwrap();
+        assert_eq!(g_now.ancestors, vec![c.entry.hash.clone()]);
+        let late_now = find(late.entry.hash.clone()).await.unwrap();
+        assert_eq!(
+            late_now.ancestors,
+            vec![g.entry.hash.clone(), c.entry.hash.clone()]
+        );
+        assert!(pending(&store).await.unwrap().is_empty());
+        assert!(
+            store
+                .get(&crate::token::token_key(&x.entry.hash))
+                .await
+                .unwrap()
+                .is_none(),
+            "x's entry is gone once nothing names it"
+        );
+
+        // Revoking the old root leaves the former subtree alone.
+        let mut job = start_token(&store, &root.entry.hash, 11)
+            .await
+            .unwrap()
+            .unwrap();
+        step(&store, &revokers, &mut job, INLINE_BUDGET, 11)
+            .await
+            .unwrap();
+        run(&store, &revokers, 100, 12).await.unwrap();
+        for t in [&c, &g, &late] {
+            assert!(find(t.entry.hash.clone()).await.is_some());
+        }
+        assert_eq!(leases_left(&store), 1, "c's lease stays");
+    }
+
+    /// A wide subtree under a revoke-orphan: the inline step leaves the rest to the
+    /// sweeper, every child authenticates meanwhile, and the token's entry goes only
+    /// after the last reroot.
+    #[tokio::test]
+    async fn a_wide_revoke_orphan_finishes_in_the_sweeper() {
+        let store = MemoryStore::new();
+        let root = token(&store).await;
+        let x = child_of(&store, &root.entry).await;
+        let mut kids = Vec::new();
+        for _ in 0..60 {
+            kids.push(child_of(&store, &x.entry).await);
+        }
+        let mut job = start_orphan(&store, &x.entry, 1, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        let revokers = Revokers::new();
+        let p = step(&store, &revokers, &mut job, INLINE_BUDGET, 10)
+            .await
+            .unwrap();
+        assert!(!p.done);
+        // The old root goes meanwhile: the children stop at x.
+        let mut root_job = start_token(&store, &root.entry.hash, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        step(&store, &revokers, &mut root_job, INLINE_BUDGET, 10)
+            .await
+            .unwrap();
+        for k in &kids {
+            assert!(
+                crate::token::find_by_hash(&store, &k.entry.hash, 10)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        let mut runs = 0;
+        while !pending(&store).await.unwrap().is_empty() {
+            run(&store, &revokers, 50, 11).await.unwrap();
+            runs += 1;
+            assert!(runs < 10, "bounded");
+        }
+        for k in &kids {
+            let e = crate::token::find_by_hash(&store, &k.entry.hash, 11)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(e.ancestors.is_empty());
+        }
+        assert!(
+            store
+                .dump()
+                .iter()
+                .all(|i| !i.key().pk.contains(&x.entry.hash)),
+            "nothing of x is left"
         );
     }
 

@@ -52,7 +52,8 @@ const A_ROLE: &str = "role";
 /// Set (true) on a token created with `renewable=false`; absent: renewable.
 const A_NOT_RENEWABLE: &str = "not_renewable";
 /// A child token's ancestors' hashes, parent first (absent: an orphan).
-const A_ANCESTORS: &str = "ancestors";
+/// The recorded ancestors' hashes, parent first (absent for an orphan).
+pub const A_ANCESTORS: &str = "ancestors";
 /// Sort-key prefix of a child reference in its parent's partition
 /// (`token/{parent}` / `child/{child hash}`): a revocation of the parent finds its
 /// children there, as it finds its leases under `lease/`.
@@ -64,6 +65,14 @@ pub const MAX_DEPTH: usize = 32;
 /// authenticates nothing and no lease can be filed under it ([`unrevoked_cond`]), while
 /// its leases are revoked and before its entry is deleted.
 pub const A_REVOKED: &str = "revoking_since";
+/// Set on a token revoked by `auth/token/revoke-orphan`: its descendants stop at it when
+/// they check their ancestors ([`ancestors_live`]), so they live on as orphans while
+/// their recorded ancestors are rewritten ([`crate::revocation`]'s reroot jobs).
+pub const A_ORPHANED: &str = "orphaned";
+/// The number of a token's recorded ancestors. A child's creation is conditional on its
+/// parent's (a rewrite of the parent's ancestors changes it), so no child is born with
+/// ancestors that a reroot already took off its parent.
+pub const A_DEPTH: &str = "depth";
 
 /// The stored key of a token's entry.
 pub fn token_key(hash: &str) -> Key {
@@ -231,6 +240,7 @@ impl From<&TokenEntry> for Item {
         if !t.ancestors.is_empty() {
             put(A_ANCESTORS, t.ancestors.clone().into());
         }
+        put(A_DEPTH, Value::N(t.ancestors.len() as i64));
         if !t.renewable {
             put(A_NOT_RENEWABLE, true.into());
         }
@@ -298,9 +308,18 @@ impl Minted {
             // Filed under its parent only while the parent authenticates: a child
             // cannot be born under a token whose revocation started (that revocation
             // lists the parent's children after its mark, so it finds every one).
+            // And only with the ancestors it was read with (a token stored before
+            // depths were recorded has none: any reroot records one).
+            let depth = self.entry.ancestors.len() as i64 - 1;
             writes.push(Write::Check {
                 key: token_key(parent),
-                cond: unrevoked_cond(),
+                cond: Cond::And(vec![
+                    unrevoked_cond(),
+                    Cond::Or(vec![
+                        Cond::Eq(A_DEPTH, Value::N(depth)),
+                        Cond::AttrAbsent(A_DEPTH),
+                    ]),
+                ]),
             });
             let mut child = new_item(&child_key(parent, &self.entry.hash));
             child.insert(
@@ -536,25 +555,41 @@ pub async fn find_by_hash(
 /// Whether every ancestor of `entry` still authenticates (exists, not expired, no
 /// revocation started): one batch read, none for an orphan. Vault revokes a token's
 /// children with it; Sigil refuses them from the moment the ancestor's revocation
-/// starts and revokes them in the revocation's steps ([`crate::revocation`]).
+/// starts and revokes them in the revocation's steps ([`crate::revocation`]). The walk
+/// stops at an ancestor revoked by `revoke-orphan` ([`A_ORPHANED`]): what is above it
+/// no longer counts.
 pub async fn ancestors_live(
     store: &dyn Store,
     entry: &TokenEntry,
     now: i64,
 ) -> Result<bool, ApiError> {
+    Ok(live_ancestors(store, entry, now).await?.is_some())
+}
+
+/// How many of `entry`'s recorded ancestors still count (those below the first one
+/// revoked by `revoke-orphan`), if all of those authenticate; `None` when one does
+/// not. One batch read, none for an orphan.
+pub async fn live_ancestors(
+    store: &dyn Store,
+    entry: &TokenEntry,
+    now: i64,
+) -> Result<Option<usize>, ApiError> {
     if entry.ancestors.is_empty() {
-        return Ok(true);
+        return Ok(Some(0));
     }
     let keys: Vec<Key> = entry.ancestors.iter().map(|h| token_key(h)).collect();
-    for item in store.get_many(&keys).await? {
+    for (n, item) in store.get_many(&keys).await?.into_iter().enumerate() {
         let Some(item) = item else {
-            return Ok(false);
+            return Ok(None);
         };
+        if item.flag(A_ORPHANED).unwrap_or(false) {
+            return Ok(Some(n));
+        }
         if live(&item, now)?.is_none() {
-            return Ok(false);
+            return Ok(None);
         }
     }
-    Ok(true)
+    Ok(Some(entry.ancestors.len()))
 }
 
 /// The entry of a token item if the token may still be used: not expired, and no

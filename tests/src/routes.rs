@@ -61,6 +61,7 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
         ("POST", "/v1/auth/token/revoke-self", false),
         ("POST", "/v1/auth/token/revoke", false),
         ("POST", "/v1/auth/token/revoke-accessor", false),
+        ("POST", "/v1/auth/token/revoke-orphan", false),
         ("PUT", "/v1/sys/leases/lookup", false),
         ("PUT", "/v1/sys/leases/renew", false),
         ("PUT", "/v1/sys/leases/revoke", false),

@@ -912,3 +912,108 @@ async fn token_roles_widen_and_bound_what_a_token_creates() {
         .await;
     assert_eq!(s, 400, "the role is gone");
 }
+
+/// `auth/token/revoke-orphan` (issue "Token store"), with Vault's answers: sudo is
+/// checked by the handler (400), an unknown token is 400; the token is refused at once,
+/// its children and grandchildren live on as orphans, and revoking the old parent
+/// leaves them alone.
+#[tokio::test]
+async fn revoke_orphan_revokes_the_token_and_orphans_its_children() {
+    let f = Fixture::new().await;
+    let client_token =
+        |b: &serde_json::Value| b["auth"]["client_token"].as_str().unwrap().to_owned();
+    f.policy(
+        "maker",
+        r#"path "auth/token/create" { capabilities = ["update"] }
+path "auth/token/revoke-orphan" { capabilities = ["update"] }"#,
+    )
+    .await;
+    let create = |token: String| {
+        let f = &f;
+        async move {
+            let (s, b) = f
+                .call(
+                    "POST",
+                    "/v1/auth/token/create",
+                    Some(&token),
+                    Some(json!({"policies": ["maker"]})),
+                )
+                .await;
+            assert_eq!(s, 200, "{b}");
+            client_token(&b)
+        }
+    };
+    let top = create(f.admin.clone()).await;
+    let middle = create(top.clone()).await;
+    let child = create(middle.clone()).await;
+    let grandchild = create(child.clone()).await;
+    let orphan = |token: String| {
+        let f = &f;
+        async move {
+            let (s, b) = f
+                .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+                .await;
+            (s, b["data"]["orphan"].clone())
+        }
+    };
+    let revoke_orphan = |by: String, token: String| {
+        let f = &f;
+        async move {
+            f.call(
+                "POST",
+                "/v1/auth/token/revoke-orphan",
+                Some(&by),
+                Some(json!({"token": token})),
+            )
+            .await
+        }
+    };
+
+    let (s, b) = revoke_orphan(top.clone(), middle.clone()).await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (
+            400,
+            &json!("root or sudo privileges required to revoke and orphan")
+        ),
+        "update without sudo"
+    );
+    assert_eq!(orphan(middle.clone()).await.0, 200, "nothing changed");
+    let (s, b) = revoke_orphan(f.admin.clone(), "s.nosuchtoken".into()).await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (400, &json!("token to revoke not found"))
+    );
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/revoke-orphan",
+            Some(&f.admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!((s, &b["errors"][0]), (400, &json!("missing token ID")));
+
+    let (s, b) = revoke_orphan(f.admin.clone(), middle.clone()).await;
+    assert_eq!(s, 204, "{b}");
+    assert_eq!(orphan(middle.clone()).await.0, 403, "revoked at once");
+    assert_eq!(orphan(child.clone()).await, (200, json!(true)));
+    assert_eq!(orphan(grandchild.clone()).await, (200, json!(false)));
+    let (s, _) = revoke_orphan(f.admin.clone(), middle.clone()).await;
+    assert_eq!(s, 400, "gone");
+
+    // The old parent's revocation no longer reaches them.
+    let (s, _) = f
+        .call("POST", "/v1/auth/token/revoke-self", Some(&top), None)
+        .await;
+    assert_eq!(s, 204);
+    f.sweep().await;
+    assert_eq!(orphan(child.clone()).await, (200, json!(true)));
+    assert_eq!(orphan(grandchild.clone()).await.0, 200);
+    // The grandchild still dies with its (new root) parent.
+    let (s, _) = f
+        .call("POST", "/v1/auth/token/revoke-self", Some(&child), None)
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(orphan(grandchild).await.0, 403);
+}

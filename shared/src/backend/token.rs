@@ -52,6 +52,8 @@ pub static PATHS: &[PathSpec] = &[
     PathSpec::new("revoke-self", &[op!(Update, Revoke, revoke_self)]),
     PathSpec::new("revoke", &[op!(Update, Revoke, revoke_other)]),
     PathSpec::new("revoke-accessor", &[op!(Update, Revoke, revoke_accessor)]),
+    // Vault checks sudo in the handler (400), not as a root-protected path (403).
+    PathSpec::new("revoke-orphan", &[op!(Update, Revoke, revoke_orphan)]),
 ];
 
 async fn create(c: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -83,23 +85,32 @@ async fn create_token_with(
     path: &str,
     role: Option<(&str, &TokenRole)>,
 ) -> Result<Reply, ApiError> {
-    let parent = &c.caller()?.entry;
+    let mut parent = c.caller()?.entry.clone();
     let sudo = c.grant.caps.contains(Capability::Sudo);
-    let (params, mut warnings) =
-        CreateRequest::from_body(c.body)?.params_with(parent, sudo, orphan, path, role)?;
-    let minted = token::mint(&params, c.limits(), c.now)?;
+    let request = CreateRequest::from_body(c.body)?;
+    let mut attempts = 0;
+    let (minted, mut warnings) = loop {
+        let (params, warnings) = request.params_with(&parent, sudo, orphan, path, role)?;
+        let minted = token::mint(&params, c.limits(), c.now)?;
+        match c.store().transact(minted.writes()).await {
+            Ok(()) => break (minted, warnings),
+            // The parent's revocation started (403), or a revoke-orphan above it
+            // rewrote its ancestors meanwhile: read it again and retry.
+            Err(e) if e.is_condition() && attempts < 3 => {
+                attempts += 1;
+                parent = token::find_by_hash(c.store(), &parent.hash, c.now)
+                    .await?
+                    .ok_or(ApiError::PermissionDenied)?;
+            }
+            Err(e) if e.is_condition() => return Err(ApiError::PermissionDenied),
+            Err(e) => return Err(e.into()),
+        }
+    };
     warnings.extend(minted.warnings.iter().cloned());
     // Vault warns of policies that do not exist (the token gets them all the same).
     for p in crate::policies::missing(c.store(), &minted.entry.policies).await? {
         warnings.push(format!("Policy {p:?} does not exist"));
     }
-    c.store().transact(minted.writes()).await.map_err(|e| {
-        if e.is_condition() {
-            ApiError::PermissionDenied
-        } else {
-            e.into()
-        }
-    })?;
     let ttl = minted.entry.expire_at - c.now;
     let mut auth = token::auth_json(&minted.entry, Some(&minted.token), ttl);
     // Vault's token creation answers no `identity_policies` (logins do), and
@@ -234,6 +245,58 @@ async fn revoke_accessor(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         revoke(c, &entry).await?;
     }
     Ok(Reply::NoContent)
+}
+
+/// `auth/token/revoke-orphan` (Vault's rules and texts): revokes the token and its
+/// leases; its children live on as orphans (lookups show `orphan: true` once the
+/// revocation's reroot of them is done, and they authenticate throughout). Needs
+/// `sudo` on the path: 400 `root or sudo privileges required to revoke and orphan`
+/// otherwise; 400 `token to revoke not found` for an unknown token. The rest of a large
+/// subtree's rewrite is left to the sweeper, as a revocation's.
+async fn revoke_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let tok = c
+        .body
+        .string("token")?
+        .filter(|t| !t.is_empty())
+        .map(SecretString::from)
+        .ok_or_else(|| ApiError::bad("missing token ID"))?;
+    if !c.grant.caps.contains(Capability::Sudo) {
+        return Err(ApiError::bad(
+            "root or sudo privileges required to revoke and orphan",
+        ));
+    }
+    let not_found = || ApiError::bad("token to revoke not found");
+    let hash = token::hash_presented(&tok).ok_or_else(not_found)?;
+    for _ in 0..5 {
+        let Some(entry) = token::find_by_hash(c.store(), &hash, c.now)
+            .await?
+            .filter(|e| {
+                c.table.token_mount_live(&e.path) && !c.table.token_revoked(&e.path, e.issued_at)
+            })
+        else {
+            return Err(not_found());
+        };
+        let Some(live) = token::live_ancestors(c.store(), &entry, c.now).await? else {
+            return Err(not_found());
+        };
+        let Some(mut job) = revocation::start_orphan(c.store(), &entry, live, c.now).await? else {
+            // Revoked, or an ancestor changed, meanwhile: read it again.
+            continue;
+        };
+        if let Err(e) = revocation::step(
+            c.store(),
+            c.svc.revokers,
+            &mut job,
+            revocation::INLINE_BUDGET,
+            c.now,
+        )
+        .await
+        {
+            tracing::warn!(code = e.code(), "revoke-orphan continues in the sweeper");
+        }
+        return Ok(Reply::NoContent);
+    }
+    Err(ApiError::Unavailable)
 }
 
 /// Revokes a token: one transaction marks it (from then on it authenticates nothing and
