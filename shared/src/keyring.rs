@@ -75,6 +75,7 @@ struct Loaded {
     active: Option<u32>,
     keys: HashMap<u32, Arc<SealingKey>>,
     audit: Option<Arc<AuditKey>>,
+    batch: Option<Arc<SealingKey>>,
 }
 
 /// The keyring of one table.
@@ -271,8 +272,28 @@ impl Keyring {
             .ok_or(KeyringError::NoAuditKey)?;
         let plain = self.unwrap(&item, &audit_context(&self.table)).await?;
         let key = Arc::new(AuditKey::new(plain.expose()));
-        self.loaded.write().await.audit = Some(key.clone());
+        let batch = Arc::new(batch_token_key(plain.expose())?);
+        let mut loaded = self.loaded.write().await;
+        loaded.audit = Some(key.clone());
+        loaded.batch = Some(batch);
         Ok(key)
+    }
+
+    /// The key batch tokens are sealed with ([`crate::batch_token`]): derived from the
+    /// audit key with HKDF-SHA256 (its own salt and info, so neither key reveals the
+    /// other), so every function that can audit can check a batch token with no
+    /// further KMS call or read. Loaded with the audit key ([`Keyring::audit_key`]).
+    pub async fn batch_token_key(&self) -> Result<Arc<SealingKey>, KeyringError> {
+        if let Some(k) = &self.loaded.read().await.batch {
+            return Ok(k.clone());
+        }
+        self.audit_key().await?;
+        self.loaded
+            .read()
+            .await
+            .batch
+            .clone()
+            .ok_or(KeyringError::NoAuditKey)
     }
 
     /// Seals `plaintext` with the active key; `aad_parts` name the ciphertext's place
@@ -297,6 +318,17 @@ impl Keyring {
         let aad = crypto::associated_data(aad_parts, sealed.key_version);
         Ok(key.open(&aad, &sealed.ciphertext)?)
     }
+}
+
+/// HKDF-SHA256 of the audit key's bytes into the AES-256-GCM key of batch tokens.
+fn batch_token_key(audit: &[u8]) -> Result<SealingKey, KeyringError> {
+    use aws_lc_rs::hkdf;
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"sigil/batch-token/salt").extract(audit);
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    prk.expand(&[b"sigil/batch-token/aes-256-gcm/v1"], hkdf::HKDF_SHA256)
+        .and_then(|okm| okm.fill(&mut out[..]))
+        .map_err(|_| KeyringError::Crypto(crypto::CryptoError::KeyLength))?;
+    Ok(SealingKey::new(&out[..])?)
 }
 
 fn version_of(item: &crate::store::Item) -> Result<u32, KeyringError> {

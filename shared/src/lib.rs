@@ -34,6 +34,7 @@ pub mod aws_engine;
 #[doc(hidden)]
 pub mod backend;
 pub mod backoff;
+pub mod batch_token;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;

@@ -66,6 +66,24 @@ impl App {
     }
 }
 
+/// Authenticates a batch token ([`crate::batch_token`]): opened with the keyring's key,
+/// no read for an orphan; a child's ancestors are read as a service token's (one batch
+/// read). 403 as for an unknown token when it does not open, has expired, or an
+/// ancestor no longer authenticates. `None`: no mount table generation was read.
+#[allow(clippy::type_complexity)]
+async fn batch_lookup(
+    app: &App,
+    key: &crate::crypto::SealingKey,
+    token: &secrecy::SecretString,
+    now: i64,
+) -> Result<(crate::token::TokenEntry, Option<Option<crate::store::Item>>), ApiError> {
+    let entry = crate::batch_token::open(key, token, now).ok_or(ApiError::PermissionDenied)?;
+    if !crate::token::ancestors_live(app.store.as_ref(), &entry, now).await? {
+        return Err(ApiError::PermissionDenied);
+    }
+    Ok((entry, None))
+}
+
 /// A request that reached a function that does not serve its route.
 fn wrong_function(path: &str) -> ApiError {
     ApiError::no_route(path)
@@ -95,18 +113,28 @@ pub(crate) async fn dispatch(
     }
     let public = resolved.as_ref().is_ok_and(|r| r.spec.public);
     let token = req.token();
+    // Loaded with the audit key: a memory read.
+    let batch_key = app.keyring.batch_token_key().await?;
     let mut caller = None;
     if !public && (resolved.is_ok() || token.is_some()) {
-        // A request with a token reads the mount table's generation with the token
-        // (one round trip): a mount changed since the cached table was read is routed
-        // by the new table, so a disabled mount serves nothing from then on.
-        let looked = crate::token::lookup_with(
-            app.store.as_ref(),
-            token.as_ref(),
-            &crate::mounts::store::generation_key(),
-            now,
-        )
-        .await;
+        // A request with a service token reads the mount table's generation with the
+        // token (one round trip): a mount changed since the cached table was read is
+        // routed by the new table, so a disabled mount serves nothing from then on. A
+        // batch token is read from itself: its request is routed by the cached table
+        // (refreshed every policy cache TTL), with no read.
+        let looked = match token.as_ref() {
+            Some(t) if crate::batch_token::is_batch(t) => {
+                batch_lookup(app, &batch_key, t, now).await
+            }
+            _ => crate::token::lookup_with(
+                app.store.as_ref(),
+                token.as_ref(),
+                &crate::mounts::store::generation_key(),
+                now,
+            )
+            .await
+            .map(|(entry, item)| (entry, Some(item))),
+        };
         let (entry, generation) = match (looked, &resolved) {
             (Ok(found), _) => found,
             // An unknown path stays a 404, whatever the token.
@@ -116,7 +144,10 @@ pub(crate) async fn dispatch(
                 return Err(e);
             }
         };
-        let generation = crate::mounts::store::generation_of(generation.as_ref())?;
+        let generation = match generation {
+            Some(item) => crate::mounts::store::generation_of(item.as_ref())?,
+            None => table.generation,
+        };
         if generation != table.generation {
             table = app
                 .mounts
@@ -231,6 +262,7 @@ pub(crate) async fn dispatch(
             failpoints: app.failpoints.as_ref(),
             mounts: &app.mounts,
             audit_key: audit.key(),
+            batch_key: &batch_key,
         },
         table: &table,
         mount: &resolved.mount,

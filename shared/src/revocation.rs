@@ -834,6 +834,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
+                batch_key: None,
             },
             0,
         )
@@ -878,6 +879,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
+                batch_key: None,
             },
             0,
         )
@@ -974,6 +976,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
+                batch_key: None,
             },
             0,
         )
@@ -1031,6 +1034,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
+                batch_key: None,
             },
             10,
         )
@@ -1141,6 +1145,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
+                batch_key: None,
             },
             10,
         )

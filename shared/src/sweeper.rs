@@ -329,6 +329,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         default_ttl: 60,
         max_ttl: 600,
+        batch_key: None,
     };
 
     #[tokio::test]

@@ -118,6 +118,8 @@ pub struct TokenParams {
     pub renewable: Option<bool>,
     /// The token role it is created through (`auth/token/create/:role`; empty: none).
     pub role: String,
+    /// Mint a batch token ([`crate::batch_token`]): sealed, stored nowhere.
+    pub batch: bool,
 }
 
 /// A stored token (never the token itself).
@@ -160,6 +162,8 @@ pub struct TokenEntry {
     pub renewable: bool,
     /// The token role it was created through (empty: none); lookups show it.
     pub role: String,
+    /// A batch token ([`crate::batch_token`]): never stored, so never read from an item.
+    pub batch: bool,
 }
 
 impl TryFrom<&Item> for TokenEntry {
@@ -203,6 +207,7 @@ impl TryFrom<&Item> for TokenEntry {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
+            batch: false,
         })
     }
 }
@@ -254,13 +259,17 @@ impl From<&TokenEntry> for Item {
     }
 }
 
-/// System limits that apply to every token.
-#[derive(Clone, Copy, Debug)]
+/// System limits that apply to every token, and what minting needs besides.
+#[derive(Clone, Debug)]
 pub struct Limits {
     /// Default TTL, seconds.
     pub default_ttl: i64,
     /// System max TTL, seconds.
     pub max_ttl: i64,
+    /// The key batch tokens are sealed with
+    /// ([`crate::keyring::Keyring::batch_token_key`]); `None`: minting a batch token
+    /// fails (500).
+    pub batch_key: Option<std::sync::Arc<crypto::SealingKey>>,
 }
 
 /// A newly minted token: the secret (shown once) and its entry.
@@ -283,8 +292,12 @@ impl std::fmt::Debug for Minted {
 }
 
 impl Minted {
-    /// The writes that store it: the entry and the accessor, both only if absent.
+    /// The writes that store it: the entry and the accessor, both only if absent; none
+    /// for a batch token (it is its own record).
     pub fn writes(&self) -> Vec<Write> {
+        if self.entry.batch {
+            return Vec::new();
+        }
         let mut acc = new_item(&accessor_key(&self.entry.accessor));
         acc.insert(A_TOKEN_HASH.into(), self.entry.hash.clone().into());
         acc.insert(
@@ -442,7 +455,40 @@ pub fn mount_index_partitions(mount_path: &str) -> impl Iterator<Item = String> 
 /// capped by the max TTL (the role's, else the system max, never above the system max);
 /// renewals never pass issue time + max TTL. A periodic token gets its period as TTL and
 /// no max TTL but the explicit max, if any.
+///
+/// A batch token (`params.batch`) is sealed under `limits.batch_key` (`None`: 500).
+/// Vault's rules: no accessor, not renewable, no use limit, no period, no explicit max
+/// TTL (400 `batch tokens cannot have "num_uses" set` and the like), never root (400
+/// `batch tokens cannot be root tokens`).
 pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, ApiError> {
+    if !params.batch {
+        return mint_service(params, &limits, now);
+    }
+    for (set, name) in [
+        (params.explicit_max_ttl != 0, "explicit_max_ttl"),
+        (params.num_uses != 0, "num_uses"),
+        (params.period != 0, "period"),
+    ] {
+        if set {
+            return Err(ApiError::bad(format!(
+                "batch tokens cannot have {name:?} set"
+            )));
+        }
+    }
+    if params.policies.iter().any(|p| p == ROOT_POLICY) {
+        return Err(ApiError::bad("batch tokens cannot be root tokens"));
+    }
+    let key = limits.batch_key.clone().ok_or(ApiError::Internal)?;
+    let mut minted = mint_service(params, &limits, now)?;
+    minted.entry.accessor = String::new();
+    minted.entry.renewable = false;
+    minted.entry.batch = true;
+    minted.token = crate::batch_token::seal(&key, &minted.entry)?;
+    minted.entry.hash = crypto::sha256_hex(minted.token.expose_secret().as_bytes());
+    Ok(minted)
+}
+
+fn mint_service(params: &TokenParams, limits: &Limits, now: i64) -> Result<Minted, ApiError> {
     let token = format!(
         "{TOKEN_PREFIX}{}",
         crypto::random_b64(32).map_err(|_| ApiError::Internal)?
@@ -514,6 +560,7 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
             ancestors: params.ancestors.clone(),
             renewable: params.renewable.unwrap_or(true),
             role: params.role.clone(),
+            batch: false,
         },
         warnings,
     })
@@ -583,7 +630,9 @@ pub async fn live_ancestors(
             return Ok(None);
         };
         if item.flag(A_ORPHANED).unwrap_or(false) {
-            return Ok(Some(n));
+            // A batch token cannot be rewritten to be an orphan: as in Vault, it dies
+            // with its parent, however that parent was revoked.
+            return Ok((!entry.batch).then_some(n));
         }
         if live(&item, now)?.is_none() {
             return Ok(None);
@@ -606,6 +655,29 @@ fn live(item: &crate::store::Item, now: i64) -> Result<Option<TokenEntry>, ApiEr
 /// token exists and no revocation of it has started.
 pub fn unrevoked_cond() -> Cond {
     Cond::And(vec![Cond::Exists, Cond::AttrAbsent(A_REVOKED)])
+}
+
+/// The token a lease `caller` asks for is filed under (revoked with it): the caller;
+/// for a batch token, which is stored nowhere, its parent (`None` for an orphan: the
+/// lease then ends by its own TTL, which [`lease_cap`] bounds). Vault ties a batch
+/// token's leases to its parent the same way.
+pub fn lease_owner(caller: &TokenEntry) -> Option<String> {
+    if caller.batch {
+        caller.ancestors.first().cloned()
+    } else {
+        Some(caller.hash.clone())
+    }
+}
+
+/// The latest a lease asked for by `caller` may expire (Unix seconds): a batch token's
+/// expiry (Vault: a batch token's leases are constrained to its remaining TTL);
+/// unbounded otherwise (a service token's leases are revoked with it).
+pub fn lease_cap(caller: &TokenEntry) -> i64 {
+    if caller.batch {
+        caller.expire_at
+    } else {
+        i64::MAX
+    }
 }
 
 /// Vault's answer when a token's last use asks for a leased secret
@@ -823,11 +895,16 @@ pub fn auth_json(entry: &TokenEntry, token: Option<&SecretString>, lease_duratio
         "lease_duration": lease_duration,
         "renewable": is_renewable(entry),
         "entity_id": "",
-        "token_type": "service",
+        "token_type": token_type(entry),
         "orphan": entry.ancestors.is_empty(),
         "mfa_requirement": null,
         "num_uses": entry.num_uses,
     })
+}
+
+/// Vault's name of the token's type: `service` or `batch`.
+pub fn token_type(entry: &TokenEntry) -> &'static str {
+    if entry.batch { "batch" } else { "service" }
 }
 
 /// Whether renewing can extend the token.
@@ -855,7 +932,7 @@ pub fn lookup_json(entry: &TokenEntry, id: Option<&SecretString>, now: i64) -> J
         "policies": entry.policies,
         "renewable": is_renewable(entry),
         "ttl": (entry.expire_at - now).max(0),
-        "type": "service",
+        "type": token_type(entry),
     });
     // Vault shows the token role a token was created through, when there is one.
     if !entry.role.is_empty()
@@ -881,6 +958,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         default_ttl: 3600,
         max_ttl: 7200,
+        batch_key: None,
     };
 
     async fn stored(store: &MemoryStore, params: &TokenParams, now: i64) -> Minted {

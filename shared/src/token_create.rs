@@ -45,17 +45,21 @@ pub struct CreateRequest {
     pub display_name: String,
     /// `renewable` (default true).
     pub renewable: bool,
+    /// `type`: `Some(true)` batch, `Some(false)` service, `None` not given (a token
+    /// role's `token_type` decides, else service).
+    pub batch: Option<bool>,
 }
 
 impl CreateRequest {
     /// Parses `body`. 400 for unsupported options (`type=batch`, `id`,
     /// `entity_alias`) and malformed fields.
     pub fn from_body(body: &Body) -> Result<Self, ApiError> {
-        match body.string("type")?.as_deref() {
-            None | Some("" | "service") => {}
-            Some("batch") => return Err(ApiError::bad("batch tokens are not supported")),
+        let batch = match body.string("type")?.as_deref() {
+            None | Some("") => None,
+            Some("service") => Some(false),
+            Some("batch") => Some(true),
             Some(_) => return Err(ApiError::bad("invalid 'token_type' value")),
-        }
+        };
         if body.string("id")?.is_some_and(|s| !s.is_empty()) {
             return Err(ApiError::bad("custom token IDs are not supported"));
         }
@@ -92,6 +96,7 @@ impl CreateRequest {
             meta,
             display_name,
             renewable: body.boolean("renewable")?.unwrap_or(true),
+            batch,
         })
     }
 
@@ -122,10 +127,35 @@ impl CreateRequest {
         path: &str,
         role: Option<(&str, &TokenRole)>,
     ) -> Result<(TokenParams, Vec<String>), ApiError> {
+        if parent.batch {
+            return Err(ApiError::bad("batch tokens cannot create more tokens"));
+        }
         if parent.num_uses != 0 {
             return Err(ApiError::bad(
                 "restricted use token cannot generate child tokens",
             ));
+        }
+        // Vault's type rules: a role's `batch`/`service` wins, its `default-batch`
+        // gives the default; a batch token asked with a use limit, period or explicit
+        // max TTL is refused.
+        let batch = match role.map(|(_, r)| r.token_type.as_str()) {
+            Some("batch") => true,
+            Some("service") => false,
+            Some("default-batch") => self.batch.unwrap_or(true),
+            _ => self.batch.unwrap_or(false),
+        };
+        if batch {
+            for (set, name) in [
+                (self.explicit_max_ttl != 0, "explicit_max_ttl"),
+                (self.num_uses != 0, "num_uses"),
+                (self.period != 0, "period"),
+            ] {
+                if set {
+                    return Err(ApiError::bad(format!(
+                        "batch tokens cannot have {name:?} set"
+                    )));
+                }
+            }
         }
         let policies = match role.and_then(|(_, r)| {
             r.resolve_policies(self.policies.as_deref(), self.no_default_policy, parent)
@@ -204,8 +234,9 @@ impl CreateRequest {
             meta: self.meta.clone(),
             path,
             ancestors,
-            renewable: Some(renewable),
+            renewable: Some(renewable && !batch),
             role: role.map(|(name, _)| name.to_owned()).unwrap_or_default(),
+            batch,
         };
         Ok((params, warnings))
     }
@@ -292,6 +323,7 @@ mod tests {
             token::Limits {
                 default_ttl: 3600,
                 max_ttl: 7200,
+                batch_key: None,
             },
             0,
         )
@@ -370,10 +402,58 @@ mod tests {
         assert!(child.params(&deep, true, false, "x").is_err());
     }
 
+    /// Vault's batch rules: the type chosen by the request or a role, no use limit,
+    /// period or explicit max TTL, never renewable, and a batch parent creates nothing.
+    #[test]
+    fn batch_tokens_follow_vaults_rules() {
+        let p = parent(&["a"]);
+        let batch = req(json!({"type": "batch"})).unwrap();
+        let params = batch.params(&p, false, false, "x").unwrap();
+        assert!(params.batch && params.renewable == Some(false));
+        for bad in [
+            json!({"type": "batch", "num_uses": 2}),
+            json!({"type": "batch", "period": "1h"}),
+            json!({"type": "batch", "explicit_max_ttl": "1h"}),
+        ] {
+            let e = req(bad.clone())
+                .unwrap()
+                .params(&p, true, false, "x")
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("batch tokens cannot have"),
+                "{bad}: {e}"
+            );
+        }
+        let mut batch_parent = p.clone();
+        batch_parent.batch = true;
+        let e = req(json!({}))
+            .unwrap()
+            .params(&batch_parent, true, true, "x")
+            .unwrap_err();
+        assert_eq!(e.to_string(), "batch tokens cannot create more tokens");
+        let role = |t: &str| TokenRole {
+            token_type: t.to_owned(),
+            renewable: true,
+            ..TokenRole::default()
+        };
+        let by_role = |t: &str, body: serde_json::Value| {
+            req(body)
+                .unwrap()
+                .params_with(&p, true, false, "x", Some(("r", &role(t))))
+                .unwrap()
+                .0
+                .batch
+        };
+        assert!(by_role("batch", json!({"type": "service"})));
+        assert!(!by_role("service", json!({"type": "batch"})));
+        assert!(by_role("default-batch", json!({})));
+        assert!(!by_role("default-batch", json!({"type": "service"})));
+        assert!(!by_role("", json!({})));
+    }
+
     #[test]
     fn bad_input_is_refused() {
         for bad in [
-            json!({"type": "batch"}),
             json!({"type": "nope"}),
             json!({"id": "my-token"}),
             json!({"num_uses": -1}),

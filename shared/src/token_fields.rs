@@ -32,6 +32,9 @@ pub struct TokenFields {
     pub token_period: i64,
     /// Token explicit max TTL, seconds (0: none).
     pub token_explicit_max_ttl: i64,
+    /// Token type: `default` (empty), `service` or `batch` ([`crate::batch_token`]).
+    #[serde(default)]
+    pub token_type: String,
 }
 
 /// Rewrites a role write's body into the form [`TokenFields::apply`] reads: the legacy
@@ -112,10 +115,28 @@ impl TokenFields {
                 "\"token_bound_cidrs\" is not supported by Sigil yet",
             ));
         }
-        if let Some(t) = body.string("token_type")?
-            && !matches!(t.as_str(), "" | "default" | "service")
-        {
-            return Err(ApiError::bad("only \"service\" tokens are supported"));
+        match body.string("token_type")?.as_deref() {
+            None => {}
+            Some("" | "default") => self.token_type = String::new(),
+            Some(t @ ("service" | "batch")) => self.token_type = t.to_owned(),
+            Some(other) => {
+                return Err(ApiError::bad(format!(
+                    "invalid 'token_type' value {other:?}"
+                )));
+            }
+        }
+        // Vault's `tokenutil` rules for batch tokens.
+        if self.token_type == "batch" {
+            if self.token_period != 0 {
+                return Err(ApiError::bad(
+                    "'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens",
+                ));
+            }
+            if self.token_num_uses != 0 {
+                return Err(ApiError::bad(
+                    "'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with limited use count",
+                ));
+            }
         }
         if self.token_max_ttl > 0 && self.token_ttl > self.token_max_ttl {
             return Err(ApiError::bad(
@@ -139,7 +160,7 @@ impl TokenFields {
             "policies": self.token_policies,
             "period": self.token_period,
             "token_ttl": self.token_ttl,
-            "token_type": "default",
+            "token_type": if self.token_type.is_empty() { "default" } else { self.token_type.as_str() },
         });
         if let Json::Object(m) = fields {
             out.extend(m);
@@ -168,6 +189,7 @@ impl TokenFields {
             ancestors: Vec::new(),
             renewable: None,
             role: String::new(),
+            batch: self.token_type == "batch",
         }
     }
 }
@@ -200,7 +222,15 @@ mod tests {
                 "ttl > max",
             ),
             (json!({"token_bound_cidrs": "10.0.0.0/8"}), "bound cidrs"),
-            (json!({"token_type": "batch"}), "batch"),
+            (
+                json!({"token_type": "batch", "token_period": "1h"}),
+                "periodic batch",
+            ),
+            (
+                json!({"token_type": "batch", "token_num_uses": 3}),
+                "use-limited batch",
+            ),
+            (json!({"token_type": "nope"}), "unknown type"),
             (json!({"token_num_uses": -1}), "negative uses"),
         ] {
             let mut t = TokenFields::default();

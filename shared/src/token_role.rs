@@ -51,6 +51,10 @@ pub struct TokenRole {
     pub token_num_uses: i64,
     /// Leave `default` out of its tokens' policies.
     pub token_no_default_policy: bool,
+    /// Vault's `token_type`: `default-service` (the default, also for `default` and
+    /// empty), `service`, `batch` or `default-batch` ([`crate::batch_token`]).
+    #[serde(default)]
+    pub token_type: String,
 }
 
 fn key(name: &str) -> Key {
@@ -138,10 +142,9 @@ impl TokenRole {
             self.path_suffix = v;
         }
         match body.string("token_type")?.as_deref() {
-            None | Some("service" | "default-service" | "default") => {}
-            Some("batch" | "default-batch") => {
-                return Err(ApiError::bad("batch tokens are not supported"));
-            }
+            None => {}
+            Some("" | "default" | "default-service") => self.token_type = String::new(),
+            Some(t @ ("service" | "batch" | "default-batch")) => self.token_type = t.to_owned(),
             Some(other) => {
                 return Err(ApiError::bad(format!(
                     "invalid 'token_type' value {other:?}"
@@ -166,6 +169,24 @@ impl TokenRole {
         if let Some(v) = body.boolean("token_no_default_policy")? {
             self.token_no_default_policy = v;
         }
+        // Vault's role rules for batch tokens (`token_store.go`).
+        if self.token_type == "batch" {
+            for (bad, what) in [
+                (!self.orphan, "non-orphan tokens"),
+                (self.token_period != 0, "periodic tokens"),
+                (self.renewable, "renewable tokens"),
+                (
+                    self.token_explicit_max_ttl != 0,
+                    "tokens with an explicit max TTL",
+                ),
+            ] {
+                if bad {
+                    return Err(ApiError::bad(format!(
+                        "'token_type' cannot be 'batch' when role is set to generate {what}"
+                    )));
+                }
+            }
+        }
         for unsupported in ["token_bound_cidrs", "bound_cidrs", "allowed_entity_aliases"] {
             if body.list(unsupported)?.is_some_and(|l| !l.is_empty()) {
                 return Err(ApiError::bad(format!("{unsupported:?} is not supported")));
@@ -189,7 +210,7 @@ impl TokenRole {
             "token_period": self.token_period,
             "explicit_max_ttl": self.token_explicit_max_ttl,
             "token_explicit_max_ttl": self.token_explicit_max_ttl,
-            "token_type": "default-service",
+            "token_type": if self.token_type.is_empty() { "default-service" } else { self.token_type.as_str() },
             "allowed_entity_aliases": Json::Null,
             "token_no_default_policy": self.token_no_default_policy,
         });

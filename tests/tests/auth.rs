@@ -1017,3 +1017,169 @@ path "auth/token/revoke-orphan" { capabilities = ["update"] }"#,
     assert_eq!(s, 204);
     assert_eq!(orphan(grandchild).await.0, 403);
 }
+
+/// Batch tokens from the token store (issue "Token store"): `type=batch` makes a child
+/// that lives only while its parent does, a token role with `token_type=batch` makes
+/// orphans, Vault's role rules refuse a batch role that is not an orphan or is
+/// renewable, and `revoke`/`revoke-orphan` of a batch token answer Vault's 400.
+#[tokio::test]
+async fn batch_tokens_from_the_token_store() {
+    let f = Fixture::new().await;
+    let client_token =
+        |b: &serde_json::Value| b["auth"]["client_token"].as_str().unwrap().to_owned();
+    f.policy(
+        "maker",
+        r#"path "auth/token/create" { capabilities = ["update"] }"#,
+    )
+    .await;
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(&f.admin),
+            Some(json!({"policies": ["maker"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let parent = client_token(&b);
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(&parent),
+            Some(json!({"type": "batch", "ttl": "10m"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            &b["auth"]["token_type"],
+            &b["auth"]["orphan"],
+            &b["auth"]["renewable"]
+        ),
+        (&json!("batch"), &json!(false), &json!(false)),
+        "{b}"
+    );
+    let batch = client_token(&b);
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(&parent),
+            Some(json!({"type": "batch", "num_uses": 3})),
+        )
+        .await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (400, &json!("batch tokens cannot have \"num_uses\" set"))
+    );
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(&batch),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (400, &json!("batch tokens cannot create more tokens"))
+    );
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/lookup",
+            Some(&f.admin),
+            Some(json!({"token": batch})),
+        )
+        .await;
+    assert_eq!((s, &b["data"]["type"]), (200, &json!("batch")), "{b}");
+    for path in ["/v1/auth/token/revoke", "/v1/auth/token/revoke-orphan"] {
+        let (s, b) = f
+            .call("POST", path, Some(&f.admin), Some(json!({"token": batch})))
+            .await;
+        assert_eq!(
+            (s, &b["errors"][0]),
+            (400, &json!("batch tokens cannot be revoked")),
+            "{path}"
+        );
+    }
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/renew",
+            Some(&f.admin),
+            Some(json!({"token": batch})),
+        )
+        .await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (400, &json!("batch tokens cannot be renewed"))
+    );
+    // It dies with its parent.
+    let (s, _) = f
+        .call("POST", "/v1/auth/token/revoke-self", Some(&parent), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&batch), None)
+        .await;
+    assert_eq!(s, 403);
+
+    // Token roles: Vault's rules, then orphans of the batch type.
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/roles/b",
+            Some(&f.admin),
+            Some(json!({"token_type": "batch"})),
+        )
+        .await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (
+            400,
+            &json!("'token_type' cannot be 'batch' when role is set to generate non-orphan tokens")
+        )
+    );
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/roles/b",
+            Some(&f.admin),
+            Some(json!({"token_type": "batch", "orphan": true, "renewable": false, "allowed_policies": ["maker"]})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/roles/b", Some(&f.admin), None)
+        .await;
+    assert_eq!((s, &b["data"]["token_type"]), (200, &json!("batch")), "{b}");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create/b",
+            Some(&f.admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            &b["auth"]["token_type"],
+            &b["auth"]["orphan"],
+            &b["auth"]["policies"]
+        ),
+        (&json!("batch"), &json!(true), &json!(["default", "maker"])),
+        "{b}"
+    );
+    let t = client_token(&b);
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&t), None)
+        .await;
+    assert_eq!(
+        (s, &b["data"]["path"]),
+        (200, &json!("auth/token/create/b")),
+        "{b}"
+    );
+}

@@ -89,3 +89,136 @@ async fn approle_login_is_at_most_two_dynamodb_calls() {
         assert_eq!(f.counter.service_total("KMS"), 0, "{name}");
     }
 }
+
+/// Batch tokens (issue "Token store"): an AppRole login that issues one writes nothing
+/// (one read: the role ID and secret ID), a warm KV read with it is exactly one
+/// DynamoDB call (the item: the token is read from itself), and a tampered, truncated,
+/// foreign or expired batch token gets the unknown token's 403.
+#[tokio::test]
+async fn a_batch_token_login_writes_nothing_and_a_kv_read_is_one_call() {
+    let (f, clock) = Fixture::manual().await;
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/secret/data/batch-budget",
+            Some(&f.admin),
+            Some(json!({"data": {"k": "v"}})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    f.policy(
+        "batch-reader",
+        r#"path "secret/data/batch-budget" { capabilities = ["read"] }"#,
+    )
+    .await;
+    let (role_id, secret_id) = f
+        .approle(
+            "batch",
+            json!({"token_policies": "batch-reader", "token_type": "batch", "token_ttl": "60s"}),
+        )
+        .await;
+    let login = f.app(Function::Login);
+    f.warm(&login).await;
+    f.counter.reset();
+    let resp = login
+        .handle(request(
+            "POST",
+            "/v1/auth/approle/login",
+            None,
+            Some(json!({"role_id": role_id, "secret_id": secret_id})),
+        ))
+        .await;
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    let calls = f.counter.snapshot();
+    assert_eq!(
+        f.counter.service_total("DynamoDB"),
+        1,
+        "one read, no write: {calls:?}"
+    );
+    let body = resp.body.clone().unwrap();
+    assert_eq!(body["auth"]["token_type"], "batch", "{body}");
+    assert_eq!(body["auth"]["accessor"], "", "{body}");
+    assert_eq!(body["auth"]["renewable"], false, "{body}");
+    let token = body["auth"]["client_token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("sglb."), "{token}");
+
+    let issue = f.app(Function::Issue);
+    let read = |t: String| {
+        let issue = &issue;
+        async move {
+            issue
+                .handle(request(
+                    "GET",
+                    "/v1/secret/data/batch-budget",
+                    Some(&t),
+                    None,
+                ))
+                .await
+        }
+    };
+    assert_eq!(read(token.clone()).await.status, 200, "cold");
+    f.counter.reset();
+    let resp = read(token.clone()).await;
+    assert_eq!(resp.status, 200, "{:?}", resp.body);
+    assert_eq!(
+        f.counter.service_total("DynamoDB"),
+        1,
+        "{:?}",
+        f.counter.snapshot()
+    );
+    assert_eq!(f.counter.service_total("KMS"), 0);
+
+    let unknown = read("sgl.unknown-token".into()).await;
+    let mut flipped = token.clone().into_bytes();
+    let mid = flipped.len() / 2;
+    flipped[mid] = if flipped[mid] == b'A' { b'B' } else { b'A' };
+    for bad in [
+        String::from_utf8(flipped).unwrap(),
+        token[..token.len() - 3].to_owned(),
+        "sglb.".to_owned(),
+        format!("{token}{}", "A".repeat(9000)),
+    ] {
+        let resp = read(bad).await;
+        assert_eq!((resp.status, &resp.body), (403, &unknown.body));
+    }
+    // Its lookup, and Vault's refusals.
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            &b["data"]["type"],
+            &b["data"]["orphan"],
+            &b["data"]["accessor"]
+        ),
+        (&json!("batch"), &json!(true), &json!(""))
+    );
+    let (s, b) = f
+        .call("POST", "/v1/auth/token/renew-self", Some(&token), None)
+        .await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (400, &json!("batch tokens cannot be renewed"))
+    );
+    let (s, b) = f
+        .call("POST", "/v1/auth/token/revoke-self", Some(&token), None)
+        .await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (400, &json!("batch tokens cannot be revoked"))
+    );
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(&token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 403, "the default policy does not grant create: {b}");
+    // Expired: refused as unknown.
+    clock.advance(61);
+    let resp = read(token).await;
+    assert_eq!((resp.status, &resp.body), (403, &unknown.body));
+}

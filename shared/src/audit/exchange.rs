@@ -140,7 +140,7 @@ impl Exchange {
             accessor: self.key.hash(&entry.accessor),
             policies: entry.policies.clone(),
             display_name: entry.display_name.clone(),
-            token_type: "service",
+            token_type: crate::token::token_type(entry),
         });
     }
 

@@ -290,6 +290,11 @@ pub async fn issue_token(
 ) -> Result<crate::token::Minted, ApiError> {
     use crate::mounts::guard;
     let minted = crate::token::mint(params, limits, now)?;
+    if minted.entry.batch {
+        // A batch token is its own record: the login writes nothing (a mount disabled
+        // meanwhile refuses it at its first use).
+        return Ok(minted);
+    }
     store
         .transact(guard::behind(guard, minted.writes()))
         .await

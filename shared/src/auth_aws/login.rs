@@ -161,10 +161,13 @@ pub async fn login(
         metadata(&principal, &user_id, &name, &role),
     );
     let minted = token::mint(&params, limits, now)?;
-    store
-        .transact(crate::mounts::guard::behind(guard, minted.writes()))
-        .await
-        .map_err(|e| crate::mounts::guard::login_error(e, &minted.entry.path))?;
+    // A batch token is its own record: nothing to write.
+    if !minted.entry.batch {
+        store
+            .transact(crate::mounts::guard::behind(guard, minted.writes()))
+            .await
+            .map_err(|e| crate::mounts::guard::login_error(e, &minted.entry.path))?;
+    }
     Ok(Login {
         minted,
         principal,
@@ -186,6 +189,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         default_ttl: 3600,
         max_ttl: 7200,
+        batch_key: None,
     };
     const ENDPOINT: &str = "https://sts.amazonaws.com";
     const USER: &str = "arn:aws:iam::123456789012:user/ci/alice";

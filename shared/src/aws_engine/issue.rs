@@ -130,10 +130,10 @@ pub async fn issue_iam_user(
         kind: KIND_IAM_USER.into(),
         state: LeaseState::Pending,
         issued_at: now,
-        expire_at: now + ttl,
-        max_expire_at: now + lease_cfg.lease_max,
+        expire_at: (now + ttl).min(crate::token::lease_cap(caller)),
+        max_expire_at: (now + lease_cfg.lease_max).min(crate::token::lease_cap(caller)),
         renewable: true,
-        token_hash: Some(caller.hash.clone()),
+        token_hash: crate::token::lease_owner(caller),
         data: BTreeMap::from([
             (DATA_USER_NAME.to_owned(), user.clone()),
             (DATA_MOUNT_PREFIX.to_owned(), m.prefix.to_owned()),

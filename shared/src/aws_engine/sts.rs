@@ -156,6 +156,8 @@ pub async fn issue_sts(
     if caller.num_uses == crate::token::REVOCATION_PENDING {
         return Err(crate::token::lease_refused(caller));
     }
+    // A batch token's session ends with it (STS's minimum allowing).
+    let ttl = ttl.min((crate::token::lease_cap(caller) - now).max(STS_MIN_TTL));
     let session =
         super::names::user_name(&caller.display_name, role_name).map_err(|_| ApiError::Internal)?;
     let policy = (!role.policy_document.is_empty()).then_some(role.policy_document.as_str());
@@ -177,7 +179,7 @@ pub async fn issue_sts(
         expire_at: expires,
         max_expire_at: expires,
         renewable: false,
-        token_hash: Some(caller.hash.clone()),
+        token_hash: crate::token::lease_owner(caller),
         data: BTreeMap::from([("role_arn".to_owned(), role_arn.to_owned())]),
         attempts: 0,
         last_error: None,

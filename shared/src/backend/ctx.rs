@@ -57,6 +57,8 @@ pub struct Services<'a> {
     pub mounts: &'a MountCache,
     /// The audit key (for `sys/audit-hash`).
     pub audit_key: &'a AuditKey,
+    /// The key batch tokens are sealed with ([`crate::batch_token`]).
+    pub batch_key: &'a std::sync::Arc<crate::crypto::SealingKey>,
 }
 
 /// One request, routed and authorized.
@@ -123,6 +125,7 @@ impl Ctx<'_> {
         Limits {
             default_ttl,
             max_ttl,
+            batch_key: Some(std::sync::Arc::clone(self.svc.batch_key)),
         }
     }
 }

@@ -217,6 +217,23 @@ async fn renew_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     renew(c, &caller.entry, &caller.token).await
 }
 
+/// Vault's answers to renewing or revoking a batch token (400).
+const BATCH_NOT_RENEWED: &str = "batch tokens cannot be renewed";
+const BATCH_NOT_REVOKED: &str = "batch tokens cannot be revoked";
+
+/// The live token `tok` names, service or batch ([`crate::batch_token`]).
+async fn find_any(c: &Ctx<'_>, tok: &SecretString) -> Result<Option<TokenEntry>, ApiError> {
+    if !crate::batch_token::is_batch(tok) {
+        return token::find(c.store(), tok, c.now).await;
+    }
+    let Some(entry) = crate::batch_token::open(c.svc.batch_key, tok, c.now) else {
+        return Ok(None);
+    };
+    Ok(token::ancestors_live(c.store(), &entry, c.now)
+        .await?
+        .then_some(entry))
+}
+
 async fn renew_other(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let (entry, tok) = by_token(c, || ApiError::bad("token not found")).await?;
     renew(c, &entry, &tok).await
@@ -226,11 +243,19 @@ async fn revoke_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     revoke(c, &c.caller()?.entry).await
 }
 
+fn refuse_batch_revocation(entry: &TokenEntry) -> Result<(), ApiError> {
+    if entry.batch {
+        Err(ApiError::bad(BATCH_NOT_REVOKED))
+    } else {
+        Ok(())
+    }
+}
+
 async fn revoke_other(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     // Revoking an unknown or expired token succeeds, as in Vault; a missing or
     // malformed `token` parameter does not.
     let tok = token_param(c)?;
-    if let Some(entry) = token::find(c.store(), &tok, c.now).await? {
+    if let Some(entry) = find_any(c, &tok).await? {
         revoke(c, &entry).await?;
     }
     Ok(Reply::NoContent)
@@ -266,6 +291,12 @@ async fn revoke_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         ));
     }
     let not_found = || ApiError::bad("token to revoke not found");
+    if crate::batch_token::is_batch(&tok) {
+        return match find_any(c, &tok).await? {
+            Some(_) => Err(ApiError::bad(BATCH_NOT_REVOKED)),
+            None => Err(not_found()),
+        };
+    }
     let hash = token::hash_presented(&tok).ok_or_else(not_found)?;
     for _ in 0..5 {
         let Some(entry) = token::find_by_hash(c.store(), &hash, c.now)
@@ -306,6 +337,7 @@ async fn revoke_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// same). 204 once the mark is written: the rest is durable. A token whose revocation
 /// already began is left to that revocation.
 async fn revoke(c: &Ctx<'_>, entry: &TokenEntry) -> Result<Reply, ApiError> {
+    refuse_batch_revocation(entry)?;
     let Some(mut job) = revocation::start_token(c.store(), &entry.hash, c.now).await? else {
         return Ok(Reply::NoContent);
     };
@@ -324,6 +356,9 @@ async fn revoke(c: &Ctx<'_>, entry: &TokenEntry) -> Result<Reply, ApiError> {
 }
 
 async fn renew(c: &Ctx<'_>, entry: &TokenEntry, tok: &SecretString) -> Result<Reply, ApiError> {
+    if entry.batch {
+        return Err(ApiError::bad(BATCH_NOT_RENEWED));
+    }
     let increment = c.body.duration("increment")?.unwrap_or(0);
     let r = token::renew(c.store(), entry, increment, c.now).await?;
     let mut renewed = entry.clone();
@@ -352,7 +387,7 @@ async fn by_token(
     unknown: fn() -> ApiError,
 ) -> Result<(TokenEntry, SecretString), ApiError> {
     let tok = token_param(c)?;
-    let entry = token::find(c.store(), &tok, c.now)
+    let entry = find_any(c, &tok)
         .await?
         .filter(|e| {
             c.table.token_mount_live(&e.path) && !c.table.token_revoked(&e.path, e.issued_at)

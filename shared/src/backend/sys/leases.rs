@@ -330,12 +330,13 @@ mod tests {
         let limits = Limits {
             default_ttl: 3600,
             max_ttl: 7200,
+            batch_key: None,
         };
-        let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, 1_000)
+        let root = crate::bootstrap::admin_token(store.as_ref(), limits.clone(), 3600, 1_000)
             .await
             .unwrap();
         let root = secrecy::ExposeSecret::expose_secret(&root.token).to_owned();
-        let user = token::mint(&TokenParams::default(), limits, 1_000).unwrap();
+        let user = token::mint(&TokenParams::default(), limits.clone(), 1_000).unwrap();
         store.transact(user.writes()).await.unwrap();
         let user_token = secrecy::ExposeSecret::expose_secret(&user.token).to_owned();
         seed(&store, "aws/creds/a/1", None).await;
@@ -460,8 +461,9 @@ mod tests {
         let limits = Limits {
             default_ttl: 3600,
             max_ttl: 7200,
+            batch_key: None,
         };
-        let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, 1_000)
+        let root = crate::bootstrap::admin_token(store.as_ref(), limits.clone(), 3600, 1_000)
             .await
             .unwrap();
         let root = secrecy::ExposeSecret::expose_secret(&root.token).to_owned();
@@ -471,7 +473,7 @@ mod tests {
                     path: path.into(),
                     ..TokenParams::default()
                 },
-                limits,
+                limits.clone(),
                 1_000,
             )
             .unwrap()
@@ -549,8 +551,9 @@ mod tests {
         let limits = Limits {
             default_ttl: 3600,
             max_ttl: 7200,
+            batch_key: None,
         };
-        let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, 1_000)
+        let root = crate::bootstrap::admin_token(store.as_ref(), limits.clone(), 3600, 1_000)
             .await
             .unwrap();
         let root = secrecy::ExposeSecret::expose_secret(&root.token).to_owned();
@@ -560,7 +563,7 @@ mod tests {
                     path: "auth/token/create".into(),
                     ..TokenParams::default()
                 },
-                limits,
+                limits.clone(),
                 issued_at,
             )
             .unwrap()
@@ -629,6 +632,7 @@ mod tests {
         let limits = Limits {
             default_ttl: 3600,
             max_ttl: 7200,
+            batch_key: None,
         };
         let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, 1_000)
             .await
