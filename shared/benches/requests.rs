@@ -181,6 +181,69 @@ fn requests(c: &mut Criterion) {
     c.bench_function("token_renew_self", |b| {
         b.iter(|| rt.block_on(call(&renew, renew_req.clone())))
     });
+    // Batch tokens (issue "Token store"): the same login and read with a role whose
+    // tokens are batch tokens (the login writes nothing, the read opens the token).
+    let (batch_role_id, batch_secret) = rt.block_on(async {
+        call(
+            &admin_app,
+            req(
+                "POST",
+                "/v1/auth/approle/role/bench-batch",
+                Some(&admin),
+                Some(json!({"token_policies": "app", "token_type": "batch"})),
+            ),
+        )
+        .await;
+        let r = call(
+            &admin_app,
+            req(
+                "GET",
+                "/v1/auth/approle/role/bench-batch/role-id",
+                Some(&admin),
+                None,
+            ),
+        )
+        .await;
+        let s = call(
+            &admin_app,
+            req(
+                "POST",
+                "/v1/auth/approle/role/bench-batch/secret-id",
+                Some(&admin),
+                None,
+            ),
+        )
+        .await;
+        (
+            r["data"]["role_id"].as_str().expect("role id").to_owned(),
+            s["data"]["secret_id"]
+                .as_str()
+                .expect("secret id")
+                .to_owned(),
+        )
+    });
+    let batch_login_req = req(
+        "POST",
+        "/v1/auth/approle/login",
+        None,
+        Some(json!({"role_id": batch_role_id, "secret_id": batch_secret})),
+    );
+    let mut batch_token = String::new();
+    c.bench_function("approle_login_batch", |b| {
+        b.iter(|| {
+            let body = rt.block_on(call(&login, batch_login_req.clone()));
+            if batch_token.is_empty() {
+                batch_token = body["auth"]["client_token"]
+                    .as_str()
+                    .expect("token")
+                    .to_owned();
+            }
+        })
+    });
+    let kv_batch_req = req("GET", "/v1/secret/data/bench/db", Some(&batch_token), None);
+    c.bench_function("kv_read_batch", |b| {
+        b.iter(|| rt.block_on(call(&issue, kv_batch_req.clone())))
+    });
     let mut next = tokens.into_iter().skip(1);
     c.bench_function("token_revoke_self", |b| {
         b.iter_batched(
