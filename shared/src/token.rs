@@ -631,8 +631,9 @@ pub async fn live_ancestors(
         };
         if item.flag(A_ORPHANED).unwrap_or(false) {
             // A batch token cannot be rewritten to be an orphan: as in Vault, it dies
-            // with its parent, however that parent was revoked.
-            return Ok((!entry.batch).then_some(n));
+            // with its parent, however that parent was revoked (an orphaned ancestor
+            // further up cuts its chain as its parent's).
+            return Ok((!(entry.batch && n == 0)).then_some(n));
         }
         if live(&item, now)?.is_none() {
             return Ok(None);

@@ -47,6 +47,12 @@ pub struct Model {
     pub approle: crate::approle::Log,
     /// Tokens created by tokens, with the token that created each ([`crate::tree`]).
     pub tree: Vec<(String, String)>,
+    /// Tree tokens revoked by an acknowledged `revoke-orphan` (also in
+    /// `revoked_tokens`): their descendants live on ([`crate::tree`]).
+    pub orphaned: BTreeSet<String>,
+    /// Batch tokens among the tree tokens, with the sim time (Unix seconds) they were
+    /// created at; service tree tokens' creation times too.
+    pub born: std::collections::BTreeMap<String, (i64, bool)>,
     clock: u64,
 }
 

@@ -4,11 +4,15 @@
 //! The model records each created token with its parent (as the client saw it
 //! answered). The checks: a token with an ancestor whose revocation was acknowledged
 //! authorizes nothing (`descendant-refused`), and its leases go with the ancestor
-//! (`lease-outlives-token`, through [`crate::invariants::revoked_hashes`]).
+//! (`lease-outlives-token`, through [`crate::invariants::revoked_hashes`]). An
+//! acknowledged `revoke-orphan` cuts the chain: the token's descendants live on
+//! (`orphan-survives`) and an ancestor's later revocation does not reach them; a batch
+//! child dies with its parent however the parent was revoked.
 
 use std::sync::Arc;
 
 use serde_json::json;
+use sigil::clock::Clock;
 use sigil::route::Function;
 
 use crate::invariants::Violation;
@@ -18,8 +22,10 @@ use crate::world::{World, request};
 /// What a tree operation does.
 #[derive(Clone, Debug)]
 enum Action {
-    /// A token creates a child.
-    Create { parent: String },
+    /// A token creates a child (a batch token when `batch`).
+    Create { parent: String, batch: bool },
+    /// The root token revokes a tree token with `revoke-orphan`.
+    Orphan { token: String },
     /// A tree token issues a credential.
     Issue { token: String },
     /// A tree token revokes itself.
@@ -37,18 +43,45 @@ pub fn build(rng: &mut fastrand::Rng, world: &Arc<World>, model: &Shared) -> cra
             nodes[rng.usize(0..nodes.len())].clone()
         }
     };
-    let action = match rng.u32(0..10) {
-        0..=4 => Action::Create { parent: any(rng) },
+    let action = match rng.u32(0..12) {
+        0..=4 => Action::Create {
+            parent: any(rng),
+            batch: rng.u32(0..4) == 0,
+        },
+        // revoke-orphan of a token with children, when there is one: the case where
+        // the cut matters.
+        10 | 11 if !nodes.is_empty() => {
+            let parents: Vec<String> = {
+                let m = model.borrow();
+                nodes
+                    .iter()
+                    .filter(|n| m.tree.iter().any(|(_, p)| p == *n))
+                    .cloned()
+                    .collect()
+            };
+            let pick = if parents.is_empty() { &nodes } else { &parents };
+            Action::Orphan {
+                token: pick[rng.usize(0..pick.len())].clone(),
+            }
+        }
         5..=7 if !nodes.is_empty() => Action::Issue {
             token: nodes[rng.usize(0..nodes.len())].clone(),
         },
         _ if !nodes.is_empty() => Action::Revoke {
             token: nodes[rng.usize(0..nodes.len())].clone(),
         },
-        _ => Action::Create { parent: any(rng) },
+        _ => Action::Create {
+            parent: any(rng),
+            batch: false,
+        },
     };
     let name = match &action {
-        Action::Create { parent } => format!("tree create(by {})", world.token_name(parent)),
+        Action::Create { parent, batch } => format!(
+            "tree create{}(by {})",
+            if *batch { " batch" } else { "" },
+            world.token_name(parent)
+        ),
+        Action::Orphan { .. } => "tree revoke-orphan".to_owned(),
         Action::Issue { .. } => "tree issue".to_owned(),
         Action::Revoke { .. } => "tree revoke".to_owned(),
     };
@@ -58,16 +91,16 @@ pub fn build(rng: &mut fastrand::Rng, world: &Arc<World>, model: &Shared) -> cra
         name,
         Box::pin(async move {
             match action {
-                Action::Create { parent } => {
+                Action::Create { parent, batch } => {
+                    let body = if batch {
+                        json!({"ttl": "20m", "type": "batch"})
+                    } else {
+                        json!({"ttl": "20m"})
+                    };
                     let r = w
                         .call(
                             Function::Login,
-                            request(
-                                "POST",
-                                "/v1/auth/token/create",
-                                Some(&parent),
-                                Some(json!({"ttl": "20m"})),
-                            ),
+                            request("POST", "/v1/auth/token/create", Some(&parent), Some(body)),
                         )
                         .await;
                     if r.status == 200
@@ -76,7 +109,28 @@ pub fn build(rng: &mut fastrand::Rng, world: &Arc<World>, model: &Shared) -> cra
                             .as_ref()
                             .and_then(|b| b["auth"]["client_token"].as_str())
                     {
-                        m.borrow_mut().tree.push((t.to_owned(), parent));
+                        let mut m = m.borrow_mut();
+                        m.born.insert(t.to_owned(), (w.clock.now(), batch));
+                        m.tree.push((t.to_owned(), parent));
+                    }
+                }
+                Action::Orphan { token } => {
+                    let root = w.root.clone();
+                    let r = w
+                        .call(
+                            Function::Revoke,
+                            request(
+                                "POST",
+                                "/v1/auth/token/revoke-orphan",
+                                Some(&root),
+                                Some(json!({ "token": token })),
+                            ),
+                        )
+                        .await;
+                    if r.status < 300 {
+                        let mut m = m.borrow_mut();
+                        m.orphaned.insert(token.clone());
+                        m.revoked_tokens.insert(token);
                     }
                 }
                 Action::Issue { token } => {
@@ -98,7 +152,9 @@ pub fn build(rng: &mut fastrand::Rng, world: &Arc<World>, model: &Shared) -> cra
     )
 }
 
-/// The tree tokens with an ancestor whose revocation was acknowledged.
+/// The tree tokens with an ancestor whose revocation was acknowledged, below any
+/// ancestor revoked by `revoke-orphan` (a batch token's parent excepted: it dies with
+/// it).
 pub fn revoked_descendants(model: &crate::ops::Model) -> Vec<String> {
     let parent_of = |t: &str| {
         model
@@ -111,9 +167,13 @@ pub fn revoked_descendants(model: &crate::ops::Model) -> Vec<String> {
         .tree
         .iter()
         .filter(|(t, _)| {
+            let batch = model.born.get(t).is_some_and(|(_, b)| *b);
             let mut cur = parent_of(t);
             let mut depth = 0;
             while let Some(p) = cur {
+                if model.orphaned.contains(&p) {
+                    return batch && depth == 0;
+                }
                 if model.revoked_tokens.contains(&p) {
                     return true;
                 }
@@ -129,10 +189,68 @@ pub fn revoked_descendants(model: &crate::ops::Model) -> Vec<String> {
         .collect()
 }
 
+/// The tree tokens with an ancestor revoked by `revoke-orphan` that are not revoked
+/// themselves, nor through an ancestor below the cut, nor expired at `now`.
+fn orphaned_survivors(model: &crate::ops::Model, now: i64) -> Vec<String> {
+    let revoked: std::collections::BTreeSet<String> =
+        revoked_descendants(model).into_iter().collect();
+    let parent_of = |t: &str| {
+        model
+            .tree
+            .iter()
+            .find(|(c, _)| c == t)
+            .map(|(_, p)| p.clone())
+    };
+    model
+        .tree
+        .iter()
+        .map(|(t, _)| t)
+        .filter(|t| {
+            !revoked.contains(*t)
+                && !model.revoked_tokens.contains(*t)
+                && model.born.get(*t).is_some_and(|(at, _)| at + 1200 > now)
+        })
+        .filter(|t| {
+            let mut cur = parent_of(t);
+            let mut depth = 0;
+            while let Some(p) = cur {
+                if model.orphaned.contains(&p) {
+                    return true;
+                }
+                depth += 1;
+                if depth > 64 {
+                    break;
+                }
+                cur = parent_of(&p);
+            }
+            false
+        })
+        .cloned()
+        .collect()
+}
+
 /// Right after the schedule: every tree token with an acknowledged-revoked ancestor
-/// answers 403.
+/// answers 403; every one whose chain an acknowledged `revoke-orphan` cut (and that is
+/// otherwise live) answers 200.
 pub async fn check(world: &World, model: &crate::ops::Model) -> Vec<Violation> {
     let mut out = Vec::new();
+    for t in orphaned_survivors(model, world.clock.now()) {
+        let r = world
+            .call(
+                Function::Issue,
+                request("GET", "/v1/auth/token/lookup-self", Some(&t), None),
+            )
+            .await;
+        if r.status != 200 {
+            out.push(Violation {
+                invariant: "orphan-survives",
+                detail: format!(
+                    "a token whose ancestor was revoked with revoke-orphan answers lookup-self {}",
+                    r.status
+                ),
+            });
+        }
+    }
     for t in revoked_descendants(model) {
         let r = world
             .call(
