@@ -17,6 +17,7 @@ use crate::token::TokenEntry;
 /// rule's constraints and its wrapping TTL bounds (`wrap_ttl`: the response wrapping
 /// the request asks for, seconds, 0: none). 403 `permission denied` otherwise. `ttl`:
 /// seconds a compiled policy set is kept.
+#[allow(clippy::too_many_arguments)]
 pub async fn authorize(
     acl_cache: &AclCache,
     store: &dyn Store,

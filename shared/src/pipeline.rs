@@ -118,9 +118,16 @@ pub(crate) async fn dispatch(
             (Ok(found), _) => found,
             // An unknown path stays a 404, whatever the token.
             (Err(_), Err(e)) => return Err(e.clone()),
-            (Err(e), Ok(_)) => {
+            (Err(e), Ok(r)) => {
                 audit.decide(false);
-                return Err(e);
+                return Err(match e {
+                    // A wrapping token used up by a concurrent unwrap since it was
+                    // checked: Vault's answer for a used one.
+                    ApiError::PermissionDenied if r.spec.wrapping_token => {
+                        crate::wrapping::invalid()
+                    }
+                    e => e,
+                });
             }
         };
         let generation = crate::mounts::store::generation_of(generation.as_ref())?;
