@@ -14,8 +14,10 @@ use crate::token::TokenEntry;
 /// the operation's capability on the path (read, list, delete, patch; create or update
 /// for writes, refined by the handler where the path has an existence check), `sudo`
 /// where the path needs it, and the request's parameters must satisfy the winning
-/// rule's constraints. 403 `permission denied` otherwise. `ttl`: seconds a compiled
-/// policy set is kept.
+/// rule's constraints and its wrapping TTL bounds (`wrap_ttl`: the response wrapping
+/// the request asks for, seconds, 0: none). 403 `permission denied` otherwise. `ttl`:
+/// seconds a compiled policy set is kept.
+#[allow(clippy::too_many_arguments)]
 pub async fn authorize(
     acl_cache: &AclCache,
     store: &dyn Store,
@@ -23,6 +25,7 @@ pub async fn authorize(
     resolved: &Resolved,
     caller: Option<&TokenEntry>,
     body: &Body,
+    wrap_ttl: i64,
     now: i64,
 ) -> Result<Grant, ApiError> {
     if resolved.spec.public {
@@ -53,6 +56,11 @@ pub async fn authorize(
     if !allowed || (resolved.spec.sudo && !caps.contains(Capability::Sudo)) {
         return Err(ApiError::PermissionDenied);
     }
+    acl.check_wrapping(&resolved.path, resolved.op == Operation::List, wrap_ttl)
+        .map_err(|why| {
+            tracing::info!(reason = %why, "wrapping TTL bounds refused the request");
+            ApiError::PermissionDenied
+        })?;
     if resolved.checks_parameters() {
         acl.check_parameters(&resolved.path, body).map_err(|why| {
             tracing::info!(reason = %why, "parameter constraints refused the request");

@@ -79,6 +79,7 @@ pub mod token_format;
 pub mod token_role;
 #[doc(hidden)]
 pub mod ttl;
+pub mod wrapping;
 
 pub use adapters::aws;
 pub use app::App;

@@ -108,8 +108,15 @@ pub(crate) async fn dispatch(
     let ttl = app.config.policy_cache_ttl;
     let mut table = app.mounts.get(app.store.as_ref(), now, ttl).await?;
     let mut resolved = route::resolve(&table, &req.method, &req.path, list);
+    let mut wrap_ttl = 0;
     if let Ok(r) = &resolved {
-        admit_route(app, req, audit, r)?;
+        wrap_ttl = admit_route(app, req, audit, r)?;
+        // Routes naming a wrapping token check it first, as Vault does.
+        if r.spec.wrapping_token {
+            crate::wrapping::validate(app.store.as_ref(), req, now)
+                .await
+                .inspect_err(|_| audit.decide(false))?;
+        }
     }
     let public = resolved.as_ref().is_ok_and(|r| r.spec.public);
     let token = req.token();
@@ -139,9 +146,16 @@ pub(crate) async fn dispatch(
             (Ok(found), _) => found,
             // An unknown path stays a 404, whatever the token.
             (Err(_), Err(e)) => return Err(e.clone()),
-            (Err(e), Ok(_)) => {
+            (Err(e), Ok(r)) => {
                 audit.decide(false);
-                return Err(e);
+                return Err(match e {
+                    // A wrapping token used up by a concurrent unwrap since it was
+                    // checked: Vault's answer for a used one.
+                    ApiError::PermissionDenied if r.spec.wrapping_token => {
+                        crate::wrapping::invalid()
+                    }
+                    e => e,
+                });
             }
         };
         let generation = match generation {
@@ -155,7 +169,7 @@ pub(crate) async fn dispatch(
                 .await?;
             resolved = route::resolve(&table, &req.method, &req.path, list);
             if let Ok(r) = &resolved {
-                admit_route(app, req, audit, r)?;
+                wrap_ttl = admit_route(app, req, audit, r)?;
             }
         }
         // A token issued through an auth mount that is gone (disabled since) is
@@ -212,6 +226,7 @@ pub(crate) async fn dispatch(
         &resolved,
         caller.as_ref().map(|c| &c.entry),
         params,
+        wrap_ttl,
         now,
     )
     .await
@@ -239,8 +254,15 @@ pub(crate) async fn dispatch(
     audit.write_request(None).map_err(|_| ApiError::Internal)?;
     let (caller, last_use) = match caller {
         Some(c) => {
-            let (entry, job) =
-                crate::revocation::consume_use(app.store.as_ref(), c.entry, now).await?;
+            let (entry, job) = crate::revocation::consume_use(app.store.as_ref(), c.entry, now)
+                .await
+                .map_err(|e| match e {
+                    // A wrapping token whose one use went to a concurrent unwrap.
+                    ApiError::PermissionDenied if resolved.spec.wrapping_token => {
+                        crate::wrapping::invalid()
+                    }
+                    e => e,
+                })?;
             let caller = Caller {
                 entry,
                 token: c.token,
@@ -276,6 +298,8 @@ pub(crate) async fn dispatch(
         now,
     };
     let reply = (resolved.op_spec.handler)(&ctx).await;
+    // A request that asked for response wrapping gets a wrapping token instead.
+    let reply = crate::wrapping::respond(&ctx, wrap_ttl, reply).await;
     if let Some(mut job) = last_use {
         // The token's last use: its revocation started before the request ran; its
         // leases go now, or with the sweeper.
@@ -295,68 +319,59 @@ pub(crate) async fn dispatch(
 }
 
 /// Records the resolved route in the audit exchange, then refuses requests this
-/// function does not serve (404) and response wrapping (400).
+/// function does not serve (404) and malformed `X-Vault-Wrap-TTL` headers (400);
+/// returns the wrap TTL asked for (seconds, 0: none).
 fn admit_route(
     app: &App,
     req: &ApiRequest,
     audit: &mut Exchange,
     r: &route::Resolved,
-) -> Result<(), ApiError> {
+) -> Result<i64, ApiError> {
     audit.resolved(&r.path, r.op, &r.mount.full_path());
     if r.function() != app.function {
         return Err(wrong_function(&r.path));
     }
-    refuse_wrapping(req)
-}
-
-/// Response wrapping (`X-Vault-Wrap-TTL`) is not supported. A client that asks for it
-/// expects the secret to come back only inside a single-use wrapping token, so
-/// answering in the clear would hand it to whoever relays the response: the request is
-/// refused (400) before anything happens. As in Vault, an empty or zero TTL asks for no
-/// wrapping.
-fn refuse_wrapping(req: &ApiRequest) -> Result<(), ApiError> {
-    // Every copy of the header counts: a request carrying `0` and then `60` asks for
-    // wrapping as much as one carrying `60` alone.
-    let zero = |ttl: &str| {
-        let ttl = ttl.trim();
-        ttl.is_empty()
-            || crate::http::params::parse_duration(&serde_json::Value::String(ttl.to_owned()))
-                == Ok(0)
-    };
-    let wrapping = req
-        .headers
-        .iter()
-        .any(|(k, v)| k == "x-vault-wrap-ttl" && !zero(v));
-    if wrapping {
-        Err(ApiError::bad(
-            "response wrapping (X-Vault-Wrap-TTL) is not supported by Sigil",
-        ))
-    } else {
-        Ok(())
-    }
+    crate::wrapping::requested_ttl(req)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wrapping::requested_ttl;
 
+    /// The cases that once refused wrapping now ask for it: a zero or empty TTL still
+    /// means no wrapping; a TTL that does not parse is refused before anything
+    /// happens.
     #[test]
-    fn wrapping_is_refused_unless_the_ttl_is_zero() {
+    fn wrap_ttl_zero_or_empty_means_no_wrapping() {
         let with = |ttl: &str| ApiRequest {
             headers: vec![("x-vault-wrap-ttl".into(), ttl.into())],
             ..ApiRequest::default()
         };
-        assert!(refuse_wrapping(&ApiRequest::default()).is_ok());
+        assert_eq!(requested_ttl(&ApiRequest::default()).unwrap(), 0);
         for zero in ["", " ", "0", "0s"] {
-            assert!(refuse_wrapping(&with(zero)).is_ok(), "{zero:?}");
+            assert_eq!(requested_ttl(&with(zero)).unwrap(), 0, "{zero:?}");
         }
-        for asked in ["5m", "300", "1h30m", "soon", "-1", "5m\u{0}"] {
-            let err = refuse_wrapping(&with(asked)).expect_err(asked);
+        for (asked, secs) in [("5m", 300), ("300", 300), ("1h30m", 5400), ("60s", 60)] {
+            assert_eq!(requested_ttl(&with(asked)).unwrap(), secs, "{asked}");
+        }
+        for bad in ["soon", "-1", "-5m", "5m\u{0}"] {
+            let err = requested_ttl(&with(bad)).expect_err(bad);
             assert_eq!(err.status(), 400);
-            assert!(err.to_string().contains("not supported"), "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with("error parsing X-Vault-Wrap-TTL header"),
+                "{err}"
+            );
         }
-        // A repeated header: any non-zero copy asks for wrapping, whatever its place.
-        for pair in [["0", "60"], ["60", "0"], ["", "5m"]] {
+        // A repeated header: any non-zero copy asks for wrapping, whatever its place;
+        // copies asking for different TTLs are refused.
+        for (pair, secs) in [
+            (["0", "60"], 60),
+            (["60", "0"], 60),
+            (["", "5m"], 300),
+            (["60", "1m"], 60),
+        ] {
             let req = ApiRequest {
                 headers: pair
                     .iter()
@@ -364,8 +379,16 @@ mod tests {
                     .collect(),
                 ..ApiRequest::default()
             };
-            assert!(refuse_wrapping(&req).is_err(), "{pair:?}");
+            assert_eq!(requested_ttl(&req).unwrap(), secs, "{pair:?}");
         }
-        assert!(refuse_wrapping(&with("0,60")).is_err(), "joined by a proxy");
+        let conflicting = ApiRequest {
+            headers: vec![
+                ("x-vault-wrap-ttl".to_owned(), "60".to_owned()),
+                ("x-vault-wrap-ttl".to_owned(), "120".to_owned()),
+            ],
+            ..ApiRequest::default()
+        };
+        assert_eq!(requested_ttl(&conflicting).unwrap_err().status(), 400);
+        assert!(requested_ttl(&with("0,60")).is_err(), "joined by a proxy");
     }
 }

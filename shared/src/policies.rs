@@ -14,7 +14,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::ApiError;
-use crate::policy::{self, Acl, DEFAULT_POLICY, DEFAULT_POLICY_NAME, Policy, ROOT_POLICY_NAME};
+use crate::policy::{
+    self, Acl, DEFAULT_POLICY, DEFAULT_POLICY_NAME, Policy, RESPONSE_WRAPPING_POLICY,
+    RESPONSE_WRAPPING_POLICY_NAME, ROOT_POLICY_NAME,
+};
 use crate::store::{ItemExt, Key, Query, Store, Value, Write, new_item, query_sort_keys};
 
 const PK: &str = "sys/policies";
@@ -35,10 +38,14 @@ pub fn valid_name(name: &str) -> bool {
         })
 }
 
-/// A policy's text: stored, or built in for `default`. `None` when it does not exist.
+/// A policy's text: stored, or built in for `default` and `response-wrapping`. `None`
+/// when it does not exist.
 pub async fn read(store: &dyn Store, name: &str) -> Result<Option<String>, ApiError> {
     if name == ROOT_POLICY_NAME {
         return Ok(Some(String::new()));
+    }
+    if name == RESPONSE_WRAPPING_POLICY_NAME {
+        return Ok(Some(RESPONSE_WRAPPING_POLICY.to_owned()));
     }
     let stored = store.get(&key(name)).await?;
     Ok(match stored {
@@ -53,7 +60,11 @@ pub async fn read(store: &dyn Store, name: &str) -> Result<Option<String>, ApiEr
 pub async fn missing(store: &dyn Store, names: &[String]) -> Result<Vec<String>, ApiError> {
     let asked: Vec<&String> = names
         .iter()
-        .filter(|n| *n != ROOT_POLICY_NAME && *n != DEFAULT_POLICY_NAME)
+        .filter(|n| {
+            *n != ROOT_POLICY_NAME
+                && *n != DEFAULT_POLICY_NAME
+                && *n != RESPONSE_WRAPPING_POLICY_NAME
+        })
         .collect();
     if asked.is_empty() {
         return Ok(Vec::new());
@@ -75,8 +86,8 @@ pub async fn write(store: &dyn Store, name: &str, text: &str, now: i64) -> Resul
             "invalid policy name: use lowercase letters, digits, '-', '_', '.', '@'",
         ));
     }
-    if name == ROOT_POLICY_NAME {
-        return Err(ApiError::bad("cannot update \"root\" policy"));
+    if name == ROOT_POLICY_NAME || name == RESPONSE_WRAPPING_POLICY_NAME {
+        return Err(ApiError::bad(format!("cannot update {name:?} policy")));
     }
     policy::parse(name, text).map_err(|e| ApiError::bad(format!("failed to parse policy: {e}")))?;
     let mut item = new_item(&key(name));
@@ -88,7 +99,10 @@ pub async fn write(store: &dyn Store, name: &str, text: &str, now: i64) -> Resul
 
 /// Deletes a policy (idempotent); 400 for `root` and `default`.
 pub async fn delete(store: &dyn Store, name: &str) -> Result<(), ApiError> {
-    if name == ROOT_POLICY_NAME || name == DEFAULT_POLICY_NAME {
+    if name == ROOT_POLICY_NAME
+        || name == DEFAULT_POLICY_NAME
+        || name == RESPONSE_WRAPPING_POLICY_NAME
+    {
         return Err(ApiError::bad(format!("cannot delete \"{name}\" policy")));
     }
     store
@@ -169,6 +183,8 @@ impl AclCache {
         let mut parsed: Vec<Policy> = Vec::with_capacity(names.len());
         for (name, item) in names.iter().zip(items) {
             let text = match &item {
+                // Built in and immutable: what a stored item says does not count.
+                _ if name == RESPONSE_WRAPPING_POLICY_NAME => RESPONSE_WRAPPING_POLICY.to_owned(),
                 Some(i) => i.s(A_TEXT)?.to_owned(),
                 None if name == DEFAULT_POLICY_NAME => DEFAULT_POLICY.to_owned(),
                 None => continue,

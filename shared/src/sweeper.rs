@@ -44,6 +44,9 @@ pub struct SweepReport {
     pub tokens: u64,
     /// Expired AppRole secret IDs deleted.
     pub secret_ids: u64,
+    /// Expired wrapped responses deleted ([`crate::wrapping`]; their tokens expire
+    /// as every token does).
+    pub wrappings: u64,
     /// Expired (or abandoned pending) leases revoked.
     pub leases: u64,
     /// Index entries that were already gone or no longer expired.
@@ -93,6 +96,7 @@ pub async fn init_cursor(store: &dyn Store, now: i64) -> Result<(), StoreError> 
 enum Outcome {
     Token,
     SecretId,
+    Wrapping,
     Lease,
     /// The revocation failed and the lease became irrevocable (it left the index).
     Irrevocable,
@@ -155,6 +159,13 @@ async fn remove(
             Ok(false) => Ok(Outcome::Skipped),
             Err(_) => Err(StoreError::Unavailable("token revocation".into())),
         };
+    }
+    if key.pk.starts_with(crate::wrapping::PK_PREFIX) {
+        return Ok(if crate::wrapping::sweep(store, &key, now).await? {
+            Outcome::Wrapping
+        } else {
+            Outcome::Skipped
+        });
     }
     // `approle/secret_id/{hash}`, or `approle/{uuid}/secret_id/{hash}` for a mount
     // enabled through the API.
@@ -223,6 +234,7 @@ pub async fn sweep(
                     match r {
                         Ok(Outcome::Token) => report.tokens += 1,
                         Ok(Outcome::SecretId) => report.secret_ids += 1,
+                        Ok(Outcome::Wrapping) => report.wrappings += 1,
                         Ok(Outcome::Lease) => report.leases += 1,
                         Ok(Outcome::Irrevocable) => report.irrevocable += 1,
                         Ok(Outcome::Skipped) => report.skipped += 1,
@@ -305,6 +317,7 @@ pub async fn sweep(
     tracing::info!(
         tokens = report.tokens,
         secret_ids = report.secret_ids,
+        wrappings = report.wrappings,
         leases = report.leases,
         skipped = report.skipped,
         failed = report.failed,

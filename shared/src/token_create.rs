@@ -274,6 +274,12 @@ fn finish_policies(
     }
     policies.sort();
     policies.dedup();
+    // Wrapping tokens' policy is only ever given by response wrapping (Vault's
+    // non-assignable policies).
+    let wrapping = crate::policy::RESPONSE_WRAPPING_POLICY_NAME;
+    if policies.iter().any(|p| p == wrapping) {
+        return Err(ApiError::bad(format!("cannot assign policy {wrapping:?}")));
+    }
     if policies.iter().any(|p| p == ROOT_POLICY)
         && !parent.policies.iter().any(|p| p == ROOT_POLICY)
     {
@@ -363,6 +369,16 @@ mod tests {
             policies(&root, &p, true)
                 .unwrap_err()
                 .contains("root tokens may not")
+        );
+        assert_eq!(
+            policies(
+                &req(json!({"policies": ["a", "response-wrapping"]})).unwrap(),
+                &parent(&["root"]),
+                true
+            )
+            .unwrap_err()
+            .to_string(),
+            "cannot assign policy \"response-wrapping\""
         );
         assert_eq!(
             policies(&root, &parent(&["root"]), true).unwrap(),

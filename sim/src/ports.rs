@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use sigil::aws_engine::iam::{AccessKey, FakeIam, IamApi, IamError, NewUser};
 use sigil::store::memory::MemoryStore;
-use sigil::store::{Item, Key, Page, Query, Store, StoreError, Write};
+use sigil::store::{Cond, Item, Key, Page, Query, Store, StoreError, Write};
 
 use crate::exec::port;
 
@@ -141,6 +141,19 @@ impl Store for SimStore {
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         self.before().await?;
         self.inner.query(query).await
+    }
+
+    async fn take(&self, key: &Key, cond: Cond) -> Result<Item, StoreError> {
+        self.before().await?;
+        // A lost answer after the delete applied: the item is gone and the caller
+        // never got it (what a timeout after DynamoDB applied the call looks like).
+        let r = self.inner.take(key, cond).await;
+        match r {
+            Ok(_) if self.faults.hit(self.faults.rates.store_applied_error) => Err(
+                StoreError::Unavailable("simulated timeout after the write was applied".into()),
+            ),
+            other => other,
+        }
     }
 }
 

@@ -332,6 +332,62 @@ tokens = [
     Step("policy/acl-delete-last", "DELETE", f"sys/policies/acl/{POLICY}"),
 ]
 
+# Response wrapping: a wrapped secret ID (the CLI's `write -wrap-ttl=60s -f
+# .../secret-id`) looked up without a token and unwrapped with the wrapping token as
+# the client token, twice; a wrapped KV read and token creation unwrapped by a third
+# party; sys/wrapping/wrap and rewrap; Vault's refusals.
+WRAP = {"X-Vault-Wrap-TTL": "60s"}
+wrapping = [
+    Step("wrapping/role-write", "POST", f"auth/approle/role/{ROLE}-w",
+         {"token_policies": "default", "token_ttl": "10m"}),
+    Step("wrapping/secret-id", "POST", f"auth/approle/role/{ROLE}-w/secret-id", EMPTY,
+         headers=WRAP, save={"wrapped_sid": "wrap_info.token"},
+         values=("wrap_info.ttl", "wrap_info.creation_path", "data", "auth")),
+    Step("wrapping/lookup", "POST", "sys/wrapping/lookup", {"token": "${wrapped_sid}"},
+         token=None, values=("data.creation_ttl", "data.creation_path")),
+    Step("wrapping/lookup-get", "GET", "sys/wrapping/lookup?token=${wrapped_sid}", token=None),
+    Step("wrapping/unwrap", "POST", "sys/wrapping/unwrap", EMPTY, token="${wrapped_sid}"),
+    Step("wrapping/unwrap-again", "POST", "sys/wrapping/unwrap", EMPTY, token="${wrapped_sid}"),
+    Step("wrapping/unwrap-again-body", "POST", "sys/wrapping/unwrap",
+         {"token": "${wrapped_sid}"}),
+    Step("wrapping/lookup-used", "POST", "sys/wrapping/lookup", {"token": "${wrapped_sid}"},
+         token=None),
+    Step("wrapping/kv-write", "POST", f"secret/data/{KV}-wrapped",
+         {"data": {"api_key": "wrapped-s3cret-compat"}}),
+    Step("wrapping/kv-read", "GET", f"secret/data/{KV}-wrapped", headers=WRAP,
+         save={"wrapped_kv": "wrap_info.token"}, values=("wrap_info.creation_path",)),
+    Step("wrapping/kv-unwrap-third-party", "POST", "sys/wrapping/unwrap",
+         {"token": "${wrapped_kv}"}, values=("data.data",)),
+    Step("wrapping/token-create", "POST", "auth/token/create", {"policies": ["default"]},
+         headers=WRAP, save={"wrapped_token": "wrap_info.token"},
+         values=("wrap_info.creation_path",)),
+    Step("wrapping/token-unwrap", "POST", "sys/wrapping/unwrap", {"token": "${wrapped_token}"},
+         values=("auth.policies",)),
+    Step("wrapping/wrap", "POST", "sys/wrapping/wrap", {"a": "b", "n": 1},
+         headers={"X-Vault-Wrap-TTL": "5m"}, save={"wrapped_data": "wrap_info.token"},
+         values=("wrap_info.ttl", "wrap_info.creation_path")),
+    Step("wrapping/wrap-without-ttl", "POST", "sys/wrapping/wrap", {"a": "b"}),
+    Step("wrapping/rewrap", "POST", "sys/wrapping/rewrap", {"token": "${wrapped_data}"},
+         headers={"X-Vault-Wrap-TTL": "30"}, save={"rewrapped": "wrap_info.token"},
+         values=("wrap_info.ttl", "wrap_info.creation_path")),
+    Step("wrapping/unwrap-rewrapped-old", "POST", "sys/wrapping/unwrap",
+         {"token": "${wrapped_data}"}),
+    Step("wrapping/unwrap-rewrapped", "POST", "sys/wrapping/unwrap", EMPTY,
+         token="${rewrapped}", values=("data",)),
+    Step("wrapping/unwrap-no-token", "POST", "sys/wrapping/unwrap", EMPTY, token=None),
+    Step("wrapping/unwrap-not-wrapping", "POST", "sys/wrapping/unwrap", EMPTY),
+    Step("wrapping/bad-ttl-header", "GET", f"secret/data/{KV}-wrapped",
+         headers={"X-Vault-Wrap-TTL": "soon"}),
+    Step("wrapping/negative-ttl-header", "GET", f"secret/data/{KV}-wrapped",
+         headers={"X-Vault-Wrap-TTL": "-5"}),
+    Step("wrapping/zero-ttl-header", "GET", f"secret/data/{KV}-wrapped",
+         headers={"X-Vault-Wrap-TTL": "0"}),
+    Step("wrapping/policy-write-immutable", "PUT", "sys/policies/acl/response-wrapping",
+         {"policy": 'path "x" { capabilities = ["read"] }'}),
+    Step("wrapping/kv-delete", "DELETE", f"secret/metadata/{KV}-wrapped"),
+    Step("wrapping/role-delete", "DELETE", f"auth/approle/role/{ROLE}-w"),
+]
+
 # KV v2 issues no lease, and OpenBao's aws engine would call real AWS: these cover the
 # lease routes with leases that do not exist.
 LEASE = f"aws/creds/compat-{RUN}/none"
@@ -582,6 +638,7 @@ SEQUENCES = {
     "policies": policies,
     "approle": approle,
     "tokens": tokens,
+    "wrapping": wrapping,
     "leases": leases,
     "system": system,
     "mounts": mounts,

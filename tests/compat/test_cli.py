@@ -84,6 +84,12 @@ SESSION = [
     # The same with a body, so that the rest of the session does not hang on `-f`.
     Cmd("approle-secret-id-body", ["write", "-format=json", f"{ROLE}/secret-id",
                                    'metadata={"ci":"cli"}'], save={"secret_id": "data.secret_id"}),
+    # Response wrapping: a secret ID handed out wrapped, unwrapped by a receiver that holds
+    # no token (the CLI sends the wrapping token as its token), then once more (refused).
+    Cmd("approle-secret-id-wrapped", ["write", "-format=json", "-wrap-ttl=60s", "-f",
+                                      f"{ROLE}/secret-id"], save={"wrapped": "wrap_info.token"}),
+    Cmd("unwrap", ["unwrap", "-format=json", "${wrapped}"], token=""),
+    Cmd("unwrap-again", ["unwrap", "${wrapped}"], json=False, token="", expect_rc=2),
     Cmd("approle-login", ["write", "-format=json", "auth/approle/login", "role_id=${role_id}",
                           "secret_id=${secret_id}"], token="",
         save={"token": "auth.client_token", "accessor": "auth.accessor"}),

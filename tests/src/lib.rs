@@ -522,6 +522,7 @@ pub const SENSITIVE_FIELDS: &[&str] = &[
     "jwt",
     "password",
     "token",
+    "wrapped_accessor",
 ];
 
 /// Records a secret the suite saw, for the log check in `make test`: appended as a line

@@ -522,7 +522,7 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
             400,
         ),
         (
-            "response wrapping asked for on a login",
+            "a negative wrap TTL on a login",
             with_header(
                 json_req(
                     "POST",
@@ -531,13 +531,13 @@ async fn hostile_requests_get_a_clear_4xx_and_change_nothing() {
                     json!({"role_id": role_id, "secret_id": secret_id}),
                 ),
                 "x-vault-wrap-ttl",
-                "5m",
+                "-5m",
             ),
             400,
         ),
         (
-            "response wrapping asked for on a KV read",
-            with_header(request("GET", kv, a, None), "x-vault-wrap-ttl", "300"),
+            "a wrap TTL joined by a proxy on a KV read",
+            with_header(request("GET", kv, a, None), "x-vault-wrap-ttl", "0,300"),
             400,
         ),
         (

@@ -157,3 +157,46 @@ def test_aws_iam_user_and_sts_credentials(admin):
     admin.secrets.aws.delete_role(name=sts)
     with pytest.raises(hvac.exceptions.InvalidPath):
         admin.secrets.aws.read_role(name=name)
+
+
+def test_response_wrapping(admin, role):
+    """A secret ID handed out wrapped, unwrapped once by a client holding no token,
+    then used to log in; a KV read wrapped for a third party; a second unwrap refused."""
+    name, role_id, _ = role
+    wrapped = admin.auth.approle.generate_secret_id(role_name=name, wrap_ttl="60s")
+    info = wrapped["wrap_info"]
+    seen(info["token"], info["accessor"], info.get("wrapped_accessor"))
+    assert wrapped["data"] is None and wrapped["auth"] is None
+    assert info["ttl"] == 60
+    assert info["creation_path"] == f"auth/approle/role/{name}/secret-id"
+    assert info["wrapped_accessor"]
+
+    lookup = hvac.Client(url=ADDR).adapter.post(
+        "/v1/sys/wrapping/lookup", json={"token": info["token"]}
+    )
+    assert lookup["data"]["creation_ttl"] == 60
+
+    receiver = hvac.Client(url=ADDR, token=info["token"])
+    unwrapped = receiver.sys.unwrap()
+    secret_id = unwrapped["data"]["secret_id"]
+    seen(secret_id, unwrapped["data"]["secret_id_accessor"])
+    assert unwrapped["data"]["secret_id_accessor"] == info["wrapped_accessor"]
+    login = hvac.Client(url=ADDR).auth.approle.login(role_id=role_id, secret_id=secret_id)
+    seen(login["auth"]["client_token"], login["auth"]["accessor"])
+    with pytest.raises(hvac.exceptions.VaultError) as err:
+        hvac.Client(url=ADDR, token=info["token"]).sys.unwrap()
+    assert "wrapping token is not valid or does not exist" in str(err.value)
+
+    # A KV read wrapped, unwrapped by a third party with its own token.
+    path = f"hvac/{name}-wrapped"
+    admin.secrets.kv.v2.create_or_update_secret(
+        path=path, secret={"api_key": "wrapped-s3cret-hvac"}, mount_point="secret"
+    )
+    kv = admin.read(f"secret/data/{path}", wrap_ttl="2m")
+    seen(kv["wrap_info"]["token"], kv["wrap_info"]["accessor"])
+    assert kv["wrap_info"]["ttl"] == 120 and "wrapped_accessor" not in kv["wrap_info"]
+    opened = admin.sys.unwrap(token=kv["wrap_info"]["token"])
+    assert opened["data"]["data"] == {"api_key": "wrapped-s3cret-hvac"}
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        admin.sys.unwrap(token=kv["wrap_info"]["token"])
+    admin.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point="secret")

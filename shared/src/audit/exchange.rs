@@ -281,6 +281,10 @@ impl Serialize for ResponseSection<'_> {
                     map.serialize_entry(name, &AuthResponse { key, auth })?;
                 }
                 ("auth", _) => map.serialize_entry(name, value)?,
+                ("wrap_info", Value::Object(info)) => {
+                    map.serialize_entry(name, &WrapInfoResponse { key, info })?;
+                }
+                ("wrap_info", Value::Null) => map.serialize_entry(name, value)?,
                 _ => map.serialize_entry(name, &key.hashed(value))?,
             }
         }
@@ -299,6 +303,30 @@ impl Serialize for AuthResponse<'_> {
         let mut map = s.serialize_map(Some(self.auth.len()))?;
         for (name, value) in self.auth {
             if AUTH_READABLE.contains(&name.as_str()) {
+                map.serialize_entry(name, value)?;
+            } else {
+                map.serialize_entry(name, &self.key.hashed(value))?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// Fields of a response's `wrap_info` a response line shows as they are (the
+/// wrapping token and the accessors are hashed, as Vault's audit devices do).
+const WRAP_INFO_READABLE: &[&str] = &["ttl", "creation_time", "creation_path"];
+
+/// A response's `wrap_info` with the wrapping token and accessors hashed.
+struct WrapInfoResponse<'a> {
+    key: &'a AuditKey,
+    info: &'a serde_json::Map<String, Value>,
+}
+
+impl Serialize for WrapInfoResponse<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.info.len()))?;
+        for (name, value) in self.info {
+            if WRAP_INFO_READABLE.contains(&name.as_str()) {
                 map.serialize_entry(name, value)?;
             } else {
                 map.serialize_entry(name, &self.key.hashed(value))?;

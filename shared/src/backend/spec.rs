@@ -59,6 +59,11 @@ pub struct PathSpec {
     /// parameters split, legacy aliases resolved), so constraints see what takes
     /// effect.
     pub normalize: fn(&mut Body),
+    /// The request names a wrapping token (`sys/wrapping/unwrap`, `rewrap`): as in
+    /// Vault, the token is checked before the caller is authenticated, so an invalid
+    /// one answers 400 `wrapping token is not valid or does not exist`
+    /// ([`crate::wrapping::validate`]).
+    pub wrapping_token: bool,
 }
 
 fn keep(_: &mut Body) {}
@@ -76,7 +81,14 @@ impl PathSpec {
             existence_check: false,
             parameter_checks: true,
             normalize: keep,
+            wrapping_token: false,
         }
+    }
+
+    /// The request names a wrapping token, checked before authentication.
+    pub const fn wrapping_token(mut self) -> Self {
+        self.wrapping_token = true;
+        self
     }
 
     /// No token needed.

@@ -18,8 +18,8 @@ pub enum Reply {
     Empty(u16),
 }
 
-/// The envelope's fields other than `request_id`. `Debug` leaves out `data`, `auth`
-/// and `top_level` (they carry secrets and tokens).
+/// The envelope's fields other than `request_id`. `Debug` leaves out `data`, `auth`,
+/// `top_level` and `wrap_info` (they carry secrets and tokens).
 #[derive(Clone, Default, PartialEq)]
 pub struct Envelope {
     /// `data`.
@@ -39,6 +39,9 @@ pub struct Envelope {
     /// Extra top-level fields some of Vault's `sys/` endpoints answer with besides
     /// `data` (e.g. `sys/audit-hash`'s `hash`).
     pub top_level: serde_json::Map<String, Value>,
+    /// `wrap_info` (a wrapped response: the wrapping token, its accessor, TTL and
+    /// creation time and path; see [`crate::wrapping`]). Null otherwise.
+    pub wrap_info: Option<Value>,
 }
 
 impl std::fmt::Debug for Envelope {
@@ -80,7 +83,7 @@ impl Envelope {
             "renewable": self.renewable,
             "lease_duration": self.lease_duration,
             "data": self.data,
-            "wrap_info": null,
+            "wrap_info": self.wrap_info,
             "warnings": if self.warnings.is_empty() { Value::Null } else { json!(self.warnings) },
             "auth": self.auth,
             "mount_type": self.mount_type,

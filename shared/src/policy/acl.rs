@@ -38,6 +38,18 @@ struct Perm {
     path: Box<str>,
     capabilities: Capabilities,
     params: ParamRules,
+    /// `min_wrapping_ttl` / `max_wrapping_ttl`, seconds (0: none).
+    min_wrapping_ttl: i64,
+    max_wrapping_ttl: i64,
+}
+
+/// The lesser of two wrapping TTL bounds, 0 meaning none (Vault's `NewACL` prefers
+/// the shorter lifetime for both the minimum and the maximum).
+fn lesser_bound(a: i64, b: i64) -> i64 {
+    match (a, b) {
+        (0, x) | (x, 0) => x,
+        (a, b) => a.min(b),
+    }
 }
 
 /// What the trie holds at a key: the prefix rule `key*`, and the `+` rules whose text
@@ -263,6 +275,8 @@ impl Perm {
                     &rule.denied_parameters,
                 )
             },
+            min_wrapping_ttl: if denied { 0 } else { rule.min_wrapping_ttl },
+            max_wrapping_ttl: if denied { 0 } else { rule.max_wrapping_ttl },
         }
     }
 
@@ -276,9 +290,13 @@ impl Perm {
         if rule.capabilities.is_deny() {
             self.capabilities = Capability::Deny.into();
             self.params = ParamRules::default();
+            self.min_wrapping_ttl = 0;
+            self.max_wrapping_ttl = 0;
             return;
         }
         self.capabilities = self.capabilities.union(rule.capabilities);
+        self.min_wrapping_ttl = lesser_bound(self.min_wrapping_ttl, rule.min_wrapping_ttl);
+        self.max_wrapping_ttl = lesser_bound(self.max_wrapping_ttl, rule.max_wrapping_ttl);
         self.params.merge(
             &rule.required_parameters,
             &rule.allowed_parameters,
@@ -432,6 +450,40 @@ impl Acl {
             Some(perm) if perm.params.is_empty() => Ok(()),
             Some(perm) => perm.params.check(body),
         }
+    }
+
+    /// Checks the response wrapping a request asks for (`wrap_ttl` seconds, 0: none)
+    /// against the `min_wrapping_ttl` / `max_wrapping_ttl` of the rule that wins on
+    /// `path` (Vault's `AllowOperation`): with a maximum set, the request must be
+    /// wrapped with at most that TTL; with a minimum set, wrapped with at least that
+    /// TTL; merged bounds that cross refuse everything. `list`: the request is a list
+    /// operation (the trailing-slash fallback). Always `Ok` for the root ACL and where
+    /// no rule matches (the capability check refuses those).
+    ///
+    /// # Errors
+    /// A short reason; answer the client 403 "permission denied", as Vault does.
+    pub fn check_wrapping(&self, path: &str, list: bool, wrap_ttl: i64) -> Result<(), String> {
+        if self.root {
+            return Ok(());
+        }
+        let Some(perm) = self.find(path, list) else {
+            return Ok(());
+        };
+        let (min, max) = (perm.min_wrapping_ttl, perm.max_wrapping_ttl);
+        if max > 0 && (wrap_ttl == 0 || wrap_ttl > max) {
+            return Err(format!(
+                "the path's policy requires response wrapping with a TTL of at most {max}s"
+            ));
+        }
+        if min > 0 && (wrap_ttl == 0 || wrap_ttl < min) {
+            return Err(format!(
+                "the path's policy requires response wrapping with a TTL of at least {min}s"
+            ));
+        }
+        if min != 0 && max != 0 && max < min {
+            return Err("the merged policies' wrapping TTL bounds cross".to_owned());
+        }
+        Ok(())
     }
 
     /// The winning rule for `path` (Vault's `AllowOperation` lookup order).

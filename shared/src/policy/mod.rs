@@ -46,5 +46,5 @@ pub use capability::{Capabilities, Capability, UnknownCapability};
 pub use grant::Grant;
 pub use parse::{
     DEFAULT_POLICY, DEFAULT_POLICY_NAME, MAX_PATH_RULES, MAX_POLICY_BYTES, PathRule, Policy,
-    PolicyError, ROOT_POLICY_NAME, parse,
+    PolicyError, RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_NAME, ROOT_POLICY_NAME, parse,
 };

@@ -29,7 +29,8 @@ pub const DEFAULT_POLICY_NAME: &str = "default";
 
 /// Sigil's built-in `default` policy (HCL): what every token may do to itself. It is the
 /// self-service part of Vault's own default policy: look the token up, renew it, revoke
-/// it, ask for its capabilities on a path, look up and renew leases.
+/// it, ask for its capabilities on a path, look up and renew leases, wrap values and
+/// look up and unwrap wrapping tokens.
 pub const DEFAULT_POLICY: &str = r#"# Sigil's built-in "default" policy (the self-service part of Vault's).
 
 # Allow tokens to look up their own properties
@@ -62,6 +63,42 @@ path "sys/leases/lookup" {
 path "sys/leases/renew" {
   capabilities = ["update"]
 }
+
+# Allow a token to wrap arbitrary values in a response-wrapping token
+path "sys/wrapping/wrap" {
+  capabilities = ["update"]
+}
+
+# Allow a token to look up the creation time and TTL of a given
+# response-wrapping token
+path "sys/wrapping/lookup" {
+  capabilities = ["update"]
+}
+
+# Allow a token to unwrap a response-wrapping token. This is a convenience to
+# avoid client token swapping since this is also part of the response wrapping
+# policy.
+path "sys/wrapping/unwrap" {
+  capabilities = ["update"]
+}
+"#;
+
+/// Name of the built-in policy of wrapping tokens (Vault's `response-wrapping`): it
+/// cannot be written, deleted or given to a token.
+pub const RESPONSE_WRAPPING_POLICY_NAME: &str = "response-wrapping";
+
+/// The built-in `response-wrapping` policy (HCL): a wrapping token may unwrap itself,
+/// or revoke itself. (Vault's also grants `cubbyhole/response`; Sigil has no
+/// cubbyhole.)
+pub const RESPONSE_WRAPPING_POLICY: &str = r#"# Sigil's built-in "response-wrapping" policy.
+
+path "sys/wrapping/unwrap" {
+  capabilities = ["update"]
+}
+
+path "auth/token/revoke-self" {
+  capabilities = ["update"]
+}
 "#;
 
 /// One `path "..." { ... }` rule of a policy.
@@ -79,6 +116,12 @@ pub struct PathRule {
     pub allowed_parameters: BTreeMap<String, Vec<Value>>,
     /// `denied_parameters`: name (lower case, or `"*"`) to denied values (`[]`: any).
     pub denied_parameters: BTreeMap<String, Vec<Value>>,
+    /// `min_wrapping_ttl`, seconds (0: none): a request on the path must ask for
+    /// response wrapping with at least this TTL.
+    pub min_wrapping_ttl: i64,
+    /// `max_wrapping_ttl`, seconds (0: none): a request on the path must ask for
+    /// response wrapping with at most this TTL.
+    pub max_wrapping_ttl: i64,
 }
 
 /// A named, parsed policy: its path rules in the order written.
@@ -136,7 +179,8 @@ impl PolicyError {
 /// ```
 ///
 /// or `{"path": {"secret/data/*": {"capabilities": ["read", "list"]}}}`. A top-level
-/// `name` is ignored; `min_wrapping_ttl`, `max_wrapping_ttl`, `mfa_methods`,
+/// `name` is ignored; `min_wrapping_ttl` and `max_wrapping_ttl` (durations) bound the
+/// response wrapping a request on the path must ask for; `mfa_methods`,
 /// `control_group` and `comment` inside a path are accepted and ignored.
 ///
 /// # Errors
@@ -268,13 +312,18 @@ enum Entry {
     NotLiteral(&'static str),
 }
 
-const IGNORED_KEYS: [&str; 5] = [
-    "comment",
-    "min_wrapping_ttl",
-    "max_wrapping_ttl",
-    "mfa_methods",
-    "control_group",
-];
+const IGNORED_KEYS: [&str; 3] = ["comment", "mfa_methods", "control_group"];
+
+/// A wrapping TTL of a path rule: integer seconds or a duration string (Vault's
+/// `ParseDurationSecond`).
+fn wrapping_ttl(key: &str, value: &Value) -> Result<i64, String> {
+    crate::http::params::parse_duration(value).map_err(|e| match value {
+        Value::String(s) if s.len() <= 64 => {
+            format!("error parsing {key}: invalid duration {s:?}")
+        }
+        _ => format!("error parsing {key}: {e}"),
+    })
+}
 
 fn build_rule(block: RawBlock) -> Result<PathRule, String> {
     let path = block
@@ -289,6 +338,7 @@ fn build_rule(block: RawBlock) -> Result<PathRule, String> {
     let mut required = Vec::new();
     let mut allowed = BTreeMap::new();
     let mut denied = BTreeMap::new();
+    let (mut min_wrapping_ttl, mut max_wrapping_ttl) = (0, 0);
     let mut seen: Vec<&str> = Vec::new();
     for (key, entry) in &block.entries {
         if seen.contains(&key.as_str()) {
@@ -326,6 +376,8 @@ fn build_rule(block: RawBlock) -> Result<PathRule, String> {
             }
             "allowed_parameters" => allowed = param_map(key, value).map_err(at)?,
             "denied_parameters" => denied = param_map(key, value).map_err(at)?,
+            "min_wrapping_ttl" => min_wrapping_ttl = wrapping_ttl(key, value).map_err(at)?,
+            "max_wrapping_ttl" => max_wrapping_ttl = wrapping_ttl(key, value).map_err(at)?,
             other => return Err(at(format!("unknown key {other:?}"))),
         }
     }
@@ -338,12 +390,19 @@ fn build_rule(block: RawBlock) -> Result<PathRule, String> {
         // Vault keeps only deny when a rule lists it.
         capabilities = Capability::Deny.into();
     }
+    if min_wrapping_ttl != 0 && max_wrapping_ttl != 0 && max_wrapping_ttl < min_wrapping_ttl {
+        return Err(at(
+            "max_wrapping_ttl cannot be less than min_wrapping_ttl".to_owned()
+        ));
+    }
     Ok(PathRule {
         path,
         capabilities,
         required_parameters: required,
         allowed_parameters: allowed,
         denied_parameters: denied,
+        min_wrapping_ttl,
+        max_wrapping_ttl,
     })
 }
 
@@ -661,6 +720,14 @@ impl fmt::Display for Policy {
                 }
                 writeln!(f, "  }}")?;
             }
+            for (key, ttl) in [
+                ("min_wrapping_ttl", rule.min_wrapping_ttl),
+                ("max_wrapping_ttl", rule.max_wrapping_ttl),
+            ] {
+                if ttl != 0 {
+                    writeln!(f, "  {key} = {ttl}")?;
+                }
+            }
             writeln!(f, "}}")?;
         }
         Ok(())
@@ -722,6 +789,47 @@ path "secret/restricted" {
             Value::Array(r.denied_parameters["n"].clone()),
             serde_json::json!([1, 2.5, true, null, {"a": "b"}])
         );
+        assert_eq!((r.min_wrapping_ttl, r.max_wrapping_ttl), (1, 90));
+        assert_eq!(
+            (p.rules[0].min_wrapping_ttl, p.rules[0].max_wrapping_ttl),
+            (0, 0)
+        );
+    }
+
+    #[test]
+    fn wrapping_ttls_parse_as_durations_and_must_not_cross() {
+        let rule = |body: &str| {
+            parse(
+                "p",
+                &format!("path \"x\" {{\n  capabilities = [\"read\"]\n{body}\n}}\n"),
+            )
+        };
+        let r = rule("  min_wrapping_ttl = \"1m\"\n  max_wrapping_ttl = \"2h\"").unwrap();
+        assert_eq!(
+            (r.rules[0].min_wrapping_ttl, r.rules[0].max_wrapping_ttl),
+            (60, 7200)
+        );
+        // Equal bounds are fine; a maximum under the minimum is Vault's error.
+        assert!(rule("  min_wrapping_ttl = 60\n  max_wrapping_ttl = 60").is_ok());
+        let e = rule("  min_wrapping_ttl = 100\n  max_wrapping_ttl = 10").unwrap_err();
+        assert!(
+            e.reason
+                .contains("max_wrapping_ttl cannot be less than min_wrapping_ttl"),
+            "{e}"
+        );
+        let e = rule("  min_wrapping_ttl = \"soon\"").unwrap_err();
+        assert!(e.reason.contains("error parsing min_wrapping_ttl"), "{e}");
+        assert!(rule("  max_wrapping_ttl = -5").is_err());
+        assert!(rule("  max_wrapping_ttl = [1]").is_err());
+        // Rendered back, the bounds survive a round trip.
+        let text = r.to_string();
+        assert_eq!(parse("p", &text).unwrap(), r, "{text}");
+        let json = parse(
+            "p",
+            r#"{"path": {"x": {"capabilities": ["read"], "min_wrapping_ttl": "1m", "max_wrapping_ttl": 7200}}}"#,
+        )
+        .unwrap();
+        assert_eq!(json, r);
     }
 
     #[test]
@@ -975,6 +1083,22 @@ path "secret/restricted" {
                 ("sys/capabilities-self", vec!["update"]),
                 ("sys/leases/lookup", vec!["update"]),
                 ("sys/leases/renew", vec!["update"]),
+                ("sys/wrapping/wrap", vec!["update"]),
+                ("sys/wrapping/lookup", vec!["update"]),
+                ("sys/wrapping/unwrap", vec!["update"]),
+            ]
+        );
+        let w = parse(RESPONSE_WRAPPING_POLICY_NAME, RESPONSE_WRAPPING_POLICY).expect("policy");
+        let rules: Vec<(&str, Vec<&str>)> = w
+            .rules
+            .iter()
+            .map(|r| (r.path.as_str(), r.capabilities.names()))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("sys/wrapping/unwrap", vec!["update"]),
+                ("auth/token/revoke-self", vec!["update"]),
             ]
         );
     }

@@ -932,6 +932,8 @@ fn rule() -> impl Strategy<Value = PathRule> {
         required_parameters: vec![],
         allowed_parameters: Default::default(),
         denied_parameters: Default::default(),
+        min_wrapping_ttl: 0,
+        max_wrapping_ttl: 0,
     })
 }
 
@@ -1005,6 +1007,8 @@ proptest! {
             required_parameters: vec![],
             allowed_parameters: Default::default(),
             denied_parameters: Default::default(),
+            min_wrapping_ttl: 0,
+            max_wrapping_ttl: 0,
         };
         if into_existing {
             after_set[0].rules.push(deny);
@@ -1085,4 +1089,83 @@ path "secret/data/x" { capabilities = ["deny"] }
     let only_deny = parse("d", r#"path "secret/*" { capabilities = ["deny"] }"#).unwrap();
     assert!(!Acl::new(&[&only_deny]).grants_under("secret/"));
     assert!(Acl::root().grants_under("anything/"));
+}
+
+/// Vault's `AllowOperation` wrapping rules, as OpenBao answers them (checked against
+/// `bao server -dev`: a `min_wrapping_ttl = "60s"` path refuses an unwrapped request and
+/// one wrapped for 30s, allows 60s and 121s; `max_wrapping_ttl = 120` refuses an
+/// unwrapped request and 121s, allows 30s to 120s).
+#[test]
+fn wrapping_ttl_bounds() {
+    let acl = compile(&policies(&[r#"
+path "secret/data/min" {
+  capabilities = ["read"]
+  min_wrapping_ttl = "60s"
+}
+path "secret/data/max" {
+  capabilities = ["read"]
+  max_wrapping_ttl = 120
+}
+path "secret/data/both/*" {
+  capabilities = ["read", "list"]
+  min_wrapping_ttl = 10
+  max_wrapping_ttl = 20
+}
+path "secret/data/free" {
+  capabilities = ["read"]
+}
+"#]));
+    let ok = |path: &str, ttl: i64| acl.check_wrapping(path, false, ttl).is_ok();
+    for (ttl, allowed) in [
+        (0, false),
+        (30, false),
+        (59, false),
+        (60, true),
+        (121, true),
+    ] {
+        assert_eq!(ok("secret/data/min", ttl), allowed, "min, {ttl}");
+    }
+    for (ttl, allowed) in [(0, false), (1, true), (30, true), (120, true), (121, false)] {
+        assert_eq!(ok("secret/data/max", ttl), allowed, "max, {ttl}");
+    }
+    for (ttl, allowed) in [(0, false), (9, false), (10, true), (20, true), (21, false)] {
+        assert_eq!(ok("secret/data/both/x", ttl), allowed, "both, {ttl}");
+    }
+    assert!(ok("secret/data/free", 0) && ok("secret/data/free", 999));
+    // No rule: nothing to check here (the capability check refuses).
+    assert!(ok("other/path", 0));
+    // The list fallback finds the same rule for a folder.
+    assert!(acl.check_wrapping("secret/data/both/", true, 0).is_err());
+    assert!(
+        Acl::root()
+            .check_wrapping("secret/data/min", false, 0)
+            .is_ok()
+    );
+}
+
+/// Identical paths merge to the lesser of each bound (Vault prefers the shorter
+/// lifetime); bounds that then cross refuse every request; a deny drops them.
+#[test]
+fn wrapping_ttl_bounds_merge() {
+    let acl = compile(&policies(&[
+        "path \"p\" {\n  capabilities = [\"read\"]\n  min_wrapping_ttl = 100\n  max_wrapping_ttl = 300\n}\n",
+        "path \"p\" {\n  capabilities = [\"read\"]\n  min_wrapping_ttl = 50\n  max_wrapping_ttl = 200\n}\n",
+    ]));
+    assert!(acl.check_wrapping("p", false, 50).is_ok());
+    assert!(acl.check_wrapping("p", false, 49).is_err());
+    assert!(acl.check_wrapping("p", false, 200).is_ok());
+    assert!(acl.check_wrapping("p", false, 201).is_err());
+    let crossed = compile(&policies(&[
+        "path \"p\" {\n  capabilities = [\"read\"]\n  min_wrapping_ttl = 100\n}\n",
+        "path \"p\" {\n  capabilities = [\"read\"]\n  max_wrapping_ttl = 50\n}\n",
+    ]));
+    for ttl in [0, 49, 50, 75, 100, 101] {
+        assert!(crossed.check_wrapping("p", false, ttl).is_err(), "{ttl}");
+    }
+    let denied = compile(&policies(&[
+        "path \"p\" {\n  capabilities = [\"read\"]\n  min_wrapping_ttl = 100\n}\n",
+        "path \"p\" {\n  capabilities = [\"deny\"]\n}\n",
+    ]));
+    assert!(denied.check_wrapping("p", false, 0).is_ok());
+    assert!(denied.capabilities("p").is_empty());
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 
 use super::memory::MemoryStore;
-use super::{Item, Key, Page, Query, Store, StoreError, Write};
+use super::{Cond, Item, Key, Page, Query, Store, StoreError, Write};
 
 /// The port call before which the other request runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,5 +80,9 @@ impl Store for Interpose {
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         self.before(Call::Query).await;
         self.inner.query(query).await
+    }
+    async fn take(&self, key: &Key, cond: Cond) -> Result<Item, StoreError> {
+        self.before(Call::Write).await;
+        self.inner.take(key, cond).await
     }
 }

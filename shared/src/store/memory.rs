@@ -271,6 +271,25 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn take(&self, key: &Key, cond: Cond) -> Result<Item, StoreError> {
+        self.enter()?;
+        let mut items = lock(&self.items);
+        let current = get(&items, key).cloned();
+        match current {
+            Some(item) if holds(&cond, Some(&item)) => {
+                apply(
+                    &mut items,
+                    Write::Delete {
+                        key: key.clone(),
+                        cond: None,
+                    },
+                );
+                Ok(item)
+            }
+            _ => Err(StoreError::ConditionFailed),
+        }
+    }
+
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         self.enter()?;
         let items = lock(&self.items);
@@ -315,5 +334,47 @@ impl Store for MemoryStore {
             .collect();
         let next = if more { page.last().cloned() } else { None };
         Ok(Page { items: page, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::new_item;
+
+    /// `take` deletes and returns the item only when its condition holds; an absent
+    /// item fails every condition that needs it; once taken, it is gone for the next.
+    #[tokio::test]
+    async fn take_is_a_conditional_delete_returning_the_item() {
+        let store = MemoryStore::new();
+        let key = Key::new("p", "s");
+        let mut item = new_item(&key);
+        item.insert("n".into(), Value::N(5));
+        store
+            .write(Write::Put {
+                item: item.clone(),
+                cond: None,
+            })
+            .await
+            .unwrap();
+        let at_least = |n| Cond::And(vec![Cond::Exists, Cond::Ge("n", n)]);
+        assert!(matches!(
+            store.take(&key, at_least(6)).await,
+            Err(StoreError::ConditionFailed)
+        ));
+        assert!(
+            store.get(&key).await.unwrap().is_some(),
+            "a failed take keeps it"
+        );
+        assert_eq!(store.take(&key, at_least(5)).await.unwrap(), item);
+        assert!(store.get(&key).await.unwrap().is_none());
+        assert!(matches!(
+            store.take(&key, at_least(0)).await,
+            Err(StoreError::ConditionFailed)
+        ));
+        assert!(matches!(
+            store.take(&key, Cond::Exists).await,
+            Err(StoreError::ConditionFailed)
+        ));
     }
 }

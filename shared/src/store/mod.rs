@@ -217,4 +217,10 @@ pub trait Store: Send + Sync {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
     /// One page of a query.
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
+    /// Deletes the item at `key` only if `cond` holds, and returns it as it was: one
+    /// atomic step (DynamoDB `DeleteItem` with a condition and `ReturnValues=ALL_OLD`),
+    /// so of several concurrent takes of one item exactly one gets it.
+    /// [`StoreError::ConditionFailed`] when the condition does not hold (an absent item
+    /// fails any condition that needs it to exist). One round trip.
+    async fn take(&self, key: &Key, cond: Cond) -> Result<Item, StoreError>;
 }

@@ -414,6 +414,29 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn take(&self, key: &Key, cond: Cond) -> Result<Item, StoreError> {
+        let mut ex = Expr::default();
+        let c = ex.cond(&cond);
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .condition_expression(c)
+            .set_expression_attribute_names(ex.names())
+            .set_expression_attribute_values(ex.values())
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", &e))?;
+        // A condition that held on an existing item returns it; an absent item can
+        // only pass a condition that does not need it (`NotExists`, `AttrAbsent`).
+        match out.attributes() {
+            Some(attrs) if !attrs.is_empty() => from_attrs(attrs),
+            _ => Err(StoreError::ConditionFailed),
+        }
+    }
+
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         // Nothing to write (a batch token's creation): no call, as the in-memory store.
         if writes.is_empty() {

@@ -7,6 +7,7 @@ mod mounts;
 mod policies;
 mod quotas;
 mod status;
+mod wrapping;
 
 use serde_json::json;
 
@@ -156,6 +157,19 @@ pub static PATHS: &[PathSpec] = &[
         "audit-hash/{device}",
         &[op!(Update, Admin, audit_hash::hash)],
     ),
+    // Response wrapping: served by issue, the workload-facing function that already
+    // holds the keyring and writes tokens. `lookup` needs no token (as in Vault).
+    PathSpec::new("wrapping/wrap", &[op!(Update, Issue, wrapping::wrap)]),
+    PathSpec::new("wrapping/unwrap", &[op!(Update, Issue, wrapping::unwrap)]).wrapping_token(),
+    PathSpec::new(
+        "wrapping/lookup",
+        &[
+            op!(Read, Issue, wrapping::lookup),
+            op!(Update, Issue, wrapping::lookup),
+        ],
+    )
+    .public(),
+    PathSpec::new("wrapping/rewrap", &[op!(Update, Issue, wrapping::rewrap)]).wrapping_token(),
     PathSpec::new("quotas/rate-limit", &[op!(List, Admin, quotas::list)]),
     PathSpec::new(
         "quotas/rate-limit/{name}",
