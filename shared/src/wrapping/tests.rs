@@ -446,3 +446,88 @@ async fn wrapping_ttl_bounds_govern_requests() {
         assert_eq!(r.status, status, "{wrap:?}");
     }
 }
+
+/// Round trips of a warm function (in-memory store, counted): wrapping adds one
+/// transaction to the request it wraps (a warm `sys/wrapping/wrap`: 2 in all); an unwrap
+/// costs the wrapping token's check, lookup and use, the take, and the token's
+/// revocation through the ordinary revocation job (measured: 11 either way; printed
+/// with `--nocapture`).
+#[tokio::test]
+async fn round_trips() {
+    let env = Env::new().await;
+    let app = env.app();
+    let send = |path: &str, token: &str, wrap: Option<&str>, body: Value| {
+        let mut headers = vec![("x-vault-token".to_owned(), token.to_owned())];
+        if let Some(w) = wrap {
+            headers.push(("x-vault-wrap-ttl".to_owned(), w.to_owned()));
+        }
+        ApiRequest {
+            method: "POST".into(),
+            path: format!("/v1/{path}"),
+            headers,
+            body: body.to_string().into_bytes(),
+            request_id: "r".into(),
+            ..ApiRequest::default()
+        }
+    };
+    // Warm: mount table, policies, audit key, data key.
+    let r = app
+        .handle(send(
+            "sys/wrapping/wrap",
+            &env.root,
+            Some("60"),
+            json!({"a": 1}),
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    let before = env.store.calls();
+    let r = app
+        .handle(send(
+            "sys/wrapping/wrap",
+            &env.root,
+            Some("60"),
+            json!({"a": 1}),
+        ))
+        .await;
+    let wrap = env.store.calls() - before;
+    let token = r.body.unwrap()["wrap_info"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = env.store.calls();
+    let r = app
+        .handle(send("sys/wrapping/unwrap", &token, None, json!({})))
+        .await;
+    assert_eq!(r.status, 200);
+    let unwrap_self = env.store.calls() - before;
+    let r = app
+        .handle(send(
+            "sys/wrapping/wrap",
+            &env.root,
+            Some("60"),
+            json!({"a": 1}),
+        ))
+        .await;
+    let token = r.body.unwrap()["wrap_info"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = env.store.calls();
+    let r = app
+        .handle(send(
+            "sys/wrapping/unwrap",
+            &env.root,
+            None,
+            json!({"token": token}),
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    let unwrap_third = env.store.calls() - before;
+    println!(
+        "round trips: wrap {wrap}, unwrap (own token) {unwrap_self}, unwrap (third party) {unwrap_third}"
+    );
+    // A warm sys/wrapping/wrap by an unlimited token: the token read, the transaction.
+    assert_eq!(wrap, 2);
+    assert!(unwrap_self <= 11, "{unwrap_self}");
+    assert!(unwrap_third <= 11, "{unwrap_third}");
+}
