@@ -25,7 +25,6 @@ use std::collections::BTreeMap;
 
 use crate::crypto::{self, SealingKey};
 use crate::error::ApiError;
-use crate::token::{ROOT_POLICY, TokenEntry};
 
 /// The prefix of every batch token.
 pub const PREFIX: &str = "sglb.";
@@ -36,30 +35,36 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const MAX_LEN: usize = 8192;
 
 /// What a batch token carries (short field names keep the token short). Times in Unix
-/// seconds, TTL in seconds.
-#[derive(Serialize, Deserialize)]
-struct Record {
+/// seconds, TTL in seconds. [`crate::token`] turns it into a token entry and back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
     /// Policies, sorted.
-    p: Vec<String>,
+    #[serde(rename = "p")]
+    pub policies: Vec<String>,
     /// Issued at.
-    i: i64,
+    #[serde(rename = "i")]
+    pub issued_at: i64,
     /// Expires at.
-    e: i64,
+    #[serde(rename = "e")]
+    pub expire_at: i64,
     /// TTL at creation.
-    t: i64,
+    #[serde(rename = "t")]
+    pub creation_ttl: i64,
     /// Display name.
-    n: String,
+    #[serde(rename = "n")]
+    pub display_name: String,
     /// Metadata.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    m: BTreeMap<String, String>,
+    #[serde(rename = "m", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
     /// Creating path.
-    c: String,
+    #[serde(rename = "c")]
+    pub path: String,
     /// Ancestors' hashes, parent first (empty: an orphan).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    a: Vec<String>,
+    #[serde(rename = "a", default, skip_serializing_if = "Vec::is_empty")]
+    pub ancestors: Vec<String>,
     /// Token role (empty: none).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    r: String,
+    #[serde(rename = "r", default, skip_serializing_if = "String::is_empty")]
+    pub role: String,
 }
 
 fn aad() -> Vec<u8> {
@@ -71,22 +76,9 @@ pub fn is_batch(token: &SecretString) -> bool {
     token.expose_secret().starts_with(PREFIX)
 }
 
-/// Seals `entry` into a batch token. The entry's `hash` is ignored: the token's own
-/// SHA-256 is its ID ([`open`] returns it), as a service token's.
-pub fn seal(key: &SealingKey, entry: &TokenEntry) -> Result<SecretString, ApiError> {
-    let record = Record {
-        p: entry.policies.clone(),
-        i: entry.issued_at,
-        e: entry.expire_at,
-        t: entry.creation_ttl,
-        n: entry.display_name.clone(),
-        m: entry.meta.clone(),
-        c: entry.path.clone(),
-        a: entry.ancestors.clone(),
-        r: entry.role.clone(),
-    };
-    let json =
-        zeroize::Zeroizing::new(serde_json::to_vec(&record).map_err(|_| ApiError::Internal)?);
+/// Seals `record` into a batch token. 400 when the token would exceed [`MAX_LEN`].
+pub fn seal(key: &SealingKey, record: &Record) -> Result<SecretString, ApiError> {
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(record).map_err(|_| ApiError::Internal)?);
     let sealed = key.seal(&aad(), &json).map_err(|_| ApiError::Internal)?;
     let token = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(sealed));
     if token.len() > MAX_LEN {
@@ -97,11 +89,9 @@ pub fn seal(key: &SealingKey, entry: &TokenEntry) -> Result<SecretString, ApiErr
     Ok(SecretString::from(token))
 }
 
-/// The entry a batch token carries if it opens under `key` and has not expired at
-/// `now`; `None` otherwise (the caller answers as for an unknown token). The entry's
-/// `hash` is the token's SHA-256; it has no accessor, no use limit, and is not
-/// renewable.
-pub fn open(key: &SealingKey, token: &SecretString, now: i64) -> Option<TokenEntry> {
+/// The record a batch token carries if it opens under `key` and has not expired at
+/// `now`; `None` otherwise (the caller answers as for an unknown token).
+pub fn open(key: &SealingKey, token: &SecretString, now: i64) -> Option<Record> {
     let t = token.expose_secret();
     if t.len() > MAX_LEN {
         return None;
@@ -110,71 +100,33 @@ pub fn open(key: &SealingKey, token: &SecretString, now: i64) -> Option<TokenEnt
     let sealed = URL_SAFE_NO_PAD.decode(body).ok()?;
     let plain = key.open(&aad(), &sealed).ok()?;
     let r: Record = serde_json::from_slice(plain.expose()).ok()?;
-    if r.e <= now || r.p.iter().any(|p| p == ROOT_POLICY) {
-        return None;
-    }
-    Some(TokenEntry {
-        hash: crypto::sha256_hex(t.as_bytes()),
-        accessor: String::new(),
-        policies: r.p,
-        issued_at: r.i,
-        expire_at: r.e,
-        max_expire_at: r.e,
-        creation_ttl: r.t,
-        period: 0,
-        explicit_max_ttl: 0,
-        num_uses: 0,
-        display_name: r.n,
-        meta: r.m,
-        path: r.c,
-        last_renewal: 0,
-        ancestors: r.a,
-        renewable: false,
-        role: r.r,
-        batch: true,
-    })
+    (r.expire_at > now).then_some(r)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn entry() -> TokenEntry {
-        TokenEntry {
-            hash: String::new(),
-            accessor: String::new(),
+    fn record() -> Record {
+        Record {
             policies: vec!["default".into(), "reader".into()],
             issued_at: 100,
             expire_at: 200,
-            max_expire_at: 200,
             creation_ttl: 100,
-            period: 0,
-            explicit_max_ttl: 0,
-            num_uses: 0,
             display_name: "approle".into(),
             meta: BTreeMap::from([("role_name".into(), "ci".into())]),
             path: "auth/approle/login".into(),
-            last_renewal: 0,
             ancestors: Vec::new(),
-            renewable: false,
             role: String::new(),
-            batch: true,
         }
     }
 
     #[test]
-    fn a_sealed_entry_opens_until_it_expires() {
+    fn a_sealed_record_opens_until_it_expires() {
         let key = SealingKey::new(&[3u8; 32]).unwrap();
-        let token = seal(&key, &entry()).unwrap();
+        let token = seal(&key, &record()).unwrap();
         assert!(is_batch(&token));
-        let got = open(&key, &token, 150).expect("opens");
-        assert_eq!(got.policies, entry().policies);
-        assert_eq!(got.meta, entry().meta);
-        assert_eq!(
-            got.hash,
-            crypto::sha256_hex(token.expose_secret().as_bytes())
-        );
-        assert!(got.batch && !got.renewable && got.accessor.is_empty());
+        assert_eq!(open(&key, &token, 150), Some(record()));
         assert!(open(&key, &token, 200).is_none(), "expired at its expiry");
         assert!(
             !token.expose_secret().contains("reader"),
@@ -185,7 +137,7 @@ mod tests {
     #[test]
     fn tampered_truncated_or_foreign_tokens_are_refused() {
         let key = SealingKey::new(&[3u8; 32]).unwrap();
-        let t = seal(&key, &entry()).unwrap().expose_secret().to_owned();
+        let t = seal(&key, &record()).unwrap().expose_secret().to_owned();
         let body = &t[PREFIX.len()..];
         let mut flipped: Vec<u8> = body.bytes().collect();
         let mid = flipped.len() / 2;
@@ -218,14 +170,5 @@ mod tests {
             .unwrap();
         let forged = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(kv));
         assert!(open(&key, &SecretString::from(forged), 150).is_none());
-    }
-
-    #[test]
-    fn a_root_record_never_opens() {
-        let key = SealingKey::new(&[3u8; 32]).unwrap();
-        let mut e = entry();
-        e.policies = vec!["root".into()];
-        let t = seal(&key, &e).unwrap();
-        assert!(open(&key, &t, 150).is_none());
     }
 }

@@ -77,7 +77,7 @@ async fn batch_lookup(
     token: &secrecy::SecretString,
     now: i64,
 ) -> Result<(crate::token::TokenEntry, Option<Option<crate::store::Item>>), ApiError> {
-    let entry = crate::batch_token::open(key, token, now).ok_or(ApiError::PermissionDenied)?;
+    let entry = crate::token::open_batch(key, token, now).ok_or(ApiError::PermissionDenied)?;
     if !crate::token::ancestors_live(app.store.as_ref(), &entry, now).await? {
         return Err(ApiError::PermissionDenied);
     }

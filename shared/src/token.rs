@@ -483,7 +483,9 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
     minted.entry.accessor = String::new();
     minted.entry.renewable = false;
     minted.entry.batch = true;
-    minted.token = crate::batch_token::seal(&key, &minted.entry)?;
+    // Not renewable: it ends at its expiry.
+    minted.entry.max_expire_at = minted.entry.expire_at;
+    minted.token = crate::batch_token::seal(&key, &batch_record(&minted.entry))?;
     minted.entry.hash = crypto::sha256_hex(minted.token.expose_secret().as_bytes());
     Ok(minted)
 }
@@ -563,6 +565,52 @@ fn mint_service(params: &TokenParams, limits: &Limits, now: i64) -> Result<Minte
             batch: false,
         },
         warnings,
+    })
+}
+
+/// The record a batch token carries ([`crate::batch_token`]) for `entry`.
+fn batch_record(entry: &TokenEntry) -> crate::batch_token::Record {
+    crate::batch_token::Record {
+        policies: entry.policies.clone(),
+        issued_at: entry.issued_at,
+        expire_at: entry.expire_at,
+        creation_ttl: entry.creation_ttl,
+        display_name: entry.display_name.clone(),
+        meta: entry.meta.clone(),
+        path: entry.path.clone(),
+        ancestors: entry.ancestors.clone(),
+        role: entry.role.clone(),
+    }
+}
+
+/// The entry of a presented batch token if it opens under `key` and has not expired
+/// at `now` (never a `root` one); `None` otherwise. Its `hash` is the token's SHA-256;
+/// it has no accessor, no use limit, and is not renewable. Its ancestors are not
+/// checked here ([`ancestors_live`]).
+pub fn open_batch(key: &crypto::SealingKey, token: &SecretString, now: i64) -> Option<TokenEntry> {
+    let r = crate::batch_token::open(key, token, now)?;
+    if r.policies.iter().any(|p| p == ROOT_POLICY) {
+        return None;
+    }
+    Some(TokenEntry {
+        hash: crypto::sha256_hex(token.expose_secret().as_bytes()),
+        accessor: String::new(),
+        policies: r.policies,
+        issued_at: r.issued_at,
+        expire_at: r.expire_at,
+        max_expire_at: r.expire_at,
+        creation_ttl: r.creation_ttl,
+        period: 0,
+        explicit_max_ttl: 0,
+        num_uses: 0,
+        display_name: r.display_name,
+        meta: r.meta,
+        path: r.path,
+        last_renewal: 0,
+        ancestors: r.ancestors,
+        renewable: false,
+        role: r.role,
+        batch: true,
     })
 }
 
@@ -966,6 +1014,40 @@ mod tests {
         let m = mint(params, LIMITS, now).unwrap();
         store.transact(m.writes()).await.unwrap();
         m
+    }
+
+    /// A batch token round-trips through its seal; minting one stores nothing; a
+    /// record with `root` never opens (Vault: batch tokens cannot be root tokens).
+    #[test]
+    fn a_batch_token_is_its_own_record() {
+        let key = std::sync::Arc::new(crypto::SealingKey::new(&[9u8; 32]).unwrap());
+        let limits = Limits {
+            batch_key: Some(key.clone()),
+            ..LIMITS
+        };
+        let params = TokenParams {
+            policies: vec!["reader".into()],
+            path: "auth/approle/login".into(),
+            batch: true,
+            ..TokenParams::default()
+        };
+        let m = mint(&params, limits.clone(), 10).unwrap();
+        assert!(m.writes().is_empty());
+        let opened = open_batch(&key, &m.token, 11).unwrap();
+        assert_eq!(opened, m.entry);
+        assert!(mint(&params, LIMITS, 10).is_err(), "no key: no batch token");
+        let root = TokenParams {
+            policies: vec![ROOT_POLICY.into()],
+            ..params.clone()
+        };
+        assert_eq!(
+            mint(&root, limits, 10).unwrap_err().to_string(),
+            "batch tokens cannot be root tokens"
+        );
+        let mut record = batch_record(&m.entry);
+        record.policies = vec![ROOT_POLICY.into()];
+        let forged = crate::batch_token::seal(&key, &record).unwrap();
+        assert!(open_batch(&key, &forged, 11).is_none());
     }
 
     #[test]

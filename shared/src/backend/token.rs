@@ -226,7 +226,7 @@ async fn find_any(c: &Ctx<'_>, tok: &SecretString) -> Result<Option<TokenEntry>,
     if !crate::batch_token::is_batch(tok) {
         return token::find(c.store(), tok, c.now).await;
     }
-    let Some(entry) = crate::batch_token::open(c.svc.batch_key, tok, c.now) else {
+    let Some(entry) = token::open_batch(c.svc.batch_key, tok, c.now) else {
         return Ok(None);
     };
     Ok(token::ancestors_live(c.store(), &entry, c.now)
