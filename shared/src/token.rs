@@ -512,12 +512,14 @@ fn mint_service(params: &TokenParams, limits: &Limits, now: i64) -> Result<Minte
         max_ttl = max_ttl.min(params.explicit_max_ttl);
     }
     let mut warnings = Vec::new();
-    // Vault caps a period at the system max TTL.
-    let period = params.period.min(limits.max_ttl);
+    // Vault caps a period at the effective max TTL: the system's, the role's and the
+    // explicit max, the least (`CalculateTTL`); renewals keep that cap.
+    let period = params.period.min(max_ttl);
     if period < params.period {
         warnings.push(format!(
-            "period of \"{}s\" exceeded the effective max_ttl of \"{}s\"; period value is capped accordingly",
-            params.period, limits.max_ttl
+            "period of {:?} exceeded the effective max_ttl of {:?}; period value is capped accordingly",
+            crate::ttl::human(params.period),
+            crate::ttl::human(max_ttl)
         ));
     }
     let (ttl, max_expire_at) = if period > 0 {
@@ -940,7 +942,8 @@ pub fn auth_json(entry: &TokenEntry, token: Option<&SecretString>, lease_duratio
         "policies": entry.policies,
         "token_policies": entry.policies,
         "identity_policies": null,
-        "metadata": entry.meta,
+        // Vault answers `null` for a token without metadata.
+        "metadata": if entry.meta.is_empty() { Json::Null } else { json!(entry.meta) },
         "lease_duration": lease_duration,
         "renewable": is_renewable(entry),
         "entity_id": "",

@@ -22,7 +22,9 @@ pub fn capped(wanted: i64, now: i64, max_expire_at: i64) -> Renewal {
         Renewal {
             ttl,
             warnings: vec![format!(
-                "TTL of \"{wanted}s\" exceeded the effective max_ttl of \"{ttl}s\"; TTL value is capped accordingly"
+                "TTL of {:?} exceeded the effective max_ttl of {:?}; TTL value is capped accordingly",
+                human(wanted),
+                human(ttl)
             )],
         }
     } else {
@@ -33,9 +35,46 @@ pub fn capped(wanted: i64, now: i64, max_expire_at: i64) -> Renewal {
     }
 }
 
+/// A duration as Vault's warnings print it (Go's `time.Duration` without zero
+/// elements, `humanDuration` in `sdk/framework/lease.go`): `1h`, `30m`, `1h0m5s`,
+/// `0s`.
+pub fn human(secs: i64) -> String {
+    if secs == 0 {
+        return "0s".to_owned();
+    }
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h != 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if h != 0 && s != 0 || m != 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s != 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_durations_as_vault() {
+        for (secs, want) in [
+            (0, "0s"),
+            (5, "5s"),
+            (90, "1m30s"),
+            (1800, "30m"),
+            (3600, "1h"),
+            (3605, "1h0m5s"),
+            (5400, "1h30m"),
+            (2_764_800, "768h"),
+        ] {
+            assert_eq!(human(secs), want, "{secs}");
+        }
+    }
 
     #[test]
     fn caps() {

@@ -138,13 +138,13 @@ fn ttls(c: &Ctx<'_>, body: &Body, old: (i64, i64)) -> Result<(i64, i64), ApiErro
     };
     let default = ttl("default_lease_ttl", old.0)?;
     let max = ttl("max_lease_ttl", old.1)?;
-    // Sigil's tokens are service tokens; other tuning it does not serve is refused
-    // rather than ignored.
+    // A mount-wide token type is not served (each role's `token_type` chooses batch
+    // tokens); tuning Sigil does not serve is refused rather than ignored.
     if let Some(t) = body.string("token_type")?
         && !matches!(t.as_str(), "" | "default-service" | "service" | "default")
     {
         return Err(ApiError::bad(format!(
-            "token_type {:?} is not supported: Sigil issues service tokens",
+            "token_type {:?} is not supported on a mount: set token_type on the auth method's roles",
             t.chars().take(32).collect::<String>()
         )));
     }
