@@ -142,7 +142,7 @@ async fn bootstrap_token(
     let limits = Limits {
         default_ttl: config.default_ttl,
         max_ttl: config.max_ttl,
-        batch_key: None,
+        batch: None,
     };
     let minted = sigil::bootstrap::admin_token(&store, limits, ttl, now)
         .await

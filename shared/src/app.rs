@@ -89,7 +89,7 @@ impl App {
         Limits {
             default_ttl: self.config.default_ttl,
             max_ttl: self.config.max_ttl,
-            batch_key: None,
+            batch: None,
         }
     }
 }

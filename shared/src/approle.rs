@@ -924,7 +924,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         default_ttl: 3600,
         max_ttl: 7200,
-        batch_key: None,
+        batch: None,
     };
 
     fn body(v: Json) -> Body {

@@ -65,6 +65,9 @@ pub struct Record {
     /// Token role (empty: none).
     #[serde(rename = "r", default, skip_serializing_if = "String::is_empty")]
     pub role: String,
+    /// The issuing auth mount's accessor.
+    #[serde(rename = "u")]
+    pub mount_accessor: String,
 }
 
 fn aad() -> Vec<u8> {
@@ -118,6 +121,7 @@ mod tests {
             path: "auth/approle/login".into(),
             ancestors: Vec::new(),
             role: String::new(),
+            mount_accessor: "approle_1234abcd".into(),
         }
     }
 

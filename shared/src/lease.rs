@@ -641,7 +641,7 @@ mod tests {
             crate::token::Limits {
                 default_ttl: 600,
                 max_ttl: 600,
-                batch_key: None,
+                batch: None,
             },
             0,
         )

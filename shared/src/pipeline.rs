@@ -109,11 +109,15 @@ pub(crate) async fn dispatch(
     let mut table = app.mounts.get(app.store.as_ref(), now, ttl).await?;
     let mut resolved = route::resolve(&table, &req.method, &req.path, list);
     let mut wrap_ttl = 0;
+    // The request authenticates with the wrapping token it names (no `token` in the
+    // body): a refusal of that token means it was used meanwhile. A caller's own
+    // token refused is the caller's 403, not the wrapping token's fault.
+    let mut wrapping_self = false;
     if let Ok(r) = &resolved {
         wrap_ttl = admit_route(app, req, audit, r)?;
         // Routes naming a wrapping token check it first, as Vault does.
         if r.spec.wrapping_token {
-            crate::wrapping::validate(app.store.as_ref(), req, now)
+            wrapping_self = crate::wrapping::validate(app.store.as_ref(), req, now)
                 .await
                 .inspect_err(|_| audit.decide(false))?;
         }
@@ -151,7 +155,7 @@ pub(crate) async fn dispatch(
                 return Err(match e {
                     // A wrapping token used up by a concurrent unwrap since it was
                     // checked: Vault's answer for a used one.
-                    ApiError::PermissionDenied if r.spec.wrapping_token => {
+                    ApiError::PermissionDenied if r.spec.wrapping_token && wrapping_self => {
                         crate::wrapping::invalid()
                     }
                     e => e,
@@ -175,7 +179,8 @@ pub(crate) async fn dispatch(
         // A token issued through an auth mount that is gone (disabled since) is
         // refused at once; the sweeper revokes it with the mount's other items.
         // So is one under a revoke-prefix of an auth path still under way.
-        if !table.token_mount_live(&entry.path) || table.token_revoked(&entry.path, entry.issued_at)
+        if !table.token_mount_live(&entry.path, &entry.mount_accessor)
+            || table.token_revoked(&entry.path, entry.issued_at)
         {
             if resolved.is_ok() {
                 audit.decide(false);
@@ -258,7 +263,7 @@ pub(crate) async fn dispatch(
                 .await
                 .map_err(|e| match e {
                     // A wrapping token whose one use went to a concurrent unwrap.
-                    ApiError::PermissionDenied if resolved.spec.wrapping_token => {
+                    ApiError::PermissionDenied if resolved.spec.wrapping_token && wrapping_self => {
                         crate::wrapping::invalid()
                     }
                     e => e,

@@ -70,7 +70,7 @@ fn tokens_and_credentials_are_redacted() {
         Limits {
             default_ttl: 60,
             max_ttl: 60,
-            batch_key: None,
+            batch: None,
         },
         1000,
     )

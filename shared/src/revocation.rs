@@ -834,7 +834,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
-                batch_key: None,
+                batch: None,
             },
             0,
         )
@@ -879,7 +879,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
-                batch_key: None,
+                batch: None,
             },
             0,
         )
@@ -976,7 +976,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
-                batch_key: None,
+                batch: None,
             },
             0,
         )
@@ -1034,7 +1034,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
-                batch_key: None,
+                batch: None,
             },
             10,
         )
@@ -1131,6 +1131,17 @@ mod tests {
         }
         // Born under the subtree before its rewrite: rewritten with it.
         let late = child_of(&store, &g.entry).await;
+        // Batch tokens under the subtree are never rewritten: one whose parent (`c`)
+        // lives on lives on; one whose parent is `x` dies with it (Vault's rule).
+        let batch = |parent: &crate::token::TokenEntry| crate::token::TokenEntry {
+            batch: true,
+            hash: format!("batch-under-{}", parent.hash),
+            ancestors: std::iter::once(parent.hash.clone())
+                .chain(parent.ancestors.iter().cloned())
+                .collect(),
+            ..c.entry.clone()
+        };
+        let (batch_of_c, batch_of_x) = (batch(&c.entry), batch(&x.entry));
         // A child minted from a read of `c` from before the rewrite cannot be filed
         // once `c` is rewritten.
         let stale = crate::token::mint(
@@ -1145,7 +1156,7 @@ mod tests {
             Limits {
                 default_ttl: 3600,
                 max_ttl: 3600,
-                batch_key: None,
+                batch: None,
             },
             10,
         )
@@ -1188,6 +1199,17 @@ mod tests {
                 .is_none(),
             "x's entry is gone once nothing names it"
         );
+        let batch_live = |e: &crate::token::TokenEntry| {
+            let (store, e) = (&store, e.clone());
+            async move {
+                crate::token::live_ancestors(store, &e, 10)
+                    .await
+                    .unwrap()
+                    .is_some()
+            }
+        };
+        assert!(batch_live(&batch_of_c).await, "its parent lives on");
+        assert!(!batch_live(&batch_of_x).await, "its parent was revoked");
 
         // Revoking the old root leaves the former subtree alone.
         let mut job = start_token(&store, &root.entry.hash, 11)

@@ -342,7 +342,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         default_ttl: 60,
         max_ttl: 600,
-        batch_key: None,
+        batch: None,
     };
 
     #[tokio::test]

@@ -164,6 +164,9 @@ pub struct TokenEntry {
     pub role: String,
     /// A batch token ([`crate::batch_token`]): never stored, so never read from an item.
     pub batch: bool,
+    /// A batch token's issuing auth mount's accessor (empty for a service token, which
+    /// goes with its mount).
+    pub mount_accessor: String,
 }
 
 impl TryFrom<&Item> for TokenEntry {
@@ -208,6 +211,7 @@ impl TryFrom<&Item> for TokenEntry {
                 .unwrap_or_default()
                 .to_owned(),
             batch: false,
+            mount_accessor: String::new(),
         })
     }
 }
@@ -266,10 +270,19 @@ pub struct Limits {
     pub default_ttl: i64,
     /// System max TTL, seconds.
     pub max_ttl: i64,
+    /// What minting a batch token needs (`None`: minting one fails, 500).
+    pub batch: Option<BatchMint>,
+}
+
+/// What minting a batch token needs besides its parameters.
+#[derive(Clone, Debug)]
+pub struct BatchMint {
     /// The key batch tokens are sealed with
-    /// ([`crate::keyring::Keyring::batch_token_key`]); `None`: minting a batch token
-    /// fails (500).
-    pub batch_key: Option<std::sync::Arc<crypto::SealingKey>>,
+    /// ([`crate::keyring::Keyring::batch_token_key`]).
+    pub key: std::sync::Arc<crypto::SealingKey>,
+    /// The accessor of the auth mount issuing it: the token is refused once that mount
+    /// is gone, even if another is enabled at its path.
+    pub mount_accessor: String,
 }
 
 /// A newly minted token: the secret (shown once) and its entry.
@@ -478,14 +491,15 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
     if params.policies.iter().any(|p| p == ROOT_POLICY) {
         return Err(ApiError::bad("batch tokens cannot be root tokens"));
     }
-    let key = limits.batch_key.clone().ok_or(ApiError::Internal)?;
+    let batch = limits.batch.clone().ok_or(ApiError::Internal)?;
     let mut minted = mint_service(params, &limits, now)?;
     minted.entry.accessor = String::new();
     minted.entry.renewable = false;
     minted.entry.batch = true;
+    minted.entry.mount_accessor = batch.mount_accessor;
     // Not renewable: it ends at its expiry.
     minted.entry.max_expire_at = minted.entry.expire_at;
-    minted.token = crate::batch_token::seal(&key, &batch_record(&minted.entry))?;
+    minted.token = crate::batch_token::seal(&batch.key, &batch_record(&minted.entry))?;
     minted.entry.hash = crypto::sha256_hex(minted.token.expose_secret().as_bytes());
     Ok(minted)
 }
@@ -513,7 +527,14 @@ fn mint_service(params: &TokenParams, limits: &Limits, now: i64) -> Result<Minte
     }
     let mut warnings = Vec::new();
     // Vault caps a period at the effective max TTL: the system's, the role's and the
-    // explicit max, the least (`CalculateTTL`); renewals keep that cap.
+    // explicit max, the least (`CalculateTTL`), with a warning. The entry keeps the
+    // period capped by the system's and the role's max only: each renewal caps it by
+    // the explicit max again, with the same warning, as Vault's renewals do.
+    let stored_period = if params.max_ttl > 0 {
+        params.period.min(limits.max_ttl).min(params.max_ttl)
+    } else {
+        params.period.min(limits.max_ttl)
+    };
     let period = params.period.min(max_ttl);
     if period < params.period {
         warnings.push(format!(
@@ -554,7 +575,7 @@ fn mint_service(params: &TokenParams, limits: &Limits, now: i64) -> Result<Minte
             expire_at: now.saturating_add(ttl),
             max_expire_at,
             creation_ttl: ttl,
-            period,
+            period: stored_period,
             explicit_max_ttl: params.explicit_max_ttl,
             num_uses: params.num_uses,
             display_name: params.display_name.clone(),
@@ -565,6 +586,7 @@ fn mint_service(params: &TokenParams, limits: &Limits, now: i64) -> Result<Minte
             renewable: params.renewable.unwrap_or(true),
             role: params.role.clone(),
             batch: false,
+            mount_accessor: String::new(),
         },
         warnings,
     })
@@ -582,6 +604,7 @@ fn batch_record(entry: &TokenEntry) -> crate::batch_token::Record {
         path: entry.path.clone(),
         ancestors: entry.ancestors.clone(),
         role: entry.role.clone(),
+        mount_accessor: entry.mount_accessor.clone(),
     }
 }
 
@@ -613,6 +636,7 @@ pub fn open_batch(key: &crypto::SealingKey, token: &SecretString, now: i64) -> O
         renewable: false,
         role: r.role,
         batch: true,
+        mount_accessor: r.mount_accessor,
     })
 }
 
@@ -675,15 +699,33 @@ pub async fn live_ancestors(
         return Ok(Some(0));
     }
     let keys: Vec<Key> = entry.ancestors.iter().map(|h| token_key(h)).collect();
-    for (n, item) in store.get_many(&keys).await?.into_iter().enumerate() {
+    let items = store.get_many(&keys).await?;
+    if entry.batch {
+        // A batch token is never rewritten by a reroot: as in Vault, it lives while its
+        // parent does (a parent revoked by revoke-orphan included), and its parent's
+        // chain is the parent's as stored now. When that is still the recorded one
+        // (no revoke-orphan above since), the batch read above has it all.
+        let Some(parent) = items.first().and_then(Option::as_ref) else {
+            return Ok(None);
+        };
+        if parent.flag(A_ORPHANED).unwrap_or(false) {
+            return Ok(None);
+        }
+        let Some(parent) = live(parent, now)? else {
+            return Ok(None);
+        };
+        if parent.ancestors.as_slice() != &entry.ancestors[1..] {
+            return Box::pin(live_ancestors(store, &parent, now))
+                .await
+                .map(|n| n.map(|n| n + 1));
+        }
+    }
+    for (n, item) in items.into_iter().enumerate() {
         let Some(item) = item else {
             return Ok(None);
         };
         if item.flag(A_ORPHANED).unwrap_or(false) {
-            // A batch token cannot be rewritten to be an orphan: as in Vault, it dies
-            // with its parent, however that parent was revoked (an orphaned ancestor
-            // further up cuts its chain as its parent's).
-            return Ok((!(entry.batch && n == 0)).then_some(n));
+            return Ok(Some(n));
         }
         if live(&item, now)?.is_none() {
             return Ok(None);
@@ -859,14 +901,25 @@ pub async fn renew(
     if !entry.renewable {
         return Err(ApiError::bad("lease is not renewable"));
     }
+    let mut period_warning = None;
     let wanted = if entry.period > 0 {
-        entry.period
+        if entry.explicit_max_ttl > 0 && entry.period > entry.explicit_max_ttl {
+            period_warning = Some(format!(
+                "period of {:?} exceeded the effective max_ttl of {:?}; period value is capped accordingly",
+                crate::ttl::human(entry.period),
+                crate::ttl::human(entry.explicit_max_ttl)
+            ));
+            entry.explicit_max_ttl
+        } else {
+            entry.period
+        }
     } else if increment > 0 {
         increment
     } else {
         entry.creation_ttl
     };
-    let Renewal { ttl, warnings } = crate::ttl::capped(wanted, now, entry.max_expire_at);
+    let Renewal { ttl, mut warnings } = crate::ttl::capped(wanted, now, entry.max_expire_at);
+    warnings.splice(0..0, period_warning);
     let key = token_key(&entry.hash);
     let mut updates = vec![
         Update::Set(A_EXPIRE, Value::N(now + ttl)),
@@ -1010,7 +1063,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         default_ttl: 3600,
         max_ttl: 7200,
-        batch_key: None,
+        batch: None,
     };
 
     async fn stored(store: &MemoryStore, params: &TokenParams, now: i64) -> Minted {
@@ -1025,7 +1078,10 @@ mod tests {
     fn a_batch_token_is_its_own_record() {
         let key = std::sync::Arc::new(crypto::SealingKey::new(&[9u8; 32]).unwrap());
         let limits = Limits {
-            batch_key: Some(key.clone()),
+            batch: Some(BatchMint {
+                key: key.clone(),
+                mount_accessor: "approle_1234abcd".into(),
+            }),
             ..LIMITS
         };
         let params = TokenParams {

@@ -329,7 +329,7 @@ mod tests {
             token::Limits {
                 default_ttl: 3600,
                 max_ttl: 7200,
-                batch_key: None,
+                batch: None,
             },
             0,
         )

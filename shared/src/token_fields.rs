@@ -57,6 +57,14 @@ pub fn policy_names(list: Vec<String>) -> Result<Vec<String>, ApiError> {
             "the \"root\" policy cannot be granted by a role",
         ));
     }
+    // Only a wrapping token holds the response-wrapping policy (Vault refuses it at
+    // login with the same text; Sigil at the role's write, before any token has it).
+    if let Some(p) = out
+        .iter()
+        .find(|p| *p == crate::policy::RESPONSE_WRAPPING_POLICY_NAME)
+    {
+        return Err(ApiError::bad(format!("cannot assign policy {p:?}")));
+    }
     Ok(out)
 }
 
@@ -217,6 +225,10 @@ mod tests {
     fn invalid_values_are_refused() {
         for (b, why) in [
             (json!({"token_policies": ["root"]}), "root"),
+            (
+                json!({"token_policies": ["Response-Wrapping"]}),
+                "the wrapping tokens' policy",
+            ),
             (
                 json!({"token_ttl": "2h", "token_max_ttl": "1h"}),
                 "ttl > max",

@@ -217,7 +217,7 @@ pub async fn prepare(
         Limits {
             default_ttl: ttl,
             max_ttl: ttl,
-            batch_key: None,
+            batch: None,
         },
         now,
     )?;
@@ -360,15 +360,17 @@ pub fn named_token(req: &ApiRequest, body: &Body) -> Result<(SecretString, bool)
 
 /// Vault's check before a wrapping-token route (`sys/wrapping/unwrap`, `rewrap`) is
 /// authenticated: the token it names must be a live wrapping token, else 400
-/// [`INVALID`] (403 when it names none). One token read.
-pub async fn validate(store: &dyn Store, req: &ApiRequest, now: i64) -> Result<(), ApiError> {
+/// [`INVALID`] (403 when it names none). One token read. Returns whether the request
+/// presents the wrapping token as its own (`X-Vault-Token`) rather than in the body.
+pub async fn validate(store: &dyn Store, req: &ApiRequest, now: i64) -> Result<bool, ApiError> {
     let mut body = req.json().unwrap_or_default();
     if let Some(t) = req.query_param("token") {
         body.entry("token")
             .or_insert_with(|| Json::String(t.to_owned()));
     }
-    let (token, _) = named_token(req, &body)?;
-    wrapping_entry(store, &token, now).await.map(|_| ())
+    let (token, in_body) = named_token(req, &body)?;
+    wrapping_entry(store, &token, now).await?;
+    Ok(!in_body)
 }
 
 /// Takes the response wrapped by the token with hash `hash`, exactly once: one

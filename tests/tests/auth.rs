@@ -1183,3 +1183,96 @@ async fn batch_tokens_from_the_token_store() {
         "{b}"
     );
 }
+
+/// A batch token names the auth mount that issued it: disabling the mount refuses it,
+/// and enabling another mount at the same path does not bring it back (found by a
+/// fresh user's check: the path alone was checked).
+#[tokio::test]
+async fn a_batch_token_does_not_outlive_its_mount() {
+    let f = Fixture::new().await;
+    let path = format!("ci-{}", sigil_tests::unique("b"));
+    let enable = |kind: &'static str| {
+        let (f, path) = (&f, path.clone());
+        async move {
+            let (s, b) = f
+                .call(
+                    "POST",
+                    &format!("/v1/sys/auth/{path}"),
+                    Some(&f.admin),
+                    Some(json!({ "type": kind })),
+                )
+                .await;
+            assert_eq!(s, 204, "{b}");
+        }
+    };
+    enable("approle").await;
+    let (s, b) = f
+        .call(
+            "POST",
+            &format!("/v1/auth/{path}/role/b"),
+            Some(&f.admin),
+            Some(json!({"token_type": "batch", "token_policies": "default"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (_, b) = f
+        .call(
+            "GET",
+            &format!("/v1/auth/{path}/role/b/role-id"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    let role_id = b["data"]["role_id"].as_str().unwrap().to_owned();
+    let (_, b) = f
+        .call(
+            "POST",
+            &format!("/v1/auth/{path}/role/b/secret-id"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    let secret_id = b["data"]["secret_id"].as_str().unwrap().to_owned();
+    let (s, b) = f
+        .call(
+            "POST",
+            &format!("/v1/auth/{path}/login"),
+            None,
+            Some(json!({"role_id": role_id, "secret_id": secret_id})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let token = b["auth"]["client_token"].as_str().unwrap().to_owned();
+    let lookup = || {
+        let (f, token) = (&f, token.clone());
+        async move {
+            f.call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+                .await
+                .0
+        }
+    };
+    assert_eq!(lookup().await, 200);
+    let disable = || {
+        let (f, path) = (&f, path.clone());
+        async move {
+            let (s, _) = f
+                .call(
+                    "DELETE",
+                    &format!("/v1/sys/auth/{path}"),
+                    Some(&f.admin),
+                    None,
+                )
+                .await;
+            assert_eq!(s, 204);
+        }
+    };
+    disable().await;
+    assert_eq!(lookup().await, 403, "its mount is gone");
+    f.sweep().await;
+    enable("approle").await;
+    assert_eq!(lookup().await, 403, "another mount at its path");
+    disable().await;
+    f.sweep().await;
+    enable("kubernetes").await;
+    assert_eq!(lookup().await, 403, "another method at its path");
+}

@@ -319,3 +319,48 @@ async fn an_expired_wrapping_token_is_refused_and_swept() {
             .is_ok_and(|pk| pk == &format!("wrapping/{hash}"))
     }));
 }
+
+/// A caller whose own token is bad gets its 403 (OpenBao's answer), not the "wrapping
+/// token is not valid" that signals interception; the wrapping token is untouched and
+/// unwraps afterwards (found by a fresh user's check).
+#[tokio::test]
+async fn a_bad_caller_token_does_not_spend_or_condemn_the_wrapping_token() {
+    let f = Fixture::new().await;
+    let (s, b) = f
+        .send(with_wrap(
+            sigil_tests::request(
+                "POST",
+                "/v1/sys/wrapping/wrap",
+                Some(&f.admin),
+                Some(json!({"value": "wrapped-s3cret-caller"})),
+            ),
+            "60",
+        ))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let token = b["wrap_info"]["token"].as_str().unwrap().to_owned();
+    let unwrap = |caller: Option<String>| {
+        let (f, token) = (&f, token.clone());
+        async move {
+            f.call(
+                "POST",
+                "/v1/sys/wrapping/unwrap",
+                caller.as_deref(),
+                Some(json!({ "token": token })),
+            )
+            .await
+        }
+    };
+    let (s, b) = unwrap(Some("sgl.bogus-caller".into())).await;
+    assert_eq!(
+        (s, &b["errors"][0]),
+        (403, &json!("permission denied")),
+        "{b}"
+    );
+    let (s, b) = unwrap(Some(f.admin.clone())).await;
+    assert_eq!(
+        (s, &b["data"]["value"]),
+        (200, &json!("wrapped-s3cret-caller")),
+        "{b}"
+    );
+}

@@ -189,7 +189,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         default_ttl: 3600,
         max_ttl: 7200,
-        batch_key: None,
+        batch: None,
     };
     const ENDPOINT: &str = "https://sts.amazonaws.com";
     const USER: &str = "arn:aws:iam::123456789012:user/ci/alice";

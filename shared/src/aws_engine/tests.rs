@@ -134,7 +134,7 @@ async fn issue_on(store: &dyn crate::store::Store, iam: &FakeIam) -> (u16, Vec<S
     let limits = Limits {
         default_ttl: 600,
         max_ttl: 600,
-        batch_key: None,
+        batch: None,
     };
     let caller = mint(&TokenParams::default(), limits, 0).unwrap();
     store.transact(caller.writes()).await.unwrap();

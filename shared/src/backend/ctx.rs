@@ -125,7 +125,10 @@ impl Ctx<'_> {
         Limits {
             default_ttl,
             max_ttl,
-            batch_key: Some(std::sync::Arc::clone(self.svc.batch_key)),
+            batch: Some(crate::token::BatchMint {
+                key: std::sync::Arc::clone(self.svc.batch_key),
+                mount_accessor: self.mount.accessor.clone(),
+            }),
         }
     }
 }

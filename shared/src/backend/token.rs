@@ -205,7 +205,7 @@ async fn lookup_accessor(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::bad("missing accessor"))?;
     let entry = token::find_by_accessor(c.store(), &acc, c.now)
         .await?
-        .filter(|e| c.table.token_mount_live(&e.path))
+        .filter(|e| c.table.token_mount_live(&e.path, &e.mount_accessor))
         .ok_or_else(|| ApiError::bad("invalid accessor"))?;
     Ok(Envelope::data(token::lookup_json(&entry, None, c.now))
         .mount("token")
@@ -302,7 +302,8 @@ async fn revoke_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         let Some(entry) = token::find_by_hash(c.store(), &hash, c.now)
             .await?
             .filter(|e| {
-                c.table.token_mount_live(&e.path) && !c.table.token_revoked(&e.path, e.issued_at)
+                c.table.token_mount_live(&e.path, &e.mount_accessor)
+                    && !c.table.token_revoked(&e.path, e.issued_at)
             })
         else {
             return Err(not_found());
@@ -390,7 +391,8 @@ async fn by_token(
     let entry = find_any(c, &tok)
         .await?
         .filter(|e| {
-            c.table.token_mount_live(&e.path) && !c.table.token_revoked(&e.path, e.issued_at)
+            c.table.token_mount_live(&e.path, &e.mount_accessor)
+                && !c.table.token_revoked(&e.path, e.issued_at)
         })
         .ok_or_else(unknown)?;
     Ok((entry, tok))

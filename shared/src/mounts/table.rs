@@ -176,8 +176,18 @@ impl MountTable {
     /// may still be used: its auth mount is still enabled. Tokens not created through
     /// an auth mount (the bootstrap token) always may. A token of a disabled mount is
     /// as good as revoked until the sweeper deletes it.
-    pub fn token_mount_live(&self, path: &str) -> bool {
-        !path.starts_with("auth/") || path.starts_with("auth/token/") || self.find(path).is_some()
+    pub fn token_mount_live(&self, path: &str, mount_accessor: &str) -> bool {
+        if !path.starts_with("auth/") {
+            return true;
+        }
+        // A batch token names the mount that issued it: a mount disabled and enabled
+        // again at the same path (a new accessor) does not bring it back.
+        if !mount_accessor.is_empty() {
+            return self
+                .find(path)
+                .is_some_and(|(m, _)| m.accessor == mount_accessor);
+        }
+        path.starts_with("auth/token/") || self.find(path).is_some()
     }
 
     /// Whether a token created through `path` at `issued_at` falls under a revoke-prefix

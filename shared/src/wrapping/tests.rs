@@ -31,7 +31,7 @@ impl Env {
         let limits = Limits {
             default_ttl: 3600,
             max_ttl: 7200,
-            batch_key: None,
+            batch: None,
         };
         let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, NOW)
             .await
@@ -425,7 +425,7 @@ async fn wrapping_ttl_bounds_govern_requests() {
         Limits {
             default_ttl: 3600,
             max_ttl: 7200,
-            batch_key: None,
+            batch: None,
         },
         NOW,
     )

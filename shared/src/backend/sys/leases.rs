@@ -330,7 +330,7 @@ mod tests {
         let limits = Limits {
             default_ttl: 3600,
             max_ttl: 7200,
-            batch_key: None,
+            batch: None,
         };
         let root = crate::bootstrap::admin_token(store.as_ref(), limits.clone(), 3600, 1_000)
             .await
@@ -461,7 +461,7 @@ mod tests {
         let limits = Limits {
             default_ttl: 3600,
             max_ttl: 7200,
-            batch_key: None,
+            batch: None,
         };
         let root = crate::bootstrap::admin_token(store.as_ref(), limits.clone(), 3600, 1_000)
             .await
@@ -551,7 +551,7 @@ mod tests {
         let limits = Limits {
             default_ttl: 3600,
             max_ttl: 7200,
-            batch_key: None,
+            batch: None,
         };
         let root = crate::bootstrap::admin_token(store.as_ref(), limits.clone(), 3600, 1_000)
             .await
@@ -632,7 +632,7 @@ mod tests {
         let limits = Limits {
             default_ttl: 3600,
             max_ttl: 7200,
-            batch_key: None,
+            batch: None,
         };
         let root = crate::bootstrap::admin_token(store.as_ref(), limits, 3600, 1_000)
             .await

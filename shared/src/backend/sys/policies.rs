@@ -67,7 +67,7 @@ pub(super) async fn capabilities_token(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::bad("missing token"))?;
     let entry = crate::token::find(c.store(), &token, c.now)
         .await?
-        .filter(|e| c.table.token_mount_live(&e.path))
+        .filter(|e| c.table.token_mount_live(&e.path, &e.mount_accessor))
         .ok_or_else(|| ApiError::bad("invalid token"))?;
     capabilities_of(c, &entry).await
 }
@@ -82,7 +82,7 @@ pub(super) async fn capabilities_accessor(c: &Ctx<'_>) -> Result<Reply, ApiError
         .ok_or_else(|| ApiError::bad("missing accessor"))?;
     let entry = crate::token::find_by_accessor(c.store(), &accessor, c.now)
         .await?
-        .filter(|e| c.table.token_mount_live(&e.path))
+        .filter(|e| c.table.token_mount_live(&e.path, &e.mount_accessor))
         .ok_or_else(|| ApiError::bad("invalid accessor"))?;
     capabilities_of(c, &entry).await
 }
