@@ -269,3 +269,68 @@ async fn the_last_use_of_a_token_revokes_it_and_its_leases() {
         .await;
     assert_eq!(s, 403, "the token is revoked");
 }
+
+/// The token tree with real IAM users (issue "Token store"): a parent, its child and
+/// grandchild (depth 3) and a batch grandchild each hold AWS credentials; revoking the
+/// parent refuses all of them at once and, with the sweeper, deletes every IAM user in
+/// moto. An orphan's user stays.
+#[tokio::test]
+async fn revoking_a_parent_deletes_its_descendants_iam_users() {
+    let f = Fixture::new().await;
+    let role = unique("tree");
+    f.aws_iam_role(&role).await;
+    let policy = unique("treecreds");
+    f.policy(
+        &policy,
+        &format!(
+            "path \"aws/creds/{role}\" {{ capabilities = [\"read\"] }}\n\
+             path \"auth/token/create\" {{ capabilities = [\"update\"] }}"
+        ),
+    )
+    .await;
+    let create = |by: String, body: serde_json::Value| {
+        let f = &f;
+        async move {
+            let (s, b) = f
+                .call("POST", "/v1/auth/token/create", Some(&by), Some(body))
+                .await;
+            assert_eq!(s, 200, "{b}");
+            b["auth"]["client_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let parent = create(f.admin.clone(), json!({"policies": [policy]})).await;
+    let child = create(parent.clone(), json!({})).await;
+    let grandchild = create(child.clone(), json!({})).await;
+    let batch = create(child.clone(), json!({"type": "batch"})).await;
+    let orphan = create(f.admin.clone(), json!({"policies": [policy], "no_parent": true})).await;
+    let users = || async {
+        f.iam_users("sigil-")
+            .await
+            .into_iter()
+            .filter(|u| u.contains(&role))
+            .count()
+    };
+    for t in [&parent, &child, &grandchild, &batch, &orphan] {
+        f.creds(&role, t).await;
+    }
+    assert_eq!(users().await, 5);
+
+    let (s, _) = f
+        .call("POST", "/v1/auth/token/revoke-self", Some(&parent), None)
+        .await;
+    assert_eq!(s, 204);
+    for t in [&parent, &child, &grandchild, &batch] {
+        let (s, _) = f
+            .call("GET", "/v1/auth/token/lookup-self", Some(t), None)
+            .await;
+        assert_eq!(s, 403, "refused at once");
+    }
+    for _ in 0..3 {
+        f.sweep().await;
+    }
+    assert_eq!(users().await, 1, "only the orphan's user is left");
+    let (s, _) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&orphan), None)
+        .await;
+    assert_eq!(s, 200);
+}
