@@ -68,8 +68,10 @@ impl CreateRequest {
                 "'entity_alias' is only allowed in combination with token role",
             ));
         }
+        // Vault: an empty list is no list (the parent's policies, or the role's).
         let policies = body
             .list("policies")?
+            .filter(|l| !l.is_empty())
             .map(|l| crate::token_fields::policy_list(l, "policies"))
             .transpose()?;
         let meta = body.string_map("meta")?.unwrap_or_default();
@@ -351,6 +353,13 @@ mod tests {
             policies(&none, &p, false).unwrap(),
             ["default", "dev", "ops"]
         );
+        for empty in [json!({"policies": []}), json!({"policies": ""})] {
+            assert_eq!(
+                policies(&req(empty.clone()).unwrap(), &p, false).unwrap(),
+                ["default", "dev", "ops"],
+                "{empty}: no list, the parent's (Vault)"
+            );
+        }
         let sub = req(json!({"policies": ["dev"]})).unwrap();
         assert_eq!(policies(&sub, &p, false).unwrap(), ["default", "dev"]);
         let sub_nd = req(json!({"policies": "dev", "no_default_policy": true})).unwrap();

@@ -302,7 +302,11 @@ async fn revoking_a_parent_deletes_its_descendants_iam_users() {
     let child = create(parent.clone(), json!({})).await;
     let grandchild = create(child.clone(), json!({})).await;
     let batch = create(child.clone(), json!({"type": "batch"})).await;
-    let orphan = create(f.admin.clone(), json!({"policies": [policy], "no_parent": true})).await;
+    let orphan = create(
+        f.admin.clone(),
+        json!({"policies": [policy], "no_parent": true}),
+    )
+    .await;
     let users = || async {
         f.iam_users("sigil-")
             .await
