@@ -257,8 +257,6 @@ tokens = [
     # An empty policy list is no list: the parent's policies (here the admin's).
     Step("token/create-empty-policies", "POST", "auth/token/create",
          {"policies": [], "ttl": "5m"}, values=("auth.policies",)),
-    # An empty token names the caller's own.
-    Step("token/lookup-empty-token", "POST", "auth/token/lookup", {"token": ""}),
     Step("token/create-orphan", "POST", "auth/token/create-orphan", {"policies": [POLICY]},
          values=("auth.orphan", "auth.policies")),
     Step("token/create-not-renewable", "POST", "auth/token/create",

@@ -944,6 +944,13 @@ path "auth/token/revoke-orphan" { capabilities = ["update"] }"#,
         }
     };
     let top = create(f.admin.clone()).await;
+    // Vault: a lookup naming no token (or an empty one) looks up the caller's.
+    for body in [json!({}), json!({"token": ""})] {
+        let (s, b) = f
+            .call("POST", "/v1/auth/token/lookup", Some(&f.admin), Some(body))
+            .await;
+        assert_eq!((s, &b["data"]["id"]), (200, &json!(f.admin)), "{b}");
+    }
     let middle = create(top.clone()).await;
     let child = create(middle.clone()).await;
     let grandchild = create(child.clone()).await;
