@@ -308,17 +308,7 @@ pub(crate) async fn dispatch(
     if let Some(mut job) = last_use {
         // The token's last use: its revocation started before the request ran; its
         // leases go now, or with the sweeper.
-        if let Err(e) = crate::revocation::step(
-            app.store.as_ref(),
-            &app.revokers,
-            &mut job,
-            crate::revocation::INLINE_BUDGET,
-            now,
-        )
-        .await
-        {
-            tracing::warn!(code = e.code(), "token revocation continues in the sweeper");
-        }
+        crate::revocation::step_inline(app.store.as_ref(), &app.revokers, &mut job, now).await;
     }
     reply
 }

@@ -429,6 +429,14 @@ pub async fn auth_jobs_under(store: &dyn Store, prefix: &str) -> Result<bool, Ap
     Ok(!store.query(&q).await?.items.is_empty())
 }
 
+/// Works `job` for [`INLINE_BUDGET`] leases on the request that started it; what is
+/// left (or a step that failed) is the sweeper's, so an error is only logged.
+pub async fn step_inline(store: &dyn Store, revokers: &Revokers, job: &mut Job, now: i64) {
+    if let Err(e) = step(store, revokers, job, INLINE_BUDGET, now).await {
+        tracing::warn!(code = e.code(), "revocation continues in the sweeper");
+    }
+}
+
 /// What a step did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Progress {

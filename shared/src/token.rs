@@ -477,17 +477,7 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
     if !params.batch {
         return mint_service(params, &limits, now);
     }
-    for (set, name) in [
-        (params.explicit_max_ttl != 0, "explicit_max_ttl"),
-        (params.num_uses != 0, "num_uses"),
-        (params.period != 0, "period"),
-    ] {
-        if set {
-            return Err(ApiError::bad(format!(
-                "batch tokens cannot have {name:?} set"
-            )));
-        }
-    }
+    batch_fields_unset(params.explicit_max_ttl, params.num_uses, params.period)?;
     if params.policies.iter().any(|p| p == ROOT_POLICY) {
         return Err(ApiError::bad("batch tokens cannot be root tokens"));
     }
@@ -502,6 +492,27 @@ pub fn mint(params: &TokenParams, limits: Limits, now: i64) -> Result<Minted, Ap
     minted.token = crate::batch_token::seal(&batch.key, &batch_record(&minted.entry))?;
     minted.entry.hash = crypto::sha256_hex(minted.token.expose_secret().as_bytes());
     Ok(minted)
+}
+
+/// Vault's refusal of a batch token with an explicit max TTL, a use limit or a period
+/// (400 `batch tokens cannot have "num_uses" set` and the like); durations in seconds.
+pub fn batch_fields_unset(
+    explicit_max_ttl: i64,
+    num_uses: i64,
+    period: i64,
+) -> Result<(), ApiError> {
+    for (set, name) in [
+        (explicit_max_ttl != 0, "explicit_max_ttl"),
+        (num_uses != 0, "num_uses"),
+        (period != 0, "period"),
+    ] {
+        if set {
+            return Err(ApiError::bad(format!(
+                "batch tokens cannot have {name:?} set"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn mint_service(params: &TokenParams, limits: &Limits, now: i64) -> Result<Minted, ApiError> {

@@ -147,17 +147,7 @@ impl CreateRequest {
             _ => self.batch.unwrap_or(false),
         };
         if batch {
-            for (set, name) in [
-                (self.explicit_max_ttl != 0, "explicit_max_ttl"),
-                (self.num_uses != 0, "num_uses"),
-                (self.period != 0, "period"),
-            ] {
-                if set {
-                    return Err(ApiError::bad(format!(
-                        "batch tokens cannot have {name:?} set"
-                    )));
-                }
-            }
+            crate::token::batch_fields_unset(self.explicit_max_ttl, self.num_uses, self.period)?;
         }
         let policies = match role.and_then(|(_, r)| {
             r.resolve_policies(self.policies.as_deref(), self.no_default_policy, parent)

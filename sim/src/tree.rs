@@ -152,17 +152,20 @@ pub fn build(rng: &mut fastrand::Rng, world: &Arc<World>, model: &Shared) -> cra
     )
 }
 
+/// The token that created tree token `t`, as the model recorded it.
+fn parent_in(model: &crate::ops::Model, t: &str) -> Option<String> {
+    model
+        .tree
+        .iter()
+        .find(|(c, _)| c == t)
+        .map(|(_, p)| p.clone())
+}
+
 /// The tree tokens with an ancestor whose revocation was acknowledged, below any
 /// ancestor revoked by `revoke-orphan` (a batch token's parent excepted: it dies with
 /// it).
 pub fn revoked_descendants(model: &crate::ops::Model) -> Vec<String> {
-    let parent_of = |t: &str| {
-        model
-            .tree
-            .iter()
-            .find(|(c, _)| c == t)
-            .map(|(_, p)| p.clone())
-    };
+    let parent_of = |t: &str| parent_in(model, t);
     model
         .tree
         .iter()
@@ -194,13 +197,7 @@ pub fn revoked_descendants(model: &crate::ops::Model) -> Vec<String> {
 fn orphaned_survivors(model: &crate::ops::Model, now: i64) -> Vec<String> {
     let revoked: std::collections::BTreeSet<String> =
         revoked_descendants(model).into_iter().collect();
-    let parent_of = |t: &str| {
-        model
-            .tree
-            .iter()
-            .find(|(c, _)| c == t)
-            .map(|(_, p)| p.clone())
-    };
+    let parent_of = |t: &str| parent_in(model, t);
     model
         .tree
         .iter()

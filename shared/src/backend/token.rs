@@ -319,17 +319,7 @@ async fn revoke_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             // Revoked, or an ancestor changed, meanwhile: read it again.
             continue;
         };
-        if let Err(e) = revocation::step(
-            c.store(),
-            c.svc.revokers,
-            &mut job,
-            revocation::INLINE_BUDGET,
-            c.now,
-        )
-        .await
-        {
-            tracing::warn!(code = e.code(), "revoke-orphan continues in the sweeper");
-        }
+        revocation::step_inline(c.store(), c.svc.revokers, &mut job, c.now).await;
         return Ok(Reply::NoContent);
     }
     Err(ApiError::Unavailable)
@@ -346,17 +336,7 @@ async fn revoke(c: &Ctx<'_>, entry: &TokenEntry) -> Result<Reply, ApiError> {
     let Some(mut job) = revocation::start_token(c.store(), &entry.hash, c.now).await? else {
         return Ok(Reply::NoContent);
     };
-    if let Err(e) = revocation::step(
-        c.store(),
-        c.svc.revokers,
-        &mut job,
-        revocation::INLINE_BUDGET,
-        c.now,
-    )
-    .await
-    {
-        tracing::warn!(code = e.code(), "token revocation continues in the sweeper");
-    }
+    revocation::step_inline(c.store(), c.svc.revokers, &mut job, c.now).await;
     Ok(Reply::NoContent)
 }
 
