@@ -1,5 +1,5 @@
 # Sigil: the first two targets are all a fresh machine needs (see README).
-.PHONY: demo test dev bench sim scale fuzz-smoke down fmt lint package lint-infra
+.PHONY: demo test dev bench bench-process sim scale fuzz-smoke down fmt lint package lint-infra
 
 demo: ## Run the main job end to end on the local stack, then stop
 	scripts/demo
@@ -19,6 +19,9 @@ sim: ## Deterministic simulation: SEEDS schedules (default 100000); replay one w
 
 scale: ## Revocations at scale on the local stack (20,000-lease revoke-prefix, a token with 1,000 IAM-user leases, a token with 10,000 children); minutes, not in make test
 	scripts/scale
+
+bench-process: ## Process CPU per request of the release functions under a local Lambda Runtime API, side by side with OpenBao (minutes; not in make test)
+	scripts/bench-process
 
 fuzz-smoke: ## cargo-fuzz targets, each for a short bounded time (SIGIL_FUZZ_SECONDS, default 30)
 	scripts/fuzz-smoke

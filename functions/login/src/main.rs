@@ -3,7 +3,7 @@
 use lambda_http::{Error, run, service_fn};
 use sigil::Function;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     sigil::telemetry::init();
     let app = sigil::aws::app_from_env(Function::Login).await?;
