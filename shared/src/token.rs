@@ -574,6 +574,14 @@ fn mint_service(params: &TokenParams, limits: &Limits, now: i64) -> Result<Minte
         } else {
             limits.default_ttl
         };
+        // Vault's CalculateTTL warns when the TTL asked for passes the max.
+        if params.ttl > max_ttl {
+            warnings.push(format!(
+                "TTL of {:?} exceeded the effective max_ttl of {:?}; TTL value is capped accordingly",
+                crate::ttl::human(params.ttl),
+                crate::ttl::human(max_ttl)
+            ));
+        }
         (ttl.min(max_ttl), now.saturating_add(max_ttl))
     };
     Ok(Minted {
@@ -1081,6 +1089,33 @@ mod tests {
         let m = mint(params, LIMITS, now).unwrap();
         store.transact(m.writes()).await.unwrap();
         m
+    }
+
+    /// A TTL over the max is capped with Vault's warning (OpenBao's `CalculateTTL`).
+    #[test]
+    fn a_ttl_over_the_max_is_capped_with_a_warning() {
+        let m = mint(
+            &TokenParams {
+                ttl: 100_000 * 3600,
+                ..TokenParams::default()
+            },
+            LIMITS,
+            0,
+        )
+        .unwrap();
+        assert_eq!(m.entry.expire_at, LIMITS.max_ttl);
+        assert_eq!(
+            m.warnings,
+            [
+                "TTL of \"100000h\" exceeded the effective max_ttl of \"2h\"; TTL value is capped accordingly"
+            ]
+        );
+        assert!(
+            mint(&TokenParams::default(), LIMITS, 0)
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
     }
 
     /// A batch token round-trips through its seal; minting one stores nothing; a

@@ -254,6 +254,10 @@ tokens = [
          values=("data.orphan", "data.path", "data.display_name", "data.policies")),
     Step("token/create-by-child-denied", "POST", "auth/token/create", {"policies": [POLICY]},
          token="${created}"),
+    # A TTL over the max is capped, with Vault's warning.
+    Step("token/create-ttl-capped", "POST", "auth/token/create",
+         {"policies": [POLICY], "ttl": "100000h"},
+         values=("auth.lease_duration", "warnings")),
     # An empty policy list is no list: the parent's policies (here the admin's).
     Step("token/create-empty-policies", "POST", "auth/token/create",
          {"policies": [], "ttl": "5m"}, values=("auth.policies",)),
