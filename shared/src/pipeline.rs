@@ -77,10 +77,9 @@ async fn batch_lookup(
     token: &secrecy::SecretString,
     now: i64,
 ) -> Result<(crate::token::TokenEntry, Option<Option<crate::store::Item>>), ApiError> {
-    let entry = crate::token::open_batch(key, token, now).ok_or(ApiError::PermissionDenied)?;
-    if !crate::token::ancestors_live(app.store.as_ref(), &entry, now).await? {
-        return Err(ApiError::PermissionDenied);
-    }
+    let entry = crate::token::find_batch(app.store.as_ref(), key, token, now)
+        .await?
+        .ok_or(ApiError::PermissionDenied)?;
     Ok((entry, None))
 }
 
@@ -179,9 +178,7 @@ pub(crate) async fn dispatch(
         // A token issued through an auth mount that is gone (disabled since) is
         // refused at once; the sweeper revokes it with the mount's other items.
         // So is one under a revoke-prefix of an auth path still under way.
-        if !table.token_mount_live(&entry.path, &entry.mount_accessor)
-            || table.token_revoked(&entry.path, entry.issued_at)
-        {
+        if !table.token_usable(&entry.path, &entry.mount_accessor, entry.issued_at) {
             if resolved.is_ok() {
                 audit.decide(false);
             }

@@ -324,10 +324,7 @@ async fn reroot_one(store: &dyn Store, hash: &str, cut: &str) -> Result<(), ApiE
 
 /// Whether reroots below `cut` are still under way (one query).
 async fn reroots_under(store: &dyn Store, cut: &str) -> Result<bool, ApiError> {
-    let mut q = Query::partition(JOBS_PK);
-    q.sort = SortCond::Prefix(format!("{REROOT}{cut}/"));
-    q.limit = Some(1);
-    Ok(!store.query(&q).await?.items.is_empty())
+    jobs_under(store, &format!("{REROOT}{cut}/")).await
 }
 
 /// Consumes one use of the caller's token for the request at hand (Vault's use
@@ -423,8 +420,13 @@ pub async fn start_auth(store: &dyn Store, prefix: &str, now: i64) -> Result<Job
 /// under way (one query): the sweeper keeps the path's record in the mount table until
 /// none is ([`crate::mounts::revoked`]).
 pub async fn auth_jobs_under(store: &dyn Store, prefix: &str) -> Result<bool, ApiError> {
+    jobs_under(store, &format!("tokens/{prefix}")).await
+}
+
+/// Whether any job's key starts with `sk_prefix` (one query of at most one item).
+async fn jobs_under(store: &dyn Store, sk_prefix: &str) -> Result<bool, ApiError> {
     let mut q = Query::partition(JOBS_PK);
-    q.sort = SortCond::Prefix(format!("tokens/{prefix}"));
+    q.sort = SortCond::Prefix(sk_prefix.to_owned());
     q.limit = Some(1);
     Ok(!store.query(&q).await?.items.is_empty())
 }
@@ -836,19 +838,22 @@ mod tests {
         }
     }
 
-    async fn token(store: &MemoryStore) -> crate::token::Minted {
-        let m = crate::token::mint(
-            &TokenParams::default(),
-            Limits {
-                default_ttl: 3600,
-                max_ttl: 3600,
-                batch: None,
-            },
-            0,
-        )
-        .unwrap();
+    /// The limits every test token is minted with.
+    const LIMITS: Limits = Limits {
+        default_ttl: 3600,
+        max_ttl: 3600,
+        batch: None,
+    };
+
+    /// Mints a token with `params` at time 0 and stores it.
+    async fn stored(store: &MemoryStore, params: TokenParams) -> crate::token::Minted {
+        let m = crate::token::mint(&params, LIMITS, 0).unwrap();
         store.transact(m.writes()).await.unwrap();
         m
+    }
+
+    async fn token(store: &MemoryStore) -> crate::token::Minted {
+        stored(store, TokenParams::default()).await
     }
 
     async fn active(store: &MemoryStore, id: &str, owner: Option<&str>, issued_at: i64) {
@@ -879,21 +884,11 @@ mod tests {
     }
 
     async fn limited(store: &MemoryStore, num_uses: i64) -> crate::token::Minted {
-        let m = crate::token::mint(
-            &TokenParams {
-                num_uses,
-                ..TokenParams::default()
-            },
-            Limits {
-                default_ttl: 3600,
-                max_ttl: 3600,
-                batch: None,
-            },
-            0,
-        )
-        .unwrap();
-        store.transact(m.writes()).await.unwrap();
-        m
+        let params = TokenParams {
+            num_uses,
+            ..TokenParams::default()
+        };
+        stored(store, params).await
     }
 
     /// Finding 6: a use-limited token's last use deleted the token before the request
@@ -974,23 +969,13 @@ mod tests {
         store: &MemoryStore,
         parent: &crate::token::TokenEntry,
     ) -> crate::token::Minted {
-        let m = crate::token::mint(
-            &TokenParams {
-                ancestors: std::iter::once(parent.hash.clone())
-                    .chain(parent.ancestors.iter().cloned())
-                    .collect(),
-                ..TokenParams::default()
-            },
-            Limits {
-                default_ttl: 3600,
-                max_ttl: 3600,
-                batch: None,
-            },
-            0,
-        )
-        .unwrap();
-        store.transact(m.writes()).await.unwrap();
-        m
+        let params = TokenParams {
+            ancestors: std::iter::once(parent.hash.clone())
+                .chain(parent.ancestors.iter().cloned())
+                .collect(),
+            ..TokenParams::default()
+        };
+        stored(store, params).await
     }
 
     /// The token tree (issue "Token store"): revoking a token refuses its whole subtree
@@ -1039,11 +1024,7 @@ mod tests {
                 ancestors: vec![child.entry.hash.clone(), root.entry.hash.clone()],
                 ..TokenParams::default()
             },
-            Limits {
-                default_ttl: 3600,
-                max_ttl: 3600,
-                batch: None,
-            },
+            LIMITS,
             10,
         )
         .unwrap();
@@ -1161,11 +1142,7 @@ mod tests {
                 ],
                 ..TokenParams::default()
             },
-            Limits {
-                default_ttl: 3600,
-                max_ttl: 3600,
-                batch: None,
-            },
+            LIMITS,
             10,
         )
         .unwrap();

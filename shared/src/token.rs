@@ -683,13 +683,41 @@ pub async fn find_by_hash(
     hash: &str,
     now: i64,
 ) -> Result<Option<TokenEntry>, ApiError> {
+    Ok(find_counted(store, hash, now)
+        .await?
+        .map(|(entry, _)| entry))
+}
+
+/// [`find_by_hash`], with how many of the entry's recorded ancestors still count
+/// ([`live_ancestors`]): one read and one batch read, as [`find_by_hash`].
+pub async fn find_counted(
+    store: &dyn Store,
+    hash: &str,
+    now: i64,
+) -> Result<Option<(TokenEntry, usize)>, ApiError> {
     let Some(item) = store.get(&token_key(hash)).await? else {
         return Ok(None);
     };
-    match live(&item, now)? {
-        Some(entry) => Ok(ancestors_live(store, &entry, now).await?.then_some(entry)),
-        None => Ok(None),
-    }
+    let Some(entry) = live(&item, now)? else {
+        return Ok(None);
+    };
+    Ok(live_ancestors(store, &entry, now)
+        .await?
+        .map(|counted| (entry, counted)))
+}
+
+/// The live entry of a presented batch token ([`open_batch`]) whose ancestors still
+/// authenticate ([`ancestors_live`]; no read for an orphan); `None` otherwise.
+pub async fn find_batch(
+    store: &dyn Store,
+    key: &crypto::SealingKey,
+    token: &SecretString,
+    now: i64,
+) -> Result<Option<TokenEntry>, ApiError> {
+    let Some(entry) = open_batch(key, token, now) else {
+        return Ok(None);
+    };
+    Ok(ancestors_live(store, &entry, now).await?.then_some(entry))
 }
 
 /// Whether every ancestor of `entry` still authenticates (exists, not expired, no

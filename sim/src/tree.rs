@@ -161,30 +161,28 @@ fn parent_in(model: &crate::ops::Model, t: &str) -> Option<String> {
         .map(|(_, p)| p.clone())
 }
 
+/// Tree token `t`'s ancestors as the model recorded them, parent first (at most 65: a
+/// guard against a cycle the model cannot hold anyway).
+fn ancestors_in<'m>(model: &'m crate::ops::Model, t: &str) -> impl Iterator<Item = String> + 'm {
+    std::iter::successors(parent_in(model, t), move |p| parent_in(model, p)).take(65)
+}
+
 /// The tree tokens with an ancestor whose revocation was acknowledged, below any
 /// ancestor revoked by `revoke-orphan` (a batch token's parent excepted: it dies with
 /// it).
 pub fn revoked_descendants(model: &crate::ops::Model) -> Vec<String> {
-    let parent_of = |t: &str| parent_in(model, t);
     model
         .tree
         .iter()
         .filter(|(t, _)| {
             let batch = model.born.get(t).is_some_and(|(_, b)| *b);
-            let mut cur = parent_of(t);
-            let mut depth = 0;
-            while let Some(p) = cur {
+            for (depth, p) in ancestors_in(model, t).enumerate() {
                 if model.orphaned.contains(&p) {
                     return batch && depth == 0;
                 }
                 if model.revoked_tokens.contains(&p) {
                     return true;
                 }
-                depth += 1;
-                if depth > 64 {
-                    break;
-                }
-                cur = parent_of(&p);
             }
             false
         })
@@ -197,7 +195,6 @@ pub fn revoked_descendants(model: &crate::ops::Model) -> Vec<String> {
 fn orphaned_survivors(model: &crate::ops::Model, now: i64) -> Vec<String> {
     let revoked: std::collections::BTreeSet<String> =
         revoked_descendants(model).into_iter().collect();
-    let parent_of = |t: &str| parent_in(model, t);
     model
         .tree
         .iter()
@@ -207,21 +204,7 @@ fn orphaned_survivors(model: &crate::ops::Model, now: i64) -> Vec<String> {
                 && !model.revoked_tokens.contains(*t)
                 && model.born.get(*t).is_some_and(|(at, _)| at + 1200 > now)
         })
-        .filter(|t| {
-            let mut cur = parent_of(t);
-            let mut depth = 0;
-            while let Some(p) = cur {
-                if model.orphaned.contains(&p) {
-                    return true;
-                }
-                depth += 1;
-                if depth > 64 {
-                    break;
-                }
-                cur = parent_of(&p);
-            }
-            false
-        })
+        .filter(|t| ancestors_in(model, t).any(|p| model.orphaned.contains(&p)))
         .cloned()
         .collect()
 }
@@ -230,38 +213,48 @@ fn orphaned_survivors(model: &crate::ops::Model, now: i64) -> Vec<String> {
 /// answers 403; every one whose chain an acknowledged `revoke-orphan` cut (and that is
 /// otherwise live) answers 200.
 pub async fn check(world: &World, model: &crate::ops::Model) -> Vec<Violation> {
+    let mut out = lookups_answer(
+        world,
+        orphaned_survivors(model, world.clock.now()),
+        200,
+        "orphan-survives",
+        "a token whose ancestor was revoked with revoke-orphan",
+    )
+    .await;
+    out.extend(
+        lookups_answer(
+            world,
+            revoked_descendants(model),
+            403,
+            "descendant-refused",
+            "a token whose ancestor's revoke was acknowledged",
+        )
+        .await,
+    );
+    out
+}
+
+/// A violation of `invariant` for each of `tokens` whose lookup-self does not answer
+/// `status`.
+async fn lookups_answer(
+    world: &World,
+    tokens: Vec<String>,
+    status: u16,
+    invariant: &'static str,
+    what: &str,
+) -> Vec<Violation> {
     let mut out = Vec::new();
-    for t in orphaned_survivors(model, world.clock.now()) {
+    for t in tokens {
         let r = world
             .call(
                 Function::Issue,
                 request("GET", "/v1/auth/token/lookup-self", Some(&t), None),
             )
             .await;
-        if r.status != 200 {
+        if r.status != status {
             out.push(Violation {
-                invariant: "orphan-survives",
-                detail: format!(
-                    "a token whose ancestor was revoked with revoke-orphan answers lookup-self {}",
-                    r.status
-                ),
-            });
-        }
-    }
-    for t in revoked_descendants(model) {
-        let r = world
-            .call(
-                Function::Issue,
-                request("GET", "/v1/auth/token/lookup-self", Some(&t), None),
-            )
-            .await;
-        if r.status != 403 {
-            out.push(Violation {
-                invariant: "descendant-refused",
-                detail: format!(
-                    "a token whose ancestor's revoke was acknowledged answers lookup-self {}",
-                    r.status
-                ),
+                invariant,
+                detail: format!("{what} answers lookup-self {}", r.status),
             });
         }
     }

@@ -227,15 +227,17 @@ const BATCH_NOT_REVOKED: &str = "batch tokens cannot be revoked";
 
 /// The live token `tok` names, service or batch ([`crate::batch_token`]).
 async fn find_any(c: &Ctx<'_>, tok: &SecretString) -> Result<Option<TokenEntry>, ApiError> {
-    if !crate::batch_token::is_batch(tok) {
-        return token::find(c.store(), tok, c.now).await;
+    if crate::batch_token::is_batch(tok) {
+        token::find_batch(c.store(), c.svc.batch_key, tok, c.now).await
+    } else {
+        token::find(c.store(), tok, c.now).await
     }
-    let Some(entry) = token::open_batch(c.svc.batch_key, tok, c.now) else {
-        return Ok(None);
-    };
-    Ok(token::ancestors_live(c.store(), &entry, c.now)
-        .await?
-        .then_some(entry))
+}
+
+/// Whether `entry` may be used by the mount table this request was routed with.
+fn usable(c: &Ctx<'_>, e: &TokenEntry) -> bool {
+    c.table
+        .token_usable(&e.path, &e.mount_accessor, e.issued_at)
 }
 
 async fn renew_other(c: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -303,16 +305,10 @@ async fn revoke_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     let hash = token::hash_presented(&tok).ok_or_else(not_found)?;
     for _ in 0..5 {
-        let Some(entry) = token::find_by_hash(c.store(), &hash, c.now)
+        let Some((entry, live)) = token::find_counted(c.store(), &hash, c.now)
             .await?
-            .filter(|e| {
-                c.table.token_mount_live(&e.path, &e.mount_accessor)
-                    && !c.table.token_revoked(&e.path, e.issued_at)
-            })
+            .filter(|(e, _)| usable(c, e))
         else {
-            return Err(not_found());
-        };
-        let Some(live) = token::live_ancestors(c.store(), &entry, c.now).await? else {
             return Err(not_found());
         };
         let Some(mut job) = revocation::start_orphan(c.store(), &entry, live, c.now).await? else {
@@ -374,10 +370,7 @@ async fn by_token(
     let tok = token_param(c)?;
     let entry = find_any(c, &tok)
         .await?
-        .filter(|e| {
-            c.table.token_mount_live(&e.path, &e.mount_accessor)
-                && !c.table.token_revoked(&e.path, e.issued_at)
-        })
+        .filter(|e| usable(c, e))
         .ok_or_else(unknown)?;
     Ok((entry, tok))
 }

@@ -190,6 +190,13 @@ impl MountTable {
         path.starts_with("auth/token/") || self.find(path).is_some()
     }
 
+    /// Whether a token created at `path` at `issued_at` (a batch token's issuing mount:
+    /// `mount_accessor`) may be used: its mount is live ([`Self::token_mount_live`])
+    /// and no revoke-prefix of its path is under way ([`Self::token_revoked`]).
+    pub fn token_usable(&self, path: &str, mount_accessor: &str, issued_at: i64) -> bool {
+        self.token_mount_live(path, mount_accessor) && !self.token_revoked(path, issued_at)
+    }
+
     /// Whether a token created through `path` at `issued_at` falls under a revoke-prefix
     /// of an auth path still under way ([`super::revoked`]): refused as revoked.
     pub fn token_revoked(&self, path: &str, issued_at: i64) -> bool {

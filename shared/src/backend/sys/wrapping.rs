@@ -44,25 +44,15 @@ async fn named(c: &Ctx<'_>) -> Result<(SecretString, TokenEntry, bool), ApiError
 /// own token is revoked by its last use). A failure is logged: the response is gone
 /// already, and the sweeper deletes the token when it expires.
 async fn revoke(c: &Ctx<'_>, entry: &TokenEntry) {
-    let started = revocation::start_token(c.store(), &entry.hash, c.now).await;
-    let result = match started {
-        Ok(Some(mut job)) => revocation::step(
-            c.store(),
-            c.svc.revokers,
-            &mut job,
-            revocation::INLINE_BUDGET,
-            c.now,
-        )
-        .await
-        .map(|_| ()),
-        Ok(None) => Ok(()),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = result {
-        tracing::warn!(
+    match revocation::start_token(c.store(), &entry.hash, c.now).await {
+        Ok(Some(mut job)) => {
+            revocation::step_inline(c.store(), c.svc.revokers, &mut job, c.now).await;
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(
             code = e.code(),
             "wrapping token revocation left to the sweeper"
-        );
+        ),
     }
 }
 
