@@ -43,6 +43,8 @@ pub struct App {
     pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
     /// The mount table, as this function last read it.
     pub mounts: Arc<MountCache>,
+    /// The newest KV versions this function has read ([`crate::kv::LatestVersions`]).
+    pub kv_latest: Arc<crate::kv::LatestVersions>,
 }
 
 impl App {
@@ -81,6 +83,7 @@ impl App {
             mounts: Arc::new(MountCache::new(crate::mounts::initial_table(
                 &Config::default(),
             ))),
+            kv_latest: Arc::new(crate::kv::LatestVersions::new()),
         }
     }
 

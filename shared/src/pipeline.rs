@@ -126,6 +126,9 @@ pub(crate) async fn dispatch(
     // Loaded with the audit key: a memory read.
     let batch_key = app.keyring.batch_token_key().await?;
     let mut caller = None;
+    // Items the route's handler reads first, read with a service token (one round
+    // trip) and kept only while the route stands ([`crate::store::prefetch`]).
+    let mut prefetched = Vec::new();
     if !public && (resolved.is_ok() || token.is_some()) {
         // A request with a service token reads the mount table's generation with the
         // token (one round trip): a mount changed since the cached table was read is
@@ -136,14 +139,20 @@ pub(crate) async fn dispatch(
             Some(t) if crate::batch_token::is_batch(t) => {
                 batch_lookup(app, &batch_key, t, now).await
             }
-            _ => crate::token::lookup_with(
-                app.store.as_ref(),
-                token.as_ref(),
-                &crate::mounts::store::generation_key(),
-                now,
-            )
-            .await
-            .map(|(entry, item)| (entry, Some(item))),
+            _ => {
+                let mut keys = vec![crate::mounts::store::generation_key()];
+                if let Ok(r) = &resolved {
+                    keys.extend(prefetch_keys(app, req, r));
+                }
+                crate::token::lookup_with(app.store.as_ref(), token.as_ref(), &keys, now)
+                    .await
+                    .map(|(entry, items)| {
+                        let mut items = items.into_iter();
+                        let generation = items.next().flatten();
+                        prefetched = keys.into_iter().skip(1).zip(items).collect();
+                        (entry, Some(generation))
+                    })
+            }
         };
         let (entry, generation) = match (looked, &resolved) {
             (Ok(found), _) => found,
@@ -166,6 +175,8 @@ pub(crate) async fn dispatch(
             None => table.generation,
         };
         if generation != table.generation {
+            // Routed again by the new table: what was read for the old route goes.
+            prefetched.clear();
             table = app
                 .mounts
                 .at_generation(app.store.as_ref(), generation, now, ttl)
@@ -273,10 +284,17 @@ pub(crate) async fn dispatch(
         }
         None => (None, None),
     };
+    let overlay;
+    let store: &dyn crate::store::Store = if prefetched.is_empty() {
+        app.store.as_ref()
+    } else {
+        overlay = crate::store::prefetch::Prefetched::new(app.store.as_ref(), prefetched);
+        &overlay
+    };
     let ctx = Ctx {
         svc: Services {
             config: &app.config,
-            store: app.store.as_ref(),
+            store,
             keyring: &app.keyring,
             acl_cache: &app.acl_cache,
             revokers: &app.revokers,
@@ -287,6 +305,7 @@ pub(crate) async fn dispatch(
             mounts: &app.mounts,
             audit_key: audit.key(),
             batch_key: &batch_key,
+            kv_latest: &app.kv_latest,
         },
         table: &table,
         mount: &resolved.mount,
@@ -308,6 +327,22 @@ pub(crate) async fn dispatch(
         crate::revocation::step_inline(app.store.as_ref(), &app.revokers, &mut job, now).await;
     }
     reply
+}
+
+/// The keys `r`'s operation prefetches ([`crate::backend::spec::OpSpec::prefetch`]);
+/// none for a route this function does not serve.
+fn prefetch_keys(app: &App, req: &ApiRequest, r: &route::Resolved) -> Vec<crate::store::Key> {
+    match r.op_spec.prefetch {
+        Some(prefetch) if r.function() == app.function => {
+            prefetch(&crate::backend::spec::PrefetchArgs {
+                mount: &r.mount,
+                params: &r.params,
+                req,
+                kv_latest: &app.kv_latest,
+            })
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Records the resolved route in the audit exchange, then refuses requests this

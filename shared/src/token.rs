@@ -889,29 +889,30 @@ pub async fn lookup(
         .ok_or(ApiError::PermissionDenied)
 }
 
-/// [`lookup`], reading `other` in the same round trip (one `get_many`): the router
-/// reads the mount table's generation so (a child token costs one more batch read:
-/// its ancestors, [`ancestors_live`]). Returns the entry and `other`'s item.
+/// [`lookup`], reading `others` in the same round trip (one `get_many`): the router
+/// reads the mount table's generation and the items the route prefetches (a child
+/// token costs one more batch read: its ancestors, [`ancestors_live`]). Returns the
+/// entry and `others`' items, in order.
 pub async fn lookup_with(
     store: &dyn Store,
     token: Option<&SecretString>,
-    other: &Key,
+    others: &[Key],
     now: i64,
-) -> Result<(TokenEntry, Option<crate::store::Item>), ApiError> {
+) -> Result<(TokenEntry, Vec<Option<crate::store::Item>>), ApiError> {
     let hash = token
         .and_then(hash_presented)
         .ok_or(ApiError::PermissionDenied)?;
-    let mut got = store
-        .get_many(&[token_key(&hash), other.clone()])
-        .await?
-        .into_iter();
-    let (item, other) = (got.next().flatten(), got.next().flatten());
+    let mut keys = Vec::with_capacity(others.len() + 1);
+    keys.push(token_key(&hash));
+    keys.extend_from_slice(others);
+    let mut got = store.get_many(&keys).await?.into_iter();
+    let item = got.next().flatten();
     let entry =
         live(&item.ok_or(ApiError::PermissionDenied)?, now)?.ok_or(ApiError::PermissionDenied)?;
     if !ancestors_live(store, &entry, now).await? {
         return Err(ApiError::PermissionDenied);
     }
-    Ok((entry, other))
+    Ok((entry, got.collect()))
 }
 
 /// Spends one use of a token with two or more left (one conditional update, so

@@ -42,6 +42,10 @@ pub enum Action {
     Destroy(i64),
     /// `POST metadata/:path` setting `max_versions`.
     Metadata(i64),
+    /// `GET data/:path` of the newest version (the issue function, whose hint of the
+    /// newest version may be stale: [`sigil::kv::LatestVersions`]); `acked` is the
+    /// version it answered (0: no secret).
+    ReadNewest,
 }
 
 /// One KV operation of a schedule.
@@ -83,7 +87,8 @@ pub fn build(
     let path = PATHS[rng.usize(0..PATHS.len())];
     let value = rng.u64(..);
     let version = rng.i64(1..=6);
-    let action = match rng.u32(0..12) {
+    let action = match rng.u32(0..14) {
+        12 | 13 => Action::ReadNewest,
         0..=3 => Action::Write { value, cas: None },
         4 => Action::Write {
             value,
@@ -151,7 +156,27 @@ pub fn build(
                     format!("/v1/secret/metadata/{path}"),
                     json!({"max_versions": max}),
                 ),
+                Action::ReadNewest => ("GET", format!("/v1/secret/data/{path}"), Json::Null),
             };
+            if action == Action::ReadNewest {
+                let url = format!("/v1/secret/data/{path}");
+                let r = w
+                    .call(Function::Issue, request("GET", &url, Some(&token), None))
+                    .await;
+                // 200, or 404 with the newest version's metadata (deleted or
+                // destroyed), or 404 without (no secret).
+                let version = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| b["data"]["metadata"]["version"].as_i64());
+                let answered = match (r.status, version) {
+                    (200, Some(v)) | (404, Some(v)) => Some(v),
+                    (404, None) => Some(0),
+                    _ => None,
+                };
+                m.borrow_mut().kv[index].acked = answered;
+                return;
+            }
             let r = w
                 .call(
                     Function::Admin,
@@ -332,6 +357,41 @@ pub async fn check(world: &World, ops: &[KvOp], token: &str) -> Vec<Violation> {
                 }
                 _ => {}
             }
+        }
+        out.extend(newest_reads(path, &ops));
+    }
+    out
+}
+
+/// Reads of the newest version are linearizable: a read answers no version older
+/// than one whose write was acknowledged before the read began (a stale hint of the
+/// newest version must not show), and no version whose acknowledged write began after
+/// the read ended.
+fn newest_reads(path: &str, ops: &[&KvOp]) -> Vec<Violation> {
+    let writes = || {
+        ops.iter()
+            .filter(|w| matches!(w.action, Action::Write { .. } | Action::Patch { .. }))
+    };
+    let mut out = Vec::new();
+    for r in ops.iter().filter(|o| o.action == Action::ReadNewest) {
+        let Some(answered) = r.acked else { continue };
+        if let Some(w) = writes().find(|w| w.ended < r.began && w.acked > Some(answered)) {
+            out.push(violation(
+                "kv-read-newest",
+                format!(
+                    "{path}: read answered v{answered}, yet v{} was acknowledged before it began",
+                    w.acked.unwrap_or(0)
+                ),
+            ));
+        }
+        if let Some(w) = writes().find(|w| w.acked == Some(answered) && w.began > r.ended) {
+            out.push(violation(
+                "kv-read-newest",
+                format!(
+                    "{path}: read answered v{answered}, written only after it ended ({:?})",
+                    w.action
+                ),
+            ));
         }
     }
     out

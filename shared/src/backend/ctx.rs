@@ -59,6 +59,8 @@ pub struct Services<'a> {
     pub audit_key: &'a AuditKey,
     /// The key batch tokens are sealed with ([`crate::batch_token`]).
     pub batch_key: &'a std::sync::Arc<crate::crypto::SealingKey>,
+    /// The newest KV versions this function has read.
+    pub kv_latest: &'a crate::kv::LatestVersions,
 }
 
 /// One request, routed and authorized.

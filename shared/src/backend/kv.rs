@@ -8,7 +8,7 @@ use crate::op;
 
 use super::ctx::Ctx;
 use super::reply::keys_reply;
-use super::spec::PathSpec;
+use super::spec::{PathSpec, PrefetchArgs};
 
 /// KV v2's paths. Reads go to the issue function, writes to admin.
 pub static PATHS: &[PathSpec] = &[
@@ -22,7 +22,7 @@ pub static PATHS: &[PathSpec] = &[
     PathSpec::new(
         "data/{*path}",
         &[
-            op!(Read, Issue, read),
+            op!(Read, Issue, read, prefetch = read_keys),
             op!(Update, Admin, write),
             op!(Patch, Admin, patch),
             op!(Delete, Admin, delete_latest),
@@ -55,16 +55,34 @@ fn mount<'a>(c: &'a Ctx<'a>) -> &'a str {
     &c.mount.storage
 }
 
-async fn read(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let version = match c.req.query_param("version") {
-        None | Some("") => 0,
+/// The `version` query parameter of a read (0, the newest, when absent or empty).
+fn version(req: &crate::http::ApiRequest) -> Result<i64, ApiError> {
+    match req.query_param("version") {
+        None | Some("") => Ok(0),
         Some(v) => v
             .parse::<i64>()
             .ok()
             .filter(|v| *v >= 0)
-            .ok_or_else(|| ApiError::bad("invalid version"))?,
-    };
-    match kv(c).read(mount(c), c.param("path"), version).await? {
+            .ok_or_else(|| ApiError::bad("invalid version")),
+    }
+}
+
+/// A read's metadata and version items, when they can be named up front
+/// ([`crate::kv::read_keys`]).
+fn read_keys(a: &PrefetchArgs<'_>) -> Vec<crate::store::Key> {
+    version(a.req)
+        .ok()
+        .and_then(|v| crate::kv::read_keys(&a.mount.storage, a.param("path"), v, a.kv_latest))
+        .map(Vec::from)
+        .unwrap_or_default()
+}
+
+async fn read(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let version = version(c.req)?;
+    match kv(c)
+        .read_with(mount(c), c.param("path"), version, c.svc.kv_latest)
+        .await?
+    {
         ReadOutcome::Found(d) => Ok(Envelope::data(d).mount("kv").ok()),
         ReadOutcome::Gone(d) => Ok(Reply::Envelope(404, Envelope::data(d).mount("kv"))),
         ReadOutcome::Missing => Err(ApiError::NotFound),

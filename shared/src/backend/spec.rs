@@ -29,6 +29,35 @@ pub struct OpSpec {
     pub function: Function,
     /// What serves it.
     pub handler: Handler,
+    /// The items the handler reads first, when they can be named before the caller
+    /// is authenticated: the pipeline reads them in the same round trip as a service
+    /// token and the handler's store answers its first read of them from memory
+    /// ([`crate::store::prefetch`]). Nothing prefetched is used unless the request is
+    /// authorized; an item read for a refused request is dropped unread.
+    pub prefetch: Option<Prefetch>,
+}
+
+/// Names the items an operation's handler reads first ([`OpSpec::prefetch`]); empty
+/// when they cannot be named (the handler then reads as usual).
+pub type Prefetch = fn(&PrefetchArgs<'_>) -> Vec<crate::store::Key>;
+
+/// What a [`Prefetch`] sees: the request as routed, before authentication.
+pub struct PrefetchArgs<'a> {
+    /// The mount serving the request.
+    pub mount: &'a crate::mounts::MountEntry,
+    /// Parameters captured from the path.
+    pub params: &'a Params,
+    /// The request.
+    pub req: &'a crate::http::ApiRequest,
+    /// The newest KV versions this process has read.
+    pub kv_latest: &'a crate::kv::LatestVersions,
+}
+
+impl PrefetchArgs<'_> {
+    /// The path parameter `name` (empty when absent).
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name)
+    }
 }
 
 /// One path of a backend, relative to its mount.
@@ -178,6 +207,15 @@ macro_rules! op {
             op: $crate::backend::spec::Operation::$op,
             function: $crate::backend::spec::Function::$function,
             handler: |c| Box::pin($handler(c)),
+            prefetch: None,
+        }
+    };
+    ($op:ident, $function:ident, $handler:path, prefetch = $prefetch:path) => {
+        $crate::backend::spec::OpSpec {
+            op: $crate::backend::spec::Operation::$op,
+            function: $crate::backend::spec::Function::$function,
+            handler: |c| Box::pin($handler(c)),
+            prefetch: Some($prefetch),
         }
     };
 }

@@ -19,6 +19,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::clock::rfc3339;
 use crate::error::ApiError;
+mod latest;
 mod request;
 
 use crate::keyring::{Keyring, Sealed};
@@ -27,6 +28,7 @@ use crate::store::{
     Cond, Item, ItemExt, Key, Query, Store, StoreError, Value, Write, new_item, query_all,
     query_sort_keys,
 };
+pub use latest::LatestVersions;
 pub use request::{ConfigUpdate, MAX_VERSIONS_LIMIT, MetadataUpdate, Versions, WriteRequest};
 
 const SK_META: &str = "~meta";
@@ -69,6 +71,22 @@ fn version_sk(v: i64) -> String {
 }
 fn version_key(mount: &str, path: &str, v: i64) -> Key {
     Key::new(part(mount, path), version_sk(v))
+}
+/// The items a read of `version` (0: the newest) of `mount`/`path` starts with, when
+/// they can be named before reading: the metadata and that version's item; for the
+/// newest, only when `latest` knows it. `None`: the read queries for the newest.
+pub fn read_keys(
+    mount: &str,
+    path: &str,
+    version: i64,
+    latest: &LatestVersions,
+) -> Option<[Key; 2]> {
+    let v = if version > 0 {
+        version
+    } else {
+        latest.get(mount, path).filter(|v| *v > 0)?
+    };
+    Some([meta_key(mount, path), version_key(mount, path, v)])
 }
 fn config_key(mount: &str) -> Key {
     Key::new(format!("kv-config/{mount}"), "config")
@@ -335,6 +353,23 @@ impl Kv<'_> {
             .transpose()?)
     }
 
+    /// The metadata and the newest version's item: `~meta` sorts after `v/`, so one
+    /// descending query of two items. `(None, None)` when the secret has no metadata.
+    async fn newest(
+        &self,
+        mount: &str,
+        path: &str,
+    ) -> Result<(Option<Item>, Option<Item>), ApiError> {
+        let mut q = Query::partition(part(mount, path));
+        q.forward = false;
+        q.limit = Some(2);
+        let mut items = self.store.query(&q).await?.items.into_iter();
+        Ok(match items.next() {
+            Some(m) if m.key().sk == SK_META => (Some(m), items.next()),
+            _ => (None, None),
+        })
+    }
+
     /// Reads `version` (0: the newest). One round trip.
     pub async fn read(
         &self,
@@ -342,29 +377,45 @@ impl Kv<'_> {
         path: &str,
         version: i64,
     ) -> Result<ReadOutcome, ApiError> {
+        self.read_with(mount, path, version, &LatestVersions::new())
+            .await
+    }
+
+    /// Reads `version` (0: the newest) as [`Kv::read`], reading the items
+    /// [`read_keys`] names when it names them (the pipeline may have prefetched them),
+    /// and records the newest version in `latest`. One round trip; two when `latest`
+    /// is stale (the secret changed since this process last read it).
+    pub async fn read_with(
+        &self,
+        mount: &str,
+        path: &str,
+        version: i64,
+        latest: &LatestVersions,
+    ) -> Result<ReadOutcome, ApiError> {
         check_path(path)?;
-        let (meta_item, version_item) = if version == 0 {
-            let mut q = Query::partition(part(mount, path));
-            q.forward = false;
-            q.limit = Some(2);
-            let mut items = self.store.query(&q).await?.items.into_iter();
-            let first = items.next();
-            match first {
-                Some(m) if m.key().sk == SK_META => (Some(m), items.next()),
-                _ => (None, None),
+        let (meta_item, version_item) = match read_keys(mount, path, version, latest) {
+            Some(keys) => {
+                let mut got = self.store.get_many(&keys).await?.into_iter();
+                let (meta_item, version_item) = (got.next().flatten(), got.next().flatten());
+                let hinted = keys[1].sk.clone();
+                let stale = version == 0
+                    && match &meta_item {
+                        Some(m) => version_sk(Metadata::try_from(m)?.current) != hinted,
+                        None => false,
+                    };
+                if stale {
+                    self.newest(mount, path).await?
+                } else {
+                    (meta_item, version_item)
+                }
             }
-        } else {
-            let mut got = self
-                .store
-                .get_many(&[meta_key(mount, path), version_key(mount, path, version)])
-                .await?
-                .into_iter();
-            (got.next().flatten(), got.next().flatten())
+            None => self.newest(mount, path).await?,
         };
         let Some(meta_item) = meta_item else {
             return Ok(ReadOutcome::Missing);
         };
         let meta = Metadata::try_from(&meta_item)?;
+        latest.note(mount, path, meta.current);
         let want = if version == 0 { meta.current } else { version };
         let Some(state) = meta.versions.get(&want) else {
             return Ok(ReadOutcome::Missing);

@@ -12,6 +12,7 @@ mod error;
 pub mod interpose;
 mod key;
 pub mod memory;
+pub mod prefetch;
 pub mod schema;
 mod value;
 

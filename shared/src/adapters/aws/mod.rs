@@ -367,6 +367,7 @@ pub fn app_with(
         mounts: Arc::new(crate::mounts::cache::MountCache::new(
             crate::mounts::initial_table(&config),
         )),
+        kv_latest: Arc::new(crate::kv::LatestVersions::new()),
         config,
     }
 }
