@@ -1068,6 +1068,18 @@ async fn batch_tokens_from_the_token_store() {
         "{b}"
     );
     let batch = client_token(&b);
+    // An operator asks for a batch token's capabilities as for a service token's.
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/sys/capabilities",
+            Some(&f.admin),
+            Some(json!({"token": batch, "paths": ["auth/token/create", "secret/data/x"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["auth/token/create"], json!(["update"]), "{b}");
+    assert_eq!(b["data"]["secret/data/x"], json!(["deny"]), "{b}");
     let (s, b) = f
         .call(
             "POST",

@@ -45,8 +45,7 @@ async fn a_role_logs_in_with_its_password_until_it_expires() {
 
     let err = connect(&as_user(&url(), &user, "wrong-password"))
         .await
-        .err()
-        .expect("a wrong password is refused");
+        .expect_err("a wrong password is refused");
     assert_eq!(
         err.code(),
         Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),
@@ -59,8 +58,7 @@ async fn a_role_logs_in_with_its_password_until_it_expires() {
         .unwrap();
     let err = connect(&as_user(&url(), &user, "right-password"))
         .await
-        .err()
-        .expect("an expired role is refused");
+        .expect_err("an expired role is refused");
     assert_eq!(
         err.code(),
         Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),

@@ -100,6 +100,28 @@ impl Ctx<'_> {
         self.params.get(name)
     }
 
+    /// The live token `tok` names, service or batch ([`crate::batch_token`]); `None`
+    /// when unknown, malformed or expired. Whether the mount table lets it be used is
+    /// [`Ctx::token_usable`].
+    pub async fn find_token(
+        &self,
+        tok: &secrecy::SecretString,
+    ) -> Result<Option<crate::token::TokenEntry>, ApiError> {
+        if crate::batch_token::is_batch(tok) {
+            crate::token::find_batch(self.store(), self.svc.batch_key, tok, self.now).await
+        } else {
+            crate::token::find(self.store(), tok, self.now).await
+        }
+    }
+
+    /// Whether `entry` may be used by the mount table this request was routed with:
+    /// its auth mount is live and no revoke-prefix of its path is under way
+    /// ([`MountTable::token_usable`]).
+    pub fn token_usable(&self, e: &crate::token::TokenEntry) -> bool {
+        self.table
+            .token_usable(&e.path, &e.mount_accessor, e.issued_at)
+    }
+
     /// The caller, or 403 (public paths have none).
     pub fn caller(&self) -> Result<&Caller, ApiError> {
         self.caller.ok_or(ApiError::PermissionDenied)

@@ -209,7 +209,7 @@ async fn lookup_accessor(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::bad("missing accessor"))?;
     let entry = token::find_by_accessor(c.store(), &acc, c.now)
         .await?
-        .filter(|e| c.table.token_mount_live(&e.path, &e.mount_accessor))
+        .filter(|e| c.token_usable(e))
         .ok_or_else(|| ApiError::bad("invalid accessor"))?;
     Ok(Envelope::data(token::lookup_json(&entry, None, c.now))
         .mount("token")
@@ -224,21 +224,6 @@ async fn renew_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// Vault's answers to renewing or revoking a batch token (400).
 const BATCH_NOT_RENEWED: &str = "batch tokens cannot be renewed";
 const BATCH_NOT_REVOKED: &str = "batch tokens cannot be revoked";
-
-/// The live token `tok` names, service or batch ([`crate::batch_token`]).
-async fn find_any(c: &Ctx<'_>, tok: &SecretString) -> Result<Option<TokenEntry>, ApiError> {
-    if crate::batch_token::is_batch(tok) {
-        token::find_batch(c.store(), c.svc.batch_key, tok, c.now).await
-    } else {
-        token::find(c.store(), tok, c.now).await
-    }
-}
-
-/// Whether `entry` may be used by the mount table this request was routed with.
-fn usable(c: &Ctx<'_>, e: &TokenEntry) -> bool {
-    c.table
-        .token_usable(&e.path, &e.mount_accessor, e.issued_at)
-}
 
 async fn renew_other(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let (entry, tok) = by_token(c, || ApiError::bad("token not found")).await?;
@@ -261,7 +246,7 @@ async fn revoke_other(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     // Revoking an unknown or expired token succeeds, as in Vault; a missing or
     // malformed `token` parameter does not.
     let tok = token_param(c)?;
-    if let Some(entry) = find_any(c, &tok).await? {
+    if let Some(entry) = c.find_token(&tok).await? {
         revoke(c, &entry).await?;
     }
     Ok(Reply::NoContent)
@@ -298,7 +283,7 @@ async fn revoke_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     }
     let not_found = || ApiError::bad("token to revoke not found");
     if crate::batch_token::is_batch(&tok) {
-        return match find_any(c, &tok).await? {
+        return match c.find_token(&tok).await? {
             Some(_) => Err(ApiError::bad(BATCH_NOT_REVOKED)),
             None => Err(not_found()),
         };
@@ -307,7 +292,7 @@ async fn revoke_orphan(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     for _ in 0..5 {
         let Some((entry, live)) = token::find_counted(c.store(), &hash, c.now)
             .await?
-            .filter(|(e, _)| usable(c, e))
+            .filter(|(e, _)| c.token_usable(e))
         else {
             return Err(not_found());
         };
@@ -368,9 +353,10 @@ async fn by_token(
     unknown: fn() -> ApiError,
 ) -> Result<(TokenEntry, SecretString), ApiError> {
     let tok = token_param(c)?;
-    let entry = find_any(c, &tok)
+    let entry = c
+        .find_token(&tok)
         .await?
-        .filter(|e| usable(c, e))
+        .filter(|e| c.token_usable(e))
         .ok_or_else(unknown)?;
     Ok((entry, tok))
 }

@@ -569,10 +569,12 @@ mod tests {
             .unwrap()
         };
         let mut tokens = Vec::new();
+        let mut accessors = Vec::new();
         for _ in 0..40 {
             let t = minted(1_000);
             store.transact(t.writes()).await.unwrap();
             tokens.push(secrecy::ExposeSecret::expose_secret(&t.token).to_owned());
+            accessors.push(t.entry.accessor.clone());
         }
         let ring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"));
         ring.ensure_audit_key("k", 0).await.unwrap();
@@ -589,6 +591,7 @@ mod tests {
         assert_eq!(r.status, 202, "more tokens than the inline budget");
         let later = minted(1_001);
         store.transact(later.writes()).await.unwrap();
+        let later_entry_accessor = later.entry.accessor.clone();
         let later = secrecy::ExposeSecret::expose_secret(&later.token).to_owned();
         let status = |t: String| {
             let issue = &issue;
@@ -601,6 +604,38 @@ mod tests {
         };
         for t in &tokens {
             assert_eq!(status(t.clone()).await, 403, "refused at once");
+        }
+        // Looked up by an operator, by token or accessor, they are gone as well
+        // (Vault's 400 texts), while the token issued after the revocation is not.
+        let admin = app(&store, &ring, &counting, Function::Admin);
+        let ask = |path: &'static str, body: Value| {
+            let (admin, root) = (&admin, &root);
+            async move {
+                let r = admin.handle(req("POST", path, root, body)).await;
+                (r.status, r.body.unwrap_or_default())
+            }
+        };
+        let caps = |field: &str, value: &str| json!({field: value, "paths": ["secret/data/x"]});
+        // Every one of them: the revocation's inline step marked only some.
+        let later_acc = later_entry_accessor.clone();
+        let cases = accessors
+            .iter()
+            .zip(&tokens)
+            .map(|(a, t)| (a, t, true))
+            .chain([(&later_acc, &later, false)]);
+        for (acc, token, gone) in cases {
+            let (s, b) = ask("/v1/auth/token/lookup-accessor", json!({"accessor": acc})).await;
+            assert_eq!(s == 400, gone, "{b}");
+            if gone {
+                assert_eq!(b["errors"][0], "invalid accessor");
+            }
+            let (s, b) = ask("/v1/sys/capabilities-accessor", caps("accessor", acc)).await;
+            assert_eq!(s == 400, gone, "{b}");
+            let (s, b) = ask("/v1/sys/capabilities", caps("token", token)).await;
+            assert_eq!(s == 400, gone, "{b}");
+            if gone {
+                assert_eq!(b["errors"][0], "invalid token");
+            }
         }
         assert_eq!(
             status(later.clone()).await,

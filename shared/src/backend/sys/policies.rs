@@ -65,9 +65,10 @@ pub(super) async fn capabilities_token(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .filter(|t| !t.is_empty())
         .map(secrecy::SecretString::from)
         .ok_or_else(|| ApiError::bad("missing token"))?;
-    let entry = crate::token::find(c.store(), &token, c.now)
+    let entry = c
+        .find_token(&token)
         .await?
-        .filter(|e| c.table.token_mount_live(&e.path, &e.mount_accessor))
+        .filter(|e| c.token_usable(e))
         .ok_or_else(|| ApiError::bad("invalid token"))?;
     capabilities_of(c, &entry).await
 }
@@ -82,7 +83,7 @@ pub(super) async fn capabilities_accessor(c: &Ctx<'_>) -> Result<Reply, ApiError
         .ok_or_else(|| ApiError::bad("missing accessor"))?;
     let entry = crate::token::find_by_accessor(c.store(), &accessor, c.now)
         .await?
-        .filter(|e| c.table.token_mount_live(&e.path, &e.mount_accessor))
+        .filter(|e| c.token_usable(e))
         .ok_or_else(|| ApiError::bad("invalid accessor"))?;
     capabilities_of(c, &entry).await
 }
