@@ -43,6 +43,8 @@ pub struct App {
     pub failpoints: Arc<dyn crate::aws_engine::issue::Failpoints>,
     /// The mount table, as this function last read it.
     pub mounts: Arc<MountCache>,
+    /// Transit key versions this process has opened (no KMS call when warm).
+    pub transit: Arc<crate::transit::KeyCache>,
 }
 
 impl App {
@@ -81,6 +83,7 @@ impl App {
             mounts: Arc::new(MountCache::new(crate::mounts::initial_table(
                 &Config::default(),
             ))),
+            transit: Arc::new(crate::transit::KeyCache::new()),
         }
     }
 

@@ -287,6 +287,7 @@ pub(crate) async fn dispatch(
             mounts: &app.mounts,
             audit_key: audit.key(),
             batch_key: &batch_key,
+            transit: &app.transit,
         },
         table: &table,
         mount: &resolved.mount,

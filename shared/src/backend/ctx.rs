@@ -59,6 +59,8 @@ pub struct Services<'a> {
     pub audit_key: &'a AuditKey,
     /// The key batch tokens are sealed with ([`crate::batch_token`]).
     pub batch_key: &'a std::sync::Arc<crate::crypto::SealingKey>,
+    /// Transit key versions this process has opened ([`crate::transit::KeyCache`]).
+    pub transit: &'a crate::transit::KeyCache,
 }
 
 /// One request, routed and authorized.

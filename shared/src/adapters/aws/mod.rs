@@ -367,6 +367,7 @@ pub fn app_with(
         mounts: Arc::new(crate::mounts::cache::MountCache::new(
             crate::mounts::initial_table(&config),
         )),
+        transit: Arc::new(crate::transit::KeyCache::new()),
         config,
     }
 }
