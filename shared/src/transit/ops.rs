@@ -186,15 +186,36 @@ fn references(items: &[Map<String, Json>]) -> Vec<String> {
         .collect()
 }
 
-/// Encrypts `plaintext` with version `ver` of `key`: `vault:vN:...`.
-fn encrypt_one(key: &Loaded, ver: u32, context: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<String> {
+/// Encrypts `plaintext` with the version `requested` names (0: the latest), as
+/// OpenBao's `EncryptWithFactory` checks it: `{"ciphertext": "vault:vN:...",
+/// "key_version": N}`.
+fn encrypt_one(key: &Loaded, requested: i64, context: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Json> {
+    let p = &key.policy;
+    if !p.key_type.encryption_supported() {
+        return Err(TransitError::invalid(format!(
+            "message encryption not supported for key type {}",
+            p.key_type
+        )));
+    }
+    let ver = p.encryption_version(requested)?;
     let m = key.material(ver)?;
-    let bytes = if key.policy.key_type.is_rsa() {
+    let bytes = if p.key_type.is_rsa() {
         oaep::encrypt(m, plaintext)?
     } else {
-        aead::encrypt(m, mode(&key.policy), context, aad, plaintext)?
+        aead::encrypt(m, mode(p), context, aad, plaintext)?
     };
-    Ok(ciphertext::format(ver, &b64::encode(&bytes)))
+    Ok(json!({
+        "ciphertext": ciphertext::format(ver, &b64::encode(&bytes)),
+        "key_version": ver,
+    }))
+}
+
+/// An item's outcome: its fields, or its error with `on_error`'s fields.
+fn outcome(r: Result<Json>, on_error: Json) -> Outcome {
+    match r {
+        Ok(f) => Outcome::ok(f),
+        Err(e) => Outcome::failed(e, on_error),
+    }
 }
 
 /// Decrypts a `vault:vN:...` ciphertext with `key` (OpenBao's `DecryptWithFactory`).
@@ -306,7 +327,6 @@ impl Op for Encrypt {
     }
 
     fn run(&self, key: &Loaded) -> Answer {
-        let p = &key.policy;
         let outcomes = self
             .items
             .iter()
@@ -320,21 +340,7 @@ impl Op for Encrypt {
                     Ok(a) => a,
                     Err(o) => return o,
                 };
-                let run = || -> Result<Json> {
-                    if !p.key_type.encryption_supported() {
-                        return Err(TransitError::invalid(format!(
-                            "message encryption not supported for key type {}",
-                            p.key_type
-                        )));
-                    }
-                    let ver = p.encryption_version(it.key_version)?;
-                    let c = encrypt_one(key, ver, context, &aad, plaintext)?;
-                    Ok(json!({ "ciphertext": c, "key_version": ver }))
-                };
-                match run() {
-                    Ok(f) => Outcome::ok(f),
-                    Err(e) => Outcome::failed(e, json!({})),
-                }
+                outcome(encrypt_one(key, it.key_version, context, &aad, plaintext), json!({}))
             })
             .collect();
         Answer {
@@ -353,6 +359,8 @@ struct DecryptItem {
     ciphertext: String,
     context: Result<Vec<u8>>,
     aad: String,
+    /// The version a rewrap encrypts with.
+    key_version: i64,
 }
 
 /// The fields of one encrypt, decrypt or rewrap item.
@@ -432,6 +440,7 @@ impl Op for Decrypt {
                     ciphertext: r.text,
                     context: decode_context(&r.context, None),
                     aad: r.aad,
+                    key_version: r.key_version,
                 })
                 .collect(),
             batch,
@@ -465,10 +474,8 @@ impl Op for Decrypt {
                         return o;
                     }
                 };
-                match decrypt_one(key, context, &aad, &it.ciphertext) {
-                    Ok(plain) => Outcome::ok(json!({ "plaintext": b64::encode(&plain) })),
-                    Err(e) => failed(e),
-                }
+                let plain = decrypt_one(key, context, &aad, &it.ciphertext);
+                outcome(plain.map(|p| json!({ "plaintext": b64::encode(&p) })), json!({ "plaintext": "" }))
             })
             .collect();
         Answer {
@@ -484,71 +491,45 @@ impl Op for Decrypt {
 // --- rewrap -----------------------------------------------------------------------------
 
 /// `rewrap/:name`: decrypts with the version a ciphertext names and encrypts again
-/// with `key_version` (default: the latest).
-pub struct Rewrap {
-    items: Vec<(DecryptItem, i64)>,
-    batch: bool,
-    references: Vec<String>,
-}
+/// with `key_version` (default: the latest). Vault's rewrap takes no associated data.
+pub struct Rewrap(Decrypt);
 
 impl Op for Rewrap {
     fn parse(body: &Body) -> Result<Self> {
-        let Raw { items: raw, batch, references } = Raw::parse(body, "ciphertext", "missing ciphertext to decrypt", false)?;
-        same_context(raw.iter().map(|r| !r.context.is_empty()))?;
-        Ok(Self {
-            items: raw
-                .into_iter()
-                .map(|r| {
-                    let item = DecryptItem {
-                        ciphertext: r.text,
-                        context: decode_context(&r.context, None),
-                        aad: String::new(),
-                    };
-                    (item, r.key_version)
-                })
-                .collect(),
-            batch,
-            references,
-        })
+        let mut d = Decrypt::parse(body)?;
+        for it in &mut d.items {
+            it.aad.clear();
+        }
+        Ok(Self(d))
     }
 
     fn versions(&self, p: &KeyPolicy) -> Vec<u32> {
-        self.items
+        self.0
+            .items
             .iter()
-            .flat_map(|(i, v)| [decryption_version(p, &i.ciphertext), p.encryption_version(*v).ok()])
+            .flat_map(|i| [decryption_version(p, &i.ciphertext), p.encryption_version(i.key_version).ok()])
             .flatten()
             .collect()
     }
 
     fn run(&self, key: &Loaded) -> Answer {
-        let p = &key.policy;
         let outcomes = self
+            .0
             .items
             .iter()
-            .map(|(it, v)| {
+            .map(|it| {
                 let run = || -> Result<Json> {
                     let context = it.context.clone()?;
                     let plain = decrypt_one(key, &context, &[], &it.ciphertext)?;
-                    if !p.key_type.encryption_supported() {
-                        return Err(TransitError::invalid(format!(
-                            "message encryption not supported for key type {}",
-                            p.key_type
-                        )));
-                    }
-                    let ver = p.encryption_version(*v)?;
-                    let c = encrypt_one(key, ver, &context, &[], &plain)?;
-                    Ok(json!({ "ciphertext": c, "key_version": ver }))
+                    encrypt_one(key, it.key_version, &context, &[], &plain)
                 };
-                match run() {
-                    Ok(f) => Outcome::ok(f),
-                    Err(e) => Outcome::failed(e, json!({})),
-                }
+                outcome(run(), json!({}))
             })
             .collect();
         Answer {
-            batch: self.batch,
+            batch: self.0.batch,
             outcomes,
-            references: self.references.clone(),
+            references: self.0.references.clone(),
             status: BatchStatus::Always200,
             partial_code: None,
         }
@@ -621,15 +602,7 @@ impl Op for Datakey {
                     ))
                 })?
             };
-            if !p.key_type.encryption_supported() {
-                return Err(TransitError::invalid(format!(
-                    "message encryption not supported for key type {}",
-                    p.key_type
-                )));
-            }
-            let ver = p.encryption_version(self.key_version)?;
-            let c = encrypt_one(key, ver, &self.context, &aad, &new_key)?;
-            let mut out = json!({ "ciphertext": c, "key_version": ver });
+            let mut out = encrypt_one(key, self.key_version, &self.context, &aad, &new_key)?;
             if self.with_plaintext {
                 out["plaintext"] = json!(b64::encode(&new_key));
             }
@@ -642,10 +615,7 @@ impl Op for Datakey {
 fn single(r: Result<Json>) -> Answer {
     Answer {
         batch: false,
-        outcomes: vec![match r {
-            Ok(f) => Outcome::ok(f),
-            Err(e) => Outcome::failed(e, json!({})),
-        }],
+        outcomes: vec![outcome(r, json!({}))],
         references: vec![String::new()],
         status: BatchStatus::Always200,
         partial_code: None,
@@ -762,10 +732,7 @@ impl Op for Hmac {
                             .ok_or_else(|| unsupported(hash))?;
                         Ok(json!({ "hmac": ciphertext::format(ver, &b64::encode(&mac)) }))
                     };
-                    match run() {
-                        Ok(f) => Outcome::ok(f),
-                        Err(e) => Outcome::failed(e, json!({})),
-                    }
+                    outcome(run(), json!({}))
                 })
                 .collect(),
         };
@@ -925,10 +892,7 @@ impl Op for Sign {
                         }
                         Ok(out)
                     };
-                    match run() {
-                        Ok(f) => Outcome::ok(f),
-                        Err(e) => Outcome::failed(e, json!({ "key_version": 0 })),
-                    }
+                    outcome(run(), json!({ "key_version": 0 }))
                 })
                 .collect(),
         };
@@ -1098,11 +1062,7 @@ impl Op for Verify {
                         (Ok(o), false) => self.verify_signature(key, it, o),
                         (Err(e), false) => Err(e.clone()),
                     };
-                    match r {
-                        Ok(f) => Outcome::ok(f),
-                        Err(e) if self.hmac => Outcome::failed(e, json!({})),
-                        Err(e) => Outcome::failed(e, json!({ "valid": false })),
-                    }
+                    outcome(r, if self.hmac { json!({}) } else { json!({ "valid": false }) })
                 })
                 .collect(),
         };
