@@ -75,7 +75,8 @@ fn name<'a>(c: &'a Ctx<'a>) -> Result<&'a str, ApiError> {
     let word = |ch: char| ch.is_ascii_alphanumeric() || ch == '_';
     let ok = n.chars().next().is_some_and(word)
         && n.chars().last().is_some_and(word)
-        && n.chars().all(|ch| word(ch) || matches!(ch, '-' | '.' | '@'));
+        && n.chars()
+            .all(|ch| word(ch) || matches!(ch, '-' | '.' | '@'));
     if ok {
         Ok(n)
     } else {
@@ -94,7 +95,12 @@ fn key_reply(rec: &Record, warnings: Vec<String>) -> Reply {
 }
 
 /// Opens the versions `op` needs and runs it.
-async fn run<O: Op>(keys: &Keys<'_>, rec: &Record, op: &O, warnings: Vec<String>) -> Result<Reply, ApiError> {
+async fn run<O: Op>(
+    keys: &Keys<'_>,
+    rec: &Record,
+    op: &O,
+    warnings: Vec<String>,
+) -> Result<Reply, ApiError> {
     let loaded = keys.open(rec, &op.versions(&rec.policy)).await?;
     let (status, data) = op.run(&loaded).finish()?;
     Ok(envelope(status, data, warnings))
@@ -102,9 +108,7 @@ async fn run<O: Op>(keys: &Keys<'_>, rec: &Record, op: &O, warnings: Vec<String>
 
 /// The key `name`, or Vault's 400 `missing` text.
 async fn existing(keys: &Keys<'_>, name: &str, missing: &str) -> Result<Record, ApiError> {
-    keys.read(name)
-        .await?
-        .ok_or_else(|| ApiError::bad(missing))
+    keys.read(name).await?.ok_or_else(|| ApiError::bad(missing))
 }
 
 async fn list_keys(c: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -120,7 +124,11 @@ async fn read_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     if !context.is_empty() && p.derived && p.key_type.signing_supported() {
         let context = crate::transit::b64::decode(context)
             .map_err(|_| ApiError::bad("failed to base64-decode context"))?;
-        let versions: Vec<u32> = p.versions.range(p.min_decryption_version..).map(|(v, _)| *v).collect();
+        let versions: Vec<u32> = p
+            .versions
+            .range(p.min_decryption_version..)
+            .map(|(v, _)| *v)
+            .collect();
         let loaded = keys.open(&rec, &versions).await?;
         for v in versions {
             let public = crate::transit::sign::derived_public_key(loaded.material(v)?, &context)
@@ -151,7 +159,10 @@ async fn delete_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = name(c)?;
     let keys = keys(c);
     let err = |why: &str| ApiError::bad(format!("error deleting policy {name}: {why}"));
-    let rec = keys.read(name).await?.ok_or_else(|| err("could not delete key; not found"))?;
+    let rec = keys
+        .read(name)
+        .await?
+        .ok_or_else(|| err("could not delete key; not found"))?;
     if !rec.policy.deletion_allowed {
         return Err(err("deletion is not allowed for this key"));
     }
@@ -165,8 +176,14 @@ async fn config_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let change = ConfigChange {
         min_decryption_version: request::int(b, "min_decryption_version")?,
         min_encryption_version: request::int(b, "min_encryption_version")?,
-        deletion_allowed: b.get("deletion_allowed").map(|_| request::flag(b, "deletion_allowed")).transpose()?,
-        exportable: b.get("exportable").map(|_| request::flag(b, "exportable")).transpose()?,
+        deletion_allowed: b
+            .get("deletion_allowed")
+            .map(|_| request::flag(b, "deletion_allowed"))
+            .transpose()?,
+        exportable: b
+            .get("exportable")
+            .map(|_| request::flag(b, "exportable"))
+            .transpose()?,
         allow_plaintext_backup: b
             .get("allow_plaintext_backup")
             .map(|_| request::flag(b, "allow_plaintext_backup"))
@@ -226,11 +243,14 @@ async fn encrypt(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             match crate::transit::key_type::KeyType::parse(t) {
                 Some(k) if k.is_aead() => {}
                 Some(k) if k.is_ecdsa() => {
-                    return Err(ApiError::bad(format!("key type {t} not supported for this operation")));
+                    return Err(ApiError::bad(format!(
+                        "key type {t} not supported for this operation"
+                    )));
                 }
                 _ => return Err(ApiError::bad(format!("unknown key type {t}"))),
             }
-            let opts = CreateOptions::check(t, op.context_set, op.create_convergent, false, false, 0, 0)?;
+            let opts =
+                CreateOptions::check(t, op.context_set, op.create_convergent, false, false, 0, 0)?;
             let (rec, created) = keys.create(name, &opts, c.now).await?;
             if !created {
                 warnings.push(
@@ -306,5 +326,9 @@ async fn random(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn hash(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    Ok(envelope(200, tools::hash(c.param("algorithm"), c.body)?, Vec::new()))
+    Ok(envelope(
+        200,
+        tools::hash(c.param("algorithm"), c.body)?,
+        Vec::new(),
+    ))
 }

@@ -68,7 +68,12 @@ fn random_nonce() -> Result<[u8; NONCE_LEN]> {
     Ok(n)
 }
 
-fn seal_with(key: &LessSafeKey, nonce: [u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+fn seal_with(
+    key: &LessSafeKey,
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
@@ -85,10 +90,18 @@ fn seal_with(key: &LessSafeKey, nonce: [u8; NONCE_LEN], aad: &[u8], plaintext: &
 
 /// Encrypts `plaintext` with `aad` under version material `m` of an AEAD type:
 /// `nonce || ciphertext || tag`.
-pub fn encrypt(m: &Material, mode: Mode, context: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+pub fn encrypt(
+    m: &Material,
+    mode: Mode,
+    context: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
     let kt = m.key_type();
     if !mode.derived {
-        let key = m.aead_key().ok_or(TransitError::Internal("not an aead key"))?;
+        let key = m
+            .aead_key()
+            .ok_or(TransitError::Internal("not an aead key"))?;
         return seal_with(key, random_nonce()?, aad, plaintext);
     }
     let enc_len = kt.aead_key_len();
@@ -105,14 +118,21 @@ pub fn encrypt(m: &Material, mode: Mode, context: &[u8], aad: &[u8], plaintext: 
 }
 
 /// Decrypts what [`encrypt`] (or Vault) produced, with Go's error texts.
-pub fn decrypt(m: &Material, mode: Mode, context: &[u8], aad: &[u8], data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+pub fn decrypt(
+    m: &Material,
+    mode: Mode,
+    context: &[u8],
+    aad: &[u8],
+    data: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
     let kt = m.key_type();
     let derived;
     let key = if mode.derived {
         derived = material::aead(kt, &derive(raw(m)?, context, kt.aead_key_len())?)?;
         &derived
     } else {
-        m.aead_key().ok_or(TransitError::Internal("not an aead key"))?
+        m.aead_key()
+            .ok_or(TransitError::Internal("not an aead key"))?
     };
     if data.len() < NONCE_LEN {
         return Err(TransitError::invalid("invalid ciphertext length"));
@@ -156,6 +176,9 @@ mod tests {
             "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
         );
         assert!(derive(&ikm, b"", 32).is_err(), "context required");
-        assert_eq!(derive(&ikm, b"c", 64).unwrap()[..32], derive(&ikm, b"c", 32).unwrap()[..]);
+        assert_eq!(
+            derive(&ikm, b"c", 64).unwrap()[..32],
+            derive(&ikm, b"c", 32).unwrap()[..]
+        );
     }
 }

@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(decode("aG==").unwrap(), b"h");
         // Non-zero trailing bits: Go's StdEncoding is not strict.
         assert_eq!(decode("aGVsbG9=").unwrap(), b"hello");
-        assert_eq!(decode(&encode(&[0, 1, 2, 250, 255])).unwrap(), [0, 1, 2, 250, 255]);
+        assert_eq!(
+            decode(&encode(&[0, 1, 2, 250, 255])).unwrap(),
+            [0, 1, 2, 250, 255]
+        );
     }
 
     proptest::proptest! {

@@ -85,13 +85,21 @@ mod tests {
     /// The texts OpenBao 2.7 answered for these ciphertexts.
     #[test]
     fn malformed_prefixes_have_vaults_texts() {
-        assert_eq!(err("vault:", Kind::Ciphertext), "invalid ciphertext: no prefix");
+        assert_eq!(
+            err("vault:", Kind::Ciphertext),
+            "invalid ciphertext: no prefix"
+        );
         assert_eq!(err("x", Kind::Ciphertext), "invalid ciphertext: no prefix");
         assert_eq!(
             err("vault:v1", Kind::Ciphertext),
             "invalid ciphertext: wrong number of fields"
         );
-        for v in ["vault:vx:AAAA", "vault:v99999999999999999999:AAAA", "vault:v:A", "vault:v+:A"] {
+        for v in [
+            "vault:vx:AAAA",
+            "vault:v99999999999999999999:AAAA",
+            "vault:v:A",
+            "vault:v+:A",
+        ] {
             assert_eq!(
                 err(v, Kind::Ciphertext),
                 "invalid ciphertext: version number could not be decoded",
@@ -99,7 +107,10 @@ mod tests {
             );
         }
         assert_eq!(err("v1:x", Kind::Signature), "invalid signature: no prefix");
-        assert_eq!(err("vault:v1", Kind::Hmac), "invalid HMAC: wrong number of fields");
+        assert_eq!(
+            err("vault:v1", Kind::Hmac),
+            "invalid HMAC: wrong number of fields"
+        );
         assert_eq!(err("x", Kind::Hmac), "invalid HMAC to verify: no prefix");
     }
 
@@ -108,7 +119,10 @@ mod tests {
         let p = parse("vault:v+1:AAAA", Kind::Ciphertext).unwrap();
         assert_eq!((p.version, p.body), (1, "AAAA"));
         assert_eq!(parse("vault:v-3:", Kind::Ciphertext).unwrap().version, -3);
-        assert_eq!(parse("vault:v007:a:b", Kind::Ciphertext).unwrap().body, "a:b");
+        assert_eq!(
+            parse("vault:v007:a:b", Kind::Ciphertext).unwrap().body,
+            "a:b"
+        );
         assert_eq!(format(12, "QQ=="), "vault:v12:QQ==");
     }
 }

@@ -135,8 +135,8 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for n in [
-            "none", "sha1", "sha2-224", "sha2-256", "sha2-384", "sha2-512", "sha3-224",
-            "sha3-256", "sha3-384", "sha3-512",
+            "none", "sha1", "sha2-224", "sha2-256", "sha2-384", "sha2-512", "sha3-224", "sha3-256",
+            "sha3-384", "sha3-512",
         ] {
             assert_eq!(HashAlgorithm::parse(n).unwrap().name(), n);
         }

@@ -133,7 +133,11 @@ impl Material {
             }
         };
         // For `hmac` keys the HMAC key is the key (Vault: `entry.HMACKey = newKey`).
-        let hmac = if kt == KeyType::Hmac { key.clone() } else { hmac };
+        let hmac = if kt == KeyType::Hmac {
+            key.clone()
+        } else {
+            hmac
+        };
         let bytes = serialize(&hmac, &key);
         Ok((Self::from_parts(kt, hmac, &key)?, bytes))
     }
@@ -266,10 +270,14 @@ impl Material {
             Secret::Ed25519 { pair, .. } => {
                 return Ok(Some(b64::encode(pair.public_key().as_ref())));
             }
-            Secret::Ecdsa(p) => p.public_key().as_der().map_err(internal("ecdsa public key")),
-            Secret::Rsa { pair, .. } => {
-                pair.public_key().as_der().map_err(internal("rsa public key"))
-            }
+            Secret::Ecdsa(p) => p
+                .public_key()
+                .as_der()
+                .map_err(internal("ecdsa public key")),
+            Secret::Rsa { pair, .. } => pair
+                .public_key()
+                .as_der()
+                .map_err(internal("rsa public key")),
         };
         Ok(Some(pem_public_key(spki?.as_ref())))
     }
@@ -319,7 +327,11 @@ mod tests {
             let back = Material::from_bytes(kt, &bytes).unwrap();
             assert_eq!(m.hmac_key(), back.hmac_key(), "{kt}");
             assert_eq!(m.public_key().unwrap(), back.public_key().unwrap(), "{kt}");
-            assert_eq!(m.public_key().unwrap().is_some(), kt.signing_supported(), "{kt}");
+            assert_eq!(
+                m.public_key().unwrap().is_some(),
+                kt.signing_supported(),
+                "{kt}"
+            );
             assert_eq!(format!("{back:?}"), format!("Material({kt}, redacted)"));
         }
     }

@@ -149,7 +149,8 @@ fn decode_context(v: &str, text: Option<&'static str>) -> Result<Vec<u8>> {
     if v.is_empty() {
         return Ok(Vec::new());
     }
-    b64::decode(v).map_err(|e| TransitError::invalid(text.map_or_else(|| e.to_string(), str::to_owned)))
+    b64::decode(v)
+        .map_err(|e| TransitError::invalid(text.map_or_else(|| e.to_string(), str::to_owned)))
 }
 
 fn mode(p: &KeyPolicy) -> Mode {
@@ -189,7 +190,13 @@ fn references(items: &[Map<String, Json>]) -> Vec<String> {
 /// Encrypts `plaintext` with the version `requested` names (0: the latest), as
 /// OpenBao's `EncryptWithFactory` checks it: `{"ciphertext": "vault:vN:...",
 /// "key_version": N}`.
-fn encrypt_one(key: &Loaded, requested: i64, context: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Json> {
+fn encrypt_one(
+    key: &Loaded,
+    requested: i64,
+    context: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Json> {
     let p = &key.policy;
     if !p.key_type.encryption_supported() {
         return Err(TransitError::invalid(format!(
@@ -297,7 +304,11 @@ pub struct Encrypt {
 
 impl Op for Encrypt {
     fn parse(body: &Body) -> Result<Self> {
-        let Raw { items: raw, batch, references } = Raw::parse(body, "plaintext", "missing plaintext to encrypt", true)?;
+        let Raw {
+            items: raw,
+            batch,
+            references,
+        } = Raw::parse(body, "plaintext", "missing plaintext to encrypt", true)?;
         let context_set = same_context(raw.iter().map(|r| !r.context.is_empty()))?;
         let items = raw
             .into_iter()
@@ -340,7 +351,10 @@ impl Op for Encrypt {
                     Ok(a) => a,
                     Err(o) => return o,
                 };
-                outcome(encrypt_one(key, it.key_version, context, &aad, plaintext), json!({}))
+                outcome(
+                    encrypt_one(key, it.key_version, context, &aad, plaintext),
+                    json!({}),
+                )
             })
             .collect();
         Answer {
@@ -431,7 +445,11 @@ pub struct Decrypt {
 
 impl Op for Decrypt {
     fn parse(body: &Body) -> Result<Self> {
-        let Raw { items: raw, batch, references } = Raw::parse(body, "ciphertext", "missing ciphertext to decrypt", false)?;
+        let Raw {
+            items: raw,
+            batch,
+            references,
+        } = Raw::parse(body, "ciphertext", "missing ciphertext to decrypt", false)?;
         same_context(raw.iter().map(|r| !r.context.is_empty()))?;
         Ok(Self {
             items: raw
@@ -475,7 +493,10 @@ impl Op for Decrypt {
                     }
                 };
                 let plain = decrypt_one(key, context, &aad, &it.ciphertext);
-                outcome(plain.map(|p| json!({ "plaintext": b64::encode(&p) })), json!({ "plaintext": "" }))
+                outcome(
+                    plain.map(|p| json!({ "plaintext": b64::encode(&p) })),
+                    json!({ "plaintext": "" }),
+                )
             })
             .collect();
         Answer {
@@ -507,7 +528,12 @@ impl Op for Rewrap {
         self.0
             .items
             .iter()
-            .flat_map(|i| [decryption_version(p, &i.ciphertext), p.encryption_version(i.key_version).ok()])
+            .flat_map(|i| {
+                [
+                    decryption_version(p, &i.ciphertext),
+                    p.encryption_version(i.key_version).ok(),
+                ]
+            })
             .flatten()
             .collect()
     }
@@ -555,7 +581,9 @@ impl Datakey {
         match kind {
             "plaintext" => Ok(true),
             "wrapped" => Ok(false),
-            _ => Err(TransitError::invalid("Invalid path, must be 'plaintext' or 'wrapped'")),
+            _ => Err(TransitError::invalid(
+                "Invalid path, must be 'plaintext' or 'wrapped'",
+            )),
         }
     }
 }
@@ -563,7 +591,10 @@ impl Datakey {
 impl Op for Datakey {
     fn parse(body: &Body) -> Result<Self> {
         Ok(Self {
-            context: decode_context(&request::text(body, "context")?, Some("failed to base64-decode context"))?,
+            context: decode_context(
+                &request::text(body, "context")?,
+                Some("failed to base64-decode context"),
+            )?,
             key_version: request::int(body, "key_version")?.unwrap_or(0),
             bits: request::int(body, "bits")?.unwrap_or(256),
             aad: request::text(body, "associated_data")?,
@@ -806,7 +837,10 @@ fn sign_options(body: &Body, url_algorithm: &str) -> Result<Options> {
 }
 
 fn item_context(it: &Map<String, Json>) -> Result<Vec<u8>> {
-    decode_context(Items::get(it, "context").unwrap_or(""), Some("failed to base64-decode context"))
+    decode_context(
+        Items::get(it, "context").unwrap_or(""),
+        Some("failed to base64-decode context"),
+    )
 }
 
 fn item_input(it: &Map<String, Json>, batch: bool) -> Result<Vec<u8>> {
@@ -954,7 +988,8 @@ impl Verify {
 
     fn verify_hmac(&self, key: &Loaded, it: &Map<String, Json>) -> Result<Json> {
         let p = &key.policy;
-        let input = Items::get(it, "input").ok_or_else(|| TransitError::invalid("missing input"))?;
+        let input =
+            Items::get(it, "input").ok_or_else(|| TransitError::invalid("missing input"))?;
         let input = b64::decode(input)
             .map_err(|e| TransitError::invalid(format!("unable to decode input as base64: {e}")))?;
         let mac = Items::get(it, "hmac").ok_or_else(|| TransitError::invalid("missing hmac"))?;
@@ -976,15 +1011,28 @@ impl Verify {
         })
     }
 
-    fn verify_signature(&self, key: &Loaded, it: &Map<String, Json>, opts: &Options) -> Result<Json> {
+    fn verify_signature(
+        &self,
+        key: &Loaded,
+        it: &Map<String, Json>,
+        opts: &Options,
+    ) -> Result<Json> {
         let p = &key.policy;
         let input = item_input(it, self.items.batch)?;
-        let sig = Items::get(it, "signature").ok_or_else(|| TransitError::invalid("missing signature"))?;
+        let sig = Items::get(it, "signature")
+            .ok_or_else(|| TransitError::invalid("missing signature"))?;
         let context = item_context(it)?;
         let parsed = ciphertext::parse(sig, Kind::Signature)?;
         let ver = p.decryption_version(parsed.version, true)?;
         let bytes = sign::decode(parsed.body, opts.marshaling)?;
-        let valid = sign::verify(key.material(ver)?, p.derived, &context, &input, &bytes, opts)?;
+        let valid = sign::verify(
+            key.material(ver)?,
+            p.derived,
+            &context,
+            &input,
+            &bytes,
+            opts,
+        )?;
         Ok(json!({ "valid": valid }))
     }
 }
@@ -1007,8 +1055,12 @@ impl Op for Verify {
             && items.items[0].contains_key("hmac");
         let msg = match () {
             _ if both_single => "provide one of 'signature' or 'hmac'",
-            _ if !items.batch && !sig && !hmac => "neither a 'signature' nor an 'hmac' were given to verify",
-            _ if sig && hmac => "elements of batch_input must all provide 'signature' or all provide 'hmac'",
+            _ if !items.batch && !sig && !hmac => {
+                "neither a 'signature' nor an 'hmac' were given to verify"
+            }
+            _ if sig && hmac => {
+                "elements of batch_input must all provide 'signature' or all provide 'hmac'"
+            }
             _ if missing && sig => "some elements of batch_input are missing 'signature'",
             _ if missing && hmac => "some elements of batch_input are missing 'hmac'",
             _ if missing => "no batch_input elements have 'signature' or 'hmac'",
@@ -1017,7 +1069,11 @@ impl Op for Verify {
         if !msg.is_empty() {
             return Err(TransitError::invalid(msg));
         }
-        let options = if hmac { Ok(sign_options_lenient(body)) } else { sign_options(body, "") };
+        let options = if hmac {
+            Ok(sign_options_lenient(body))
+        } else {
+            sign_options(body, "")
+        };
         if let Err(e) = &options
             && !matches!(e, TransitError::Invalid(m) if m.starts_with("hash_algorithm=none"))
         {
@@ -1038,7 +1094,11 @@ impl Op for Verify {
             .iter()
             .filter_map(|it| {
                 let text = Items::get(it, if self.hmac { "hmac" } else { "signature" })?;
-                let kind = if self.hmac { Kind::Hmac } else { Kind::Signature };
+                let kind = if self.hmac {
+                    Kind::Hmac
+                } else {
+                    Kind::Signature
+                };
                 let parsed = ciphertext::parse(text, kind).ok()?;
                 if self.hmac {
                     p.hmac_verify_version(parsed.version).ok()
@@ -1062,7 +1122,14 @@ impl Op for Verify {
                         (Ok(o), false) => self.verify_signature(key, it, o),
                         (Err(e), false) => Err(e.clone()),
                     };
-                    outcome(r, if self.hmac { json!({}) } else { json!({ "valid": false }) })
+                    outcome(
+                        r,
+                        if self.hmac {
+                            json!({})
+                        } else {
+                            json!({ "valid": false })
+                        },
+                    )
                 })
                 .collect(),
         };

@@ -125,7 +125,9 @@ impl CreateOptions {
                 )));
             }
             if !usize::try_from(key_size).is_ok_and(|k| HMAC_SIZES.contains(&k)) {
-                return Err(TransitError::invalid(format!("invalid key_size {key_size}")));
+                return Err(TransitError::invalid(format!(
+                    "invalid key_size {key_size}"
+                )));
             }
         }
         let key_size = usize::try_from(key_size).unwrap_or(0);
@@ -203,7 +205,11 @@ impl KeyPolicy {
             allow_plaintext_backup: o.allow_plaintext_backup,
             deletion_allowed: false,
             auto_rotate_period: o.auto_rotate_period,
-            key_size: if o.key_type == KeyType::Hmac { o.key_size } else { 0 },
+            key_size: if o.key_type == KeyType::Hmac {
+                o.key_size
+            } else {
+                0
+            },
             latest_version: 1,
             min_decryption_version: 1,
             min_encryption_version: 0,
@@ -259,7 +265,11 @@ impl KeyPolicy {
     /// OpenBao's checks in `DecryptWithFactory` (`v0` reads as `v1` for ciphertexts)
     /// and `VerifySignatureWithOptions`.
     pub fn decryption_version(&self, written: i64, signature: bool) -> Result<u32> {
-        let ver = if written == 0 && !signature { 1 } else { written };
+        let ver = if written == 0 && !signature {
+            1
+        } else {
+            written
+        };
         if ver > v(self.latest_version) {
             return Err(TransitError::invalid(if signature {
                 "invalid signature: version is too new"
@@ -278,7 +288,9 @@ impl KeyPolicy {
         let ver = match requested {
             0 => v(self.latest_version),
             r if r < 0 => {
-                return Err(TransitError::invalid("requested version for signing is negative"));
+                return Err(TransitError::invalid(
+                    "requested version for signing is negative",
+                ));
             }
             r if r > v(self.latest_version) => {
                 return Err(TransitError::invalid(
@@ -343,7 +355,9 @@ impl KeyPolicy {
         let latest = v(next.latest_version);
         if let Some(mut d) = c.min_decryption_version {
             if d < 0 {
-                return Err(TransitError::invalid("min decryption version cannot be negative"));
+                return Err(TransitError::invalid(
+                    "min decryption version cannot be negative",
+                ));
             }
             if d == 0 {
                 d = 1;
@@ -361,7 +375,9 @@ impl KeyPolicy {
         }
         if let Some(e) = c.min_encryption_version {
             if e < 0 {
-                return Err(TransitError::invalid("min encryption version cannot be negative"));
+                return Err(TransitError::invalid(
+                    "min encryption version cannot be negative",
+                ));
             }
             if e != v(next.min_encryption_version) {
                 if e > latest {
@@ -429,11 +445,21 @@ impl KeyPolicy {
             return Err(TransitError::invalid("missing min_available_version"));
         };
         let msg = match () {
-            _ if m < v(self.min_available_version) => "minimum available version cannot be decremented",
-            _ if self.min_encryption_version == 0 => "minimum available version cannot be set when minimum encryption version is not set",
-            _ if self.min_decryption_version == 0 => "minimum available version cannot be set when minimum decryption version is not set",
-            _ if m > v(self.min_encryption_version) => "minimum available version cannot be greater than minmum encryption version",
-            _ if m > v(self.min_decryption_version) => "minimum available version cannot be greater than minimum decryption version",
+            _ if m < v(self.min_available_version) => {
+                "minimum available version cannot be decremented"
+            }
+            _ if self.min_encryption_version == 0 => {
+                "minimum available version cannot be set when minimum encryption version is not set"
+            }
+            _ if self.min_decryption_version == 0 => {
+                "minimum available version cannot be set when minimum decryption version is not set"
+            }
+            _ if m > v(self.min_encryption_version) => {
+                "minimum available version cannot be greater than minmum encryption version"
+            }
+            _ if m > v(self.min_decryption_version) => {
+                "minimum available version cannot be greater than minimum decryption version"
+            }
             _ if m < 0 => "minimum available version cannot be negative",
             _ if m == 0 => "minimum available version should be positive",
             _ => "",
@@ -487,7 +513,10 @@ impl KeyPolicy {
         }
         if self.derived {
             m.insert("kdf".into(), json!("hkdf_sha256"));
-            m.insert("convergent_encryption".into(), json!(self.convergent_encryption));
+            m.insert(
+                "convergent_encryption".into(),
+                json!(self.convergent_encryption),
+            );
             if self.convergent_encryption {
                 // OpenBao keeps the version per key entry and shows the policy's -1.
                 m.insert("convergent_encryption_version".into(), json!(-1));
@@ -509,7 +538,9 @@ impl KeyPolicy {
             let keys: serde_json::Map<String, Json> = shown
                 .map(|(ver, meta)| {
                     let public = match (kt, self.derived) {
-                        (KeyType::Ed25519, true) => derived_public.get(ver).cloned().unwrap_or_default(),
+                        (KeyType::Ed25519, true) => {
+                            derived_public.get(ver).cloned().unwrap_or_default()
+                        }
                         _ => meta.public_key.clone().unwrap_or_default(),
                     };
                     (
@@ -538,7 +569,10 @@ mod tests {
     }
 
     fn key(versions: u32) -> KeyPolicy {
-        let meta = |c| VersionMeta { created: c, public_key: None };
+        let meta = |c| VersionMeta {
+            created: c,
+            public_key: None,
+        };
         let mut p = KeyPolicy::new("k", &opts("aes256-gcm96"), meta(1));
         for i in 1..versions {
             p.push_version(meta(i64::from(i) + 1));
@@ -554,13 +588,31 @@ mod tests {
     fn creation_options_have_vaults_texts() {
         let c = |t: &str, d, cv, arp, ks| CreateOptions::check(t, d, cv, false, false, arp, ks);
         assert_eq!(err(c("nope", false, false, 0, 0)), "unknown key type nope");
-        assert_eq!(err(c("aes256-gcm96", false, true, 0, 0)), "convergent encryption requires derivation to be enabled");
-        assert_eq!(err(c("aes256-gcm96", false, false, 600, 0)), "auto rotate period must be 0 to disable or at least an hour");
-        assert_eq!(err(c("aes256-gcm96", false, false, 0, 32)), "key_size is not valid for algorithm aes256-gcm96");
+        assert_eq!(
+            err(c("aes256-gcm96", false, true, 0, 0)),
+            "convergent encryption requires derivation to be enabled"
+        );
+        assert_eq!(
+            err(c("aes256-gcm96", false, false, 600, 0)),
+            "auto rotate period must be 0 to disable or at least an hour"
+        );
+        assert_eq!(
+            err(c("aes256-gcm96", false, false, 0, 32)),
+            "key_size is not valid for algorithm aes256-gcm96"
+        );
         assert_eq!(err(c("hmac", false, false, 0, 16)), "invalid key_size 16");
-        assert_eq!(err(c("hmac", false, false, 0, 0)), "invalid key size for HMAC key, must be between 32 and 512 bytes");
-        assert_eq!(err(c("ecdsa-p256", true, false, 0, 0)), "key derivation and convergent encryption not supported for keys of type ecdsa-p256");
-        assert_eq!(err(c("ed25519", true, true, 0, 0)), "convergent encryption not supported for keys of type ed25519");
+        assert_eq!(
+            err(c("hmac", false, false, 0, 0)),
+            "invalid key size for HMAC key, must be between 32 and 512 bytes"
+        );
+        assert_eq!(
+            err(c("ecdsa-p256", true, false, 0, 0)),
+            "key derivation and convergent encryption not supported for keys of type ecdsa-p256"
+        );
+        assert_eq!(
+            err(c("ed25519", true, true, 0, 0)),
+            "convergent encryption not supported for keys of type ed25519"
+        );
         assert!(c("ed25519", true, false, 3600, 0).is_ok());
         assert_eq!(c("hmac", false, false, 0, 64).unwrap().key_size, 64);
     }
@@ -570,46 +622,115 @@ mod tests {
         let mut p = key(3);
         assert_eq!(p.encryption_version(0).unwrap(), 3);
         assert_eq!(p.encryption_version(2).unwrap(), 2);
-        assert_eq!(err(p.encryption_version(-1)), "requested version for encryption is negative");
-        assert_eq!(err(p.encryption_version(4)), "requested version for encryption is higher than the latest key version");
+        assert_eq!(
+            err(p.encryption_version(-1)),
+            "requested version for encryption is negative"
+        );
+        assert_eq!(
+            err(p.encryption_version(4)),
+            "requested version for encryption is higher than the latest key version"
+        );
         assert_eq!(p.decryption_version(0, false).unwrap(), 1, "v0 reads as v1");
         assert_eq!(err(p.decryption_version(0, true)), TOO_OLD);
-        assert_eq!(err(p.decryption_version(99, false)), "invalid ciphertext: version is too new");
-        p.configure(&ConfigChange { min_decryption_version: Some(2), ..Default::default() }).unwrap();
+        assert_eq!(
+            err(p.decryption_version(99, false)),
+            "invalid ciphertext: version is too new"
+        );
+        p.configure(&ConfigChange {
+            min_decryption_version: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(err(p.decryption_version(1, false)), TOO_OLD);
         assert_eq!(err(p.decryption_version(-5, false)), TOO_OLD);
         assert_eq!(err(p.encryption_version(1)), "no such key version");
-        p.configure(&ConfigChange { min_encryption_version: Some(3), ..Default::default() }).unwrap();
-        assert_eq!(err(p.encryption_version(2)), "requested version for encryption is less than the minimum encryption key version");
-        assert_eq!(err(p.signing_version(2)), "requested version for signing is less than the minimum encryption key version");
-        assert_eq!(err(p.hmac_version(2)), "cannot generate HMAC: version is too old (disallowed by policy)");
-        assert_eq!(err(p.hmac_version(7)), "key version does not exist; latest key version is 3");
-        assert_eq!(err(p.hmac_verify_version(1)), "cannot verify HMAC: version is too old (disallowed by policy)");
+        p.configure(&ConfigChange {
+            min_encryption_version: Some(3),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            err(p.encryption_version(2)),
+            "requested version for encryption is less than the minimum encryption key version"
+        );
+        assert_eq!(
+            err(p.signing_version(2)),
+            "requested version for signing is less than the minimum encryption key version"
+        );
+        assert_eq!(
+            err(p.hmac_version(2)),
+            "cannot generate HMAC: version is too old (disallowed by policy)"
+        );
+        assert_eq!(
+            err(p.hmac_version(7)),
+            "key version does not exist; latest key version is 3"
+        );
+        assert_eq!(
+            err(p.hmac_verify_version(1)),
+            "cannot verify HMAC: version is too old (disallowed by policy)"
+        );
     }
 
     #[test]
     fn config_and_trim_have_vaults_texts_and_leave_the_key_alone_on_error() {
         let mut p = key(3);
         let before = p.clone();
-        let c = |d: Option<i64>, e: Option<i64>| ConfigChange { min_decryption_version: d, min_encryption_version: e, ..Default::default() };
-        assert_eq!(err(p.configure(&c(Some(-1), None))), "min decryption version cannot be negative");
-        assert_eq!(err(p.configure(&c(Some(9), None))), "cannot set min decryption version of 9, latest key version is 3");
-        assert_eq!(err(p.configure(&c(None, Some(9)))), "cannot set min encryption version of 9, latest key version is 3");
-        assert_eq!(err(p.configure(&c(Some(3), Some(2)))), "cannot set min encryption/decryption values; min encryption version of 2 must be greater than or equal to min decryption version of 3");
+        let c = |d: Option<i64>, e: Option<i64>| ConfigChange {
+            min_decryption_version: d,
+            min_encryption_version: e,
+            ..Default::default()
+        };
+        assert_eq!(
+            err(p.configure(&c(Some(-1), None))),
+            "min decryption version cannot be negative"
+        );
+        assert_eq!(
+            err(p.configure(&c(Some(9), None))),
+            "cannot set min decryption version of 9, latest key version is 3"
+        );
+        assert_eq!(
+            err(p.configure(&c(None, Some(9)))),
+            "cannot set min encryption version of 9, latest key version is 3"
+        );
+        assert_eq!(
+            err(p.configure(&c(Some(3), Some(2)))),
+            "cannot set min encryption/decryption values; min encryption version of 2 must be greater than or equal to min decryption version of 3"
+        );
         assert_eq!(p, before);
         let w = p.configure(&c(Some(0), None)).unwrap();
         assert!(!w.changed && w.warning.is_some());
         assert_eq!(err(p.trim(None)), "missing min_available_version");
-        assert_eq!(err(p.trim(Some(1))), "minimum available version cannot be set when minimum encryption version is not set");
+        assert_eq!(
+            err(p.trim(Some(1))),
+            "minimum available version cannot be set when minimum encryption version is not set"
+        );
         p.configure(&c(Some(2), Some(3))).unwrap();
-        assert_eq!(err(p.trim(Some(3))), "minimum available version cannot be greater than minimum decryption version");
-        assert_eq!(err(p.trim(Some(0))), "minimum available version should be positive");
+        assert_eq!(
+            err(p.trim(Some(3))),
+            "minimum available version cannot be greater than minimum decryption version"
+        );
+        assert_eq!(
+            err(p.trim(Some(0))),
+            "minimum available version should be positive"
+        );
         assert_eq!(p.trim(Some(2)).unwrap(), vec![1]);
-        assert_eq!(err(p.trim(Some(1))), "minimum available version cannot be decremented");
-        assert_eq!(err(p.configure(&c(Some(1), None))), "min decryption version should not be less then min available version");
-        let exportable = ConfigChange { exportable: Some(true), ..Default::default() };
+        assert_eq!(
+            err(p.trim(Some(1))),
+            "minimum available version cannot be decremented"
+        );
+        assert_eq!(
+            err(p.configure(&c(Some(1), None))),
+            "min decryption version should not be less then min available version"
+        );
+        let exportable = ConfigChange {
+            exportable: Some(true),
+            ..Default::default()
+        };
         assert!(p.configure(&exportable).unwrap().changed);
-        let unexport = ConfigChange { exportable: Some(false), ..Default::default() };
+        let unexport = ConfigChange {
+            exportable: Some(false),
+            ..Default::default()
+        };
         assert!(!p.configure(&unexport).unwrap().changed, "one-way");
         assert!(p.exportable);
     }
@@ -617,12 +738,23 @@ mod tests {
     #[test]
     fn reads_show_versions_from_min_decryption_and_no_material() {
         let mut p = key(3);
-        p.configure(&ConfigChange { min_decryption_version: Some(2), ..Default::default() }).unwrap();
+        p.configure(&ConfigChange {
+            min_decryption_version: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
         let j = p.to_json(&BTreeMap::new());
         assert_eq!(j["keys"], json!({"2": 2, "3": 3}));
         assert_eq!(j["type"], "aes256-gcm96");
         assert!(j.get("kdf").is_none());
-        let h = KeyPolicy::new("h", &CreateOptions::check("hmac", false, false, false, false, 0, 32).unwrap(), VersionMeta { created: 0, public_key: None });
+        let h = KeyPolicy::new(
+            "h",
+            &CreateOptions::check("hmac", false, false, false, false, 0, 32).unwrap(),
+            VersionMeta {
+                created: 0,
+                public_key: None,
+            },
+        );
         let j = h.to_json(&BTreeMap::new());
         assert!(j.get("keys").is_none());
         assert_eq!(j["key_size"], 32);

@@ -28,7 +28,9 @@ pub fn string(body: &Body, name: &str) -> Result<Option<String>> {
     match body.get(name) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::Bool(b)) => Ok(Some(b.to_string())),
-        _ => body.string(name).map_err(|e| TransitError::invalid(e.to_string())),
+        _ => body
+            .string(name)
+            .map_err(|e| TransitError::invalid(e.to_string())),
     }
 }
 
@@ -120,10 +122,14 @@ pub fn item_int(item: &Map<String, Json>, i: usize, name: &str) -> Result<i64> {
     match item.get(name) {
         None | Some(Json::Null) => Ok(0),
         Some(Json::Number(n)) => n.as_i64().ok_or_else(|| {
-            TransitError::invalid(format!("failed to parse batch input: error decoding '[{i}].{name}'"))
+            TransitError::invalid(format!(
+                "failed to parse batch input: error decoding '[{i}].{name}'"
+            ))
         }),
         Some(Json::String(s)) => s.parse().map_err(|_| {
-            TransitError::invalid(format!("failed to parse batch input: error decoding '[{i}].{name}'"))
+            TransitError::invalid(format!(
+                "failed to parse batch input: error decoding '[{i}].{name}'"
+            ))
         }),
         Some(other) => Err(TransitError::invalid(format!(
             "failed to parse batch input: '[{i}].{name}' expected type 'int', got unconvertible type '{}'",
@@ -145,15 +151,21 @@ mod tests {
     fn batch_input_is_checked() {
         assert_eq!(batch(&body(json!({}))).unwrap(), None);
         assert_eq!(
-            batch(&body(json!({"batch_input": "x"}))).unwrap_err().to_string(),
+            batch(&body(json!({"batch_input": "x"})))
+                .unwrap_err()
+                .to_string(),
             "failed to parse batch input: source data must be an array or slice, got string"
         );
         assert_eq!(
-            batch(&body(json!({"batch_input": []}))).unwrap_err().to_string(),
+            batch(&body(json!({"batch_input": []})))
+                .unwrap_err()
+                .to_string(),
             "missing batch input to process"
         );
         assert_eq!(
-            batch(&body(json!({"batch_input": [1]}))).unwrap_err().to_string(),
+            batch(&body(json!({"batch_input": [1]})))
+                .unwrap_err()
+                .to_string(),
             "failed to parse batch input: [0] expected a map, got 'json.Number'"
         );
         let big = vec![json!({}); MAX_BATCH_ITEMS + 1];

@@ -14,8 +14,7 @@
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::signature::{
     self, ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ECDSA_P521_SHA512_FIXED,
-    Ed25519KeyPair, KeyPair as _, RsaEncoding, RsaParameters, RsaPssSaltLength,
-    UnparsedPublicKey,
+    Ed25519KeyPair, KeyPair as _, RsaEncoding, RsaParameters, RsaPssSaltLength, UnparsedPublicKey,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -112,7 +111,9 @@ fn prepare(kt: KeyType, input: &[u8], opts: &Options) -> Result<Vec<u8>> {
     if !kt.hashes_signature_input() || opts.prehashed || opts.hash == HashAlgorithm::None {
         return Ok(input.to_vec());
     }
-    opts.hash.hash(input).ok_or_else(|| unsupported_hash(opts.hash))
+    opts.hash
+        .hash(input)
+        .ok_or_else(|| unsupported_hash(opts.hash))
 }
 
 fn unsupported_hash(h: HashAlgorithm) -> TransitError {
@@ -141,8 +142,15 @@ fn ecdsa_digest(kt: KeyType, hashed: &[u8]) -> Result<Digest> {
     Digest::import_less_safe(&d, alg).map_err(|_| TransitError::Internal("digest import failed"))
 }
 
-fn rsa_signing(hash: HashAlgorithm, scheme: RsaScheme, salt: Salt) -> Result<&'static dyn RsaEncoding> {
-    use signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384, RSA_PSS_SHA512};
+fn rsa_signing(
+    hash: HashAlgorithm,
+    scheme: RsaScheme,
+    salt: Salt,
+) -> Result<&'static dyn RsaEncoding> {
+    use signature::{
+        RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384,
+        RSA_PSS_SHA512,
+    };
     const MAX: RsaPssSaltLength = RsaPssSaltLength::Max;
     Ok(match (scheme, salt, hash) {
         (RsaScheme::Pkcs1v15, _, HashAlgorithm::Sha2_256) => &RSA_PKCS1_SHA256,
@@ -172,7 +180,11 @@ fn rsa_hash_unsupported(h: HashAlgorithm) -> TransitError {
 }
 
 /// Verification parameters; PSS with `auto` salt gives two (largest, hash length).
-fn rsa_verifying(hash: HashAlgorithm, scheme: RsaScheme, salt: Salt) -> Result<&'static [&'static RsaParameters]> {
+fn rsa_verifying(
+    hash: HashAlgorithm,
+    scheme: RsaScheme,
+    salt: Salt,
+) -> Result<&'static [&'static RsaParameters]> {
     use signature::{
         RSA_PKCS1_2048_8192_SHA256 as P256, RSA_PKCS1_2048_8192_SHA384 as P384,
         RSA_PKCS1_2048_8192_SHA512 as P512, RSA_PSS_2048_8192_SHA256 as S256,
@@ -200,7 +212,9 @@ fn rsa_verifying(hash: HashAlgorithm, scheme: RsaScheme, salt: Salt) -> Result<&
 }
 
 fn rsa_digest(hash: HashAlgorithm, hashed: &[u8]) -> Result<Digest> {
-    let alg = hash.digest_algorithm().ok_or_else(|| rsa_hash_unsupported(hash))?;
+    let alg = hash
+        .digest_algorithm()
+        .ok_or_else(|| rsa_hash_unsupported(hash))?;
     Digest::import_less_safe(hashed, alg)
         .map_err(|_| TransitError::invalid("crypto/rsa: input must be hashed with given hash"))
 }
@@ -213,17 +227,26 @@ fn ed25519_derived(m: &Material, context: &[u8]) -> Result<Ed25519KeyPair> {
         .ok_or(TransitError::Internal("not an ed25519 key"))?;
     let seed = aead::derive(&ikm, context, 32)
         .map_err(|e| TransitError::invalid(format!("error deriving key: {e}")))?;
-    Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|_| TransitError::Internal("derived seed rejected"))
+    Ed25519KeyPair::from_seed_unchecked(&seed)
+        .map_err(|_| TransitError::Internal("derived seed rejected"))
 }
 
 /// The public key of version material `m` derived for `context` (derived Ed25519),
 /// base64 as a key read shows it.
 pub fn derived_public_key(m: &Material, context: &[u8]) -> Result<String> {
-    Ok(b64::encode(ed25519_derived(m, context)?.public_key().as_ref()))
+    Ok(b64::encode(
+        ed25519_derived(m, context)?.public_key().as_ref(),
+    ))
 }
 
 /// Signs `input` with version material `m`.
-pub fn sign(m: &Material, derived: bool, context: &[u8], input: &[u8], opts: &Options) -> Result<Signed> {
+pub fn sign(
+    m: &Material,
+    derived: bool,
+    context: &[u8],
+    input: &[u8],
+    opts: &Options,
+) -> Result<Signed> {
     let kt = m.key_type();
     let data = prepare(kt, input, opts)?;
     let failed = |_| TransitError::Internal("signing failed");
@@ -242,7 +265,9 @@ pub fn sign(m: &Material, derived: bool, context: &[u8], input: &[u8], opts: &Op
             .as_ref()
             .to_vec(),
         k if k.is_ecdsa() => {
-            let pair = m.ecdsa().ok_or(TransitError::Internal("not an ecdsa key"))?;
+            let pair = m
+                .ecdsa()
+                .ok_or(TransitError::Internal("not an ecdsa key"))?;
             let der = pair.sign_digest(&ecdsa_digest(k, &data)?).map_err(failed)?;
             match opts.marshaling {
                 Marshaling::Asn1 => der.as_ref().to_vec(),
@@ -267,7 +292,14 @@ pub fn sign(m: &Material, derived: bool, context: &[u8], input: &[u8], opts: &Op
 
 /// Checks `sig` (decoded bytes) over `input` with version material `m`. A malformed
 /// ASN.1 ECDSA signature is an error with Vault's text; any other mismatch is `false`.
-pub fn verify(m: &Material, derived: bool, context: &[u8], input: &[u8], sig: &[u8], opts: &Options) -> Result<bool> {
+pub fn verify(
+    m: &Material,
+    derived: bool,
+    context: &[u8],
+    input: &[u8],
+    sig: &[u8],
+    opts: &Options,
+) -> Result<bool> {
     let kt = m.key_type();
     let data = prepare(kt, input, opts)?;
     match kt {
@@ -286,7 +318,9 @@ pub fn verify(m: &Material, derived: bool, context: &[u8], input: &[u8], sig: &[
                 .is_ok())
         }
         k if k.is_ecdsa() => {
-            let pair = m.ecdsa().ok_or(TransitError::Internal("not an ecdsa key"))?;
+            let pair = m
+                .ecdsa()
+                .ok_or(TransitError::Internal("not an ecdsa key"))?;
             let width = ecdsa_native(k).1;
             let fixed = match opts.marshaling {
                 Marshaling::Asn1 => der_to_fixed_checked(sig, width)?,
@@ -311,7 +345,11 @@ pub fn verify(m: &Material, derived: bool, context: &[u8], input: &[u8], sig: &[
             let public = pair.public_key().as_ref();
             Ok(rsa_verifying(opts.hash, opts.scheme, opts.salt)?
                 .iter()
-                .any(|p| UnparsedPublicKey::new(*p, public).verify_digest(&digest, sig).is_ok()))
+                .any(|p| {
+                    UnparsedPublicKey::new(*p, public)
+                        .verify_digest(&digest, sig)
+                        .is_ok()
+                }))
         }
     }
 }
@@ -369,7 +407,9 @@ fn der_to_fixed_checked(der: &[u8], width: usize) -> Result<Option<Vec<u8>>> {
     let (r, s, rest) =
         der_parts(der).ok_or_else(|| TransitError::invalid("supplied signature is invalid"))?;
     if !rest.is_empty() {
-        return Err(TransitError::invalid("supplied signature contains extra data"));
+        return Err(TransitError::invalid(
+            "supplied signature contains extra data",
+        ));
     }
     if r[0] & 0x80 != 0 || s[0] & 0x80 != 0 {
         return Ok(None);
@@ -383,12 +423,17 @@ mod tests {
 
     #[test]
     fn der_round_trip_and_hostile_input() {
-        assert_eq!(der_parts(&[0x30, 0x06, 2, 1, 5, 2, 1, 7]).map(|p| (p.0, p.1)), Some((&[5u8][..], &[7u8][..])));
+        assert_eq!(
+            der_parts(&[0x30, 0x06, 2, 1, 5, 2, 1, 7]).map(|p| (p.0, p.1)),
+            Some((&[5u8][..], &[7u8][..]))
+        );
         assert!(der_parts(&[0x30]).is_none());
         assert!(der_parts(&[0x30, 0x84, 0, 0, 0, 1]).is_none());
         assert!(der_parts(&[0x30, 0x02, 2, 0]).is_none(), "empty integer");
         assert_eq!(fixed(&[0, 0, 1], &[2], 2), Some(vec![0, 1, 0, 2]));
         assert_eq!(fixed(&[1, 2, 3], &[2], 2), None);
-        assert!(matches!(der_to_fixed_checked(&[0x30, 0x06, 2, 1, 5, 2, 1, 7, 0], 32), Err(TransitError::Invalid(m)) if m == "supplied signature contains extra data"));
+        assert!(
+            matches!(der_to_fixed_checked(&[0x30, 0x06, 2, 1, 5, 2, 1, 7, 0], 32), Err(TransitError::Invalid(m)) if m == "supplied signature contains extra data")
+        );
     }
 }

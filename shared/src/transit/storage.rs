@@ -215,10 +215,18 @@ impl Keys<'_> {
     }
 
     /// Generates and seals version `version` of `policy`.
-    async fn new_version(&self, policy: &KeyPolicy, version: u32, now: i64) -> Result<(VersionMeta, Sealed, Arc<Material>)> {
+    async fn new_version(
+        &self,
+        policy: &KeyPolicy,
+        version: u32,
+        now: i64,
+    ) -> Result<(VersionMeta, Sealed, Arc<Material>)> {
         let (material, bytes) = Material::generate(policy.key_type, policy.key_size)?;
         let v = version.to_string();
-        let sealed = self.keyring.seal(&self.aad(&policy.name, &v, policy), &bytes).await?;
+        let sealed = self
+            .keyring
+            .seal(&self.aad(&policy.name, &v, policy), &bytes)
+            .await?;
         let meta = VersionMeta {
             created: now,
             public_key: material.public_key()?,
@@ -228,12 +236,24 @@ impl Keys<'_> {
 
     fn remember(&self, policy: &KeyPolicy, v: u32, sealed: &Sealed, m: Arc<Material>) {
         let aad = self.aad(&policy.name, &v.to_string(), policy).join("\0");
-        self.cache.put((aad.into_bytes(), sealed.key_version, sealed.ciphertext.clone()), m);
+        self.cache.put(
+            (
+                aad.into_bytes(),
+                sealed.key_version,
+                sealed.ciphertext.clone(),
+            ),
+            m,
+        );
     }
 
     /// Creates key `name` with `opts` unless it exists (Vault's upsert). Returns the
     /// key and whether this call created it.
-    pub async fn create(&self, name: &str, opts: &CreateOptions, now: i64) -> Result<(Record, bool)> {
+    pub async fn create(
+        &self,
+        name: &str,
+        opts: &CreateOptions,
+        now: i64,
+    ) -> Result<(Record, bool)> {
         let placeholder = VersionMeta {
             created: now,
             public_key: None,
@@ -359,7 +379,11 @@ impl Keys<'_> {
                 .ok_or(TransitError::Internal("stored key version missing"))?;
             let vs = v.to_string();
             let aad = self.aad(&rec.policy.name, &vs, &rec.policy);
-            let cache_key = (aad.join("\0").into_bytes(), sealed.key_version, sealed.ciphertext.clone());
+            let cache_key = (
+                aad.join("\0").into_bytes(),
+                sealed.key_version,
+                sealed.ciphertext.clone(),
+            );
             let m = match self.cache.get(&cache_key) {
                 Some(m) => m,
                 None => {
@@ -400,7 +424,12 @@ mod tests {
     async fn material_is_sealed_at_rest_and_opened_once() {
         let (store, kms, ring) = setup().await;
         let cache = KeyCache::new();
-        let keys = Keys { store: store.as_ref(), keyring: &ring, cache: &cache, storage: "m" };
+        let keys = Keys {
+            store: store.as_ref(),
+            keyring: &ring,
+            cache: &cache,
+            storage: "m",
+        };
         let (rec, created) = keys.create("a", &opts(), 10).await.unwrap();
         assert!(created);
         let (_, again) = keys.create("a", &opts(), 11).await.unwrap();
@@ -408,7 +437,11 @@ mod tests {
         // A fresh process: one KMS call for the keyring, then none.
         let ring2 = Keyring::new(store.clone(), kms.clone(), "t");
         let cache2 = KeyCache::new();
-        let keys2 = Keys { keyring: &ring2, cache: &cache2, ..keys };
+        let keys2 = Keys {
+            keyring: &ring2,
+            cache: &cache2,
+            ..keys
+        };
         let before = kms.calls();
         let rec2 = keys2.read("a").await.unwrap().unwrap();
         let l = keys2.open(&rec2, &[1]).await.unwrap();
@@ -430,12 +463,20 @@ mod tests {
     async fn material_moved_between_keys_does_not_open() {
         let (store, _, ring) = setup().await;
         let cache = KeyCache::new();
-        let keys = Keys { store: store.as_ref(), keyring: &ring, cache: &cache, storage: "m" };
+        let keys = Keys {
+            store: store.as_ref(),
+            keyring: &ring,
+            cache: &cache,
+            storage: "m",
+        };
         let (a, _) = keys.create("a", &opts(), 0).await.unwrap();
         let (mut b, _) = keys.create("b", &opts(), 0).await.unwrap();
         b.sealed = a.sealed.clone();
         let fresh = KeyCache::new();
-        let keys = Keys { cache: &fresh, ..keys };
+        let keys = Keys {
+            cache: &fresh,
+            ..keys
+        };
         assert!(keys.open(&b, &[1]).await.is_err());
     }
 
@@ -443,7 +484,12 @@ mod tests {
     async fn rotation_and_updates_keep_versions_and_revisions() {
         let (store, _, ring) = setup().await;
         let cache = KeyCache::new();
-        let keys = Keys { store: store.as_ref(), keyring: &ring, cache: &cache, storage: "m" };
+        let keys = Keys {
+            store: store.as_ref(),
+            keyring: &ring,
+            cache: &cache,
+            storage: "m",
+        };
         keys.create("a", &opts(), 0).await.unwrap();
         let r = keys.rotate("a", 5).await.unwrap().unwrap();
         assert_eq!(r.policy.latest_version, 2);
@@ -457,7 +503,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.rev, 3);
-        let stale = Record { rev: 1, ..r.clone() };
+        let stale = Record {
+            rev: 1,
+            ..r.clone()
+        };
         assert!(keys.delete(&stale).await.is_err(), "stale revision");
         keys.delete(&r).await.unwrap();
         assert!(keys.read("a").await.unwrap().is_none());

@@ -57,7 +57,9 @@ pub fn random(url_source: &str, url_bytes: &str, body: &Body) -> Result<(Json, O
     }
     let warning = match source {
         "platform" | "all" => None,
-        "seal" => Some("no seal/entropy augmentation available, using platform entropy source".to_owned()),
+        "seal" => {
+            Some("no seal/entropy augmentation available, using platform entropy source".to_owned())
+        }
         other => {
             return Err(TransitError::invalid(format!(
                 "unsupported entropy source {other:?}; must be \"platform\" or \"seal\", or \"all\""
@@ -66,15 +68,20 @@ pub fn random(url_source: &str, url_bytes: &str, body: &Body) -> Result<(Json, O
     };
     let n = usize::try_from(bytes).map_err(|_| TransitError::Internal("byte count"))?;
     let random = zeroize::Zeroizing::new(
-        crate::crypto::random_bytes(n).map_err(|_| TransitError::Internal("random generator failed"))?,
+        crate::crypto::random_bytes(n)
+            .map_err(|_| TransitError::Internal("random generator failed"))?,
     );
-    Ok((json!({ "random_bytes": encode(&random, &format)? }), warning))
+    Ok((
+        json!({ "random_bytes": encode(&random, &format)? }),
+        warning,
+    ))
 }
 
 /// `hash`: the digest of the base64 `input` with the URL's or the body's
 /// `algorithm` (default `sha2-256`), in `format` `hex` (default) or `base64`.
 pub fn hash(url_algorithm: &str, body: &Body) -> Result<Json> {
-    let input = request::string(body, "input")?.ok_or_else(|| TransitError::invalid("input missing"))?;
+    let input =
+        request::string(body, "input")?.ok_or_else(|| TransitError::invalid("input missing"))?;
     let format = request::string(body, "format")?.unwrap_or_else(|| "hex".into());
     let algorithm = if url_algorithm.is_empty() {
         request::string(body, "algorithm")?.unwrap_or_else(|| "sha2-256".into())
@@ -108,25 +115,45 @@ mod tests {
     #[test]
     fn random_follows_vault() {
         let (d, w) = random("", "", &body(json!({}))).unwrap();
-        assert_eq!(b64::decode(d["random_bytes"].as_str().unwrap()).unwrap().len(), 32);
+        assert_eq!(
+            b64::decode(d["random_bytes"].as_str().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
         assert!(w.is_none());
         let (d, _) = random("5", "", &body(json!({"format": "hex"}))).unwrap();
         assert_eq!(d["random_bytes"].as_str().unwrap().len(), 10);
         assert!(random("seal", "4", &body(json!({}))).unwrap().1.is_some());
         let e = |s, b| random(s, b, &body(json!({}))).unwrap_err().to_string();
         assert_eq!(e("0", ""), "'bytes' cannot be less than 1");
-        assert_eq!(e("abc", ""), "error parsing url-set byte count: strconv.Atoi: parsing \"abc\": invalid syntax");
-        assert_eq!(e("x", "4"), "unsupported entropy source \"x\"; must be \"platform\" or \"seal\", or \"all\"");
+        assert_eq!(
+            e("abc", ""),
+            "error parsing url-set byte count: strconv.Atoi: parsing \"abc\": invalid syntax"
+        );
+        assert_eq!(
+            e("x", "4"),
+            "unsupported entropy source \"x\"; must be \"platform\" or \"seal\", or \"all\""
+        );
         assert_eq!(e("99999999", ""), "'bytes' should be less than 131072");
     }
 
     #[test]
     fn hash_follows_vault() {
         let d = hash("", &body(json!({"input": "aGVsbG8="}))).unwrap();
-        assert_eq!(d["sum"], "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(
+            d["sum"],
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
         let e = |a, b| hash(a, &body(b)).unwrap_err().to_string();
-        assert_eq!(e("md5", json!({"input": "aGVsbG8="})), "unsupported algorithm md5");
+        assert_eq!(
+            e("md5", json!({"input": "aGVsbG8="})),
+            "unsupported algorithm md5"
+        );
         assert_eq!(e("", json!({})), "input missing");
-        assert_eq!(e("", json!({"input": "!"})), "unable to decode input as base64: illegal base64 data at input byte 0");
+        assert_eq!(
+            e("", json!({"input": "!"})),
+            "unable to decode input as base64: illegal base64 data at input byte 0"
+        );
     }
 }

@@ -57,22 +57,42 @@ fn symmetric_ciphertexts_and_hmacs_interoperate() {
             derived: s(v, "mode") != "plain",
             convergent: s(v, "mode") == "convergent",
         };
-        let context = if mode.derived { b64::decode(s(v, "context")).unwrap() } else { Vec::new() };
+        let context = if mode.derived {
+            b64::decode(s(v, "context")).unwrap()
+        } else {
+            Vec::new()
+        };
         let plaintext = b64::decode(s(v, "plaintext")).unwrap();
         for c in ["ciphertext", "ciphertext2"] {
             let plain = aead::decrypt(&m, mode, &context, &[], &body(s(v, c))).unwrap();
             assert_eq!(*plain, plaintext, "{name} {c}");
         }
         if let Some(c) = v["ciphertext_aad"].as_str() {
-            assert_eq!(*aead::decrypt(&m, mode, &context, b"aad", &body(c)).unwrap(), plaintext);
-            assert!(aead::decrypt(&m, mode, &context, b"other", &body(c)).is_err(), "{name}");
+            assert_eq!(
+                *aead::decrypt(&m, mode, &context, b"aad", &body(c)).unwrap(),
+                plaintext
+            );
+            assert!(
+                aead::decrypt(&m, mode, &context, b"other", &body(c)).is_err(),
+                "{name}"
+            );
         }
         let ours = aead::encrypt(&m, mode, &context, &[], &plaintext).unwrap();
         if mode.convergent {
-            assert_eq!(ciphertext::format(1, &b64::encode(&ours)), s(v, "ciphertext"), "{name}: convergent ciphertext");
+            assert_eq!(
+                ciphertext::format(1, &b64::encode(&ours)),
+                s(v, "ciphertext"),
+                "{name}: convergent ciphertext"
+            );
         }
-        let mac = HashAlgorithm::Sha2_256.hmac(m.hmac_key(), &plaintext).unwrap();
-        assert_eq!(ciphertext::format(1, &b64::encode(&mac)), s(v, "hmac_sha256"), "{name}");
+        let mac = HashAlgorithm::Sha2_256
+            .hmac(m.hmac_key(), &plaintext)
+            .unwrap();
+        assert_eq!(
+            ciphertext::format(1, &b64::encode(&mac)),
+            s(v, "hmac_sha256"),
+            "{name}"
+        );
     }
 }
 
@@ -89,7 +109,11 @@ fn hmac_keys_interoperate_over_every_hash() {
         ("hmac_sha1", HashAlgorithm::Sha1),
     ] {
         let mac = h.hmac(&key, &input).unwrap();
-        assert_eq!(ciphertext::format(1, &b64::encode(&mac)), s(v, field), "{field}");
+        assert_eq!(
+            ciphertext::format(1, &b64::encode(&mac)),
+            s(v, field),
+            "{field}"
+        );
     }
 }
 
@@ -102,16 +126,33 @@ fn ed25519_signatures_match_openbao_byte_for_byte() {
     assert_eq!(m.public_key().unwrap().unwrap(), s(v, "public_key"));
     let input = b64::decode(s(v, "plaintext")).unwrap();
     let sig = sign::sign(&m, false, &[], &input, &opts(HashAlgorithm::Sha2_256)).unwrap();
-    assert_eq!(ciphertext::format(1, &b64::encode(&sig.signature)), s(v, "sig_default"));
+    assert_eq!(
+        ciphertext::format(1, &b64::encode(&sig.signature)),
+        s(v, "sig_default")
+    );
 
     let v = &all["v-ed25519-derived"];
     let go_private = b64::decode(s(v, "signing_key")).unwrap();
-    let m = Material::from_parts(KeyType::Ed25519, Zeroizing::new(vec![0; 32]), &go_private[..32]).unwrap();
+    let m = Material::from_parts(
+        KeyType::Ed25519,
+        Zeroizing::new(vec![0; 32]),
+        &go_private[..32],
+    )
+    .unwrap();
     let context = b64::decode(s(v, "context")).unwrap();
     let sig = sign::sign(&m, true, &context, &input, &opts(HashAlgorithm::Sha2_256)).unwrap();
-    assert_eq!(ciphertext::format(1, &b64::encode(&sig.signature)), s(v, "sig_default"));
-    assert_eq!(b64::encode(&sig.public_key.unwrap()), s(v, "derived_public_key"));
-    assert_eq!(sign::derived_public_key(&m, &context).unwrap(), s(v, "derived_public_key"));
+    assert_eq!(
+        ciphertext::format(1, &b64::encode(&sig.signature)),
+        s(v, "sig_default")
+    );
+    assert_eq!(
+        b64::encode(&sig.public_key.unwrap()),
+        s(v, "derived_public_key")
+    );
+    assert_eq!(
+        sign::derived_public_key(&m, &context).unwrap(),
+        s(v, "derived_public_key")
+    );
 }
 
 #[test]
@@ -130,14 +171,26 @@ fn ecdsa_signatures_from_openbao_verify() {
             ("sig_sha512", HashAlgorithm::Sha2_512, Marshaling::Asn1),
             ("sig_sha1", HashAlgorithm::Sha1, Marshaling::Asn1),
         ] {
-            let o = Options { marshaling, ..opts(hash) };
+            let o = Options {
+                marshaling,
+                ..opts(hash)
+            };
             let p = ciphertext::parse(s(v, field), Kind::Signature).unwrap();
             let sig = sign::decode(p.body, marshaling).unwrap();
-            assert!(sign::verify(&m, false, &[], &input, &sig, &o).unwrap(), "{t} {field}");
-            assert!(!sign::verify(&m, false, &[], b"other", &sig, &o).unwrap(), "{t} {field}");
+            assert!(
+                sign::verify(&m, false, &[], &input, &sig, &o).unwrap(),
+                "{t} {field}"
+            );
+            assert!(
+                !sign::verify(&m, false, &[], b"other", &sig, &o).unwrap(),
+                "{t} {field}"
+            );
             // And Sigil's own signature with these options verifies.
             let ours = sign::sign(&m, false, &[], &input, &o).unwrap();
-            assert!(sign::verify(&m, false, &[], &input, &ours.signature, &o).unwrap(), "{t} {field}");
+            assert!(
+                sign::verify(&m, false, &[], &input, &ours.signature, &o).unwrap(),
+                "{t} {field}"
+            );
         }
     }
 }
@@ -155,14 +208,30 @@ fn rsa_signatures_and_ciphertexts_from_openbao_work() {
         ("sig_pss_hash", RsaScheme::Pss, Salt::Auto),
         ("sig_pkcs1v15", RsaScheme::Pkcs1v15, Salt::Auto),
     ] {
-        let o = Options { scheme, salt, ..opts(HashAlgorithm::Sha2_256) };
+        let o = Options {
+            scheme,
+            salt,
+            ..opts(HashAlgorithm::Sha2_256)
+        };
         let p = ciphertext::parse(s(v, field), Kind::Signature).unwrap();
         let sig = sign::decode(p.body, Marshaling::Asn1).unwrap();
-        assert!(sign::verify(&m, false, &[], &input, &sig, &o).unwrap(), "{field} {salt:?}");
+        assert!(
+            sign::verify(&m, false, &[], &input, &sig, &o).unwrap(),
+            "{field} {salt:?}"
+        );
     }
     // PKCS#1 v1.5 is deterministic: Sigil's signature is OpenBao's.
-    let o = Options { scheme: RsaScheme::Pkcs1v15, ..opts(HashAlgorithm::Sha2_256) };
+    let o = Options {
+        scheme: RsaScheme::Pkcs1v15,
+        ..opts(HashAlgorithm::Sha2_256)
+    };
     let ours = sign::sign(&m, false, &[], &input, &o).unwrap();
-    assert_eq!(ciphertext::format(1, &b64::encode(&ours.signature)), s(v, "sig_pkcs1v15"));
-    assert_eq!(*oaep::decrypt(&m, &body(s(v, "ciphertext"))).unwrap(), input);
+    assert_eq!(
+        ciphertext::format(1, &b64::encode(&ours.signature)),
+        s(v, "sig_pkcs1v15")
+    );
+    assert_eq!(
+        *oaep::decrypt(&m, &body(s(v, "ciphertext"))).unwrap(),
+        input
+    );
 }
