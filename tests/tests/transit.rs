@@ -10,8 +10,8 @@ use sigil_tests::{Fixture, request, unique};
 
 const TOO_OLD: &str = "ciphertext or signature version is disallowed by policy (too old)";
 
-/// A fixture with a transit engine enabled at a fresh path; returns the path.
-async fn transit(f: &Fixture) -> String {
+/// A transit engine enabled at a fresh path of `f`.
+async fn transit(f: &Fixture) -> Mount<'_> {
     let path = unique("transit");
     let (s, b) = f
         .call(
@@ -22,7 +22,7 @@ async fn transit(f: &Fixture) -> String {
         )
         .await;
     assert_eq!(s, 204, "{b}");
-    path
+    Mount { f, m: path }
 }
 
 fn b64(data: &[u8]) -> String {
@@ -35,13 +35,27 @@ fn unb64(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
 
-/// `POST /v1/{m}/{op}` as the admin, asserting `status`; returns the body.
-async fn post(f: &Fixture, m: &str, op: &str, body: Value, status: u16) -> Value {
-    let (s, b) = f
-        .call("POST", &format!("/v1/{m}/{op}"), Some(&f.admin), Some(body))
-        .await;
-    assert_eq!(s, status, "POST {op}: {b}");
-    b
+/// A transit mount of a fixture.
+struct Mount<'a> {
+    f: &'a Fixture,
+    m: String,
+}
+
+impl Mount<'_> {
+    /// `POST /v1/{m}/{op}` as the admin, asserting `status`; returns the body.
+    async fn post(&self, op: &str, body: Value, status: u16) -> Value {
+        let (s, b) = self
+            .f
+            .call(
+                "POST",
+                &format!("/v1/{}/{op}", self.m),
+                Some(&self.f.admin),
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, status, "POST {op}: {b}");
+        b
+    }
 }
 
 fn error(b: &Value) -> &str {
@@ -51,24 +65,19 @@ fn error(b: &Value) -> &str {
 #[tokio::test]
 async fn keys_are_created_read_listed_configured_rotated_trimmed_and_deleted() {
     let f = Fixture::new().await;
-    let m = transit(&f).await;
-    let b = post(&f, &m, "keys/app", json!({}), 200).await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    let b = tm.post("keys/app", json!({}), 200).await;
     let d = &b["data"];
     assert_eq!(d["type"], "aes256-gcm96");
     assert_eq!(d["latest_version"], 1);
     assert_eq!(d["min_decryption_version"], 1);
     assert!(d["keys"]["1"].is_i64(), "{d}");
     for t in ["ed25519", "ecdsa-p256", "rsa-2048", "chacha20-poly1305"] {
-        post(&f, &m, &format!("keys/{t}"), json!({"type": t}), 200).await;
+        tm.post(&format!("keys/{t}"), json!({"type": t}), 200).await;
     }
-    post(
-        &f,
-        &m,
-        "keys/mac",
-        json!({"type": "hmac", "key_size": 64}),
-        200,
-    )
-    .await;
+    tm.post("keys/mac", json!({"type": "hmac", "key_size": 64}), 200)
+        .await;
     let (s, b) = f
         .call(
             "GET",
@@ -109,50 +118,34 @@ async fn keys_are_created_read_listed_configured_rotated_trimmed_and_deleted() {
     assert_eq!(s, 404);
 
     for _ in 0..3 {
-        post(&f, &m, "keys/app/rotate", json!({}), 200).await;
+        tm.post("keys/app/rotate", json!({}), 200).await;
     }
-    let b = post(
-        &f,
-        &m,
-        "keys/app/config",
-        json!({"min_decryption_version": 3, "min_encryption_version": 4}),
-        200,
-    )
-    .await;
+    let b = tm
+        .post(
+            "keys/app/config",
+            json!({"min_decryption_version": 3, "min_encryption_version": 4}),
+            200,
+        )
+        .await;
     assert_eq!(
         b["data"]["keys"].as_object().unwrap().len(),
         2,
         "versions 3 and 4 shown"
     );
-    let b = post(
-        &f,
-        &m,
-        "keys/app/config",
-        json!({"min_decryption_version": 9}),
-        400,
-    )
-    .await;
+    let b = tm
+        .post("keys/app/config", json!({"min_decryption_version": 9}), 400)
+        .await;
     assert_eq!(
         error(&b),
         "cannot set min decryption version of 9, latest key version is 4"
     );
-    let b = post(
-        &f,
-        &m,
-        "keys/app/trim",
-        json!({"min_available_version": 3}),
-        200,
-    )
-    .await;
+    let b = tm
+        .post("keys/app/trim", json!({"min_available_version": 3}), 200)
+        .await;
     assert_eq!(b["data"]["min_available_version"], 3);
-    let b = post(
-        &f,
-        &m,
-        "keys/app/trim",
-        json!({"min_available_version": 2}),
-        400,
-    )
-    .await;
+    let b = tm
+        .post("keys/app/trim", json!({"min_available_version": 2}), 400)
+        .await;
     assert_eq!(error(&b), "minimum available version cannot be decremented");
 
     let (s, b) = f
@@ -165,14 +158,8 @@ async fn keys_are_created_read_listed_configured_rotated_trimmed_and_deleted() {
             "error deleting policy app: deletion is not allowed for this key"
         )
     );
-    post(
-        &f,
-        &m,
-        "keys/app/config",
-        json!({"deletion_allowed": true}),
-        200,
-    )
-    .await;
+    tm.post("keys/app/config", json!({"deletion_allowed": true}), 200)
+        .await;
     let (s, _) = f
         .call("DELETE", &format!("/v1/{m}/keys/app"), Some(&f.admin), None)
         .await;
@@ -192,14 +179,18 @@ async fn keys_are_created_read_listed_configured_rotated_trimmed_and_deleted() {
 #[tokio::test]
 async fn rotation_min_decryption_version_and_rewrap() {
     let f = Fixture::new().await;
-    let m = transit(&f).await;
+    let tm = transit(&f).await;
     let plain = b64(b"card 4111-1111-1111-1111");
     // Encrypting with a missing key creates it (Vault's upsert).
-    let b = post(&f, &m, "encrypt/orders", json!({"plaintext": plain}), 200).await;
+    let b = tm
+        .post("encrypt/orders", json!({"plaintext": plain}), 200)
+        .await;
     let v1 = b["data"]["ciphertext"].as_str().unwrap().to_owned();
     assert!(v1.starts_with("vault:v1:"), "{v1}");
-    post(&f, &m, "keys/orders/rotate", json!({}), 200).await;
-    let b = post(&f, &m, "encrypt/orders", json!({"plaintext": plain}), 200).await;
+    tm.post("keys/orders/rotate", json!({}), 200).await;
+    let b = tm
+        .post("encrypt/orders", json!({"plaintext": plain}), 200)
+        .await;
     assert!(
         b["data"]["ciphertext"]
             .as_str()
@@ -207,40 +198,45 @@ async fn rotation_min_decryption_version_and_rewrap() {
             .starts_with("vault:v2:")
     );
     // Old versions still decrypt.
-    let b = post(&f, &m, "decrypt/orders", json!({"ciphertext": v1}), 200).await;
+    let b = tm
+        .post("decrypt/orders", json!({"ciphertext": v1}), 200)
+        .await;
     assert_eq!(b["data"]["plaintext"], plain);
     // Rewrap moves the ciphertext to the newest version.
-    let b = post(&f, &m, "rewrap/orders", json!({"ciphertext": v1}), 200).await;
+    let b = tm
+        .post("rewrap/orders", json!({"ciphertext": v1}), 200)
+        .await;
     let v2 = b["data"]["ciphertext"].as_str().unwrap().to_owned();
     assert!(v2.starts_with("vault:v2:"));
     assert_eq!(b["data"]["key_version"], 2);
     // min_decryption_version refuses older ones.
-    post(
-        &f,
-        &m,
+    tm.post(
         "keys/orders/config",
         json!({"min_decryption_version": 2}),
         200,
     )
     .await;
-    let b = post(&f, &m, "decrypt/orders", json!({"ciphertext": v1}), 400).await;
+    let b = tm
+        .post("decrypt/orders", json!({"ciphertext": v1}), 400)
+        .await;
     assert_eq!(error(&b), TOO_OLD);
-    let b = post(&f, &m, "decrypt/orders", json!({"ciphertext": v2}), 200).await;
+    let b = tm
+        .post("decrypt/orders", json!({"ciphertext": v2}), 200)
+        .await;
     assert_eq!(b["data"]["plaintext"], plain);
 
     // A batch reports each item's error in its place, and answers 400.
-    let b = post(
-        &f,
-        &m,
-        "decrypt/orders",
-        json!({"batch_input": [
-            {"ciphertext": v2, "reference": "ok"},
-            {"ciphertext": v1, "reference": "old"},
-            {"ciphertext": "vault:v1"},
-        ]}),
-        400,
-    )
-    .await;
+    let b = tm
+        .post(
+            "decrypt/orders",
+            json!({"batch_input": [
+                {"ciphertext": v2, "reference": "ok"},
+                {"ciphertext": v1, "reference": "old"},
+                {"ciphertext": "vault:v1"},
+            ]}),
+            400,
+        )
+        .await;
     let r = &b["data"]["batch_results"];
     assert_eq!(r[0]["plaintext"], plain);
     assert_eq!(r[0]["reference"], "ok");
@@ -249,76 +245,68 @@ async fn rotation_min_decryption_version_and_rewrap() {
     assert_eq!(r[2]["error"], "invalid ciphertext: wrong number of fields");
 
     // Derived keys need a context; convergent ones give equal ciphertexts for equal input.
-    post(
-        &f,
-        &m,
+    tm.post(
         "keys/conv",
         json!({"derived": true, "convergent_encryption": true}),
         200,
     )
     .await;
     let ctx = b64(b"tenant-7");
-    let a = post(
-        &f,
-        &m,
-        "encrypt/conv",
-        json!({"plaintext": plain, "context": ctx}),
-        200,
-    )
-    .await;
-    let c = post(
-        &f,
-        &m,
-        "encrypt/conv",
-        json!({"plaintext": plain, "context": ctx}),
-        200,
-    )
-    .await;
+    let a = tm
+        .post(
+            "encrypt/conv",
+            json!({"plaintext": plain, "context": ctx}),
+            200,
+        )
+        .await;
+    let c = tm
+        .post(
+            "encrypt/conv",
+            json!({"plaintext": plain, "context": ctx}),
+            200,
+        )
+        .await;
     assert_eq!(a["data"]["ciphertext"], c["data"]["ciphertext"]);
-    let b = post(&f, &m, "encrypt/conv", json!({"plaintext": plain}), 400).await;
+    let b = tm
+        .post("encrypt/conv", json!({"plaintext": plain}), 400)
+        .await;
     assert!(
         error(&b).starts_with("missing 'context' for key derivation"),
         "{b}"
     );
-    let b = post(
-        &f,
-        &m,
-        "decrypt/conv",
-        json!({"ciphertext": a["data"]["ciphertext"], "context": ctx}),
-        200,
-    )
-    .await;
+    let b = tm
+        .post(
+            "decrypt/conv",
+            json!({"ciphertext": a["data"]["ciphertext"], "context": ctx}),
+            200,
+        )
+        .await;
     assert_eq!(b["data"]["plaintext"], plain);
 
     // Data keys.
-    let b = post(
-        &f,
-        &m,
-        "datakey/plaintext/orders",
-        json!({"bits": 512}),
-        200,
-    )
-    .await;
+    let b = tm
+        .post("datakey/plaintext/orders", json!({"bits": 512}), 200)
+        .await;
     assert_eq!(unb64(b["data"]["plaintext"].as_str().unwrap()).len(), 64);
-    let d = post(
-        &f,
-        &m,
-        "decrypt/orders",
-        json!({"ciphertext": b["data"]["ciphertext"]}),
-        200,
-    )
-    .await;
+    let d = tm
+        .post(
+            "decrypt/orders",
+            json!({"ciphertext": b["data"]["ciphertext"]}),
+            200,
+        )
+        .await;
     assert_eq!(d["data"]["plaintext"], b["data"]["plaintext"]);
-    let b = post(&f, &m, "datakey/wrapped/orders", json!({}), 200).await;
+    let b = tm.post("datakey/wrapped/orders", json!({}), 200).await;
     assert!(b["data"].get("plaintext").is_none());
 }
 
 #[tokio::test]
 async fn hostile_input_gets_400_with_vaults_texts() {
     let f = Fixture::new().await;
-    let m = transit(&f).await;
-    post(&f, &m, "keys/k", json!({}), 200).await;
-    post(&f, &m, "keys/sig", json!({"type": "ed25519"}), 200).await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    tm.post("keys/k", json!({}), 200).await;
+    tm.post("keys/sig", json!({"type": "ed25519"}), 200).await;
     for (ciphertext, text) in [
         ("vault:", "invalid ciphertext: no prefix"),
         ("x", "invalid ciphertext: no prefix"),
@@ -345,73 +333,74 @@ async fn hostile_input_gets_400_with_vaults_texts() {
             "cipher: message authentication failed",
         ),
     ] {
-        let b = post(&f, &m, "decrypt/k", json!({"ciphertext": ciphertext}), 400).await;
+        let b = tm
+            .post("decrypt/k", json!({"ciphertext": ciphertext}), 400)
+            .await;
         assert_eq!(error(&b), text, "{ciphertext}");
     }
-    let b = post(&f, &m, "encrypt/k", json!({"plaintext": "aGVsbG8"}), 400).await;
+    let b = tm
+        .post("encrypt/k", json!({"plaintext": "aGVsbG8"}), 400)
+        .await;
     assert_eq!(error(&b), "illegal base64 data at input byte 4");
-    let b = post(
-        &f,
-        &m,
-        "encrypt/k",
-        json!({"plaintext": "aGVsbG8=", "key_version": 2}),
-        400,
-    )
-    .await;
+    let b = tm
+        .post(
+            "encrypt/k",
+            json!({"plaintext": "aGVsbG8=", "key_version": 2}),
+            400,
+        )
+        .await;
     assert_eq!(
         error(&b),
         "requested version for encryption is higher than the latest key version"
     );
-    let b = post(
-        &f,
-        &m,
-        "encrypt/k",
-        json!({"plaintext": "aGVsbG8=", "key_version": -1}),
-        400,
-    )
-    .await;
+    let b = tm
+        .post(
+            "encrypt/k",
+            json!({"plaintext": "aGVsbG8=", "key_version": -1}),
+            400,
+        )
+        .await;
     assert_eq!(error(&b), "requested version for encryption is negative");
     // Wrong key types.
-    let b = post(&f, &m, "encrypt/sig", json!({"plaintext": "aGVsbG8="}), 400).await;
+    let b = tm
+        .post("encrypt/sig", json!({"plaintext": "aGVsbG8="}), 400)
+        .await;
     assert_eq!(
         error(&b),
         "message encryption not supported for key type ed25519"
     );
-    let b = post(&f, &m, "sign/k", json!({"input": "aGVsbG8="}), 400).await;
+    let b = tm.post("sign/k", json!({"input": "aGVsbG8="}), 400).await;
     assert_eq!(error(&b), "key type aes256-gcm96 does not support signing");
-    let b = post(
-        &f,
-        &m,
-        "verify/k",
-        json!({"input": "aGVsbG8=", "signature": "vault:v1:AAAA"}),
-        400,
-    )
-    .await;
+    let b = tm
+        .post(
+            "verify/k",
+            json!({"input": "aGVsbG8=", "signature": "vault:v1:AAAA"}),
+            400,
+        )
+        .await;
     assert_eq!(
         error(&b),
         "key type aes256-gcm96 does not support verification"
     );
-    let b = post(
-        &f,
-        &m,
-        "decrypt/missing",
-        json!({"ciphertext": "vault:v1:AAAA"}),
-        400,
-    )
-    .await;
+    let b = tm
+        .post(
+            "decrypt/missing",
+            json!({"ciphertext": "vault:v1:AAAA"}),
+            400,
+        )
+        .await;
     assert_eq!(error(&b), "encryption key not found");
     // Batches: malformed, empty, oversized; per-item errors.
-    let b = post(&f, &m, "encrypt/k", json!({"batch_input": "x"}), 400).await;
+    let b = tm.post("encrypt/k", json!({"batch_input": "x"}), 400).await;
     assert!(error(&b).starts_with("failed to parse batch input"), "{b}");
-    let b = post(&f, &m, "encrypt/k", json!({"batch_input": []}), 400).await;
+    let b = tm.post("encrypt/k", json!({"batch_input": []}), 400).await;
     assert_eq!(error(&b), "missing batch input to process");
     let many = vec![json!({"plaintext": "aGVsbG8="}); 1001];
-    let b = post(&f, &m, "encrypt/k", json!({"batch_input": many}), 400).await;
+    let b = tm
+        .post("encrypt/k", json!({"batch_input": many}), 400)
+        .await;
     assert!(error(&b).contains("at most 1000"), "{b}");
-    let b = post(
-        &f,
-        &m,
-        "encrypt/k",
+    let b = tm.post("encrypt/k",
         json!({"batch_input": [{"plaintext": "aGVsbG8="}, {"plaintext": "!"}, {"plaintext": "aGVsbG8=", "key_version": 7}]}),
         400,
     )
@@ -428,10 +417,7 @@ async fn hostile_input_gets_400_with_vaults_texts() {
         r[2]["error"],
         "requested version for encryption is higher than the latest key version"
     );
-    let b = post(
-        &f,
-        &m,
-        "encrypt/k",
+    let b = tm.post("encrypt/k",
         json!({"batch_input": [{"plaintext": "aGVsbG8="}, {"plaintext": "aGVsbG8=", "context": "eA=="}]}),
         400,
     )
@@ -455,7 +441,8 @@ async fn hostile_input_gets_400_with_vaults_texts() {
 #[tokio::test]
 async fn every_signing_type_signs_and_verifies_and_hmacs_verify() {
     let f = Fixture::new().await;
-    let m = transit(&f).await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
     let input = b64(b"release v1.2.3");
     for t in [
         "ed25519",
@@ -465,7 +452,7 @@ async fn every_signing_type_signs_and_verifies_and_hmacs_verify() {
         "rsa-2048",
         "rsa-4096",
     ] {
-        post(&f, &m, &format!("keys/{t}"), json!({"type": t}), 200).await;
+        tm.post(&format!("keys/{t}"), json!({"type": t}), 200).await;
         let mut variants = vec![json!({})];
         if t.starts_with("ecdsa") {
             variants.push(json!({"marshaling_algorithm": "jws"}));
@@ -478,49 +465,37 @@ async fn every_signing_type_signs_and_verifies_and_hmacs_verify() {
         for opts in variants {
             let mut body = opts.clone();
             body["input"] = json!(input);
-            let b = post(&f, &m, &format!("sign/{t}"), body.clone(), 200).await;
+            let b = tm.post(&format!("sign/{t}"), body.clone(), 200).await;
             let sig = b["data"]["signature"].as_str().unwrap().to_owned();
             assert!(sig.starts_with("vault:v1:"), "{t}");
             body["signature"] = json!(sig);
-            let b = post(&f, &m, &format!("verify/{t}"), body.clone(), 200).await;
+            let b = tm.post(&format!("verify/{t}"), body.clone(), 200).await;
             assert_eq!(b["data"]["valid"], true, "{t} {opts}");
             body["input"] = json!(b64(b"release v6.6.6"));
-            let b = post(&f, &m, &format!("verify/{t}"), body, 200).await;
+            let b = tm.post(&format!("verify/{t}"), body, 200).await;
             assert_eq!(b["data"]["valid"], false, "{t} {opts}");
         }
     }
     // A batch of signatures with an error in its place (200, as Vault).
-    let b = post(
-        &f,
-        &m,
-        "sign/ed25519",
-        json!({"batch_input": [{"input": input}, {"input": "!"}]}),
-        200,
-    )
-    .await;
+    let b = tm
+        .post(
+            "sign/ed25519",
+            json!({"batch_input": [{"input": input}, {"input": "!"}]}),
+            200,
+        )
+        .await;
     assert_eq!(
         b["data"]["batch_results"][1]["error"],
         "unable to decode input as base64: illegal base64 data at input byte 0"
     );
     // Derived Ed25519: the response names the derived public key, which a read with
     // the same context shows.
-    post(
-        &f,
-        &m,
-        "keys/dev",
-        json!({"type": "ed25519", "derived": true}),
-        200,
-    )
-    .await;
+    tm.post("keys/dev", json!({"type": "ed25519", "derived": true}), 200)
+        .await;
     let ctx = b64(b"device-9");
-    let b = post(
-        &f,
-        &m,
-        "sign/dev",
-        json!({"input": input, "context": ctx}),
-        200,
-    )
-    .await;
+    let b = tm
+        .post("sign/dev", json!({"input": input, "context": ctx}), 200)
+        .await;
     let public = b["data"]["public_key"].as_str().unwrap().to_owned();
     let (_, r) = f
         .call(
@@ -532,54 +507,40 @@ async fn every_signing_type_signs_and_verifies_and_hmacs_verify() {
         .await;
     assert_eq!(r["data"]["keys"]["1"]["public_key"], public);
     // HMAC of any key, verified.
-    post(
-        &f,
-        &m,
-        "keys/mac",
-        json!({"type": "hmac", "key_size": 32}),
-        200,
-    )
-    .await;
+    tm.post("keys/mac", json!({"type": "hmac", "key_size": 32}), 200)
+        .await;
     for key in ["mac", "ed25519"] {
-        let b = post(
-            &f,
-            &m,
-            &format!("hmac/{key}/sha2-512"),
-            json!({"input": input}),
-            200,
-        )
-        .await;
+        let b = tm
+            .post(
+                &format!("hmac/{key}/sha2-512"),
+                json!({"input": input}),
+                200,
+            )
+            .await;
         let mac = b["data"]["hmac"].as_str().unwrap().to_owned();
-        let b = post(
-            &f,
-            &m,
-            &format!("verify/{key}/sha2-512"),
-            json!({"input": input, "hmac": mac}),
-            200,
-        )
-        .await;
+        let b = tm
+            .post(
+                &format!("verify/{key}/sha2-512"),
+                json!({"input": input, "hmac": mac}),
+                200,
+            )
+            .await;
         assert_eq!(b["data"]["valid"], true);
-        let b = post(
-            &f,
-            &m,
-            &format!("verify/{key}"),
-            json!({"input": input, "hmac": mac}),
-            200,
-        )
-        .await;
+        let b = tm
+            .post(
+                &format!("verify/{key}"),
+                json!({"input": input, "hmac": mac}),
+                200,
+            )
+            .await;
         assert_eq!(b["data"]["valid"], false, "another hash");
     }
     // Random bytes and hashes.
-    let b = post(&f, &m, "random/24", json!({"format": "hex"}), 200).await;
+    let b = tm.post("random/24", json!({"format": "hex"}), 200).await;
     assert_eq!(b["data"]["random_bytes"].as_str().unwrap().len(), 48);
-    let b = post(
-        &f,
-        &m,
-        "hash/sha2-256",
-        json!({"input": b64(b"hello")}),
-        200,
-    )
-    .await;
+    let b = tm
+        .post("hash/sha2-256", json!({"input": b64(b"hello")}), 200)
+        .await;
     assert_eq!(
         b["data"]["sum"],
         "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -589,8 +550,9 @@ async fn every_signing_type_signs_and_verifies_and_hmacs_verify() {
 #[tokio::test]
 async fn policies_govern_transit_paths() {
     let f = Fixture::new().await;
-    let m = transit(&f).await;
-    post(&f, &m, "keys/app", json!({}), 200).await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    tm.post("keys/app", json!({}), 200).await;
     f.policy(
         "app-crypto",
         &format!(
@@ -644,10 +606,13 @@ async fn policies_govern_transit_paths() {
 #[tokio::test]
 async fn warm_transit_operations_make_no_kms_calls_and_one_key_read() {
     let f = Fixture::new().await;
-    let m = transit(&f).await;
-    post(&f, &m, "keys/aes", json!({}), 200).await;
-    post(&f, &m, "keys/ed", json!({"type": "ed25519"}), 200).await;
-    let b = post(&f, &m, "encrypt/aes", json!({"plaintext": b64(b"x")}), 200).await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    tm.post("keys/aes", json!({}), 200).await;
+    tm.post("keys/ed", json!({"type": "ed25519"}), 200).await;
+    let b = tm
+        .post("encrypt/aes", json!({"plaintext": b64(b"x")}), 200)
+        .await;
     let ct = b["data"]["ciphertext"].as_str().unwrap().to_owned();
     let issue = f.app(Function::Issue);
     f.warm(&issue).await;
@@ -691,9 +656,10 @@ async fn warm_transit_operations_make_no_kms_calls_and_one_key_read() {
 #[tokio::test]
 async fn stored_keys_hold_no_key_material_and_a_disabled_mount_is_swept() {
     let f = Fixture::new().await;
-    let m = transit(&f).await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
     for t in ["aes256-gcm96", "ecdsa-p256", "rsa-2048"] {
-        post(&f, &m, &format!("keys/{t}"), json!({"type": t}), 200).await;
+        tm.post(&format!("keys/{t}"), json!({"type": t}), 200).await;
     }
     let items = f.scan().await;
     let keys: Vec<_> = items

@@ -416,6 +416,15 @@ mod tests {
         (store, kms, ring)
     }
 
+    fn keys<'a>(store: &'a MemoryStore, ring: &'a Keyring, cache: &'a KeyCache) -> Keys<'a> {
+        Keys {
+            store,
+            keyring: ring,
+            cache,
+            storage: "m",
+        }
+    }
+
     fn opts() -> CreateOptions {
         CreateOptions::check("aes256-gcm96", false, false, false, false, 0, 0).unwrap()
     }
@@ -424,12 +433,7 @@ mod tests {
     async fn material_is_sealed_at_rest_and_opened_once() {
         let (store, kms, ring) = setup().await;
         let cache = KeyCache::new();
-        let keys = Keys {
-            store: store.as_ref(),
-            keyring: &ring,
-            cache: &cache,
-            storage: "m",
-        };
+        let keys = keys(&store, &ring, &cache);
         let (rec, created) = keys.create("a", &opts(), 10).await.unwrap();
         assert!(created);
         let (_, again) = keys.create("a", &opts(), 11).await.unwrap();
@@ -463,12 +467,7 @@ mod tests {
     async fn material_moved_between_keys_does_not_open() {
         let (store, _, ring) = setup().await;
         let cache = KeyCache::new();
-        let keys = Keys {
-            store: store.as_ref(),
-            keyring: &ring,
-            cache: &cache,
-            storage: "m",
-        };
+        let keys = keys(&store, &ring, &cache);
         let (a, _) = keys.create("a", &opts(), 0).await.unwrap();
         let (mut b, _) = keys.create("b", &opts(), 0).await.unwrap();
         b.sealed = a.sealed.clone();
@@ -484,12 +483,7 @@ mod tests {
     async fn rotation_and_updates_keep_versions_and_revisions() {
         let (store, _, ring) = setup().await;
         let cache = KeyCache::new();
-        let keys = Keys {
-            store: store.as_ref(),
-            keyring: &ring,
-            cache: &cache,
-            storage: "m",
-        };
+        let keys = keys(&store, &ring, &cache);
         keys.create("a", &opts(), 0).await.unwrap();
         let r = keys.rotate("a", 5).await.unwrap().unwrap();
         assert_eq!(r.policy.latest_version, 2);
