@@ -1050,11 +1050,9 @@ impl Op for Verify {
                 missing = true;
             }
         }
-        let both_single = !items.batch
-            && items.items[0].contains_key("signature")
-            && items.items[0].contains_key("hmac");
         let msg = match () {
-            _ if both_single => "provide one of 'signature' or 'hmac'",
+            // OpenBao's `sig && hmac` check on a single item never fires (an item with
+            // both counts as a signature), so neither does Sigil's.
             _ if !items.batch && !sig && !hmac => {
                 "neither a 'signature' nor an 'hmac' were given to verify"
             }
