@@ -1151,3 +1151,100 @@ fn sign_options_lenient(_: &Body) -> Options {
         marshaling: Marshaling::Asn1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::transit::key_type::KeyType;
+    use crate::transit::material::Material;
+    use crate::transit::policy::{CreateOptions, VersionMeta};
+
+    fn key(kt: KeyType, derived: bool) -> Loaded {
+        let opts = CreateOptions::check(kt.name(), derived, false, false, false, 0, 0).unwrap();
+        let meta = VersionMeta {
+            created: 0,
+            public_key: None,
+        };
+        let mut policy = KeyPolicy::new("k", &opts, meta.clone());
+        policy.push_version(meta);
+        let materials = (1..=2u8)
+            .map(|v| {
+                let m = Material::from_parts(kt, Zeroizing::new(vec![v; 32]), &[v; 32]).unwrap();
+                (u32::from(v), Arc::new(m))
+            })
+            .collect::<BTreeMap<_, _>>();
+        Loaded::from_parts(policy, materials)
+    }
+
+    fn body(v: Json) -> Body {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn answer<O: Op>(key: &Loaded, b: Json) -> Result<(u16, Json)> {
+        O::parse(&body(b))?.run(key).finish()
+    }
+
+    #[test]
+    fn encrypt_then_decrypt_single_and_batch() {
+        for (kt, derived) in [
+            (KeyType::Aes256Gcm96, false),
+            (KeyType::ChaCha20Poly1305, true),
+        ] {
+            let k = key(kt, derived);
+            let ctx = if derived { "eA==" } else { "" };
+            let (s, d) =
+                answer::<Encrypt>(&k, json!({"plaintext": "aGVsbG8=", "context": ctx})).unwrap();
+            assert_eq!((s, &d["key_version"]), (200, &json!(2)));
+            let (_, p) =
+                answer::<Decrypt>(&k, json!({"ciphertext": d["ciphertext"], "context": ctx}))
+                    .unwrap();
+            assert_eq!(p["plaintext"], "aGVsbG8=");
+            let (s, b) = answer::<Decrypt>(
+                &k,
+                json!({"batch_input": [{"ciphertext": d["ciphertext"], "context": ctx, "reference": "r"},
+                                       {"ciphertext": "vault:v1", "context": ctx}]}),
+            )
+            .unwrap();
+            assert_eq!(s, 400);
+            assert_eq!(b["batch_results"][0]["reference"], "r");
+            assert_eq!(
+                b["batch_results"][1]["error"],
+                "invalid ciphertext: wrong number of fields"
+            );
+            assert_eq!(b["batch_results"][1]["plaintext"], "");
+        }
+    }
+
+    #[test]
+    fn partial_failure_code_applies_only_with_successes() {
+        let k = key(KeyType::Aes256Gcm96, false);
+        let b = |items: Json| json!({"batch_input": items, "partial_failure_response_code": 207});
+        let (s, _) = answer::<Encrypt>(
+            &k,
+            b(json!([{"plaintext": "aGVsbG8="}, {"plaintext": "!"}])),
+        )
+        .unwrap();
+        assert_eq!(s, 207);
+        let (s, _) = answer::<Encrypt>(&k, b(json!([{"plaintext": "!"}]))).unwrap();
+        assert_eq!(s, 400);
+    }
+
+    proptest::proptest! {
+        /// Any text as a ciphertext, signature or HMAC is answered or refused, never a
+        /// panic (the fuzz target `transit_decrypt` explores further).
+        #[test]
+        fn arbitrary_ciphertexts_never_panic(text in ".{0,80}", version in 0u8..5, body in "[A-Za-z0-9+/=]{0,60}") {
+            let aes = key(KeyType::Aes256Gcm96, false);
+            let ed = key(KeyType::Ed25519, false);
+            for t in [text.clone(), format!("vault:v{version}:{body}")] {
+                let _ = answer::<Decrypt>(&aes, json!({"ciphertext": t}));
+                let _ = answer::<Rewrap>(&aes, json!({"batch_input": [{"ciphertext": t}]}));
+                let _ = answer::<Verify>(&ed, json!({"input": "aGVsbG8=", "signature": t}));
+                let _ = answer::<Verify>(&aes, json!({"input": "aGVsbG8=", "hmac": t}));
+            }
+        }
+    }
+}
