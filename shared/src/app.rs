@@ -45,6 +45,8 @@ pub struct App {
     pub mounts: Arc<MountCache>,
     /// The newest KV versions this function has read ([`crate::kv::LatestVersions`]).
     pub kv_latest: Arc<crate::kv::LatestVersions>,
+    /// Transit key versions this process has opened (no KMS call when warm).
+    pub transit: Arc<crate::transit::KeyCache>,
 }
 
 impl App {
@@ -84,6 +86,7 @@ impl App {
                 &Config::default(),
             ))),
             kv_latest: Arc::new(crate::kv::LatestVersions::new()),
+            transit: Arc::new(crate::transit::KeyCache::new()),
         }
     }
 

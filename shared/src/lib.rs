@@ -78,6 +78,8 @@ pub mod token_fields;
 pub mod token_format;
 pub mod token_role;
 #[doc(hidden)]
+pub mod transit;
+#[doc(hidden)]
 pub mod ttl;
 pub mod wrapping;
 

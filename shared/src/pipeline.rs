@@ -306,6 +306,7 @@ pub(crate) async fn dispatch(
             audit_key: audit.key(),
             batch_key: &batch_key,
             kv_latest: &app.kv_latest,
+            transit: &app.transit,
         },
         table: &table,
         mount: &resolved.mount,

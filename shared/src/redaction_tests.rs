@@ -238,3 +238,41 @@ fn kv_requests_are_redacted() {
     let req = crate::kv::WriteRequest::from_body(&body).expect("request");
     hidden("kv::WriteRequest", &req);
 }
+
+#[test]
+fn transit_key_material_is_redacted() {
+    use crate::transit::key_type::KeyType;
+    use crate::transit::material::Material;
+    use crate::transit::policy::{CreateOptions, KeyPolicy, VersionMeta};
+    use crate::transit::{KeyCache, Loaded};
+    let aes = Material::from_parts(
+        KeyType::Aes256Gcm96,
+        Zeroizing::new(mark_bytes()),
+        &mark_bytes(),
+    )
+    .expect("aes material");
+    hidden("transit Material (aes)", &aes);
+    let hmac = Material::from_parts(KeyType::Hmac, Zeroizing::new(mark_bytes()), &mark_bytes())
+        .expect("hmac material");
+    hidden("transit Material (hmac)", &hmac);
+    let ed = Material::from_parts(
+        KeyType::Ed25519,
+        Zeroizing::new(mark_bytes()),
+        &mark_bytes(),
+    )
+    .expect("ed25519 material");
+    hidden("transit Material (ed25519)", &ed);
+    let opts =
+        CreateOptions::check("aes256-gcm96", false, false, false, false, 0, 0).expect("opts");
+    let policy = KeyPolicy::new(
+        "k",
+        &opts,
+        VersionMeta {
+            created: 0,
+            public_key: None,
+        },
+    );
+    let loaded = Loaded::from_parts(policy, BTreeMap::from([(1, std::sync::Arc::new(aes))]));
+    hidden("transit Loaded", &loaded);
+    hidden("transit KeyCache", &KeyCache::new());
+}

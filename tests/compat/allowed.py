@@ -129,6 +129,13 @@ ALLOWED = [
             "Sigil lists irrevocable leases with LIST (its documented form); OpenBao "
             "answers 404 to LIST (its form is GET, see PENDING leases/irrevocable)",
             "docs/api.md, Routes: LIST sys/leases?type=irrevocable"),
+    Allowed(("transit/key-create-hmac-no-key-size", "transit/encrypt-batch-not-a-list",
+             "transit/encrypt-batch-item-not-a-string", "transit/sign-version-too-new"),
+            ("status",),
+            "invalid requests OpenBao answers with 500 (an hmac key without key_size, a "
+            "batch_input that is not a list of objects of strings, a sign request's version "
+            "error): Sigil answers 400 with the same words",
+            "docs/transit.md, Differences from Vault (Statuses)"),
 ]
 
 # Mount entries (sys/mounts, sys/auth, sys/internal/ui/mounts): OpenBao's fields Sigil

@@ -9,7 +9,9 @@ times, accessors, tokens, lease ids, uuids, version strings differ by nature), e
 - strings are classed as `time` (RFC 3339) or `str`, so a time must answer a time;
 - numbers are one type (`number`), whether integers or floats;
 - an empty list matches any list; a list's elements are compared to each other's shape
-  (each of Sigil's elements against the first of OpenBao's);
+  (lists of equal length element by element, as batch answers' `batch_results`, whose
+  items differ by outcome; otherwise each of Sigil's elements against the first of
+  OpenBao's);
 - structural values, named per step by `values` (dotted paths, `*` matching any one
   key), must be equal (e.g. the `type` and `options.version` of mount listings).
 
@@ -57,9 +59,9 @@ def shape_diff(sigil, bao, path=""):
         for k in sorted(set(sigil) & set(bao)):
             out.extend(shape_diff(sigil[k], bao[k], _join(path, k)))
     elif ks == "list" and bao and sigil:
-        ref = bao[0]
         seen = set()
-        for item in sigil:
+        pairs = zip(sigil, bao) if len(sigil) == len(bao) else ((i, bao[0]) for i in sigil)
+        for item, ref in pairs:
             for d in shape_diff(item, ref, _join(path, "[]")):
                 if d not in seen:
                     seen.add(d)

@@ -25,6 +25,7 @@ ROLE = f"auth/approle/role/r-{RUN}"
 POLICY_HCL = f'path "secret/data/cli-{RUN}/*" {{ capabilities = ["read"] }}\n'
 TEAM = f"cli-team-{RUN}"
 CI = f"cli-ci-{RUN}"
+TRANSIT = f"cli-transit-{RUN}"
 
 
 @dataclass
@@ -52,6 +53,16 @@ SESSION = [
     Cmd("secrets-kv-put-new-mount", ["kv", "put", "-format=json", f"{TEAM}/app", "k=v"]),
     Cmd("secrets-kv-get-new-mount", ["kv", "get", "-format=json", f"{TEAM}/app"]),
     Cmd("secrets-disable", ["secrets", "disable", TEAM], json=False),
+    Cmd("transit-enable", ["secrets", "enable", f"-path={TRANSIT}", "transit"], json=False),
+    Cmd("transit-key-create", ["write", "-f", "-format=json", f"{TRANSIT}/keys/app"]),
+    Cmd("transit-encrypt", ["write", "-format=json", f"{TRANSIT}/encrypt/app",
+                            "plaintext=aGVsbG8="], save={"ciphertext": "data.ciphertext"}),
+    Cmd("transit-decrypt", ["write", "-format=json", f"{TRANSIT}/decrypt/app",
+                            "ciphertext=${ciphertext}"]),
+    Cmd("transit-rotate", ["write", "-f", "-format=json", f"{TRANSIT}/keys/app/rotate"]),
+    Cmd("transit-key-read-table", ["read", f"{TRANSIT}/keys/app"], json=False),
+    Cmd("transit-list", ["list", "-format=json", f"{TRANSIT}/keys"]),
+    Cmd("transit-disable", ["secrets", "disable", TRANSIT], json=False),
     Cmd("auth-list", ["auth", "list", "-format=json"]),
     Cmd("auth-list-table", ["auth", "list"], json=False),
     Cmd("auth-enable", ["auth", "enable", f"-path={CI}", "jwt"], json=False),

@@ -190,6 +190,33 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
         ("POST", "/v1/auth/kubernetes/role/api", false),
         ("DELETE", "/v1/auth/kubernetes/role/api", false),
         ("GET", "/v1/secret/metadata", false),
+        ("LIST", "/v1/transit/keys", false),
+        ("GET", "/v1/transit/keys", true),
+        ("LIST", "/v1/transit/keys/", false),
+        ("GET", "/v1/transit/keys/k", false),
+        ("POST", "/v1/transit/keys/k", false),
+        ("PUT", "/v1/transit/keys/k", false),
+        ("DELETE", "/v1/transit/keys/k", false),
+        ("POST", "/v1/transit/keys/k/config", false),
+        ("POST", "/v1/transit/keys/k/rotate", false),
+        ("POST", "/v1/transit/keys/k/trim", false),
+        ("POST", "/v1/transit/encrypt/k", false),
+        ("PUT", "/v1/transit/encrypt/k", false),
+        ("POST", "/v1/transit/decrypt/k", false),
+        ("POST", "/v1/transit/rewrap/k", false),
+        ("POST", "/v1/transit/datakey/plaintext/k", false),
+        ("POST", "/v1/transit/datakey/wrapped/k", false),
+        ("POST", "/v1/transit/hmac/k", false),
+        ("POST", "/v1/transit/hmac/k/sha2-512", false),
+        ("POST", "/v1/transit/sign/k", false),
+        ("POST", "/v1/transit/sign/k/sha2-256", false),
+        ("POST", "/v1/transit/verify/k", false),
+        ("POST", "/v1/transit/verify/k/sha2-256", false),
+        ("POST", "/v1/transit/random", false),
+        ("POST", "/v1/transit/random/16", false),
+        ("POST", "/v1/transit/random/platform/16", false),
+        ("POST", "/v1/transit/hash", false),
+        ("POST", "/v1/transit/hash/sha2-512", false),
     ];
     s.sort();
     s
@@ -211,8 +238,9 @@ pub fn default_table() -> sigil::mounts::MountTable {
 
 /// The default mount table plus mounts an operator enables at run time whose paths
 /// the gateway's routes must tell apart: an AWS secrets engine at `team-aws/` (its
-/// credentials go to the issue function) and an AppRole method at `auth/creds/` (a
-/// path of the shape `{mount}/creds/{role}` that is not an engine's).
+/// credentials go to the issue function), an AppRole method at `auth/creds/` (a
+/// path of the shape `{mount}/creds/{role}` that is not an engine's) and a transit
+/// engine at `transit/` (its operations go to the issue function, its keys to admin).
 pub fn routing_table() -> sigil::mounts::MountTable {
     use sigil::mounts::{BackendKind, Table};
     let mut t = default_table();
@@ -231,6 +259,19 @@ pub fn routing_table() -> sigil::mounts::MountTable {
         m.storage = format!("runtime/{path}");
         t.entries.push(std::sync::Arc::new(m));
     }
+    let kv = t
+        .entries
+        .iter()
+        .find(|e| e.kind == BackendKind::Kv)
+        .expect("a KV mount");
+    let mut transit = (**kv).clone();
+    transit.path = "transit/".into();
+    transit.type_name = "transit".into();
+    transit.kind = BackendKind::Transit;
+    transit.options.clear();
+    transit.accessor = "transit_00000001".into();
+    transit.storage = "runtime/transit".into();
+    t.entries.push(std::sync::Arc::new(transit));
     t
 }
 

@@ -61,6 +61,8 @@ pub struct Services<'a> {
     pub batch_key: &'a std::sync::Arc<crate::crypto::SealingKey>,
     /// The newest KV versions this function has read.
     pub kv_latest: &'a crate::kv::LatestVersions,
+    /// Transit key versions this process has opened ([`crate::transit::KeyCache`]).
+    pub transit: &'a crate::transit::KeyCache,
 }
 
 /// One request, routed and authorized.

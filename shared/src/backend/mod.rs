@@ -5,7 +5,7 @@
 //! route is an edit to one backend module.
 //!
 //! The engines' and auth methods' rules live in their own modules ([`crate::kv`],
-//! [`crate::approle`], [`crate::aws_engine`], [`crate::auth`], [`crate::auth_aws`],
+//! [`crate::approle`], [`crate::aws_engine`], [`crate::transit`], [`crate::auth`], [`crate::auth_aws`],
 //! [`crate::token`], [`crate::lease`]); the modules here map requests onto them.
 
 pub mod ctx;
@@ -22,6 +22,7 @@ mod kubernetes;
 mod kv;
 mod sys;
 mod token;
+mod transit;
 
 use crate::mounts::BackendKind;
 
@@ -34,6 +35,7 @@ pub fn paths(kind: BackendKind) -> &'static [PathSpec] {
         BackendKind::System => sys::PATHS,
         BackendKind::Kv => kv::PATHS,
         BackendKind::Aws => aws::PATHS,
+        BackendKind::Transit => transit::PATHS,
         BackendKind::Token => token::PATHS,
         BackendKind::AppRole => approle::PATHS,
         BackendKind::Jwt => jwt::PATHS,
@@ -43,10 +45,11 @@ pub fn paths(kind: BackendKind) -> &'static [PathSpec] {
 }
 
 /// Every backend kind.
-pub const KINDS: [BackendKind; 8] = [
+pub const KINDS: [BackendKind; 9] = [
     BackendKind::System,
     BackendKind::Kv,
     BackendKind::Aws,
+    BackendKind::Transit,
     BackendKind::Token,
     BackendKind::AppRole,
     BackendKind::Jwt,
@@ -60,6 +63,7 @@ pub fn kind_name(kind: BackendKind) -> &'static str {
         BackendKind::System => "sys",
         BackendKind::Kv => "kv",
         BackendKind::Aws => "aws",
+        BackendKind::Transit => "transit",
         BackendKind::Token => "token",
         BackendKind::AppRole => "approle",
         BackendKind::Jwt => "jwt",

@@ -15,6 +15,7 @@
 //! - AWS secrets: the mount's leases are revoked first (their engine's revocation
 //!   needs the engine's configuration), then roles and configuration.
 //! - AWS auth: roles and client configuration.
+//! - Transit: the keys partition (`transit/{storage}/keys`, one item per key).
 //! - Every auth method: the tokens it issued, from the index kept at mint time
 //!   ([`crate::token::mount_index_partitions`]), with the leases they own.
 
@@ -137,6 +138,9 @@ async fn one(
                 name: e.name(),
             };
             partitions(store, &[m.roles_partition(), m.config_partition()], budget).await?
+        }
+        BackendKind::Transit => {
+            partitions(store, &[crate::transit::storage::partition(s)], budget).await?
         }
         BackendKind::System | BackendKind::Token => true,
     };

@@ -86,6 +86,7 @@ pub fn kind_of(table: Table, type_name: &str) -> Option<BackendKind> {
     Some(match (table, type_name) {
         (Table::Secrets, "kv") => BackendKind::Kv,
         (Table::Secrets, "aws") => BackendKind::Aws,
+        (Table::Secrets, "transit") => BackendKind::Transit,
         (Table::Auth, "approle") => BackendKind::AppRole,
         (Table::Auth, "jwt" | "oidc") => BackendKind::Jwt,
         (Table::Auth, "kubernetes") => BackendKind::Kubernetes,

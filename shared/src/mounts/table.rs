@@ -16,6 +16,8 @@ pub enum BackendKind {
     Kv,
     /// The AWS secrets engine.
     Aws,
+    /// The transit secrets engine (encryption as a service, [`crate::transit`]).
+    Transit,
     /// `auth/token/`: the token store.
     Token,
     /// The AppRole auth method.
@@ -55,8 +57,8 @@ pub struct MountEntry {
     pub path: String,
     /// The table it belongs to.
     pub table: Table,
-    /// Vault's type name: `kv`, `aws`, `system`, `token`, `approle`, `jwt`, `oidc`,
-    /// `kubernetes`.
+    /// Vault's type name: `kv`, `aws`, `transit`, `system`, `token`, `approle`, `jwt`,
+    /// `oidc`, `kubernetes`.
     pub type_name: String,
     /// The backend serving it.
     pub kind: BackendKind,

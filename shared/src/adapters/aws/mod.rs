@@ -368,6 +368,7 @@ pub fn app_with(
             crate::mounts::initial_table(&config),
         )),
         kv_latest: Arc::new(crate::kv::LatestVersions::new()),
+        transit: Arc::new(crate::transit::KeyCache::new()),
         config,
     }
 }

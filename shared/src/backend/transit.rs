@@ -1,0 +1,334 @@
+//! The transit engine's paths (engine: [`crate::transit`]), at any path the engine is
+//! mounted at. Operations on keys (encrypt, decrypt, rewrap, datakey, hmac, sign,
+//! verify) and the key-less tools (random, hash) go to the issue function; key
+//! management (create, read, list, config, rotate, trim, delete) to admin.
+//!
+//! Every path goes through the same policy checks as any other: `transit/encrypt/k`
+//! needs `update` (or `create` when the request creates the key, Vault's existence
+//! check), `transit/keys/k` needs `read` to read and `update` to create.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+
+use crate::error::ApiError;
+use crate::http::envelope::{Envelope, Reply};
+use crate::op;
+use crate::transit::ops::{Datakey, Decrypt, Encrypt, Hmac, Op, Rewrap, Sign, Verify};
+use crate::transit::policy::{ConfigChange, CreateOptions};
+use crate::transit::{Keys, Record, request, tools};
+
+use super::ctx::Ctx;
+use super::reply::keys_reply;
+use super::spec::{OpSpec, PathSpec};
+
+const HMAC: &[OpSpec] = &[op!(Update, Issue, hmac)];
+const SIGN: &[OpSpec] = &[op!(Update, Issue, sign)];
+const VERIFY: &[OpSpec] = &[op!(Update, Issue, verify)];
+const RANDOM: &[OpSpec] = &[op!(Update, Issue, random)];
+const HASH: &[OpSpec] = &[op!(Update, Issue, hash)];
+
+/// The transit engine's paths.
+pub static PATHS: &[PathSpec] = &[
+    PathSpec::new("keys", &[op!(List, Admin, list_keys)]),
+    PathSpec::new(
+        "keys/{name}",
+        &[
+            op!(Read, Admin, read_key),
+            op!(Update, Admin, create_key),
+            op!(Delete, Admin, delete_key),
+        ],
+    ),
+    PathSpec::new("keys/{name}/config", &[op!(Update, Admin, config_key)]),
+    PathSpec::new("keys/{name}/rotate", &[op!(Update, Admin, rotate_key)]),
+    PathSpec::new("keys/{name}/trim", &[op!(Update, Admin, trim_key)]),
+    PathSpec::new("encrypt/{name}", &[op!(Update, Issue, encrypt)]).existence_check(),
+    PathSpec::new("decrypt/{name}", &[op!(Update, Issue, decrypt)]),
+    PathSpec::new("rewrap/{name}", &[op!(Update, Issue, rewrap)]),
+    PathSpec::new("datakey/{kind}/{name}", &[op!(Update, Issue, datakey)]),
+    PathSpec::new("hmac/{name}", HMAC),
+    PathSpec::new("hmac/{name}/{algorithm}", HMAC),
+    PathSpec::new("sign/{name}", SIGN),
+    PathSpec::new("sign/{name}/{algorithm}", SIGN),
+    PathSpec::new("verify/{name}", VERIFY),
+    PathSpec::new("verify/{name}/{algorithm}", VERIFY),
+    PathSpec::new("random", RANDOM),
+    PathSpec::new("random/{source}", RANDOM),
+    PathSpec::new("random/{source}/{bytes}", RANDOM),
+    PathSpec::new("hash", HASH),
+    PathSpec::new("hash/{algorithm}", HASH),
+];
+
+fn keys<'a>(c: &'a Ctx<'a>) -> Keys<'a> {
+    Keys {
+        store: c.svc.store,
+        keyring: c.svc.keyring,
+        cache: c.svc.transit,
+        storage: &c.mount.storage,
+    }
+}
+
+/// Vault's key names (`framework.GenericNameRegex`): word characters, `-`, `.` and
+/// `@`, starting and ending with a word character. Others match no path (404).
+fn name<'a>(c: &'a Ctx<'a>) -> Result<&'a str, ApiError> {
+    let n = c.param("name");
+    let word = |ch: char| ch.is_ascii_alphanumeric() || ch == '_';
+    let ok = n.chars().next().is_some_and(word)
+        && n.chars().last().is_some_and(word)
+        && n.chars()
+            .all(|ch| word(ch) || matches!(ch, '-' | '.' | '@'));
+    if ok {
+        Ok(n)
+    } else {
+        Err(ApiError::no_route(c.path))
+    }
+}
+
+fn envelope(status: u16, data: Json, warnings: Vec<String>) -> Reply {
+    let mut env = Envelope::data(data).mount("transit");
+    env.warnings = warnings;
+    Reply::Envelope(status, env)
+}
+
+fn key_reply(rec: &Record, warnings: Vec<String>) -> Reply {
+    envelope(200, rec.policy.to_json(&BTreeMap::new()), warnings)
+}
+
+/// Opens the versions `op` needs and runs it.
+async fn run<O: Op>(
+    keys: &Keys<'_>,
+    rec: &Record,
+    op: &O,
+    warnings: Vec<String>,
+) -> Result<Reply, ApiError> {
+    let loaded = keys.open(rec, &op.versions(&rec.policy)).await?;
+    let (status, data) = op.run(&loaded).finish()?;
+    Ok(envelope(status, data, warnings))
+}
+
+/// The key `name`, or Vault's 400 `missing` text.
+async fn existing(keys: &Keys<'_>, name: &str, missing: &str) -> Result<Record, ApiError> {
+    keys.read(name).await?.ok_or_else(|| ApiError::bad(missing))
+}
+
+async fn list_keys(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    keys_reply(keys(c).list().await?)
+}
+
+async fn read_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let keys = keys(c);
+    let rec = keys.read(name(c)?).await?.ok_or(ApiError::NotFound)?;
+    let context = c.req.query_param("context").unwrap_or("");
+    let mut derived = BTreeMap::new();
+    let p = &rec.policy;
+    if !context.is_empty() && p.derived && p.key_type.signing_supported() {
+        let context = crate::transit::b64::decode(context)
+            .map_err(|_| ApiError::bad("failed to base64-decode context"))?;
+        let versions: Vec<u32> = p
+            .versions
+            .range(p.min_decryption_version..)
+            .map(|(v, _)| *v)
+            .collect();
+        let loaded = keys.open(&rec, &versions).await?;
+        for v in versions {
+            let public = crate::transit::sign::derived_public_key(loaded.material(v)?, &context)
+                .map_err(ApiError::from)?;
+            derived.insert(v, public);
+        }
+    }
+    Ok(envelope(200, p.to_json(&derived), Vec::new()))
+}
+
+async fn create_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = name(c)?;
+    let b = c.body;
+    let opts = CreateOptions::check(
+        &request::string(b, "type")?.unwrap_or_else(|| "aes256-gcm96".into()),
+        request::flag(b, "derived")?,
+        request::flag(b, "convergent_encryption")?,
+        request::flag(b, "exportable")?,
+        request::flag(b, "allow_plaintext_backup")?,
+        request::seconds(b, "auto_rotate_period")?,
+        request::int(b, "key_size")?.unwrap_or(0),
+    )?;
+    let (rec, _) = keys(c).create(name, &opts, c.now).await?;
+    Ok(key_reply(&rec, Vec::new()))
+}
+
+async fn delete_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = name(c)?;
+    let keys = keys(c);
+    let err = |why: &str| ApiError::bad(format!("error deleting policy {name}: {why}"));
+    let rec = keys
+        .read(name)
+        .await?
+        .ok_or_else(|| err("could not delete key; not found"))?;
+    if !rec.policy.deletion_allowed {
+        return Err(err("deletion is not allowed for this key"));
+    }
+    keys.delete(&rec).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn config_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = name(c)?;
+    let b = c.body;
+    let change = ConfigChange {
+        min_decryption_version: request::int(b, "min_decryption_version")?,
+        min_encryption_version: request::int(b, "min_encryption_version")?,
+        deletion_allowed: b
+            .get("deletion_allowed")
+            .map(|_| request::flag(b, "deletion_allowed"))
+            .transpose()?,
+        exportable: b
+            .get("exportable")
+            .map(|_| request::flag(b, "exportable"))
+            .transpose()?,
+        allow_plaintext_backup: b
+            .get("allow_plaintext_backup")
+            .map(|_| request::flag(b, "allow_plaintext_backup"))
+            .transpose()?,
+        auto_rotate_period: b
+            .get("auto_rotate_period")
+            .map(|_| request::seconds(b, "auto_rotate_period"))
+            .transpose()?,
+    };
+    let (rec, done) = keys(c)
+        .update(name, |p| {
+            let done = p.configure(&change)?;
+            Ok((done.changed, done))
+        })
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("no existing key named {name} could be found")))?;
+    Ok(key_reply(&rec, done.warning.into_iter().collect()))
+}
+
+async fn rotate_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let rec = keys(c)
+        .rotate(name(c)?, c.now)
+        .await?
+        .ok_or_else(|| ApiError::bad("key not found"))?;
+    Ok(key_reply(&rec, Vec::new()))
+}
+
+async fn trim_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let min = request::int(c.body, "min_available_version")?;
+    let (rec, _) = keys(c)
+        .update(name(c)?, |p| Ok((true, p.trim(min)?)))
+        .await?
+        .ok_or_else(|| ApiError::bad("invalid key name"))?;
+    Ok(key_reply(&rec, Vec::new()))
+}
+
+/// `encrypt/:name`: creates the key when it does not exist (Vault's upsert; the
+/// caller needs `create` then, `update` otherwise).
+async fn encrypt(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = name(c)?;
+    let op = Encrypt::parse(c.body)?;
+    let keys = keys(c);
+    let mut warnings = Vec::new();
+    let rec = match keys.read(name).await? {
+        Some(rec) => {
+            c.grant.require_write(true)?;
+            rec
+        }
+        None => {
+            c.grant.require_write(false)?;
+            if op.create_convergent && !op.context_set {
+                return Err(ApiError::bad(
+                    "convergent encryption requires derivation to be enabled, so context is required",
+                ));
+            }
+            let t = op.create_type.as_str();
+            match crate::transit::key_type::KeyType::parse(t) {
+                Some(k) if k.is_aead() => {}
+                Some(k) if k.is_ecdsa() => {
+                    return Err(ApiError::bad(format!(
+                        "key type {t} not supported for this operation"
+                    )));
+                }
+                _ => return Err(ApiError::bad(format!("unknown key type {t}"))),
+            }
+            let opts =
+                CreateOptions::check(t, op.context_set, op.create_convergent, false, false, 0, 0)?;
+            let (rec, created) = keys.create(name, &opts, c.now).await?;
+            if !created {
+                warnings.push(
+                    "Attempted creation of the key during the encrypt operation, but it was created beforehand"
+                        .to_owned(),
+                );
+            }
+            rec
+        }
+    };
+    run(&keys, &rec, &op, warnings).await
+}
+
+async fn decrypt(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let op = Decrypt::parse(c.body)?;
+    let keys = keys(c);
+    let rec = existing(&keys, name(c)?, "encryption key not found").await?;
+    run(&keys, &rec, &op, Vec::new()).await
+}
+
+async fn rewrap(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let op = Rewrap::parse(c.body)?;
+    let keys = keys(c);
+    let rec = existing(&keys, name(c)?, "encryption key not found").await?;
+    run(&keys, &rec, &op, Vec::new()).await
+}
+
+async fn datakey(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let with_plaintext = Datakey::kind(c.param("kind"))?;
+    let mut op = Datakey::parse(c.body)?;
+    op.with_plaintext = with_plaintext;
+    let keys = keys(c);
+    let rec = existing(&keys, name(c)?, "encryption key not found").await?;
+    run(&keys, &rec, &op, Vec::new()).await
+}
+
+async fn hmac(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let keys = keys(c);
+    let rec = existing(&keys, name(c)?, "encryption key not found").await?;
+    let op = Hmac::parse(c.body)?.with_url_algorithm(c.param("algorithm"));
+    run(&keys, &rec, &op, Vec::new()).await
+}
+
+async fn sign(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let op = Sign::parse(c.body)?.with_url_algorithm(c.param("algorithm"));
+    let keys = keys(c);
+    let rec = existing(&keys, name(c)?, "signing key not found").await?;
+    op.check(&rec.policy)?;
+    run(&keys, &rec, &op, Vec::new()).await
+}
+
+async fn verify(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let op = Verify::parse(c.body)?.with_url_algorithm(c.param("algorithm"));
+    let keys = keys(c);
+    let missing = if c.body.contains_key("hmac") || batch_has(c, "hmac") {
+        "encryption key not found"
+    } else {
+        "signature verification key not found"
+    };
+    let rec = existing(&keys, name(c)?, missing).await?;
+    op.check(&rec.policy)?;
+    run(&keys, &rec, &op, Vec::new()).await
+}
+
+fn batch_has(c: &Ctx<'_>, field: &str) -> bool {
+    matches!(c.body.get("batch_input"), Some(Json::Array(a))
+        if a.iter().any(|i| i.get(field).is_some()))
+}
+
+async fn random(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let (data, warning) = tools::random(c.param("source"), c.param("bytes"), c.body)?;
+    Ok(envelope(200, data, warning.into_iter().collect()))
+}
+
+async fn hash(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    Ok(envelope(
+        200,
+        tools::hash(c.param("algorithm"), c.body)?,
+        Vec::new(),
+    ))
+}

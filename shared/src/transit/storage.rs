@@ -1,0 +1,508 @@
+//! Where transit keys live: one item per key in the mount's partition
+//! `transit/{storage}/keys` (sort key: the key's name), holding
+//!
+//! - `policy`: the [`KeyPolicy`] as JSON (no secret in it);
+//! - `sealed`: a map of version to that version's material ([`Material`]), each
+//!   sealed under the keyring (AES-256-GCM with the keyring's data key, associated
+//!   data `transit`, mount storage, name, version, type), so no key is ever stored in
+//!   plaintext;
+//! - `rev`: a revision every change adds one to, conditional on the one read, so
+//!   concurrent rotations and configuration changes cannot undo each other.
+//!
+//! A warm function opens each version once: [`KeyCache`] keeps the parsed material,
+//! keyed by the sealed bytes and their associated data, so a warm operation is one
+//! `GetItem` and no KMS call (the keyring's data key is itself unwrapped once per
+//! process). Material moved to another key's item does not open (its associated data
+//! differs), and never hits the cache (the key includes it).
+//!
+//! A key's item must fit DynamoDB's 400 KB: about 3,000 AES versions or 120 RSA-4096
+//! ones; a rotation that would pass it is refused until old versions are trimmed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::keyring::{Keyring, Sealed};
+use crate::store::{
+    Cond, ITEM_MAX_BYTES, Item, ItemExt, Key, Query, Store, StoreError, Value, Write, item_size,
+    new_item, query_sort_keys,
+};
+
+use super::error::{Result, TransitError};
+use super::material::Material;
+use super::policy::{CreateOptions, KeyPolicy, VersionMeta};
+
+const A_POLICY: &str = "policy";
+const A_SEALED: &str = "sealed";
+const A_REV: &str = "rev";
+/// Attempts of a change that loses races to other writers of the same key.
+const RETRIES: u32 = 8;
+/// Versions the cache holds before it starts over (about 1 KB each for RSA-4096).
+pub const CACHE_CAPACITY: usize = 4096;
+
+/// The partition of a mount's keys.
+pub fn partition(storage: &str) -> String {
+    format!("transit/{storage}/keys")
+}
+
+fn key(storage: &str, name: &str) -> Key {
+    Key::new(partition(storage), name)
+}
+
+/// A cache entry's key: the sealing's associated data, the keyring version and the
+/// sealed bytes.
+type CacheKey = (Vec<u8>, u32, Vec<u8>);
+
+/// Parsed material of key versions this process has opened.
+#[derive(Default)]
+pub struct KeyCache {
+    map: Mutex<HashMap<CacheKey, Arc<Material>>>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyCache(redacted)")
+    }
+}
+
+impl KeyCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn get(&self, k: &CacheKey) -> Option<Arc<Material>> {
+        self.map.lock().ok()?.get(k).cloned()
+    }
+
+    fn put(&self, k: CacheKey, m: Arc<Material>) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= CACHE_CAPACITY {
+                map.clear();
+            }
+            map.insert(k, m);
+        }
+    }
+
+    /// Versions held.
+    pub fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A key as stored: its policy, its sealed versions and its revision.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// The policy.
+    pub policy: KeyPolicy,
+    sealed: BTreeMap<u32, Sealed>,
+    rev: i64,
+}
+
+/// A key with the material of some of its versions opened.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The policy.
+    pub policy: KeyPolicy,
+    materials: BTreeMap<u32, Arc<Material>>,
+}
+
+impl Loaded {
+    /// A loaded key from its parts (tests, benchmarks, fuzzing).
+    pub fn from_parts(policy: KeyPolicy, materials: BTreeMap<u32, Arc<Material>>) -> Self {
+        Self { policy, materials }
+    }
+
+    /// The material of version `v` (opened by [`Keys::open`]).
+    pub fn material(&self, v: u32) -> Result<&Material> {
+        self.materials
+            .get(&v)
+            .map(AsRef::as_ref)
+            .ok_or(TransitError::Internal("key version not loaded"))
+    }
+}
+
+fn malformed(_: serde_json::Error) -> TransitError {
+    TransitError::Api(StoreError::Malformed("transit key policy".into()).into())
+}
+
+impl Record {
+    fn from_item(item: &Item) -> Result<Self> {
+        let policy: KeyPolicy = serde_json::from_str(item.s(A_POLICY)?).map_err(malformed)?;
+        let mut sealed = BTreeMap::new();
+        for (v, value) in item.map(A_SEALED)? {
+            let (Ok(v), Value::B(bytes)) = (v.parse::<u32>(), value) else {
+                return Err(TransitError::Internal("stored key version malformed"));
+            };
+            if bytes.len() < 4 {
+                return Err(TransitError::Internal("stored key version malformed"));
+            }
+            let (kv, ct) = bytes.split_at(4);
+            sealed.insert(
+                v,
+                Sealed {
+                    key_version: u32::from_be_bytes([kv[0], kv[1], kv[2], kv[3]]),
+                    ciphertext: ct.to_vec(),
+                },
+            );
+        }
+        Ok(Self {
+            policy,
+            sealed,
+            rev: item.n(A_REV)?,
+        })
+    }
+
+    fn to_item(&self, storage: &str) -> Result<Item> {
+        let mut item = new_item(&key(storage, &self.policy.name));
+        let policy = serde_json::to_string(&self.policy)
+            .map_err(|_| TransitError::Internal("policy encoding"))?;
+        item.insert(A_POLICY.into(), Value::S(policy));
+        let sealed = self
+            .sealed
+            .iter()
+            .map(|(v, s)| {
+                let mut b = s.key_version.to_be_bytes().to_vec();
+                b.extend_from_slice(&s.ciphertext);
+                (v.to_string(), Value::B(b))
+            })
+            .collect();
+        item.insert(A_SEALED.into(), Value::M(sealed));
+        item.insert(A_REV.into(), Value::N(self.rev));
+        if item_size(&item) > ITEM_MAX_BYTES - 1024 {
+            return Err(TransitError::invalid(format!(
+                "key {} has too many versions to store another: trim old versions (keys/{}/trim) first",
+                self.policy.name, self.policy.name
+            )));
+        }
+        Ok(item)
+    }
+}
+
+/// The keys of one transit mount.
+#[derive(Clone, Copy)]
+pub struct Keys<'a> {
+    /// Storage.
+    pub store: &'a dyn Store,
+    /// The keyring sealing every version.
+    pub keyring: &'a Keyring,
+    /// Opened versions of this process.
+    pub cache: &'a KeyCache,
+    /// The mount's storage prefix ([`crate::mounts::MountEntry::storage`]).
+    pub storage: &'a str,
+}
+
+impl Keys<'_> {
+    fn aad<'s>(&'s self, name: &'s str, v: &'s str, policy: &'s KeyPolicy) -> [&'s str; 5] {
+        ["transit", self.storage, name, v, policy.key_type.name()]
+    }
+
+    /// The key `name`, if it exists (one strongly consistent read).
+    pub async fn read(&self, name: &str) -> Result<Option<Record>> {
+        match self.store.get(&key(self.storage, name)).await? {
+            Some(item) => Ok(Some(Record::from_item(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The names of the mount's keys, sorted.
+    pub async fn list(&self) -> Result<Vec<String>> {
+        Ok(query_sort_keys(self.store, Query::partition(partition(self.storage))).await?)
+    }
+
+    /// Generates and seals version `version` of `policy`.
+    async fn new_version(
+        &self,
+        policy: &KeyPolicy,
+        version: u32,
+        now: i64,
+    ) -> Result<(VersionMeta, Sealed, Arc<Material>)> {
+        let (material, bytes) = Material::generate(policy.key_type, policy.key_size)?;
+        let v = version.to_string();
+        let sealed = self
+            .keyring
+            .seal(&self.aad(&policy.name, &v, policy), &bytes)
+            .await?;
+        let meta = VersionMeta {
+            created: now,
+            public_key: material.public_key()?,
+        };
+        Ok((meta, sealed, Arc::new(material)))
+    }
+
+    fn remember(&self, policy: &KeyPolicy, v: u32, sealed: &Sealed, m: Arc<Material>) {
+        let aad = self.aad(&policy.name, &v.to_string(), policy).join("\0");
+        self.cache.put(
+            (
+                aad.into_bytes(),
+                sealed.key_version,
+                sealed.ciphertext.clone(),
+            ),
+            m,
+        );
+    }
+
+    /// Creates key `name` with `opts` unless it exists (Vault's upsert). Returns the
+    /// key and whether this call created it.
+    pub async fn create(
+        &self,
+        name: &str,
+        opts: &CreateOptions,
+        now: i64,
+    ) -> Result<(Record, bool)> {
+        let placeholder = VersionMeta {
+            created: now,
+            public_key: None,
+        };
+        let mut policy = KeyPolicy::new(name, opts, placeholder);
+        let (meta, sealed, material) = self.new_version(&policy, 1, now).await?;
+        policy.versions.insert(1, meta);
+        let rec = Record {
+            policy,
+            sealed: BTreeMap::from([(1, sealed)]),
+            rev: 1,
+        };
+        let write = Write::Put {
+            item: rec.to_item(self.storage)?,
+            cond: Some(Cond::NotExists),
+        };
+        match self.store.write(write).await {
+            Ok(()) => {
+                self.remember(&rec.policy, 1, &rec.sealed[&1], material);
+                Ok((rec, true))
+            }
+            Err(StoreError::ConditionFailed) => {
+                let existing = self
+                    .read(name)
+                    .await?
+                    .ok_or(TransitError::Api(crate::error::ApiError::Unavailable))?;
+                Ok((existing, false))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Replaces the stored key with `rec` if its revision is still the one read.
+    /// `false` when another writer changed it first.
+    async fn replace(&self, rec: &Record) -> Result<bool> {
+        let mut next = rec.clone();
+        next.rev += 1;
+        let write = Write::Put {
+            item: next.to_item(self.storage)?,
+            cond: Some(Cond::Eq(A_REV, Value::N(rec.rev))),
+        };
+        match self.store.write(write).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Applies `change` to key `name` and stores it, retrying on races; `None` when
+    /// the key does not exist. `change` may refuse with Vault's error; what it returns
+    /// is handed back with the stored key.
+    pub async fn update<T>(
+        &self,
+        name: &str,
+        mut change: impl FnMut(&mut KeyPolicy) -> Result<(bool, T)>,
+    ) -> Result<Option<(Record, T)>> {
+        for attempt in 0..RETRIES {
+            let Some(mut rec) = self.read(name).await? else {
+                return Ok(None);
+            };
+            let (changed, out) = change(&mut rec.policy)?;
+            if !changed {
+                return Ok(Some((rec, out)));
+            }
+            let kept = &rec.policy.versions;
+            rec.sealed.retain(|v, _| kept.contains_key(v));
+            if self.replace(&rec).await? {
+                rec.rev += 1;
+                return Ok(Some((rec, out)));
+            }
+            crate::backoff::pause(attempt).await;
+        }
+        Err(TransitError::Api(crate::error::ApiError::Unavailable))
+    }
+
+    /// Adds a new version to key `name` (rotation); `None` when it does not exist.
+    pub async fn rotate(&self, name: &str, now: i64) -> Result<Option<Record>> {
+        for attempt in 0..RETRIES {
+            let Some(mut rec) = self.read(name).await? else {
+                return Ok(None);
+            };
+            let v = rec.policy.latest_version + 1;
+            let (meta, sealed, material) = self.new_version(&rec.policy, v, now).await?;
+            rec.policy.push_version(meta);
+            rec.sealed.insert(v, sealed);
+            if self.replace(&rec).await? {
+                rec.rev += 1;
+                self.remember(&rec.policy, v, &rec.sealed[&v], material);
+                return Ok(Some(rec));
+            }
+            crate::backoff::pause(attempt).await;
+        }
+        Err(TransitError::Api(crate::error::ApiError::Unavailable))
+    }
+
+    /// Deletes `rec` if it is unchanged since read (so a concurrent config change that
+    /// disallows deletion wins).
+    pub async fn delete(&self, rec: &Record) -> Result<()> {
+        let write = Write::Delete {
+            key: key(self.storage, &rec.policy.name),
+            cond: Some(Cond::Eq(A_REV, Value::N(rec.rev))),
+        };
+        match self.store.write(write).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed) => {
+                Err(TransitError::Api(crate::error::ApiError::Unavailable))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens the material of `versions` of `rec` (from the cache when this process
+    /// opened them before: no KMS call, no read).
+    pub async fn open(&self, rec: &Record, versions: &[u32]) -> Result<Loaded> {
+        let mut materials = BTreeMap::new();
+        for &v in versions {
+            if materials.contains_key(&v) {
+                continue;
+            }
+            let sealed = rec
+                .sealed
+                .get(&v)
+                .ok_or(TransitError::Internal("stored key version missing"))?;
+            let vs = v.to_string();
+            let aad = self.aad(&rec.policy.name, &vs, &rec.policy);
+            let cache_key = (
+                aad.join("\0").into_bytes(),
+                sealed.key_version,
+                sealed.ciphertext.clone(),
+            );
+            let m = match self.cache.get(&cache_key) {
+                Some(m) => m,
+                None => {
+                    let plain = self.keyring.open(&aad, sealed).await?;
+                    let m = Arc::new(Material::from_bytes(rec.policy.key_type, plain.expose())?);
+                    self.cache.put(cache_key, m.clone());
+                    m
+                }
+            };
+            materials.insert(v, m);
+        }
+        Ok(Loaded {
+            policy: rec.policy.clone(),
+            materials,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kms::FakeKms;
+    use crate::store::memory::MemoryStore;
+
+    async fn setup() -> (Arc<MemoryStore>, Arc<FakeKms>, Arc<Keyring>) {
+        let store = Arc::new(MemoryStore::new());
+        let kms = Arc::new(FakeKms::new());
+        let ring = Arc::new(Keyring::new(store.clone(), kms.clone(), "t"));
+        ring.add_version("k", 0).await.unwrap();
+        (store, kms, ring)
+    }
+
+    fn keys<'a>(store: &'a MemoryStore, ring: &'a Keyring, cache: &'a KeyCache) -> Keys<'a> {
+        Keys {
+            store,
+            keyring: ring,
+            cache,
+            storage: "m",
+        }
+    }
+
+    fn opts() -> CreateOptions {
+        CreateOptions::check("aes256-gcm96", false, false, false, false, 0, 0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn material_is_sealed_at_rest_and_opened_once() {
+        let (store, kms, ring) = setup().await;
+        let cache = KeyCache::new();
+        let keys = keys(&store, &ring, &cache);
+        let (rec, created) = keys.create("a", &opts(), 10).await.unwrap();
+        assert!(created);
+        let (_, again) = keys.create("a", &opts(), 11).await.unwrap();
+        assert!(!again, "upsert keeps the first");
+        // A fresh process: one KMS call for the keyring, then none.
+        let ring2 = Keyring::new(store.clone(), kms.clone(), "t");
+        let cache2 = KeyCache::new();
+        let keys2 = Keys {
+            keyring: &ring2,
+            cache: &cache2,
+            ..keys
+        };
+        let before = kms.calls();
+        let rec2 = keys2.read("a").await.unwrap().unwrap();
+        let l = keys2.open(&rec2, &[1]).await.unwrap();
+        assert_eq!(kms.calls(), before + 1);
+        for _ in 0..5 {
+            let r = keys2.read("a").await.unwrap().unwrap();
+            keys2.open(&r, &[1]).await.unwrap();
+        }
+        assert_eq!(kms.calls(), before + 1, "warm: no KMS call");
+        assert_eq!(cache2.len(), 1);
+        let raw = l.material(1).unwrap().aead_raw().unwrap().to_vec();
+        let item = store.get(&key("m", "a")).await.unwrap().unwrap();
+        let dump = format!("{:?}", item.get(A_SEALED).map(|v| v.to_json()));
+        assert!(!dump.contains(&hex::encode(&raw)));
+        assert_eq!(rec.policy.latest_version, 1);
+    }
+
+    #[tokio::test]
+    async fn material_moved_between_keys_does_not_open() {
+        let (store, _, ring) = setup().await;
+        let cache = KeyCache::new();
+        let keys = keys(&store, &ring, &cache);
+        let (a, _) = keys.create("a", &opts(), 0).await.unwrap();
+        let (mut b, _) = keys.create("b", &opts(), 0).await.unwrap();
+        b.sealed = a.sealed.clone();
+        let fresh = KeyCache::new();
+        let keys = Keys {
+            cache: &fresh,
+            ..keys
+        };
+        assert!(keys.open(&b, &[1]).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn rotation_and_updates_keep_versions_and_revisions() {
+        let (store, _, ring) = setup().await;
+        let cache = KeyCache::new();
+        let keys = keys(&store, &ring, &cache);
+        keys.create("a", &opts(), 0).await.unwrap();
+        let r = keys.rotate("a", 5).await.unwrap().unwrap();
+        assert_eq!(r.policy.latest_version, 2);
+        assert!(keys.rotate("none", 5).await.unwrap().is_none());
+        let (r, _) = keys
+            .update("a", |p| {
+                p.deletion_allowed = true;
+                Ok((true, ()))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.rev, 3);
+        let stale = Record {
+            rev: 1,
+            ..r.clone()
+        };
+        assert!(keys.delete(&stale).await.is_err(), "stale revision");
+        keys.delete(&r).await.unwrap();
+        assert!(keys.read("a").await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,706 @@
+//! The transit engine on the local stack (DynamoDB Local, moto's KMS): a mount enabled
+//! at run time, keys created, read, listed, configured, rotated, trimmed and deleted;
+//! encryption, rotation and rewrap; signatures and HMACs of every key type; hostile
+//! input answered with 400 and Vault's texts; policies on transit paths; keys sealed
+//! at rest; a warm operation makes no KMS call; a disabled mount's keys are swept.
+
+use serde_json::{Value, json};
+use sigil::route::Function;
+use sigil_tests::{Fixture, request, unique};
+
+const TOO_OLD: &str = "ciphertext or signature version is disallowed by policy (too old)";
+
+/// A transit engine enabled at a fresh path of `f`.
+async fn transit(f: &Fixture) -> Mount<'_> {
+    let path = unique("transit");
+    let (s, b) = f
+        .call(
+            "POST",
+            &format!("/v1/sys/mounts/{path}"),
+            Some(&f.admin),
+            Some(json!({"type": "transit"})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    Mount { f, m: path }
+}
+
+fn b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+fn unb64(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+/// A transit mount of a fixture.
+struct Mount<'a> {
+    f: &'a Fixture,
+    m: String,
+}
+
+impl Mount<'_> {
+    /// `POST /v1/{m}/{op}` as the admin, asserting `status`; returns the body.
+    async fn post(&self, op: &str, body: Value, status: u16) -> Value {
+        let (s, b) = self
+            .f
+            .call(
+                "POST",
+                &format!("/v1/{}/{op}", self.m),
+                Some(&self.f.admin),
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, status, "POST {op}: {b}");
+        b
+    }
+}
+
+fn error(b: &Value) -> &str {
+    b["errors"][0].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn keys_are_created_read_listed_configured_rotated_trimmed_and_deleted() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    let b = tm.post("keys/app", json!({}), 200).await;
+    let d = &b["data"];
+    assert_eq!(d["type"], "aes256-gcm96");
+    assert_eq!(d["latest_version"], 1);
+    assert_eq!(d["min_decryption_version"], 1);
+    assert!(d["keys"]["1"].is_i64(), "{d}");
+    for t in ["ed25519", "ecdsa-p256", "rsa-2048", "chacha20-poly1305"] {
+        tm.post(&format!("keys/{t}"), json!({"type": t}), 200).await;
+    }
+    tm.post("keys/mac", json!({"type": "hmac", "key_size": 64}), 200)
+        .await;
+    let (s, b) = f
+        .call(
+            "GET",
+            &format!("/v1/{m}/keys/ecdsa-p256"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let k = &b["data"]["keys"]["1"];
+    assert_eq!(k["name"], "P-256");
+    assert!(
+        k["public_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----\n")
+    );
+    let text = b.to_string();
+    assert!(!text.contains("PRIVATE"), "{text}");
+    let (s, b) = f
+        .call("LIST", &format!("/v1/{m}/keys"), Some(&f.admin), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        b["data"]["keys"],
+        json!([
+            "app",
+            "chacha20-poly1305",
+            "ecdsa-p256",
+            "ed25519",
+            "mac",
+            "rsa-2048"
+        ])
+    );
+    let (s, _) = f
+        .call("GET", &format!("/v1/{m}/keys/none"), Some(&f.admin), None)
+        .await;
+    assert_eq!(s, 404);
+
+    for _ in 0..3 {
+        tm.post("keys/app/rotate", json!({}), 200).await;
+    }
+    let b = tm
+        .post(
+            "keys/app/config",
+            json!({"min_decryption_version": 3, "min_encryption_version": 4}),
+            200,
+        )
+        .await;
+    assert_eq!(
+        b["data"]["keys"].as_object().unwrap().len(),
+        2,
+        "versions 3 and 4 shown"
+    );
+    let b = tm
+        .post("keys/app/config", json!({"min_decryption_version": 9}), 400)
+        .await;
+    assert_eq!(
+        error(&b),
+        "cannot set min decryption version of 9, latest key version is 4"
+    );
+    let b = tm
+        .post("keys/app/trim", json!({"min_available_version": 3}), 200)
+        .await;
+    assert_eq!(b["data"]["min_available_version"], 3);
+    let b = tm
+        .post("keys/app/trim", json!({"min_available_version": 2}), 400)
+        .await;
+    assert_eq!(error(&b), "minimum available version cannot be decremented");
+
+    let (s, b) = f
+        .call("DELETE", &format!("/v1/{m}/keys/app"), Some(&f.admin), None)
+        .await;
+    assert_eq!(
+        (s, error(&b)),
+        (
+            400,
+            "error deleting policy app: deletion is not allowed for this key"
+        )
+    );
+    tm.post("keys/app/config", json!({"deletion_allowed": true}), 200)
+        .await;
+    let (s, _) = f
+        .call("DELETE", &format!("/v1/{m}/keys/app"), Some(&f.admin), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, b) = f
+        .call("DELETE", &format!("/v1/{m}/keys/app"), Some(&f.admin), None)
+        .await;
+    assert_eq!(
+        (s, error(&b)),
+        (
+            400,
+            "error deleting policy app: could not delete key; not found"
+        )
+    );
+}
+
+#[tokio::test]
+async fn rotation_min_decryption_version_and_rewrap() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let plain = b64(b"card 4111-1111-1111-1111");
+    // Encrypting with a missing key creates it (Vault's upsert).
+    let b = tm
+        .post("encrypt/orders", json!({"plaintext": plain}), 200)
+        .await;
+    let v1 = b["data"]["ciphertext"].as_str().unwrap().to_owned();
+    assert!(v1.starts_with("vault:v1:"), "{v1}");
+    tm.post("keys/orders/rotate", json!({}), 200).await;
+    let b = tm
+        .post("encrypt/orders", json!({"plaintext": plain}), 200)
+        .await;
+    assert!(
+        b["data"]["ciphertext"]
+            .as_str()
+            .unwrap()
+            .starts_with("vault:v2:")
+    );
+    // Old versions still decrypt.
+    let b = tm
+        .post("decrypt/orders", json!({"ciphertext": v1}), 200)
+        .await;
+    assert_eq!(b["data"]["plaintext"], plain);
+    // Rewrap moves the ciphertext to the newest version.
+    let b = tm
+        .post("rewrap/orders", json!({"ciphertext": v1}), 200)
+        .await;
+    let v2 = b["data"]["ciphertext"].as_str().unwrap().to_owned();
+    assert!(v2.starts_with("vault:v2:"));
+    assert_eq!(b["data"]["key_version"], 2);
+    // min_decryption_version refuses older ones.
+    tm.post(
+        "keys/orders/config",
+        json!({"min_decryption_version": 2}),
+        200,
+    )
+    .await;
+    let b = tm
+        .post("decrypt/orders", json!({"ciphertext": v1}), 400)
+        .await;
+    assert_eq!(error(&b), TOO_OLD);
+    let b = tm
+        .post("decrypt/orders", json!({"ciphertext": v2}), 200)
+        .await;
+    assert_eq!(b["data"]["plaintext"], plain);
+
+    // A batch reports each item's error in its place, and answers 400.
+    let b = tm
+        .post(
+            "decrypt/orders",
+            json!({"batch_input": [
+                {"ciphertext": v2, "reference": "ok"},
+                {"ciphertext": v1, "reference": "old"},
+                {"ciphertext": "vault:v1"},
+            ]}),
+            400,
+        )
+        .await;
+    let r = &b["data"]["batch_results"];
+    assert_eq!(r[0]["plaintext"], plain);
+    assert_eq!(r[0]["reference"], "ok");
+    assert_eq!(r[1]["error"], TOO_OLD);
+    assert_eq!(r[1]["reference"], "old");
+    assert_eq!(r[2]["error"], "invalid ciphertext: wrong number of fields");
+
+    // Derived keys need a context; convergent ones give equal ciphertexts for equal input.
+    tm.post(
+        "keys/conv",
+        json!({"derived": true, "convergent_encryption": true}),
+        200,
+    )
+    .await;
+    let ctx = b64(b"tenant-7");
+    let a = tm
+        .post(
+            "encrypt/conv",
+            json!({"plaintext": plain, "context": ctx}),
+            200,
+        )
+        .await;
+    let c = tm
+        .post(
+            "encrypt/conv",
+            json!({"plaintext": plain, "context": ctx}),
+            200,
+        )
+        .await;
+    assert_eq!(a["data"]["ciphertext"], c["data"]["ciphertext"]);
+    let b = tm
+        .post("encrypt/conv", json!({"plaintext": plain}), 400)
+        .await;
+    assert!(
+        error(&b).starts_with("missing 'context' for key derivation"),
+        "{b}"
+    );
+    let b = tm
+        .post(
+            "decrypt/conv",
+            json!({"ciphertext": a["data"]["ciphertext"], "context": ctx}),
+            200,
+        )
+        .await;
+    assert_eq!(b["data"]["plaintext"], plain);
+
+    // Data keys.
+    let b = tm
+        .post("datakey/plaintext/orders", json!({"bits": 512}), 200)
+        .await;
+    assert_eq!(unb64(b["data"]["plaintext"].as_str().unwrap()).len(), 64);
+    let d = tm
+        .post(
+            "decrypt/orders",
+            json!({"ciphertext": b["data"]["ciphertext"]}),
+            200,
+        )
+        .await;
+    assert_eq!(d["data"]["plaintext"], b["data"]["plaintext"]);
+    let b = tm.post("datakey/wrapped/orders", json!({}), 200).await;
+    assert!(b["data"].get("plaintext").is_none());
+}
+
+#[tokio::test]
+async fn hostile_input_gets_400_with_vaults_texts() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    tm.post("keys/k", json!({}), 200).await;
+    tm.post("keys/sig", json!({"type": "ed25519"}), 200).await;
+    for (ciphertext, text) in [
+        ("vault:", "invalid ciphertext: no prefix"),
+        ("x", "invalid ciphertext: no prefix"),
+        ("vault:v1", "invalid ciphertext: wrong number of fields"),
+        (
+            "vault:vx:AAAA",
+            "invalid ciphertext: version number could not be decoded",
+        ),
+        (
+            "vault:v99999999999999999999:AAAA",
+            "invalid ciphertext: version number could not be decoded",
+        ),
+        ("vault:v0:", "invalid ciphertext length"),
+        ("vault:v99:abc", "invalid ciphertext: version is too new"),
+        ("vault:v-1:AAAA", TOO_OLD),
+        ("vault:v1:!!", "invalid ciphertext: could not decode base64"),
+        (
+            "vault:v1:aGVsbG8",
+            "invalid ciphertext: could not decode base64",
+        ),
+        ("vault:v1:AAAA", "invalid ciphertext length"),
+        (
+            "vault:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
+            "cipher: message authentication failed",
+        ),
+    ] {
+        let b = tm
+            .post("decrypt/k", json!({"ciphertext": ciphertext}), 400)
+            .await;
+        assert_eq!(error(&b), text, "{ciphertext}");
+    }
+    let b = tm
+        .post("encrypt/k", json!({"plaintext": "aGVsbG8"}), 400)
+        .await;
+    assert_eq!(error(&b), "illegal base64 data at input byte 4");
+    let b = tm
+        .post(
+            "encrypt/k",
+            json!({"plaintext": "aGVsbG8=", "key_version": 2}),
+            400,
+        )
+        .await;
+    assert_eq!(
+        error(&b),
+        "requested version for encryption is higher than the latest key version"
+    );
+    let b = tm
+        .post(
+            "encrypt/k",
+            json!({"plaintext": "aGVsbG8=", "key_version": -1}),
+            400,
+        )
+        .await;
+    assert_eq!(error(&b), "requested version for encryption is negative");
+    // Wrong key types.
+    let b = tm
+        .post("encrypt/sig", json!({"plaintext": "aGVsbG8="}), 400)
+        .await;
+    assert_eq!(
+        error(&b),
+        "message encryption not supported for key type ed25519"
+    );
+    let b = tm.post("sign/k", json!({"input": "aGVsbG8="}), 400).await;
+    assert_eq!(error(&b), "key type aes256-gcm96 does not support signing");
+    let b = tm
+        .post(
+            "verify/k",
+            json!({"input": "aGVsbG8=", "signature": "vault:v1:AAAA"}),
+            400,
+        )
+        .await;
+    assert_eq!(
+        error(&b),
+        "key type aes256-gcm96 does not support verification"
+    );
+    let b = tm
+        .post(
+            "decrypt/missing",
+            json!({"ciphertext": "vault:v1:AAAA"}),
+            400,
+        )
+        .await;
+    assert_eq!(error(&b), "encryption key not found");
+    // Batches: malformed, empty, oversized; per-item errors.
+    let b = tm.post("encrypt/k", json!({"batch_input": "x"}), 400).await;
+    assert!(error(&b).starts_with("failed to parse batch input"), "{b}");
+    let b = tm.post("encrypt/k", json!({"batch_input": []}), 400).await;
+    assert_eq!(error(&b), "missing batch input to process");
+    let many = vec![json!({"plaintext": "aGVsbG8="}); 1001];
+    let b = tm
+        .post("encrypt/k", json!({"batch_input": many}), 400)
+        .await;
+    assert!(error(&b).contains("at most 1000"), "{b}");
+    let b = tm.post("encrypt/k",
+        json!({"batch_input": [{"plaintext": "aGVsbG8="}, {"plaintext": "!"}, {"plaintext": "aGVsbG8=", "key_version": 7}]}),
+        400,
+    )
+    .await;
+    let r = &b["data"]["batch_results"];
+    assert!(
+        r[0]["ciphertext"]
+            .as_str()
+            .unwrap()
+            .starts_with("vault:v1:")
+    );
+    assert_eq!(r[1]["error"], "illegal base64 data at input byte 0");
+    assert_eq!(
+        r[2]["error"],
+        "requested version for encryption is higher than the latest key version"
+    );
+    let b = tm.post("encrypt/k",
+        json!({"batch_input": [{"plaintext": "aGVsbG8="}, {"plaintext": "aGVsbG8=", "context": "eA=="}]}),
+        400,
+    )
+    .await;
+    assert_eq!(
+        error(&b),
+        "context should be set either in all the request blocks or in none"
+    );
+    // Bad key names match no path.
+    let (s, _) = f
+        .call(
+            "POST",
+            &format!("/v1/{m}/keys/-bad"),
+            Some(&f.admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn every_signing_type_signs_and_verifies_and_hmacs_verify() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    let input = b64(b"release v1.2.3");
+    for t in [
+        "ed25519",
+        "ecdsa-p256",
+        "ecdsa-p384",
+        "ecdsa-p521",
+        "rsa-2048",
+        "rsa-4096",
+    ] {
+        tm.post(&format!("keys/{t}"), json!({"type": t}), 200).await;
+        let mut variants = vec![json!({})];
+        if t.starts_with("ecdsa") {
+            variants.push(json!({"marshaling_algorithm": "jws"}));
+            variants.push(json!({"hash_algorithm": "sha2-512"}));
+        }
+        if t.starts_with("rsa") {
+            variants.push(json!({"signature_algorithm": "pkcs1v15"}));
+            variants.push(json!({"salt_length": "hash", "hash_algorithm": "sha2-384"}));
+        }
+        for opts in variants {
+            let mut body = opts.clone();
+            body["input"] = json!(input);
+            let b = tm.post(&format!("sign/{t}"), body.clone(), 200).await;
+            let sig = b["data"]["signature"].as_str().unwrap().to_owned();
+            assert!(sig.starts_with("vault:v1:"), "{t}");
+            body["signature"] = json!(sig);
+            let b = tm.post(&format!("verify/{t}"), body.clone(), 200).await;
+            assert_eq!(b["data"]["valid"], true, "{t} {opts}");
+            body["input"] = json!(b64(b"release v6.6.6"));
+            let b = tm.post(&format!("verify/{t}"), body, 200).await;
+            assert_eq!(b["data"]["valid"], false, "{t} {opts}");
+        }
+    }
+    // A batch of signatures with an error in its place (200, as Vault).
+    let b = tm
+        .post(
+            "sign/ed25519",
+            json!({"batch_input": [{"input": input}, {"input": "!"}]}),
+            200,
+        )
+        .await;
+    assert_eq!(
+        b["data"]["batch_results"][1]["error"],
+        "unable to decode input as base64: illegal base64 data at input byte 0"
+    );
+    // Derived Ed25519: the response names the derived public key, which a read with
+    // the same context shows.
+    tm.post("keys/dev", json!({"type": "ed25519", "derived": true}), 200)
+        .await;
+    let ctx = b64(b"device-9");
+    let b = tm
+        .post("sign/dev", json!({"input": input, "context": ctx}), 200)
+        .await;
+    let public = b["data"]["public_key"].as_str().unwrap().to_owned();
+    let (_, r) = f
+        .call(
+            "GET",
+            &format!("/v1/{m}/keys/dev?context={ctx}"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r["data"]["keys"]["1"]["public_key"], public);
+    // HMAC of any key, verified.
+    tm.post("keys/mac", json!({"type": "hmac", "key_size": 32}), 200)
+        .await;
+    for key in ["mac", "ed25519"] {
+        let b = tm
+            .post(
+                &format!("hmac/{key}/sha2-512"),
+                json!({"input": input}),
+                200,
+            )
+            .await;
+        let mac = b["data"]["hmac"].as_str().unwrap().to_owned();
+        let b = tm
+            .post(
+                &format!("verify/{key}/sha2-512"),
+                json!({"input": input, "hmac": mac}),
+                200,
+            )
+            .await;
+        assert_eq!(b["data"]["valid"], true);
+        let b = tm
+            .post(
+                &format!("verify/{key}"),
+                json!({"input": input, "hmac": mac}),
+                200,
+            )
+            .await;
+        assert_eq!(b["data"]["valid"], false, "another hash");
+    }
+    // Random bytes and hashes.
+    let b = tm.post("random/24", json!({"format": "hex"}), 200).await;
+    assert_eq!(b["data"]["random_bytes"].as_str().unwrap().len(), 48);
+    let b = tm
+        .post("hash/sha2-256", json!({"input": b64(b"hello")}), 200)
+        .await;
+    assert_eq!(
+        b["data"]["sum"],
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    );
+}
+
+#[tokio::test]
+async fn policies_govern_transit_paths() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    tm.post("keys/app", json!({}), 200).await;
+    f.policy(
+        "app-crypto",
+        &format!(
+            r#"path "{m}/encrypt/app" {{ capabilities = ["update"] }}
+               path "{m}/encrypt/new" {{ capabilities = ["update"] }}
+               path "{m}/decrypt/app" {{ capabilities = ["update"] }}
+               path "{m}/encrypt/made" {{ capabilities = ["create", "update"] }}"#
+        ),
+    )
+    .await;
+    let (role_id, secret_id) = f
+        .approle("crypto", json!({"token_policies": "app-crypto"}))
+        .await;
+    let token = f.login(&role_id, &secret_id).await;
+    let call = |path: String, body: Value| {
+        let token = token.clone();
+        let f = &f;
+        async move { f.call("POST", &path, Some(&token), Some(body)).await }
+    };
+    let plain = b64(b"x");
+    let (s, b) = call(format!("/v1/{m}/encrypt/app"), json!({"plaintext": plain})).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _) = call(
+        format!("/v1/{m}/decrypt/app"),
+        json!({"ciphertext": b["data"]["ciphertext"]}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // `update` does not create a key: that needs `create`.
+    let (s, _) = call(format!("/v1/{m}/encrypt/new"), json!({"plaintext": plain})).await;
+    assert_eq!(s, 403);
+    let (s, _) = call(format!("/v1/{m}/encrypt/made"), json!({"plaintext": plain})).await;
+    assert_eq!(s, 200);
+    for (path, body) in [
+        (
+            format!("/v1/{m}/encrypt/other"),
+            json!({"plaintext": plain}),
+        ),
+        (
+            format!("/v1/{m}/rewrap/app"),
+            json!({"ciphertext": "vault:v1:AAAA"}),
+        ),
+        (format!("/v1/{m}/keys/app/rotate"), json!({})),
+        (format!("/v1/{m}/keys/app"), json!({})),
+    ] {
+        let (s, _) = call(path.clone(), body).await;
+        assert_eq!(s, 403, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn warm_transit_operations_make_no_kms_calls_and_one_key_read() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    tm.post("keys/aes", json!({}), 200).await;
+    tm.post("keys/ed", json!({"type": "ed25519"}), 200).await;
+    let b = tm
+        .post("encrypt/aes", json!({"plaintext": b64(b"x")}), 200)
+        .await;
+    let ct = b["data"]["ciphertext"].as_str().unwrap().to_owned();
+    let issue = f.app(Function::Issue);
+    f.warm(&issue).await;
+    let ops = [
+        (
+            format!("/v1/{m}/encrypt/aes"),
+            json!({"plaintext": b64(b"y")}),
+        ),
+        (format!("/v1/{m}/decrypt/aes"), json!({"ciphertext": ct})),
+        (format!("/v1/{m}/sign/ed"), json!({"input": b64(b"z")})),
+        (format!("/v1/{m}/hmac/aes"), json!({"input": b64(b"z")})),
+    ];
+    // Cold: the data key and each key version are unwrapped once.
+    for (path, body) in &ops {
+        let r = issue
+            .handle(request("POST", path, Some(&f.admin), Some(body.clone())))
+            .await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+    }
+    for (path, body) in &ops {
+        f.counter.reset();
+        let r = issue
+            .handle(request("POST", path, Some(&f.admin), Some(body.clone())))
+            .await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+        assert_eq!(
+            f.counter.service_total("KMS"),
+            0,
+            "{path}: {:?}",
+            f.counter.snapshot()
+        );
+        assert_eq!(
+            f.counter.service_total("DynamoDB"),
+            2,
+            "{path}: token and key: {:?}",
+            f.counter.snapshot()
+        );
+    }
+}
+
+#[tokio::test]
+async fn stored_keys_hold_no_key_material_and_a_disabled_mount_is_swept() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let m = tm.m.clone();
+    for t in ["aes256-gcm96", "ecdsa-p256", "rsa-2048"] {
+        tm.post(&format!("keys/{t}"), json!({"type": t}), 200).await;
+    }
+    let items = f.scan().await;
+    let keys: Vec<_> = items
+        .iter()
+        .filter(|i| i["pk"].as_s().unwrap().starts_with("transit/"))
+        .collect();
+    assert_eq!(keys.len(), 3);
+    // PKCS#8 DER of a private key names its algorithm's OID in the clear; sealed, it
+    // does not appear (public keys are stored as PEM text).
+    let oids: [&[u8]; 2] = [
+        &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01],
+        &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01],
+    ];
+    for item in &keys {
+        let policy = item["policy"].as_s().unwrap();
+        assert!(!policy.contains("PRIVATE"), "{policy}");
+        for sealed in item["sealed"].as_m().unwrap().values() {
+            let bytes = sealed.as_b().unwrap().as_ref();
+            for oid in oids {
+                assert!(
+                    !bytes.windows(oid.len()).any(|w| w == oid),
+                    "a private key in the clear"
+                );
+            }
+        }
+    }
+    let (s, _) = f
+        .call(
+            "DELETE",
+            &format!("/v1/sys/mounts/{m}"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    f.sweep().await;
+    let left = f
+        .scan()
+        .await
+        .iter()
+        .filter(|i| i["pk"].as_s().unwrap().starts_with("transit/"))
+        .count();
+    assert_eq!(left, 0);
+}
