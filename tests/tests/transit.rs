@@ -646,8 +646,8 @@ async fn warm_transit_operations_make_no_kms_calls_and_one_key_read() {
         );
         assert_eq!(
             f.counter.service_total("DynamoDB"),
-            2,
-            "{path}: token and key: {:?}",
+            1,
+            "{path}: the token and the key in one batch read: {:?}",
             f.counter.snapshot()
         );
     }

@@ -20,13 +20,22 @@ use crate::transit::{Keys, Record, request, tools};
 
 use super::ctx::Ctx;
 use super::reply::keys_reply;
-use super::spec::{OpSpec, PathSpec};
+use super::spec::{OpSpec, PathSpec, PrefetchArgs};
 
-const HMAC: &[OpSpec] = &[op!(Update, Issue, hmac)];
-const SIGN: &[OpSpec] = &[op!(Update, Issue, sign)];
-const VERIFY: &[OpSpec] = &[op!(Update, Issue, verify)];
+const HMAC: &[OpSpec] = &[op!(Update, Issue, hmac, prefetch = key_item)];
+const SIGN: &[OpSpec] = &[op!(Update, Issue, sign, prefetch = key_item)];
+const VERIFY: &[OpSpec] = &[op!(Update, Issue, verify, prefetch = key_item)];
 const RANDOM: &[OpSpec] = &[op!(Update, Issue, random)];
 const HASH: &[OpSpec] = &[op!(Update, Issue, hash)];
+
+/// The named key's item, read with the caller's token ([`crate::store::prefetch`]):
+/// an operation on a warm key is one DynamoDB round trip.
+fn key_item(a: &PrefetchArgs<'_>) -> Vec<crate::store::Key> {
+    vec![crate::transit::storage::key(
+        &a.mount.storage,
+        a.param("name"),
+    )]
+}
 
 /// The transit engine's paths.
 pub static PATHS: &[PathSpec] = &[
@@ -42,10 +51,23 @@ pub static PATHS: &[PathSpec] = &[
     PathSpec::new("keys/{name}/config", &[op!(Update, Admin, config_key)]),
     PathSpec::new("keys/{name}/rotate", &[op!(Update, Admin, rotate_key)]),
     PathSpec::new("keys/{name}/trim", &[op!(Update, Admin, trim_key)]),
-    PathSpec::new("encrypt/{name}", &[op!(Update, Issue, encrypt)]).existence_check(),
-    PathSpec::new("decrypt/{name}", &[op!(Update, Issue, decrypt)]),
-    PathSpec::new("rewrap/{name}", &[op!(Update, Issue, rewrap)]),
-    PathSpec::new("datakey/{kind}/{name}", &[op!(Update, Issue, datakey)]),
+    PathSpec::new(
+        "encrypt/{name}",
+        &[op!(Update, Issue, encrypt, prefetch = key_item)],
+    )
+    .existence_check(),
+    PathSpec::new(
+        "decrypt/{name}",
+        &[op!(Update, Issue, decrypt, prefetch = key_item)],
+    ),
+    PathSpec::new(
+        "rewrap/{name}",
+        &[op!(Update, Issue, rewrap, prefetch = key_item)],
+    ),
+    PathSpec::new(
+        "datakey/{kind}/{name}",
+        &[op!(Update, Issue, datakey, prefetch = key_item)],
+    ),
     PathSpec::new("hmac/{name}", HMAC),
     PathSpec::new("hmac/{name}/{algorithm}", HMAC),
     PathSpec::new("sign/{name}", SIGN),

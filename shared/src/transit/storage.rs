@@ -44,7 +44,8 @@ pub fn partition(storage: &str) -> String {
     format!("transit/{storage}/keys")
 }
 
-fn key(storage: &str, name: &str) -> Key {
+/// The item of key `name` on the mount with storage prefix `storage`.
+pub fn key(storage: &str, name: &str) -> Key {
     Key::new(partition(storage), name)
 }
 
