@@ -87,8 +87,8 @@ pub fn build(
     let path = PATHS[rng.usize(0..PATHS.len())];
     let value = rng.u64(..);
     let version = rng.i64(1..=6);
-    let action = match rng.u32(0..14) {
-        12 | 13 => Action::ReadNewest,
+    let action = match rng.u32(0..16) {
+        12..=15 => Action::ReadNewest,
         0..=3 => Action::Write { value, cas: None },
         4 => Action::Write {
             value,
