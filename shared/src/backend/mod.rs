@@ -6,7 +6,7 @@
 //!
 //! The engines' and auth methods' rules live in their own modules ([`crate::kv`],
 //! [`crate::approle`], [`crate::aws_engine`], [`crate::auth`], [`crate::auth_aws`],
-//! [`crate::token`], [`crate::lease`]); the modules here map requests onto them.
+//! [`crate::identity`], [`crate::token`], [`crate::lease`]); the modules here map requests onto them.
 
 pub mod ctx;
 pub mod operation;
@@ -17,6 +17,7 @@ mod approle;
 mod auth_mount;
 mod aws;
 mod aws_auth;
+mod identity;
 mod jwt;
 mod kubernetes;
 mod kv;
@@ -39,11 +40,12 @@ pub fn paths(kind: BackendKind) -> &'static [PathSpec] {
         BackendKind::Jwt => jwt::PATHS,
         BackendKind::Kubernetes => kubernetes::PATHS,
         BackendKind::AwsAuth => aws_auth::PATHS,
+        BackendKind::Identity => identity::PATHS,
     }
 }
 
 /// Every backend kind.
-pub const KINDS: [BackendKind; 8] = [
+pub const KINDS: [BackendKind; 9] = [
     BackendKind::System,
     BackendKind::Kv,
     BackendKind::Aws,
@@ -52,6 +54,7 @@ pub const KINDS: [BackendKind; 8] = [
     BackendKind::Jwt,
     BackendKind::Kubernetes,
     BackendKind::AwsAuth,
+    BackendKind::Identity,
 ];
 
 /// A backend's name in route names (`kv`, `sys`, `approle`, ...).
@@ -65,6 +68,7 @@ pub fn kind_name(kind: BackendKind) -> &'static str {
         BackendKind::Jwt => "jwt",
         BackendKind::Kubernetes => "kubernetes",
         BackendKind::AwsAuth => "aws-auth",
+        BackendKind::Identity => "identity",
     }
 }
 

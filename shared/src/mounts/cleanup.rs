@@ -138,7 +138,7 @@ async fn one(
             };
             partitions(store, &[m.roles_partition(), m.config_partition()], budget).await?
         }
-        BackendKind::System | BackendKind::Token => true,
+        BackendKind::System | BackendKind::Token | BackendKind::Identity => true,
     };
     Ok((!done).then(|| c.cursor.clone()))
 }

@@ -26,6 +26,8 @@ pub enum BackendKind {
     Kubernetes,
     /// The AWS IAM auth method.
     AwsAuth,
+    /// `identity/`: the identity store (entities, aliases, groups).
+    Identity,
 }
 
 /// Which of Vault's two mount tables a mount belongs to.
