@@ -43,10 +43,9 @@ async fn a_role_logs_in_with_its_password_until_it_expires() {
     assert_eq!(row.get::<_, String>(0), user);
     drop(client);
 
-    let err = connect(&as_user(&url(), &user, "wrong-password"))
-        .await
-        .err()
-        .expect("a wrong password is refused");
+    let Err(err) = connect(&as_user(&url(), &user, "wrong-password")).await else {
+        panic!("a wrong password is refused");
+    };
     assert_eq!(
         err.code(),
         Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),
@@ -57,10 +56,9 @@ async fn a_role_logs_in_with_its_password_until_it_expires() {
         .batch_execute(&format!("ALTER ROLE \"{user}\" VALID UNTIL '2000-01-01'"))
         .await
         .unwrap();
-    let err = connect(&as_user(&url(), &user, "right-password"))
-        .await
-        .err()
-        .expect("an expired role is refused");
+    let Err(err) = connect(&as_user(&url(), &user, "right-password")).await else {
+        panic!("an expired role is refused");
+    };
     assert_eq!(
         err.code(),
         Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD),
