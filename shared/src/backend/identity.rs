@@ -13,6 +13,7 @@ use crate::identity::lookup;
 use crate::op;
 
 use super::ctx::Ctx;
+use super::reply::keys_reply;
 use super::spec::PathSpec;
 
 /// The identity store's paths (OpenBao's `entityPaths`, `aliasPaths`, `groupPaths`,
@@ -90,7 +91,7 @@ fn lookup_reply(found: Option<Json>) -> Reply {
     write_reply(found)
 }
 
-/// A LIST answer with `key_info`, or 404 when there are no keys.
+/// A LIST answer by ID: `keys` with `key_info`, or 404 when there are no keys.
 fn list_reply((keys, info): (Vec<String>, Json)) -> Result<Reply, ApiError> {
     if keys.is_empty() {
         return Err(ApiError::NotFound);
@@ -98,6 +99,11 @@ fn list_reply((keys, info): (Vec<String>, Json)) -> Result<Reply, ApiError> {
     Ok(Envelope::data(json!({ "keys": keys, "key_info": info }))
         .mount("identity")
         .ok())
+}
+
+/// A LIST answer by name: `keys` only, as OpenBao answers them, or 404 when none.
+fn names_reply((keys, _): (Vec<String>, Json)) -> Result<Reply, ApiError> {
+    keys_reply(keys)
 }
 
 /// The path's `name` parameter without the `/` a LIST-shaped path may end in.
@@ -155,7 +161,7 @@ async fn entity_list_ids(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn entity_list_names(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    list_reply(entities::list(c.store(), true, c.table).await?)
+    names_reply(entities::list(c.store(), true, c.table).await?)
 }
 
 async fn alias_create(c: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -233,7 +239,7 @@ async fn group_list_ids(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn group_list_names(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    list_reply(groups::list(c.store(), true).await?)
+    names_reply(groups::list(c.store(), true).await?)
 }
 
 async fn lookup_entity(c: &Ctx<'_>) -> Result<Reply, ApiError> {

@@ -139,7 +139,13 @@ pub async fn upsert(
         };
         check_mount(table, accessor)?;
         if let Some(a) = by_factors(store, accessor, name).await? {
-            return update(store, table, input, a, now).await;
+            // As OpenBao: written again by its factors, an alias's custom metadata is
+            // what the request gives (none given: none).
+            let input = AliasInput {
+                custom_metadata: Some(input.custom_metadata.clone().unwrap_or_default()),
+                ..input.clone()
+            };
+            return update(store, table, &input, a, now).await;
         }
         create(store, input, accessor, name, now).await
     })
@@ -181,7 +187,7 @@ async fn create(
         canonical_id,
         mount_accessor: accessor.to_owned(),
         name: name.to_owned(),
-        custom_metadata: input.custom_metadata.clone().unwrap_or_default(),
+        custom_metadata: input.custom_metadata.clone(),
         created: now,
         updated: now,
     };
@@ -219,10 +225,10 @@ async fn update(
         .mount_accessor
         .clone()
         .unwrap_or_else(|| a.mount_accessor.clone());
-    let cm = input
-        .custom_metadata
-        .clone()
-        .unwrap_or_else(|| a.custom_metadata.clone());
+    let cm = match &input.custom_metadata {
+        Some(m) => Some(m.clone()),
+        None => a.custom_metadata.clone(),
+    };
     let canonical = input
         .canonical_id
         .clone()

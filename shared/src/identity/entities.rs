@@ -14,6 +14,7 @@ use crate::mounts::MountTable;
 use crate::store::{Store, Write};
 
 use super::fields;
+use super::groups;
 use super::keys;
 use super::records::{self, Entity, Stored};
 use super::store::{self, Change, EntityRecord, commit};
@@ -185,16 +186,9 @@ pub async fn delete(store: &dyn Store, key: &str, by_name: bool, now: i64) -> Re
         }
         for g in graph.groups.values() {
             if g.rec.member_entity_ids.contains(&e.rec.id) {
-                let mut changed = g.rec.clone();
-                changed.member_entity_ids.retain(|m| *m != e.rec.id);
-                changed.updated = now;
-                changed.modify_index += 1;
-                writes.push(records::put(
-                    keys::group(&changed.id),
-                    "group",
-                    &changed,
-                    Some(g.rev),
-                )?);
+                writes.push(groups::rewrite(g, now, |c| {
+                    c.member_entity_ids.retain(|m| *m != e.rec.id)
+                })?);
             }
         }
         // Always bumped: a group write that saw this entity must not commit after it.

@@ -160,6 +160,25 @@ pub async fn upsert(
     .await
 }
 
+/// The write that changes group `g` with `change` at `now` (a new `modify_index`), on
+/// the condition that it is still the revision read.
+pub fn rewrite(
+    g: &Stored<Group>,
+    now: i64,
+    change: impl FnOnce(&mut Group),
+) -> Result<crate::store::Write, ApiError> {
+    let mut changed = g.rec.clone();
+    change(&mut changed);
+    changed.updated = now;
+    changed.modify_index += 1;
+    Ok(records::put(
+        keys::group(&changed.id),
+        "group",
+        &changed,
+        Some(g.rev),
+    )?)
+}
+
 /// Deletes the group `key` (with `by_name`, named `key`) and removes it from its
 /// parents' member groups, in one transaction. Nothing to delete is not an error.
 pub async fn delete(store: &dyn Store, key: &str, by_name: bool, now: i64) -> Result<(), ApiError> {
@@ -183,17 +202,9 @@ pub async fn delete(store: &dyn Store, key: &str, by_name: bool, now: i64) -> Re
             records::release(keys::group_name(&g.rec.name), &g.rec.id),
         ];
         for p in graph::parents(&graph.groups, &g.rec.id) {
-            let parent = &graph.groups[&p];
-            let mut changed = parent.rec.clone();
-            changed.member_group_ids.retain(|m| *m != g.rec.id);
-            changed.updated = now;
-            changed.modify_index += 1;
-            writes.push(records::put(
-                keys::group(&p),
-                "group",
-                &changed,
-                Some(parent.rev),
-            )?);
+            writes.push(rewrite(&graph.groups[&p], now, |c| {
+                c.member_group_ids.retain(|m| *m != g.rec.id)
+            })?);
         }
         writes.push(graph.bump());
         Ok(Change { writes, answer: () })

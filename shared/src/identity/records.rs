@@ -46,8 +46,9 @@ pub struct Alias {
     pub mount_accessor: String,
     /// The name the auth method knows the caller by (a role ID, a `sub`).
     pub name: String,
-    /// Key/value pairs set through the API (`custom_metadata`).
-    pub custom_metadata: BTreeMap<String, String>,
+    /// Key/value pairs set through the API (`custom_metadata`); `None` until a
+    /// request gives them (OpenBao answers `null` then, `{}` once set, even empty).
+    pub custom_metadata: Option<BTreeMap<String, String>>,
     /// Creation time, Unix seconds.
     pub created: i64,
     /// Last update, Unix seconds.

@@ -149,7 +149,12 @@ async fn aliases_are_unique_per_mount_and_name_and_go_with_their_entity() {
         ),
         "Alias already exists for requested entity and mount accessor"
     );
-    // The same (mount, name) again is an update of that alias (nothing changed: 204).
+    // The same (mount, name) again is an update of that alias (as OpenBao, its custom
+    // metadata becomes the request's: `{}`), then nothing changes (204).
+    let again = aliases::upsert(&s, &t, &input("role-1", None), NOW)
+        .await
+        .unwrap();
+    assert_eq!(again.unwrap()["id"], json!(alias_id));
     assert_eq!(
         aliases::upsert(&s, &t, &input("role-1", None), NOW)
             .await

@@ -41,7 +41,7 @@ pub fn alias(a: &Alias, table: &MountTable) -> Json {
         "canonical_id": a.canonical_id,
         "mount_accessor": a.mount_accessor,
         "metadata": Json::Null,
-        "custom_metadata": map_or_null(&a.custom_metadata),
+        "custom_metadata": a.custom_metadata,
         "name": a.name,
         "merged_from_canonical_ids": Json::Null,
         "namespace_id": NAMESPACE,
@@ -132,8 +132,9 @@ pub fn entity_key_info(r: &EntityRecord, table: &MountTable) -> Json {
 pub fn alias_key_info(a: &Alias, table: &MountTable) -> Json {
     let mut o = serde_json::Map::new();
     o.insert("canonical_id".into(), json!(a.canonical_id));
-    o.insert("custom_metadata".into(), map_or_null(&a.custom_metadata));
+    o.insert("custom_metadata".into(), json!(a.custom_metadata));
     o.insert("local".into(), json!(false));
+    o.insert("metadata".into(), Json::Null);
     o.insert("mount_accessor".into(), json!(a.mount_accessor));
     o.insert("name".into(), json!(a.name));
     mount_fields(&mut o, table, &a.mount_accessor);

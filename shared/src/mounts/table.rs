@@ -134,8 +134,18 @@ impl MountEntry {
                 if self.table == Table::Auth {
                     cfg.insert("token_type".into(), json!("default-service"));
                 }
-                if self.kind == BackendKind::System {
-                    cfg.insert("passthrough_request_headers".into(), json!(["Accept"]));
+                // Vault passes these request headers through to the built-in backends.
+                match self.kind {
+                    BackendKind::System => {
+                        cfg.insert("passthrough_request_headers".into(), json!(["Accept"]));
+                    }
+                    BackendKind::Identity => {
+                        cfg.insert(
+                            "passthrough_request_headers".into(),
+                            json!(["Authorization"]),
+                        );
+                    }
+                    _ => {}
                 }
             }
         }
