@@ -485,3 +485,65 @@ async fn identity_is_built_in_and_policed() {
         .await;
     assert_eq!(s, 403);
 }
+
+#[tokio::test]
+async fn hostile_input_is_refused_whole_or_stored_as_given() {
+    sigil_tests::require_stack();
+    let f = Fixture::new().await;
+    let (_, v) = admin(&f, "POST", "identity/entity", Some(json!({"name": "base"}))).await;
+    let eid = v["data"]["id"].as_str().unwrap().to_owned();
+    let before = identity_items(&f).await;
+    // An entity too large for one item: 400, and neither the record nor its name index.
+    let huge = "n".repeat(450_000);
+    let (s, v) = admin(&f, "POST", "identity/entity", Some(json!({ "name": huge }))).await;
+    assert_eq!((s, error(&v)), (400, "the request is too large to store"));
+    // Metadata breaking Vault's rules, a non-object, wrong types.
+    for (body, want) in [
+        (
+            json!({"metadata": {"vault-x": "1"}}),
+            "invalid entity metadata: failed to load metadata pair (\"vault-x\", \"1\"): key prefix \"vault-\" is reserved for internal use",
+        ),
+        (
+            json!({"metadata": ["a"]}),
+            "failed to parse metadata: invalid value for \"metadata\": must be an object of strings",
+        ),
+        (
+            json!({"disabled": "maybe"}),
+            "invalid value for \"disabled\": must be a boolean",
+        ),
+    ] {
+        let (s, v) = admin(&f, "POST", &format!("identity/entity/id/{eid}"), Some(body)).await;
+        assert_eq!((s, error(&v)), (400, want));
+    }
+    // IDs that cannot be Sigil's find nothing.
+    for id in ["%2e%2e", "x%2Fy", &"z".repeat(300)] {
+        let (s, _) = admin(&f, "GET", &format!("identity/entity/id/{id}"), None).await;
+        assert!(s == 404 || s == 400, "{id}: {s}");
+    }
+    let (s, v) = admin(
+        &f,
+        "POST",
+        "identity/lookup/entity",
+        Some(json!({"alias_name": "a", "alias_mount_accessor": "auth_x\u{0}y"})),
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    assert_eq!(
+        identity_items(&f).await,
+        before,
+        "refused writes change nothing"
+    );
+    // Names with slashes, dots and unicode are names like any other.
+    for name in ["a/../b", "ünï/cødé", "*", "+"] {
+        let (s, v) = admin(&f, "POST", "identity/group", Some(json!({ "name": name }))).await;
+        assert_eq!(s, 200, "{name}: {v}");
+        let (s, v) = admin(
+            &f,
+            "POST",
+            "identity/lookup/group",
+            Some(json!({ "name": name })),
+        )
+        .await;
+        assert_eq!((s, v["data"]["name"].as_str()), (200, Some(name)));
+    }
+}

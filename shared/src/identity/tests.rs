@@ -413,3 +413,14 @@ async fn hostile_names_are_stored_as_given() {
         assert!(aliases::read(&s, id, &t).await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn an_entity_read_is_one_query_beside_the_groups_query() {
+    let s = MemoryStore::new();
+    let t = table();
+    let id = create(&s, "e").await;
+    let before = s.calls();
+    entities::read(&s, &id, false, &t).await.unwrap().unwrap();
+    // The entity with its aliases (one query) and the groups (one query), side by side.
+    assert_eq!(s.calls() - before, 2);
+}
