@@ -1,7 +1,7 @@
 //! Reading the identity store's records and committing changes to them: every change
 //! is one transaction whose conditions (record revisions, index items absent, the
 //! group graph's version) fail if anything it read has changed; the change is then
-//! computed again from a fresh read, a bounded number of times.
+//! computed again from a fresh read, after a jittered pause, a bounded number of times.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,9 +14,11 @@ use crate::store::{
 use super::keys;
 use super::records::{Alias, Entity, Group, Stored, decode, kind, target};
 
-/// How many times a change is computed again after a condition failed (another
-/// writer got there first) before the request answers 503.
-pub const ATTEMPTS: usize = 5;
+/// How many times a change is computed at most: after a condition failed (another
+/// writer got there first) it is computed again, after a jittered pause
+/// ([`crate::backoff`]), so N writers racing on one record all land within N attempts
+/// up to this bound; past it the request answers 503.
+pub const ATTEMPTS: u32 = 12;
 
 /// An entity with its aliases (sorted by mount accessor).
 #[derive(Clone, Debug, PartialEq)]
@@ -177,7 +179,10 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Change<T>, ApiError>>,
 {
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            crate::backoff::pause(attempt).await;
+        }
         let change = plan().await?;
         if change.writes.is_empty() {
             return Ok(change.answer);
