@@ -43,6 +43,7 @@ pub mod crypto;
 #[doc(hidden)]
 pub mod error;
 pub mod http;
+pub mod identity;
 #[doc(hidden)]
 pub mod jwt;
 pub mod keyring;

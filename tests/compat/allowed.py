@@ -104,13 +104,21 @@ ALLOWED = [
             "Sigil's sys/health answers performance_standby: false, as Vault does; OpenBao "
             "dropped the field (no performance standbys)",
             "none needed: Vault's own field, which OpenBao removed"),
+    Allowed(("identity/group-unknown-member-entity", "identity/entity-bad-metadata"),
+            ("status",),
+            "a group member that does not exist and metadata breaking Vault's rules answer "
+            "400 with OpenBao's text (`invalid entity ID \"<id>\"`, `invalid entity "
+            "metadata: ...`); OpenBao answers 500 with the same text",
+            "docs/api.md, Deliberate differences: Identity store"),
+    Allowed(("identity/group-external",), ("status",),
+            "external groups (fed by group aliases) are not served yet: `type=external` "
+            "answers 400; OpenBao creates the group (200)",
+            "docs/api.md, Deliberate differences: Identity store"),
     # Mounts (sys/mounts, sys/auth, sys/internal/ui/mounts).
     Allowed(SECRET_LISTINGS,
-            ("cubbyhole/", "identity/", "data.cubbyhole/", "data.identity/",
-             "data.secret.cubbyhole/", "data.secret.identity/"),
-            "Sigil has no cubbyhole and no identity engine, so sys/mounts does not list "
-            "cubbyhole/ or identity/",
-            "docs/api.md, Deliberate differences: Mounts (no identity/ or cubbyhole/)"),
+            ("cubbyhole/", "data.cubbyhole/", "data.secret.cubbyhole/"),
+            "Sigil has no cubbyhole engine, so sys/mounts does not list cubbyhole/",
+            "docs/api.md, Deliberate differences: Mounts (no cubbyhole/)"),
     Allowed(SECRET_LISTINGS + AUTH_LISTINGS,
             ("aws/", "data.aws/", "data.secret.aws/", "data.auth.aws/"),
             "Sigil's default aws/ secrets engine and auth/aws/ method have no counterpart "

@@ -13,7 +13,12 @@ times, accessors, tokens, lease ids, uuids, version strings differ by nature), e
   items differ by outcome; otherwise each of Sigil's elements against the first of
   OpenBao's);
 - structural values, named per step by `values` (dotted paths, `*` matching any one
-  key), must be equal (e.g. the `type` and `options.version` of mount listings).
+  key), must be equal (e.g. the `type` and `options.version` of mount listings);
+- an object whose keys are all generated IDs (UUIDs, e.g. a LIST's `key_info` by entity
+  ID) is compared by its values, each against any of OpenBao's: the IDs differ by
+  nature, and records differ in which optional fields are null;
+- error messages are compared when a step names `errors` in `values`, with generated
+  IDs (UUIDs) in them read as `<id>`.
 
 A difference is a (path, message) pair; the path is dotted from the body's root, with
 `status` for the status line. Allowed differences (allowed.py) remove them by path.
@@ -23,6 +28,12 @@ import fnmatch
 import re
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def by_ids(v):
+    """Whether v is a non-empty object keyed by generated IDs only."""
+    return isinstance(v, dict) and bool(v) and all(UUID.fullmatch(str(k)) for k in v)
 
 
 def kind(v):
@@ -51,6 +62,15 @@ def shape_diff(sigil, bao, path=""):
     if ks != kb:
         return [(path or "body", f"type: sigil {ks}, openbao {kb}")]
     out = []
+    if ks == "object" and by_ids(sigil) and by_ids(bao):
+        # Each record against any of OpenBao's (records differ in which optional maps
+        # they hold), reported against the first when none matches.
+        out, refs = [], list(bao.values())
+        for item in sigil.values():
+            if all(shape_diff(item, ref, "x") for ref in refs):
+                out.extend(d for d in shape_diff(item, refs[0], _join(path, "{id}"))
+                           if d not in out)
+        return out
     if ks == "object":
         for k in sorted(set(bao) - set(sigil)):
             out.append((_join(path, k), f"missing in sigil (openbao: {kind(bao[k])})"))
@@ -96,6 +116,10 @@ def compare(sigil, bao, values=()):
         for who, body in (("sigil", sb), ("openbao", bb)):
             if not isinstance(body, dict) or not isinstance(body.get("errors"), list):
                 out.append(("errors", f"{who}'s error body has no `errors` list: {body!r:.200}"))
+        if "errors" in values and not out:
+            ms, mb = ([UUID.sub("<id>", str(m)) for m in b["errors"]] for b in (sb, bb))
+            if ms != mb:
+                out.append(("errors", f"value: sigil {ms!r}, openbao {mb!r}"))
         return out
     out.extend(shape_diff(sb, bb))
     for pattern in values:

@@ -224,7 +224,7 @@ def test_cli(cmd, cli_runs):
 
 
 # Fields OpenBao prints that Sigil need not (see allowed.py for the reasons).
-NO_CUBBYHOLE = {"cubbyhole/", "identity/"}  # Sigil has neither engine
+NO_CUBBYHOLE = {"cubbyhole/"}  # Sigil has no cubbyhole engine
 CLI_ALLOWED_MISSING = {
     "secrets-list": NO_CUBBYHOLE,
     "secrets-list-table": NO_CUBBYHOLE,

@@ -5,8 +5,9 @@
 //! route is an edit to one backend module.
 //!
 //! The engines' and auth methods' rules live in their own modules ([`crate::kv`],
-//! [`crate::approle`], [`crate::aws_engine`], [`crate::transit`], [`crate::auth`], [`crate::auth_aws`],
-//! [`crate::token`], [`crate::lease`]); the modules here map requests onto them.
+//! [`crate::approle`], [`crate::aws_engine`], [`crate::transit`], [`crate::auth`],
+//! [`crate::auth_aws`], [`crate::identity`], [`crate::token`], [`crate::lease`]); the modules
+//! here map requests onto them.
 
 pub mod ctx;
 pub mod operation;
@@ -17,6 +18,7 @@ mod approle;
 mod auth_mount;
 mod aws;
 mod aws_auth;
+mod identity;
 mod jwt;
 mod kubernetes;
 mod kv;
@@ -41,11 +43,12 @@ pub fn paths(kind: BackendKind) -> &'static [PathSpec] {
         BackendKind::Jwt => jwt::PATHS,
         BackendKind::Kubernetes => kubernetes::PATHS,
         BackendKind::AwsAuth => aws_auth::PATHS,
+        BackendKind::Identity => identity::PATHS,
     }
 }
 
 /// Every backend kind.
-pub const KINDS: [BackendKind; 9] = [
+pub const KINDS: [BackendKind; 10] = [
     BackendKind::System,
     BackendKind::Kv,
     BackendKind::Aws,
@@ -55,6 +58,7 @@ pub const KINDS: [BackendKind; 9] = [
     BackendKind::Jwt,
     BackendKind::Kubernetes,
     BackendKind::AwsAuth,
+    BackendKind::Identity,
 ];
 
 /// A backend's name in route names (`kv`, `sys`, `approle`, ...).
@@ -69,6 +73,7 @@ pub fn kind_name(kind: BackendKind) -> &'static str {
         BackendKind::Jwt => "jwt",
         BackendKind::Kubernetes => "kubernetes",
         BackendKind::AwsAuth => "aws-auth",
+        BackendKind::Identity => "identity",
     }
 }
 

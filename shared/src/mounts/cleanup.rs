@@ -142,7 +142,7 @@ async fn one(
         BackendKind::Transit => {
             partitions(store, &[crate::transit::storage::partition(s)], budget).await?
         }
-        BackendKind::System | BackendKind::Token => true,
+        BackendKind::System | BackendKind::Token | BackendKind::Identity => true,
     };
     Ok((!done).then(|| c.cursor.clone()))
 }

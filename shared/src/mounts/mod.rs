@@ -5,7 +5,7 @@
 //! Vault's descriptive fields (accessor, UUID, description, options, lease TTLs). The
 //! router ([`crate::route`]) finds the mount of a request's path, then the path spec
 //! in that backend's table ([`crate::backend`]). Built-in mounts (`sys/`,
-//! `auth/token/`) are always there; the others are items in the store ([`store`]),
+//! `identity/`, `auth/token/`) are always there; the others are items in the store ([`store`]),
 //! cached in warm functions ([`cache`]).
 
 pub mod cache;
@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 pub use table::{BackendKind, MountEntry, MountTable, Table};
 
-/// The built-in mounts: `sys/` and `auth/token/`. Their accessors are fixed.
+/// The built-in mounts: `sys/`, `identity/` and `auth/token/`, always present and never
+/// disabled (as Vault's). Their accessors are fixed.
 pub fn builtins() -> Vec<MountEntry> {
     let entry =
         |path: &str, table, type_name: &str, kind, accessor: &str, description: &str| MountEntry {
@@ -46,6 +47,14 @@ pub fn builtins() -> Vec<MountEntry> {
             BackendKind::System,
             "system_00000001",
             "system endpoints used for control, policy and debugging",
+        ),
+        entry(
+            "identity/",
+            Table::Secrets,
+            "identity",
+            BackendKind::Identity,
+            "identity_00000001",
+            "identity store",
         ),
         entry(
             "token/",

@@ -28,6 +28,8 @@ pub enum BackendKind {
     Kubernetes,
     /// The AWS IAM auth method.
     AwsAuth,
+    /// `identity/`: the identity store (entities, aliases, groups).
+    Identity,
 }
 
 /// Which of Vault's two mount tables a mount belongs to.
@@ -134,8 +136,18 @@ impl MountEntry {
                 if self.table == Table::Auth {
                     cfg.insert("token_type".into(), json!("default-service"));
                 }
-                if self.kind == BackendKind::System {
-                    cfg.insert("passthrough_request_headers".into(), json!(["Accept"]));
+                // Vault passes these request headers through to the built-in backends.
+                match self.kind {
+                    BackendKind::System => {
+                        cfg.insert("passthrough_request_headers".into(), json!(["Accept"]));
+                    }
+                    BackendKind::Identity => {
+                        cfg.insert(
+                            "passthrough_request_headers".into(),
+                            json!(["Authorization"]),
+                        );
+                    }
+                    _ => {}
                 }
             }
         }

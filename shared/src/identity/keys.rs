@@ -1,0 +1,109 @@
+//! Where the identity store keeps its items in the one table (DESIGN.md, "Storage").
+//!
+//! - `identity/entities`: one partition holding every entity (sort key `{id}/`) and each
+//!   entity's aliases (sort key `{id}/alias/{mount accessor}`), so an entity and its
+//!   aliases are one query, a LIST of entities or aliases one paged query, and an entity
+//!   holds at most one alias per auth mount (the alias item is written on the condition
+//!   that it does not exist).
+//! - `identity/groups`: every group (sort key `{id}`), so the group graph (members,
+//!   parents, cycles) is one paged query; `identity/groups-version` is the graph's
+//!   version, bumped by every change to it, so two concurrent changes cannot both pass
+//!   a check made on the same graph.
+//! - Uniqueness indexes, each written in the transaction of the record it indexes on
+//!   the condition that it does not exist: entity names, group names, alias IDs and
+//!   alias factors (mount accessor, name). Names are hashed (SHA-256) in keys, so a
+//!   name of any length and any characters (slashes, unicode) makes a valid key.
+
+use crate::crypto::sha256_hex;
+use crate::store::Key;
+
+/// The partition of entities and their aliases.
+pub const ENTITIES: &str = "identity/entities";
+/// The partition of groups.
+pub const GROUPS: &str = "identity/groups";
+
+/// Whether `id` can name a stored entity, alias or group: non-empty, without `/`
+/// (IDs are generated UUIDs; anything else names nothing).
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && !id.contains('/') && id.len() <= 64
+}
+
+/// The sort-key prefix of an entity's items (the entity, then its aliases).
+pub fn entity_prefix(id: &str) -> String {
+    format!("{id}/")
+}
+
+/// An entity's record.
+pub fn entity(id: &str) -> Key {
+    Key::new(ENTITIES, entity_prefix(id))
+}
+
+/// An entity's alias for one mount.
+pub fn alias(canonical_id: &str, mount_accessor: &str) -> Key {
+    Key::new(ENTITIES, format!("{canonical_id}/alias/{mount_accessor}"))
+}
+
+/// The index of entity names: the entity ID a name belongs to.
+pub fn entity_name(name: &str) -> Key {
+    Key::new(
+        format!("identity/entity-name/{}", sha256_hex(name.as_bytes())),
+        "name",
+    )
+}
+
+/// The index of alias IDs: the entity and mount an alias belongs to.
+pub fn alias_id(id: &str) -> Key {
+    Key::new(format!("identity/alias-id/{id}"), "alias")
+}
+
+/// The index of alias factors: the alias of `(mount_accessor, name)`, unique across
+/// entities (Vault's `MemDBAliasByFactors`).
+pub fn alias_factor(mount_accessor: &str, name: &str) -> Key {
+    // Length-prefixed, so no (accessor, name) pair can spell another's material.
+    let material = format!("{}:{mount_accessor}{name}", mount_accessor.len());
+    Key::new(
+        format!("identity/alias-factor/{}", sha256_hex(material.as_bytes())),
+        "alias",
+    )
+}
+
+/// A group's record.
+pub fn group(id: &str) -> Key {
+    Key::new(GROUPS, id)
+}
+
+/// The index of group names: the group ID a name belongs to.
+pub fn group_name(name: &str) -> Key {
+    Key::new(
+        format!("identity/group-name/{}", sha256_hex(name.as_bytes())),
+        "name",
+    )
+}
+
+/// The version of the group graph.
+pub fn groups_version() -> Key {
+    Key::new("identity/groups-version", "version")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_hostile_names_stay_short_and_distinct() {
+        let long = "x".repeat(100_000);
+        assert!(entity_name(&long).pk.len() < 100);
+        assert_ne!(entity_name("a/b"), entity_name("a_b"));
+        assert_ne!(alias_factor("acc", "a\0b"), alias_factor("acc\0a", "b"));
+        assert!(!valid_id("a/alias/x"));
+        assert!(!valid_id(""));
+        assert!(valid_id("3f9a0c2e-0000-4000-8000-000000000000"));
+        // An entity's items share its prefix; another ID's never do.
+        assert!(
+            alias("e1", "auth_approle_1")
+                .sk
+                .starts_with(&entity_prefix("e1"))
+        );
+        assert!(!entity("e10").sk.starts_with(&entity_prefix("e1")));
+    }
+}
