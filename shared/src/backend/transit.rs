@@ -371,11 +371,10 @@ async fn hash(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     ))
 }
 
-/// The storage prefix of the mount's wrapping key: its own partition
-/// (`transit/{storage}/import/keys`), so `LIST keys` never shows it and no key route
-/// reaches it (OpenBao keeps it as the policy `import/wrapping-key`).
+/// The storage prefix of the mount's wrapping key
+/// ([`crate::transit::storage::wrapping_storage`]).
 fn wrapping_storage(c: &Ctx<'_>) -> String {
-    format!("{}/import", c.mount.storage)
+    crate::transit::storage::wrapping_storage(&c.mount.storage)
 }
 
 /// The mount's wrapping key, generated on first use. Concurrent first uses each

@@ -15,6 +15,9 @@
 //! process). Material moved to another key's item does not open (its associated data
 //! differs), and never hits the cache (the key includes it).
 //!
+//! The mount's BYOK wrapping key is stored the same way under its own prefix
+//! ([`wrapping_storage`]).
+//!
 //! A key's item must fit DynamoDB's 400 KB: about 3,000 AES versions or 120 RSA-4096
 //! ones; a rotation that would pass it is refused until old versions are trimmed.
 
@@ -42,6 +45,14 @@ pub const CACHE_CAPACITY: usize = 4096;
 /// The partition of a mount's keys.
 pub fn partition(storage: &str) -> String {
     format!("transit/{storage}/keys")
+}
+
+/// The storage prefix of a mount's BYOK wrapping key (`transit/wrapping_key`): a
+/// partition of its own, `transit/{storage}/import/keys`, so listing the mount's
+/// keys never shows it and no key route reaches it (OpenBao keeps it as the policy
+/// `import/wrapping-key`).
+pub fn wrapping_storage(storage: &str) -> String {
+    format!("{storage}/import")
 }
 
 /// The item of key `name` on the mount with storage prefix `storage`.
