@@ -2,7 +2,8 @@
 //! or HMAC) that parses or is refused with Vault's text, and any JSON body is a
 //! decrypt, rewrap or verify request over fixed keys (AES-256-GCM, derived
 //! ChaCha20-Poly1305, Ed25519; three versions each) that answers or is refused, never
-//! a panic.
+//! a panic. Any bytes are also a BYOK import: KWP-unwrapped under a fixed key, and
+//! taken as the material of every key type (refused with OpenBao's text or parsed).
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -60,6 +61,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = ciphertext::parse(&text, kind);
     }
     let _ = b64::decode(&text);
+    let _ = sigil::transit::import::kwp_unwrap(&[7u8; 32], data);
+    for kt in sigil::transit::key_type::ALL {
+        let _ = sigil::transit::import::material_key(kt, data);
+    }
     let bodies: Vec<serde_json::Map<String, Value>> = [
         Some(json!({"ciphertext": text})),
         Some(json!({"ciphertext": text, "context": "dGVuYW50"})),

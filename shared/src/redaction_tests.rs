@@ -275,4 +275,21 @@ fn transit_key_material_is_redacted() {
     let loaded = Loaded::from_parts(policy, BTreeMap::from([(1, std::sync::Arc::new(aes))]));
     hidden("transit Loaded", &loaded);
     hidden("transit KeyCache", &KeyCache::new());
+    // BYOK import: imported material, and every refusal of it, says nothing of it.
+    use crate::transit::import::{kwp_unwrap, material_key};
+    let (imported, _) = Material::import(KeyType::Aes256Gcm96, &mark_bytes()).expect("import");
+    hidden("transit imported Material", &imported);
+    for (kt, key) in [
+        (KeyType::Aes128Gcm96, mark_bytes()),
+        (KeyType::EcdsaP256, mark_bytes()),
+        (KeyType::Ed25519, mark_bytes()),
+        (KeyType::Rsa2048, mark_bytes()),
+    ] {
+        let e = material_key(kt, &key).expect_err("refused");
+        hidden("transit import refusal", &e);
+        assert!(!e.to_string().contains(MARK), "{e}");
+    }
+    let e = kwp_unwrap(&mark_bytes(), &[mark_bytes(), mark_bytes()].concat()).expect_err("bad");
+    hidden("transit kwp refusal", &e);
+    assert!(!e.to_string().contains(MARK), "{e}");
 }

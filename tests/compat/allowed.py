@@ -144,6 +144,23 @@ ALLOWED = [
             "batch_input that is not a list of objects of strings, a sign request's version "
             "error): Sigil answers 400 with the same words",
             "docs/transit.md, Differences from Vault (Statuses)"),
+    Allowed(("transit-byok/import-too-short", "transit-byok/import-not-an-import",
+             "transit-byok/import-convergent",
+             "transit-byok/import-auto-rotate-without-rotation",
+             "transit-byok/import-no-ciphertext", "transit-byok/import-existing",
+             "transit-byok/export-refused-raw-ecdsa"),
+            ("status",),
+            "BYOK refusals OpenBao answers with 500 (plain errors: a short or undecryptable "
+            "ciphertext, convergent_encryption, auto_rotate_period without allow_rotation, no "
+            "ciphertext, an existing key, an export format the key type has not): Sigil "
+            "answers 400 with the same words",
+            "docs/transit.md, Differences from Vault (Statuses)"),
+    Allowed(("transit-byok/list-hides-wrapping-key", "transit-byok/list-keys"),
+            ("status", "data.keys"),
+            "OpenBao lists its wrapping key's prefix `import/` among a mount's keys once the "
+            "wrapping key exists (so LIST answers 200 with only `import/`); Sigil keeps the "
+            "wrapping key apart and never lists it",
+            "docs/transit.md, BYOK: The wrapping key"),
 ]
 
 # Mount entries (sys/mounts, sys/auth, sys/internal/ui/mounts): OpenBao's fields Sigil

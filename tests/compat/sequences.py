@@ -1046,6 +1046,78 @@ sigil_only(aws_auth, NO_AWS, {
     "aws-auth/disable-second-mount": 204,
 })
 
+# --- transit BYOK: wrapping key, import refusals, export -----------------------------------
+# (The import itself, with the same material on both servers, is test_transit_byok.py:
+# its ciphertext depends on each server's own wrapping key.)
+
+TB = f"transit-byok-{RUN}"
+# 600 random-looking bytes: long enough to pass the length check, not a real import.
+NOT_AN_IMPORT = base64.b64encode(bytes(range(256)) * 2 + bytes(88)).decode()
+EXPORT_SHAPE = ("data.name", "data.type")
+
+transit_byok = [
+    Step("transit-byok/enable", "POST", f"sys/mounts/{TB}", {"type": "transit"}),
+    Step("transit-byok/wrapping-key", "GET", f"{TB}/wrapping_key"),
+    Step("transit-byok/wrapping-key-again", "GET", f"{TB}/wrapping_key"),
+    Step("transit-byok/list-hides-wrapping-key", "LIST", f"{TB}/keys"),
+    Step("transit-byok/read-wrapping-key-as-key", "GET", f"{TB}/keys/wrapping-key"),
+    Step("transit-byok/import-too-short", "POST", f"{TB}/keys/imp/import",
+         {"ciphertext": base64.b64encode(b"short").decode()}),
+    Step("transit-byok/import-not-an-import", "POST", f"{TB}/keys/imp/import",
+         {"ciphertext": NOT_AN_IMPORT}),
+    Step("transit-byok/import-unknown-hash", "POST", f"{TB}/keys/imp/import",
+         {"ciphertext": NOT_AN_IMPORT, "hash_function": "MD5"}),
+    Step("transit-byok/import-unknown-type", "POST", f"{TB}/keys/imp/import",
+         {"ciphertext": NOT_AN_IMPORT, "type": "nope"}),
+    Step("transit-byok/import-convergent", "POST", f"{TB}/keys/imp/import",
+         {"ciphertext": NOT_AN_IMPORT, "convergent_encryption": True, "derived": True}),
+    Step("transit-byok/import-auto-rotate-without-rotation", "POST", f"{TB}/keys/imp/import",
+         {"ciphertext": NOT_AN_IMPORT, "auto_rotate_period": "2h"}),
+    Step("transit-byok/import-no-ciphertext", "POST", f"{TB}/keys/imp/import", {}),
+    Step("transit-byok/import-left-nothing", "GET", f"{TB}/keys/imp"),
+    Step("transit-byok/key-create-exportable", "POST", f"{TB}/keys/exp",
+         {"exportable": True}),
+    Step("transit-byok/import-existing", "POST", f"{TB}/keys/exp/import",
+         {"ciphertext": NOT_AN_IMPORT}),
+    Step("transit-byok/key-create-not-exportable", "POST", f"{TB}/keys/nexp", EMPTY),
+    Step("transit-byok/key-create-ed25519", "POST", f"{TB}/keys/ed",
+         {"type": "ed25519", "exportable": True}),
+    Step("transit-byok/key-create-ecdsa", "POST", f"{TB}/keys/ec",
+         {"type": "ecdsa-p256", "exportable": True}),
+    Step("transit-byok/key-create-rsa", "POST", f"{TB}/keys/rsa",
+         {"type": "rsa-2048", "exportable": True}),
+    Step("transit-byok/key-create-ed25519-not-exportable", "POST", f"{TB}/keys/nexped",
+         {"type": "ed25519"}),
+    Step("transit-byok/list-keys", "LIST", f"{TB}/keys", values=("data.keys",)),
+] + [Step(f"transit-byok/export-{name}", "GET", f"{TB}/export/{path}", values=EXPORT_SHAPE)
+     for name, path in [
+         ("encryption-key", "encryption-key/exp"),
+         ("encryption-key-v1", "encryption-key/exp/1"),
+         ("encryption-key-latest", "encryption-key/exp/latest"),
+         ("encryption-key-vprefix", "encryption-key/exp/v1"),
+         ("hmac-key", "hmac-key/exp"),
+         ("signing-key-ed25519", "signing-key/ed"),
+         ("signing-key-ecdsa", "signing-key/ec"),
+         ("signing-key-ecdsa-pem", "signing-key/ec?format=pem"),
+         ("signing-key-rsa", "signing-key/rsa"),
+         ("encryption-key-rsa", "encryption-key/rsa"),
+         ("public-key-ed25519-not-exportable", "public-key/nexped"),
+         ("public-key-ecdsa", "public-key/ec"),
+         ("public-key-rsa", "public-key/rsa"),
+         ("refused-not-exportable", "encryption-key/nexp"),
+         ("refused-signing-of-aes", "signing-key/exp"),
+         ("refused-encryption-of-ed25519", "encryption-key/ed"),
+         ("refused-unknown-type", "nope/exp"),
+         ("refused-bad-version", "encryption-key/exp/x"),
+         ("refused-version-zero", "encryption-key/exp/0"),
+         ("refused-version-missing", "encryption-key/exp/9"),
+         ("refused-bad-format", "encryption-key/exp?format=bad"),
+         ("refused-raw-ecdsa", "signing-key/ec?format=raw"),
+         ("missing-key", "encryption-key/none"),
+     ]] + [
+    Step("transit-byok/disable", "DELETE", f"sys/mounts/{TB}"),
+]
+
 SEQUENCES = {
     "kv": kv,
     "policies": policies,
@@ -1060,6 +1132,7 @@ SEQUENCES = {
     "kubernetes_auth": kubernetes_auth,
     "aws_auth": aws_auth,
     "transit": transit,
+    "transit_byok": transit_byok,
     "identity": identity,
 }
 

@@ -28,6 +28,25 @@ CI = f"cli-ci-{RUN}"
 TRANSIT = f"cli-transit-{RUN}"
 
 
+def _ed25519_material_file():
+    """A file with base64 of a fresh Ed25519 key's PKCS#8 DER, for `bao transit import`."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    der = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    fd, path = tempfile.mkstemp(prefix="cli-ed25519-", suffix=".b64")
+    with os.fdopen(fd, "w") as f:
+        f.write(base64.b64encode(der).decode())
+    return path
+
+
+ED25519_FILE = _ed25519_material_file()
+
+
 @dataclass
 class Cmd:
     id: str
@@ -62,6 +81,13 @@ SESSION = [
     Cmd("transit-rotate", ["write", "-f", "-format=json", f"{TRANSIT}/keys/app/rotate"]),
     Cmd("transit-key-read-table", ["read", f"{TRANSIT}/keys/app"], json=False),
     Cmd("transit-list", ["list", "-format=json", f"{TRANSIT}/keys"]),
+    Cmd("transit-wrapping-key", ["read", "-format=json", f"{TRANSIT}/wrapping_key"]),
+    # BYOK: the CLI reads wrapping_key, wraps the material and writes keys/:name/import.
+    Cmd("transit-import", ["transit", "import", f"{TRANSIT}/keys/signer", f"@{ED25519_FILE}",
+                           "type=ed25519", "exportable=true"], json=False),
+    Cmd("transit-import-sign", ["write", "-format=json", f"{TRANSIT}/sign/signer",
+                                "input=aGVsbG8="]),
+    Cmd("transit-export", ["read", "-format=json", f"{TRANSIT}/export/signing-key/signer"]),
     Cmd("transit-disable", ["secrets", "disable", TRANSIT], json=False),
     Cmd("auth-list", ["auth", "list", "-format=json"]),
     Cmd("auth-list-table", ["auth", "list"], json=False),

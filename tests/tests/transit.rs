@@ -686,6 +686,8 @@ async fn stored_keys_hold_no_key_material_and_a_disabled_mount_is_swept() {
             }
         }
     }
+    // The BYOK wrapping key is swept with the mount too.
+    tm.wrapping_key().await;
     let (s, _) = f
         .call(
             "DELETE",
@@ -703,4 +705,295 @@ async fn stored_keys_hold_no_key_material_and_a_disabled_mount_is_swept() {
         .filter(|i| i["pk"].as_s().unwrap().starts_with("transit/"))
         .count();
     assert_eq!(left, 0);
+}
+
+/// The BYOK `ciphertext` of `key` for the wrapping key `pem` (SPKI, RSA-4096):
+/// base64(RSA-OAEP-SHA256(ephemeral AES-256 key) || AES-KWP(ephemeral, key)).
+fn wrap_for_import(pem_text: &str, key: &[u8]) -> String {
+    use aws_lc_rs::key_wrap::{AES_256, AesKek, KeyWrapPadded};
+    use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey, PublicEncryptingKey};
+    let der = pem::parse(pem_text).unwrap();
+    assert_eq!(der.tag(), "PUBLIC KEY");
+    let public =
+        OaepPublicEncryptingKey::new(PublicEncryptingKey::from_der(der.contents()).unwrap())
+            .unwrap();
+    let eph = [0x5au8; 32];
+    let mut out = vec![0u8; public.ciphertext_size()];
+    let n = public
+        .encrypt(&OAEP_SHA256_MGF1SHA256, &eph, &mut out, None)
+        .unwrap()
+        .len();
+    out.truncate(n);
+    assert_eq!(out.len(), 512);
+    let mut wrapped = vec![0u8; key.len() + 16];
+    let n = AesKek::new(&AES_256, &eph)
+        .unwrap()
+        .wrap_with_padding(key, &mut wrapped)
+        .unwrap()
+        .len();
+    out.extend_from_slice(&wrapped[..n]);
+    b64(&out)
+}
+
+impl Mount<'_> {
+    /// `GET /v1/{m}/{path}` as the admin: (status, body).
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.f
+            .call(
+                "GET",
+                &format!("/v1/{}/{path}", self.m),
+                Some(&self.f.admin),
+                None,
+            )
+            .await
+    }
+
+    /// The mount's wrapping key (PEM).
+    async fn wrapping_key(&self) -> String {
+        let (s, b) = self.get("wrapping_key").await;
+        assert_eq!(s, 200, "{b}");
+        b["data"]["public_key"].as_str().unwrap().to_owned()
+    }
+
+    /// The mount's key names.
+    async fn list(&self) -> Value {
+        let (_, b) = self
+            .f
+            .call(
+                "LIST",
+                &format!("/v1/{}/keys", self.m),
+                Some(&self.f.admin),
+                None,
+            )
+            .await;
+        b["data"]["keys"].clone()
+    }
+}
+
+#[tokio::test]
+async fn byok_import_then_use_and_export() {
+    use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let wrapping = tm.wrapping_key().await;
+    assert!(wrapping.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+    assert_eq!(tm.wrapping_key().await, wrapping, "stable across reads");
+
+    let aes = [7u8; 32];
+    let ct = wrap_for_import(&wrapping, &aes);
+    let b = tm
+        .post(
+            "keys/imp/import",
+            json!({"ciphertext": ct, "exportable": true}),
+            204,
+        )
+        .await;
+    assert!(b.is_null() || b == json!({}), "{b}");
+    let (s, b) = tm.get("keys/imp").await;
+    assert_eq!(s, 200);
+    assert_eq!(b["data"]["imported_key"], true);
+    assert_eq!(b["data"]["imported_key_allow_rotation"], false);
+    assert_eq!(b["data"]["type"], "aes256-gcm96");
+    let b = tm
+        .post("encrypt/imp", json!({"plaintext": b64(b"hello")}), 200)
+        .await;
+    let c = b["data"]["ciphertext"].as_str().unwrap().to_owned();
+    let b = tm.post("decrypt/imp", json!({"ciphertext": c}), 200).await;
+    assert_eq!(unb64(b["data"]["plaintext"].as_str().unwrap()), b"hello");
+    // The ciphertext is AES-256-GCM under the imported bytes: open it here.
+    let raw = unb64(c.strip_prefix("vault:v1:").unwrap());
+    let key = aws_lc_rs::aead::LessSafeKey::new(
+        aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &aes).unwrap(),
+    );
+    let (nonce, sealed) = raw.split_at(12);
+    let mut sealed = sealed.to_vec();
+    let plain = key
+        .open_in_place(
+            aws_lc_rs::aead::Nonce::try_assume_unique_for_key(nonce).unwrap(),
+            aws_lc_rs::aead::Aad::empty(),
+            &mut sealed,
+        )
+        .unwrap();
+    assert_eq!(plain, b"hello");
+    let b = tm.post("keys/imp/rotate", json!({}), 400).await;
+    assert_eq!(
+        error(&b),
+        format!("imported key imp does not allow rotation within Vault")
+    );
+    let b = tm
+        .post("keys/imp/import", json!({"ciphertext": ct}), 400)
+        .await;
+    assert_eq!(
+        error(&b),
+        "the import path cannot be used with an existing key; use import-version to rotate an existing imported key"
+    );
+    for path in [
+        "export/encryption-key/imp",
+        "export/encryption-key/imp/1",
+        "export/encryption-key/imp/latest",
+        "export/encryption-key/imp/v1",
+    ] {
+        let (s, b) = tm.get(path).await;
+        assert_eq!(s, 200, "{path}: {b}");
+        assert_eq!(b["data"]["name"], "imp");
+        assert_eq!(b["data"]["type"], "aes256-gcm96");
+        assert_eq!(b["data"]["keys"], json!({"1": b64(&aes)}), "{path}");
+    }
+    let (s, b) = tm.get("export/hmac-key/imp").await;
+    assert_eq!(s, 200);
+    assert_eq!(unb64(b["data"]["keys"]["1"].as_str().unwrap()).len(), 32);
+    for (path, text) in [
+        (
+            "export/signing-key/imp",
+            "signing not supported for the key",
+        ),
+        ("export/nope/imp", "invalid export type: nope"),
+        ("export/encryption-key/imp/x", "invalid key version"),
+        (
+            "export/encryption-key/imp/0",
+            "version for export is below minimum decryption version",
+        ),
+        (
+            "export/encryption-key/imp/9",
+            "version does not exist or cannot be found",
+        ),
+        (
+            "export/encryption-key/imp?format=bad",
+            "invalid format: bad",
+        ),
+    ] {
+        let (s, b) = tm.get(path).await;
+        assert_eq!((s, error(&b)), (400, text), "{path}");
+    }
+    assert_eq!(tm.get("export/encryption-key/none").await.0, 404);
+
+    // Ed25519 (PKCS#8), with rotation allowed, not exportable.
+    let pair = Ed25519KeyPair::generate().unwrap();
+    let pkcs8 = pair.to_pkcs8v1().unwrap();
+    tm.post(
+        "keys/ed/import",
+        json!({"type": "ed25519", "ciphertext": wrap_for_import(&wrapping, pkcs8.as_ref()), "allow_rotation": true}),
+        204,
+    )
+    .await;
+    let (_, b) = tm.get("keys/ed").await;
+    assert_eq!(b["data"]["imported_key_allow_rotation"], true);
+    assert_eq!(
+        b["data"]["keys"]["1"]["public_key"],
+        b64(pair.public_key().as_ref())
+    );
+    let b = tm.post("sign/ed", json!({"input": b64(b"msg")}), 200).await;
+    let sig = b["data"]["signature"].as_str().unwrap();
+    let raw = unb64(sig.strip_prefix("vault:v1:").unwrap());
+    UnparsedPublicKey::new(&signature::ED25519, pair.public_key().as_ref())
+        .verify(b"msg", &raw)
+        .unwrap();
+    let (s, b) = tm.get("export/signing-key/ed").await;
+    assert_eq!(
+        (s, error(&b)),
+        (400, "private key material is not exportable")
+    );
+    let (s, b) = tm.get("export/public-key/ed").await;
+    assert_eq!(s, 200);
+    assert_eq!(b["data"]["keys"]["1"], b64(pair.public_key().as_ref()));
+    let b = tm.post("keys/ed/rotate", json!({}), 200).await;
+    assert_eq!(b["data"]["latest_version"], 2);
+
+    // An exportable generated key exports; the wrapping key is no key of the mount.
+    tm.post(
+        "keys/gen",
+        json!({"type": "ecdsa-p256", "exportable": true}),
+        200,
+    )
+    .await;
+    let (s, b) = tm.get("export/signing-key/gen").await;
+    assert_eq!(s, 200);
+    assert!(
+        b["data"]["keys"]["1"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN EC PRIVATE KEY-----\n")
+    );
+    assert_eq!(tm.list().await, json!(["ed", "gen", "imp"]));
+    assert_eq!(tm.get("keys/wrapping-key").await.0, 404);
+    assert_eq!(tm.get("keys/import/wrapping-key").await.0, 404);
+    assert_eq!(tm.wrapping_key().await, wrapping);
+}
+
+#[tokio::test]
+async fn byok_refused_imports_change_nothing() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let wrapping = tm.wrapping_key().await;
+    let good = wrap_for_import(&wrapping, &[1u8; 32]);
+    let short = b64(&unb64(&good)[..512]);
+    let cases = [
+        (json!({"ciphertext": short}), "provided ciphertext is too short".to_owned()),
+        (
+            json!({"ciphertext": good, "hash_function": "SHA1"}),
+            "crypto/rsa: decryption error".to_owned(),
+        ),
+        (
+            json!({"ciphertext": good, "hash_function": "MD5"}),
+            "unknown hash function: MD5".to_owned(),
+        ),
+        (
+            json!({"ciphertext": good, "convergent_encryption": true, "derived": true}),
+            "import cannot be used on keys with convergent encryption enabled".to_owned(),
+        ),
+        (
+            json!({"ciphertext": good, "auto_rotate_period": "2h"}),
+            "allow_rotation must be set to true if auto-rotation is enabled".to_owned(),
+        ),
+        (
+            json!({"ciphertext": good, "type": "aes128-gcm96"}),
+            "error importing key: invalid key size 32 bytes for key type aes128-gcm96".to_owned(),
+        ),
+        (
+            json!({"ciphertext": good, "type": "ecdsa-p256"}),
+            "error importing key: error parsing asymmetric key: x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)".to_owned(),
+        ),
+        (
+            json!({"ciphertext": good, "type": "nope"}),
+            "unknown key type: nope".to_owned(),
+        ),
+        (
+            json!({"type": "aes256-gcm96"}),
+            "provided type does not support public_key import".to_owned(),
+        ),
+        (
+            json!({"ciphertext": "!!"}),
+            "illegal base64 data at input byte 0".to_owned(),
+        ),
+    ];
+    for (body, text) in cases {
+        let b = tm.post("keys/k/import", body.clone(), 400).await;
+        assert_eq!(error(&b), text, "{body}");
+        assert_eq!(tm.get("keys/k").await.0, 404, "{body}: nothing written");
+    }
+    let b = tm
+        .post("keys/k/import_version", json!({"ciphertext": good}), 400)
+        .await;
+    assert!(error(&b).contains("not supported by Sigil"), "{b}");
+    assert_eq!(tm.list().await, Value::Null);
+    tm.post("keys/k/import", json!({"ciphertext": good}), 204)
+        .await;
+}
+
+#[tokio::test]
+async fn concurrent_first_reads_of_the_wrapping_key_give_one_key() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let reads = futures::future::join_all((0..4).map(|_| tm.wrapping_key())).await;
+    assert!(reads.iter().all(|r| r == &reads[0]), "one key for all");
+    let items = f.scan().await;
+    let wrapping: Vec<_> = items
+        .iter()
+        .filter(|i| {
+            let pk = i["pk"].as_s().unwrap();
+            pk.starts_with("transit/") && pk.ends_with("/import/keys")
+        })
+        .collect();
+    assert_eq!(wrapping.len(), 1, "exactly one stored wrapping key");
+    assert_eq!(tm.wrapping_key().await, reads[0]);
 }

@@ -3,6 +3,10 @@
 //! verify) and the key-less tools (random, hash) go to the issue function; key
 //! management (create, read, list, config, rotate, trim, delete) to admin.
 //!
+//! BYOK: `wrapping_key` (the mount's RSA-4096 wrapping key, kept apart from the
+//! mount's keys: [`wrapping_keys`]), `keys/:name/import` and `export/:type/:name`
+//! (admin).
+//!
 //! Every path goes through the same policy checks as any other: `transit/encrypt/k`
 //! needs `update` (or `create` when the request creates the key, Vault's existence
 //! check), `transit/keys/k` needs `read` to read and `update` to create.
@@ -14,6 +18,9 @@ use serde_json::Value as Json;
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::op;
+use crate::transit::export::{self, ExportType};
+use crate::transit::import::{self as byok, WRAPPING_KEY_NAME};
+use crate::transit::key_type::{KeyType, UNSUPPORTED};
 use crate::transit::ops::{Datakey, Decrypt, Encrypt, Hmac, Op, Rewrap, Sign, Verify};
 use crate::transit::policy::{ConfigChange, CreateOptions};
 use crate::transit::{Keys, Record, request, tools};
@@ -27,6 +34,7 @@ const SIGN: &[OpSpec] = &[op!(Update, Issue, sign, prefetch = key_item)];
 const VERIFY: &[OpSpec] = &[op!(Update, Issue, verify, prefetch = key_item)];
 const RANDOM: &[OpSpec] = &[op!(Update, Issue, random)];
 const HASH: &[OpSpec] = &[op!(Update, Issue, hash)];
+const EXPORT: &[OpSpec] = &[op!(Read, Admin, export_key)];
 
 /// The named key's item, read with the caller's token ([`crate::store::prefetch`]):
 /// an operation on a warm key is one DynamoDB round trip.
@@ -51,6 +59,14 @@ pub static PATHS: &[PathSpec] = &[
     PathSpec::new("keys/{name}/config", &[op!(Update, Admin, config_key)]),
     PathSpec::new("keys/{name}/rotate", &[op!(Update, Admin, rotate_key)]),
     PathSpec::new("keys/{name}/trim", &[op!(Update, Admin, trim_key)]),
+    PathSpec::new("keys/{name}/import", &[op!(Update, Admin, import_key)]),
+    PathSpec::new(
+        "keys/{name}/import_version",
+        &[op!(Update, Admin, import_version)],
+    ),
+    PathSpec::new("wrapping_key", &[op!(Read, Admin, read_wrapping_key)]),
+    PathSpec::new("export/{type}/{name}", EXPORT),
+    PathSpec::new("export/{type}/{name}/{version}", EXPORT),
     PathSpec::new(
         "encrypt/{name}",
         &[op!(Update, Issue, encrypt, prefetch = key_item)],
@@ -351,6 +367,185 @@ async fn hash(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(envelope(
         200,
         tools::hash(c.param("algorithm"), c.body)?,
+        Vec::new(),
+    ))
+}
+
+/// The storage prefix of the mount's wrapping key
+/// ([`crate::transit::storage::wrapping_storage`]).
+fn wrapping_storage(c: &Ctx<'_>) -> String {
+    crate::transit::storage::wrapping_storage(&c.mount.storage)
+}
+
+/// The mount's wrapping key, generated on first use. Concurrent first uses each
+/// generate one, and the conditional create keeps exactly one: every caller gets
+/// the stored key.
+async fn wrapping_key(keys: &Keys<'_>, now: i64) -> Result<Record, ApiError> {
+    if let Some(rec) = keys.read(WRAPPING_KEY_NAME).await? {
+        return Ok(rec);
+    }
+    let opts = CreateOptions::check("rsa-4096", false, false, false, false, 0, 0)?;
+    Ok(keys.create(WRAPPING_KEY_NAME, &opts, now).await?.0)
+}
+
+/// `GET wrapping_key`: `{"public_key": PEM "PUBLIC KEY" (PKIX) of the RSA-4096 key}`.
+async fn read_wrapping_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let storage = wrapping_storage(c);
+    let keys = Keys {
+        storage: &storage,
+        ..keys(c)
+    };
+    let rec = wrapping_key(&keys, c.now).await?;
+    let public = rec
+        .policy
+        .versions
+        .get(&rec.policy.latest_version)
+        .and_then(|m| m.public_key.clone())
+        .ok_or(ApiError::Internal)?;
+    Ok(envelope(
+        200,
+        serde_json::json!({ "public_key": public }),
+        Vec::new(),
+    ))
+}
+
+/// `POST keys/:name/import` (OpenBao's `pathImportWrite`): creates key `name` from
+/// wrapped material ([`crate::transit::import`]); 204. Refused, with nothing
+/// written: an existing key, `convergent_encryption`, `public_key` only, a bad
+/// ciphertext or material.
+async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = name(c)?;
+    let b = c.body;
+    if b.contains_key("convergent_encryption") {
+        return Err(ApiError::bad(
+            "import cannot be used on keys with convergent encryption enabled",
+        ));
+    }
+    let allow_rotation = request::flag(b, "allow_rotation")?;
+    let period = request::seconds(b, "auto_rotate_period")?;
+    if period > 0 && !allow_rotation {
+        return Err(ApiError::bad(
+            "allow_rotation must be set to true if auto-rotation is enabled",
+        ));
+    }
+    let type_name = request::string(b, "type")?
+        .unwrap_or_else(|| "aes256-gcm96".into())
+        .to_ascii_lowercase();
+    let kt = KeyType::parse(&type_name).ok_or_else(|| {
+        if UNSUPPORTED.contains(&type_name.as_str()) {
+            ApiError::bad(format!("key type {type_name} is not supported by Sigil"))
+        } else {
+            ApiError::bad(format!("unknown key type: {type_name}"))
+        }
+    })?;
+    let keys = keys(c);
+    let existing = || {
+        ApiError::bad(
+            "the import path cannot be used with an existing key; use import-version to rotate an existing imported key",
+        )
+    };
+    if keys.read(name).await?.is_some() {
+        return Err(existing());
+    }
+    let Some(ciphertext) = request::string(b, "ciphertext")? else {
+        return Err(ApiError::bad(if kt.signing_supported() {
+            "public_key import is not supported by Sigil: import the private key with ciphertext"
+        } else {
+            "provided type does not support public_key import"
+        }));
+    };
+    let hash =
+        byok::oaep_hash(&request::string(b, "hash_function")?.unwrap_or_else(|| "SHA256".into()))?;
+    let ciphertext =
+        crate::transit::b64::decode(&ciphertext).map_err(|e| ApiError::bad(e.to_string()))?;
+    let storage = wrapping_storage(c);
+    let wrapping = Keys {
+        storage: &storage,
+        ..keys
+    };
+    let wrec = wrapping_key(&wrapping, c.now).await?;
+    let loaded = wrapping.open(&wrec, &[wrec.policy.latest_version]).await?;
+    let plain = byok::unwrap(
+        loaded.material(wrec.policy.latest_version)?,
+        hash,
+        &ciphertext,
+    )?;
+    let key = byok::material_key(kt, &plain)?;
+    let key_size = if kt == KeyType::Hmac { 32 } else { 0 };
+    let opts = CreateOptions::check(
+        kt.name(),
+        request::flag(b, "derived")?,
+        false,
+        request::flag(b, "exportable")?,
+        request::flag(b, "allow_plaintext_backup")?,
+        period,
+        key_size,
+    )?;
+    if !keys
+        .import(name, &opts, allow_rotation, &key, c.now)
+        .await?
+    {
+        return Err(existing());
+    }
+    Ok(Reply::NoContent)
+}
+
+/// `POST keys/:name/import_version`: not in Sigil (400).
+async fn import_version(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    name(c)?;
+    Err(ApiError::bad(
+        "import_version is not supported by Sigil: import a new key instead",
+    ))
+}
+
+/// `GET export/:type/:name(/:version)` (OpenBao's `pathPolicyExportRead`):
+/// `{"name", "type", "keys": {version: value}}` with the encodings of
+/// [`crate::transit::export`]; all versions from `min_decryption_version` without a
+/// version, else `latest`, `N` or `vN`.
+async fn export_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let t = ExportType::parse(c.param("type"))?;
+    let format = c.req.query_param("format").unwrap_or("");
+    export::check_format(format)?;
+    let keys = keys(c);
+    let rec = keys.read(name(c)?).await?.ok_or(ApiError::NotFound)?;
+    let p = &rec.policy;
+    t.check(p.key_type, p.exportable)?;
+    let versions: Vec<u32> = match c.param("version") {
+        "" => p
+            .versions
+            .range(p.min_decryption_version..)
+            .map(|(v, _)| *v)
+            .collect(),
+        v => {
+            let n = if v == "latest" {
+                i64::from(p.latest_version)
+            } else {
+                v.strip_prefix('v')
+                    .unwrap_or(v)
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::bad("invalid key version"))?
+            };
+            if n < i64::from(p.min_decryption_version) {
+                return Err(ApiError::bad(
+                    "version for export is below minimum decryption version",
+                ));
+            }
+            let n = u32::try_from(n)
+                .ok()
+                .filter(|n| p.versions.contains_key(n))
+                .ok_or_else(|| ApiError::bad("version does not exist or cannot be found"))?;
+            vec![n]
+        }
+    };
+    let loaded = keys.open(&rec, &versions).await?;
+    let mut out = serde_json::Map::new();
+    for v in versions {
+        let value = export::export(p.key_type, loaded.material(v)?, t, format)?;
+        out.insert(v.to_string(), Json::String(value));
+    }
+    Ok(envelope(
+        200,
+        serde_json::json!({ "name": p.name, "type": p.key_type.name(), "keys": out }),
         Vec::new(),
     ))
 }

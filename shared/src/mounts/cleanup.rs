@@ -15,7 +15,8 @@
 //! - AWS secrets: the mount's leases are revoked first (their engine's revocation
 //!   needs the engine's configuration), then roles and configuration.
 //! - AWS auth: roles and client configuration.
-//! - Transit: the keys partition (`transit/{storage}/keys`, one item per key).
+//! - Transit: the keys partition (`transit/{storage}/keys`, one item per key) and
+//!   the wrapping key's (`transit/{storage}/import/keys`).
 //! - Every auth method: the tokens it issued, from the index kept at mint time
 //!   ([`crate::token::mount_index_partitions`]), with the leases they own.
 
@@ -140,7 +141,13 @@ async fn one(
             partitions(store, &[m.roles_partition(), m.config_partition()], budget).await?
         }
         BackendKind::Transit => {
-            partitions(store, &[crate::transit::storage::partition(s)], budget).await?
+            use crate::transit::storage::{partition, wrapping_storage};
+            partitions(
+                store,
+                &[partition(s), partition(&wrapping_storage(s))],
+                budget,
+            )
+            .await?
         }
         BackendKind::System | BackendKind::Token | BackendKind::Identity => true,
     };

@@ -142,6 +142,21 @@ impl Material {
         Ok((Self::from_parts(kt, hmac, &key)?, bytes))
     }
 
+    /// Material from imported key `key` (already in the stored form:
+    /// [`super::import::material_key`]), with a fresh random HMAC key (for `hmac`
+    /// keys the key itself, as OpenBao's import), and its serialized form for sealing.
+    pub fn import(kt: KeyType, key: &[u8]) -> Result<(Self, Zeroizing<Vec<u8>>)> {
+        let hmac = if kt == KeyType::Hmac {
+            Zeroizing::new(key.to_vec())
+        } else {
+            crate::crypto::random_bytes(HMAC_KEY_LEN)
+                .map(Zeroizing::new)
+                .map_err(|_| TransitError::Internal("random generator failed"))?
+        };
+        let bytes = serialize(&hmac, key);
+        Ok((Self::from_parts(kt, hmac, key)?, bytes))
+    }
+
     /// Parses what [`Material::generate`] serialized.
     pub fn from_bytes(kt: KeyType, bytes: &[u8]) -> Result<Self> {
         let malformed = || TransitError::Internal("stored key material is malformed");

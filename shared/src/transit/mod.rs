@@ -22,6 +22,8 @@ pub mod b64;
 pub mod ciphertext;
 pub mod digest;
 pub mod error;
+pub mod export;
+pub mod import;
 pub mod key_type;
 pub mod material;
 pub mod oaep;

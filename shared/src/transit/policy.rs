@@ -66,6 +66,10 @@ pub struct KeyPolicy {
     /// The key was imported (BYOK).
     #[serde(default)]
     pub imported: bool,
+    /// An imported key may be rotated (`allow_rotation` at import; OpenBao's
+    /// `AllowImportedKeyRotation`).
+    #[serde(default)]
+    pub imported_allow_rotation: bool,
     /// Every stored version.
     pub versions: BTreeMap<u32, VersionMeta>,
 }
@@ -215,6 +219,7 @@ impl KeyPolicy {
             min_encryption_version: 0,
             min_available_version: 0,
             imported: false,
+            imported_allow_rotation: false,
             versions: BTreeMap::from([(1, first)]),
         }
     }
@@ -510,6 +515,12 @@ impl KeyPolicy {
         };
         if self.key_size != 0 {
             m.insert("key_size".into(), json!(self.key_size));
+        }
+        if self.imported {
+            m.insert(
+                "imported_key_allow_rotation".into(),
+                json!(self.imported_allow_rotation),
+            );
         }
         if self.derived {
             m.insert("kdf".into(), json!("hkdf_sha256"));

@@ -15,6 +15,9 @@
 //! process). Material moved to another key's item does not open (its associated data
 //! differs), and never hits the cache (the key includes it).
 //!
+//! The mount's BYOK wrapping key is stored the same way under its own prefix
+//! ([`wrapping_storage`]).
+//!
 //! A key's item must fit DynamoDB's 400 KB: about 3,000 AES versions or 120 RSA-4096
 //! ones; a rotation that would pass it is refused until old versions are trimmed.
 
@@ -42,6 +45,14 @@ pub const CACHE_CAPACITY: usize = 4096;
 /// The partition of a mount's keys.
 pub fn partition(storage: &str) -> String {
     format!("transit/{storage}/keys")
+}
+
+/// The storage prefix of a mount's BYOK wrapping key (`transit/wrapping_key`): a
+/// partition of its own, `transit/{storage}/import/keys`, so listing the mount's
+/// keys never shows it and no key route reaches it (OpenBao keeps it as the policy
+/// `import/wrapping-key`).
+pub fn wrapping_storage(storage: &str) -> String {
+    format!("{storage}/import")
 }
 
 /// The item of key `name` on the mount with storage prefix `storage`.
@@ -223,16 +234,29 @@ impl Keys<'_> {
         now: i64,
     ) -> Result<(VersionMeta, Sealed, Arc<Material>)> {
         let (material, bytes) = Material::generate(policy.key_type, policy.key_size)?;
+        let (meta, sealed) = self.seal(policy, version, &material, &bytes, now).await?;
+        Ok((meta, sealed, Arc::new(material)))
+    }
+
+    /// Seals the serialized `bytes` of `material` as version `version` of `policy`.
+    async fn seal(
+        &self,
+        policy: &KeyPolicy,
+        version: u32,
+        material: &Material,
+        bytes: &[u8],
+        now: i64,
+    ) -> Result<(VersionMeta, Sealed)> {
         let v = version.to_string();
         let sealed = self
             .keyring
-            .seal(&self.aad(&policy.name, &v, policy), &bytes)
+            .seal(&self.aad(&policy.name, &v, policy), bytes)
             .await?;
         let meta = VersionMeta {
             created: now,
             public_key: material.public_key()?,
         };
-        Ok((meta, sealed, Arc::new(material)))
+        Ok((meta, sealed))
     }
 
     fn remember(&self, policy: &KeyPolicy, v: u32, sealed: &Sealed, m: Arc<Material>) {
@@ -259,9 +283,49 @@ impl Keys<'_> {
             created: now,
             public_key: None,
         };
+        let policy = KeyPolicy::new(name, opts, placeholder);
+        let (material, bytes) = Material::generate(policy.key_type, policy.key_size)?;
+        self.insert(policy, material, &bytes, now).await
+    }
+
+    /// Creates key `name` from imported material `key` (the stored form:
+    /// [`super::import::material_key`]) unless it exists: `Ok(false)` then, and
+    /// nothing is written. The key records `imported` and `allow_rotation`.
+    pub async fn import(
+        &self,
+        name: &str,
+        opts: &CreateOptions,
+        allow_rotation: bool,
+        key: &[u8],
+        now: i64,
+    ) -> Result<bool> {
+        let placeholder = VersionMeta {
+            created: now,
+            public_key: None,
+        };
         let mut policy = KeyPolicy::new(name, opts, placeholder);
-        let (meta, sealed, material) = self.new_version(&policy, 1, now).await?;
+        policy.imported = true;
+        policy.imported_allow_rotation = allow_rotation;
+        if policy.key_type == super::key_type::KeyType::Hmac {
+            policy.key_size = key.len();
+        }
+        let (material, bytes) = Material::import(policy.key_type, key)?;
+        Ok(self.insert(policy, material, &bytes, now).await?.1)
+    }
+
+    /// Seals `bytes` (of `material`) as version 1 of `policy` and stores the key if
+    /// no key of that name exists (a conditional put: of concurrent creators exactly
+    /// one wins, the others get the winner's key and `false`).
+    async fn insert(
+        &self,
+        mut policy: KeyPolicy,
+        material: Material,
+        bytes: &[u8],
+        now: i64,
+    ) -> Result<(Record, bool)> {
+        let (meta, sealed) = self.seal(&policy, 1, &material, bytes, now).await?;
         policy.versions.insert(1, meta);
+        let name = policy.name.clone();
         let rec = Record {
             policy,
             sealed: BTreeMap::from([(1, sealed)]),
@@ -273,12 +337,12 @@ impl Keys<'_> {
         };
         match self.store.write(write).await {
             Ok(()) => {
-                self.remember(&rec.policy, 1, &rec.sealed[&1], material);
+                self.remember(&rec.policy, 1, &rec.sealed[&1], Arc::new(material));
                 Ok((rec, true))
             }
             Err(StoreError::ConditionFailed) => {
                 let existing = self
-                    .read(name)
+                    .read(&name)
                     .await?
                     .ok_or(TransitError::Api(crate::error::ApiError::Unavailable))?;
                 Ok((existing, false))
@@ -336,6 +400,11 @@ impl Keys<'_> {
             let Some(mut rec) = self.read(name).await? else {
                 return Ok(None);
             };
+            if rec.policy.imported && !rec.policy.imported_allow_rotation {
+                return Err(TransitError::invalid(format!(
+                    "imported key {name} does not allow rotation within Vault"
+                )));
+            }
             let v = rec.policy.latest_version + 1;
             let (meta, sealed, material) = self.new_version(&rec.policy, v, now).await?;
             rec.policy.push_version(meta);
