@@ -103,6 +103,14 @@ pub(crate) async fn dispatch(
         Some("1" | "t" | "T" | "true" | "TRUE" | "True")
     );
     req.check_limits()?;
+    // A repeated query parameter: handlers read the first value, so policies would
+    // judge one value and the handler use another. Vault refuses a repeated string
+    // field with this text.
+    if let Some(k) = repeated_query_param(req) {
+        return Err(ApiError::bad(format!(
+            "error converting input for field \"{k}\": '' expected type 'string', got unconvertible type '[]string'"
+        )));
+    }
     let now = app.clock.now();
     let ttl = app.config.policy_cache_ttl;
     let mut table = app.mounts.get(app.store.as_ref(), now, ttl).await?;
@@ -206,31 +214,22 @@ pub(crate) async fn dispatch(
     } else if !resolved.spec.public {
         return Err(ApiError::PermissionDenied);
     }
-    let mut body = req.json()?;
-    // Vault takes a GET's, LIST's or DELETE's parameters from the query string (a
-    // body's own fields win).
-    if matches!(
+    // Vault takes a GET's, LIST's or DELETE's parameters from the query string only
+    // (a body sent with them is ignored), a write's from its body. Policies judge the
+    // very map the handler reads, so no parameter can reach a handler unjudged.
+    let mut body = if matches!(
         resolved.op,
         Operation::Read | Operation::List | Operation::Delete
     ) {
-        for (k, v) in &req.query {
-            body.entry(k.clone())
-                .or_insert_with(|| serde_json::Value::String(v.clone()));
-        }
-    }
-    (resolved.spec.normalize)(&mut body);
-    // Parameter constraints judge a write's body, or a read's query parameters.
-    let query_params: crate::http::params::Body;
-    let params = if resolved.op == Operation::Read {
-        query_params = req
-            .query
+        req.query
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        &query_params
+            .collect()
     } else {
-        &body
+        req.json()?
     };
+    (resolved.spec.normalize)(&mut body);
+    let params = &body;
     audit.data(params);
     let grant = authz::authorize(
         &app.acl_cache,
@@ -328,6 +327,15 @@ pub(crate) async fn dispatch(
         crate::revocation::step_inline(app.store.as_ref(), &app.revokers, &mut job, now).await;
     }
     reply
+}
+
+/// The name of a query parameter given more than once, if any.
+fn repeated_query_param(req: &ApiRequest) -> Option<&str> {
+    req.query
+        .iter()
+        .enumerate()
+        .find(|(i, (k, _))| req.query[..*i].iter().any(|(p, _)| p == k))
+        .map(|(_, (k, _))| k.as_str())
 }
 
 /// The keys `r`'s operation prefetches ([`crate::backend::spec::OpSpec::prefetch`]);

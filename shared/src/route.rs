@@ -53,7 +53,9 @@ impl Resolved {
     }
 
     /// Whether policies' parameter constraints apply: on reads and writes, as Vault's
-    /// `AllowOperation`, where the path's spec does not exempt them (KV v2 data).
+    /// `AllowOperation`, where the path's spec does not exempt them (no path does
+    /// today; KV v2 data paths are judged on their top-level parameters, as OpenBao
+    /// judges them).
     pub fn checks_parameters(&self) -> bool {
         matches!(
             self.op,

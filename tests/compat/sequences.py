@@ -1012,6 +1012,16 @@ identity = [
     Step("identity/entity-delete-4", "DELETE", "identity/entity/id/${eid4}"),
     Step("identity/entity-delete-5", "DELETE", "identity/entity/id/${eid5}"),
     Step("identity/entity-read-deleted", "GET", f"identity/entity/name/{ENT}"),
+    # Metadata as the CLI sends `metadata=team=platform`: Vault's TypeKVPairs.
+    Step("identity/entity-metadata-kv-string", "POST", "identity/entity",
+         {"name": f"{ENT}-kv", "metadata": "team=platform"}),
+    Step("identity/entity-metadata-kv-read", "GET", f"identity/entity/name/{ENT}-kv"),
+    Step("identity/entity-metadata-kv-list", "POST", f"identity/entity/name/{ENT}-kv",
+         {"metadata": ["team=ci", "tier=1"]}),
+    Step("identity/entity-metadata-kv-read-list", "GET", f"identity/entity/name/{ENT}-kv"),
+    Step("identity/entity-metadata-kv-bad", "POST", f"identity/entity/name/{ENT}-kv",
+         {"metadata": "novalue"}),
+    Step("identity/entity-metadata-kv-delete", "DELETE", f"identity/entity/name/{ENT}-kv"),
 ]
 
 

@@ -338,3 +338,75 @@ async fn revoking_a_parent_deletes_its_descendants_iam_users() {
         .await;
     assert_eq!(s, 200);
 }
+
+/// Found by a fresh user's check (stop 24): a policy allowing one of a role's ARNs
+/// was stepped around by repeating `role_arn` in the query (the handler read the
+/// first, the policy judged the last) or by a JSON body on the GET (the handler read
+/// it, the policy judged only the query), and admin credentials came out. A repeated
+/// query parameter is refused, a GET's body ignored (as Vault), and the policy judges
+/// what the handler reads.
+#[tokio::test]
+async fn a_policys_allowed_role_arn_cannot_be_stepped_around() {
+    let f = Fixture::new().await;
+    let role = unique("multi");
+    let ro = "arn:aws:iam::123456789012:role/readonly";
+    let ad = "arn:aws:iam::123456789012:role/admin";
+    let (s, b) = f
+        .call(
+            "POST",
+            &format!("/v1/aws/roles/{role}"),
+            Some(&f.admin),
+            Some(json!({"credential_type": "assumed_role", "role_arns": [ro, ad]})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    f.policy(
+        &format!("{role}-ro"),
+        &format!(
+            "path \"aws/creds/{role}\" {{\n  capabilities = [\"read\"]\n  allowed_parameters = {{ \"role_arn\" = [\"{ro}\"] }}\n}}\n"
+        ),
+    )
+    .await;
+    let (role_id, secret_id) = f
+        .approle(&role, json!({"token_policies": format!("{role}-ro")}))
+        .await;
+    let token = f.login(&role_id, &secret_id).await;
+    let t = Some(token.as_str());
+    let creds = |q: String| format!("/v1/aws/creds/{role}{q}");
+    let (s, _) = f
+        .call("GET", &creds(format!("?role_arn={ad}")), t, None)
+        .await;
+    assert_eq!(s, 403, "the admin ARN");
+    let (s, b) = f
+        .call(
+            "GET",
+            &creds(format!("?role_arn={ad}&role_arn={ro}")),
+            t,
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "a repeated parameter: {b}");
+    assert!(!b.to_string().contains("role/admin"), "{b}");
+    let (s, b) = f
+        .call(
+            "GET",
+            &creds(String::new()),
+            t,
+            Some(json!({"role_arn": ad})),
+        )
+        .await;
+    assert_ne!(s, 200, "a GET's body is not a parameter: {b}");
+    assert!(
+        b["data"].is_null() && !b.to_string().contains("role/admin"),
+        "{b}"
+    );
+    let (s, b) = f
+        .call("GET", &creds(format!("?role_arn={ro}")), t, None)
+        .await;
+    assert_eq!(s, 200, "the allowed ARN: {b}");
+    assert_eq!(
+        b["data"]["arn"].as_str().map(|a| a.contains("readonly")),
+        Some(true),
+        "{b}"
+    );
+}

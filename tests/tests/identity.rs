@@ -505,7 +505,7 @@ async fn hostile_input_is_refused_whole_or_stored_as_given() {
         ),
         (
             json!({"metadata": ["a"]}),
-            "failed to parse metadata: invalid value for \"metadata\": must be an object of strings",
+            "failed to parse metadata: invalid key pair \"a\"",
         ),
         (
             json!({"disabled": "maybe"}),

@@ -660,3 +660,74 @@ async fn the_renew_function_refuses_what_policies_do_not_allow() {
         .await,
     );
 }
+
+/// Found by a fresh user's check (stop 24): KV v2 data paths were exempt from
+/// parameter constraints; OpenBao judges their top-level parameters (`version` on a
+/// read, `data` and `options` on a write), and so does Sigil now.
+#[tokio::test]
+async fn kv_data_paths_are_judged_on_their_top_level_parameters() {
+    let f = Fixture::new().await;
+    for v in ["old", "new"] {
+        let (s, b) = f
+            .call(
+                "POST",
+                "/v1/secret/data/raw/multi",
+                Some(&f.admin),
+                Some(json!({"data": {"pw": v}})),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    f.policy(
+        "raw-latest",
+        "path \"secret/data/raw/*\" {\n  capabilities = [\"read\", \"create\", \"update\"]\n  denied_parameters = { \"version\" = [] }\n  allowed_parameters = { \"data\" = [], \"version\" = [] }\n}\n",
+    )
+    .await;
+    f.policy(
+        "raw-versioned",
+        "path \"secret/data/raw/*\" {\n  capabilities = [\"read\"]\n  required_parameters = [\"version\"]\n}\n",
+    )
+    .await;
+    let token = |policy: &'static str| {
+        let f = &f;
+        async move {
+            let (r, s) = f.approle(policy, json!({"token_policies": policy})).await;
+            f.login(&r, &s).await
+        }
+    };
+    let latest = token("raw-latest").await;
+    let versioned = token("raw-versioned").await;
+    let read = |t: &str, q: &str| {
+        let path = format!("/v1/secret/data/raw/multi{q}");
+        let t = t.to_owned();
+        let f = &f;
+        async move { f.call("GET", &path, Some(&t), None).await }
+    };
+    let (s, b) = read(&latest, "").await;
+    assert_eq!((s, &b["data"]["data"]["pw"]), (200, &json!("new")), "{b}");
+    let (s, b) = read(&latest, "?version=1").await;
+    assert_eq!(s, 403, "a denied version: {b}");
+    let (s, _) = read(&versioned, "").await;
+    assert_eq!(s, 403, "a required version missing");
+    let (s, b) = read(&versioned, "?version=1").await;
+    assert_eq!((s, &b["data"]["data"]["pw"]), (200, &json!("old")), "{b}");
+    // A write's `options` is not in allowed_parameters: refused, nothing written.
+    let (s, _) = f
+        .call(
+            "POST",
+            "/v1/secret/data/raw/multi",
+            Some(&latest),
+            Some(json!({"data": {"pw": "x"}, "options": {"cas": 2}})),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/secret/data/raw/multi",
+            Some(&latest),
+            Some(json!({"data": {"pw": "newer"}})),
+        )
+        .await;
+    assert_eq!((s, &b["data"]["version"]), (200, &json!(3)), "{b}");
+}

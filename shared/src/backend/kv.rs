@@ -28,8 +28,7 @@ pub static PATHS: &[PathSpec] = &[
             op!(Delete, Admin, delete_latest),
         ],
     )
-    .existence_check()
-    .no_parameter_checks(),
+    .existence_check(),
     PathSpec::new("metadata", METADATA_OPS).existence_check(),
     PathSpec::new("metadata/{*path}", METADATA_OPS).existence_check(),
     PathSpec::new("delete/{*path}", &[op!(Update, Admin, delete_versions)]),

@@ -64,14 +64,58 @@ pub fn metadata(
     field: &str,
     what: &str,
 ) -> Result<Option<BTreeMap<String, String>>, ApiError> {
-    let Some(m) = body
-        .string_map(field)
+    let Some(m) = kv_pairs(body, field)
         .map_err(|e| ApiError::bad(format!("failed to parse {field}: {e}")))?
     else {
         return Ok(None);
     };
     check_metadata(&m).map_err(|e| ApiError::bad(format!("invalid {what} metadata: {e}")))?;
     Ok(Some(m))
+}
+
+/// A `TypeKVPairs` field as Vault's `framework` reads it (`None` when absent): an
+/// object (numbers and booleans weakly turned into strings: `1`, `"1"`/`"0"`), or a
+/// `"k=v"` string or a list of them (what `bao write ... metadata=team=ci` sends).
+fn kv_pairs(body: &Body, field: &str) -> Result<Option<BTreeMap<String, String>>, String> {
+    use serde_json::Value;
+    let pair = |p: &str| -> Result<(String, String), String> {
+        match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => Err(format!("invalid key pair {p:?}")),
+        }
+    };
+    let scalar = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_owned()),
+            _ => None,
+        }
+    };
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                scalar(v)
+                    .map(|v| (k.clone(), v))
+                    .ok_or_else(|| format!("the value of {k:?} is not a string"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Some),
+        Some(Value::String(s)) if s.is_empty() => Ok(Some(BTreeMap::new())),
+        Some(Value::String(s)) => pair(s).map(|p| Some(BTreeMap::from([p]))),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                scalar(i)
+                    .ok_or_else(|| "a list item is not a string".to_owned())
+                    .and_then(|s| pair(&s))
+            })
+            .collect::<Result<_, _>>()
+            .map(Some),
+        Some(_) => Err("expected an object of strings or a list of \"key=value\" strings".into()),
+    }
 }
 
 /// The `policies` of a request (`None` when absent): lowercased, duplicates removed
@@ -147,7 +191,18 @@ mod tests {
             err(serde_json::Value::Object(many)),
             "invalid entity metadata: metadata cannot contain more than 64 key/value pairs"
         );
-        assert!(err(json!({"k": 1})).starts_with("failed to parse metadata: "));
+        // Vault's TypeKVPairs: numbers weakly read as strings, `k=v` strings and lists
+        // of them (the CLI's `metadata=team=ci`).
+        assert_eq!(ok(json!({"k": 1})).unwrap().unwrap()["k"], "1");
+        assert_eq!(
+            ok(json!("team=platform")).unwrap().unwrap()["team"],
+            "platform"
+        );
+        let list = ok(json!(["a=1", "b=x=y"])).unwrap().unwrap();
+        assert_eq!((list["a"].as_str(), list["b"].as_str()), ("1", "x=y"));
+        assert!(err(json!("novalue")).starts_with("failed to parse metadata: invalid key pair"));
+        assert!(err(json!({"k": {"nested": 1}})).starts_with("failed to parse metadata: "));
+        assert!(err(json!(5)).starts_with("failed to parse metadata: "));
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub const DEFAULT_MAX_VERSIONS: i64 = 10;
 /// Largest accepted secret data, bytes of JSON: a sealed version must fit in one
 /// DynamoDB item (400 KB with its keys and attributes).
 pub const MAX_DATA_BYTES: usize = 256 * 1024;
+/// Attempts of a read whose metadata names a live version that was not read; after
+/// them the version counts as gone ([`Kv::read_with`]).
+const READ_ATTEMPTS: u32 = 3;
 /// Most folder levels in a secret path.
 pub const MAX_DEPTH: usize = 32;
 
@@ -393,7 +396,36 @@ impl Kv<'_> {
         latest: &LatestVersions,
     ) -> Result<ReadOutcome, ApiError> {
         check_path(path)?;
-        let (meta_item, version_item) = match read_keys(mount, path, version, latest) {
+        // A batch read (or query) is not a snapshot across items: it can see the
+        // metadata before a write and the versions after it (the write deleted the
+        // version the old metadata names, `max_versions`), so a version the metadata
+        // says is live but is not there is read again; still missing after
+        // READ_ATTEMPTS, a `DELETE metadata` is under way.
+        for attempt in 0..READ_ATTEMPTS {
+            let hints = if attempt == 0 {
+                latest
+            } else {
+                &LatestVersions::new()
+            };
+            if let Some(outcome) = self.read_once(mount, path, version, hints, latest).await? {
+                return Ok(outcome);
+            }
+        }
+        Ok(ReadOutcome::Missing)
+    }
+
+    /// One attempt of [`Kv::read_with`], naming items from `hints` and noting the
+    /// newest version in `latest`; `None` when the metadata says the version is live
+    /// but its item was not read.
+    async fn read_once(
+        &self,
+        mount: &str,
+        path: &str,
+        version: i64,
+        hints: &LatestVersions,
+        latest: &LatestVersions,
+    ) -> Result<Option<ReadOutcome>, ApiError> {
+        let (meta_item, version_item) = match read_keys(mount, path, version, hints) {
             Some(keys) => {
                 let mut got = self.store.get_many(&keys).await?.into_iter();
                 let (meta_item, version_item) = (got.next().flatten(), got.next().flatten());
@@ -412,24 +444,24 @@ impl Kv<'_> {
             None => self.newest(mount, path).await?,
         };
         let Some(meta_item) = meta_item else {
-            return Ok(ReadOutcome::Missing);
+            return Ok(Some(ReadOutcome::Missing));
         };
         let meta = Metadata::try_from(&meta_item)?;
         latest.note(mount, path, meta.current);
         let want = if version == 0 { meta.current } else { version };
         let Some(state) = meta.versions.get(&want) else {
-            return Ok(ReadOutcome::Missing);
+            return Ok(Some(ReadOutcome::Missing));
         };
         let vmeta = meta.version_json(want);
         if state.deleted_at > 0 || state.destroyed {
-            return Ok(ReadOutcome::Gone(
+            return Ok(Some(ReadOutcome::Gone(
                 json!({ "data": null, "metadata": vmeta }),
-            ));
+            )));
         }
-        // The metadata says live but the data is gone: a `DELETE metadata` is under way
-        // (it deletes the versions, then the metadata).
+        // The metadata says live but the data was not read: a torn read, or a `DELETE
+        // metadata` under way (it deletes the versions, then the metadata).
         let Some(item) = version_item.filter(|i| i.key().sk == version_sk(want)) else {
-            return Ok(ReadOutcome::Missing);
+            return Ok(None);
         };
         let sealed = Sealed {
             key_version: u32::try_from(item.n(A_KEY_VERSION)?).map_err(|_| ApiError::Internal)?,
@@ -438,9 +470,9 @@ impl Kv<'_> {
         let vs = want.to_string();
         let plain = self.keyring.open(&aad(mount, path, &vs), &sealed).await?;
         let data: Json = serde_json::from_slice(plain.expose()).map_err(|_| ApiError::Internal)?;
-        Ok(ReadOutcome::Found(
+        Ok(Some(ReadOutcome::Found(
             json!({ "data": data, "metadata": vmeta }),
-        ))
+        )))
     }
 
     /// Writes a new version (`POST data/:path` with `{"data": {...}, "options": {"cas": N}}`).
@@ -989,6 +1021,54 @@ mod tests {
             ReadOutcome::Found(j) => j,
             _ => panic!("not found"),
         }
+    }
+
+    /// Found by a fresh user's check (stop 24): with `max_versions = 1` a write
+    /// deletes the version the old metadata names, so a read that saw the metadata
+    /// before the write and the versions after it found the secret missing. The read
+    /// reads again and answers the newest version.
+    #[tokio::test]
+    async fn a_read_torn_by_a_write_reads_again() {
+        let (store, ring) = setup().await;
+        let kv = Kv {
+            store: store.as_ref(),
+            keyring: &ring,
+        };
+        kv.write_metadata("secret", "m", &meta(json!({"max_versions": 1})), all(), 10)
+            .await
+            .unwrap();
+        kv.write("secret", "m", &wr(json!({"data": {"v": 1}})), all(), 10)
+            .await
+            .unwrap();
+        let old_meta = store.get(&meta_key("secret", "m")).await.unwrap();
+        kv.write("secret", "m", &wr(json!({"data": {"v": 2}})), all(), 11)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .get(&version_key("secret", "m", 1))
+                .await
+                .unwrap()
+                .is_none(),
+            "max_versions = 1 deleted version 1"
+        );
+        // The torn view: the metadata before the second write, version 1 gone.
+        let torn = crate::store::prefetch::Prefetched::new(
+            store.as_ref(),
+            vec![
+                (meta_key("secret", "m"), old_meta),
+                (version_key("secret", "m", 1), None),
+            ],
+        );
+        let kv = Kv {
+            store: &torn,
+            keyring: &ring,
+        };
+        let latest = LatestVersions::new();
+        latest.note("secret", "m", 1);
+        let got = found(kv.read_with("secret", "m", 0, &latest).await.unwrap());
+        assert_eq!(got["data"], json!({"v": 2}));
+        assert_eq!(latest.get("secret", "m"), Some(2));
     }
 
     #[test]

@@ -368,13 +368,32 @@ fn fixed(r: &[u8], s: &[u8], width: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// A DER length at `b[0..]`: (length, bytes it took).
+/// A DER length at `b[0..]`: (length, bytes it took). Minimal encodings only, as Go's
+/// `encoding/asn1` requires (a long form for a length that fits the short one, or with
+/// a leading zero byte, would let one signature take several encodings).
 fn der_len(b: &[u8]) -> Option<(usize, usize)> {
     match *b.first()? {
         n if n < 0x80 => Some((usize::from(n), 1)),
-        0x81 => Some((usize::from(*b.get(1)?), 2)),
-        0x82 => Some(((usize::from(*b.get(1)?) << 8) | usize::from(*b.get(2)?), 3)),
+        0x81 => {
+            let n = usize::from(*b.get(1)?);
+            (n >= 0x80).then_some((n, 2))
+        }
+        0x82 => {
+            let n = (usize::from(*b.get(1)?) << 8) | usize::from(*b.get(2)?);
+            (n >= 0x100).then_some((n, 3))
+        }
         _ => None,
+    }
+}
+
+/// An INTEGER's content is minimally encoded: no leading `00` before a byte below
+/// `0x80`, no leading `ff` before one at or above it (Go's `checkInteger`).
+fn minimal_integer(v: &[u8]) -> bool {
+    match v {
+        [] => false,
+        [0x00, next, ..] => *next >= 0x80,
+        [0xff, next, ..] => *next < 0x80,
+        _ => true,
     }
 }
 
@@ -393,7 +412,7 @@ fn der_parts(der: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     let (seq, rest) = der_tlv(der, 0x30)?;
     let (r, seq) = der_tlv(seq, 0x02)?;
     let (s, seq) = der_tlv(seq, 0x02)?;
-    (seq.is_empty() && !r.is_empty() && !s.is_empty()).then_some((r, s, rest))
+    (seq.is_empty() && minimal_integer(r) && minimal_integer(s)).then_some((r, s, rest))
 }
 
 fn der_to_fixed(der: &[u8], width: usize) -> Option<Vec<u8>> {
@@ -420,6 +439,38 @@ fn der_to_fixed_checked(der: &[u8], width: usize) -> Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by a fresh user's check (stop 24): a valid signature re-encoded with a
+    /// long-form length or a redundant leading zero verified; Go's DER parser (and so
+    /// OpenBao) refuses both.
+    #[test]
+    fn only_minimal_der_parses() {
+        let r = [0x01u8; 32];
+        let s = [0x02u8; 32];
+        let sig = |seq_len: &[u8], r: &[u8], s: &[u8]| {
+            let mut body = vec![0x02, u8::try_from(r.len()).unwrap()];
+            body.extend_from_slice(r);
+            body.extend_from_slice(&[0x02, u8::try_from(s.len()).unwrap()]);
+            body.extend_from_slice(s);
+            let mut out = vec![0x30];
+            out.extend_from_slice(seq_len);
+            out.extend_from_slice(&body);
+            out
+        };
+        let good = sig(&[68], &r, &s);
+        assert!(der_parts(&good).is_some());
+        assert!(der_parts(&sig(&[0x81, 68], &r, &s)).is_none(), "long form");
+        let mut padded = vec![0x00];
+        padded.extend_from_slice(&r);
+        assert!(
+            der_parts(&sig(&[69], &padded, &s)).is_none(),
+            "leading zero"
+        );
+        let mut high = vec![0x00, 0x80];
+        high.extend_from_slice(&r[1..]);
+        assert!(der_parts(&sig(&[69], &high, &s)).is_some(), "a needed zero");
+        assert!(der_to_fixed_checked(&sig(&[0x81, 68], &r, &s), 32).is_err());
+    }
 
     #[test]
     fn der_round_trip_and_hostile_input() {
