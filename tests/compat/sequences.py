@@ -1022,6 +1022,15 @@ identity = [
     Step("identity/entity-metadata-kv-bad", "POST", f"identity/entity/name/{ENT}-kv",
          {"metadata": "novalue"}),
     Step("identity/entity-metadata-kv-delete", "DELETE", f"identity/entity/name/{ENT}-kv"),
+    # Names are case-insensitive (OpenBao's default): the same entity and group.
+    Step("identity/entity-case-create", "POST", "identity/entity", {"name": f"{ENT}-Case"}),
+    Step("identity/entity-case-update", "POST", "identity/entity", {"name": f"{ENT}-case"}),
+    Step("identity/entity-case-lookup", "POST", "identity/lookup/entity",
+         {"name": f"{ENT}-CASE"}),
+    Step("identity/entity-case-delete", "DELETE", f"identity/entity/name/{ENT}-CASE"),
+    Step("identity/group-case-create", "POST", "identity/group", {"name": f"{ENT}-GCase"}),
+    Step("identity/group-case-read", "GET", f"identity/group/name/{ENT}-gcase"),
+    Step("identity/group-case-delete", "DELETE", f"identity/group/name/{ENT}-GCASE"),
 ]
 
 

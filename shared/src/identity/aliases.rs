@@ -323,7 +323,9 @@ async fn update(
             Some(old.rev),
         )?);
     }
-    if new.name != a.name || new.mount_accessor != a.mount_accessor {
+    if keys::alias_factor(&new.mount_accessor, &new.name)
+        != keys::alias_factor(&a.mount_accessor, &a.name)
+    {
         writes.push(records::release(
             keys::alias_factor(&a.mount_accessor, &a.name),
             &a.id,

@@ -133,7 +133,7 @@ pub async fn upsert(
             }
             Some(rev) => {
                 writes.push(records::put(keys::entity(&e.id), "entity", &e, Some(rev))?);
-                if old_name != e.name {
+                if keys::entity_name(&old_name) != keys::entity_name(&e.name) {
                     writes.push(records::release(keys::entity_name(&old_name), &e.id));
                     writes.push(records::claim(keys::entity_name(&e.name), &e.id, &[]));
                 }

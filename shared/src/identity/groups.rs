@@ -83,9 +83,16 @@ pub async fn upsert(
         }
         if let Some(name) = &input.name {
             if current.is_none() {
-                current = graph.groups.values().find(|g| g.rec.name == *name).cloned();
+                current = graph
+                    .groups
+                    .values()
+                    .find(|g| keys::same_name(&g.rec.name, name))
+                    .cloned();
             }
-            let holder = graph.groups.values().find(|g| g.rec.name == *name);
+            let holder = graph
+                .groups
+                .values()
+                .find(|g| keys::same_name(&g.rec.name, name));
             if let (Some(h), Some(c)) = (holder, &current)
                 && h.rec.id != c.rec.id
             {
@@ -150,7 +157,7 @@ pub async fn upsert(
         ];
         if rev.is_none() {
             writes.push(records::claim(keys::group_name(&g.name), &g.id, &[]));
-        } else if old_name != g.name {
+        } else if keys::group_name(&old_name) != keys::group_name(&g.name) {
             writes.push(records::release(keys::group_name(&old_name), &g.id));
             writes.push(records::claim(keys::group_name(&g.name), &g.id, &[]));
         }
@@ -186,7 +193,7 @@ pub async fn delete(store: &dyn Store, key: &str, by_name: bool, now: i64) -> Re
         let graph = store::graph(store).await?;
         let found = graph.groups.values().find(|g| {
             if by_name {
-                g.rec.name == key
+                keys::same_name(&g.rec.name, key)
             } else {
                 g.rec.id == key
             }
@@ -217,7 +224,7 @@ pub async fn read(store: &dyn Store, key: &str, by_name: bool) -> Result<Option<
     let groups = store::groups(store).await?;
     let found = groups.values().find(|g| {
         if by_name {
-            g.rec.name == key
+            keys::same_name(&g.rec.name, key)
         } else {
             g.rec.id == key
         }

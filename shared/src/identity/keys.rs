@@ -43,10 +43,25 @@ pub fn alias(canonical_id: &str, mount_accessor: &str) -> Key {
     Key::new(ENTITIES, format!("{canonical_id}/alias/{mount_accessor}"))
 }
 
-/// The index of entity names: the entity ID a name belongs to.
+/// Whether two entity, group or alias names are the same name: case-insensitively,
+/// as OpenBao's identity store compares them by default (it lowercases names in its
+/// indexes unless configured case-sensitive).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
+/// A name as its indexes key it (see [`same_name`]).
+fn folded(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// The index of entity names: the entity ID a name belongs to (case-insensitive).
 pub fn entity_name(name: &str) -> Key {
     Key::new(
-        format!("identity/entity-name/{}", sha256_hex(name.as_bytes())),
+        format!(
+            "identity/entity-name/{}",
+            sha256_hex(folded(name).as_bytes())
+        ),
         "name",
     )
 }
@@ -60,7 +75,7 @@ pub fn alias_id(id: &str) -> Key {
 /// entities (Vault's `MemDBAliasByFactors`).
 pub fn alias_factor(mount_accessor: &str, name: &str) -> Key {
     // Length-prefixed, so no (accessor, name) pair can spell another's material.
-    let material = format!("{}:{mount_accessor}{name}", mount_accessor.len());
+    let material = format!("{}:{mount_accessor}{}", mount_accessor.len(), folded(name));
     Key::new(
         format!("identity/alias-factor/{}", sha256_hex(material.as_bytes())),
         "alias",
@@ -72,10 +87,13 @@ pub fn group(id: &str) -> Key {
     Key::new(GROUPS, id)
 }
 
-/// The index of group names: the group ID a name belongs to.
+/// The index of group names: the group ID a name belongs to (case-insensitive).
 pub fn group_name(name: &str) -> Key {
     Key::new(
-        format!("identity/group-name/{}", sha256_hex(name.as_bytes())),
+        format!(
+            "identity/group-name/{}",
+            sha256_hex(folded(name).as_bytes())
+        ),
         "name",
     )
 }
@@ -94,6 +112,12 @@ mod tests {
         let long = "x".repeat(100_000);
         assert!(entity_name(&long).pk.len() < 100);
         assert_ne!(entity_name("a/b"), entity_name("a_b"));
+        // Names are one name whatever their case, as OpenBao's default.
+        assert_eq!(entity_name("Deploy-Bot"), entity_name("deploy-bot"));
+        assert_eq!(group_name("GA"), group_name("ga"));
+        assert_eq!(alias_factor("m", "AL1"), alias_factor("m", "al1"));
+        assert_ne!(alias_factor("M", "al1"), alias_factor("m", "al1"));
+        assert!(same_name("Ünïcode", "üNÏCODE") && !same_name("a", "b"));
         assert_ne!(alias_factor("acc", "a\0b"), alias_factor("acc\0a", "b"));
         assert!(!valid_id("a/alias/x"));
         assert!(!valid_id(""));

@@ -424,3 +424,51 @@ async fn an_entity_read_is_one_query_beside_the_groups_query() {
     // The entity with its aliases (one query) and the groups (one query), side by side.
     assert_eq!(s.calls() - before, 2);
 }
+
+/// Found by a fresh user's check (stop 24): names were case-sensitive, so `E1` made a
+/// second entity beside `e1` and lookups missed. OpenBao's identity store compares
+/// entity, group and alias names case-insensitively by default, and so does Sigil.
+#[tokio::test]
+async fn names_are_one_name_whatever_their_case() {
+    let s = MemoryStore::new();
+    let t = table();
+    let a = create(&s, "Deploy-Bot").await;
+    assert_eq!(
+        entities::upsert(&s, &named("deploy-bot"), NOW)
+            .await
+            .unwrap(),
+        Upserted::Updated,
+        "the same entity"
+    );
+    let read = entities::read(&s, "DEPLOY-BOT", true, &t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (&read["id"], &read["name"]),
+        (&json!(a), &json!("deploy-bot"))
+    );
+    let b = create(&s, "other").await;
+    let onto_a = EntityInput {
+        id: Some(b.clone()),
+        ..named("DEPLOY-bot")
+    };
+    assert_eq!(
+        text(entities::upsert(&s, &onto_a, NOW).await.unwrap_err()),
+        "entity name is already in use"
+    );
+    // A rename that only changes case keeps the name's index.
+    let recase = EntityInput {
+        id: Some(b.clone()),
+        ..named("OTHER")
+    };
+    entities::upsert(&s, &recase, NOW).await.unwrap();
+    let read = entities::read(&s, "other", true, &t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((&read["id"], &read["name"]), (&json!(b), &json!("OTHER")));
+    let g = group(&s, "GA", &[]).await;
+    let read = groups::read(&s, "ga", true).await.unwrap().unwrap();
+    assert_eq!(read["id"], json!(g));
+}
