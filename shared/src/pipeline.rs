@@ -338,20 +338,17 @@ fn repeated_query_param(req: &ApiRequest) -> Option<&str> {
         .map(|(_, (k, _))| k.as_str())
 }
 
-/// The keys `r`'s operation prefetches ([`crate::backend::spec::OpSpec::prefetch`]);
-/// none for a route this function does not serve.
+/// The keys `r`'s operation prefetches ([`crate::backend::spec::OpSpec::prefetch`]).
+/// Only asked for a route [`admit_route`] admitted (this function serves it).
 fn prefetch_keys(app: &App, req: &ApiRequest, r: &route::Resolved) -> Vec<crate::store::Key> {
-    match r.op_spec.prefetch {
-        Some(prefetch) if r.function() == app.function => {
-            prefetch(&crate::backend::spec::PrefetchArgs {
-                mount: &r.mount,
-                params: &r.params,
-                req,
-                kv_latest: &app.kv_latest,
-            })
-        }
-        _ => Vec::new(),
-    }
+    r.op_spec.prefetch.map_or_else(Vec::new, |prefetch| {
+        prefetch(&crate::backend::spec::PrefetchArgs {
+            mount: &r.mount,
+            params: &r.params,
+            req,
+            kv_latest: &app.kv_latest,
+        })
+    })
 }
 
 /// Records the resolved route in the audit exchange, then refuses requests this

@@ -13,6 +13,47 @@ pub type Body = Map<String, Value>;
 /// time far from overflow and within what RFC 3339 can print.
 pub const MAX_DURATION_SECS: i64 = 100 * 365 * 86_400;
 
+/// Parses a `TypeKVPairs` field as Vault's `framework` reads it: an object (numbers
+/// and booleans weakly turned into strings: `1`, `"1"`/`"0"`), or a `"k=v"` string or
+/// a list of them (what `bao write ... metadata=team=ci` sends); `""` is no pairs.
+pub fn parse_kv_pairs(v: &Value) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let pair = |p: &str| -> Result<(String, String), String> {
+        match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => Err(format!("invalid key pair {p:?}")),
+        }
+    };
+    let scalar = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_owned()),
+            _ => None,
+        }
+    };
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| {
+                scalar(v)
+                    .map(|v| (k.clone(), v))
+                    .ok_or_else(|| format!("the value of {k:?} is not a string"))
+            })
+            .collect(),
+        Value::String(s) if s.is_empty() => Ok(std::collections::BTreeMap::new()),
+        Value::String(s) => pair(s).map(|p| std::collections::BTreeMap::from([p])),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                scalar(i)
+                    .ok_or_else(|| "a list item is not a string".to_owned())
+                    .and_then(|s| pair(&s))
+            })
+            .collect(),
+        _ => Err("expected an object of strings or a list of \"key=value\" strings".into()),
+    }
+}
+
 /// Parses a duration as Vault does: an integer (seconds), or a string of number-unit
 /// pairs with units `s`, `m`, `h`, `d` (e.g. `90s`, `15m`, `1h30m`, `7d`), or a bare
 /// integer string. Returns seconds. Negative durations and durations over

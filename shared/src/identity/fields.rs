@@ -64,58 +64,13 @@ pub fn metadata(
     field: &str,
     what: &str,
 ) -> Result<Option<BTreeMap<String, String>>, ApiError> {
-    let Some(m) = kv_pairs(body, field)
-        .map_err(|e| ApiError::bad(format!("failed to parse {field}: {e}")))?
-    else {
-        return Ok(None);
+    let m = match body.get(field) {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(v) => crate::http::params::parse_kv_pairs(v)
+            .map_err(|e| ApiError::bad(format!("failed to parse {field}: {e}")))?,
     };
     check_metadata(&m).map_err(|e| ApiError::bad(format!("invalid {what} metadata: {e}")))?;
     Ok(Some(m))
-}
-
-/// A `TypeKVPairs` field as Vault's `framework` reads it (`None` when absent): an
-/// object (numbers and booleans weakly turned into strings: `1`, `"1"`/`"0"`), or a
-/// `"k=v"` string or a list of them (what `bao write ... metadata=team=ci` sends).
-fn kv_pairs(body: &Body, field: &str) -> Result<Option<BTreeMap<String, String>>, String> {
-    use serde_json::Value;
-    let pair = |p: &str| -> Result<(String, String), String> {
-        match p.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-            _ => Err(format!("invalid key pair {p:?}")),
-        }
-    };
-    let scalar = |v: &Value| -> Option<String> {
-        match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_owned()),
-            _ => None,
-        }
-    };
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| {
-                scalar(v)
-                    .map(|v| (k.clone(), v))
-                    .ok_or_else(|| format!("the value of {k:?} is not a string"))
-            })
-            .collect::<Result<_, _>>()
-            .map(Some),
-        Some(Value::String(s)) if s.is_empty() => Ok(Some(BTreeMap::new())),
-        Some(Value::String(s)) => pair(s).map(|p| Some(BTreeMap::from([p]))),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| {
-                scalar(i)
-                    .ok_or_else(|| "a list item is not a string".to_owned())
-                    .and_then(|s| pair(&s))
-            })
-            .collect::<Result<_, _>>()
-            .map(Some),
-        Some(_) => Err("expected an object of strings or a list of \"key=value\" strings".into()),
-    }
 }
 
 /// The `policies` of a request (`None` when absent): lowercased, duplicates removed
