@@ -51,26 +51,36 @@ pub struct App {
 
 impl App {
     /// An app on in-memory ports and fakes (unit tests, benchmarks): `store`, a keyring
-    /// over it with a fake KMS, fake IAM, STS and caller identity, no lease revokers,
-    /// no failpoints, and verification keys from an empty in-memory source. Override
+    /// over it with a fake KMS, fake IAM, STS and caller identity, no lease revokers
+    /// (the transit rotation job only), no failpoints, and verification keys from an
+    /// empty in-memory source. Override
     /// fields with struct update syntax (`App { keyring, ..App::in_memory(...) }`).
     pub fn in_memory(
         function: Function,
         store: Arc<crate::store::memory::MemoryStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let keyring = Arc::new(Keyring::new(
+            store.clone(),
+            Arc::new(crate::kms::FakeKms::new()),
+            "memory",
+        ));
+        let transit = Arc::new(crate::transit::KeyCache::new());
+        let revokers = Revokers::new().with_due(
+            crate::transit::auto_rotate::PK_PREFIX,
+            Arc::new(crate::transit::auto_rotate::AutoRotate::new(
+                keyring.clone(),
+                transit.clone(),
+            )),
+        );
         Self {
             function,
             config: Config::default(),
-            keyring: Arc::new(Keyring::new(
-                store.clone(),
-                Arc::new(crate::kms::FakeKms::new()),
-                "memory",
-            )),
+            keyring,
             store,
             clock,
             acl_cache: Arc::new(AclCache::new()),
-            revokers: Arc::new(Revokers::new()),
+            revokers: Arc::new(revokers),
             aws: Arc::new(crate::aws_engine::clients::EngineClients::fixed(
                 Arc::new(crate::aws_engine::iam::FakeIam::new()),
                 Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
@@ -86,7 +96,7 @@ impl App {
                 &Config::default(),
             ))),
             kv_latest: Arc::new(crate::kv::LatestVersions::new()),
-            transit: Arc::new(crate::transit::KeyCache::new()),
+            transit,
         }
     }
 

@@ -772,13 +772,21 @@ pub trait Revoker: Send + Sync {
     async fn revoke(&self, lease: &Lease) -> Result<(), RevokeError>;
 }
 
-/// The engines' revokers, by lease kind.
+/// The engines' hooks the sweeper and the lease routes call: revokers by lease kind,
+/// and the engines' due-time jobs ([`crate::due`]: scheduled rotations), which the
+/// sweeper runs from the same index walk as expired leases.
 #[derive(Clone, Default)]
-pub struct Revokers(BTreeMap<String, std::sync::Arc<dyn Revoker>>);
+pub struct Revokers {
+    by_kind: BTreeMap<String, std::sync::Arc<dyn Revoker>>,
+    due: crate::due::DueJobs,
+}
 
 impl std::fmt::Debug for Revokers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.keys()).finish()
+        f.debug_struct("Revokers")
+            .field("kinds", &self.by_kind.keys().collect::<Vec<_>>())
+            .field("due", &self.due)
+            .finish()
     }
 }
 
@@ -790,8 +798,23 @@ impl Revokers {
 
     /// Adds the revoker of leases of `kind`.
     pub fn with(mut self, kind: &str, revoker: std::sync::Arc<dyn Revoker>) -> Self {
-        self.0.insert(kind.to_owned(), revoker);
+        self.by_kind.insert(kind.to_owned(), revoker);
         self
+    }
+
+    /// Adds the due-time job of items whose partition key starts with `pk_prefix`.
+    pub fn with_due(
+        mut self,
+        pk_prefix: &str,
+        job: std::sync::Arc<dyn crate::due::DueJob>,
+    ) -> Self {
+        self.due = self.due.with(pk_prefix, job);
+        self
+    }
+
+    /// The engines' due-time jobs.
+    pub fn due(&self) -> &crate::due::DueJobs {
+        &self.due
     }
 
     /// Revokes `lease`: the engine first, then the record (last, so a failure leaves a
@@ -859,7 +882,7 @@ impl Revokers {
             Err(e) if e.is_condition() => return Ok(Revocation::Skipped),
             Err(e) => return Err(RevokeOutcome::Store(e)),
         }
-        let result = match self.0.get(&lease.kind) {
+        let result = match self.by_kind.get(&lease.kind) {
             Some(r) => r.revoke(lease).await,
             None => Err(RevokeError(format!(
                 "no engine for lease kind {:?}",

@@ -49,7 +49,9 @@ pub struct SweepReport {
     pub wrappings: u64,
     /// Expired (or abandoned pending) leases revoked.
     pub leases: u64,
-    /// Index entries that were already gone or no longer expired.
+    /// Due-time jobs run ([`crate::due`]: transit keys rotated on schedule).
+    pub due_jobs: u64,
+    /// Index entries that were already gone or no longer expired (or due).
     pub skipped: u64,
     /// Removals that failed (retried next run).
     pub failed: u64,
@@ -100,6 +102,8 @@ enum Outcome {
     Lease,
     /// The revocation failed and the lease became irrevocable (it left the index).
     Irrevocable,
+    /// An engine's due-time job ran.
+    Due,
     Skipped,
 }
 
@@ -176,6 +180,12 @@ async fn remove(
             Outcome::Skipped
         });
     }
+    if let Some(job) = revokers.due().find(&key) {
+        return Ok(match job.run(store, &key, now).await? {
+            crate::due::DueOutcome::Ran => Outcome::Due,
+            crate::due::DueOutcome::Skipped => Outcome::Skipped,
+        });
+    }
     Ok(Outcome::Skipped)
 }
 
@@ -237,6 +247,7 @@ pub async fn sweep(
                         Ok(Outcome::Wrapping) => report.wrappings += 1,
                         Ok(Outcome::Lease) => report.leases += 1,
                         Ok(Outcome::Irrevocable) => report.irrevocable += 1,
+                        Ok(Outcome::Due) => report.due_jobs += 1,
                         Ok(Outcome::Skipped) => report.skipped += 1,
                         Err(e) => {
                             tracing::warn!(error = %e, "sweep removal failed; retried next run");
@@ -322,6 +333,7 @@ pub async fn sweep(
         skipped = report.skipped,
         failed = report.failed,
         irrevocable = report.irrevocable,
+        due_jobs = report.due_jobs,
         queries = report.queries,
         cursor_hour = report.cursor_hour,
         mount_items = report.mount_items,

@@ -5,6 +5,7 @@
 //! at rest; a warm operation makes no KMS call; a disabled mount's keys are swept.
 
 use serde_json::{Value, json};
+use sigil::clock::Clock;
 use sigil::route::Function;
 use sigil_tests::{Fixture, request, unique};
 
@@ -55,6 +56,14 @@ impl Mount<'_> {
             .await;
         assert_eq!(s, status, "POST {op}: {b}");
         b
+    }
+
+    /// The ciphertext of base64 `plain` under key `key` (created if missing).
+    async fn encrypt(&self, key: &str, plain: &str) -> String {
+        let b = self
+            .post(&format!("encrypt/{key}"), json!({"plaintext": plain}), 200)
+            .await;
+        b["data"]["ciphertext"].as_str().unwrap().to_owned()
     }
 }
 
@@ -188,15 +197,7 @@ async fn rotation_min_decryption_version_and_rewrap() {
     let v1 = b["data"]["ciphertext"].as_str().unwrap().to_owned();
     assert!(v1.starts_with("vault:v1:"), "{v1}");
     tm.post("keys/orders/rotate", json!({}), 200).await;
-    let b = tm
-        .post("encrypt/orders", json!({"plaintext": plain}), 200)
-        .await;
-    assert!(
-        b["data"]["ciphertext"]
-            .as_str()
-            .unwrap()
-            .starts_with("vault:v2:")
-    );
+    assert!(tm.encrypt("orders", &plain).await.starts_with("vault:v2:"));
     // Old versions still decrypt.
     let b = tm
         .post("decrypt/orders", json!({"ciphertext": v1}), 200)
@@ -996,4 +997,68 @@ async fn concurrent_first_reads_of_the_wrapping_key_give_one_key() {
         .collect();
     assert_eq!(wrapping.len(), 1, "exactly one stored wrapping key");
     assert_eq!(tm.wrapping_key().await, reads[0]);
+}
+
+/// `auto_rotate_period`: the key is on the real expiry index (DynamoDB Local's GSI) at
+/// its next rotation, with no TTL; the sweeper rotates it once its time has passed,
+/// once however often it runs; old ciphertext still decrypts.
+#[tokio::test]
+async fn keys_rotate_automatically_on_their_period() {
+    let (mut f, clock) = Fixture::manual().await;
+    // An admin token that outlives the hours the clock moves.
+    let app = f.app(Function::Admin);
+    let admin =
+        sigil::bootstrap::admin_token(app.store.as_ref(), app.limits(), 86_400, clock.now())
+            .await
+            .unwrap();
+    f.admin = secrecy::ExposeSecret::expose_secret(&admin.token).to_owned();
+    let tm = transit(&f).await;
+    let b = tm
+        .post("keys/auto", json!({"auto_rotate_period": "1h"}), 200)
+        .await;
+    assert_eq!(b["data"]["auto_rotate_period"], 3600);
+    tm.post("keys/manual", json!({}), 200).await;
+    let plain = b64(b"rotate me");
+    let b = tm
+        .post("encrypt/auto", json!({"plaintext": plain}), 200)
+        .await;
+    let v1 = b["data"]["ciphertext"].as_str().unwrap().to_owned();
+    let item = f
+        .scan()
+        .await
+        .into_iter()
+        .find(|i| {
+            i["pk"].as_s().unwrap().starts_with("transit/") && i["sk"].as_s().unwrap() == "auto"
+        })
+        .unwrap();
+    let due: i64 = item["exp_at"].as_n().unwrap().parse().unwrap();
+    assert_eq!(due, clock.now() + 3600);
+    assert!(
+        !item.contains_key("ttl"),
+        "a due item is never deleted by the table's TTL"
+    );
+
+    let r = f.sweep().await;
+    assert_eq!(r.due_jobs, 0, "not due yet");
+    clock.advance(3601);
+    let r = f.sweep().await;
+    assert_eq!(r.due_jobs, 1);
+    assert_eq!(f.sweep().await.due_jobs, 0, "rotated once");
+    let (_, b) = tm.get("keys/auto").await;
+    assert_eq!(b["data"]["latest_version"], 2);
+    let (_, b) = tm.get("keys/manual").await;
+    assert_eq!(b["data"]["latest_version"], 1, "no period, no rotation");
+    assert!(tm.encrypt("auto", &plain).await.starts_with("vault:v2:"));
+    let b = tm
+        .post("decrypt/auto", json!({"ciphertext": v1}), 200)
+        .await;
+    assert_eq!(b["data"]["plaintext"], plain);
+
+    // A period of 0 takes the key off the schedule.
+    tm.post("keys/auto/config", json!({"auto_rotate_period": 0}), 200)
+        .await;
+    clock.advance(2 * 3600);
+    assert_eq!(f.sweep().await.due_jobs, 0);
+    let (_, b) = tm.get("keys/auto").await;
+    assert_eq!(b["data"]["latest_version"], 2);
 }

@@ -232,7 +232,7 @@ async fn config_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             .transpose()?,
     };
     let (rec, done) = keys(c)
-        .update(name, |p| {
+        .update(name, c.now, |p| {
             let done = p.configure(&change)?;
             Ok((done.changed, done))
         })
@@ -252,7 +252,7 @@ async fn rotate_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 async fn trim_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let min = request::int(c.body, "min_available_version")?;
     let (rec, _) = keys(c)
-        .update(name(c)?, |p| Ok((true, p.trim(min)?)))
+        .update(name(c)?, c.now, |p| Ok((true, p.trim(min)?)))
         .await?
         .ok_or_else(|| ApiError::bad("invalid key name"))?;
     Ok(key_reply(&rec, Vec::new()))

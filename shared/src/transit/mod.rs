@@ -7,6 +7,8 @@
 //! - [`key_type`]: types and what each supports;
 //! - [`policy`]: a key's options and versions, and Vault's rules on them;
 //! - [`material`]: one version's secret material (generate, serialize, parse);
+//! - [`auto_rotate`]: the sweeper's job rotating keys whose `auto_rotate_period`
+//!   passed;
 //! - [`storage`]: keys in the table, every version sealed under the keyring, and
 //!   the per-process cache of opened versions (no KMS call when warm);
 //! - [`ciphertext`], [`b64`]: the `vault:vN:` format and Go's base64;
@@ -18,6 +20,7 @@
 //! engine and its differences from Vault.
 
 pub mod aead;
+pub mod auto_rotate;
 pub mod b64;
 pub mod ciphertext;
 pub mod digest;

@@ -224,6 +224,18 @@ impl KeyPolicy {
         }
     }
 
+    /// When the key is next rotated automatically (Unix seconds): the newest
+    /// version's creation time plus `auto_rotate_period`, as OpenBao's periodic check
+    /// (`rotateIfRequired`); `None` when the period is 0 or the key is imported
+    /// without `allow_rotation`.
+    pub fn next_rotation(&self) -> Option<i64> {
+        if self.auto_rotate_period <= 0 || (self.imported && !self.imported_allow_rotation) {
+            return None;
+        }
+        let created = self.versions.get(&self.latest_version)?.created;
+        Some(created.saturating_add(self.auto_rotate_period))
+    }
+
     /// Adds the next version (rotation); returns its number.
     pub fn push_version(&mut self, meta: VersionMeta) -> u32 {
         self.latest_version += 1;

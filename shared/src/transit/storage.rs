@@ -18,12 +18,18 @@
 //! The mount's BYOK wrapping key is stored the same way under its own prefix
 //! ([`wrapping_storage`]).
 //!
+//! A key with an `auto_rotate_period` is on the expiry index as due at its next
+//! rotation ([`crate::due`]; [`KeyPolicy::next_rotation`], never earlier than the
+//! write): every write of the item rewrites that time, and the sweeper's
+//! [`AutoRotate`] job rotates the key once it has passed.
+//!
 //! A key's item must fit DynamoDB's 400 KB: about 3,000 AES versions or 120 RSA-4096
 //! ones; a rotation that would pass it is refused until old versions are trimmed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use crate::due::due_attrs;
 use crate::keyring::{Keyring, Sealed};
 use crate::store::{
     Cond, ITEM_MAX_BYTES, Item, ItemExt, Key, Query, Store, StoreError, Value, Write, item_size,
@@ -169,7 +175,8 @@ impl Record {
         })
     }
 
-    fn to_item(&self, storage: &str) -> Result<Item> {
+    /// The stored item as written at `now` (Unix seconds; the earliest due time).
+    fn to_item(&self, storage: &str, now: i64) -> Result<Item> {
         let mut item = new_item(&key(storage, &self.policy.name));
         let policy = serde_json::to_string(&self.policy)
             .map_err(|_| TransitError::Internal("policy encoding"))?;
@@ -185,6 +192,10 @@ impl Record {
             .collect();
         item.insert(A_SEALED.into(), Value::M(sealed));
         item.insert(A_REV.into(), Value::N(self.rev));
+        if let Some(due) = self.policy.next_rotation() {
+            let pk = partition(storage);
+            item.extend(due_attrs(&pk, due.max(now)).map(|(a, v)| (a.to_owned(), v)));
+        }
         if item_size(&item) > ITEM_MAX_BYTES - 1024 {
             return Err(TransitError::invalid(format!(
                 "key {} has too many versions to store another: trim old versions (keys/{}/trim) first",
@@ -332,7 +343,7 @@ impl Keys<'_> {
             rev: 1,
         };
         let write = Write::Put {
-            item: rec.to_item(self.storage)?,
+            item: rec.to_item(self.storage, now)?,
             cond: Some(Cond::NotExists),
         };
         match self.store.write(write).await {
@@ -353,11 +364,11 @@ impl Keys<'_> {
 
     /// Replaces the stored key with `rec` if its revision is still the one read.
     /// `false` when another writer changed it first.
-    async fn replace(&self, rec: &Record) -> Result<bool> {
+    async fn replace(&self, rec: &Record, now: i64) -> Result<bool> {
         let mut next = rec.clone();
         next.rev += 1;
         let write = Write::Put {
-            item: next.to_item(self.storage)?,
+            item: next.to_item(self.storage, now)?,
             cond: Some(Cond::Eq(A_REV, Value::N(rec.rev))),
         };
         match self.store.write(write).await {
@@ -367,12 +378,13 @@ impl Keys<'_> {
         }
     }
 
-    /// Applies `change` to key `name` and stores it, retrying on races; `None` when
-    /// the key does not exist. `change` may refuse with Vault's error; what it returns
-    /// is handed back with the stored key.
+    /// Applies `change` to key `name` and stores it at `now` (Unix seconds), retrying
+    /// on races; `None` when the key does not exist. `change` may refuse with Vault's
+    /// error; what it returns is handed back with the stored key.
     pub async fn update<T>(
         &self,
         name: &str,
+        now: i64,
         mut change: impl FnMut(&mut KeyPolicy) -> Result<(bool, T)>,
     ) -> Result<Option<(Record, T)>> {
         for attempt in 0..RETRIES {
@@ -385,7 +397,7 @@ impl Keys<'_> {
             }
             let kept = &rec.policy.versions;
             rec.sealed.retain(|v, _| kept.contains_key(v));
-            if self.replace(&rec).await? {
+            if self.replace(&rec, now).await? {
                 rec.rev += 1;
                 return Ok(Some((rec, out)));
             }
@@ -396,20 +408,38 @@ impl Keys<'_> {
 
     /// Adds a new version to key `name` (rotation); `None` when it does not exist.
     pub async fn rotate(&self, name: &str, now: i64) -> Result<Option<Record>> {
+        self.rotate_when(name, now, |p| {
+            if p.imported && !p.imported_allow_rotation {
+                return Err(TransitError::invalid(format!(
+                    "imported key {name} does not allow rotation within Vault"
+                )));
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Adds a new version to key `name` if `wanted` says so of the key as read (asked
+    /// again on each attempt, so a rotation racing another decides on the winner's
+    /// key); `None` when the key does not exist or `wanted` declined.
+    pub async fn rotate_when(
+        &self,
+        name: &str,
+        now: i64,
+        wanted: impl Fn(&KeyPolicy) -> Result<bool>,
+    ) -> Result<Option<Record>> {
         for attempt in 0..RETRIES {
             let Some(mut rec) = self.read(name).await? else {
                 return Ok(None);
             };
-            if rec.policy.imported && !rec.policy.imported_allow_rotation {
-                return Err(TransitError::invalid(format!(
-                    "imported key {name} does not allow rotation within Vault"
-                )));
+            if !wanted(&rec.policy)? {
+                return Ok(None);
             }
             let v = rec.policy.latest_version + 1;
             let (meta, sealed, material) = self.new_version(&rec.policy, v, now).await?;
             rec.policy.push_version(meta);
             rec.sealed.insert(v, sealed);
-            if self.replace(&rec).await? {
+            if self.replace(&rec, now).await? {
                 rec.rev += 1;
                 self.remember(&rec.policy, v, &rec.sealed[&v], material);
                 return Ok(Some(rec));
@@ -559,7 +589,7 @@ mod tests {
         assert_eq!(r.policy.latest_version, 2);
         assert!(keys.rotate("none", 5).await.unwrap().is_none());
         let (r, _) = keys
-            .update("a", |p| {
+            .update("a", 6, |p| {
                 p.deletion_allowed = true;
                 Ok((true, ()))
             })

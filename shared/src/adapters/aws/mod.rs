@@ -340,6 +340,7 @@ pub fn app_with(
         Arc::new(SdkClientFactory::new(sdk, counter)),
         crate::aws_engine::clients::REFRESH,
     ));
+    let transit = Arc::new(crate::transit::KeyCache::new());
     let revokers = crate::lease::Revokers::new()
         .with(
             crate::aws_engine::revoke::KIND_IAM_USER,
@@ -348,6 +349,13 @@ pub fn app_with(
         .with(
             crate::aws_engine::sts::KIND_STS,
             Arc::new(crate::aws_engine::sts::StsRevoker),
+        )
+        .with_due(
+            crate::transit::auto_rotate::PK_PREFIX,
+            Arc::new(crate::transit::auto_rotate::AutoRotate::new(
+                keyring.clone(),
+                transit.clone(),
+            )),
         );
     App {
         function,
@@ -368,7 +376,7 @@ pub fn app_with(
             crate::mounts::initial_table(&config),
         )),
         kv_latest: Arc::new(crate::kv::LatestVersions::new()),
-        transit: Arc::new(crate::transit::KeyCache::new()),
+        transit,
         config,
     }
 }
