@@ -8,11 +8,20 @@
 //! engine roles, a deny, and three `+` rules, two of which share their literal prefix
 //! with every other team's (`secret/data/+/team-N/config`, `kv/+/team-N/*`) so a lookup
 //! under `secret/data/` has 100 `+` candidates to rule out: the worst case for the index.
+//!
+//! Templated policies (issue: under 2 µs to evaluate 100 policies): the same 100
+//! policies with two identity-templated rules each, resolved for one entity; measured
+//! are resolution plus compilation (once per entity and policy cache TTL) and a warm
+//! request's whole evaluation through the function's `AclCache` (cache lookup by the
+//! token's 100 policy names and entity, then the path).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use sigil::policies::{AclCache, StoredPolicy};
+use sigil::policy::template::{Identity, IdentityAlias};
 use sigil::policy::{Acl, Capability, Policy, parse};
+use sigil::store::memory::MemoryStore;
 
 const POLICIES: usize = 100;
 
@@ -72,6 +81,83 @@ fn policies() -> Vec<Policy> {
         .collect()
 }
 
+/// A team's policy with two templated rules added.
+fn templated_text(team: usize) -> String {
+    format!(
+        "{}path \"secret/data/ci/{{{{identity.entity.aliases.auth_jwt_1a2b.metadata.repository}}}}/*\" {{\n  capabilities = [\"read\"]\n}}\npath \"secret/data/people/{{{{identity.entity.name}}}}/team-{team}/*\" {{\n  capabilities = [\"read\", \"update\"]\n}}\n",
+        policy_text(team)
+    )
+}
+
+fn identity() -> Identity {
+    Identity {
+        entity_id: "6f0c8a51-7a52-4a2b-9c1e-0d6b3c2f9a10".into(),
+        entity_name: "ci-octo-app".into(),
+        aliases: vec![IdentityAlias {
+            mount_accessor: "auth_jwt_1a2b".into(),
+            name: "repo:octo-org/app:ref:refs/heads/main".into(),
+            metadata: [("repository".to_owned(), "octo-org/app".to_owned())].into(),
+            ..IdentityAlias::default()
+        }],
+        ..Identity::default()
+    }
+}
+
+fn bench_templated(c: &mut Criterion) {
+    let set: Vec<Policy> = (0..POLICIES)
+        .map(|team| parse(&format!("team-{team}"), &templated_text(team)).expect("parses"))
+        .collect();
+    let who = identity();
+    c.bench_function(
+        "policy/templated resolve + compile 100 policies x 22 rules",
+        |b| {
+            b.iter(|| {
+                let resolved: Vec<Policy> =
+                    set.iter().map(|p| p.resolve(Some(&who), true)).collect();
+                let refs: Vec<&Policy> = resolved.iter().collect();
+                Acl::new(black_box(&refs))
+            });
+        },
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let store = MemoryStore::new();
+    let names: Vec<String> = (0..POLICIES).map(|t| format!("team-{t}")).collect();
+    rt.block_on(async {
+        for (team, name) in names.iter().enumerate() {
+            let stored = StoredPolicy {
+                text: templated_text(team),
+                allow_slashes_in_identity_templates: true,
+            };
+            sigil::policies::write(&store, name, &stored, 0)
+                .await
+                .expect("write");
+        }
+    });
+    let cache = AclCache::new();
+    let mut sorted = names.clone();
+    sorted.sort();
+    let path = "secret/data/ci/octo-org/app/deploy-key";
+    let acl = rt
+        .block_on(cache.acl_for(&store, &sorted, Some(&who), 0, 3600))
+        .expect("acl");
+    assert!(acl.allows(path, Capability::Read));
+    assert!(!acl.allows("secret/data/ci/octo-org/other/deploy-key", Capability::Read));
+    c.bench_function(
+        "policy/templated warm request: AclCache::acl_for + capabilities",
+        |b| {
+            b.iter(|| {
+                let acl = rt
+                    .block_on(cache.acl_for(&store, black_box(&sorted), Some(&who), 1, 3600))
+                    .expect("acl");
+                acl.capabilities(black_box(path))
+            });
+        },
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let set = policies();
     let refs: Vec<&Policy> = set.iter().collect();
@@ -104,5 +190,5 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_templated);
 criterion_main!(benches);

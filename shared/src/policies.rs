@@ -2,18 +2,26 @@
 //! function's cache of compiled ACLs.
 //!
 //! Items: partition `sys/policies`, sort key = policy name, attribute `text` (the policy
-//! as written, HCL or JSON) and `updated_at`. The built-in `default` policy applies
-//! until a stored `default` replaces it; `root` is reserved and grants everything.
+//! as written, HCL or JSON), `updated_at` and, when set,
+//! `allow_slashes_in_identity_templates`. The built-in `default` policy applies until a
+//! stored `default` replaces it; `root` is reserved and grants everything.
 //!
 //! A function compiles the ACL of a token's policy set once and keeps it for
 //! [`crate::config::Config::policy_cache_ttl`] seconds (default 30), so an updated or
 //! deleted policy takes effect everywhere within that time (at once in the function
-//! that wrote it). Refreshing a set is one `get_many` round trip.
+//! that wrote it). Refreshing a set is one `get_many` round trip. A set holding
+//! identity templates ([`crate::policy::template`]) is compiled once per entity from
+//! the same read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// The cache's hasher: a request hashes its token's policy names (up to hundreds), so
+/// SipHash's cost shows; foldhash is seeded per process.
+use foldhash::fast::RandomState;
+
 use crate::error::ApiError;
+use crate::policy::template::Identity;
 use crate::policy::{
     self, Acl, DEFAULT_POLICY, DEFAULT_POLICY_NAME, Policy, RESPONSE_WRAPPING_POLICY,
     RESPONSE_WRAPPING_POLICY_NAME, ROOT_POLICY_NAME,
@@ -23,6 +31,7 @@ use crate::store::{ItemExt, Key, Query, Store, Value, Write, new_item, query_sor
 const PK: &str = "sys/policies";
 const A_TEXT: &str = "text";
 const A_UPDATED: &str = "updated_at";
+const A_SLASHES: &str = "allow_slashes_in_identity_templates";
 
 fn key(name: &str) -> Key {
     Key::new(PK, name)
@@ -38,20 +47,43 @@ pub fn valid_name(name: &str) -> bool {
         })
 }
 
-/// A policy's text: stored, or built in for `default` and `response-wrapping`. `None`
-/// when it does not exist.
-pub async fn read(store: &dyn Store, name: &str) -> Result<Option<String>, ApiError> {
+/// A policy as stored: its text and OpenBao's templating option.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredPolicy {
+    /// The policy as written (HCL or JSON).
+    pub text: String,
+    /// `allow_slashes_in_identity_templates`: a templated value may hold `/` (each
+    /// segment still checked, [`crate::policy::template::check_value`]).
+    pub allow_slashes_in_identity_templates: bool,
+}
+
+/// A policy: stored, or built in for `default` and `response-wrapping`. `None` when it
+/// does not exist.
+pub async fn read(store: &dyn Store, name: &str) -> Result<Option<StoredPolicy>, ApiError> {
+    let built_in = |text: &str| {
+        Some(StoredPolicy {
+            text: text.to_owned(),
+            ..StoredPolicy::default()
+        })
+    };
     if name == ROOT_POLICY_NAME {
-        return Ok(Some(String::new()));
+        return Ok(built_in(""));
     }
     if name == RESPONSE_WRAPPING_POLICY_NAME {
-        return Ok(Some(RESPONSE_WRAPPING_POLICY.to_owned()));
+        return Ok(built_in(RESPONSE_WRAPPING_POLICY));
     }
     let stored = store.get(&key(name)).await?;
     Ok(match stored {
-        Some(item) => Some(item.s(A_TEXT)?.to_owned()),
-        None if name == DEFAULT_POLICY_NAME => Some(DEFAULT_POLICY.to_owned()),
+        Some(item) => Some(from_item(&item)?),
+        None if name == DEFAULT_POLICY_NAME => built_in(DEFAULT_POLICY),
         None => None,
+    })
+}
+
+fn from_item(item: &crate::store::Item) -> Result<StoredPolicy, ApiError> {
+    Ok(StoredPolicy {
+        text: item.s(A_TEXT)?.to_owned(),
+        allow_slashes_in_identity_templates: item.flag(A_SLASHES)?,
     })
 }
 
@@ -80,7 +112,12 @@ pub async fn missing(store: &dyn Store, names: &[String]) -> Result<Vec<String>,
 
 /// Stores a policy after parsing it: 400 with the parser's line and reason when it is
 /// invalid (nothing is written); 400 for `root`.
-pub async fn write(store: &dyn Store, name: &str, text: &str, now: i64) -> Result<(), ApiError> {
+pub async fn write(
+    store: &dyn Store,
+    name: &str,
+    policy: &StoredPolicy,
+    now: i64,
+) -> Result<(), ApiError> {
     if !valid_name(name) {
         return Err(ApiError::bad(
             "invalid policy name: use lowercase letters, digits, '-', '_', '.', '@'",
@@ -89,10 +126,14 @@ pub async fn write(store: &dyn Store, name: &str, text: &str, now: i64) -> Resul
     if name == ROOT_POLICY_NAME || name == RESPONSE_WRAPPING_POLICY_NAME {
         return Err(ApiError::bad(format!("cannot update {name:?} policy")));
     }
-    policy::parse(name, text).map_err(|e| ApiError::bad(format!("failed to parse policy: {e}")))?;
+    policy::parse(name, &policy.text)
+        .map_err(|e| ApiError::bad(format!("failed to parse policy: {e}")))?;
     let mut item = new_item(&key(name));
-    item.insert(A_TEXT.into(), Value::S(text.to_owned()));
+    item.insert(A_TEXT.into(), Value::S(policy.text.clone()));
     item.insert(A_UPDATED.into(), Value::N(now));
+    if policy.allow_slashes_in_identity_templates {
+        item.insert(A_SLASHES.into(), Value::Bool(true));
+    }
     store.write(Write::Put { item, cond: None }).await?;
     Ok(())
 }
@@ -123,15 +164,24 @@ pub async fn list(store: &dyn Store) -> Result<Vec<String>, ApiError> {
     Ok(names)
 }
 
-struct Cached {
-    acl: Arc<Acl>,
+/// One policy set: its ACL, or, when the set holds templated policies, the parsed
+/// policies and an ACL per entity resolved from them.
+struct CachedSet {
     fetched_at: i64,
+    /// The ACL for every caller (a set without templates).
+    shared: Option<Arc<Acl>>,
+    /// The set's parsed policies with their `allow_slashes_in_identity_templates`
+    /// (a templated set), resolved per entity on demand.
+    templated: Vec<(Policy, bool)>,
+    /// Resolved ACLs by entity ID (`""`: a token without entity).
+    by_entity: HashMap<String, Arc<Acl>, RandomState>,
 }
 
-/// Each function's cache of compiled ACLs, by policy set.
+/// Each function's cache of compiled ACLs, by policy set (and by entity for sets with
+/// templated policies).
 #[derive(Default)]
 pub struct AclCache {
-    entries: Mutex<HashMap<Vec<String>, Cached>>,
+    entries: Mutex<HashMap<Vec<String>, CachedSet, RandomState>>,
 }
 
 impl std::fmt::Debug for AclCache {
@@ -142,6 +192,8 @@ impl std::fmt::Debug for AclCache {
 
 /// Most policy sets one function keeps compiled.
 const MAX_CACHED_SETS: usize = 1024;
+/// Most entities' ACLs one templated policy set keeps.
+const MAX_ENTITIES_PER_SET: usize = 4096;
 
 impl AclCache {
     /// An empty cache.
@@ -156,9 +208,8 @@ impl AclCache {
         }
     }
 
-    /// The ACL of a token's policies (sorted names), compiled from the stored texts no
-    /// older than `ttl` seconds. Unknown names are ignored, as in Vault; a stored policy
-    /// that no longer parses is skipped and logged.
+    /// The ACL of a token's policies (sorted names) for a token without entity:
+    /// [`AclCache::acl_for`] with no identity.
     pub async fn acl(
         &self,
         store: &dyn Store,
@@ -166,57 +217,128 @@ impl AclCache {
         now: i64,
         ttl: i64,
     ) -> Result<Arc<Acl>, ApiError> {
+        self.acl_for(store, names, None, now, ttl).await
+    }
+
+    /// The ACL of a token's policies (sorted names) for the token's `identity` (its
+    /// entity, aliases and groups; `None`: no entity), compiled from the stored texts
+    /// no older than `ttl` seconds. Unknown names are ignored, as in Vault; a stored
+    /// policy that no longer parses is skipped and logged. Templated policies are
+    /// resolved per entity ([`Policy::resolve`]): a set's ACL is shared by every
+    /// caller unless it holds templates, then kept per entity ID, so a change to an
+    /// entity's metadata, aliases or groups applies within `ttl` as a policy change
+    /// does.
+    pub async fn acl_for(
+        &self,
+        store: &dyn Store,
+        names: &[String],
+        identity: Option<&Identity>,
+        now: i64,
+        ttl: i64,
+    ) -> Result<Arc<Acl>, ApiError> {
         if names.iter().any(|n| n == ROOT_POLICY_NAME) {
             return Ok(Arc::new(Acl::root()));
         }
-        if let Ok(m) = self.entries.lock()
-            && let Some(c) = m.get(names).filter(|c| now - c.fetched_at < ttl)
+        let entity = identity.map_or("", |i| i.entity_id.as_str());
+        if let Ok(mut m) = self.entries.lock()
+            && let Some(set) = m.get_mut(names).filter(|c| now - c.fetched_at < ttl)
         {
-            return Ok(c.acl.clone());
-        }
-        let keys: Vec<Key> = names.iter().map(|n| key(n)).collect();
-        let items = if keys.is_empty() {
-            Vec::new()
-        } else {
-            store.get_many(&keys).await?
-        };
-        let mut parsed: Vec<Policy> = Vec::with_capacity(names.len());
-        for (name, item) in names.iter().zip(items) {
-            let text = match &item {
-                // Built in and immutable: what a stored item says does not count.
-                _ if name == RESPONSE_WRAPPING_POLICY_NAME => RESPONSE_WRAPPING_POLICY.to_owned(),
-                Some(i) => i.s(A_TEXT)?.to_owned(),
-                None if name == DEFAULT_POLICY_NAME => DEFAULT_POLICY.to_owned(),
-                None => continue,
-            };
-            match policy::parse(name, &text) {
-                Ok(p) => parsed.push(p),
-                Err(e) => {
-                    tracing::error!(policy = %name, error = %e, "stored policy does not parse; ignored")
-                }
+            if let Some(acl) = &set.shared {
+                return Ok(acl.clone());
             }
+            if let Some(acl) = set.by_entity.get(entity) {
+                return Ok(acl.clone());
+            }
+            let acl = Arc::new(resolved_acl(&set.templated, identity));
+            if set.by_entity.len() >= MAX_ENTITIES_PER_SET {
+                set.by_entity.clear();
+            }
+            set.by_entity.insert(entity.to_owned(), acl.clone());
+            return Ok(acl);
         }
-        let refs: Vec<&Policy> = parsed.iter().collect();
-        let acl = Arc::new(Acl::new(&refs));
+        let parsed = fetch(store, names).await?;
+        let mut set = CachedSet {
+            fetched_at: now,
+            shared: None,
+            templated: Vec::new(),
+            by_entity: HashMap::default(),
+        };
+        let acl = if parsed.iter().any(|(p, _)| p.is_templated()) {
+            let acl = Arc::new(resolved_acl(&parsed, identity));
+            set.templated = parsed;
+            set.by_entity.insert(entity.to_owned(), acl.clone());
+            acl
+        } else {
+            let refs: Vec<&Policy> = parsed.iter().map(|(p, _)| p).collect();
+            let acl = Arc::new(Acl::new(&refs));
+            set.shared = Some(acl.clone());
+            acl
+        };
         if let Ok(mut m) = self.entries.lock() {
             if m.len() >= MAX_CACHED_SETS {
                 m.clear();
             }
-            m.insert(
-                names.to_vec(),
-                Cached {
-                    acl: acl.clone(),
-                    fetched_at: now,
-                },
-            );
+            m.insert(names.to_vec(), set);
         }
         Ok(acl)
     }
 }
 
+/// The ACL of `policies` (each with its `allow_slashes_in_identity_templates`)
+/// resolved for `identity`.
+fn resolved_acl(policies: &[(Policy, bool)], identity: Option<&Identity>) -> Acl {
+    let resolved: Vec<Policy> = policies
+        .iter()
+        .map(|(p, slashes)| p.resolve(identity, *slashes))
+        .collect();
+    let refs: Vec<&Policy> = resolved.iter().collect();
+    Acl::new(&refs)
+}
+
+/// The parsed policies of `names` (one batch read), each with its
+/// `allow_slashes_in_identity_templates`.
+async fn fetch(store: &dyn Store, names: &[String]) -> Result<Vec<(Policy, bool)>, ApiError> {
+    let keys: Vec<Key> = names.iter().map(|n| key(n)).collect();
+    let items = if keys.is_empty() {
+        Vec::new()
+    } else {
+        store.get_many(&keys).await?
+    };
+    let mut parsed = Vec::with_capacity(names.len());
+    for (name, item) in names.iter().zip(items) {
+        let stored = match &item {
+            // Built in and immutable: what a stored item says does not count.
+            _ if name == RESPONSE_WRAPPING_POLICY_NAME => StoredPolicy {
+                text: RESPONSE_WRAPPING_POLICY.to_owned(),
+                ..StoredPolicy::default()
+            },
+            Some(i) => from_item(i)?,
+            None if name == DEFAULT_POLICY_NAME => StoredPolicy {
+                text: DEFAULT_POLICY.to_owned(),
+                ..StoredPolicy::default()
+            },
+            None => continue,
+        };
+        match policy::parse(name, &stored.text) {
+            Ok(p) => parsed.push((p, stored.allow_slashes_in_identity_templates)),
+            Err(e) => {
+                tracing::error!(policy = %name, error = %e, "stored policy does not parse; ignored")
+            }
+        }
+    }
+    Ok(parsed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(t: &str) -> StoredPolicy {
+        StoredPolicy {
+            text: t.to_owned(),
+            ..StoredPolicy::default()
+        }
+    }
     use crate::policy::Capability;
     use crate::store::memory::MemoryStore;
 
@@ -226,7 +348,7 @@ mod tests {
         write(
             &store,
             "app",
-            r#"path "secret/data/app/*" { capabilities = ["read"] }"#,
+            &text(r#"path "secret/data/app/*" { capabilities = ["read"] }"#),
             0,
         )
         .await
@@ -242,7 +364,7 @@ mod tests {
         write(
             &store,
             "app",
-            r#"path "secret/data/other" { capabilities = ["read"] }"#,
+            &text(r#"path "secret/data/other" { capabilities = ["read"] }"#),
             5,
         )
         .await
@@ -266,18 +388,23 @@ mod tests {
             write(
                 &store,
                 "root",
-                "path \"x\" { capabilities = [\"read\"] }",
+                &text("path \"x\" { capabilities = [\"read\"] }"),
                 0
             )
             .await
             .is_err()
         );
         assert!(delete(&store, "default").await.is_err());
-        let e = write(&store, "bad", "path \"x\" { capabilities = [\"reed\"] }", 0)
-            .await
-            .unwrap_err();
+        let e = write(
+            &store,
+            "bad",
+            &text("path \"x\" { capabilities = [\"reed\"] }"),
+            0,
+        )
+        .await
+        .unwrap_err();
         assert!(e.to_string().starts_with("failed to parse policy"), "{e}");
-        assert!(write(&store, "Bad/Name", "", 0).await.is_err());
+        assert!(write(&store, "Bad/Name", &text(""), 0).await.is_err());
         assert!(store.dump().is_empty(), "nothing written");
         assert_eq!(list(&store).await.unwrap(), vec!["default", "root"]);
         assert!(
@@ -285,7 +412,73 @@ mod tests {
                 .await
                 .unwrap()
                 .unwrap()
+                .text
                 .contains("lookup-self")
         );
+    }
+
+    #[tokio::test]
+    async fn templated_sets_compile_per_entity_from_one_read() {
+        use crate::policy::template::{Identity, IdentityAlias};
+        let store = MemoryStore::new();
+        let tpl = r#"path "secret/data/ci/{{identity.entity.aliases.auth_jwt_1.metadata.repository}}/*" { capabilities = ["read"] }
+path "secret/data/shared/*" { capabilities = ["read"] }"#;
+        write(&store, "ci", &text(tpl), 0).await.unwrap();
+        write(
+            &store,
+            "ci-slashes",
+            &StoredPolicy {
+                text: tpl.to_owned(),
+                allow_slashes_in_identity_templates: true,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let stored = read(&store, "ci-slashes").await.unwrap().unwrap();
+        assert!(stored.allow_slashes_in_identity_templates);
+        let who = |id: &str, repo: &str| Identity {
+            entity_id: id.into(),
+            aliases: vec![IdentityAlias {
+                mount_accessor: "auth_jwt_1".into(),
+                metadata: [("repository".to_owned(), repo.to_owned())].into(),
+                ..IdentityAlias::default()
+            }],
+            ..Identity::default()
+        };
+        let (a, b, org) = (who("e-a", "A"), who("e-b", "B"), who("e-o", "org/app"));
+        let cache = AclCache::new();
+        let names = vec!["ci".to_owned()];
+        let calls = store.calls();
+        let acl = cache
+            .acl_for(&store, &names, Some(&a), 0, 30)
+            .await
+            .unwrap();
+        assert!(acl.allows("secret/data/ci/A/x", Capability::Read));
+        assert!(!acl.allows("secret/data/ci/B/x", Capability::Read));
+        let acl = cache
+            .acl_for(&store, &names, Some(&b), 1, 30)
+            .await
+            .unwrap();
+        assert!(acl.allows("secret/data/ci/B/x", Capability::Read));
+        assert!(!acl.allows("secret/data/ci/A/x", Capability::Read));
+        assert_eq!(store.calls(), calls + 1, "one read for both entities");
+        // No entity: the templated rule matches nothing, the plain one still applies.
+        let acl = cache.acl(&store, &names, 2, 30).await.unwrap();
+        assert!(!acl.allows("secret/data/ci/A/x", Capability::Read));
+        assert!(acl.allows("secret/data/shared/x", Capability::Read));
+        // A value with a slash only where the policy allows slashes.
+        let acl = cache
+            .acl_for(&store, &names, Some(&org), 3, 30)
+            .await
+            .unwrap();
+        assert!(!acl.allows("secret/data/ci/org/app/x", Capability::Read));
+        let slashes = vec!["ci-slashes".to_owned()];
+        let acl = cache
+            .acl_for(&store, &slashes, Some(&org), 3, 30)
+            .await
+            .unwrap();
+        assert!(acl.allows("secret/data/ci/org/app/x", Capability::Read));
+        assert!(!acl.allows("secret/data/ci/org/x", Capability::Read));
     }
 }

@@ -74,15 +74,20 @@ ALLOWED = [
     Allowed(("kv/metadata-*",), ("data.effective_max_versions",),
             "Sigil's metadata also answers effective_max_versions (the limit in force)",
             "docs/api.md, Routes: :mount/metadata/:path (`max_versions`, `versions`, ...)"),
-    Allowed(("policy/acl-read", "policy/legacy-read"),
+    Allowed(("policy/acl-read", "policy/legacy-read", "policy/templated-read*"),
             ("version", "modified", "cas_required", "allow_slashes_in_identity_templates",
              "allow_wildcards_in_identity_templates",
              "data.version", "data.modified", "data.cas_required",
              "data.allow_slashes_in_identity_templates",
              "data.allow_wildcards_in_identity_templates"),
-            "OpenBao-only policy fields (policy versions and check-and-set, identity "
-            "templating); Sigil answers `name` and `policy` (`rules` on sys/policy) as Vault",
+            "OpenBao-only policy fields (policy versions and check-and-set; the identity "
+            "templating flags on sys/policy, which Sigil answers on sys/policies/acl); "
+            "Sigil answers `name` and `policy` (`rules` on sys/policy) as Vault",
             "none needed: not in Vault's API (OpenBao extension)"),
+    Allowed(("policy/templated-write-wildcards",), ("status",),
+            "allow_wildcards_in_identity_templates=true is refused (400): a templated value "
+            "holding `*` or `+` would widen the rule; OpenBao accepts it",
+            "docs/policies.md, Differences from Vault"),
     Allowed(("quota/read",), ("data.inheritable",),
             "`inheritable` concerns namespaces, which Sigil does not have",
             "docs/api.md, Rate-limit quotas (differences from Vault)"),

@@ -142,6 +142,18 @@ kv = [
     Step("kv/read-after-metadata-delete", "GET", f"secret/data/{KV}/app"),
 ]
 
+TEMPLATED_HCL = """
+path "secret/data/ci/{{identity.entity.aliases.auth_jwt_0000.metadata.repository}}/*" {
+  capabilities = ["read"]
+}
+path "secret/data/people/{{ identity.entity.name }}/*" {
+  capabilities = ["read", "update"]
+}
+path "secret/data/groups/{{identity.groups.names.builders.id}}" {
+  capabilities = ["read"]
+}
+"""
+
 policies = [
     Step("policy/acl-write", "PUT", f"sys/policies/acl/{POLICY}", {"policy": POLICY_HCL}),
     Step("policy/acl-write-post", "POST", f"sys/policies/acl/{POLICY}-b", {"policy": POLICY_HCL}),
@@ -160,6 +172,23 @@ policies = [
     Step("policy/legacy-read-missing", "GET", f"sys/policy/{POLICY}-none"),
     Step("policy/legacy-delete", "DELETE", f"sys/policy/{POLICY}-c"),
     Step("policy/legacy-delete-d", "DELETE", f"sys/policy/{POLICY}-d"),
+    # Identity templates in paths (resolved per entity at request time).
+    Step("policy/templated-write", "PUT", f"sys/policies/acl/{POLICY}-tpl",
+         {"policy": TEMPLATED_HCL, "allow_slashes_in_identity_templates": True}),
+    Step("policy/templated-read", "GET", f"sys/policies/acl/{POLICY}-tpl",
+         values=("data.policy", "data.allow_slashes_in_identity_templates",
+                 "data.allow_wildcards_in_identity_templates")),
+    Step("policy/templated-write-plain", "PUT", f"sys/policies/acl/{POLICY}-tpl",
+         {"policy": TEMPLATED_HCL}),
+    Step("policy/templated-read-plain", "GET", f"sys/policies/acl/{POLICY}-tpl",
+         values=("data.allow_slashes_in_identity_templates",)),
+    Step("policy/templated-write-unbalanced", "PUT", f"sys/policies/acl/{POLICY}-tpl2",
+         {"policy": 'path "secret/data/{{identity.entity.id/*" { capabilities = ["read"] }'}),
+    Step("policy/templated-read-unbalanced", "GET", f"sys/policies/acl/{POLICY}-tpl2"),
+    Step("policy/templated-write-wildcards", "PUT", f"sys/policies/acl/{POLICY}-tpl3",
+         {"policy": TEMPLATED_HCL, "allow_wildcards_in_identity_templates": True}),
+    Step("policy/templated-delete", "DELETE", f"sys/policies/acl/{POLICY}-tpl"),
+    Step("policy/templated-delete-3", "DELETE", f"sys/policies/acl/{POLICY}-tpl3"),
 ]
 
 approle = [

@@ -314,7 +314,8 @@ impl Acl {
     /// leaves only `deny`; parameter constraints merge key by key (a key listed with
     /// `[]` on either side ends up `[]`, otherwise the value lists are concatenated;
     /// required names are unioned). A policy named `root` makes the whole ACL
-    /// [`Acl::root`], as in Vault.
+    /// [`Acl::root`], as in Vault. Rules whose paths still hold identity templates
+    /// are left out (they match nothing until [`Policy::resolve`] resolves them).
     pub fn new(policies: &[&Policy]) -> Acl {
         let mut acl = Acl::default();
         let mut by_path: HashMap<&str, usize> = HashMap::new();
@@ -323,6 +324,11 @@ impl Acl {
                 acl.root = true;
             }
             for rule in &policy.rules {
+                // An unresolved identity template matches nothing (resolve the policy
+                // first: `Policy::resolve`).
+                if rule.path.contains("{{") {
+                    continue;
+                }
                 let path = rule.path.strip_prefix('/').unwrap_or(&rule.path);
                 match by_path.get(path) {
                     Some(&i) => acl.perms[i].merge(rule),

@@ -10,7 +10,9 @@
 //!   overrides everything.
 //!
 //! Modules: [`capability`] (the capability set), `parse` (text to [`Policy`]), `params`
-//! (parameter constraints), `trie` (the prefix index), `acl` (compile and evaluate).
+//! (parameter constraints), [`template`] (identity templates in paths, resolved per
+//! entity by [`Policy::resolve`]), `trie` (the prefix index), `acl` (compile and
+//! evaluate).
 //! User documentation: `docs/policies.md`.
 //!
 //! ```
@@ -36,6 +38,7 @@ pub mod capability;
 mod grant;
 mod params;
 mod parse;
+pub mod template;
 mod trie;
 
 #[cfg(test)]

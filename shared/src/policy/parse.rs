@@ -134,6 +134,42 @@ pub struct Policy {
     pub rules: Vec<PathRule>,
 }
 
+impl Policy {
+    /// Whether any rule's path holds identity templates ([`super::template`]).
+    pub fn is_templated(&self) -> bool {
+        self.rules.iter().any(|r| r.path.contains("{{"))
+    }
+
+    /// The policy for a token of `identity` (`None`: no entity): each templated path
+    /// resolved ([`super::template::resolve`]; `allow_slashes` is the stored policy's
+    /// `allow_slashes_in_identity_templates`), a rule whose template does not resolve
+    /// dropped (it matches nothing). Rules without templates are kept as they are.
+    pub fn resolve(
+        &self,
+        identity: Option<&super::template::Identity>,
+        allow_slashes: bool,
+    ) -> Policy {
+        let rules = self
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                if !rule.path.contains("{{") {
+                    return Some(rule.clone());
+                }
+                let path = super::template::resolve(&rule.path, identity, allow_slashes)?;
+                Some(PathRule {
+                    path,
+                    ..rule.clone()
+                })
+            })
+            .collect();
+        Policy {
+            name: self.name.clone(),
+            rules,
+        }
+    }
+}
+
 /// Why a policy text was refused, with the 1-based line it concerns when known.
 ///
 /// Displays as `line 3: unknown capability "reed" in path "secret/*"`, or just the
@@ -188,7 +224,8 @@ impl PolicyError {
 /// (with the parser's line); no `path` rule, or more than [`MAX_PATH_RULES`]; and, with
 /// the line of the `path` block, an unknown key, a value of the wrong type, an unknown
 /// capability or old-style `policy`, a rule with no capabilities, a misplaced `*` or
-/// `+`, a templated path (`{{...}}`), or an invalid parameter key. The name `root` is
+/// `+`, unpaired template braces (`{{`, `}}`), or an invalid parameter key. Templated
+/// paths are kept as written; [`Policy::resolve`] resolves them per identity. The name `root` is
 /// refused: that policy is built in.
 pub fn parse(name: &str, text: &str) -> Result<Policy, PolicyError> {
     if text.len() > MAX_POLICY_BYTES {
@@ -406,15 +443,23 @@ fn build_rule(block: RawBlock) -> Result<PathRule, String> {
     })
 }
 
-/// Checks a rule path (leading `/` already stripped): not empty, no templating, `*`
-/// only as the last character, `+` only as a whole segment and not followed by `*`.
+/// Checks a rule path (leading `/` already stripped): not empty, `{{` and `}}` paired
+/// (identity templates, [`super::template`]), and, with each template taken as one
+/// literal, `*` only as the last character, `+` only as a whole segment and not
+/// followed by `*`.
 fn check_path(path: &str) -> Result<(), String> {
     if path.is_empty() {
         return Err("empty path".to_owned());
     }
-    if path.contains("{{") {
-        return Err("templated policy paths ({{...}}) are not supported".to_owned());
+    if path.contains("{{") || path.contains("}}") {
+        let skeleton = super::template::skeleton(path).map_err(str::to_owned)?;
+        return check_shape(&skeleton);
     }
+    check_shape(path)
+}
+
+/// The `*` and `+` rules of [`check_path`].
+fn check_shape(path: &str) -> Result<(), String> {
     let body = path.strip_suffix('*').unwrap_or(path);
     if body.contains('*') {
         return Err("\"*\" is only allowed as the last character".to_owned());
@@ -956,8 +1001,12 @@ path "secret/restricted" {
                 "wildcard is not permitted",
             ),
             (
-                "path \"a/{{identity.entity.id}}/*\" {\n  capabilities = [\"read\"]\n}\n",
-                "templated policy paths",
+                "path \"a/{{identity.entity.id/*\" {\n  capabilities = [\"read\"]\n}\n",
+                "unbalanced templating characters",
+            ),
+            (
+                "path \"a/{{identity.entity.id}}*/b\" {\n  capabilities = [\"read\"]\n}\n",
+                "only allowed as the last character",
             ),
             (
                 "path \"/\" {\n  capabilities = [\"read\"]\n}\n",

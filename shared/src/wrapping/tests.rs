@@ -412,7 +412,10 @@ async fn wrapping_ttl_bounds_govern_requests() {
     crate::policies::write(
         env.store.as_ref(),
         "w",
-        "path \"sys/wrapping/wrap\" {\n  capabilities = [\"update\"]\n  min_wrapping_ttl = 60\n  max_wrapping_ttl = \"2m\"\n}\n",
+        &crate::policies::StoredPolicy {
+            text: "path \"sys/wrapping/wrap\" {\n  capabilities = [\"update\"]\n  min_wrapping_ttl = 60\n  max_wrapping_ttl = \"2m\"\n}\n".into(),
+            ..Default::default()
+        },
         NOW,
     )
     .await

@@ -18,12 +18,35 @@ pub(super) async fn list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 pub(super) async fn read(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = c.param("name");
-    let text = policies::read(c.store(), name)
+    let stored = policies::read(c.store(), name)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Envelope::data(json!({ "name": name, "policy": text }))
-        .mount("system")
-        .ok())
+    Ok(Envelope::data(json!({
+        "name": name,
+        "policy": stored.text,
+        "allow_slashes_in_identity_templates": stored.allow_slashes_in_identity_templates,
+        "allow_wildcards_in_identity_templates": false,
+    }))
+    .mount("system")
+    .ok())
+}
+
+/// OpenBao's templating options of a policy write: `allow_slashes_in_identity_templates`
+/// (kept with the policy), and `allow_wildcards_in_identity_templates`, refused when
+/// true (a claim holding `*` or `+` would widen the rule; docs/policies.md).
+fn templating_options(c: &Ctx<'_>, text: String) -> Result<policies::StoredPolicy, ApiError> {
+    if c.body.boolean("allow_wildcards_in_identity_templates")? == Some(true) {
+        return Err(ApiError::bad(
+            "allow_wildcards_in_identity_templates is not supported by Sigil: a templated value holding \"*\" or \"+\" would widen the rule",
+        ));
+    }
+    Ok(policies::StoredPolicy {
+        text,
+        allow_slashes_in_identity_templates: c
+            .body
+            .boolean("allow_slashes_in_identity_templates")?
+            .unwrap_or(false),
+    })
 }
 
 pub(super) async fn write(c: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -31,7 +54,8 @@ pub(super) async fn write(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .body
         .string("policy")?
         .ok_or_else(|| ApiError::bad("'policy' parameter not supplied or empty"))?;
-    policies::write(c.store(), c.param("name"), &text, c.now).await?;
+    let policy = templating_options(c, text)?;
+    policies::write(c.store(), c.param("name"), &policy, c.now).await?;
     c.svc.acl_cache.clear();
     Ok(Reply::NoContent)
 }
@@ -156,10 +180,10 @@ pub(super) async fn legacy_list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// `GET sys/policy/:name`: `name` and `rules` (the policy text).
 pub(super) async fn legacy_read(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = c.param("name");
-    let text = policies::read(c.store(), name)
+    let stored = policies::read(c.store(), name)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let data = json!({ "name": name, "rules": text });
+    let data = json!({ "name": name, "rules": stored.text });
     let mut env = Envelope::data(data.clone()).mount("system");
     if let Value::Object(m) = data {
         env.top_level = m;
@@ -180,7 +204,8 @@ pub(super) async fn legacy_write(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             true,
         ),
     };
-    policies::write(c.store(), c.param("name"), &text, c.now).await?;
+    let policy = templating_options(c, text)?;
+    policies::write(c.store(), c.param("name"), &policy, c.now).await?;
     c.svc.acl_cache.clear();
     if deprecated {
         return Ok(Envelope {
