@@ -13,6 +13,7 @@ pub mod invariants;
 pub mod kv;
 pub mod ops;
 pub mod ports;
+pub mod transit;
 pub mod tree;
 pub mod world;
 
@@ -181,5 +182,8 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
     outcome
         .violations
         .extend(invariants::expired_tokens_refused(&world, &m).await);
+    outcome
+        .violations
+        .extend(transit::check(&world, &m.transit).await);
     outcome
 }

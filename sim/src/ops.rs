@@ -34,6 +34,9 @@ pub struct Model {
     /// Tokens whose revocation was acknowledged (revoke-self answered, or the last use
     /// of a use-limited token answered).
     pub revoked_tokens: BTreeSet<String>,
+    /// Tokens a revoke-self was sent for, acknowledged or not (it may have applied
+    /// without an answer).
+    pub revoke_attempts: BTreeSet<String>,
     /// Leases whose revocation was acknowledged as done (204).
     pub revoked_leases: BTreeSet<String>,
     /// Leases whose revocation was accepted (202): done by the sweeper.
@@ -50,6 +53,8 @@ pub struct Model {
     /// Tree tokens revoked by an acknowledged `revoke-orphan` (also in
     /// `revoked_tokens`): their descendants live on ([`crate::tree`]).
     pub orphaned: BTreeSet<String>,
+    /// Transit rotations and encryptions ([`crate::transit`]).
+    pub transit: crate::transit::Log,
     /// Batch tokens among the tree tokens, with the sim time (Unix seconds) they were
     /// created at; service tree tokens' creation times too.
     pub born: std::collections::BTreeMap<String, (i64, bool)>,
@@ -93,6 +98,9 @@ pub enum Kind {
     /// A token creates a child, a child issues a credential or revokes itself
     /// ([`crate::tree`]).
     Tree,
+    /// A transit key rotated by hand, or data encrypted ([`crate::transit`]); the
+    /// sweepers rotate the key on its period.
+    Transit,
 }
 
 impl Kind {
@@ -106,7 +114,7 @@ impl Kind {
     }
 
     /// Every kind, with its weight in a schedule.
-    pub const WEIGHTED: [(Kind, u32); 10] = [
+    pub const WEIGHTED: [(Kind, u32); 11] = [
         (Kind::Issue, 6),
         (Kind::Renew, 2),
         (Kind::RevokeLease, 2),
@@ -117,6 +125,7 @@ impl Kind {
         (Kind::Kv, 8),
         (Kind::AppRole, 6),
         (Kind::Tree, 5),
+        (Kind::Transit, 3),
     ];
 }
 
@@ -250,6 +259,7 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
         Kind::RevokeToken => (
             format!("revoke-token({k})"),
             Box::pin(async move {
+                m.borrow_mut().revoke_attempts.insert(token.clone());
                 let r = w
                     .call(
                         Function::Revoke,
@@ -272,6 +282,7 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
         Kind::Kv => crate::kv::build(rng, world, model, token),
         Kind::AppRole => crate::approle::build(rng, world, model),
         Kind::Tree => crate::tree::build(rng, world, model),
+        Kind::Transit => crate::transit::build(rng, world, model, token),
         Kind::Clock => {
             let secs = rng.i64(1..=150);
             (

@@ -137,6 +137,7 @@ pub fn build(rng: &mut fastrand::Rng, world: &Arc<World>, model: &Shared) -> cra
                     crate::ops::issue(&w, &m, &token).await;
                 }
                 Action::Revoke { token } => {
+                    m.borrow_mut().revoke_attempts.insert(token.clone());
                     let r = w
                         .call(
                             Function::Revoke,
@@ -205,6 +206,13 @@ fn orphaned_survivors(model: &crate::ops::Model, now: i64) -> Vec<String> {
                 && model.born.get(*t).is_some_and(|(at, _)| at + 1200 > now)
         })
         .filter(|t| ancestors_in(model, t).any(|p| model.orphaned.contains(&p)))
+        // A revoke-self that was not acknowledged (killed, or failed after it applied)
+        // may have revoked the token or an ancestor below the cut: no claim on those.
+        .filter(|t| {
+            std::iter::once((*t).clone())
+                .chain(ancestors_in(model, t).take_while(|p| !model.orphaned.contains(p)))
+                .all(|p| !model.revoke_attempts.contains(&p))
+        })
         .cloned()
         .collect()
 }

@@ -109,10 +109,20 @@ impl World {
             Arc::new(SimIam::new(iam.clone(), faults.clone())),
             Arc::new(FakeSts::new(EPOCH)),
         ));
-        let revokers = Arc::new(Revokers::new().with(
-            KIND_IAM_USER,
-            Arc::new(IamUserRevoker::new(clients.clone())),
-        ));
+        let revokers = Arc::new(
+            Revokers::new()
+                .with(
+                    KIND_IAM_USER,
+                    Arc::new(IamUserRevoker::new(clients.clone())),
+                )
+                .with_due(
+                    sigil::transit::auto_rotate::PK_PREFIX,
+                    Arc::new(sigil::transit::auto_rotate::AutoRotate::new(
+                        keyring.clone(),
+                        Arc::new(sigil::transit::KeyCache::new()),
+                    )),
+                ),
+        );
         let apps = [
             Function::Login,
             Function::Issue,
@@ -188,6 +198,7 @@ impl World {
                 .await;
             assert!(r.status < 300, "setup {path}: {r:?}");
         }
+        crate::transit::setup(self, &root).await;
         for _ in 0..2 {
             let r = self
                 .call(

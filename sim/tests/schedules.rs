@@ -15,6 +15,11 @@ const PENDING: &[(&str, &str)] = &[];
 /// settings of today; the unit test named pins each scenario exactly).
 const REGRESSION_SEEDS: &[(u64, &str)] = &[
     (
+        2108,
+        "orphan-survives (a model error, not Sigil's): a tree token's revoke-self killed \
+         after it applied was still expected to live below a revoke-orphan cut",
+    ),
+    (
         34,
         "lease-outlives-token: a token revoke skipped a lease a dead revocation had \
          claimed (sweeper::tests::a_revocation_that_died_holding_its_claim_is_finished)",
