@@ -23,7 +23,7 @@ use crate::transit::import::{self as byok, WRAPPING_KEY_NAME};
 use crate::transit::key_type::{KeyType, UNSUPPORTED};
 use crate::transit::ops::{Datakey, Decrypt, Encrypt, Hmac, Op, Rewrap, Sign, Verify};
 use crate::transit::policy::{ConfigChange, CreateOptions};
-use crate::transit::{Keys, Record, request, tools};
+use crate::transit::{Keys, Record, backup, request, tools};
 
 use super::ctx::Ctx;
 use super::reply::keys_reply;
@@ -35,6 +35,7 @@ const VERIFY: &[OpSpec] = &[op!(Update, Issue, verify, prefetch = key_item)];
 const RANDOM: &[OpSpec] = &[op!(Update, Issue, random)];
 const HASH: &[OpSpec] = &[op!(Update, Issue, hash)];
 const EXPORT: &[OpSpec] = &[op!(Read, Admin, export_key)];
+const RESTORE: &[OpSpec] = &[op!(Update, Admin, restore_key)];
 
 /// The named key's item, read with the caller's token ([`crate::store::prefetch`]):
 /// an operation on a warm key is one DynamoDB round trip.
@@ -65,6 +66,9 @@ pub static PATHS: &[PathSpec] = &[
         &[op!(Update, Admin, import_version)],
     ),
     PathSpec::new("wrapping_key", &[op!(Read, Admin, read_wrapping_key)]),
+    PathSpec::new("backup/{name}", &[op!(Read, Admin, backup_key)]),
+    PathSpec::new("restore", RESTORE),
+    PathSpec::new("restore/{name}", RESTORE),
     PathSpec::new("export/{type}/{name}", EXPORT),
     PathSpec::new("export/{type}/{name}/{version}", EXPORT),
     PathSpec::new(
@@ -107,15 +111,19 @@ fn keys<'a>(c: &'a Ctx<'a>) -> Keys<'a> {
 }
 
 /// Vault's key names (`framework.GenericNameRegex`): word characters, `-`, `.` and
-/// `@`, starting and ending with a word character. Others match no path (404).
-fn name<'a>(c: &'a Ctx<'a>) -> Result<&'a str, ApiError> {
-    let n = c.param("name");
+/// `@`, starting and ending with a word character.
+fn valid_name(n: &str) -> bool {
     let word = |ch: char| ch.is_ascii_alphanumeric() || ch == '_';
-    let ok = n.chars().next().is_some_and(word)
+    n.chars().next().is_some_and(word)
         && n.chars().last().is_some_and(word)
         && n.chars()
-            .all(|ch| word(ch) || matches!(ch, '-' | '.' | '@'));
-    if ok {
+            .all(|ch| word(ch) || matches!(ch, '-' | '.' | '@'))
+}
+
+/// The path's key name ([`valid_name`]); others match no path (404).
+fn name<'a>(c: &'a Ctx<'a>) -> Result<&'a str, ApiError> {
+    let n = c.param("name");
+    if valid_name(n) {
         Ok(n)
     } else {
         Err(ApiError::no_route(c.path))
@@ -448,29 +456,9 @@ async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         return Err(existing());
     }
     let Some(ciphertext) = request::string(b, "ciphertext")? else {
-        return Err(ApiError::bad(if kt.signing_supported() {
-            "public_key import is not supported by Sigil: import the private key with ciphertext"
-        } else {
-            "provided type does not support public_key import"
-        }));
+        return Err(public_key_import(kt));
     };
-    let hash =
-        byok::oaep_hash(&request::string(b, "hash_function")?.unwrap_or_else(|| "SHA256".into()))?;
-    let ciphertext =
-        crate::transit::b64::decode(&ciphertext).map_err(|e| ApiError::bad(e.to_string()))?;
-    let storage = wrapping_storage(c);
-    let wrapping = Keys {
-        storage: &storage,
-        ..keys
-    };
-    let wrec = wrapping_key(&wrapping, c.now).await?;
-    let loaded = wrapping.open(&wrec, &[wrec.policy.latest_version]).await?;
-    let plain = byok::unwrap(
-        loaded.material(wrec.policy.latest_version)?,
-        hash,
-        &ciphertext,
-    )?;
-    let key = byok::material_key(kt, &plain)?;
+    let key = byok::material_key(kt, &unwrap_import(c, &keys, &ciphertext).await?)?;
     let key_size = if kt == KeyType::Hmac { 32 } else { 0 };
     let opts = CreateOptions::check(
         kt.name(),
@@ -490,12 +478,89 @@ async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(Reply::NoContent)
 }
 
-/// `POST keys/:name/import_version`: not in Sigil (400).
+/// Opens an import `ciphertext` (base64, as given) with the mount's wrapping key
+/// (`hash_function` of the body, default `SHA256`): the key material, not yet
+/// checked against a type.
+async fn unwrap_import(
+    c: &Ctx<'_>,
+    keys: &Keys<'_>,
+    ciphertext: &str,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
+    let hash = byok::oaep_hash(
+        &request::string(c.body, "hash_function")?.unwrap_or_else(|| "SHA256".into()),
+    )?;
+    let ciphertext =
+        crate::transit::b64::decode(ciphertext).map_err(|e| ApiError::bad(e.to_string()))?;
+    let storage = wrapping_storage(c);
+    let wrapping = Keys {
+        storage: &storage,
+        ..*keys
+    };
+    let wrec = wrapping_key(&wrapping, c.now).await?;
+    let loaded = wrapping.open(&wrec, &[wrec.policy.latest_version]).await?;
+    Ok(byok::unwrap(
+        loaded.material(wrec.policy.latest_version)?,
+        hash,
+        &ciphertext,
+    )?)
+}
+
+/// Vault's refusal of an import without `ciphertext` (a `public_key` import).
+fn public_key_import(kt: KeyType) -> ApiError {
+    ApiError::bad(if kt.signing_supported() {
+        "public_key import is not supported by Sigil: import the private key with ciphertext"
+    } else {
+        "provided type does not support public_key import"
+    })
+}
+
+/// `POST keys/:name/import_version` (OpenBao's `pathImportVersionWrite`): adds a
+/// version from wrapped material (`ciphertext`, `hash_function`, as at import) to
+/// an imported key, whether or not it allows rotation; 204. Refused with OpenBao's
+/// texts and nothing written: a missing key (`no key found with name k; to import a
+/// new key, use the import/ endpoint`), a key not imported (`the import_version
+/// endpoint can only be used with an imported key`), a convergent key, a bad
+/// ciphertext or material (`invalid key size 16 bytes for key type aes256-gcm96`),
+/// and `version` (updating a version that holds only a public key: Sigil has none,
+/// so `no such key version`, `provided type does not support importing key
+/// versions` or `private key imported, key version cannot be updated`).
 async fn import_version(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    name(c)?;
-    Err(ApiError::bad(
-        "import_version is not supported by Sigil: import a new key instead",
-    ))
+    let name = name(c)?;
+    let keys = keys(c);
+    let rec = keys.read(name).await?.ok_or_else(|| {
+        ApiError::bad(format!(
+            "no key found with name {name}; to import a new key, use the import/ endpoint"
+        ))
+    })?;
+    let p = &rec.policy;
+    if !p.imported {
+        return Err(ApiError::bad(
+            "the import_version endpoint can only be used with an imported key",
+        ));
+    }
+    if p.convergent_encryption {
+        return Err(ApiError::bad(
+            "import_version cannot be used on keys with convergent encryption enabled",
+        ));
+    }
+    let Some(ciphertext) = request::string(c.body, "ciphertext")? else {
+        return Err(public_key_import(p.key_type));
+    };
+    let key = byok::version_material_key(p.key_type, &unwrap_import(c, &keys, &ciphertext).await?)?;
+    if let Some(v) = request::int(c.body, "version")? {
+        let known = u32::try_from(v).is_ok_and(|v| p.versions.contains_key(&v));
+        return Err(ApiError::bad(if !known {
+            "no such key version"
+        } else if !p.key_type.signing_supported() {
+            "provided type does not support importing key versions"
+        } else {
+            "private key imported, key version cannot be updated"
+        }));
+    }
+    keys.import_version(name, &key, c.now)
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("no key found with name {name}")))?;
+    Ok(Reply::NoContent)
 }
 
 /// `GET export/:type/:name(/:version)` (OpenBao's `pathPolicyExportRead`):
@@ -548,4 +613,78 @@ async fn export_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         serde_json::json!({ "name": p.name, "type": p.key_type.name(), "keys": out }),
         Vec::new(),
     ))
+}
+
+/// `GET backup/:name` (OpenBao's `pathBackupRead`, `Policy.Backup`):
+/// `{"backup": base64 of OpenBao's JSON}` ([`crate::transit::backup`]), for keys with
+/// both `exportable` and `allow_plaintext_backup`; records `backup_info` (time,
+/// latest version) on the key first, as OpenBao. Refused with OpenBao's texts:
+/// `key "k" not found`, `exporting is disallowed on the policy`, `plaintext backup
+/// is disallowed on the policy`. The answer is key material (audited as any
+/// response: HMAC'd).
+async fn backup_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = name(c)?;
+    let keys = keys(c);
+    let time = crate::clock::rfc3339(c.now);
+    let (rec, ()) = keys
+        .update(name, |p| {
+            if !p.exportable {
+                return Err(crate::transit::TransitError::invalid(
+                    "exporting is disallowed on the policy",
+                ));
+            }
+            if !p.allow_plaintext_backup {
+                return Err(crate::transit::TransitError::invalid(
+                    "plaintext backup is disallowed on the policy",
+                ));
+            }
+            p.backup_info = Some(crate::transit::policy::Stamp {
+                time: time.clone(),
+                version: p.latest_version,
+            });
+            Ok((true, ()))
+        })
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("key {name:?} not found")))?;
+    let versions: Vec<u32> = rec.policy.versions.keys().copied().collect();
+    let loaded = keys.open(&rec, &versions).await?;
+    let encoded = backup::encode(&loaded)?;
+    Ok(envelope(
+        200,
+        serde_json::json!({ "backup": encoded.as_str() }),
+        Vec::new(),
+    ))
+}
+
+/// `POST restore` and `restore/:name` (OpenBao's `pathRestoreUpdate`,
+/// `LockManager.RestorePolicy`): `backup` (required: `'backup' must be supplied`),
+/// `force` (replace an existing key); the key is named `:name`, else as in the
+/// backup. 204. Refused, with nothing written: an existing key without `force`
+/// (`key "k" already exists`), a malformed backup or one Sigil cannot hold
+/// ([`backup::parse`]), a name that is not a key name.
+async fn restore_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let b = c.body;
+    let text = request::string(b, "backup")?.unwrap_or_default();
+    if text.is_empty() {
+        return Err(ApiError::bad("'backup' must be supplied"));
+    }
+    let force = request::flag(b, "force")?;
+    let mut restored = backup::parse(&text)?;
+    match c.param("name") {
+        "" => {}
+        n => restored.policy.name = name(c).map(|_| n.to_owned())?,
+    }
+    let key_name = restored.policy.name.clone();
+    if !valid_name(&key_name) {
+        return Err(ApiError::bad(format!(
+            "invalid backup: {key_name:?} is not a valid key name"
+        )));
+    }
+    if !keys(c)
+        .restore(restored, force, crate::clock::rfc3339(c.now))
+        .await?
+    {
+        return Err(ApiError::bad(format!("key {key_name:?} already exists")));
+    }
+    Ok(Reply::NoContent)
 }

@@ -106,10 +106,6 @@ pub fn kwp_wrap(kek: &[u8], key: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn importing(msg: impl std::fmt::Display) -> TransitError {
-    TransitError::invalid(format!("error importing key: {msg}"))
-}
-
 /// What a PKCS#8 document holds, named as Go's `%T` of the parsed key.
 fn parsed_kind(der: &[u8]) -> Option<&'static str> {
     if Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).is_ok() {
@@ -134,15 +130,25 @@ fn curve(kt: KeyType) -> &'static str {
 
 /// Checks imported material `key` for type `kt` and returns the type's key in the
 /// form [`Material::from_parts`] takes (raw bytes, Ed25519 seed, PKCS#8), with
-/// OpenBao's texts (`error importing key: ...`).
+/// OpenBao's texts as `keys/:name/import` gives them (`error importing key: ...`,
+/// the prefix of OpenBao's `LockManager.ImportPolicy`).
 pub fn material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    version_material_key(kt, key).map_err(|e| match e {
+        TransitError::Invalid(m) => TransitError::invalid(format!("error importing key: {m}")),
+        other => other,
+    })
+}
+
+/// [`material_key`] with the texts `keys/:name/import_version` gives (OpenBao's
+/// `Policy.ImportPublicOrPrivate` directly: no prefix).
+pub fn version_material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let size_ok = match kt {
         KeyType::Hmac => HMAC_SIZES.contains(&key.len()),
         k if k.is_aead() => key.len() == k.aead_key_len(),
         _ => true,
     };
     if !size_ok {
-        return Err(importing(format!(
+        return Err(TransitError::invalid(format!(
             "invalid key size {} bytes for key type {kt}",
             key.len()
         )));
@@ -151,11 +157,11 @@ pub fn material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         return Ok(Zeroizing::new(key.to_vec()));
     }
     let Some(kind) = parsed_kind(key) else {
-        return Err(importing(
+        return Err(TransitError::invalid(
             "error parsing asymmetric key: x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)",
         ));
     };
-    let wrong = || importing(format!("invalid key type: expected {kt}, got {kind}"));
+    let wrong = || TransitError::invalid(format!("invalid key type: expected {kt}, got {kind}"));
     match kt {
         KeyType::Ed25519 => {
             let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(key).map_err(|_| wrong())?;
@@ -176,7 +182,7 @@ pub fn material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
                 .into_iter()
                 .find(|c| EcdsaKeyPair::from_pkcs8(ecdsa_signing(*c), key).is_ok())
                 .map_or("unknown", curve);
-            Err(importing(format!(
+            Err(TransitError::invalid(format!(
                 "invalid curve: expected {}, got {got}",
                 curve(k)
             )))
@@ -185,7 +191,7 @@ pub fn material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
             let pair = rsa::KeyPair::from_pkcs8(key).map_err(|_| wrong())?;
             let want = k.rsa_bits() / 8;
             if pair.public_modulus_len() != want {
-                return Err(importing(format!(
+                return Err(TransitError::invalid(format!(
                     "invalid key size: expected {want} bytes, got {} bytes",
                     pair.public_modulus_len()
                 )));

@@ -157,6 +157,17 @@ impl Material {
         Ok((Self::from_parts(kt, hmac, key)?, bytes))
     }
 
+    /// Material from a restored backup's HMAC key and type key (stored form), with
+    /// its serialized form for sealing.
+    pub fn restore(
+        kt: KeyType,
+        hmac: Zeroizing<Vec<u8>>,
+        key: &[u8],
+    ) -> Result<(Self, Zeroizing<Vec<u8>>)> {
+        let bytes = serialize(&hmac, key);
+        Ok((Self::from_parts(kt, hmac, key)?, bytes))
+    }
+
     /// Parses what [`Material::generate`] serialized.
     pub fn from_bytes(kt: KeyType, bytes: &[u8]) -> Result<Self> {
         let malformed = || TransitError::Internal("stored key material is malformed");

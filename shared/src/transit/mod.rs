@@ -11,6 +11,7 @@
 //!   the per-process cache of opened versions (no KMS call when warm);
 //! - [`ciphertext`], [`b64`]: the `vault:vN:` format and Go's base64;
 //! - [`aead`], [`oaep`], [`sign`], [`digest`]: the cryptography, all aws-lc-rs;
+//! - [`backup`]: `backup/:name` and `restore` in OpenBao's format;
 //! - [`request`], [`ops`], [`tools`]: requests and the operations, with Vault's texts;
 //! - [`error`]: failures (400 with Vault's text, or 500).
 //!
@@ -19,6 +20,7 @@
 
 pub mod aead;
 pub mod b64;
+pub mod backup;
 pub mod ciphertext;
 pub mod digest;
 pub mod error;

@@ -419,6 +419,97 @@ impl Keys<'_> {
         Err(TransitError::Api(crate::error::ApiError::Unavailable))
     }
 
+    /// Adds imported material `key` (the stored form:
+    /// [`super::import::version_material_key`]) as the next version of key `name`
+    /// (`keys/:name/import_version`, OpenBao's `ImportPublicOrPrivate`): a fresh HMAC
+    /// key as at import, an `hmac` key's `key_size` becomes the new key's length.
+    /// `None` when the key does not exist. The caller checked that the key is
+    /// imported and not convergent (fixed at creation). Races with rotations retry.
+    pub async fn import_version(&self, name: &str, key: &[u8], now: i64) -> Result<Option<Record>> {
+        for attempt in 0..RETRIES {
+            let Some(mut rec) = self.read(name).await? else {
+                return Ok(None);
+            };
+            let v = rec.policy.latest_version + 1;
+            let (material, bytes) = Material::import(rec.policy.key_type, key)?;
+            if rec.policy.key_type == super::key_type::KeyType::Hmac {
+                rec.policy.key_size = key.len();
+            }
+            let (meta, sealed) = self.seal(&rec.policy, v, &material, &bytes, now).await?;
+            rec.policy.push_version(meta);
+            rec.sealed.insert(v, sealed);
+            if self.replace(&rec).await? {
+                rec.rev += 1;
+                self.remember(&rec.policy, v, &rec.sealed[&v], Arc::new(material));
+                return Ok(Some(rec));
+            }
+            crate::backoff::pause(attempt).await;
+        }
+        Err(TransitError::Api(crate::error::ApiError::Unavailable))
+    }
+
+    /// Stores a restored key (`restore`, OpenBao's `RestorePolicy`): every version
+    /// of `r` sealed under the keyring as at creation, `restore_info` set to
+    /// (`time`, the latest version). Without `force` only if no key of that name
+    /// exists (`Ok(false)` then, nothing written); with `force` it replaces the
+    /// stored key whatever it holds (conditional on the revision read, retried).
+    pub async fn restore(
+        &self,
+        mut r: super::backup::Restored,
+        force: bool,
+        time: String,
+    ) -> Result<bool> {
+        r.policy.restore_info = Some(super::policy::Stamp {
+            time,
+            version: r.policy.latest_version,
+        });
+        let mut sealed = BTreeMap::new();
+        let mut opened = Vec::new();
+        for (&v, version) in &r.versions {
+            let (material, bytes) =
+                Material::restore(r.policy.key_type, version.hmac_key.clone(), &version.key)?;
+            let (meta, s) = self
+                .seal(&r.policy, v, &material, &bytes, version.created)
+                .await?;
+            r.policy.versions.insert(v, meta);
+            sealed.insert(v, s);
+            opened.push((v, Arc::new(material)));
+        }
+        let mut rec = Record {
+            policy: r.policy,
+            sealed,
+            rev: 1,
+        };
+        for attempt in 0..RETRIES {
+            let existing = if force {
+                self.read(&rec.policy.name).await?
+            } else {
+                None
+            };
+            let cond = match &existing {
+                Some(old) => Cond::Eq(A_REV, Value::N(old.rev)),
+                None => Cond::NotExists,
+            };
+            rec.rev = existing.as_ref().map_or(1, |old| old.rev + 1);
+            let write = Write::Put {
+                item: rec.to_item(self.storage)?,
+                cond: Some(cond),
+            };
+            match self.store.write(write).await {
+                Ok(()) => {
+                    for (v, m) in opened {
+                        self.remember(&rec.policy, v, &rec.sealed[&v], m);
+                    }
+                    return Ok(true);
+                }
+                Err(StoreError::ConditionFailed) if !force => return Ok(false),
+                Err(StoreError::ConditionFailed) => crate::backoff::pause(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(TransitError::Api(crate::error::ApiError::Unavailable))
+    }
+
     /// Deletes `rec` if it is unchanged since read (so a concurrent config change that
     /// disallows deletion wins).
     pub async fn delete(&self, rec: &Record) -> Result<()> {
