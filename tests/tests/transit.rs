@@ -1300,3 +1300,182 @@ async fn backup_and_restore_lifecycle() {
     assert_eq!(tm.items().await, before, "refusals wrote nothing");
     assert_eq!(tm.get("keys/new").await.0, 404);
 }
+
+/// PEM `PUBLIC KEY` of DER SubjectPublicKeyInfo `der`.
+fn public_pem(der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new("PUBLIC KEY", der.to_vec()))
+}
+
+#[tokio::test]
+async fn public_key_imports_verify_refuse_private_operations_and_complete() {
+    use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+    use aws_lc_rs::rsa::{
+        KeyPair as RsaPair, KeySize, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey,
+        PrivateDecryptingKey,
+    };
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let wrapping = tm.wrapping_key().await;
+
+    // Ed25519: the public key only; it verifies, refuses to sign and to export.
+    let pair = Ed25519KeyPair::generate().unwrap();
+    let spki: PublicKeyX509Der<'static> = pair.public_key().as_der().unwrap();
+    tm.post(
+        "keys/ed/import",
+        json!({"type": "ed25519", "public_key": public_pem(spki.as_ref())}),
+        204,
+    )
+    .await;
+    let key = tm.key("ed").await;
+    assert_eq!(
+        key["keys"]["1"]["public_key"],
+        b64(pair.public_key().as_ref())
+    );
+    assert_eq!(key["imported_key"], true);
+    let sig = format!("vault:v1:{}", b64(pair.sign(b"msg").as_ref()));
+    let b = tm
+        .post(
+            "verify/ed",
+            json!({"input": b64(b"msg"), "signature": sig}),
+            200,
+        )
+        .await;
+    assert_eq!(b["data"]["valid"], true);
+    let b = tm
+        .post(
+            "verify/ed",
+            json!({"input": b64(b"other"), "signature": sig}),
+            200,
+        )
+        .await;
+    assert_eq!(b["data"]["valid"], false);
+    let b = tm.post("sign/ed", json!({"input": b64(b"msg")}), 400).await;
+    assert_eq!(
+        error(&b),
+        "requested version for signing does not contain a private part"
+    );
+    let (s, b) = tm.get("export/public-key/ed").await;
+    assert_eq!(
+        (s, &b["data"]["keys"]["1"]),
+        (200, &json!(b64(pair.public_key().as_ref())))
+    );
+
+    // Refusals write nothing.
+    let other = Ed25519KeyPair::generate().unwrap();
+    let before = tm.items().await;
+    for (path, body, text) in [
+        (
+            "keys/aes/import",
+            json!({"public_key": public_pem(spki.as_ref())}),
+            "provided type does not support public_key import",
+        ),
+        (
+            "keys/edd/import",
+            json!({"type": "ed25519", "derived": true, "public_key": public_pem(spki.as_ref())}),
+            "error importing key: unable to import only public key for derived Ed25519 key: imported key should not be an Ed25519 key pair but is instead an HKDF key",
+        ),
+        (
+            "keys/bad/import",
+            json!({"type": "ed25519", "public_key": "not pem"}),
+            "error importing key: error parsing public key: not in PEM format",
+        ),
+        (
+            "keys/bad/import",
+            json!({"type": "ecdsa-p256", "public_key": public_pem(spki.as_ref())}),
+            "error importing key: invalid key type: expected ecdsa-p256, got ed25519.PublicKey",
+        ),
+        (
+            "keys/ed/import_version",
+            json!({"public_key": public_pem(spki.as_ref()), "version": 1}),
+            "cannot add a public key to a key version that already has a public key set",
+        ),
+        (
+            "keys/ed/import_version",
+            json!({"ciphertext": wrap_for_import(&wrapping, other.to_pkcs8v1().unwrap().as_ref()), "version": 1}),
+            "cannot import key, key pair does not match",
+        ),
+    ] {
+        let b = tm.post(path, body.clone(), 400).await;
+        assert_eq!(error(&b), text, "{path} {body}");
+    }
+    assert_eq!(tm.items().await, before, "refusals wrote nothing");
+    let (s, b) = tm.get("export/signing-key/ed").await;
+    assert_eq!(
+        (s, error(&b)),
+        (400, "private key material is not exportable")
+    );
+
+    // The private key completes version 1: it signs, the same key.
+    tm.post(
+        "keys/ed/import_version",
+        json!({"ciphertext": wrap_for_import(&wrapping, pair.to_pkcs8v1().unwrap().as_ref()), "version": 1}),
+        204,
+    )
+    .await;
+    let b = tm.post("sign/ed", json!({"input": b64(b"msg")}), 200).await;
+    assert_eq!(b["data"]["signature"], sig, "Ed25519 is deterministic");
+    let key = tm.key("ed").await;
+    assert_eq!(key["latest_version"], 1);
+    let b = tm
+        .post(
+            "keys/ed/import_version",
+            json!({"ciphertext": wrap_for_import(&wrapping, pair.to_pkcs8v1().unwrap().as_ref()), "version": 1}),
+            400,
+        )
+        .await;
+    assert_eq!(
+        error(&b),
+        "private key imported, key version cannot be updated"
+    );
+
+    // RSA: encrypts to the public key, refuses to decrypt; the private key, imported
+    // without `version`, completes the latest version (as OpenBao).
+    let rsa = RsaPair::generate(KeySize::Rsa2048).unwrap();
+    let rsa_spki: PublicKeyX509Der<'static> = rsa.public_key().as_der().unwrap();
+    tm.post(
+        "keys/rsa/import",
+        json!({"type": "rsa-2048", "public_key": public_pem(rsa_spki.as_ref()), "exportable": true}),
+        204,
+    )
+    .await;
+    let c = tm
+        .post("encrypt/rsa", json!({"plaintext": b64(b"sealed")}), 200)
+        .await["data"]["ciphertext"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&rsa).unwrap();
+    let private =
+        OaepPrivateDecryptingKey::new(PrivateDecryptingKey::from_pkcs8(pkcs8.as_ref()).unwrap())
+            .unwrap();
+    let raw = unb64(c.strip_prefix("vault:v1:").unwrap());
+    let mut out = vec![0u8; private.min_output_size()];
+    let plain = private
+        .decrypt(&OAEP_SHA256_MGF1SHA256, &raw, &mut out, None)
+        .unwrap();
+    assert_eq!(plain, b"sealed");
+    let b = tm.post("decrypt/rsa", json!({"ciphertext": c}), 400).await;
+    assert_eq!(
+        error(&b),
+        "requested version for decryption does not contain a private part"
+    );
+    let (s, b) = tm.get("export/encryption-key/rsa").await;
+    assert_eq!(
+        (s, error(&b)),
+        (400, "private key not imported for key version selected")
+    );
+    tm.post(
+        "keys/rsa/import_version",
+        json!({"ciphertext": wrap_for_import(&wrapping, pkcs8.as_ref())}),
+        204,
+    )
+    .await;
+    assert_eq!(
+        tm.key("rsa").await["latest_version"],
+        1,
+        "completed, not added"
+    );
+    let b = tm.post("decrypt/rsa", json!({"ciphertext": c}), 200).await;
+    assert_eq!(unb64(b["data"]["plaintext"].as_str().unwrap()), b"sealed");
+}

@@ -455,14 +455,22 @@ async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     if keys.read(name).await?.is_some() {
         return Err(existing());
     }
-    let Some(ciphertext) = request::string(b, "ciphertext")? else {
-        return Err(public_key_import(kt));
+    let derived = request::flag(b, "derived")?;
+    let (key, public) = match request::string(b, "ciphertext")? {
+        Some(ct) => (
+            byok::material_key(kt, &unwrap_import(c, &keys, &ct).await?)?,
+            false,
+        ),
+        None => {
+            let spki = public_import(kt, b, derived)?
+                .map_err(|e| ApiError::bad(format!("error importing key: {e}")))?;
+            (zeroize::Zeroizing::new(spki), true)
+        }
     };
-    let key = byok::material_key(kt, &unwrap_import(c, &keys, &ciphertext).await?)?;
     let key_size = if kt == KeyType::Hmac { 32 } else { 0 };
     let opts = CreateOptions::check(
         kt.name(),
-        request::flag(b, "derived")?,
+        derived,
         false,
         request::flag(b, "exportable")?,
         request::flag(b, "allow_plaintext_backup")?,
@@ -470,7 +478,7 @@ async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         key_size,
     )?;
     if !keys
-        .import(name, &opts, allow_rotation, &key, c.now)
+        .import(name, &opts, allow_rotation, &key, public, c.now)
         .await?
     {
         return Err(existing());
@@ -505,25 +513,43 @@ async fn unwrap_import(
     )?)
 }
 
-/// Vault's refusal of an import without `ciphertext` (a `public_key` import).
-fn public_key_import(kt: KeyType) -> ApiError {
-    ApiError::bad(if kt.signing_supported() {
-        "public_key import is not supported by Sigil: import the private key with ciphertext"
-    } else {
-        "provided type does not support public_key import"
-    })
+/// The `public_key` of an import without `ciphertext` (OpenBao's
+/// `extractKeyFromFields` and `ImportPublicOrPrivate`): SPKI DER of a key of type
+/// `kt`. The outer error is the request's (no public-key import for the type); the
+/// inner one is the material's, which `import` prefixes with `error importing key: `.
+fn public_import(
+    kt: KeyType,
+    b: &crate::http::params::Body,
+    derived: bool,
+) -> Result<Result<Vec<u8>, crate::transit::TransitError>, ApiError> {
+    if !kt.signing_supported() {
+        return Err(ApiError::bad(
+            "provided type does not support public_key import",
+        ));
+    }
+    let text = request::string(b, "public_key")?.unwrap_or_default();
+    if kt == KeyType::Ed25519 && derived {
+        return Ok(Err(crate::transit::TransitError::invalid(
+            "unable to import only public key for derived Ed25519 key: imported key should not be an Ed25519 key pair but is instead an HKDF key",
+        )));
+    }
+    Ok(byok::public_material(kt, &text))
 }
 
 /// `POST keys/:name/import_version` (OpenBao's `pathImportVersionWrite`): adds a
-/// version from wrapped material (`ciphertext`, `hash_function`, as at import) to
-/// an imported key, whether or not it allows rotation; 204. Refused with OpenBao's
-/// texts and nothing written: a missing key (`no key found with name k; to import a
-/// new key, use the import/ endpoint`), a key not imported (`the import_version
-/// endpoint can only be used with an imported key`), a convergent key, a bad
-/// ciphertext or material (`invalid key size 16 bytes for key type aes256-gcm96`),
-/// and `version` (updating a version that holds only a public key: Sigil has none,
-/// so `no such key version`, `provided type does not support importing key
-/// versions` or `private key imported, key version cannot be updated`).
+/// version to an imported key, whether or not it allows rotation, from wrapped
+/// material (`ciphertext`, `hash_function`, as at import) or a public key only
+/// (`public_key`, PEM, for Ed25519, ECDSA, RSA); 204. A private key whose public key
+/// is the latest version's, when that version holds only its public key, completes
+/// that version instead (as OpenBao); `version` names the version to complete.
+/// Refused with OpenBao's texts and nothing written: a missing key (`no key found
+/// with name k; to import a new key, use the import/ endpoint`), a key not imported
+/// (`the import_version endpoint can only be used with an imported key`), a
+/// convergent key, a bad ciphertext or material (`invalid key size 16 bytes for key
+/// type aes256-gcm96`), and for `version`: `no such key version`, `provided type
+/// does not support importing key versions`, `cannot add a public key to a key
+/// version that already has a public key set`, `private key imported, key version
+/// cannot be updated`, `cannot import key, key pair does not match`.
 async fn import_version(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = name(c)?;
     let keys = keys(c);
@@ -543,21 +569,58 @@ async fn import_version(c: &Ctx<'_>) -> Result<Reply, ApiError> {
             "import_version cannot be used on keys with convergent encryption enabled",
         ));
     }
-    let Some(ciphertext) = request::string(c.body, "ciphertext")? else {
-        return Err(public_key_import(p.key_type));
+    let kt = p.key_type;
+    let (key, private) = match request::string(c.body, "ciphertext")? {
+        Some(ct) => (
+            byok::version_material_key(kt, &unwrap_import(c, &keys, &ct).await?)?,
+            true,
+        ),
+        None => (
+            zeroize::Zeroizing::new(public_import(kt, c.body, p.derived)??),
+            false,
+        ),
     };
-    let key = byok::version_material_key(p.key_type, &unwrap_import(c, &keys, &ciphertext).await?)?;
+    let rec = &rec;
+    let public_only = |v: u32| async move {
+        let loaded = keys.open(rec, &[v]).await?;
+        Ok::<bool, ApiError>(loaded.material(v)?.is_public_only())
+    };
+    let mismatch = || ApiError::bad("cannot import key, key pair does not match");
     if let Some(v) = request::int(c.body, "version")? {
-        let known = u32::try_from(v).is_ok_and(|v| p.versions.contains_key(&v));
-        return Err(ApiError::bad(if !known {
-            "no such key version"
-        } else if !p.key_type.signing_supported() {
-            "provided type does not support importing key versions"
-        } else {
-            "private key imported, key version cannot be updated"
-        }));
+        let v = u32::try_from(v)
+            .ok()
+            .filter(|v| p.versions.contains_key(v))
+            .ok_or_else(|| ApiError::bad("no such key version"))?;
+        if !kt.signing_supported() {
+            return Err(ApiError::bad(
+                "provided type does not support importing key versions",
+            ));
+        }
+        let missing = public_only(v).await?;
+        if missing && !private {
+            return Err(ApiError::bad(
+                "cannot add a public key to a key version that already has a public key set",
+            ));
+        }
+        if !missing {
+            return Err(ApiError::bad(
+                "private key imported, key version cannot be updated",
+            ));
+        }
+        return match keys.complete_version(name, v, &key).await? {
+            Some(true) => Ok(Reply::NoContent),
+            Some(false) => Err(mismatch()),
+            None => Err(ApiError::bad("no such key version")),
+        };
     }
-    keys.import_version(name, &key, c.now)
+    let latest = p.latest_version;
+    if private && kt.signing_supported() && public_only(latest).await? {
+        // OpenBao first tries to complete the latest version, then adds one.
+        if keys.complete_version(name, latest, &key).await? == Some(true) {
+            return Ok(Reply::NoContent);
+        }
+    }
+    keys.import_version(name, &key, !private, c.now)
         .await?
         .ok_or_else(|| ApiError::bad(format!("no key found with name {name}")))?;
     Ok(Reply::NoContent)

@@ -706,6 +706,11 @@ pub fn encode(loaded: &Loaded) -> Result<Zeroizing<String>> {
     }
     for (&v, meta) in p.versions.range(first..) {
         let m = loaded.material(v)?;
+        if m.is_public_only() {
+            return Err(unsupported(
+                "backing up a key with public-key-only versions",
+            ));
+        }
         if v >= p.min_decryption_version {
             keys.insert(v.to_string(), entry(p, meta, m)?);
         }

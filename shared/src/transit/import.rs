@@ -201,6 +201,51 @@ pub fn version_material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>
     }
 }
 
+/// Checks a `public_key` import (PEM `PUBLIC KEY`, SubjectPublicKeyInfo) for type
+/// `kt` and returns its DER, with the texts of OpenBao's `ImportPublicOrPrivate`
+/// (no prefix: `keys/:name/import` adds `error importing key: `).
+pub fn public_material(kt: KeyType, pem_text: &str) -> Result<Vec<u8>> {
+    let der = pem::parse(pem_text)
+        .map_err(|_| TransitError::invalid("error parsing public key: not in PEM format"))?
+        .into_contents();
+    let Err(kind) = super::material::check_public(kt, &der) else {
+        return Ok(der);
+    };
+    let kind = kind.ok_or_else(|| {
+        TransitError::invalid("error parsing public key: x509: failed to parse public key")
+    })?;
+    if kt.is_ecdsa() && kind == "*ecdsa.PublicKey" {
+        let got = [KeyType::EcdsaP256, KeyType::EcdsaP384, KeyType::EcdsaP521]
+            .into_iter()
+            .find(|c| super::material::check_public(*c, &der).is_ok())
+            .map_or("unknown", curve);
+        return Err(TransitError::invalid(format!(
+            "invalid curve: expected {}, got {got}",
+            curve(kt)
+        )));
+    }
+    if kt.is_rsa() && kind == "*rsa.PublicKey" {
+        let got = rsa::PublicEncryptingKey::from_der(&der)
+            .map(|k| k.key_size_bytes())
+            .unwrap_or(0);
+        return Err(TransitError::invalid(format!(
+            "invalid key size: expected {} bytes, got {got} bytes",
+            kt.rsa_bits() / 8
+        )));
+    }
+    Err(TransitError::invalid(format!(
+        "invalid key type: expected {kt}, got {kind}"
+    )))
+}
+
+/// Whether private key material `key` (the stored form: [`material_key`]) is the
+/// pair of public-key-only version `public` (OpenBao's `ImportPrivateKeyForVersion`
+/// check): their public keys are the same.
+pub fn completes(kt: KeyType, key: &[u8], public: &Material) -> Result<bool> {
+    let private = Material::from_parts(kt, Zeroizing::new(Vec::new()), key)?;
+    Ok(private.public_key()? == public.public_key()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,5 +389,142 @@ mod tests {
                 .starts_with("error importing key: error parsing asymmetric key")
         );
         assert!(!e.to_string().contains("secret"));
+    }
+
+    /// A public-key-only version (OpenBao's `public_key` import): it verifies what
+    /// the private key signed and RSA-encrypts to it, but refuses to sign, decrypt or
+    /// export private material; foreign keys are refused with OpenBao's texts.
+    #[test]
+    fn public_keys_import_verify_and_refuse_private_operations() {
+        use crate::transit::digest::HashAlgorithm;
+        use crate::transit::export::{self, ExportType};
+        use crate::transit::sign::{self, Marshaling, Options, RsaScheme, Salt};
+        let opts = Options {
+            hash: HashAlgorithm::Sha2_256,
+            prehashed: false,
+            scheme: RsaScheme::Pss,
+            salt: Salt::Auto,
+            marshaling: Marshaling::Asn1,
+        };
+        for kt in [KeyType::Ed25519, KeyType::EcdsaP256, KeyType::Rsa2048] {
+            let (full, _) = Material::generate(kt, 0).unwrap();
+            let pem_text = full.public_key().unwrap().unwrap();
+            let pem_text = if kt == KeyType::Ed25519 {
+                export::export(kt, &full, ExportType::Public, "pem").unwrap()
+            } else {
+                pem_text
+            };
+            let spki = public_material(kt, &pem_text).unwrap();
+            let (public, bytes) = Material::import_public(kt, &spki).unwrap();
+            assert!(public.is_public_only());
+            let back = Material::from_bytes(kt, &bytes).unwrap();
+            assert!(back.is_public_only());
+            assert_eq!(
+                back.public_key().unwrap(),
+                full.public_key().unwrap(),
+                "{kt}"
+            );
+            let sig = sign::sign(&full, false, &[], b"msg", &opts)
+                .unwrap()
+                .signature;
+            assert!(
+                sign::verify(&back, false, &[], b"msg", &sig, &opts).unwrap(),
+                "{kt}"
+            );
+            assert!(
+                !sign::verify(&back, false, &[], b"other", &sig, &opts).unwrap(),
+                "{kt}"
+            );
+            assert_eq!(
+                sign::sign(&back, false, &[], b"msg", &opts)
+                    .err()
+                    .unwrap()
+                    .to_string(),
+                "requested version for signing does not contain a private part"
+            );
+            assert_eq!(
+                export::export(kt, &back, ExportType::Signing, "")
+                    .unwrap_err()
+                    .to_string(),
+                "private key not imported for key version selected"
+            );
+            assert_eq!(
+                export::export(kt, &back, ExportType::Public, "").unwrap(),
+                export::export(kt, &full, ExportType::Public, "").unwrap(),
+                "{kt}"
+            );
+            let pkcs8 = match kt {
+                KeyType::Ed25519 => {
+                    let seed = full.ed25519_go_private().unwrap();
+                    material_key(
+                        kt,
+                        Ed25519KeyPair::from_seed_unchecked(&seed[..32])
+                            .unwrap()
+                            .to_pkcs8v1()
+                            .unwrap()
+                            .as_ref(),
+                    )
+                    .unwrap()
+                }
+                _ => material_key(
+                    kt,
+                    &crate::transit::b64::decode(
+                        &export::export(kt, &full, ExportType::Signing, "der").unwrap(),
+                    )
+                    .unwrap(),
+                )
+                .unwrap(),
+            };
+            assert!(completes(kt, &pkcs8, &back).unwrap(), "{kt}");
+            let (other, _) = Material::generate(kt, 0).unwrap();
+            assert!(!completes(kt, &pkcs8, &other).unwrap(), "{kt}");
+            if kt == KeyType::Rsa2048 {
+                let ct = crate::transit::oaep::encrypt(&back, b"to the public key").unwrap();
+                assert_eq!(
+                    &*crate::transit::oaep::decrypt(&full, &ct).unwrap(),
+                    b"to the public key"
+                );
+                assert_eq!(
+                    crate::transit::oaep::decrypt(&back, &ct)
+                        .unwrap_err()
+                        .to_string(),
+                    "requested version for decryption does not contain a private part"
+                );
+            }
+        }
+        let (ec384, _) = Material::generate(KeyType::EcdsaP384, 0).unwrap();
+        let (rsa4096, _) = Material::generate(KeyType::Rsa4096, 0).unwrap();
+        let (ed, _) = Material::generate(KeyType::Ed25519, 0).unwrap();
+        let ed_pem = crate::transit::export::export(
+            KeyType::Ed25519,
+            &ed,
+            crate::transit::export::ExportType::Public,
+            "pem",
+        )
+        .unwrap();
+        let err = |kt, text: &str| public_material(kt, text).unwrap_err().to_string();
+        assert_eq!(
+            err(KeyType::EcdsaP256, "nope"),
+            "error parsing public key: not in PEM format"
+        );
+        assert_eq!(
+            err(KeyType::EcdsaP256, &ec384.public_key().unwrap().unwrap()),
+            "invalid curve: expected P-256, got P-384"
+        );
+        assert_eq!(
+            err(KeyType::Rsa2048, &rsa4096.public_key().unwrap().unwrap()),
+            "invalid key size: expected 256 bytes, got 512 bytes"
+        );
+        assert_eq!(
+            err(KeyType::Rsa2048, &ed_pem),
+            "invalid key type: expected rsa-2048, got ed25519.PublicKey"
+        );
+        assert_eq!(
+            err(
+                KeyType::Ed25519,
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+            ),
+            "error parsing public key: x509: failed to parse public key"
+        );
     }
 }

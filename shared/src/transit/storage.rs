@@ -289,7 +289,8 @@ impl Keys<'_> {
     }
 
     /// Creates key `name` from imported material `key` (the stored form:
-    /// [`super::import::material_key`]) unless it exists: `Ok(false)` then, and
+    /// [`super::import::material_key`]; with `public`, the SPKI DER of
+    /// [`super::import::public_material`]) unless it exists: `Ok(false)` then, and
     /// nothing is written. The key records `imported` and `allow_rotation`.
     pub async fn import(
         &self,
@@ -297,6 +298,7 @@ impl Keys<'_> {
         opts: &CreateOptions,
         allow_rotation: bool,
         key: &[u8],
+        public: bool,
         now: i64,
     ) -> Result<bool> {
         let placeholder = VersionMeta {
@@ -309,7 +311,7 @@ impl Keys<'_> {
         if policy.key_type == super::key_type::KeyType::Hmac {
             policy.key_size = key.len();
         }
-        let (material, bytes) = Material::import(policy.key_type, key)?;
+        let (material, bytes) = imported(policy.key_type, key, public)?;
         Ok(self.insert(policy, material, &bytes, now).await?.1)
     }
 
@@ -425,13 +427,19 @@ impl Keys<'_> {
     /// key as at import, an `hmac` key's `key_size` becomes the new key's length.
     /// `None` when the key does not exist. The caller checked that the key is
     /// imported and not convergent (fixed at creation). Races with rotations retry.
-    pub async fn import_version(&self, name: &str, key: &[u8], now: i64) -> Result<Option<Record>> {
+    pub async fn import_version(
+        &self,
+        name: &str,
+        key: &[u8],
+        public: bool,
+        now: i64,
+    ) -> Result<Option<Record>> {
         for attempt in 0..RETRIES {
             let Some(mut rec) = self.read(name).await? else {
                 return Ok(None);
             };
             let v = rec.policy.latest_version + 1;
-            let (material, bytes) = Material::import(rec.policy.key_type, key)?;
+            let (material, bytes) = imported(rec.policy.key_type, key, public)?;
             if rec.policy.key_type == super::key_type::KeyType::Hmac {
                 rec.policy.key_size = key.len();
             }
@@ -510,6 +518,41 @@ impl Keys<'_> {
         Err(TransitError::Api(crate::error::ApiError::Unavailable))
     }
 
+    /// Completes public-key-only version `v` of key `name` with private key `key` (the
+    /// stored form), keeping the version's HMAC key and creation time (OpenBao's
+    /// `ImportPrivateKeyForVersion`). `Ok(None)` when the key or version is gone,
+    /// `Ok(Some(false))` when `key` is not the version's pair (`cannot import key, key
+    /// pair does not match`): nothing written then.
+    pub async fn complete_version(&self, name: &str, v: u32, key: &[u8]) -> Result<Option<bool>> {
+        for attempt in 0..RETRIES {
+            let Some(mut rec) = self.read(name).await? else {
+                return Ok(None);
+            };
+            let Some(created) = rec.policy.versions.get(&v).map(|m| m.created) else {
+                return Ok(None);
+            };
+            let loaded = self.open(&rec, &[v]).await?;
+            let old = loaded.material(v)?;
+            if !old.is_public_only() || !super::import::completes(rec.policy.key_type, key, old)? {
+                return Ok(Some(false));
+            }
+            let hmac = zeroize::Zeroizing::new(old.hmac_key().to_vec());
+            let (material, bytes) = Material::restore(rec.policy.key_type, hmac, key)?;
+            let (meta, sealed) = self
+                .seal(&rec.policy, v, &material, &bytes, created)
+                .await?;
+            rec.policy.versions.insert(v, meta);
+            rec.sealed.insert(v, sealed);
+            if self.replace(&rec).await? {
+                rec.rev += 1;
+                self.remember(&rec.policy, v, &rec.sealed[&v], Arc::new(material));
+                return Ok(Some(true));
+            }
+            crate::backoff::pause(attempt).await;
+        }
+        Err(TransitError::Api(crate::error::ApiError::Unavailable))
+    }
+
     /// Deletes `rec` if it is unchanged since read (so a concurrent config change that
     /// disallows deletion wins).
     pub async fn delete(&self, rec: &Record) -> Result<()> {
@@ -560,6 +603,20 @@ impl Keys<'_> {
             policy: rec.policy.clone(),
             materials,
         })
+    }
+}
+
+/// Material of an imported `key`: private (the stored form) or, with `public`, a
+/// public key's SPKI DER.
+fn imported(
+    kt: super::key_type::KeyType,
+    key: &[u8],
+    public: bool,
+) -> Result<(Material, zeroize::Zeroizing<Vec<u8>>)> {
+    if public {
+        Material::import_public(kt, key)
+    } else {
+        Material::import(kt, key)
     }
 }
 
