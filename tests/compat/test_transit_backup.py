@@ -167,3 +167,62 @@ def test_import_version_with_the_same_material_agrees(srv):
             assert status in (400, 500), (s.name, status, resp)
             assert text in resp["errors"][0], (s.name, resp)
         assert call(s, "GET", "keys/iv-aes")["data"]["latest_version"] == 2, s.name
+
+
+def test_public_key_imports_agree(srv):
+    """The same public keys imported into both (`public_key`): both verify what the
+    private key signed, both refuse to sign with OpenBao's words, both read the same
+    public key; RSA encrypts to it on both; the private key then completes version 1
+    on both, after which Ed25519 signatures are identical."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    servers, _ = srv
+    keys = {
+        "ed25519": ed25519.Ed25519PrivateKey.generate(),
+        "ecdsa-p256": ec.generate_private_key(ec.SECP256R1()),
+        "rsa-2048": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    }
+    msg = b"signed elsewhere"
+
+    def signature(t, k):
+        if t == "ed25519":
+            raw = k.sign(msg)
+        elif t == "ecdsa-p256":
+            raw = k.sign(msg, ec.ECDSA(hashes.SHA256()))
+        else:
+            raw = k.sign(msg, padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                                          salt_length=padding.PSS.DIGEST_LENGTH),
+                         hashes.SHA256())
+        return "vault:v1:" + b64(raw)
+
+    for t, k in keys.items():
+        pem = k.public_key().public_bytes(serialization.Encoding.PEM,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+        pubs = []
+        for s in servers.values():
+            call(s, "POST", f"keys/pk-{t}/import", {"type": t, "public_key": pem.decode()},
+                 want=204)
+            ok = call(s, "POST", f"verify/pk-{t}",
+                      {"input": b64(msg), "signature": signature(t, k)})["data"]["valid"]
+            assert ok is True, (s.name, t)
+            status, resp = send(s, "POST", f"{M}/sign/pk-{t}", {"input": b64(msg)},
+                                token=s.token)
+            assert status in (400, 500), (s.name, t, status, resp)
+            assert ("requested version for signing does not contain a private part"
+                    in resp["errors"][0]), (s.name, resp)
+            pubs.append(call(s, "GET", f"keys/pk-{t}")["data"]["keys"]["1"]["public_key"])
+            if t == "rsa-2048":
+                ct = call(s, "POST", f"encrypt/pk-{t}", {"plaintext": b64(b"to you")})
+                raw = base64.b64decode(ct["data"]["ciphertext"].split(":", 2)[2])
+                plain = k.decrypt(raw, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()),
+                                                    algorithm=hashes.SHA256(), label=None))
+                assert plain == b"to you", s.name
+            call(s, "POST", f"keys/pk-{t}/import_version",
+                 {"ciphertext": wrap(s, pkcs8(k)), "version": 1}, want=204)
+            d = call(s, "GET", f"keys/pk-{t}")["data"]
+            assert d["latest_version"] == 1, (s.name, d)
+        assert pubs[0] == pubs[1], (t, pubs)
+    sigs = [call(s, "POST", "sign/pk-ed25519", {"input": b64(msg)})["data"]["signature"]
+            for s in servers.values()]
+    assert sigs[0] == sigs[1] == signature("ed25519", keys["ed25519"])
