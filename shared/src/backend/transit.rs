@@ -4,8 +4,9 @@
 //! management (create, read, list, config, rotate, trim, delete) to admin.
 //!
 //! BYOK: `wrapping_key` (the mount's RSA-4096 wrapping key, kept apart from the
-//! mount's keys: [`wrapping_keys`]), `keys/:name/import` and `export/:type/:name`
-//! (admin).
+//! mount's keys: [`wrapping_keys`]), `keys/:name/import`, `keys/:name/import_version`
+//! and `export/:type/:name` (admin); `backup/:name`, `restore(/:name)` (admin,
+//! OpenBao's backup format: [`crate::transit::backup`]).
 //!
 //! Every path goes through the same policy checks as any other: `transit/encrypt/k`
 //! needs `update` (or `create` when the request creates the key, Vault's existence
@@ -418,9 +419,9 @@ async fn read_wrapping_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 /// `POST keys/:name/import` (OpenBao's `pathImportWrite`): creates key `name` from
-/// wrapped material ([`crate::transit::import`]); 204. Refused, with nothing
-/// written: an existing key, `convergent_encryption`, `public_key` only, a bad
-/// ciphertext or material.
+/// wrapped material ([`crate::transit::import`]) or, without `ciphertext`, from a
+/// `public_key` only (PEM; asymmetric types); 204. Refused, with nothing written: an
+/// existing key, `convergent_encryption`, a bad ciphertext, material or public key.
 async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = name(c)?;
     let b = c.body;
