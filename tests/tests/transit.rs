@@ -1002,6 +1002,18 @@ async fn concurrent_first_reads_of_the_wrapping_key_give_one_key() {
 }
 
 impl Mount<'_> {
+    /// `encrypt/:name` of `plain`: the ciphertext.
+    async fn encrypt(&self, name: &str, plain: &[u8]) -> String {
+        let b = self
+            .post(
+                &format!("encrypt/{name}"),
+                json!({"plaintext": b64(plain)}),
+                200,
+            )
+            .await;
+        b["data"]["ciphertext"].as_str().unwrap().to_owned()
+    }
+
     /// The key `name` as read (`data`).
     async fn key(&self, name: &str) -> Value {
         let (s, b) = self.get(&format!("keys/{name}")).await;
@@ -1075,12 +1087,7 @@ async fn import_version_adds_versions_to_imported_keys_only() {
         204,
     )
     .await;
-    let c1 = tm
-        .post("encrypt/imp", json!({"plaintext": b64(b"one")}), 200)
-        .await["data"]["ciphertext"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let c1 = tm.encrypt("imp", b"one").await;
     // No allow_rotation, yet import_version adds a version (as OpenBao).
     let b = tm
         .post(
@@ -1093,12 +1100,7 @@ async fn import_version_adds_versions_to_imported_keys_only() {
     let key = tm.key("imp").await;
     assert_eq!(key["latest_version"], 2);
     assert_eq!(key["imported_key"], true);
-    let c2 = tm
-        .post("encrypt/imp", json!({"plaintext": b64(b"two")}), 200)
-        .await["data"]["ciphertext"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let c2 = tm.encrypt("imp", b"two").await;
     assert_eq!(
         open_aes(&k2, &c2, 2),
         b"two",
@@ -1193,12 +1195,7 @@ async fn backup_and_restore_lifecycle() {
     )
     .await;
     tm.post("keys/k/rotate", json!({}), 200).await;
-    let c = tm
-        .post("encrypt/k", json!({"plaintext": b64(b"kept")}), 200)
-        .await["data"]["ciphertext"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let c = tm.encrypt("k", b"kept").await;
     let (s, b) = tm.get("backup/k").await;
     assert_eq!(s, 200, "{b}");
     let backup = b["data"]["backup"].as_str().unwrap().to_owned();
@@ -1439,12 +1436,7 @@ async fn public_key_imports_verify_refuse_private_operations_and_complete() {
         204,
     )
     .await;
-    let c = tm
-        .post("encrypt/rsa", json!({"plaintext": b64(b"sealed")}), 200)
-        .await["data"]["ciphertext"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let c = tm.encrypt("rsa", b"sealed").await;
     let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&rsa).unwrap();
     let private =
         OaepPrivateDecryptingKey::new(PrivateDecryptingKey::from_pkcs8(pkcs8.as_ref()).unwrap())

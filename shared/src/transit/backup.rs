@@ -768,7 +768,7 @@ mod tests {
     use crate::transit::ciphertext::{self, Kind};
     use crate::transit::digest::HashAlgorithm;
     use crate::transit::oaep;
-    use crate::transit::sign::{self, Marshaling, Options, RsaScheme, Salt};
+    use crate::transit::sign::{self, Marshaling, Options};
 
     /// Backups taken from an OpenBao 2.7 dev server (two versions each, both
     /// `exportable` and `allow_plaintext_backup`), with what OpenBao made with the
@@ -803,13 +803,7 @@ mod tests {
     }
 
     fn opts() -> Options {
-        Options {
-            hash: HashAlgorithm::Sha2_256,
-            prehashed: false,
-            scheme: RsaScheme::Pss,
-            salt: Salt::Auto,
-            marshaling: Marshaling::Asn1,
-        }
+        Options::default()
     }
 
     /// What OpenBao made with a key works with the key its backup restores.

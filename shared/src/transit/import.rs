@@ -396,16 +396,9 @@ mod tests {
     /// export private material; foreign keys are refused with OpenBao's texts.
     #[test]
     fn public_keys_import_verify_and_refuse_private_operations() {
-        use crate::transit::digest::HashAlgorithm;
         use crate::transit::export::{self, ExportType};
-        use crate::transit::sign::{self, Marshaling, Options, RsaScheme, Salt};
-        let opts = Options {
-            hash: HashAlgorithm::Sha2_256,
-            prehashed: false,
-            scheme: RsaScheme::Pss,
-            salt: Salt::Auto,
-            marshaling: Marshaling::Asn1,
-        };
+        use crate::transit::sign::{self, Options};
+        let opts = Options::default();
         for kt in [KeyType::Ed25519, KeyType::EcdsaP256, KeyType::Rsa2048] {
             let (full, _) = Material::generate(kt, 0).unwrap();
             let pem_text = full.public_key().unwrap().unwrap();

@@ -79,6 +79,19 @@ pub struct Options {
     pub marshaling: Marshaling,
 }
 
+impl Default for Options {
+    /// Vault's defaults: SHA2-256, not prehashed, RSA-PSS with the `auto` salt, ASN.1.
+    fn default() -> Self {
+        Self {
+            hash: HashAlgorithm::Sha2_256,
+            prehashed: false,
+            scheme: RsaScheme::Pss,
+            salt: Salt::Auto,
+            marshaling: Marshaling::Asn1,
+        }
+    }
+}
+
 /// A signature, and the public key of the derived key that made it (derived Ed25519).
 pub struct Signed {
     /// The signature bytes.

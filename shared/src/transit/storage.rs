@@ -443,17 +443,35 @@ impl Keys<'_> {
             if rec.policy.key_type == super::key_type::KeyType::Hmac {
                 rec.policy.key_size = key.len();
             }
-            let (meta, sealed) = self.seal(&rec.policy, v, &material, &bytes, now).await?;
-            rec.policy.push_version(meta);
-            rec.sealed.insert(v, sealed);
-            if self.replace(&rec).await? {
-                rec.rev += 1;
-                self.remember(&rec.policy, v, &rec.sealed[&v], Arc::new(material));
+            if self.put_version(&mut rec, v, material, &bytes, now).await? {
                 return Ok(Some(rec));
             }
             crate::backoff::pause(attempt).await;
         }
         Err(TransitError::Api(crate::error::ApiError::Unavailable))
+    }
+
+    /// Seals `material` (serialized: `bytes`) as version `v` of `rec` (new when past
+    /// the latest, else replacing it), created at `created`, and stores `rec` if its
+    /// revision is still the one read (`false` otherwise: nothing written).
+    async fn put_version(
+        &self,
+        rec: &mut Record,
+        v: u32,
+        material: Material,
+        bytes: &[u8],
+        created: i64,
+    ) -> Result<bool> {
+        let (meta, sealed) = self.seal(&rec.policy, v, &material, bytes, created).await?;
+        rec.policy.versions.insert(v, meta);
+        rec.policy.latest_version = rec.policy.latest_version.max(v);
+        rec.sealed.insert(v, sealed);
+        if !self.replace(rec).await? {
+            return Ok(false);
+        }
+        rec.rev += 1;
+        self.remember(&rec.policy, v, &rec.sealed[&v], Arc::new(material));
+        Ok(true)
     }
 
     /// Stores a restored key (`restore`, OpenBao's `RestorePolicy`): every version
@@ -538,14 +556,10 @@ impl Keys<'_> {
             }
             let hmac = zeroize::Zeroizing::new(old.hmac_key().to_vec());
             let (material, bytes) = Material::restore(rec.policy.key_type, hmac, key)?;
-            let (meta, sealed) = self
-                .seal(&rec.policy, v, &material, &bytes, created)
-                .await?;
-            rec.policy.versions.insert(v, meta);
-            rec.sealed.insert(v, sealed);
-            if self.replace(&rec).await? {
-                rec.rev += 1;
-                self.remember(&rec.policy, v, &rec.sealed[&v], Arc::new(material));
+            if self
+                .put_version(&mut rec, v, material, &bytes, created)
+                .await?
+            {
                 return Ok(Some(true));
             }
             crate::backoff::pause(attempt).await;
