@@ -292,4 +292,34 @@ fn transit_key_material_is_redacted() {
     let e = kwp_unwrap(&mark_bytes(), &[mark_bytes(), mark_bytes()].concat()).expect_err("bad");
     hidden("transit kwp refusal", &e);
     assert!(!e.to_string().contains(MARK), "{e}");
+    // Restore: a parsed backup, and every refusal of one, says nothing of its keys.
+    use crate::transit::b64;
+    let mark64 = b64::encode(&mark_bytes());
+    let backup = |policy: serde_json::Value| {
+        b64::encode(&serde_json::to_vec(&json!({ "policy": policy })).expect("json"))
+    };
+    let entry = json!({"key": mark64, "hmac_key": mark64, "creation_time": 0});
+    let good = json!({"name": "k", "type": 0, "latest_version": 1,
+                      "min_decryption_version": 1, "keys": {"1": entry}});
+    let restored = crate::transit::backup::parse(&backup(good.clone())).expect("restores");
+    hidden("transit Restored", &restored);
+    let mut refused = Vec::new();
+    for (field, value) in [
+        ("type", json!(8)),
+        ("latest_version", json!(mark64)),
+        ("name", json!(["x", mark64])),
+    ] {
+        let mut p = good.clone();
+        p[field] = value;
+        refused.push(p);
+    }
+    let mut p = good.clone();
+    p["keys"]["1"]["creation_time"] = json!(mark64);
+    refused.push(p);
+    for p in refused {
+        let e = crate::transit::backup::parse(&backup(p)).expect_err("refused");
+        hidden("transit restore refusal", &e);
+        let text = e.to_string();
+        assert!(!text.contains(MARK) && !text.contains(&mark64), "{text}");
+    }
 }

@@ -160,6 +160,18 @@ ALLOWED = [
             "ciphertext, an existing key, an export format the key type has not): Sigil "
             "answers 400 with the same words",
             "docs/transit.md, Differences from Vault (Statuses)"),
+    Allowed(("transit-byok/import-version-missing-key", "transit-byok/import-version-not-imported",
+             "transit-byok/backup-not-exportable", "transit-byok/backup-no-plaintext-backup",
+             "transit-byok/backup-missing", "transit-byok/restore-existing",
+             "transit-byok/restore-existing-renamed", "transit-byok/restore-bad-base64",
+             "transit-byok/restore-not-json"),
+            ("status",),
+            "import_version, backup and restore refusals OpenBao answers with 500 (plain "
+            "errors: no such key, a key not imported, not exportable or without "
+            "allow_plaintext_backup, an existing key without force, a backup that is not "
+            "base64 or not JSON): Sigil answers 400 with the same words (JSON errors: "
+            "their position only)",
+            "docs/transit.md, Differences from Vault (Statuses)"),
     Allowed(("transit-byok/list-hides-wrapping-key", "transit-byok/list-keys"),
             ("status", "data.keys"),
             "OpenBao lists its wrapping key's prefix `import/` among a mount's keys once the "

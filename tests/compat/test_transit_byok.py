@@ -38,9 +38,11 @@ def call(server, method, path, body=None, want=200):
     return resp
 
 
-def wrap(server, material: bytes, hash_fn=hashes.SHA256()) -> str:
-    """The import ciphertext of `material` for `server`'s wrapping key."""
-    pem = call(server, "GET", "wrapping_key")["data"]["public_key"]
+def wrap(server, material: bytes, hash_fn=hashes.SHA256(), mount=M) -> str:
+    """The import ciphertext of `material` for the wrapping key of `server`'s `mount`."""
+    status, resp = send(server, "GET", f"{mount}/wrapping_key", token=server.token)
+    assert status == 200, (server.name, status, resp)
+    pem = resp["data"]["public_key"]
     public = serialization.load_pem_public_key(pem.encode())
     assert public.key_size == 4096
     eph = os.urandom(32)

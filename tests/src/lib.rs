@@ -523,6 +523,7 @@ pub const SENSITIVE_FIELDS: &[&str] = &[
     "password",
     "token",
     "wrapped_accessor",
+    "backup",
 ];
 
 /// Records a secret the suite saw, for the log check in `make test`: appended as a line

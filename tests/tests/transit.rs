@@ -57,14 +57,6 @@ impl Mount<'_> {
         assert_eq!(s, status, "POST {op}: {b}");
         b
     }
-
-    /// The ciphertext of base64 `plain` under key `key` (created if missing).
-    async fn encrypt(&self, key: &str, plain: &str) -> String {
-        let b = self
-            .post(&format!("encrypt/{key}"), json!({"plaintext": plain}), 200)
-            .await;
-        b["data"]["ciphertext"].as_str().unwrap().to_owned()
-    }
 }
 
 fn error(b: &Value) -> &str {
@@ -197,7 +189,11 @@ async fn rotation_min_decryption_version_and_rewrap() {
     let v1 = b["data"]["ciphertext"].as_str().unwrap().to_owned();
     assert!(v1.starts_with("vault:v1:"), "{v1}");
     tm.post("keys/orders/rotate", json!({}), 200).await;
-    assert!(tm.encrypt("orders", &plain).await.starts_with("vault:v2:"));
+    assert!(
+        tm.encrypt("orders", b"card 4111-1111-1111-1111")
+            .await
+            .starts_with("vault:v2:")
+    );
     // Old versions still decrypt.
     let b = tm
         .post("decrypt/orders", json!({"ciphertext": v1}), 200)
@@ -975,7 +971,10 @@ async fn byok_refused_imports_change_nothing() {
     let b = tm
         .post("keys/k/import_version", json!({"ciphertext": good}), 400)
         .await;
-    assert!(error(&b).contains("not supported by Sigil"), "{b}");
+    assert_eq!(
+        error(&b),
+        "no key found with name k; to import a new key, use the import/ endpoint"
+    );
     assert_eq!(tm.list().await, Value::Null);
     tm.post("keys/k/import", json!({"ciphertext": good}), 204)
         .await;
@@ -1048,7 +1047,11 @@ async fn keys_rotate_automatically_on_their_period() {
     assert_eq!(b["data"]["latest_version"], 2);
     let (_, b) = tm.get("keys/manual").await;
     assert_eq!(b["data"]["latest_version"], 1, "no period, no rotation");
-    assert!(tm.encrypt("auto", &plain).await.starts_with("vault:v2:"));
+    assert!(
+        tm.encrypt("auto", b"rotate me")
+            .await
+            .starts_with("vault:v2:")
+    );
     let b = tm
         .post("decrypt/auto", json!({"ciphertext": v1}), 200)
         .await;
@@ -1061,4 +1064,475 @@ async fn keys_rotate_automatically_on_their_period() {
     assert_eq!(f.sweep().await.due_jobs, 0);
     let (_, b) = tm.get("keys/auto").await;
     assert_eq!(b["data"]["latest_version"], 2);
+}
+
+impl Mount<'_> {
+    /// `encrypt/:name` of `plain`: the ciphertext.
+    async fn encrypt(&self, name: &str, plain: &[u8]) -> String {
+        let b = self
+            .post(
+                &format!("encrypt/{name}"),
+                json!({"plaintext": b64(plain)}),
+                200,
+            )
+            .await;
+        b["data"]["ciphertext"].as_str().unwrap().to_owned()
+    }
+
+    /// The key `name` as read (`data`).
+    async fn key(&self, name: &str) -> Value {
+        let (s, b) = self.get(&format!("keys/{name}")).await;
+        assert_eq!(s, 200, "{b}");
+        b["data"].clone()
+    }
+
+    /// Every stored item of this mount's keys, as (name, revision, policy), sorted:
+    /// a refusal that wrote anything changes it.
+    async fn items(&self) -> Vec<(String, String, String)> {
+        let (s, b) = self
+            .f
+            .call("GET", "/v1/sys/mounts", Some(&self.f.admin), None)
+            .await;
+        assert_eq!(s, 200, "{b}");
+        let uuid = b["data"][format!("{}/", self.m)]["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut all: Vec<(String, String, String)> = self
+            .f
+            .scan()
+            .await
+            .iter()
+            .filter(|i| {
+                i["pk"]
+                    .as_s()
+                    .unwrap()
+                    .starts_with(&format!("transit/{uuid}/"))
+            })
+            .map(|i| {
+                (
+                    i["sk"].as_s().unwrap().clone(),
+                    i["rev"].as_n().unwrap().clone(),
+                    i["policy"].as_s().unwrap().clone(),
+                )
+            })
+            .collect();
+        assert!(!all.is_empty(), "the mount's keys are found");
+        all.sort();
+        all
+    }
+}
+
+/// Opens `vault:vN:` AES-256-GCM ciphertext `c` with `key` (Vault's nonce || sealed).
+fn open_aes(key: &[u8], c: &str, version: u32) -> Vec<u8> {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    let raw = unb64(c.strip_prefix(&format!("vault:v{version}:")).unwrap());
+    let (nonce, sealed) = raw.split_at(12);
+    let mut sealed = sealed.to_vec();
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).unwrap())
+        .open_in_place(
+            Nonce::try_assume_unique_for_key(nonce).unwrap(),
+            Aad::empty(),
+            &mut sealed,
+        )
+        .unwrap()
+        .to_vec()
+}
+
+#[tokio::test]
+async fn import_version_adds_versions_to_imported_keys_only() {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let wrapping = tm.wrapping_key().await;
+    let (k1, k2) = ([1u8; 32], [2u8; 32]);
+    tm.post(
+        "keys/imp/import",
+        json!({"ciphertext": wrap_for_import(&wrapping, &k1)}),
+        204,
+    )
+    .await;
+    let c1 = tm.encrypt("imp", b"one").await;
+    // No allow_rotation, yet import_version adds a version (as OpenBao).
+    let b = tm
+        .post(
+            "keys/imp/import_version",
+            json!({"ciphertext": wrap_for_import(&wrapping, &k2)}),
+            204,
+        )
+        .await;
+    assert!(b.is_null(), "{b}");
+    let key = tm.key("imp").await;
+    assert_eq!(key["latest_version"], 2);
+    assert_eq!(key["imported_key"], true);
+    let c2 = tm.encrypt("imp", b"two").await;
+    assert_eq!(
+        open_aes(&k2, &c2, 2),
+        b"two",
+        "version 2 is the imported bytes"
+    );
+    let b = tm.post("decrypt/imp", json!({"ciphertext": c1}), 200).await;
+    assert_eq!(unb64(b["data"]["plaintext"].as_str().unwrap()), b"one");
+
+    // Refusals, each writing nothing.
+    tm.post("keys/gen", json!({"type": "ed25519"}), 200).await;
+    let pair = Ed25519KeyPair::generate().unwrap();
+    tm.post(
+        "keys/ed/import",
+        json!({"type": "ed25519", "ciphertext": wrap_for_import(&wrapping, pair.to_pkcs8v1().unwrap().as_ref())}),
+        204,
+    )
+    .await;
+    let ed2 = Ed25519KeyPair::generate().unwrap();
+    let ed2_ct = wrap_for_import(&wrapping, ed2.to_pkcs8v1().unwrap().as_ref());
+    let before = tm.items().await;
+    let good = wrap_for_import(&wrapping, &[3u8; 32]);
+    for (path, body, text) in [
+        (
+            "keys/none/import_version",
+            json!({"ciphertext": good}),
+            "no key found with name none; to import a new key, use the import/ endpoint",
+        ),
+        (
+            "keys/gen/import_version",
+            json!({"ciphertext": good}),
+            "the import_version endpoint can only be used with an imported key",
+        ),
+        (
+            "keys/imp/import_version",
+            json!({"ciphertext": wrap_for_import(&wrapping, &[3u8; 16])}),
+            "invalid key size 16 bytes for key type aes256-gcm96",
+        ),
+        (
+            "keys/imp/import_version",
+            json!({}),
+            "provided type does not support public_key import",
+        ),
+        (
+            "keys/imp/import_version",
+            json!({"ciphertext": good, "version": 1}),
+            "provided type does not support importing key versions",
+        ),
+        (
+            "keys/ed/import_version",
+            json!({"ciphertext": ed2_ct, "version": 1}),
+            "private key imported, key version cannot be updated",
+        ),
+        (
+            "keys/ed/import_version",
+            json!({"ciphertext": ed2_ct, "version": 7}),
+            "no such key version",
+        ),
+        (
+            "keys/ed/import_version",
+            json!({"ciphertext": good}),
+            "error parsing asymmetric key: x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)",
+        ),
+        (
+            "keys/imp/import_version",
+            json!({"ciphertext": good, "hash_function": "SHA1"}),
+            "crypto/rsa: decryption error",
+        ),
+    ] {
+        let b = tm.post(path, body.clone(), 400).await;
+        assert_eq!(error(&b), text, "{path} {body}");
+    }
+    assert_eq!(tm.items().await, before, "refusals wrote nothing");
+    // An Ed25519 version: it signs, with the new key's public key shown.
+    tm.post("keys/ed/import_version", json!({"ciphertext": ed2_ct}), 204)
+        .await;
+    let key = tm.key("ed").await;
+    assert_eq!(key["latest_version"], 2);
+    assert_eq!(
+        key["keys"]["2"]["public_key"],
+        b64(ed2.public_key().as_ref())
+    );
+}
+
+#[tokio::test]
+async fn backup_and_restore_lifecycle() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    tm.post(
+        "keys/k",
+        json!({"exportable": true, "allow_plaintext_backup": true}),
+        200,
+    )
+    .await;
+    tm.post("keys/k/rotate", json!({}), 200).await;
+    let c = tm.encrypt("k", b"kept").await;
+    let (s, b) = tm.get("backup/k").await;
+    assert_eq!(s, 200, "{b}");
+    let backup = b["data"]["backup"].as_str().unwrap().to_owned();
+    sigil_tests::seen(&backup);
+    let key = tm.key("k").await;
+    assert_eq!(key["backup_info"]["version"], 2, "{key}");
+    // The backup holds the key in OpenBao's shape; the stored item does not.
+    let go: Value = serde_json::from_slice(&unb64(&backup)).unwrap();
+    let raw = go["policy"]["keys"]["2"]["key"].as_str().unwrap();
+    assert_eq!(open_aes(&unb64(raw), &c, 2), b"kept");
+    let stored = format!("{:?}", f.scan().await);
+    assert!(!stored.contains(raw), "no plaintext key at rest");
+
+    // Restored under another name: decrypts, and carries restore_info.
+    assert!(
+        tm.post("restore/copy", json!({"backup": backup}), 204)
+            .await
+            .is_null()
+    );
+    let b = tm.post("decrypt/copy", json!({"ciphertext": c}), 200).await;
+    assert_eq!(unb64(b["data"]["plaintext"].as_str().unwrap()), b"kept");
+    let copy = tm.key("copy").await;
+    assert_eq!(copy["latest_version"], 2);
+    assert_eq!(copy["restore_info"]["version"], 2);
+    assert_eq!(copy["name"], "copy");
+
+    // An existing name needs force; force replaces whatever is there.
+    tm.post("keys/other", json!({}), 200).await;
+    let before = tm.items().await;
+    for (path, name) in [("restore", "k"), ("restore/other", "other")] {
+        let b = tm.post(path, json!({"backup": backup}), 400).await;
+        assert_eq!(error(&b), format!("key \"{name}\" already exists"));
+    }
+    assert_eq!(tm.items().await, before, "nothing written");
+    tm.post(
+        "restore/other",
+        json!({"backup": backup, "force": true}),
+        204,
+    )
+    .await;
+    let b = tm
+        .post("decrypt/other", json!({"ciphertext": c}), 200)
+        .await;
+    assert_eq!(unb64(b["data"]["plaintext"].as_str().unwrap()), b"kept");
+    assert_eq!(tm.key("other").await["latest_version"], 2);
+    tm.post(
+        "restore/fresh",
+        json!({"backup": backup, "force": true}),
+        204,
+    )
+    .await;
+
+    // Refused backups and restores change nothing.
+    tm.post("keys/plain", json!({}), 200).await;
+    tm.post("keys/exp", json!({"exportable": true}), 200).await;
+    let mut bad_json = go.clone();
+    bad_json["policy"]["latest_version"] = json!(5);
+    let before = tm.items().await;
+    for (path, text) in [
+        ("backup/none", "key \"none\" not found"),
+        ("backup/plain", "exporting is disallowed on the policy"),
+        ("backup/exp", "plaintext backup is disallowed on the policy"),
+    ] {
+        let (s, b) = tm.get(path).await;
+        assert_eq!((s, error(&b)), (400, text), "{path}");
+    }
+    for (body, text) in [
+        (json!({}), "'backup' must be supplied".to_owned()),
+        (
+            json!({"backup": ""}),
+            "'backup' must be supplied".to_owned(),
+        ),
+        (
+            json!({"backup": "!!"}),
+            "illegal base64 data at input byte 0".to_owned(),
+        ),
+        (
+            json!({"backup": b64(b"{}")}),
+            "invalid backup: no policy".to_owned(),
+        ),
+        (
+            json!({"backup": b64(&serde_json::to_vec(&bad_json).unwrap())}),
+            "invalid backup: version 3 missing".to_owned(),
+        ),
+    ] {
+        let b = tm.post("restore/new", body.clone(), 400).await;
+        assert_eq!(error(&b), text, "{body}");
+    }
+    let mut bad_name = go.clone();
+    bad_name["policy"]["name"] = json!("a/b");
+    let b = tm
+        .post(
+            "restore",
+            json!({"backup": b64(&serde_json::to_vec(&bad_name).unwrap())}),
+            400,
+        )
+        .await;
+    assert_eq!(error(&b), "invalid backup: \"a/b\" is not a valid key name");
+    assert_eq!(tm.items().await, before, "refusals wrote nothing");
+    assert_eq!(tm.get("keys/new").await.0, 404);
+}
+
+/// PEM `PUBLIC KEY` of DER SubjectPublicKeyInfo `der`.
+fn public_pem(der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new("PUBLIC KEY", der.to_vec()))
+}
+
+#[tokio::test]
+async fn public_key_imports_verify_refuse_private_operations_and_complete() {
+    use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+    use aws_lc_rs::rsa::{
+        KeyPair as RsaPair, KeySize, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey,
+        PrivateDecryptingKey,
+    };
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let wrapping = tm.wrapping_key().await;
+
+    // Ed25519: the public key only; it verifies, refuses to sign and to export.
+    let pair = Ed25519KeyPair::generate().unwrap();
+    let spki: PublicKeyX509Der<'static> = pair.public_key().as_der().unwrap();
+    tm.post(
+        "keys/ed/import",
+        json!({"type": "ed25519", "public_key": public_pem(spki.as_ref())}),
+        204,
+    )
+    .await;
+    let key = tm.key("ed").await;
+    assert_eq!(
+        key["keys"]["1"]["public_key"],
+        b64(pair.public_key().as_ref())
+    );
+    assert_eq!(key["imported_key"], true);
+    let sig = format!("vault:v1:{}", b64(pair.sign(b"msg").as_ref()));
+    let b = tm
+        .post(
+            "verify/ed",
+            json!({"input": b64(b"msg"), "signature": sig}),
+            200,
+        )
+        .await;
+    assert_eq!(b["data"]["valid"], true);
+    let b = tm
+        .post(
+            "verify/ed",
+            json!({"input": b64(b"other"), "signature": sig}),
+            200,
+        )
+        .await;
+    assert_eq!(b["data"]["valid"], false);
+    let b = tm.post("sign/ed", json!({"input": b64(b"msg")}), 400).await;
+    assert_eq!(
+        error(&b),
+        "requested version for signing does not contain a private part"
+    );
+    let (s, b) = tm.get("export/public-key/ed").await;
+    assert_eq!(
+        (s, &b["data"]["keys"]["1"]),
+        (200, &json!(b64(pair.public_key().as_ref())))
+    );
+
+    // Refusals write nothing.
+    let other = Ed25519KeyPair::generate().unwrap();
+    let before = tm.items().await;
+    for (path, body, text) in [
+        (
+            "keys/aes/import",
+            json!({"public_key": public_pem(spki.as_ref())}),
+            "provided type does not support public_key import",
+        ),
+        (
+            "keys/edd/import",
+            json!({"type": "ed25519", "derived": true, "public_key": public_pem(spki.as_ref())}),
+            "error importing key: unable to import only public key for derived Ed25519 key: imported key should not be an Ed25519 key pair but is instead an HKDF key",
+        ),
+        (
+            "keys/bad/import",
+            json!({"type": "ed25519", "public_key": "not pem"}),
+            "error importing key: error parsing public key: not in PEM format",
+        ),
+        (
+            "keys/bad/import",
+            json!({"type": "ecdsa-p256", "public_key": public_pem(spki.as_ref())}),
+            "error importing key: invalid key type: expected ecdsa-p256, got ed25519.PublicKey",
+        ),
+        (
+            "keys/ed/import_version",
+            json!({"public_key": public_pem(spki.as_ref()), "version": 1}),
+            "cannot add a public key to a key version that already has a public key set",
+        ),
+        (
+            "keys/ed/import_version",
+            json!({"ciphertext": wrap_for_import(&wrapping, other.to_pkcs8v1().unwrap().as_ref()), "version": 1}),
+            "cannot import key, key pair does not match",
+        ),
+    ] {
+        let b = tm.post(path, body.clone(), 400).await;
+        assert_eq!(error(&b), text, "{path} {body}");
+    }
+    assert_eq!(tm.items().await, before, "refusals wrote nothing");
+    let (s, b) = tm.get("export/signing-key/ed").await;
+    assert_eq!(
+        (s, error(&b)),
+        (400, "private key material is not exportable")
+    );
+
+    // The private key completes version 1: it signs, the same key.
+    tm.post(
+        "keys/ed/import_version",
+        json!({"ciphertext": wrap_for_import(&wrapping, pair.to_pkcs8v1().unwrap().as_ref()), "version": 1}),
+        204,
+    )
+    .await;
+    let b = tm.post("sign/ed", json!({"input": b64(b"msg")}), 200).await;
+    assert_eq!(b["data"]["signature"], sig, "Ed25519 is deterministic");
+    let key = tm.key("ed").await;
+    assert_eq!(key["latest_version"], 1);
+    let b = tm
+        .post(
+            "keys/ed/import_version",
+            json!({"ciphertext": wrap_for_import(&wrapping, pair.to_pkcs8v1().unwrap().as_ref()), "version": 1}),
+            400,
+        )
+        .await;
+    assert_eq!(
+        error(&b),
+        "private key imported, key version cannot be updated"
+    );
+
+    // RSA: encrypts to the public key, refuses to decrypt; the private key, imported
+    // without `version`, completes the latest version (as OpenBao).
+    let rsa = RsaPair::generate(KeySize::Rsa2048).unwrap();
+    let rsa_spki: PublicKeyX509Der<'static> = rsa.public_key().as_der().unwrap();
+    tm.post(
+        "keys/rsa/import",
+        json!({"type": "rsa-2048", "public_key": public_pem(rsa_spki.as_ref()), "exportable": true}),
+        204,
+    )
+    .await;
+    let c = tm.encrypt("rsa", b"sealed").await;
+    let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&rsa).unwrap();
+    let private =
+        OaepPrivateDecryptingKey::new(PrivateDecryptingKey::from_pkcs8(pkcs8.as_ref()).unwrap())
+            .unwrap();
+    let raw = unb64(c.strip_prefix("vault:v1:").unwrap());
+    let mut out = vec![0u8; private.min_output_size()];
+    let plain = private
+        .decrypt(&OAEP_SHA256_MGF1SHA256, &raw, &mut out, None)
+        .unwrap();
+    assert_eq!(plain, b"sealed");
+    let b = tm.post("decrypt/rsa", json!({"ciphertext": c}), 400).await;
+    assert_eq!(
+        error(&b),
+        "requested version for decryption does not contain a private part"
+    );
+    let (s, b) = tm.get("export/encryption-key/rsa").await;
+    assert_eq!(
+        (s, error(&b)),
+        (400, "private key not imported for key version selected")
+    );
+    tm.post(
+        "keys/rsa/import_version",
+        json!({"ciphertext": wrap_for_import(&wrapping, pkcs8.as_ref())}),
+        204,
+    )
+    .await;
+    assert_eq!(
+        tm.key("rsa").await["latest_version"],
+        1,
+        "completed, not added"
+    );
+    let b = tm.post("decrypt/rsa", json!({"ciphertext": c}), 200).await;
+    assert_eq!(unb64(b["data"]["plaintext"].as_str().unwrap()), b"sealed");
 }

@@ -4,8 +4,9 @@
 //! management (create, read, list, config, rotate, trim, delete) to admin.
 //!
 //! BYOK: `wrapping_key` (the mount's RSA-4096 wrapping key, kept apart from the
-//! mount's keys: [`wrapping_keys`]), `keys/:name/import` and `export/:type/:name`
-//! (admin).
+//! mount's keys: [`wrapping_keys`]), `keys/:name/import`, `keys/:name/import_version`
+//! and `export/:type/:name` (admin); `backup/:name`, `restore(/:name)` (admin,
+//! OpenBao's backup format: [`crate::transit::backup`]).
 //!
 //! Every path goes through the same policy checks as any other: `transit/encrypt/k`
 //! needs `update` (or `create` when the request creates the key, Vault's existence
@@ -23,7 +24,7 @@ use crate::transit::import::{self as byok, WRAPPING_KEY_NAME};
 use crate::transit::key_type::{KeyType, UNSUPPORTED};
 use crate::transit::ops::{Datakey, Decrypt, Encrypt, Hmac, Op, Rewrap, Sign, Verify};
 use crate::transit::policy::{ConfigChange, CreateOptions};
-use crate::transit::{Keys, Record, request, tools};
+use crate::transit::{Keys, Record, backup, request, tools};
 
 use super::ctx::Ctx;
 use super::reply::keys_reply;
@@ -35,6 +36,7 @@ const VERIFY: &[OpSpec] = &[op!(Update, Issue, verify, prefetch = key_item)];
 const RANDOM: &[OpSpec] = &[op!(Update, Issue, random)];
 const HASH: &[OpSpec] = &[op!(Update, Issue, hash)];
 const EXPORT: &[OpSpec] = &[op!(Read, Admin, export_key)];
+const RESTORE: &[OpSpec] = &[op!(Update, Admin, restore_key)];
 
 /// The named key's item, read with the caller's token ([`crate::store::prefetch`]):
 /// an operation on a warm key is one DynamoDB round trip.
@@ -65,6 +67,9 @@ pub static PATHS: &[PathSpec] = &[
         &[op!(Update, Admin, import_version)],
     ),
     PathSpec::new("wrapping_key", &[op!(Read, Admin, read_wrapping_key)]),
+    PathSpec::new("backup/{name}", &[op!(Read, Admin, backup_key)]),
+    PathSpec::new("restore", RESTORE),
+    PathSpec::new("restore/{name}", RESTORE),
     PathSpec::new("export/{type}/{name}", EXPORT),
     PathSpec::new("export/{type}/{name}/{version}", EXPORT),
     PathSpec::new(
@@ -107,15 +112,19 @@ fn keys<'a>(c: &'a Ctx<'a>) -> Keys<'a> {
 }
 
 /// Vault's key names (`framework.GenericNameRegex`): word characters, `-`, `.` and
-/// `@`, starting and ending with a word character. Others match no path (404).
-fn name<'a>(c: &'a Ctx<'a>) -> Result<&'a str, ApiError> {
-    let n = c.param("name");
+/// `@`, starting and ending with a word character.
+fn valid_name(n: &str) -> bool {
     let word = |ch: char| ch.is_ascii_alphanumeric() || ch == '_';
-    let ok = n.chars().next().is_some_and(word)
+    n.chars().next().is_some_and(word)
         && n.chars().last().is_some_and(word)
         && n.chars()
-            .all(|ch| word(ch) || matches!(ch, '-' | '.' | '@'));
-    if ok {
+            .all(|ch| word(ch) || matches!(ch, '-' | '.' | '@'))
+}
+
+/// The path's key name ([`valid_name`]); others match no path (404).
+fn name<'a>(c: &'a Ctx<'a>) -> Result<&'a str, ApiError> {
+    let n = c.param("name");
+    if valid_name(n) {
         Ok(n)
     } else {
         Err(ApiError::no_route(c.path))
@@ -410,9 +419,9 @@ async fn read_wrapping_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 /// `POST keys/:name/import` (OpenBao's `pathImportWrite`): creates key `name` from
-/// wrapped material ([`crate::transit::import`]); 204. Refused, with nothing
-/// written: an existing key, `convergent_encryption`, `public_key` only, a bad
-/// ciphertext or material.
+/// wrapped material ([`crate::transit::import`]) or, without `ciphertext`, from a
+/// `public_key` only (PEM; asymmetric types); 204. Refused, with nothing written: an
+/// existing key, `convergent_encryption`, a bad ciphertext, material or public key.
 async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = name(c)?;
     let b = c.body;
@@ -447,34 +456,22 @@ async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     if keys.read(name).await?.is_some() {
         return Err(existing());
     }
-    let Some(ciphertext) = request::string(b, "ciphertext")? else {
-        return Err(ApiError::bad(if kt.signing_supported() {
-            "public_key import is not supported by Sigil: import the private key with ciphertext"
-        } else {
-            "provided type does not support public_key import"
-        }));
+    let derived = request::flag(b, "derived")?;
+    let (key, public) = match request::string(b, "ciphertext")? {
+        Some(ct) => (
+            byok::material_key(kt, &unwrap_import(c, &keys, &ct).await?)?,
+            false,
+        ),
+        None => {
+            let spki = public_import(kt, b, derived)?
+                .map_err(|e| ApiError::bad(format!("error importing key: {e}")))?;
+            (zeroize::Zeroizing::new(spki), true)
+        }
     };
-    let hash =
-        byok::oaep_hash(&request::string(b, "hash_function")?.unwrap_or_else(|| "SHA256".into()))?;
-    let ciphertext =
-        crate::transit::b64::decode(&ciphertext).map_err(|e| ApiError::bad(e.to_string()))?;
-    let storage = wrapping_storage(c);
-    let wrapping = Keys {
-        storage: &storage,
-        ..keys
-    };
-    let wrec = wrapping_key(&wrapping, c.now).await?;
-    let loaded = wrapping.open(&wrec, &[wrec.policy.latest_version]).await?;
-    let plain = byok::unwrap(
-        loaded.material(wrec.policy.latest_version)?,
-        hash,
-        &ciphertext,
-    )?;
-    let key = byok::material_key(kt, &plain)?;
     let key_size = if kt == KeyType::Hmac { 32 } else { 0 };
     let opts = CreateOptions::check(
         kt.name(),
-        request::flag(b, "derived")?,
+        derived,
         false,
         request::flag(b, "exportable")?,
         request::flag(b, "allow_plaintext_backup")?,
@@ -482,7 +479,7 @@ async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         key_size,
     )?;
     if !keys
-        .import(name, &opts, allow_rotation, &key, c.now)
+        .import(name, &opts, allow_rotation, &key, public, c.now)
         .await?
     {
         return Err(existing());
@@ -490,12 +487,144 @@ async fn import_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(Reply::NoContent)
 }
 
-/// `POST keys/:name/import_version`: not in Sigil (400).
+/// Opens an import `ciphertext` (base64, as given) with the mount's wrapping key
+/// (`hash_function` of the body, default `SHA256`): the key material, not yet
+/// checked against a type.
+async fn unwrap_import(
+    c: &Ctx<'_>,
+    keys: &Keys<'_>,
+    ciphertext: &str,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
+    let hash = byok::oaep_hash(
+        &request::string(c.body, "hash_function")?.unwrap_or_else(|| "SHA256".into()),
+    )?;
+    let ciphertext =
+        crate::transit::b64::decode(ciphertext).map_err(|e| ApiError::bad(e.to_string()))?;
+    let storage = wrapping_storage(c);
+    let wrapping = Keys {
+        storage: &storage,
+        ..*keys
+    };
+    let wrec = wrapping_key(&wrapping, c.now).await?;
+    let loaded = wrapping.open(&wrec, &[wrec.policy.latest_version]).await?;
+    Ok(byok::unwrap(
+        loaded.material(wrec.policy.latest_version)?,
+        hash,
+        &ciphertext,
+    )?)
+}
+
+/// The `public_key` of an import without `ciphertext` (OpenBao's
+/// `extractKeyFromFields` and `ImportPublicOrPrivate`): SPKI DER of a key of type
+/// `kt`. The outer error is the request's (no public-key import for the type); the
+/// inner one is the material's, which `import` prefixes with `error importing key: `.
+fn public_import(
+    kt: KeyType,
+    b: &crate::http::params::Body,
+    derived: bool,
+) -> Result<Result<Vec<u8>, crate::transit::TransitError>, ApiError> {
+    if !kt.signing_supported() {
+        return Err(ApiError::bad(
+            "provided type does not support public_key import",
+        ));
+    }
+    let text = request::string(b, "public_key")?.unwrap_or_default();
+    if kt == KeyType::Ed25519 && derived {
+        return Ok(Err(crate::transit::TransitError::invalid(
+            "unable to import only public key for derived Ed25519 key: imported key should not be an Ed25519 key pair but is instead an HKDF key",
+        )));
+    }
+    Ok(byok::public_material(kt, &text))
+}
+
+/// `POST keys/:name/import_version` (OpenBao's `pathImportVersionWrite`): adds a
+/// version to an imported key, whether or not it allows rotation, from wrapped
+/// material (`ciphertext`, `hash_function`, as at import) or a public key only
+/// (`public_key`, PEM, for Ed25519, ECDSA, RSA); 204. A private key whose public key
+/// is the latest version's, when that version holds only its public key, completes
+/// that version instead (as OpenBao); `version` names the version to complete.
+/// Refused with OpenBao's texts and nothing written: a missing key (`no key found
+/// with name k; to import a new key, use the import/ endpoint`), a key not imported
+/// (`the import_version endpoint can only be used with an imported key`), a
+/// convergent key, a bad ciphertext or material (`invalid key size 16 bytes for key
+/// type aes256-gcm96`), and for `version`: `no such key version`, `provided type
+/// does not support importing key versions`, `cannot add a public key to a key
+/// version that already has a public key set`, `private key imported, key version
+/// cannot be updated`, `cannot import key, key pair does not match`.
 async fn import_version(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    name(c)?;
-    Err(ApiError::bad(
-        "import_version is not supported by Sigil: import a new key instead",
-    ))
+    let name = name(c)?;
+    let keys = keys(c);
+    let rec = keys.read(name).await?.ok_or_else(|| {
+        ApiError::bad(format!(
+            "no key found with name {name}; to import a new key, use the import/ endpoint"
+        ))
+    })?;
+    let p = &rec.policy;
+    if !p.imported {
+        return Err(ApiError::bad(
+            "the import_version endpoint can only be used with an imported key",
+        ));
+    }
+    if p.convergent_encryption {
+        return Err(ApiError::bad(
+            "import_version cannot be used on keys with convergent encryption enabled",
+        ));
+    }
+    let kt = p.key_type;
+    let (key, private) = match request::string(c.body, "ciphertext")? {
+        Some(ct) => (
+            byok::version_material_key(kt, &unwrap_import(c, &keys, &ct).await?)?,
+            true,
+        ),
+        None => (
+            zeroize::Zeroizing::new(public_import(kt, c.body, p.derived)??),
+            false,
+        ),
+    };
+    let rec = &rec;
+    let public_only = |v: u32| async move {
+        let loaded = keys.open(rec, &[v]).await?;
+        Ok::<bool, ApiError>(loaded.material(v)?.is_public_only())
+    };
+    let mismatch = || ApiError::bad("cannot import key, key pair does not match");
+    if let Some(v) = request::int(c.body, "version")? {
+        let v = u32::try_from(v)
+            .ok()
+            .filter(|v| p.versions.contains_key(v))
+            .ok_or_else(|| ApiError::bad("no such key version"))?;
+        if !kt.signing_supported() {
+            return Err(ApiError::bad(
+                "provided type does not support importing key versions",
+            ));
+        }
+        let missing = public_only(v).await?;
+        if missing && !private {
+            return Err(ApiError::bad(
+                "cannot add a public key to a key version that already has a public key set",
+            ));
+        }
+        if !missing {
+            return Err(ApiError::bad(
+                "private key imported, key version cannot be updated",
+            ));
+        }
+        return match keys.complete_version(name, v, &key, c.now).await? {
+            Some(true) => Ok(Reply::NoContent),
+            Some(false) => Err(mismatch()),
+            None => Err(ApiError::bad("no such key version")),
+        };
+    }
+    let latest = p.latest_version;
+    if private && kt.signing_supported() && public_only(latest).await? {
+        // OpenBao first tries to complete the latest version, then adds one.
+        if keys.complete_version(name, latest, &key, c.now).await? == Some(true) {
+            return Ok(Reply::NoContent);
+        }
+    }
+    keys.import_version(name, &key, !private, c.now)
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("no key found with name {name}")))?;
+    Ok(Reply::NoContent)
 }
 
 /// `GET export/:type/:name(/:version)` (OpenBao's `pathPolicyExportRead`):
@@ -548,4 +677,75 @@ async fn export_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         serde_json::json!({ "name": p.name, "type": p.key_type.name(), "keys": out }),
         Vec::new(),
     ))
+}
+
+/// `GET backup/:name` (OpenBao's `pathBackupRead`, `Policy.Backup`):
+/// `{"backup": base64 of OpenBao's JSON}` ([`crate::transit::backup`]), for keys with
+/// both `exportable` and `allow_plaintext_backup`; records `backup_info` (time,
+/// latest version) on the key first, as OpenBao. Refused with OpenBao's texts:
+/// `key "k" not found`, `exporting is disallowed on the policy`, `plaintext backup
+/// is disallowed on the policy`. The answer is key material (audited as any
+/// response: HMAC'd).
+async fn backup_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = name(c)?;
+    let keys = keys(c);
+    let time = crate::clock::rfc3339(c.now);
+    let (rec, ()) = keys
+        .update(name, c.now, |p| {
+            if !p.exportable {
+                return Err(crate::transit::TransitError::invalid(
+                    "exporting is disallowed on the policy",
+                ));
+            }
+            if !p.allow_plaintext_backup {
+                return Err(crate::transit::TransitError::invalid(
+                    "plaintext backup is disallowed on the policy",
+                ));
+            }
+            p.backup_info = Some(crate::transit::policy::Stamp {
+                time: time.clone(),
+                version: p.latest_version,
+            });
+            Ok((true, ()))
+        })
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("key {name:?} not found")))?;
+    let versions: Vec<u32> = rec.policy.versions.keys().copied().collect();
+    let loaded = keys.open(&rec, &versions).await?;
+    let encoded = backup::encode(&loaded)?;
+    Ok(envelope(
+        200,
+        serde_json::json!({ "backup": encoded.as_str() }),
+        Vec::new(),
+    ))
+}
+
+/// `POST restore` and `restore/:name` (OpenBao's `pathRestoreUpdate`,
+/// `LockManager.RestorePolicy`): `backup` (required: `'backup' must be supplied`),
+/// `force` (replace an existing key); the key is named `:name`, else as in the
+/// backup. 204. Refused, with nothing written: an existing key without `force`
+/// (`key "k" already exists`), a malformed backup or one Sigil cannot hold
+/// ([`backup::parse`]), a name that is not a key name.
+async fn restore_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let b = c.body;
+    let text = request::string(b, "backup")?.unwrap_or_default();
+    if text.is_empty() {
+        return Err(ApiError::bad("'backup' must be supplied"));
+    }
+    let force = request::flag(b, "force")?;
+    let mut restored = backup::parse(&text)?;
+    match c.param("name") {
+        "" => {}
+        n => restored.policy.name = name(c).map(|_| n.to_owned())?,
+    }
+    let key_name = restored.policy.name.clone();
+    if !valid_name(&key_name) {
+        return Err(ApiError::bad(format!(
+            "invalid backup: {key_name:?} is not a valid key name"
+        )));
+    }
+    if !keys(c).restore(restored, force, c.now).await? {
+        return Err(ApiError::bad(format!("key {key_name:?} already exists")));
+    }
+    Ok(Reply::NoContent)
 }

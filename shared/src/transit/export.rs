@@ -169,6 +169,11 @@ fn symmetric_refused() -> TransitError {
 /// (checked by [`check_format`] and [`ExportType::check`]).
 pub fn export(kt: KeyType, m: &Material, t: ExportType, format: &str) -> Result<String> {
     let asym = matches!(format, "der" | "pem");
+    if m.is_public_only() && matches!(t, ExportType::Encryption | ExportType::Signing) {
+        return Err(TransitError::invalid(
+            "private key not imported for key version selected",
+        ));
+    }
     match t {
         ExportType::Hmac => {
             if asym {
@@ -226,6 +231,23 @@ pub fn export(kt: KeyType, m: &Material, t: ExportType, format: &str) -> Result<
 }
 
 fn public(kt: KeyType, m: &Material, format: &str) -> Result<String> {
+    if m.is_public_only() {
+        let spki = m
+            .verifying_key()
+            .ok_or(TransitError::Internal("no public key"))?;
+        return match format {
+            "" | "raw" if kt == KeyType::Ed25519 => Ok(m.public_key()?.unwrap_or_default()),
+            "raw" => Err(if kt.is_ecdsa() {
+                ec_refused()
+            } else {
+                TransitError::invalid(
+                    "unknown key format for rsa key; supported values are ``, `der`, or `pem`",
+                )
+            }),
+            "der" => Ok(b64::encode(&spki)),
+            _ => Ok(pem("PUBLIC KEY", &spki, kt.rsa_bits() == 0)),
+        };
+    }
     let spki: PublicKeyX509Der<'static> = if let Some(p) = m.ed25519() {
         if format.is_empty() || format == "raw" {
             return Ok(b64::encode(p.public_key().as_ref()));

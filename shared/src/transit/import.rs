@@ -106,10 +106,6 @@ pub fn kwp_wrap(kek: &[u8], key: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn importing(msg: impl std::fmt::Display) -> TransitError {
-    TransitError::invalid(format!("error importing key: {msg}"))
-}
-
 /// What a PKCS#8 document holds, named as Go's `%T` of the parsed key.
 fn parsed_kind(der: &[u8]) -> Option<&'static str> {
     if Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).is_ok() {
@@ -134,15 +130,25 @@ fn curve(kt: KeyType) -> &'static str {
 
 /// Checks imported material `key` for type `kt` and returns the type's key in the
 /// form [`Material::from_parts`] takes (raw bytes, Ed25519 seed, PKCS#8), with
-/// OpenBao's texts (`error importing key: ...`).
+/// OpenBao's texts as `keys/:name/import` gives them (`error importing key: ...`,
+/// the prefix of OpenBao's `LockManager.ImportPolicy`).
 pub fn material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    version_material_key(kt, key).map_err(|e| match e {
+        TransitError::Invalid(m) => TransitError::invalid(format!("error importing key: {m}")),
+        other => other,
+    })
+}
+
+/// [`material_key`] with the texts `keys/:name/import_version` gives (OpenBao's
+/// `Policy.ImportPublicOrPrivate` directly: no prefix).
+pub fn version_material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let size_ok = match kt {
         KeyType::Hmac => HMAC_SIZES.contains(&key.len()),
         k if k.is_aead() => key.len() == k.aead_key_len(),
         _ => true,
     };
     if !size_ok {
-        return Err(importing(format!(
+        return Err(TransitError::invalid(format!(
             "invalid key size {} bytes for key type {kt}",
             key.len()
         )));
@@ -151,11 +157,11 @@ pub fn material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         return Ok(Zeroizing::new(key.to_vec()));
     }
     let Some(kind) = parsed_kind(key) else {
-        return Err(importing(
+        return Err(TransitError::invalid(
             "error parsing asymmetric key: x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)",
         ));
     };
-    let wrong = || importing(format!("invalid key type: expected {kt}, got {kind}"));
+    let wrong = || TransitError::invalid(format!("invalid key type: expected {kt}, got {kind}"));
     match kt {
         KeyType::Ed25519 => {
             let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(key).map_err(|_| wrong())?;
@@ -176,7 +182,7 @@ pub fn material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
                 .into_iter()
                 .find(|c| EcdsaKeyPair::from_pkcs8(ecdsa_signing(*c), key).is_ok())
                 .map_or("unknown", curve);
-            Err(importing(format!(
+            Err(TransitError::invalid(format!(
                 "invalid curve: expected {}, got {got}",
                 curve(k)
             )))
@@ -185,7 +191,7 @@ pub fn material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
             let pair = rsa::KeyPair::from_pkcs8(key).map_err(|_| wrong())?;
             let want = k.rsa_bits() / 8;
             if pair.public_modulus_len() != want {
-                return Err(importing(format!(
+                return Err(TransitError::invalid(format!(
                     "invalid key size: expected {want} bytes, got {} bytes",
                     pair.public_modulus_len()
                 )));
@@ -193,6 +199,51 @@ pub fn material_key(kt: KeyType, key: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
             Ok(Zeroizing::new(key.to_vec()))
         }
     }
+}
+
+/// Checks a `public_key` import (PEM `PUBLIC KEY`, SubjectPublicKeyInfo) for type
+/// `kt` and returns its DER, with the texts of OpenBao's `ImportPublicOrPrivate`
+/// (no prefix: `keys/:name/import` adds `error importing key: `).
+pub fn public_material(kt: KeyType, pem_text: &str) -> Result<Vec<u8>> {
+    let der = pem::parse(pem_text)
+        .map_err(|_| TransitError::invalid("error parsing public key: not in PEM format"))?
+        .into_contents();
+    let Err(kind) = super::material::check_public(kt, &der) else {
+        return Ok(der);
+    };
+    let kind = kind.ok_or_else(|| {
+        TransitError::invalid("error parsing public key: x509: failed to parse public key")
+    })?;
+    if kt.is_ecdsa() && kind == "*ecdsa.PublicKey" {
+        let got = [KeyType::EcdsaP256, KeyType::EcdsaP384, KeyType::EcdsaP521]
+            .into_iter()
+            .find(|c| super::material::check_public(*c, &der).is_ok())
+            .map_or("unknown", curve);
+        return Err(TransitError::invalid(format!(
+            "invalid curve: expected {}, got {got}",
+            curve(kt)
+        )));
+    }
+    if kt.is_rsa() && kind == "*rsa.PublicKey" {
+        let got = rsa::PublicEncryptingKey::from_der(&der)
+            .map(|k| k.key_size_bytes())
+            .unwrap_or(0);
+        return Err(TransitError::invalid(format!(
+            "invalid key size: expected {} bytes, got {got} bytes",
+            kt.rsa_bits() / 8
+        )));
+    }
+    Err(TransitError::invalid(format!(
+        "invalid key type: expected {kt}, got {kind}"
+    )))
+}
+
+/// Whether private key material `key` (the stored form: [`material_key`]) is the
+/// pair of public-key-only version `public` (OpenBao's `ImportPrivateKeyForVersion`
+/// check): their public keys are the same.
+pub fn completes(kt: KeyType, key: &[u8], public: &Material) -> Result<bool> {
+    let private = Material::from_parts(kt, Zeroizing::new(Vec::new()), key)?;
+    Ok(private.public_key()? == public.public_key()?)
 }
 
 #[cfg(test)]
@@ -338,5 +389,135 @@ mod tests {
                 .starts_with("error importing key: error parsing asymmetric key")
         );
         assert!(!e.to_string().contains("secret"));
+    }
+
+    /// A public-key-only version (OpenBao's `public_key` import): it verifies what
+    /// the private key signed and RSA-encrypts to it, but refuses to sign, decrypt or
+    /// export private material; foreign keys are refused with OpenBao's texts.
+    #[test]
+    fn public_keys_import_verify_and_refuse_private_operations() {
+        use crate::transit::export::{self, ExportType};
+        use crate::transit::sign::{self, Options};
+        let opts = Options::default();
+        for kt in [KeyType::Ed25519, KeyType::EcdsaP256, KeyType::Rsa2048] {
+            let (full, _) = Material::generate(kt, 0).unwrap();
+            let pem_text = full.public_key().unwrap().unwrap();
+            let pem_text = if kt == KeyType::Ed25519 {
+                export::export(kt, &full, ExportType::Public, "pem").unwrap()
+            } else {
+                pem_text
+            };
+            let spki = public_material(kt, &pem_text).unwrap();
+            let (public, bytes) = Material::import_public(kt, &spki).unwrap();
+            assert!(public.is_public_only());
+            let back = Material::from_bytes(kt, &bytes).unwrap();
+            assert!(back.is_public_only());
+            assert_eq!(
+                back.public_key().unwrap(),
+                full.public_key().unwrap(),
+                "{kt}"
+            );
+            let sig = sign::sign(&full, false, &[], b"msg", &opts)
+                .unwrap()
+                .signature;
+            assert!(
+                sign::verify(&back, false, &[], b"msg", &sig, &opts).unwrap(),
+                "{kt}"
+            );
+            assert!(
+                !sign::verify(&back, false, &[], b"other", &sig, &opts).unwrap(),
+                "{kt}"
+            );
+            assert_eq!(
+                sign::sign(&back, false, &[], b"msg", &opts)
+                    .err()
+                    .unwrap()
+                    .to_string(),
+                "requested version for signing does not contain a private part"
+            );
+            assert_eq!(
+                export::export(kt, &back, ExportType::Signing, "")
+                    .unwrap_err()
+                    .to_string(),
+                "private key not imported for key version selected"
+            );
+            assert_eq!(
+                export::export(kt, &back, ExportType::Public, "").unwrap(),
+                export::export(kt, &full, ExportType::Public, "").unwrap(),
+                "{kt}"
+            );
+            let pkcs8 = match kt {
+                KeyType::Ed25519 => {
+                    let seed = full.ed25519_go_private().unwrap();
+                    material_key(
+                        kt,
+                        Ed25519KeyPair::from_seed_unchecked(&seed[..32])
+                            .unwrap()
+                            .to_pkcs8v1()
+                            .unwrap()
+                            .as_ref(),
+                    )
+                    .unwrap()
+                }
+                _ => material_key(
+                    kt,
+                    &crate::transit::b64::decode(
+                        &export::export(kt, &full, ExportType::Signing, "der").unwrap(),
+                    )
+                    .unwrap(),
+                )
+                .unwrap(),
+            };
+            assert!(completes(kt, &pkcs8, &back).unwrap(), "{kt}");
+            let (other, _) = Material::generate(kt, 0).unwrap();
+            assert!(!completes(kt, &pkcs8, &other).unwrap(), "{kt}");
+            if kt == KeyType::Rsa2048 {
+                let ct = crate::transit::oaep::encrypt(&back, b"to the public key").unwrap();
+                assert_eq!(
+                    &*crate::transit::oaep::decrypt(&full, &ct).unwrap(),
+                    b"to the public key"
+                );
+                assert_eq!(
+                    crate::transit::oaep::decrypt(&back, &ct)
+                        .unwrap_err()
+                        .to_string(),
+                    "requested version for decryption does not contain a private part"
+                );
+            }
+        }
+        let (ec384, _) = Material::generate(KeyType::EcdsaP384, 0).unwrap();
+        let (rsa4096, _) = Material::generate(KeyType::Rsa4096, 0).unwrap();
+        let (ed, _) = Material::generate(KeyType::Ed25519, 0).unwrap();
+        let ed_pem = crate::transit::export::export(
+            KeyType::Ed25519,
+            &ed,
+            crate::transit::export::ExportType::Public,
+            "pem",
+        )
+        .unwrap();
+        let err = |kt, text: &str| public_material(kt, text).unwrap_err().to_string();
+        assert_eq!(
+            err(KeyType::EcdsaP256, "nope"),
+            "error parsing public key: not in PEM format"
+        );
+        assert_eq!(
+            err(KeyType::EcdsaP256, &ec384.public_key().unwrap().unwrap()),
+            "invalid curve: expected P-256, got P-384"
+        );
+        assert_eq!(
+            err(KeyType::Rsa2048, &rsa4096.public_key().unwrap().unwrap()),
+            "invalid key size: expected 256 bytes, got 512 bytes"
+        );
+        assert_eq!(
+            err(KeyType::Rsa2048, &ed_pem),
+            "invalid key type: expected rsa-2048, got ed25519.PublicKey"
+        );
+        assert_eq!(
+            err(
+                KeyType::Ed25519,
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+            ),
+            "error parsing public key: x509: failed to parse public key"
+        );
     }
 }

@@ -7,7 +7,10 @@
 //! the form a BYOK import hands over: the raw bytes of symmetric and HMAC keys, the
 //! 32-byte seed of Ed25519, PKCS#8 DER of ECDSA and RSA keys.
 //!
-//! Serialized form (what is sealed): `0x01 || u16 BE hmac length || hmac key || key`.
+//! Serialized form (what is sealed): `0x01 || u16 BE hmac length || hmac key || key`;
+//! a version imported with its public key only (OpenBao's public-key import, for
+//! Ed25519, ECDSA and RSA) is `0x02 || u16 BE hmac length || hmac key || SPKI DER`:
+//! it verifies (and RSA encrypts), but neither signs nor decrypts.
 
 use aws_lc_rs::aead::{AES_128_GCM, AES_256_GCM, CHACHA20_POLY1305, LessSafeKey, UnboundKey};
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
@@ -24,6 +27,7 @@ use super::error::{Result, TransitError};
 use super::key_type::KeyType;
 
 const FORMAT: u8 = 1;
+const FORMAT_PUBLIC: u8 = 2;
 /// Bytes of a version's HMAC key (Vault: 32).
 pub const HMAC_KEY_LEN: usize = 32;
 /// Smallest and largest `key_size` of an `hmac` key, bytes (Vault's `HmacMinKeySize`,
@@ -51,6 +55,8 @@ enum Secret {
         pair: rsa::KeyPair,
         decrypt: PrivateDecryptingKey,
     },
+    /// An asymmetric type's public key only: SubjectPublicKeyInfo DER, checked.
+    Public { spki: Vec<u8> },
 }
 
 /// One version's material.
@@ -157,11 +163,63 @@ impl Material {
         Ok((Self::from_parts(kt, hmac, key)?, bytes))
     }
 
-    /// Parses what [`Material::generate`] serialized.
+    /// Material from a restored backup's HMAC key and type key (stored form), with
+    /// its serialized form for sealing.
+    pub fn restore(
+        kt: KeyType,
+        hmac: Zeroizing<Vec<u8>>,
+        key: &[u8],
+    ) -> Result<(Self, Zeroizing<Vec<u8>>)> {
+        let bytes = serialize(&hmac, key);
+        Ok((Self::from_parts(kt, hmac, key)?, bytes))
+    }
+
+    /// Material holding only the public key `spki` (SubjectPublicKeyInfo DER, checked
+    /// by [`check_public`]) of type `kt`, with a fresh HMAC key (as OpenBao's
+    /// public-key import), and its serialized form for sealing.
+    pub fn import_public(kt: KeyType, spki: &[u8]) -> Result<(Self, Zeroizing<Vec<u8>>)> {
+        let hmac = crate::crypto::random_bytes(HMAC_KEY_LEN)
+            .map(Zeroizing::new)
+            .map_err(|_| TransitError::Internal("random generator failed"))?;
+        let mut bytes = serialize(&hmac, spki);
+        bytes[0] = FORMAT_PUBLIC;
+        Ok((Self::public(kt, hmac, spki)?, bytes))
+    }
+
+    fn public(kt: KeyType, hmac_key: Zeroizing<Vec<u8>>, spki: &[u8]) -> Result<Self> {
+        check_public(kt, spki).map_err(|_| TransitError::Internal("stored public key rejected"))?;
+        Ok(Self {
+            key_type: kt,
+            hmac_key,
+            secret: Secret::Public {
+                spki: spki.to_vec(),
+            },
+        })
+    }
+
+    /// Whether this version holds only a public key (no signing, no decryption).
+    pub fn is_public_only(&self) -> bool {
+        matches!(self.secret, Secret::Public { .. })
+    }
+
+    /// The key a signature is verified with (aws-lc-rs reads either form): the
+    /// type's public key bytes (Ed25519 raw, ECDSA point, RSA PKCS#1), or the SPKI
+    /// of a public-key-only version. `None` for symmetric and HMAC keys.
+    pub fn verifying_key(&self) -> Option<Vec<u8>> {
+        match &self.secret {
+            Secret::Ed25519 { pair, .. } => Some(pair.public_key().as_ref().to_vec()),
+            Secret::Ecdsa(p) => Some(p.public_key().as_ref().to_vec()),
+            Secret::Rsa { pair, .. } => Some(pair.public_key().as_ref().to_vec()),
+            Secret::Public { spki } => Some(spki.clone()),
+            Secret::Aead { .. } | Secret::Hmac => None,
+        }
+    }
+
+    /// Parses what [`Material::generate`] (or [`Material::import_public`]) serialized.
     pub fn from_bytes(kt: KeyType, bytes: &[u8]) -> Result<Self> {
         let malformed = || TransitError::Internal("stored key material is malformed");
         let (&format, rest) = bytes.split_first().ok_or_else(malformed)?;
-        if format != FORMAT || rest.len() < 2 {
+        if (format != FORMAT && format != FORMAT_PUBLIC) || rest.len() < 2 {
             return Err(malformed());
         }
         let hlen = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
@@ -170,6 +228,9 @@ impl Material {
             return Err(malformed());
         }
         let (hmac, key) = rest.split_at(hlen);
+        if format == FORMAT_PUBLIC {
+            return Self::public(kt, Zeroizing::new(hmac.to_vec()), key);
+        }
         Self::from_parts(kt, Zeroizing::new(hmac.to_vec()), key)
     }
 
@@ -282,6 +343,13 @@ impl Material {
     pub fn public_key(&self) -> Result<Option<String>> {
         let spki: Result<PublicKeyX509Der<'static>> = match &self.secret {
             Secret::Aead { .. } | Secret::Hmac => return Ok(None),
+            Secret::Public { spki } if self.key_type == KeyType::Ed25519 => {
+                let raw = spki
+                    .get(spki.len().saturating_sub(32)..)
+                    .unwrap_or_default();
+                return Ok(Some(b64::encode(raw)));
+            }
+            Secret::Public { spki } => return Ok(Some(pem_public_key(spki))),
             Secret::Ed25519 { pair, .. } => {
                 return Ok(Some(b64::encode(pair.public_key().as_ref())));
             }
@@ -316,6 +384,42 @@ fn serialize(hmac: &[u8], key: &[u8]) -> Zeroizing<Vec<u8>> {
     out.extend_from_slice(hmac);
     out.extend_from_slice(key);
     out
+}
+
+/// Checks that `spki` (SubjectPublicKeyInfo DER) is a public key of type `kt` (the
+/// curve of ECDSA types, the modulus size of RSA types). Err names what it is instead
+/// (Go's `%T`: `ed25519.PublicKey`, `*ecdsa.PublicKey`, `*rsa.PublicKey`; `None` when it
+/// is no public key Sigil reads).
+pub fn check_public(kt: KeyType, spki: &[u8]) -> std::result::Result<(), Option<&'static str>> {
+    use aws_lc_rs::signature::{ED25519, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
+    let parses = |alg: &'static dyn signature::VerificationAlgorithm| {
+        UnparsedPublicKey::new(alg, spki).parse().is_ok()
+    };
+    let rsa_bits = rsa::PublicEncryptingKey::from_der(spki)
+        .ok()
+        .map(|k| k.key_size_bits())
+        .filter(|_| parses(&RSA_PSS_2048_8192_SHA256));
+    let ok = match kt {
+        KeyType::Ed25519 => parses(&ED25519),
+        k if k.is_ecdsa() => parses(ecdsa_verification(k)),
+        k if k.is_rsa() => rsa_bits == Some(k.rsa_bits()),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    if parses(&ED25519) {
+        Err(Some("ed25519.PublicKey"))
+    } else if [KeyType::EcdsaP256, KeyType::EcdsaP384, KeyType::EcdsaP521]
+        .into_iter()
+        .any(|c| parses(ecdsa_verification(c)))
+    {
+        Err(Some("*ecdsa.PublicKey"))
+    } else if rsa_bits.is_some() {
+        Err(Some("*rsa.PublicKey"))
+    } else {
+        Err(None)
+    }
 }
 
 /// Verification algorithm of an ECDSA type's public key (ASN.1, the curve's hash).

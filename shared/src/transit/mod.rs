@@ -13,6 +13,7 @@
 //!   the per-process cache of opened versions (no KMS call when warm);
 //! - [`ciphertext`], [`b64`]: the `vault:vN:` format and Go's base64;
 //! - [`aead`], [`oaep`], [`sign`], [`digest`]: the cryptography, all aws-lc-rs;
+//! - [`backup`]: `backup/:name` and `restore` in OpenBao's format;
 //! - [`request`], [`ops`], [`tools`]: requests and the operations, with Vault's texts;
 //! - [`error`]: failures (400 with Vault's text, or 500).
 //!
@@ -22,6 +23,7 @@
 pub mod aead;
 pub mod auto_rotate;
 pub mod b64;
+pub mod backup;
 pub mod ciphertext;
 pub mod digest;
 pub mod error;

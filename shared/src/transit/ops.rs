@@ -1143,13 +1143,7 @@ impl Op for Verify {
 
 /// HMAC verification takes no signature options; defaults stand in.
 fn sign_options_lenient(_: &Body) -> Options {
-    Options {
-        hash: HashAlgorithm::Sha2_256,
-        prehashed: false,
-        scheme: RsaScheme::Pss,
-        salt: Salt::Auto,
-        marshaling: Marshaling::Asn1,
-    }
+    Options::default()
 }
 
 #[cfg(test)]

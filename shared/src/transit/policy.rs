@@ -32,6 +32,16 @@ pub struct VersionMeta {
     pub public_key: Option<String>,
 }
 
+/// When a key was last backed up or restored, and its latest version then
+/// (OpenBao's `BackupInfo`, `RestoreInfo`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// RFC 3339 time.
+    pub time: String,
+    /// `latest_version` at the time.
+    pub version: u32,
+}
+
 /// A named key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyPolicy {
@@ -70,6 +80,12 @@ pub struct KeyPolicy {
     /// `AllowImportedKeyRotation`).
     #[serde(default)]
     pub imported_allow_rotation: bool,
+    /// The last `backup/:name` of the key (shown in a read as `backup_info`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_info: Option<Stamp>,
+    /// The `restore` that made the key (shown as `restore_info`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_info: Option<Stamp>,
     /// Every stored version.
     pub versions: BTreeMap<u32, VersionMeta>,
 }
@@ -220,6 +236,8 @@ impl KeyPolicy {
             min_available_version: 0,
             imported: false,
             imported_allow_rotation: false,
+            backup_info: None,
+            restore_info: None,
             versions: BTreeMap::from([(1, first)]),
         }
     }
@@ -533,6 +551,14 @@ impl KeyPolicy {
                 "imported_key_allow_rotation".into(),
                 json!(self.imported_allow_rotation),
             );
+        }
+        for (field, stamp) in [
+            ("backup_info", &self.backup_info),
+            ("restore_info", &self.restore_info),
+        ] {
+            if let Some(s) = stamp {
+                m.insert(field.into(), json!({"time": s.time, "version": s.version}));
+            }
         }
         if self.derived {
             m.insert("kdf".into(), json!("hkdf_sha256"));

@@ -79,6 +79,19 @@ pub struct Options {
     pub marshaling: Marshaling,
 }
 
+impl Default for Options {
+    /// Vault's defaults: SHA2-256, not prehashed, RSA-PSS with the `auto` salt, ASN.1.
+    fn default() -> Self {
+        Self {
+            hash: HashAlgorithm::Sha2_256,
+            prehashed: false,
+            scheme: RsaScheme::Pss,
+            salt: Salt::Auto,
+            marshaling: Marshaling::Asn1,
+        }
+    }
+}
+
 /// A signature, and the public key of the derived key that made it (derived Ed25519).
 pub struct Signed {
     /// The signature bytes.
@@ -248,6 +261,11 @@ pub fn sign(
     opts: &Options,
 ) -> Result<Signed> {
     let kt = m.key_type();
+    if m.is_public_only() {
+        return Err(TransitError::invalid(
+            "requested version for signing does not contain a private part",
+        ));
+    }
     let data = prepare(kt, input, opts)?;
     let failed = |_| TransitError::Internal("signing failed");
     let signature = match kt {
@@ -307,19 +325,16 @@ pub fn verify(
             let public = if derived {
                 ed25519_derived(m, context)?.public_key().as_ref().to_vec()
             } else {
-                m.ed25519()
+                m.verifying_key()
                     .ok_or(TransitError::Internal("not an ed25519 key"))?
-                    .public_key()
-                    .as_ref()
-                    .to_vec()
             };
             Ok(UnparsedPublicKey::new(&signature::ED25519, public)
                 .verify(&data, sig)
                 .is_ok())
         }
         k if k.is_ecdsa() => {
-            let pair = m
-                .ecdsa()
+            let public = m
+                .verifying_key()
                 .ok_or(TransitError::Internal("not an ecdsa key"))?;
             let width = ecdsa_native(k).1;
             let fixed = match opts.marshaling {
@@ -335,14 +350,16 @@ pub fn verify(
                 KeyType::EcdsaP521 => &ECDSA_P521_SHA512_FIXED,
                 _ => &ECDSA_P256_SHA256_FIXED,
             };
-            Ok(UnparsedPublicKey::new(alg, pair.public_key().as_ref())
+            Ok(UnparsedPublicKey::new(alg, &public)
                 .verify_digest(&ecdsa_digest(k, &data)?, &fixed)
                 .is_ok())
         }
         _ => {
-            let (pair, _) = m.rsa().ok_or(TransitError::Internal("not an rsa key"))?;
+            let public = m
+                .verifying_key()
+                .ok_or(TransitError::Internal("not an rsa key"))?;
             let digest = rsa_digest(opts.hash, &data)?;
-            let public = pair.public_key().as_ref();
+            let public = public.as_slice();
             Ok(rsa_verifying(opts.hash, opts.scheme, opts.salt)?
                 .iter()
                 .any(|p| {

@@ -300,7 +300,8 @@ impl Keys<'_> {
     }
 
     /// Creates key `name` from imported material `key` (the stored form:
-    /// [`super::import::material_key`]) unless it exists: `Ok(false)` then, and
+    /// [`super::import::material_key`]; with `public`, the SPKI DER of
+    /// [`super::import::public_material`]) unless it exists: `Ok(false)` then, and
     /// nothing is written. The key records `imported` and `allow_rotation`.
     pub async fn import(
         &self,
@@ -308,6 +309,7 @@ impl Keys<'_> {
         opts: &CreateOptions,
         allow_rotation: bool,
         key: &[u8],
+        public: bool,
         now: i64,
     ) -> Result<bool> {
         let placeholder = VersionMeta {
@@ -320,7 +322,7 @@ impl Keys<'_> {
         if policy.key_type == super::key_type::KeyType::Hmac {
             policy.key_size = key.len();
         }
-        let (material, bytes) = Material::import(policy.key_type, key)?;
+        let (material, bytes) = imported(policy.key_type, key, public)?;
         Ok(self.insert(policy, material, &bytes, now).await?.1)
     }
 
@@ -449,6 +451,163 @@ impl Keys<'_> {
         Err(TransitError::Api(crate::error::ApiError::Unavailable))
     }
 
+    /// Adds imported material `key` (the stored form:
+    /// [`super::import::version_material_key`]) as the next version of key `name`
+    /// (`keys/:name/import_version`, OpenBao's `ImportPublicOrPrivate`): a fresh HMAC
+    /// key as at import, an `hmac` key's `key_size` becomes the new key's length.
+    /// `None` when the key does not exist. The caller checked that the key is
+    /// imported and not convergent (fixed at creation). Races with rotations retry.
+    pub async fn import_version(
+        &self,
+        name: &str,
+        key: &[u8],
+        public: bool,
+        now: i64,
+    ) -> Result<Option<Record>> {
+        for attempt in 0..RETRIES {
+            let Some(mut rec) = self.read(name).await? else {
+                return Ok(None);
+            };
+            let v = rec.policy.latest_version + 1;
+            let (material, bytes) = imported(rec.policy.key_type, key, public)?;
+            if rec.policy.key_type == super::key_type::KeyType::Hmac {
+                rec.policy.key_size = key.len();
+            }
+            if self
+                .put_version(&mut rec, v, material, &bytes, now, now)
+                .await?
+            {
+                return Ok(Some(rec));
+            }
+            crate::backoff::pause(attempt).await;
+        }
+        Err(TransitError::Api(crate::error::ApiError::Unavailable))
+    }
+
+    /// Seals `material` (serialized: `bytes`) as version `v` of `rec` (new when past
+    /// the latest, else replacing it), created at `created`, and stores `rec` at `now`
+    /// if its revision is still the one read (`false` otherwise: nothing written).
+    async fn put_version(
+        &self,
+        rec: &mut Record,
+        v: u32,
+        material: Material,
+        bytes: &[u8],
+        created: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let (meta, sealed) = self.seal(&rec.policy, v, &material, bytes, created).await?;
+        rec.policy.versions.insert(v, meta);
+        rec.policy.latest_version = rec.policy.latest_version.max(v);
+        rec.sealed.insert(v, sealed);
+        if !self.replace(rec, now).await? {
+            return Ok(false);
+        }
+        rec.rev += 1;
+        self.remember(&rec.policy, v, &rec.sealed[&v], Arc::new(material));
+        Ok(true)
+    }
+
+    /// Stores a restored key (`restore`, OpenBao's `RestorePolicy`): every version
+    /// of `r` sealed under the keyring as at creation, `restore_info` set to
+    /// (`now` as RFC 3339, the latest version). Without `force` only if no key of that name
+    /// exists (`Ok(false)` then, nothing written); with `force` it replaces the
+    /// stored key whatever it holds (conditional on the revision read, retried).
+    pub async fn restore(
+        &self,
+        mut r: super::backup::Restored,
+        force: bool,
+        now: i64,
+    ) -> Result<bool> {
+        let time = crate::clock::rfc3339(now);
+        r.policy.restore_info = Some(super::policy::Stamp {
+            time,
+            version: r.policy.latest_version,
+        });
+        let mut sealed = BTreeMap::new();
+        let mut opened = Vec::new();
+        for (&v, version) in &r.versions {
+            let (material, bytes) =
+                Material::restore(r.policy.key_type, version.hmac_key.clone(), &version.key)?;
+            let (meta, s) = self
+                .seal(&r.policy, v, &material, &bytes, version.created)
+                .await?;
+            r.policy.versions.insert(v, meta);
+            sealed.insert(v, s);
+            opened.push((v, Arc::new(material)));
+        }
+        let mut rec = Record {
+            policy: r.policy,
+            sealed,
+            rev: 1,
+        };
+        for attempt in 0..RETRIES {
+            let existing = if force {
+                self.read(&rec.policy.name).await?
+            } else {
+                None
+            };
+            let cond = match &existing {
+                Some(old) => Cond::Eq(A_REV, Value::N(old.rev)),
+                None => Cond::NotExists,
+            };
+            rec.rev = existing.as_ref().map_or(1, |old| old.rev + 1);
+            let write = Write::Put {
+                item: rec.to_item(self.storage, now)?,
+                cond: Some(cond),
+            };
+            match self.store.write(write).await {
+                Ok(()) => {
+                    for (v, m) in opened {
+                        self.remember(&rec.policy, v, &rec.sealed[&v], m);
+                    }
+                    return Ok(true);
+                }
+                Err(StoreError::ConditionFailed) if !force => return Ok(false),
+                Err(StoreError::ConditionFailed) => crate::backoff::pause(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(TransitError::Api(crate::error::ApiError::Unavailable))
+    }
+
+    /// Completes public-key-only version `v` of key `name` with private key `key` (the
+    /// stored form), keeping the version's HMAC key and creation time (OpenBao's
+    /// `ImportPrivateKeyForVersion`). `Ok(None)` when the key or version is gone,
+    /// `Ok(Some(false))` when `key` is not the version's pair (`cannot import key, key
+    /// pair does not match`): nothing written then.
+    pub async fn complete_version(
+        &self,
+        name: &str,
+        v: u32,
+        key: &[u8],
+        now: i64,
+    ) -> Result<Option<bool>> {
+        for attempt in 0..RETRIES {
+            let Some(mut rec) = self.read(name).await? else {
+                return Ok(None);
+            };
+            let Some(created) = rec.policy.versions.get(&v).map(|m| m.created) else {
+                return Ok(None);
+            };
+            let loaded = self.open(&rec, &[v]).await?;
+            let old = loaded.material(v)?;
+            if !old.is_public_only() || !super::import::completes(rec.policy.key_type, key, old)? {
+                return Ok(Some(false));
+            }
+            let hmac = zeroize::Zeroizing::new(old.hmac_key().to_vec());
+            let (material, bytes) = Material::restore(rec.policy.key_type, hmac, key)?;
+            if self
+                .put_version(&mut rec, v, material, &bytes, created, now)
+                .await?
+            {
+                return Ok(Some(true));
+            }
+            crate::backoff::pause(attempt).await;
+        }
+        Err(TransitError::Api(crate::error::ApiError::Unavailable))
+    }
+
     /// Deletes `rec` if it is unchanged since read (so a concurrent config change that
     /// disallows deletion wins).
     pub async fn delete(&self, rec: &Record) -> Result<()> {
@@ -499,6 +658,20 @@ impl Keys<'_> {
             policy: rec.policy.clone(),
             materials,
         })
+    }
+}
+
+/// Material of an imported `key`: private (the stored form) or, with `public`, a
+/// public key's SPKI DER.
+fn imported(
+    kt: super::key_type::KeyType,
+    key: &[u8],
+    public: bool,
+) -> Result<(Material, zeroize::Zeroizing<Vec<u8>>)> {
+    if public {
+        Material::import_public(kt, key)
+    } else {
+        Material::import(kt, key)
     }
 }
 
