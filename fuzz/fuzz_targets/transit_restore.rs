@@ -28,7 +28,8 @@ fn round_trip(text: &str) {
         })
         .collect();
     let loaded = Loaded::from_parts(restored.policy.clone(), materials);
-    let again = backup::encode(&loaded).expect("a restored key backs up");
+    let again = backup::encode(&loaded.policy, |v| loaded.material(v))
+        .expect("a restored key backs up");
     let back = backup::parse(&again).expect("Sigil's backup restores");
     assert_eq!(
         back.versions.keys().collect::<Vec<_>>(),
