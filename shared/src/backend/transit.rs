@@ -712,7 +712,7 @@ async fn backup_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::bad(format!("key {name:?} not found")))?;
     let versions: Vec<u32> = rec.policy.versions.keys().copied().collect();
     let loaded = keys.open(&rec, &versions).await?;
-    let encoded = backup::encode(&loaded)?;
+    let encoded = backup::encode(&loaded.policy, |v| loaded.material(v))?;
     Ok(envelope(
         200,
         serde_json::json!({ "backup": encoded.as_str() }),

@@ -36,7 +36,6 @@ use super::error::{Result, TransitError};
 use super::key_type::KeyType;
 use super::material::{HMAC_SIZES, Material, ecdsa_signing};
 use super::policy::{KeyPolicy, MIN_AUTO_ROTATE, Stamp, VersionMeta};
-use super::storage::Loaded;
 
 /// OpenBao's `KeyType` numbers (`sdk/helper/keysutil/policy.go`, an `iota`), in order.
 const GO_TYPES: [Option<KeyType>; 12] = [
@@ -693,11 +692,14 @@ fn entry(p: &KeyPolicy, meta: &VersionMeta, m: &Material) -> Result<GoEntry> {
     Ok(e)
 }
 
-/// Writes key `loaded` (every version of its policy opened) as an OpenBao backup:
-/// base64 of `{"policy", "archived_keys"}` (see the module's description), with
-/// `backup_info` as the policy holds it. The answer is key material.
-pub fn encode(loaded: &Loaded) -> Result<Zeroizing<String>> {
-    let p = &loaded.policy;
+/// Writes the key of policy `p` as an OpenBao backup: base64 of `{"policy",
+/// "archived_keys"}` (see the module's description), with `backup_info` as the policy
+/// holds it; `material` gives each stored version's opened material
+/// ([`super::storage::Loaded::material`]). The answer is key material.
+pub fn encode<'m>(
+    p: &KeyPolicy,
+    material: impl Fn(u32) -> Result<&'m Material>,
+) -> Result<Zeroizing<String>> {
     let first = p.min_available_version.max(1);
     let mut keys = BTreeMap::new();
     let mut archive = Vec::new();
@@ -705,7 +707,7 @@ pub fn encode(loaded: &Loaded) -> Result<Zeroizing<String>> {
         archive.push(GoEntry::placeholder());
     }
     for (&v, meta) in p.versions.range(first..) {
-        let m = loaded.material(v)?;
+        let m = material(v)?;
         if m.is_public_only() {
             return Err(unsupported(
                 "backing up a key with public-key-only versions",
@@ -759,8 +761,6 @@ pub fn encode(loaded: &Loaded) -> Result<Zeroizing<String>> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::Value as Json;
 
     use super::*;
@@ -782,17 +782,25 @@ mod tests {
         v[k].as_str().unwrap_or_else(|| panic!("{k}"))
     }
 
-    fn loaded(r: &Restored) -> Loaded {
-        let materials = r
-            .versions
+    /// Every version of `r`, opened.
+    fn loaded(r: &Restored) -> BTreeMap<u32, Material> {
+        r.versions
             .iter()
             .map(|(v, rv)| {
                 let (m, _) =
                     Material::restore(r.policy.key_type, rv.hmac_key.clone(), &rv.key).unwrap();
-                (*v, Arc::new(m))
+                (*v, m)
             })
-            .collect();
-        Loaded::from_parts(r.policy.clone(), materials)
+            .collect()
+    }
+
+    fn encoded(r: &Restored) -> Zeroizing<String> {
+        let all = loaded(r);
+        encode(&r.policy, |v| {
+            all.get(&v)
+                .ok_or(TransitError::Internal("version not loaded"))
+        })
+        .unwrap()
     }
 
     /// The body of `vault:v2:...` (the fixtures' latest version).
@@ -807,8 +815,8 @@ mod tests {
     }
 
     /// What OpenBao made with a key works with the key its backup restores.
-    fn check_openbao_outputs(t: &str, v: &Json, l: &Loaded) {
-        let m = l.material(2).unwrap();
+    fn check_openbao_outputs(t: &str, v: &Json, l: &BTreeMap<u32, Material>) {
+        let m = &l[&2];
         let input = b64::decode(s(v, "input")).unwrap();
         let mac = HashAlgorithm::Sha2_256.hmac(m.hmac_key(), &input).unwrap();
         assert_eq!(
@@ -868,7 +876,7 @@ mod tests {
     fn sigils_backups_carry_openbaos_fields() {
         for (t, v) in fixtures().as_object().unwrap() {
             let r = parse(s(v, "backup")).unwrap();
-            let ours_b64 = encode(&loaded(&r)).unwrap();
+            let ours_b64 = encoded(&r);
             let typed =
                 |b: &str| -> KeyData { serde_json::from_slice(&b64::decode(b).unwrap()).unwrap() };
             let (a, b) = (typed(&ours_b64), typed(s(v, "backup")));
