@@ -369,6 +369,7 @@ pub fn app_with(
         )),
         kv_latest: Arc::new(crate::kv::LatestVersions::new()),
         transit: Arc::new(crate::transit::KeyCache::new()),
+        identity: Arc::new(crate::identity::Caches::default()),
         config,
     }
 }
