@@ -13,11 +13,11 @@ use crate::http::params::{Body, BodyExt};
 use crate::mounts::{MountTable, Table};
 use crate::store::{Cond, Item, Store, Write, new_item};
 
-use super::entities::{self, alias_delete_writes, new_entity};
+use super::entities::{self, new_entity};
 use super::fields;
 use super::keys;
 use super::records::{self, Alias, Stored, TARGET, target};
-use super::store::{self, Change, commit};
+use super::store::{self, Change, alias_delete_writes, commit};
 
 /// The attribute of an alias-ID index item naming the alias's mount accessor.
 const ACCESSOR: &str = "mount_accessor";
