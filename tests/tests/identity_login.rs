@@ -195,6 +195,12 @@ async fn group_policies_grant_until_the_entity_leaves_and_a_disabled_entity_is_r
     .await;
     assert_eq!(s, 204, "{b}");
     assert_eq!(read().await.0, 200);
+    let (s, b) = f
+        .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["identity_policies"], json!(["reader"]));
+    assert_eq!(b["data"]["policies"], json!(["default", "none"]));
 
     // Disabled: every request with its tokens is refused, lookup-self included, and
     // so is a new login.
