@@ -881,6 +881,24 @@ transit = [
 ]
 
 
+def approle_login_steps(step, name, role):
+    """An AppRole role `{name}-{RUN}` (unlimited secret ID uses, `role`'s fields), its
+    role ID and a secret ID, then a login: saves `{name}_role_id`, `{name}_secret`,
+    `{name}_token` and `{name}_eid` (the token's entity)."""
+    path = f"auth/approle/role/{name}-{RUN}"
+    return [
+        Step(f"identity/{step}-role", "POST", path, {**role, "secret_id_num_uses": 0}),
+        Step(f"identity/{step}-role-id", "GET", f"{path}/role-id",
+             save={f"{name}_role_id": "data.role_id"}),
+        Step(f"identity/{step}-secret-id", "POST", f"{path}/secret-id",
+             save={f"{name}_secret": "data.secret_id"}),
+        Step(f"identity/{step}", "POST", "auth/approle/login",
+             {"role_id": f"${{{name}_role_id}}", "secret_id": f"${{{name}_secret}}"},
+             token=None,
+             save={f"{name}_token": "auth.client_token", f"{name}_eid": "auth.entity_id"}),
+    ]
+
+
 # Identity store. Generated IDs differ between the servers: saved per server, compared by
 # shape; error texts are compared (`errors` in values), with IDs in them read as <id>.
 ENT = f"ent-{RUN}"
@@ -1035,15 +1053,7 @@ identity = [
     # entity shows the login's alias, its groups' policies apply, a disabled entity's
     # token is refused. Each token's first request comes after the identity changes it
     # should see (Sigil's functions keep an identity for the policy cache TTL).
-    Step("identity/login-role", "POST", f"auth/approle/role/idl-{RUN}",
-         {"token_policies": "dev", "secret_id_num_uses": 0}),
-    Step("identity/login-role-id", "GET", f"auth/approle/role/idl-{RUN}/role-id",
-         save={"idl_role_id": "data.role_id"}),
-    Step("identity/login-secret-id", "POST", f"auth/approle/role/idl-{RUN}/secret-id",
-         save={"idl_secret": "data.secret_id"}),
-    Step("identity/login", "POST", "auth/approle/login",
-         {"role_id": "${idl_role_id}", "secret_id": "${idl_secret}"}, token=None,
-         save={"idl_token": "auth.client_token", "idl_eid": "auth.entity_id"}),
+    *approle_login_steps("login", "idl", {"token_policies": "dev"}),
     Step("identity/login-entity-read", "GET", "identity/entity/id/${idl_eid}",
          values=("data.aliases.*.mount_type", "data.aliases.*.metadata",
                  "data.aliases.*.custom_metadata", "data.policies")),
@@ -1066,15 +1076,7 @@ identity = [
     Step("identity/login-entity-by-lookup-self", "GET", "identity/entity/id/${idl_eid_self}",
          values=("data.policies",)),
     # A second identity, disabled before its token's first request.
-    Step("identity/login-2-role", "POST", f"auth/approle/role/idl2-{RUN}",
-         {"secret_id_num_uses": 0}),
-    Step("identity/login-2-role-id", "GET", f"auth/approle/role/idl2-{RUN}/role-id",
-         save={"idl2_role_id": "data.role_id"}),
-    Step("identity/login-2-secret-id", "POST", f"auth/approle/role/idl2-{RUN}/secret-id",
-         save={"idl2_secret": "data.secret_id"}),
-    Step("identity/login-2", "POST", "auth/approle/login",
-         {"role_id": "${idl2_role_id}", "secret_id": "${idl2_secret}"}, token=None,
-         save={"idl2_token": "auth.client_token", "idl2_eid": "auth.entity_id"}),
+    *approle_login_steps("login-2", "idl2", {}),
     Step("identity/login-2-disable", "POST", "identity/entity/id/${idl2_eid}",
          {"disabled": True}),
     Step("identity/login-2-disabled-lookup-self", "GET", "auth/token/lookup-self",

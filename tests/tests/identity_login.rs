@@ -24,17 +24,14 @@ async fn accessor(f: &Fixture, mount: &str) -> String {
         .to_owned()
 }
 
-async fn approle_login(f: &Fixture, role_id: &str, secret_id: &str) -> Value {
-    let (s, b) = f
-        .call(
-            "POST",
-            "/v1/auth/approle/login",
-            None,
-            Some(json!({"role_id": role_id, "secret_id": secret_id})),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    b["auth"].clone()
+/// An AppRole role `name` with secret IDs of unlimited uses and `policies`: its role ID
+/// and a secret ID.
+async fn approle(f: &Fixture, name: &str, policies: &str) -> (String, String) {
+    f.approle(
+        name,
+        json!({"token_policies": policies, "secret_id_num_uses": 0}),
+    )
+    .await
 }
 
 async fn entity(f: &Fixture, id: &str) -> Value {
@@ -56,19 +53,14 @@ async fn entity_ids(f: &Fixture) -> Vec<String> {
 async fn an_approle_login_creates_its_entity_once_and_its_tokens_carry_it() {
     sigil_tests::require_stack();
     let f = Fixture::new().await;
-    let (role_id, secret_id) = f
-        .approle(
-            "ci",
-            json!({"token_policies": "ci", "secret_id_num_uses": 0}),
-        )
-        .await;
+    let (role_id, secret_id) = approle(&f, "ci", "ci").await;
     let acc = accessor(&f, "approle").await;
     assert!(entity_ids(&f).await.is_empty());
 
-    let first = approle_login(&f, &role_id, &secret_id).await;
+    let first = f.login_auth(&role_id, &secret_id).await;
     let id = first["entity_id"].as_str().expect("entity_id").to_owned();
     assert!(!id.is_empty(), "{first}");
-    let again = approle_login(&f, &role_id, &secret_id).await;
+    let again = f.login_auth(&role_id, &secret_id).await;
     assert_eq!(again["entity_id"], json!(id), "the same entity");
     assert_eq!(entity_ids(&f).await, std::slice::from_ref(&id));
 
@@ -122,12 +114,7 @@ async fn an_approle_login_creates_its_entity_once_and_its_tokens_carry_it() {
 async fn group_policies_grant_until_the_entity_leaves_and_a_disabled_entity_is_refused() {
     sigil_tests::require_stack();
     let f = Fixture::new().await;
-    let (role_id, secret_id) = f
-        .approle(
-            "app",
-            json!({"token_policies": "none", "secret_id_num_uses": 0}),
-        )
-        .await;
+    let (role_id, secret_id) = approle(&f, "app", "none").await;
     f.policy(
         "reader",
         r#"path "secret/data/team/*" { capabilities = ["read"] }"#,
@@ -141,7 +128,7 @@ async fn group_policies_grant_until_the_entity_leaves_and_a_disabled_entity_is_r
     )
     .await;
     assert_eq!(s, 200);
-    let auth = approle_login(&f, &role_id, &secret_id).await;
+    let auth = f.login_auth(&role_id, &secret_id).await;
     let token = auth["client_token"].as_str().unwrap().to_owned();
     let id = auth["entity_id"].as_str().unwrap().to_owned();
     let read = || f.call("GET", "/v1/secret/data/team/db", Some(&token), None);
@@ -242,12 +229,12 @@ async fn group_policies_grant_until_the_entity_leaves_and_a_disabled_entity_is_r
 async fn concurrent_first_logins_of_one_identity_make_one_entity() {
     sigil_tests::require_stack();
     let f = Arc::new(Fixture::new().await);
-    let (role_id, secret_id) = f.approle("burst", json!({"secret_id_num_uses": 0})).await;
+    let (role_id, secret_id) = approle(&f, "burst", "default").await;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let (f, role_id, secret_id) = (f.clone(), role_id.clone(), secret_id.clone());
         tasks.push(tokio::spawn(async move {
-            approle_login(&f, &role_id, &secret_id).await["entity_id"]
+            f.login_auth(&role_id, &secret_id).await["entity_id"]
                 .as_str()
                 .unwrap()
                 .to_owned()

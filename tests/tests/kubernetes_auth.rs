@@ -18,17 +18,14 @@ async fn login(f: &Fixture, role: &str, jwt: &str) -> (u16, Value) {
     .await
 }
 
-#[tokio::test]
-async fn service_accounts_log_in_by_name_namespace_and_audience() {
-    let f = Fixture::new().await;
-    let issuer = Issuer::start().await;
-    let a = Some(f.admin.as_str());
-    // The cluster's issuer; discovery happens at the issuer, trusting the cluster CA.
+/// Configures `auth/kubernetes` with the cluster's issuer: discovery happens at the
+/// issuer, trusting the cluster CA.
+async fn configure(f: &Fixture, issuer: &Issuer) {
     let (s, b) = f
         .call(
             "POST",
             "/v1/auth/kubernetes/config",
-            a,
+            Some(&f.admin),
             Some(json!({
                 "kubernetes_host": "https://kubernetes.default.svc",
                 "kubernetes_ca_cert": issuer.ca_pem,
@@ -37,6 +34,14 @@ async fn service_accounts_log_in_by_name_namespace_and_audience() {
         )
         .await;
     assert_eq!(s, 204, "{b}");
+}
+
+#[tokio::test]
+async fn service_accounts_log_in_by_name_namespace_and_audience() {
+    let f = Fixture::new().await;
+    let issuer = Issuer::start().await;
+    let a = Some(f.admin.as_str());
+    configure(&f, &issuer).await;
     let (s, b) = f
         .call(
             "POST",
@@ -184,15 +189,7 @@ async fn a_login_names_its_alias_by_service_account_uid_or_name() {
     let f = Fixture::new().await;
     let issuer = Issuer::start().await;
     let a = Some(f.admin.as_str());
-    let (s, b) = f
-        .call(
-            "POST",
-            "/v1/auth/kubernetes/config",
-            a,
-            Some(json!({"kubernetes_host": "https://k", "kubernetes_ca_cert": issuer.ca_pem, "issuer": issuer.url})),
-        )
-        .await;
-    assert_eq!(s, 204, "{b}");
+    configure(&f, &issuer).await;
     for (role, source) in [("by-uid", None), ("by-name", Some("serviceaccount_name"))] {
         let mut body = json!({
             "bound_service_account_names": "api", "bound_service_account_namespaces": "prod",
