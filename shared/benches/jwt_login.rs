@@ -1,8 +1,9 @@
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
 //! JWT login CPU with a cached JWKS and in-memory ports (issue budget: median under
-//! 100 µs): an RS256 GitHub-Actions-shaped token against a glob-bound role. Run with
-//! `make bench`.
+//! 100 µs): an RS256 GitHub-Actions-shaped token against a glob-bound role, the login
+//! finding its identity (entity and alias, issue 17): each sample's first login creates
+//! the entity, the others find it in the process's alias cache. Run with `make bench`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -185,6 +186,19 @@ fn jwt_login(c: &mut Criterion) {
         None,
         json!({"role": "deploy", "jwt": jwt}),
     );
+    // The login finds (first: creates) its entity.
+    rt.block_on(async {
+        let store = Arc::new(store.snapshot());
+        let login = app(&store, &keyring, &keys, Function::Login);
+        let resp = login.handle(request.clone()).await;
+        let body = resp.body.expect("body");
+        assert!(
+            body["auth"]["entity_id"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "{body}"
+        );
+    });
     let fetches_before = source.fetches();
     c.bench_function("jwt_login_rs256_cached_jwks", |b| {
         // Each sample starts from the configured store (and a fresh audit sink): every

@@ -47,6 +47,8 @@ pub struct App {
     pub kv_latest: Arc<crate::kv::LatestVersions>,
     /// Transit key versions this process has opened (no KMS call when warm).
     pub transit: Arc<crate::transit::KeyCache>,
+    /// Identity caches: aliases logins resolved, identities tokens act for.
+    pub identity: Arc<crate::identity::Caches>,
 }
 
 impl App {
@@ -97,6 +99,7 @@ impl App {
             ))),
             kv_latest: Arc::new(crate::kv::LatestVersions::new()),
             transit,
+            identity: Arc::new(crate::identity::Caches::default()),
         }
     }
 

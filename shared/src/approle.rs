@@ -758,7 +758,9 @@ pub async fn destroy_secret(
 /// Logs in with a role ID and secret ID: returns the new token. Every credential
 /// failure is 400 [`INVALID_CREDENTIALS`]; a secret ID used from outside its CIDRs is
 /// 400 too, after the credentials check; 404 when the mount was disabled since the
-/// function read its table (`guard`, [`crate::mounts::guard`]: nothing is written).
+/// function read its table (`at`'s guard, [`crate::mounts::guard`]: nothing is
+/// written). The token acts for the entity of the alias named by the role ID
+/// ([`crate::identity::login`]; 403 when that entity is disabled).
 #[allow(clippy::too_many_arguments)]
 pub async fn login(
     store: &dyn Store,
@@ -767,7 +769,7 @@ pub async fn login(
     secret_id: Option<&SecretString>,
     remote_addr: Option<&str>,
     limits: Limits,
-    guard: &Write,
+    at: &crate::identity::login::LoginAt,
     now: i64,
 ) -> Result<Minted, ApiError> {
     let invalid = || ApiError::bad(INVALID_CREDENTIALS);
@@ -778,18 +780,22 @@ pub async fn login(
         .map(|s| s.expose_secret())
         .filter(|s| !s.is_empty() && s.len() <= 256)
         .map(|s| crypto::sha256_hex(s.as_bytes()));
-    let mut keys = vec![role_id_key(m, role_id)];
+    // The alias is named by the role ID, known before the first read: its factor
+    // index item is read in the same batch ([`crate::identity::login`]).
+    let factor = crate::identity::login::factor_key(&at.alias(role_id, BTreeMap::new()));
+    let mut keys = vec![role_id_key(m, role_id), factor];
     if let Some(h) = &secret_hash {
         keys.push(secret_key(m, h));
     }
     let mut found = store.get_many(&keys).await?;
+    let mut factor = found.get_mut(1).map(Option::take);
     let role_item = found
         .first_mut()
         .and_then(Option::take)
         .ok_or_else(invalid)?;
     let name = role_item.s(A_ROLE_NAME)?.to_owned();
     let role = Role::from_value(role_item.get(A_CONFIG))?;
-    let mut secret = found.get_mut(1).and_then(Option::take);
+    let mut secret = found.get_mut(2).and_then(Option::take);
     for attempt in 0..12u32 {
         let mut writes = Vec::new();
         if role.bind_secret_id {
@@ -847,28 +853,40 @@ pub async fn login(
                 .collect(),
             _ => BTreeMap::new(),
         };
-        let minted = token::mint(
-            &role.token_params(m, &name, secret_meta),
-            limits.clone(),
-            now,
-        )?;
+        let mut params = role.token_params(m, &name, secret_meta);
+        // The alias: the role ID, with the token's metadata (the secret ID's and
+        // `role_name`), as OpenBao's AppRole login names it.
+        let alias = at.alias(role_id, params.meta.clone());
+        let identity = at
+            .aliases
+            .resolve(store, &alias, attempt > 0, factor.take(), now)
+            .await?;
+        params.entity_id = identity.entity_id.clone();
+        let minted = token::mint(&params, limits.clone(), now)?;
         writes.extend(minted.writes());
+        writes.extend(identity.writes.iter().cloned());
         if writes.iter().all(|w| matches!(w, Write::Check { .. })) {
-            // A batch token from a secret ID without a use limit: nothing changes, so
-            // nothing is written (the secret ID was read above).
+            // A batch token from a secret ID without a use limit, for a known
+            // identity: nothing changes, so nothing is written (the secret ID was
+            // read above).
             return Ok(minted);
         }
         match store
-            .transact(crate::mounts::guard::behind(guard, writes))
+            .transact(crate::mounts::guard::behind(&at.guard, writes))
             .await
         {
-            Ok(()) => return Ok(minted),
+            Ok(()) => {
+                at.aliases.committed(&identity);
+                return Ok(minted);
+            }
             Err(e) if crate::mounts::guard::failed(&e) => {
                 return Err(crate::mounts::guard::login_error(e, &minted.entry.path));
             }
             Err(e) if e.is_condition() || e.is_retryable() => {
-                // Another login used the secret ID meanwhile (or the transactions
-                // collided): read it again and retry.
+                // Another login used the secret ID meanwhile, a concurrent first login
+                // created the identity, or the transactions collided: read again and
+                // retry.
+                at.aliases.forget(&alias);
                 crate::backoff::pause(attempt).await;
                 if let Some(h) = &secret_hash {
                     secret = store.get(&secret_key(m, h)).await?;
@@ -916,7 +934,6 @@ pub async fn sweep_secret(store: &dyn Store, key: &Key, now: i64) -> Result<bool
 mod tests {
     use super::*;
 
-    use crate::mounts::guard;
     const M: Mount<'static> = Mount::DEFAULT;
     use crate::store::memory::MemoryStore;
     use serde_json::json;
@@ -954,7 +971,7 @@ mod tests {
             Some(&s.secret_id),
             None,
             LIMITS,
-            &guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_approle_0"),
             1,
         )
         .await
@@ -1002,7 +1019,7 @@ mod tests {
             Some(&s.secret_id),
             None,
             LIMITS,
-            &guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_approle_0"),
             1,
         )
         .await
@@ -1017,7 +1034,7 @@ mod tests {
             Some(&s.secret_id),
             None,
             LIMITS,
-            &guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_approle_0"),
             1,
         )
         .await
@@ -1029,7 +1046,7 @@ mod tests {
             Some(&s.secret_id),
             None,
             LIMITS,
-            &guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_approle_0"),
             1,
         )
         .await
@@ -1064,7 +1081,7 @@ mod tests {
                 sid,
                 None,
                 LIMITS,
-                &guard::nothing_stored(),
+                &crate::identity::login::LoginAt::unstored("auth_approle_0"),
                 1,
             )
             .await
@@ -1115,7 +1132,7 @@ mod tests {
                 Some(&s.secret_id),
                 None,
                 LIMITS,
-                &guard::nothing_stored(),
+                &crate::identity::login::LoginAt::unstored("auth_approle_0"),
                 31
             )
             .await
@@ -1158,7 +1175,7 @@ mod tests {
                 Some(&s.secret_id),
                 Some("192.168.1.1"),
                 LIMITS,
-                &crate::mounts::guard::nothing_stored(),
+                &crate::identity::login::LoginAt::unstored("auth_approle_0"),
                 1
             )
             .await
@@ -1172,7 +1189,7 @@ mod tests {
                 Some(&s.secret_id),
                 Some("10.1.2.3"),
                 LIMITS,
-                &crate::mounts::guard::nothing_stored(),
+                &crate::identity::login::LoginAt::unstored("auth_approle_0"),
                 1
             )
             .await
@@ -1272,7 +1289,7 @@ mod tests {
             Some(&early.secret_id),
             None,
             LIMITS,
-            &guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_approle_0"),
             5,
         )
         .await
@@ -1321,7 +1338,7 @@ mod tests {
                 Some(&s.secret_id),
                 None,
                 LIMITS,
-                &guard::nothing_stored(),
+                &crate::identity::login::LoginAt::unstored("auth_approle_0"),
                 3,
             )
             .await

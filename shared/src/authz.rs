@@ -3,6 +3,7 @@
 
 use crate::error::ApiError;
 use crate::http::params::Body;
+use crate::identity::request::RequestIdentity;
 use crate::policies::AclCache;
 use crate::policy::{Capabilities, Capability, Grant};
 use crate::route::{Operation, Resolved};
@@ -16,7 +17,9 @@ use crate::token::TokenEntry;
 /// where the path needs it, and the request's parameters must satisfy the winning
 /// rule's constraints and its wrapping TTL bounds (`wrap_ttl`: the response wrapping
 /// the request asks for, seconds, 0: none). 403 `permission denied` otherwise. `ttl`:
-/// seconds a compiled policy set is kept.
+/// seconds a compiled policy set is kept. `identity`: the identity the token acts
+/// for; its entity's and groups' policies are judged with the token's (Vault's
+/// `identity_policies`).
 #[allow(clippy::too_many_arguments)]
 pub async fn authorize(
     acl_cache: &AclCache,
@@ -24,6 +27,7 @@ pub async fn authorize(
     ttl: i64,
     resolved: &Resolved,
     caller: Option<&TokenEntry>,
+    identity: Option<&RequestIdentity>,
     body: &Body,
     wrap_ttl: i64,
     now: i64,
@@ -39,7 +43,18 @@ pub async fn authorize(
             caps: Capabilities::NONE,
         });
     }
-    let acl = acl_cache.acl(store, &caller.policies, now, ttl).await?;
+    let merged;
+    let names: &[String] = match identity.map(RequestIdentity::policies) {
+        Some(extra) if !extra.is_empty() => {
+            let mut all: Vec<String> = caller.policies.iter().cloned().chain(extra).collect();
+            all.sort();
+            all.dedup();
+            merged = all;
+            &merged
+        }
+        _ => &caller.policies,
+    };
+    let acl = acl_cache.acl(store, names, now, ttl).await?;
     let caps = acl.operation_capabilities(&resolved.path, resolved.op == Operation::List);
     let allowed = match resolved.op {
         Operation::Read => caps.contains(Capability::Read),

@@ -68,6 +68,9 @@ pub struct Record {
     /// The issuing auth mount's accessor.
     #[serde(rename = "u")]
     pub mount_accessor: String,
+    /// The identity entity the token acts for (empty: none).
+    #[serde(rename = "d", default, skip_serializing_if = "String::is_empty")]
+    pub entity_id: String,
 }
 
 fn aad() -> Vec<u8> {
@@ -122,6 +125,7 @@ mod tests {
             ancestors: Vec::new(),
             role: String::new(),
             mount_accessor: "approle_1234abcd".into(),
+            entity_id: "e1".into(),
         }
     }
 

@@ -231,12 +231,29 @@ pub(crate) async fn dispatch(
     (resolved.spec.normalize)(&mut body);
     let params = &body;
     audit.data(params);
+    // The identity the token acts for: its entity's and groups' policies are judged
+    // with the token's; a disabled or deleted entity's token is refused (OpenBao).
+    let identity = match caller.as_ref().filter(|c| !c.entry.entity_id.is_empty()) {
+        Some(c) => Some(
+            app.identity
+                .entities
+                .for_token(app.store.as_ref(), &c.entry.entity_id, now, ttl)
+                .await
+                .inspect_err(|e| {
+                    if matches!(e, ApiError::PermissionDenied) {
+                        audit.decide(false);
+                    }
+                })?,
+        ),
+        None => None,
+    };
     let grant = authz::authorize(
         &app.acl_cache,
         app.store.as_ref(),
         ttl,
         &resolved,
         caller.as_ref().map(|c| &c.entry),
+        identity.as_deref(),
         params,
         wrap_ttl,
         now,
@@ -306,6 +323,7 @@ pub(crate) async fn dispatch(
             batch_key: &batch_key,
             kv_latest: &app.kv_latest,
             transit: &app.transit,
+            identity: &app.identity,
         },
         table: &table,
         mount: &resolved.mount,
@@ -316,6 +334,7 @@ pub(crate) async fn dispatch(
         body: &body,
         caller: caller.as_ref(),
         grant,
+        identity,
         now,
     };
     let reply = (resolved.op_spec.handler)(&ctx).await;

@@ -49,6 +49,8 @@ const A_PATH: &str = "path";
 const A_LAST_RENEWAL: &str = "last_renewal";
 /// The token role a token was created through (absent: none).
 const A_ROLE: &str = "role";
+/// The identity entity a token acts for (absent: none).
+const A_ENTITY: &str = "entity_id";
 /// Set (true) on a token created with `renewable=false`; absent: renewable.
 const A_NOT_RENEWABLE: &str = "not_renewable";
 /// A child token's ancestors' hashes, parent first (absent: an orphan).
@@ -120,6 +122,9 @@ pub struct TokenParams {
     pub role: String,
     /// Mint a batch token ([`crate::batch_token`]): sealed, stored nowhere.
     pub batch: bool,
+    /// The identity entity the token acts for (empty: none): set by a login from the
+    /// entity of its alias ([`crate::identity::login`]), inherited by child tokens.
+    pub entity_id: String,
 }
 
 /// A stored token (never the token itself).
@@ -167,6 +172,9 @@ pub struct TokenEntry {
     /// A batch token's issuing auth mount's accessor (empty for a service token, which
     /// goes with its mount).
     pub mount_accessor: String,
+    /// The identity entity the token acts for (empty: none). Its policies and its
+    /// groups' are added at request time ([`crate::identity::request`]).
+    pub entity_id: String,
 }
 
 impl TryFrom<&Item> for TokenEntry {
@@ -212,6 +220,11 @@ impl TryFrom<&Item> for TokenEntry {
                 .to_owned(),
             batch: false,
             mount_accessor: String::new(),
+            entity_id: item
+                .get(A_ENTITY)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
         })
     }
 }
@@ -255,6 +268,9 @@ impl From<&TokenEntry> for Item {
         }
         if !t.role.is_empty() {
             put(A_ROLE, t.role.clone().into());
+        }
+        if !t.entity_id.is_empty() {
+            put(A_ENTITY, t.entity_id.clone().into());
         }
         for (k, v) in schema::expiry_attrs(&key.pk, t.expire_at) {
             put(k, v);
@@ -606,6 +622,7 @@ fn mint_service(params: &TokenParams, limits: &Limits, now: i64) -> Result<Minte
             role: params.role.clone(),
             batch: false,
             mount_accessor: String::new(),
+            entity_id: params.entity_id.clone(),
         },
         warnings,
     })
@@ -624,6 +641,7 @@ fn batch_record(entry: &TokenEntry) -> crate::batch_token::Record {
         ancestors: entry.ancestors.clone(),
         role: entry.role.clone(),
         mount_accessor: entry.mount_accessor.clone(),
+        entity_id: entry.entity_id.clone(),
     }
 }
 
@@ -656,6 +674,7 @@ pub fn open_batch(key: &crypto::SealingKey, token: &SecretString, now: i64) -> O
         role: r.role,
         batch: true,
         mount_accessor: r.mount_accessor,
+        entity_id: r.entity_id,
     })
 }
 
@@ -1047,7 +1066,7 @@ pub fn auth_json(entry: &TokenEntry, token: Option<&SecretString>, lease_duratio
         "metadata": if entry.meta.is_empty() { Json::Null } else { json!(entry.meta) },
         "lease_duration": lease_duration,
         "renewable": is_renewable(entry),
-        "entity_id": "",
+        "entity_id": entry.entity_id,
         "token_type": token_type(entry),
         "orphan": entry.ancestors.is_empty(),
         "mfa_requirement": null,
@@ -1072,7 +1091,7 @@ pub fn lookup_json(entry: &TokenEntry, id: Option<&SecretString>, now: i64) -> J
         "creation_time": entry.issued_at,
         "creation_ttl": entry.creation_ttl,
         "display_name": entry.display_name,
-        "entity_id": "",
+        "entity_id": entry.entity_id,
         "expire_time": rfc3339(entry.expire_at),
         "explicit_max_ttl": entry.explicit_max_ttl,
         "id": id.map(|t| t.expose_secret().to_owned()).unwrap_or_default(),

@@ -229,6 +229,12 @@ impl CreateRequest {
             renewable: Some(renewable && !batch),
             role: role.map(|(name, _)| name.to_owned()).unwrap_or_default(),
             batch,
+            // Vault's rule: a child acts for its parent's entity; an orphan for none.
+            entity_id: if orphan {
+                String::new()
+            } else {
+                parent.entity_id.clone()
+            },
         };
         Ok((params, warnings))
     }
@@ -390,7 +396,8 @@ mod tests {
 
     #[test]
     fn orphans_periods_and_limited_parents() {
-        let p = parent(&["dev"]);
+        let mut p = parent(&["dev"]);
+        p.entity_id = "e1".into();
         let orphan = req(json!({"no_parent": true})).unwrap();
         assert!(
             orphan
@@ -399,9 +406,11 @@ mod tests {
         );
         let o = orphan.params(&p, true, false, "auth/token/create").unwrap();
         assert!(o.ancestors.is_empty());
+        assert_eq!(o.entity_id, "", "an orphan acts for no entity (Vault)");
         let child = req(json!({})).unwrap();
         let c = child.params(&p, false, false, "auth/token/create").unwrap();
         assert_eq!(c.ancestors, vec![p.hash.clone()]);
+        assert_eq!(c.entity_id, "e1", "a child inherits its parent's entity");
         let c = child
             .params(&p, false, true, "auth/token/create-orphan")
             .unwrap();

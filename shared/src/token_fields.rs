@@ -198,6 +198,8 @@ impl TokenFields {
             renewable: None,
             role: String::new(),
             batch: self.token_type == "batch",
+            // Set by the login from its alias ([`crate::identity::login`]).
+            entity_id: String::new(),
         }
     }
 }

@@ -268,3 +268,61 @@ pub fn nothing_outlives_its_lease(world: &World, model: &Model) -> Vec<Violation
     }
     out
 }
+
+/// Issue 17: concurrent first logins of one identity make one entity. Every alias
+/// (mount accessor, name) is stored once, its entity exists, and every token a login
+/// minted acts for the entity of its alias (the sim's logins share one role ID: one
+/// entity).
+pub fn one_entity_per_alias(world: &World) -> Vec<Violation> {
+    use sigil::identity::records::{Alias, Entity, Stored, decode, kind};
+    let items = world.memory.dump();
+    let mut out = Vec::new();
+    let entities: BTreeSet<String> = items
+        .iter()
+        .filter(|i| kind(i) == "entity")
+        .filter_map(|i| decode::<Entity>(i).ok())
+        .map(|e: Stored<Entity>| e.rec.id)
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut alias_entities = BTreeSet::new();
+    for a in items
+        .iter()
+        .filter(|i| kind(i) == "alias")
+        .filter_map(|i| decode::<Alias>(i).ok())
+    {
+        let factor = (a.rec.mount_accessor.clone(), a.rec.name.to_lowercase());
+        if !seen.insert(factor.clone()) {
+            out.push(violation(
+                "one-entity-per-alias",
+                format!("alias {factor:?} stored twice"),
+            ));
+        }
+        if !entities.contains(&a.rec.canonical_id) {
+            out.push(violation(
+                "one-entity-per-alias",
+                format!("alias {factor:?} of a missing entity"),
+            ));
+        }
+        alias_entities.insert(a.rec.canonical_id);
+    }
+    let token_entities: BTreeSet<String> = items
+        .iter()
+        .filter(|i| i.key().pk.starts_with("token/"))
+        .filter(|i| i.get("path").and_then(|v| v.as_str()) == Some("auth/approle/login"))
+        .map(|i| {
+            i.get("entity_id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    if token_entities.len() > 1 || token_entities.iter().any(|e| !alias_entities.contains(e)) {
+        out.push(violation(
+            "one-entity-per-alias",
+            format!(
+                "login tokens act for {token_entities:?}, aliases' entities {alias_entities:?}"
+            ),
+        ));
+    }
+    out
+}

@@ -147,6 +147,9 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
         .violations
         .extend(kv::check(&world, &m.kv, &world.root).await);
     outcome.violations.extend(approle::check(&m.approle));
+    outcome
+        .violations
+        .extend(invariants::one_entity_per_alias(&world));
     outcome.violations.extend(tree::check(&world, &m).await);
     let sweeper = world.app(Function::Sweeper);
     let sweep = || async {

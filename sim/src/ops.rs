@@ -55,6 +55,10 @@ pub struct Model {
     pub orphaned: BTreeSet<String>,
     /// Transit rotations and encryptions ([`crate::transit`]).
     pub transit: crate::transit::Log,
+    /// Tree tokens whose `revoke-orphan` got no definite answer (a 5xx, or the request
+    /// was killed): it may have been done, or not, so neither their descendants'
+    /// refusal nor their own survival can be asserted ([`crate::tree`]).
+    pub unsure_orphans: BTreeSet<String>,
     /// Batch tokens among the tree tokens, with the sim time (Unix seconds) they were
     /// created at; service tree tokens' creation times too.
     pub born: std::collections::BTreeMap<String, (i64, bool)>,

@@ -7,7 +7,8 @@
 //! (`lease-outlives-token`, through [`crate::invariants::revoked_hashes`]). An
 //! acknowledged `revoke-orphan` cuts the chain: the token's descendants live on
 //! (`orphan-survives`) and an ancestor's later revocation does not reach them; a batch
-//! child dies with its parent however the parent was revoked.
+//! child dies with its parent however the parent was revoked. A `revoke-orphan` without
+//! a definite answer (a fault after it was done answers 503) asserts nothing below it.
 
 use std::sync::Arc;
 
@@ -115,6 +116,8 @@ pub fn build(rng: &mut fastrand::Rng, world: &Arc<World>, model: &Shared) -> cra
                     }
                 }
                 Action::Orphan { token } => {
+                    // Unsure until a definite answer comes (a killed request gets none).
+                    m.borrow_mut().unsure_orphans.insert(token.clone());
                     let root = w.root.clone();
                     let r = w
                         .call(
@@ -127,6 +130,9 @@ pub fn build(rng: &mut fastrand::Rng, world: &Arc<World>, model: &Shared) -> cra
                             ),
                         )
                         .await;
+                    if r.status < 500 {
+                        m.borrow_mut().unsure_orphans.remove(&token);
+                    }
                     if r.status < 300 {
                         let mut m = m.borrow_mut();
                         m.orphaned.insert(token.clone());
@@ -181,6 +187,10 @@ pub fn revoked_descendants(model: &crate::ops::Model) -> Vec<String> {
                 if model.orphaned.contains(&p) {
                     return batch && depth == 0;
                 }
+                if model.unsure_orphans.contains(&p) {
+                    // Cut or not: nothing to assert below it.
+                    return false;
+                }
                 if model.revoked_tokens.contains(&p) {
                     return true;
                 }
@@ -203,6 +213,7 @@ fn orphaned_survivors(model: &crate::ops::Model, now: i64) -> Vec<String> {
         .filter(|t| {
             !revoked.contains(*t)
                 && !model.revoked_tokens.contains(*t)
+                && !model.unsure_orphans.contains(*t)
                 && model.born.get(*t).is_some_and(|(at, _)| at + 1200 > now)
         })
         .filter(|t| ancestors_in(model, t).any(|p| model.orphaned.contains(&p)))

@@ -31,8 +31,9 @@ class Pending:
 
 
 ROLE_READS = ("approle/role-read", "jwt/role-read", "kubernetes/role-read")
-TOKEN_AUTH = ("approle/login*", "jwt/login", "token/renew*")
-TOKEN_LOOKUPS = ("token/lookup*", "jwt/login-token-lookup")
+TOKEN_AUTH = ("approle/login*", "jwt/login", "token/renew*", "identity/login",
+              "identity/login-again", "identity/login-2")
+TOKEN_LOOKUPS = ("token/lookup*", "jwt/login-token-lookup", "identity/login-lookup-self")
 SECRET_LISTINGS = ("mounts/list", "mounts/list-after-enable", "mounts/ui-mounts")
 AUTH_LISTINGS = ("auth-mounts/list", "auth-mounts/list-after-enable")
 
@@ -94,6 +95,15 @@ ALLOWED = [
     Allowed(TOKEN_AUTH, ("auth.identity_policies",),
             "Sigil's auth block carries identity_policies: null; OpenBao omits it when empty",
             "not documented (no identity store; reported)"),
+    Allowed(("identity/login-lookup-self",), ("data.external_namespace_policies",),
+            "OpenBao lists the identity policies of other namespaces beside "
+            "identity_policies; Sigil has no namespaces",
+            "none needed: namespaces are not in Sigil"),
+    Allowed(("identity/alias-list",), ("data.key_info.{id}.metadata*",),
+            "logins create aliases (issue 17); under make test the Sigil stack also holds "
+            "those of the hvac suite's logins, run against Sigil only, whose metadata "
+            "(e.g. role_name alone) no OpenBao alias has",
+            "none needed: a test-setup difference, not Sigil's behaviour"),
     Allowed(TOKEN_LOOKUPS, ("data.period",),
             "token lookups answer period: null for a non-periodic token; OpenBao omits it",
             "not documented (reported)"),

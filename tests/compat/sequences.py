@@ -910,6 +910,24 @@ transit = [
 ]
 
 
+def approle_login_steps(step, name, role):
+    """An AppRole role `{name}-{RUN}` (unlimited secret ID uses, `role`'s fields), its
+    role ID and a secret ID, then a login: saves `{name}_role_id`, `{name}_secret`,
+    `{name}_token` and `{name}_eid` (the token's entity)."""
+    path = f"auth/approle/role/{name}-{RUN}"
+    return [
+        Step(f"identity/{step}-role", "POST", path, {**role, "secret_id_num_uses": 0}),
+        Step(f"identity/{step}-role-id", "GET", f"{path}/role-id",
+             save={f"{name}_role_id": "data.role_id"}),
+        Step(f"identity/{step}-secret-id", "POST", f"{path}/secret-id",
+             save={f"{name}_secret": "data.secret_id"}),
+        Step(f"identity/{step}", "POST", "auth/approle/login",
+             {"role_id": f"${{{name}_role_id}}", "secret_id": f"${{{name}_secret}}"},
+             token=None,
+             save={f"{name}_token": "auth.client_token", f"{name}_eid": "auth.entity_id"}),
+    ]
+
+
 # Identity store. Generated IDs differ between the servers: saved per server, compared by
 # shape; error texts are compared (`errors` in values), with IDs in them read as <id>.
 ENT = f"ent-{RUN}"
@@ -1060,6 +1078,45 @@ identity = [
     Step("identity/group-case-create", "POST", "identity/group", {"name": f"{ENT}-GCase"}),
     Step("identity/group-case-read", "GET", f"identity/group/name/{ENT}-gcase"),
     Step("identity/group-case-delete", "DELETE", f"identity/group/name/{ENT}-GCASE"),
+    # Logins create or find their entity (issue 17, part 2): the token carries it, the
+    # entity shows the login's alias, its groups' policies apply, a disabled entity's
+    # token is refused. Each token's first request comes after the identity changes it
+    # should see (Sigil's functions keep an identity for the policy cache TTL).
+    *approle_login_steps("login", "idl", {"token_policies": "dev"}),
+    Step("identity/login-entity-read", "GET", "identity/entity/id/${idl_eid}",
+         values=("data.aliases.*.mount_type", "data.aliases.*.metadata",
+                 "data.aliases.*.custom_metadata", "data.policies")),
+    Step("identity/login-again", "POST", "auth/approle/login",
+         {"role_id": "${idl_role_id}", "secret_id": "${idl_secret}"}, token=None,
+         save={"idl_eid2": "auth.entity_id"}),
+    Step("identity/login-again-same-entity", "POST", "identity/lookup/entity",
+         {"id": "${idl_eid2}"}, values=("data.aliases.*.metadata",)),
+    Step("identity/login-lookup-by-alias", "POST", "identity/lookup/entity",
+         {"alias_name": "${idl_role_id}", "alias_mount_accessor": "${approle_acc}"},
+         values=("data.aliases.*.metadata",)),
+    Step("identity/login-group", "POST", "identity/group",
+         {"name": f"idl-{RUN}", "policies": "grp-p", "member_entity_ids": ["${idl_eid}"]},
+         save={"idl_group": "data.id"}),
+    Step("identity/login-entity-policies", "POST", "identity/entity/id/${idl_eid}",
+         {"policies": "ent-p"}),
+    Step("identity/login-lookup-self", "GET", "auth/token/lookup-self", token="${idl_token}",
+         save={"idl_eid_self": "data.entity_id"},
+         values=("data.identity_policies", "data.policies")),
+    Step("identity/login-entity-by-lookup-self", "GET", "identity/entity/id/${idl_eid_self}",
+         values=("data.policies",)),
+    # A second identity, disabled before its token's first request.
+    *approle_login_steps("login-2", "idl2", {}),
+    Step("identity/login-2-disable", "POST", "identity/entity/id/${idl2_eid}",
+         {"disabled": True}),
+    Step("identity/login-2-disabled-lookup-self", "GET", "auth/token/lookup-self",
+         token="${idl2_token}"),
+    Step("identity/login-2-disabled-login", "POST", "auth/approle/login",
+         {"role_id": "${idl2_role_id}", "secret_id": "${idl2_secret}"}, token=None),
+    Step("identity/login-group-delete", "DELETE", "identity/group/id/${idl_group}"),
+    Step("identity/login-entity-delete", "DELETE", "identity/entity/id/${idl_eid}"),
+    Step("identity/login-2-entity-delete", "DELETE", "identity/entity/id/${idl2_eid}"),
+    Step("identity/login-role-delete", "DELETE", f"auth/approle/role/idl-{RUN}"),
+    Step("identity/login-2-role-delete", "DELETE", f"auth/approle/role/idl2-{RUN}"),
 ]
 
 

@@ -427,6 +427,14 @@ impl Fixture {
 
     /// Logs in with AppRole; returns the token.
     pub async fn login(&self, role_id: &str, secret_id: &str) -> String {
+        self.login_auth(role_id, secret_id).await["client_token"]
+            .as_str()
+            .expect("client_token")
+            .to_owned()
+    }
+
+    /// Logs in with AppRole; returns the answer's `auth` (token, accessor, entity, ...).
+    pub async fn login_auth(&self, role_id: &str, secret_id: &str) -> Value {
         let (s, b) = self
             .call(
                 "POST",
@@ -436,10 +444,7 @@ impl Fixture {
             )
             .await;
         assert_eq!(s, 200, "{b}");
-        b["auth"]["client_token"]
-            .as_str()
-            .expect("client_token")
-            .to_owned()
+        b["auth"].clone()
     }
 }
 

@@ -163,11 +163,33 @@ async fn an_iam_user_logs_in_with_a_signed_get_caller_identity() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         f.counter.service_total("DynamoDB"),
-        2,
-        "config and role in one read, the token in one transaction: {:?}",
+        3,
+        "config and role in one read, the alias's index (the identity's first login), \
+         the token with the new entity in one transaction: {:?}",
         f.counter.snapshot()
     );
     let auth = &b["auth"];
+    // The entity alias: the role's role_id, with Vault's default iam_metadata.
+    let entity_id = auth["entity_id"].as_str().unwrap().to_owned();
+    let (_, r) = f
+        .call("GET", "/v1/auth/aws/role/ci", Some(&f.admin), None)
+        .await;
+    let (s, e) = f
+        .call(
+            "GET",
+            &format!("/v1/identity/entity/id/{entity_id}"),
+            Some(&f.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    let alias = &e["data"]["aliases"][0];
+    assert_eq!(alias["name"], r["data"]["role_id"]);
+    assert_eq!(alias["mount_type"], "aws");
+    assert_eq!(
+        alias["metadata"],
+        json!({"account_id": "123456789012", "auth_type": "iam"})
+    );
     assert_eq!(auth["policies"], json!(["ci", "default"]));
     assert_eq!(auth["lease_duration"], 600);
     assert_eq!(auth["metadata"]["client_arn"], arn);
@@ -214,6 +236,7 @@ async fn an_iam_user_logs_in_with_a_signed_get_caller_identity() {
         )
         .await;
     assert_eq!(s, 200, "{b}");
+    assert_eq!(b["auth"]["entity_id"], json!(entity_id), "the same entity");
 }
 
 #[tokio::test]

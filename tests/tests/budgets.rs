@@ -160,7 +160,8 @@ async fn approle_login_is_at_most_two_dynamodb_calls() {
 }
 
 /// Batch tokens (issue "Token store"): an AppRole login that issues one writes nothing
-/// (one read: the role ID and secret ID), a warm KV read with it is exactly one
+/// once its identity exists (one read: the role ID, the secret ID and the alias's
+/// index; issue 17: the identity's first login writes it), a warm KV read with it is exactly one
 /// DynamoDB call (the item: the token is read from itself), and a tampered, truncated,
 /// foreign or expired batch token gets the unknown token's 403.
 #[tokio::test]
@@ -175,15 +176,25 @@ async fn a_batch_token_login_writes_nothing_and_a_kv_read_is_one_call() {
         .await;
     let login = f.app(Function::Login);
     f.warm(&login).await;
-    f.counter.reset();
-    let resp = login
-        .handle(request(
+    let go = || {
+        login.handle(request(
             "POST",
             "/v1/auth/approle/login",
             None,
             Some(json!({"role_id": role_id, "secret_id": secret_id})),
         ))
-        .await;
+    };
+    // The identity's first login writes its entity and alias (one transaction).
+    f.counter.reset();
+    assert_eq!(go().await.status, 200);
+    assert_eq!(
+        f.counter.service_total("DynamoDB"),
+        2,
+        "{:?}",
+        f.counter.snapshot()
+    );
+    f.counter.reset();
+    let resp = go().await;
     assert_eq!(resp.status, 200, "{:?}", resp.body);
     let calls = f.counter.snapshot();
     assert_eq!(
@@ -277,4 +288,86 @@ async fn a_batch_token_login_writes_nothing_and_a_kv_read_is_one_call() {
     clock.advance(61);
     let resp = read(token).await;
     assert_eq!((resp.status, &resp.body), (403, &unknown.body));
+}
+
+/// Issue 17: a login's identity. The first login of an identity writes entity and
+/// alias in the token's transaction (AppRole: its alias index is read in the login's
+/// batch read; JWT: one read of it once the JWT is verified); a repeated login in the
+/// same process makes no more round trips than a login made before identities (one
+/// read, one transaction); a process that has not seen the identity reads it once
+/// (the entity and alias in one batch read).
+#[tokio::test]
+async fn a_known_identity_costs_a_login_no_extra_round_trip() {
+    let f = Fixture::new().await;
+    let (role_id, secret_id) = f.approle("known", json!({})).await;
+    let login = f.app(Function::Login);
+    f.warm(&login).await;
+    let body = json!({"role_id": role_id, "secret_id": secret_id});
+    let mut calls = Vec::new();
+    for app in [&login, &login, &f.app(Function::Login)] {
+        f.warm(app).await;
+        f.counter.reset();
+        let resp = app
+            .handle(request(
+                "POST",
+                "/v1/auth/approle/login",
+                None,
+                Some(body.clone()),
+            ))
+            .await;
+        assert_eq!(resp.status, 200, "{:?}", resp.body);
+        calls.push(f.counter.service_total("DynamoDB"));
+    }
+    assert_eq!(
+        calls,
+        [2, 2, 3],
+        "approle: first, repeated, another process: {:?}",
+        f.counter.snapshot()
+    );
+
+    let issuer = sigil_tests::oidc::Issuer::start().await;
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/jwt/config",
+            Some(&f.admin),
+            Some(json!({"oidc_discovery_url": issuer.url, "oidc_discovery_ca_pem": issuer.ca_pem})),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/jwt/role/ci",
+            Some(&f.admin),
+            Some(json!({
+                "role_type": "jwt", "user_claim": "repository", "bound_audiences": "sigil",
+                "claim_mappings": {"repository": "repo"},
+            })),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let jwt = issuer.mint(&issuer.github_claims("acme/api", "main", "sigil", f.clock.now()));
+    let login = f.app(Function::Login);
+    f.warm(&login).await;
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        f.counter.reset();
+        let resp = login
+            .handle(request(
+                "POST",
+                "/v1/auth/jwt/login",
+                None,
+                Some(json!({"role": "ci", "jwt": jwt})),
+            ))
+            .await;
+        assert_eq!(resp.status, 200, "{:?}", resp.body);
+        calls.push(f.counter.service_total("DynamoDB"));
+    }
+    assert_eq!(
+        calls,
+        [3, 2],
+        "jwt: first, repeated: {:?}",
+        f.counter.snapshot()
+    );
 }

@@ -18,17 +18,14 @@ async fn login(f: &Fixture, role: &str, jwt: &str) -> (u16, Value) {
     .await
 }
 
-#[tokio::test]
-async fn service_accounts_log_in_by_name_namespace_and_audience() {
-    let f = Fixture::new().await;
-    let issuer = Issuer::start().await;
-    let a = Some(f.admin.as_str());
-    // The cluster's issuer; discovery happens at the issuer, trusting the cluster CA.
+/// Configures `auth/kubernetes` with the cluster's issuer: discovery happens at the
+/// issuer, trusting the cluster CA.
+async fn configure(f: &Fixture, issuer: &Issuer) {
     let (s, b) = f
         .call(
             "POST",
             "/v1/auth/kubernetes/config",
-            a,
+            Some(&f.admin),
             Some(json!({
                 "kubernetes_host": "https://kubernetes.default.svc",
                 "kubernetes_ca_cert": issuer.ca_pem,
@@ -37,6 +34,14 @@ async fn service_accounts_log_in_by_name_namespace_and_audience() {
         )
         .await;
     assert_eq!(s, 204, "{b}");
+}
+
+#[tokio::test]
+async fn service_accounts_log_in_by_name_namespace_and_audience() {
+    let f = Fixture::new().await;
+    let issuer = Issuer::start().await;
+    let a = Some(f.admin.as_str());
+    configure(&f, &issuer).await;
     let (s, b) = f
         .call(
             "POST",
@@ -174,4 +179,81 @@ async fn pem_keys_work_without_any_fetch() {
     let (s, b) = login(&f, "any", &jwt).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(issuer.jwks_fetches(), fetches, "static keys need no fetch");
+}
+
+/// Issue 17: a login's entity alias is named by the service account's UID (the
+/// default), or `namespace/name` with `alias_name_source=serviceaccount_name`, with
+/// OpenBao's alias metadata; a second login finds the same entity.
+#[tokio::test]
+async fn a_login_names_its_alias_by_service_account_uid_or_name() {
+    let f = Fixture::new().await;
+    let issuer = Issuer::start().await;
+    let a = Some(f.admin.as_str());
+    configure(&f, &issuer).await;
+    for (role, source) in [("by-uid", None), ("by-name", Some("serviceaccount_name"))] {
+        let mut body = json!({
+            "bound_service_account_names": "api", "bound_service_account_namespaces": "prod",
+            "audience": AUD,
+        });
+        if let Some(src) = source {
+            body["alias_name_source"] = json!(src);
+        }
+        let (s, b) = f
+            .call(
+                "POST",
+                &format!("/v1/auth/kubernetes/role/{role}"),
+                a,
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
+    let (_, r) = f
+        .call("GET", "/v1/auth/kubernetes/role/by-name", a, None)
+        .await;
+    assert_eq!(r["data"]["alias_name_source"], "serviceaccount_name");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/kubernetes/role/by-name",
+            a,
+            Some(json!({"alias_name_source": "pod_name"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(
+        b["errors"][0],
+        "invalid alias_name_source, must be one of: serviceaccount_uid, serviceaccount_name"
+    );
+    let jwt = issuer.mint(&issuer.service_account_claims("prod", "api", AUD, f.clock.now()));
+    let claims = issuer.service_account_claims("prod", "api", AUD, 0);
+    let uid = claims["kubernetes.io"]["serviceaccount"]["uid"]
+        .as_str()
+        .unwrap();
+    let mut entities = Vec::new();
+    for (role, alias_name) in [("by-uid", uid), ("by-uid", uid), ("by-name", "prod/api")] {
+        let (s, b) = login(&f, role, &jwt).await;
+        assert_eq!(s, 200, "{b}");
+        let id = b["auth"]["entity_id"].as_str().unwrap().to_owned();
+        let (s, e) = f
+            .call("GET", &format!("/v1/identity/entity/id/{id}"), a, None)
+            .await;
+        assert_eq!(s, 200, "{e}");
+        let alias = &e["data"]["aliases"][0];
+        assert_eq!(alias["name"], alias_name);
+        assert_eq!(alias["mount_type"], "kubernetes");
+        assert_eq!(
+            alias["metadata"],
+            json!({
+                "service_account_name": "api", "service_account_namespace": "prod",
+                "service_account_secret_name": "", "service_account_uid": uid,
+            })
+        );
+        entities.push(id);
+    }
+    assert_eq!(entities[0], entities[1], "the same entity again");
+    assert_ne!(
+        entities[0], entities[2],
+        "another alias name, another entity"
+    );
 }

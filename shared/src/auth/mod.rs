@@ -278,30 +278,6 @@ pub async fn config_and_role<C: DeserializeOwned, R: DeserializeOwned>(
     ))
 }
 
-/// Mints the token a successful login earns and stores it (one transaction, behind
-/// the login's mount guard: 404 when the mount was disabled meanwhile,
-/// [`crate::mounts::guard`]).
-pub async fn issue_token(
-    store: &dyn Store,
-    params: &crate::token::TokenParams,
-    limits: crate::token::Limits,
-    guard: &crate::store::Write,
-    now: i64,
-) -> Result<crate::token::Minted, ApiError> {
-    use crate::mounts::guard;
-    let minted = crate::token::mint(params, limits, now)?;
-    if minted.entry.batch {
-        // A batch token is its own record: the login writes nothing (a mount disabled
-        // meanwhile refuses it at its first use).
-        return Ok(minted);
-    }
-    store
-        .transact(guard::behind(guard, minted.writes()))
-        .await
-        .map_err(|e| guard::login_error(e, &minted.entry.path))?;
-    Ok(minted)
-}
-
 /// Longest token display name built from a login's claims, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 128;
 

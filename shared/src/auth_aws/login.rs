@@ -18,7 +18,7 @@ use super::stored::{self, Stored};
 use super::{MOUNT, Mount, refuse};
 use crate::error::ApiError;
 use crate::store::Store;
-use crate::token::{self, Limits, Minted};
+use crate::token::{Limits, Minted};
 
 /// How the caller proves who it is.
 #[derive(Debug)]
@@ -113,8 +113,9 @@ async fn identify(
 /// `proof`. Every failure that depends on the caller's credentials, the role or the
 /// configuration is 400 [`super::INVALID_CREDENTIALS`]; STS being unavailable is 503;
 /// malformed `iam_*` fields were refused before (by [`IamLogin::from_body`]); 404 when
-/// the mount was disabled since the function read its table (`guard`,
-/// [`crate::mounts::guard`]).
+/// the mount was disabled since the function read its table (`at`'s guard,
+/// [`crate::mounts::guard`]). The token acts for the entity of the alias named by the
+/// role's `role_id` ([`crate::identity::login`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn login(
     store: &dyn Store,
@@ -123,7 +124,7 @@ pub async fn login(
     role_name: &str,
     proof: Proof<'_>,
     limits: Limits,
-    guard: &crate::store::Write,
+    at: &crate::identity::login::LoginAt,
     now: i64,
 ) -> Result<Login, ApiError> {
     let named = (!role_name.is_empty()).then_some(role_name);
@@ -160,14 +161,16 @@ pub async fn login(
         &display_name(&principal),
         metadata(&principal, &user_id, &name, &role),
     );
-    let minted = token::mint(&params, limits, now)?;
-    // A batch token is its own record: nothing to write.
-    if !minted.entry.batch {
-        store
-            .transact(crate::mounts::guard::behind(guard, minted.writes()))
-            .await
-            .map_err(|e| crate::mounts::guard::login_error(e, &minted.entry.path))?;
-    }
+    // The alias: the role's `role_id` (Vault's default `iam_alias`), with Vault's
+    // default `iam_metadata` (`account_id`, `auth_type`).
+    let alias = at.alias(
+        &role.role_id,
+        BTreeMap::from([
+            ("account_id".to_owned(), principal.account_id.clone()),
+            ("auth_type".to_owned(), "iam".to_owned()),
+        ]),
+    );
+    let minted = crate::identity::login::issue(store, at, &alias, &params, limits, now).await?;
     Ok(Login {
         minted,
         principal,
@@ -266,21 +269,32 @@ mod tests {
     #[tokio::test]
     async fn a_bound_user_logs_in_in_two_round_trips() {
         let (store, sts) = setup("sigil.example").await;
+        let at = crate::identity::login::LoginAt::unstored("auth_aws_0");
+        let go = || {
+            login(
+                &store,
+                crate::auth_aws::Mount::DEFAULT,
+                &sts,
+                "ci",
+                Proof::SignedRequest(signed("AKIDALICE", Some("sigil.example"))),
+                LIMITS,
+                &at,
+                10,
+            )
+        };
         let before = store.calls();
-        let l = login(
-            &store,
-            crate::auth_aws::Mount::DEFAULT,
-            &sts,
-            "ci",
-            Proof::SignedRequest(signed("AKIDALICE", Some("sigil.example"))),
-            LIMITS,
-            &crate::mounts::guard::nothing_stored(),
-            10,
-        )
-        .await
-        .unwrap();
+        let first = go().await.unwrap();
+        assert_eq!(
+            store.calls() - before,
+            3,
+            "one read, the alias's index, one transaction creating the entity"
+        );
+        let before = store.calls();
+        let l = go().await.unwrap();
         assert_eq!(store.calls() - before, 2, "one read, one transaction");
-        assert_eq!(sts.calls(), 1);
+        assert_eq!(sts.calls(), 2);
+        assert!(!l.minted.entry.entity_id.is_empty());
+        assert_eq!(l.minted.entry.entity_id, first.minted.entry.entity_id);
         let e = &l.minted.entry;
         assert_eq!(e.policies, ["ci", "default"]);
         assert_eq!(e.display_name, "aws-alice");
@@ -291,7 +305,7 @@ mod tests {
         assert_eq!(e.meta["auth_type"], "iam");
         assert_eq!(e.meta["client_user_id"], "AIDAALICE");
         assert_eq!(e.meta["role"], "ci");
-        assert_eq!(tokens(&store), 1);
+        assert_eq!(tokens(&store), 2);
     }
 
     #[tokio::test]
@@ -304,7 +318,7 @@ mod tests {
             "ci",
             Proof::SignedRequest(signed("ASIADEPLOY", None)),
             LIMITS,
-            &crate::mounts::guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_aws_0"),
             10,
         )
         .await
@@ -336,7 +350,7 @@ mod tests {
                 role_name,
                 Proof::SignedRequest(iam),
                 LIMITS,
-                &crate::mounts::guard::nothing_stored(),
+                &crate::identity::login::LoginAt::unstored("auth_aws_0"),
                 10,
             )
             .await
@@ -361,7 +375,7 @@ mod tests {
             "ci",
             Proof::SignedRequest(IamLogin::from_body(&other).unwrap()),
             LIMITS,
-            &crate::mounts::guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_aws_0"),
             10,
         )
         .await
@@ -378,7 +392,7 @@ mod tests {
             "ci",
             Proof::SignedRequest(IamLogin::from_body(&data).unwrap()),
             LIMITS,
-            &crate::mounts::guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_aws_0"),
             10,
         )
         .await
@@ -428,7 +442,7 @@ mod tests {
             "ci",
             Proof::SignedRequest(signed("AKIDDOWN", None)),
             LIMITS,
-            &crate::mounts::guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_aws_0"),
             10,
         )
         .await
@@ -455,7 +469,7 @@ mod tests {
             "",
             Proof::RequestContext(USER),
             LIMITS,
-            &crate::mounts::guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_aws_0"),
             10,
         )
         .await
@@ -470,7 +484,7 @@ mod tests {
             "ci",
             Proof::RequestContext("arn:aws:iam::123456789012:user/bob"),
             LIMITS,
-            &crate::mounts::guard::nothing_stored(),
+            &crate::identity::login::LoginAt::unstored("auth_aws_0"),
             10,
         )
         .await

@@ -98,7 +98,7 @@ async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         secret_id.as_ref(),
         c.req.remote_addr.as_deref(),
         c.limits(),
-        &c.mount_guard(),
+        &c.login_at(),
         c.now,
     )
     .await?;

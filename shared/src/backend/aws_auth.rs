@@ -78,7 +78,7 @@ async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         &role_name,
         proof,
         c.limits(),
-        &c.mount_guard(),
+        &c.login_at(),
         c.now,
     )
     .await?;

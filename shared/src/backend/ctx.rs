@@ -63,6 +63,8 @@ pub struct Services<'a> {
     pub kv_latest: &'a crate::kv::LatestVersions,
     /// Transit key versions this process has opened ([`crate::transit::KeyCache`]).
     pub transit: &'a crate::transit::KeyCache,
+    /// Identity caches ([`crate::identity::Caches`]).
+    pub identity: &'a crate::identity::Caches,
 }
 
 /// One request, routed and authorized.
@@ -87,6 +89,9 @@ pub struct Ctx<'a> {
     pub caller: Option<&'a Caller>,
     /// What the caller's policies grant on the path.
     pub grant: Grant,
+    /// The identity the caller's token acts for (none: no entity, or no caller);
+    /// its policies were judged with the token's.
+    pub identity: Option<std::sync::Arc<crate::identity::request::RequestIdentity>>,
     /// Now, seconds since the epoch.
     pub now: i64,
 }
@@ -132,6 +137,16 @@ impl Ctx<'_> {
     /// The guard of a login through the request's mount ([`crate::mounts::guard`]).
     pub fn mount_guard(&self) -> crate::store::Write {
         crate::mounts::guard::enabled(self.table, self.mount)
+    }
+
+    /// Where a login through the request's mount happens: its guard, its accessor
+    /// and the process's alias cache ([`crate::identity::login`]).
+    pub fn login_at(&self) -> crate::identity::login::LoginAt {
+        crate::identity::login::LoginAt {
+            guard: self.mount_guard(),
+            mount_accessor: self.mount.accessor.clone(),
+            aliases: self.svc.identity.aliases.clone(),
+        }
     }
 
     /// Token limits of the request's mount: its `default_lease_ttl` and

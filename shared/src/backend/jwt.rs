@@ -63,7 +63,7 @@ async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         c.svc.jwt_keys,
         req,
         c.limits(),
-        &c.mount_guard(),
+        &c.login_at(),
         c.now,
     )
     .await?;

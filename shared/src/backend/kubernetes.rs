@@ -44,7 +44,7 @@ async fn login(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         &role,
         &jwt,
         c.limits(),
-        &c.mount_guard(),
+        &c.login_at(),
         c.now,
     )
     .await?;

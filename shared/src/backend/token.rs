@@ -180,13 +180,20 @@ async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 async fn lookup_self(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let caller = c.caller()?;
-    Ok(Envelope::data(token::lookup_json(
-        &caller.entry,
-        Some(&caller.token),
-        c.now,
-    ))
-    .mount("token")
-    .ok())
+    let mut data = token::lookup_json(&caller.entry, Some(&caller.token), c.now);
+    // As OpenBao: the policies the token's entity and its groups add, when any (the
+    // identity the request was judged with).
+    let added = c
+        .identity
+        .as_ref()
+        .map(|i| i.policies())
+        .unwrap_or_default();
+    if !added.is_empty()
+        && let serde_json::Value::Object(m) = &mut data
+    {
+        m.insert("identity_policies".into(), serde_json::json!(added));
+    }
+    Ok(Envelope::data(data).mount("token").ok())
 }
 
 async fn lookup(c: &Ctx<'_>) -> Result<Reply, ApiError> {

@@ -13,11 +13,11 @@ use crate::http::params::{Body, BodyExt};
 use crate::mounts::{MountTable, Table};
 use crate::store::{Cond, Item, Store, Write, new_item};
 
-use super::entities::{alias_delete_writes, create_writes, new_entity};
+use super::entities::{self, new_entity};
 use super::fields;
 use super::keys;
 use super::records::{self, Alias, Stored, TARGET, target};
-use super::store::{self, Change, commit};
+use super::store::{self, Change, alias_delete_writes, commit};
 
 /// The attribute of an alias-ID index item naming the alias's mount accessor.
 const ACCESSOR: &str = "mount_accessor";
@@ -102,6 +102,29 @@ fn id_index(a: &Alias) -> Item {
     item
 }
 
+/// The writes that create alias `a` (its record and its ID and factor indexes), each
+/// on the condition that it does not exist yet: of two creates of one (mount
+/// accessor, name), one transaction passes.
+pub fn create_writes(a: &Alias) -> Result<Vec<Write>, ApiError> {
+    Ok(vec![
+        records::put(
+            keys::alias(&a.canonical_id, &a.mount_accessor),
+            "alias",
+            a,
+            None,
+        )?,
+        Write::Put {
+            item: id_index(a),
+            cond: Some(Cond::NotExists),
+        },
+        records::claim(
+            keys::alias_factor(&a.mount_accessor, &a.name),
+            &a.id,
+            &[(keys::FACTOR_ENTITY_HINT, &a.canonical_id)],
+        ),
+    ])
+}
+
 /// The answer to a write: the alias and its entity.
 fn answer(a: &Alias) -> Option<Json> {
     Some(json!({ "id": a.id, "canonical_id": a.canonical_id }))
@@ -178,7 +201,7 @@ async fn create(
         }
         None => {
             let e = new_entity(None, now)?;
-            writes.extend(create_writes(&e)?);
+            writes.extend(entities::create_writes(&e)?);
             e.id
         }
     };
@@ -188,24 +211,11 @@ async fn create(
         mount_accessor: accessor.to_owned(),
         name: name.to_owned(),
         custom_metadata: input.custom_metadata.clone(),
+        metadata: BTreeMap::new(),
         created: now,
         updated: now,
     };
-    writes.push(records::put(
-        keys::alias(&a.canonical_id, accessor),
-        "alias",
-        &a,
-        None,
-    )?);
-    writes.push(Write::Put {
-        item: id_index(&a),
-        cond: Some(Cond::NotExists),
-    });
-    writes.push(records::claim(
-        keys::alias_factor(accessor, name),
-        &a.id,
-        &[],
-    ));
+    writes.extend(create_writes(&a)?);
     Ok(Change {
         writes,
         answer: answer(&a),
@@ -333,7 +343,7 @@ async fn update(
         writes.push(records::claim(
             keys::alias_factor(&new.mount_accessor, &new.name),
             &a.id,
-            &[],
+            &[(keys::FACTOR_ENTITY_HINT, &new.canonical_id)],
         ));
     }
     Ok(Change {

@@ -17,7 +17,7 @@ use super::fields;
 use super::groups;
 use super::keys;
 use super::records::{self, Entity, Stored};
-use super::store::{self, Change, EntityRecord, commit};
+use super::store::{self, Change, EntityRecord, alias_delete_writes, commit};
 
 /// The fields of an entity write, as given (`None`: unchanged, or the default for a
 /// new entity).
@@ -143,21 +143,6 @@ pub async fn upsert(
         Ok(Change { writes, answer })
     })
     .await
-}
-
-/// The writes that delete an alias (its record and both its indexes).
-pub fn alias_delete_writes(a: &Stored<super::records::Alias>) -> Vec<Write> {
-    vec![
-        records::delete(
-            keys::alias(&a.rec.canonical_id, &a.rec.mount_accessor),
-            a.rev,
-        ),
-        records::release(keys::alias_id(&a.rec.id), &a.rec.canonical_id),
-        records::release(
-            keys::alias_factor(&a.rec.mount_accessor, &a.rec.name),
-            &a.rec.id,
-        ),
-    ]
 }
 
 /// Deletes the entity `id` (or, with `by_name`, named `id`) with its aliases, and

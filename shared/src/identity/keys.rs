@@ -82,6 +82,11 @@ pub fn alias_factor(mount_accessor: &str, name: &str) -> Key {
     )
 }
 
+/// The attribute of an alias factor index item naming the alias's entity when the
+/// factor was claimed (a hint for logins: an alias moved to another entity since is
+/// found through its ID index).
+pub const FACTOR_ENTITY_HINT: &str = "entity";
+
 /// A group's record.
 pub fn group(id: &str) -> Key {
     Key::new(GROUPS, id)

@@ -10,9 +10,11 @@
 //! - [`graph`]: the group graph (parents, inherited groups, cycles).
 //! - [`entities`], [`aliases`], [`groups`], [`lookup`]: the rules of each route family.
 //! - [`view`]: the records as Vault answers them.
+//! - [`login`]: logins creating or finding the entity of their alias.
+//! - [`request`]: the identity a request acts for (entity, aliases, groups) and the
+//!   policies it adds.
 //!
-//! Not yet: logins creating entities, templated policies, group aliases, entity
-//! policies at request time (issue 17's next increments).
+//! Not yet: templated policies, group aliases (issue 17's next increments).
 
 pub mod aliases;
 pub mod entities;
@@ -20,10 +22,21 @@ pub mod fields;
 pub mod graph;
 pub mod groups;
 pub mod keys;
+pub mod login;
 pub mod lookup;
 pub mod records;
+pub mod request;
 pub mod store;
 pub mod view;
+
+/// What one process keeps of the identity store ([`crate::app::App::identity`]).
+#[derive(Debug, Default)]
+pub struct Caches {
+    /// Aliases logins resolved ([`login::AliasCache`]).
+    pub aliases: std::sync::Arc<login::AliasCache>,
+    /// Identities tokens act for ([`request::IdentityCache`]).
+    pub entities: request::IdentityCache,
+}
 
 #[cfg(test)]
 mod tests;

@@ -27,7 +27,8 @@ pub struct Entity {
     pub policies: Vec<String>,
     /// Free key/value pairs ([`super::fields::metadata`]).
     pub metadata: BTreeMap<String, String>,
-    /// Whether tokens of the entity are refused (stored; applied in a later increment).
+    /// Whether tokens of the entity are refused (at request time and at login, as
+    /// OpenBao: 403 `permission denied`).
     pub disabled: bool,
     /// Creation time, Unix seconds.
     pub created: i64,
@@ -49,6 +50,11 @@ pub struct Alias {
     /// Key/value pairs set through the API (`custom_metadata`); `None` until a
     /// request gives them (OpenBao answers `null` then, `{}` once set, even empty).
     pub custom_metadata: Option<BTreeMap<String, String>>,
+    /// Key/value pairs the auth method set at the last login (Vault's alias
+    /// `metadata`: JWT `claim_mappings`, the Kubernetes service account's names);
+    /// empty for an alias written through the API.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
     /// Creation time, Unix seconds.
     pub created: i64,
     /// Last update, Unix seconds.

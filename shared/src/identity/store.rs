@@ -12,7 +12,7 @@ use crate::store::{
 };
 
 use super::keys;
-use super::records::{Alias, Entity, Group, Stored, decode, kind, target};
+use super::records::{self, Alias, Entity, Group, Stored, decode, kind, target};
 
 /// How many times a change is computed at most: after a condition failed (another
 /// writer got there first) it is computed again, after a jittered pause
@@ -194,4 +194,46 @@ where
         }
     }
     Err(ApiError::Unavailable)
+}
+
+/// The writes that delete an alias (its record and both its indexes).
+pub fn alias_delete_writes(a: &Stored<Alias>) -> Vec<Write> {
+    vec![
+        records::delete(
+            keys::alias(&a.rec.canonical_id, &a.rec.mount_accessor),
+            a.rev,
+        ),
+        records::release(keys::alias_id(&a.rec.id), &a.rec.canonical_id),
+        records::release(
+            keys::alias_factor(&a.rec.mount_accessor, &a.rec.name),
+            &a.rec.id,
+        ),
+    ]
+}
+
+/// Removes the aliases of the auth mount with `mount_accessor` (it was disabled; as
+/// OpenBao, its entities stay), each with its indexes in one transaction, at most
+/// `budget` of them. Reads the entities partition (every entity and alias, paged).
+/// Returns how many were removed and whether none is left. An alias changed
+/// concurrently is left for the next call.
+pub async fn remove_mount_aliases(
+    store: &dyn Store,
+    mount_accessor: &str,
+    budget: usize,
+) -> Result<(usize, bool), ApiError> {
+    let mine: Vec<Stored<Alias>> = entities(store)
+        .await?
+        .into_iter()
+        .flat_map(|r| r.aliases)
+        .filter(|a| a.rec.mount_accessor == mount_accessor)
+        .collect();
+    let mut removed = 0;
+    for a in mine.iter().take(budget) {
+        match store.transact(alias_delete_writes(a)).await {
+            Ok(()) => removed += 1,
+            Err(e) if e.is_condition() || e.is_retryable() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((removed, removed == mine.len()))
 }

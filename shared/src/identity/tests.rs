@@ -472,3 +472,232 @@ async fn names_are_one_name_whatever_their_case() {
     let read = groups::read(&s, "ga", true).await.unwrap().unwrap();
     assert_eq!(read["id"], json!(g));
 }
+
+mod logins {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::identity::login::{LoginAt, issue};
+    use crate::identity::request::IdentityCache;
+    use crate::identity::store as istore;
+    use crate::token::{Limits, TokenParams};
+
+    const LIMITS: Limits = Limits {
+        default_ttl: 3600,
+        max_ttl: 7200,
+        batch: None,
+    };
+
+    fn meta(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    async fn login(s: &dyn Store, at: &LoginAt, name: &str, m: &[(&str, &str)]) -> String {
+        let alias = at.alias(name, meta(m));
+        let params = TokenParams {
+            path: "auth/approle/login".into(),
+            ..TokenParams::default()
+        };
+        issue(s, at, &alias, &params, LIMITS, NOW)
+            .await
+            .unwrap()
+            .entry
+            .entity_id
+    }
+
+    async fn entity_count(s: &dyn Store) -> usize {
+        istore::entities(s).await.unwrap().len()
+    }
+
+    /// A first login creates entity and alias in its token's transaction; a repeat in
+    /// the same process reads nothing and finds the same entity; another process
+    /// finds it with two reads; changed metadata updates the alias.
+    #[tokio::test]
+    async fn a_login_creates_its_entity_once_and_finds_it_after() {
+        let s = MemoryStore::new();
+        let at = LoginAt::unstored("auth_jwt_1");
+        let before = s.calls();
+        let id = login(&s, &at, "Repo-A", &[("repository", "acme/a")]).await;
+        assert_eq!(s.calls() - before, 2, "the alias's index, one transaction");
+        let r = istore::entity(&s, &id).await.unwrap().unwrap();
+        assert!(
+            r.entity.rec.name.starts_with("entity_"),
+            "{}",
+            r.entity.rec.name
+        );
+        assert_eq!(r.aliases.len(), 1);
+        let a = &r.aliases[0].rec;
+        assert_eq!(
+            (a.name.as_str(), a.mount_accessor.as_str()),
+            ("Repo-A", "auth_jwt_1")
+        );
+        assert_eq!(a.metadata, meta(&[("repository", "acme/a")]));
+
+        let before = s.calls();
+        assert_eq!(
+            login(&s, &at, "Repo-A", &[("repository", "acme/a")]).await,
+            id
+        );
+        assert_eq!(
+            s.calls() - before,
+            1,
+            "a cached identity: the transaction only"
+        );
+        // Names are one name whatever their case, as OpenBao's identity store.
+        assert_eq!(
+            login(&s, &at, "repo-a", &[("repository", "acme/a")]).await,
+            id
+        );
+
+        let other_process = LoginAt::unstored("auth_jwt_1");
+        let before = s.calls();
+        assert_eq!(
+            login(&s, &other_process, "Repo-A", &[("repository", "acme/a")]).await,
+            id
+        );
+        assert_eq!(
+            s.calls() - before,
+            3,
+            "index, entity and alias, transaction"
+        );
+
+        assert_eq!(
+            login(&s, &at, "Repo-A", &[("repository", "acme/b")]).await,
+            id
+        );
+        let r = istore::entity(&s, &id).await.unwrap().unwrap();
+        assert_eq!(r.aliases[0].rec.metadata, meta(&[("repository", "acme/b")]));
+        assert_eq!(entity_count(&s).await, 1);
+        // Another mount, same name: another alias, another entity.
+        let at2 = LoginAt::unstored("auth_jwt_2");
+        assert_ne!(login(&s, &at2, "Repo-A", &[]).await, id);
+        assert_eq!(entity_count(&s).await, 2);
+    }
+
+    /// Two processes planning the first login of one identity at once: both plan a
+    /// new entity; one transaction passes, the other fails on the alias's factor index
+    /// and, computed again, finds the winner's entity. One entity, never two.
+    #[tokio::test]
+    async fn concurrent_first_logins_make_one_entity() {
+        let s = MemoryStore::new();
+        let (a, b) = (
+            LoginAt::unstored("auth_approle_1"),
+            LoginAt::unstored("auth_approle_1"),
+        );
+        let alias = a.alias("role-id-1", BTreeMap::new());
+        let ra = a
+            .aliases
+            .resolve(&s, &alias, false, None, NOW)
+            .await
+            .unwrap();
+        let rb = b
+            .aliases
+            .resolve(&s, &alias, false, None, NOW)
+            .await
+            .unwrap();
+        assert_ne!(ra.entity_id, rb.entity_id, "both planned a new entity");
+        s.transact(ra.writes.clone()).await.unwrap();
+        let e = s.transact(rb.writes.clone()).await.unwrap_err();
+        assert!(e.is_condition(), "{e}");
+        assert_eq!(entity_count(&s).await, 1);
+        assert_eq!(login(&s, &b, "role-id-1", &[]).await, ra.entity_id);
+        assert_eq!(entity_count(&s).await, 1);
+    }
+
+    /// A disabled entity's login is refused, also when the process had it cached (its
+    /// revision check fails, the login reads it again).
+    #[tokio::test]
+    async fn a_disabled_entitys_login_is_refused() {
+        let s = MemoryStore::new();
+        let at = LoginAt::unstored("auth_approle_1");
+        let id = login(&s, &at, "r1", &[]).await;
+        let off = EntityInput {
+            id: Some(id.clone()),
+            disabled: Some(true),
+            ..EntityInput::default()
+        };
+        entities::upsert(&s, &off, NOW).await.unwrap();
+        let alias = at.alias("r1", BTreeMap::new());
+        let e = issue(&s, &at, &alias, &TokenParams::default(), LIMITS, NOW)
+            .await
+            .unwrap_err();
+        assert_eq!(e, ApiError::PermissionDenied);
+    }
+
+    /// Request time: the entity's policies and those of its groups, direct and
+    /// through parent groups, are the identity's; kept for the TTL, then read again.
+    #[tokio::test]
+    async fn group_policies_apply_within_the_cache_ttl() {
+        let s = MemoryStore::new();
+        let at = LoginAt::unstored("auth_approle_1");
+        let id = login(&s, &at, "r1", &[]).await;
+        let leaf = groups::upsert(
+            &s,
+            &GroupInput {
+                name: Some("leaf".into()),
+                policies: Some(vec!["leaf-p".into()]),
+                member_entity_ids: Some(vec![id.clone()]),
+                ..GroupInput::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap()
+        .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        groups::upsert(
+            &s,
+            &GroupInput {
+                name: Some("top".into()),
+                policies: Some(vec!["top-p".into()]),
+                member_group_ids: Some(vec![leaf.clone()]),
+                ..GroupInput::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let cache = IdentityCache::new();
+        let i = cache.for_token(&s, &id, NOW, 30).await.unwrap();
+        assert_eq!(i.policies(), ["leaf-p", "top-p"]);
+        assert_eq!(i.aliases["auth_approle_1"].name, "r1");
+        assert_eq!(i.groups.len(), 2);
+
+        // The entity leaves the leaf group: it keeps its policies until the TTL ends.
+        groups::upsert(
+            &s,
+            &GroupInput {
+                id: Some(leaf),
+                member_entity_ids: Some(vec![]),
+                ..GroupInput::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        let before = s.calls();
+        let i = cache.for_token(&s, &id, NOW + 29, 30).await.unwrap();
+        assert_eq!(s.calls(), before, "a warm request reads nothing");
+        assert_eq!(i.policies(), ["leaf-p", "top-p"]);
+        let i = cache.for_token(&s, &id, NOW + 30, 30).await.unwrap();
+        assert!(i.policies().is_empty(), "{:?}", i.policies());
+
+        // Disabled, then deleted: refused from the next read on.
+        let off = EntityInput {
+            id: Some(id.clone()),
+            disabled: Some(true),
+            ..EntityInput::default()
+        };
+        entities::upsert(&s, &off, NOW).await.unwrap();
+        let e = cache.for_token(&s, &id, NOW + 60, 30).await.unwrap_err();
+        assert_eq!(e, ApiError::PermissionDenied);
+        entities::delete(&s, &id, false, NOW).await.unwrap();
+        let e = cache.for_token(&s, &id, NOW + 90, 30).await.unwrap_err();
+        assert_eq!(e, ApiError::PermissionDenied);
+    }
+}

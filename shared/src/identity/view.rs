@@ -40,7 +40,7 @@ pub fn alias(a: &Alias, table: &MountTable) -> Json {
         "id": a.id,
         "canonical_id": a.canonical_id,
         "mount_accessor": a.mount_accessor,
-        "metadata": Json::Null,
+        "metadata": map_or_null(&a.metadata),
         "custom_metadata": a.custom_metadata,
         "name": a.name,
         "merged_from_canonical_ids": Json::Null,
@@ -134,7 +134,7 @@ pub fn alias_key_info(a: &Alias, table: &MountTable) -> Json {
     o.insert("canonical_id".into(), json!(a.canonical_id));
     o.insert("custom_metadata".into(), json!(a.custom_metadata));
     o.insert("local".into(), json!(false));
-    o.insert("metadata".into(), Json::Null);
+    o.insert("metadata".into(), map_or_null(&a.metadata));
     o.insert("mount_accessor".into(), json!(a.mount_accessor));
     o.insert("name".into(), json!(a.name));
     mount_fields(&mut o, table, &a.mount_accessor);

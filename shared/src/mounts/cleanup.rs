@@ -18,7 +18,9 @@
 //! - Transit: the keys partition (`transit/{storage}/keys`, one item per key) and
 //!   the wrapping key's (`transit/{storage}/import/keys`).
 //! - Every auth method: the tokens it issued, from the index kept at mint time
-//!   ([`crate::token::mount_index_partitions`]), with the leases they own.
+//!   ([`crate::token::mount_index_partitions`]), with the leases they own; then its
+//!   entity aliases ([`crate::identity::store::remove_mount_aliases`], which reads
+//!   the identity store's entities partition).
 
 use crate::error::ApiError;
 use crate::lease::Revokers;
@@ -107,6 +109,16 @@ async fn one(
     let s = e.storage.as_str();
     if e.table == Table::Auth && !revoke_tokens(store, &e.full_path(), budget, now).await? {
         return Ok(Some(c.cursor.clone()));
+    }
+    if e.table == Table::Auth {
+        // Its entity aliases go, as OpenBao removes a disabled auth mount's aliases
+        // (the entities stay).
+        let (removed, done) =
+            crate::identity::store::remove_mount_aliases(store, &e.accessor, budget.left()).await?;
+        budget.spend(removed);
+        if !done {
+            return Ok(Some(c.cursor.clone()));
+        }
     }
     let done = match e.kind {
         BackendKind::Kv => return kv(store, s, c.cursor.clone(), budget).await,

@@ -377,6 +377,7 @@ pub fn app_with(
         )),
         kv_latest: Arc::new(crate::kv::LatestVersions::new()),
         transit,
+        identity: Arc::new(crate::identity::Caches::default()),
         config,
     }
 }

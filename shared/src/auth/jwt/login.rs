@@ -10,10 +10,9 @@ use secrecy::SecretString;
 
 use super::config::JwtConfig;
 use super::role::JwtRole;
-use crate::auth::{
-    config_and_role, issue_token, presented_jwt, read, token_error, verified_claims,
-};
+use crate::auth::{config_and_role, presented_jwt, read, token_error, verified_claims};
 use crate::error::ApiError;
+use crate::identity::login::{LoginAt, issue};
 use crate::jwt::cache::KeyCache;
 use crate::jwt::claims::{self, ClaimError};
 use crate::jwt::verify;
@@ -42,7 +41,7 @@ pub async fn login(
     keys: &KeyCache,
     req: LoginRequest<'_>,
     limits: Limits,
-    guard: &crate::store::Write,
+    at: &LoginAt,
     now: i64,
 ) -> Result<Minted, ApiError> {
     let jwt = presented_jwt(req.jwt)?;
@@ -84,6 +83,11 @@ pub async fn login(
     let user = claims::user(&claims, &role.user_claim).map_err(claim_err)?;
     let mut meta: BTreeMap<String, String> =
         claims::mapped_metadata(&claims, &role.claim_mappings).map_err(claim_err)?;
+    // The alias: named by the `user_claim` value, with the claim mappings and the
+    // role as metadata (OpenBao's `createIdentity`).
+    let mut alias_meta = meta.clone();
+    alias_meta.insert("role".into(), role_name.clone());
+    let alias = at.alias(&user, alias_meta);
     if !role.groups_claim.is_empty() {
         let groups = claims::groups(&claims, &role.groups_claim).map_err(claim_err)?;
         meta.insert("groups".into(), groups.join(","));
@@ -93,7 +97,7 @@ pub async fn login(
     let params = role
         .token
         .params(&display, meta, &format!("auth/{}/login", req.mount.name));
-    issue_token(store, &params, limits, guard, now).await
+    issue(store, at, &alias, &params, limits, now).await
 }
 
 #[cfg(test)]
@@ -170,51 +174,31 @@ mod tests {
             .await
             .unwrap();
         let good = sign(&key, "https://github.com/acme");
+        let at = LoginAt::unstored("auth_jwt_0");
         let req = |jwt| LoginRequest {
             mount: crate::auth::MountRef::named("jwt"),
             role: "deploy",
             jwt,
         };
 
-        let m = login(
-            &store,
-            &keys,
-            req(&good),
-            LIMITS,
-            &crate::mounts::guard::nothing_stored(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        let m = login(&store, &keys, req(&good), LIMITS, &at, NOW)
+            .await
+            .unwrap();
         assert_eq!(m.entry.policies, ["default", "deploy"]);
         assert_eq!(source.fetches(), 1, "the first login fetches the JWKS");
 
         let calls = store.calls();
-        login(
-            &store,
-            &keys,
-            req(&good),
-            LIMITS,
-            &crate::mounts::guard::nothing_stored(),
-            NOW,
-        )
-        .await
-        .unwrap();
+        login(&store, &keys, req(&good), LIMITS, &at, NOW)
+            .await
+            .unwrap();
         assert_eq!(store.calls() - calls, 2, "one batch read, one transaction");
         assert_eq!(source.fetches(), 1, "the cached JWKS is used");
 
         let before = store.dump();
         let wrong = sign(&key, "https://github.com/other");
-        let e = login(
-            &store,
-            &keys,
-            req(&wrong),
-            LIMITS,
-            &crate::mounts::guard::nothing_stored(),
-            NOW,
-        )
-        .await
-        .unwrap_err();
+        let e = login(&store, &keys, req(&wrong), LIMITS, &at, NOW)
+            .await
+            .unwrap_err();
         assert_eq!(e.status(), 400);
         assert!(store.dump() == before, "a refused login writes nothing");
         assert_eq!(source.fetches(), 1);

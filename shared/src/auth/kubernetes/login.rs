@@ -9,9 +9,10 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use super::config::KubernetesConfig;
-use super::role::KubernetesRole;
-use crate::auth::{config_and_role, issue_token, presented_jwt, token_error, verified_claims};
+use super::role::{AliasNameSource, KubernetesRole};
+use crate::auth::{config_and_role, presented_jwt, token_error, verified_claims};
 use crate::error::ApiError;
+use crate::identity::login::{LoginAt, issue};
 use crate::jwt::cache::KeyCache;
 use crate::jwt::claims::claim;
 use crate::jwt::glob;
@@ -79,7 +80,7 @@ pub async fn login(
     role_name: &str,
     jwt: &SecretString,
     limits: Limits,
-    guard: &crate::store::Write,
+    at: &LoginAt,
     now: i64,
 ) -> Result<Minted, ApiError> {
     let jwt = presented_jwt(jwt)?;
@@ -128,6 +129,25 @@ pub async fn login(
             "service account name or namespace not authorized".into(),
         ));
     }
+    // The alias (OpenBao's `getAliasName` and login metadata): named by the service
+    // account's UID, or `namespace/name` when the role's `alias_name_source` is
+    // `serviceaccount_name`.
+    let alias_name = match role.alias_name_source {
+        AliasNameSource::ServiceAccountUid => sa.uid.clone(),
+        AliasNameSource::ServiceAccountName => format!("{}/{}", sa.namespace, sa.name),
+    };
+    if alias_name.is_empty() || alias_name == "/" {
+        return Err(ApiError::Denied(
+            "the service account has no UID to name its alias by".into(),
+        ));
+    }
+    let alias_meta = BTreeMap::from([
+        ("service_account_name".to_owned(), sa.name.clone()),
+        ("service_account_namespace".to_owned(), sa.namespace.clone()),
+        ("service_account_secret_name".to_owned(), String::new()),
+        ("service_account_uid".to_owned(), sa.uid.clone()),
+    ]);
+    let alias = at.alias(&alias_name, alias_meta);
     let meta = BTreeMap::from([
         ("role".to_owned(), role_name.to_owned()),
         ("service_account_name".to_owned(), sa.name.clone()),
@@ -138,7 +158,7 @@ pub async fn login(
     let params = role
         .token
         .params(&display, meta, &format!("auth/{}/login", mount.name));
-    issue_token(store, &params, limits, guard, now).await
+    issue(store, at, &alias, &params, limits, now).await
 }
 
 #[cfg(test)]

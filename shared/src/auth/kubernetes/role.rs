@@ -1,6 +1,6 @@
 //! Kubernetes roles (`auth/kubernetes/role/{name}`), Vault's fields:
 //! `bound_service_account_names` and `bound_service_account_namespaces` (both required,
-//! globs with `*`), `audience`, and the `token_*` fields.
+//! globs with `*`), `audience`, `alias_name_source`, and the `token_*` fields.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
@@ -9,6 +9,28 @@ use crate::auth::check_list;
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
 use crate::token_fields::TokenFields;
+
+/// What names a login's entity alias (OpenBao's `alias_name_source`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AliasNameSource {
+    /// `serviceaccount_uid` (the default): the service account's UID.
+    #[default]
+    #[serde(rename = "serviceaccount_uid")]
+    ServiceAccountUid,
+    /// `serviceaccount_name`: `namespace/name`.
+    #[serde(rename = "serviceaccount_name")]
+    ServiceAccountName,
+}
+
+impl AliasNameSource {
+    /// Vault's name of the source.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ServiceAccountUid => "serviceaccount_uid",
+            Self::ServiceAccountName => "serviceaccount_name",
+        }
+    }
+}
 
 /// A Kubernetes role.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +41,9 @@ pub struct KubernetesRole {
     pub bound_service_account_namespaces: Vec<String>,
     /// The audience the token must carry (empty: not checked, as in Vault).
     pub audience: String,
+    /// What names the entity alias of a login.
+    #[serde(default)]
+    pub alias_name_source: AliasNameSource,
     /// What a login mints.
     #[serde(flatten)]
     pub token: TokenFields,
@@ -40,6 +65,20 @@ impl KubernetesRole {
             check_list("audience", std::slice::from_ref(&v))?;
             self.audience = v;
         }
+        match body.string("alias_name_source")?.as_deref() {
+            None | Some("") => {}
+            Some("serviceaccount_uid") => {
+                self.alias_name_source = AliasNameSource::ServiceAccountUid
+            }
+            Some("serviceaccount_name") => {
+                self.alias_name_source = AliasNameSource::ServiceAccountName;
+            }
+            Some(_) => {
+                return Err(ApiError::bad(
+                    "invalid alias_name_source, must be one of: serviceaccount_uid, serviceaccount_name",
+                ));
+            }
+        }
         self.token.apply(body)?;
         if self.bound_service_account_names.is_empty() {
             return Err(ApiError::bad(
@@ -60,7 +99,7 @@ impl KubernetesRole {
             "bound_service_account_names": self.bound_service_account_names,
             "bound_service_account_namespaces": self.bound_service_account_namespaces,
             "audience": self.audience,
-            "alias_name_source": "serviceaccount_uid",
+            "alias_name_source": self.alias_name_source.as_str(),
         }) {
             Json::Object(m) => m,
             _ => Map::new(),
