@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use foldhash::fast::RandomState;
 
 use crate::error::ApiError;
-use crate::policy::template::Identity;
+use crate::policy::template::TemplateSource;
 use crate::policy::{
     self, Acl, DEFAULT_POLICY, DEFAULT_POLICY_NAME, Policy, RESPONSE_WRAPPING_POLICY,
     RESPONSE_WRAPPING_POLICY_NAME, ROOT_POLICY_NAME,
@@ -232,14 +232,14 @@ impl AclCache {
         &self,
         store: &dyn Store,
         names: &[String],
-        identity: Option<&Identity>,
+        identity: Option<&dyn TemplateSource>,
         now: i64,
         ttl: i64,
     ) -> Result<Arc<Acl>, ApiError> {
         if names.iter().any(|n| n == ROOT_POLICY_NAME) {
             return Ok(Arc::new(Acl::root()));
         }
-        let entity = identity.map_or("", |i| i.entity_id.as_str());
+        let entity = identity.map_or("", |i| i.entity_id());
         if let Ok(mut m) = self.entries.lock()
             && let Some(set) = m.get_mut(names).filter(|c| now - c.fetched_at < ttl)
         {
@@ -286,7 +286,7 @@ impl AclCache {
 
 /// The ACL of `policies` (each with its `allow_slashes_in_identity_templates`)
 /// resolved for `identity`.
-fn resolved_acl(policies: &[(Policy, bool)], identity: Option<&Identity>) -> Acl {
+fn resolved_acl(policies: &[(Policy, bool)], identity: Option<&dyn TemplateSource>) -> Acl {
     let resolved: Vec<Policy> = policies
         .iter()
         .map(|(p, slashes)| p.resolve(identity, *slashes))

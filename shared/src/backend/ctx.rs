@@ -129,6 +129,53 @@ impl Ctx<'_> {
             .token_usable(&e.path, &e.mount_accessor, e.issued_at)
     }
 
+    /// The ACL `entry` acts with ([`crate::authz::token_acl`]): its policies and its
+    /// identity's, templates resolved for its entity. The caller's identity is the
+    /// request's; another token's is read through the identity cache, and a token
+    /// whose entity is disabled or gone gets an ACL that grants nothing (its requests
+    /// are refused).
+    pub async fn token_acl(
+        &self,
+        entry: &crate::token::TokenEntry,
+    ) -> Result<std::sync::Arc<crate::policy::Acl>, ApiError> {
+        let own = self
+            .caller
+            .is_some_and(|c| c.entry.accessor == entry.accessor);
+        let other;
+        let identity = if own {
+            self.identity.as_deref()
+        } else if entry.entity_id.is_empty() {
+            None
+        } else {
+            let ttl = self.svc.config.policy_cache_ttl;
+            match self
+                .svc
+                .identity
+                .entities
+                .for_token(self.store(), &entry.entity_id, self.now, ttl)
+                .await
+            {
+                Ok(i) => {
+                    other = i;
+                    Some(other.as_ref())
+                }
+                Err(ApiError::PermissionDenied) => {
+                    return Ok(std::sync::Arc::new(crate::policy::Acl::default()));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        crate::authz::token_acl(
+            self.svc.acl_cache,
+            self.store(),
+            self.svc.config.policy_cache_ttl,
+            entry,
+            identity,
+            self.now,
+        )
+        .await
+    }
+
     /// The caller, or 403 (public paths have none).
     pub fn caller(&self) -> Result<&Caller, ApiError> {
         self.caller.ok_or(ApiError::PermissionDenied)

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::error::ApiError;
+use crate::policy::template::{AliasView, GroupView};
 use crate::store::Store;
 
 use super::graph;
@@ -144,6 +145,45 @@ impl RequestIdentity {
                     )
                 })
                 .collect(),
+        }
+    }
+}
+
+impl crate::policy::template::TemplateSource for RequestIdentity {
+    fn entity_id(&self) -> &str {
+        &self.entity.id
+    }
+    fn entity_name(&self) -> &str {
+        &self.entity.name
+    }
+    fn entity_metadata(&self) -> &BTreeMap<String, String> {
+        &self.entity.metadata
+    }
+    fn alias(&self, mount_accessor: &str) -> Option<AliasView<'_>> {
+        self.aliases.get(mount_accessor).map(|a| AliasView {
+            id: &a.id,
+            name: &a.name,
+            metadata: &a.metadata,
+            custom_metadata: &a.custom_metadata,
+        })
+    }
+    fn group_by_id(&self, id: &str) -> Option<GroupView<'_>> {
+        self.groups.get(id).map(GroupInfo::view)
+    }
+    fn group_by_name(&self, name: &str) -> Option<GroupView<'_>> {
+        self.groups
+            .values()
+            .find(|g| g.name == name)
+            .map(GroupInfo::view)
+    }
+}
+
+impl GroupInfo {
+    fn view(&self) -> GroupView<'_> {
+        GroupView {
+            id: &self.id,
+            name: &self.name,
+            metadata: &self.metadata,
         }
     }
 }

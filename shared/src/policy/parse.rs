@@ -146,7 +146,7 @@ impl Policy {
     /// dropped (it matches nothing). Rules without templates are kept as they are.
     pub fn resolve(
         &self,
-        identity: Option<&super::template::Identity>,
+        identity: Option<&dyn super::template::TemplateSource>,
         allow_slashes: bool,
     ) -> Policy {
         let rules = self

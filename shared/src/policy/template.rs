@@ -74,6 +74,93 @@ pub struct IdentityGroup {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// What templates read of an identity: implemented by the identity store's
+/// per-request view ([`crate::identity::request::RequestIdentity`]) and by
+/// [`Identity`] (tests, benchmarks). Lookups borrow; nothing is copied per request.
+pub trait TemplateSource: Sync {
+    /// The entity's ID.
+    fn entity_id(&self) -> &str;
+    /// The entity's name.
+    fn entity_name(&self) -> &str;
+    /// The entity's metadata.
+    fn entity_metadata(&self) -> &BTreeMap<String, String>;
+    /// The entity's alias on the auth mount with accessor `mount_accessor`.
+    fn alias(&self, mount_accessor: &str) -> Option<AliasView<'_>>;
+    /// The group with ID `id` the entity belongs to (directly or inherited).
+    fn group_by_id(&self, id: &str) -> Option<GroupView<'_>>;
+    /// The group named exactly `name` the entity belongs to.
+    fn group_by_name(&self, name: &str) -> Option<GroupView<'_>>;
+}
+
+/// An alias as templates see it.
+#[derive(Clone, Copy, Debug)]
+pub struct AliasView<'a> {
+    /// The alias's ID.
+    pub id: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Metadata its login set.
+    pub metadata: &'a BTreeMap<String, String>,
+    /// Metadata set through the API.
+    pub custom_metadata: &'a BTreeMap<String, String>,
+}
+
+/// A group as templates see it.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupView<'a> {
+    /// The group's ID.
+    pub id: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Its metadata.
+    pub metadata: &'a BTreeMap<String, String>,
+}
+
+impl TemplateSource for Identity {
+    fn entity_id(&self) -> &str {
+        &self.entity_id
+    }
+    fn entity_name(&self) -> &str {
+        &self.entity_name
+    }
+    fn entity_metadata(&self) -> &BTreeMap<String, String> {
+        &self.entity_metadata
+    }
+    fn alias(&self, mount_accessor: &str) -> Option<AliasView<'_>> {
+        self.aliases
+            .iter()
+            .find(|a| a.mount_accessor == mount_accessor)
+            .map(|a| AliasView {
+                id: &a.id,
+                name: &a.name,
+                metadata: &a.metadata,
+                custom_metadata: &a.custom_metadata,
+            })
+    }
+    fn group_by_id(&self, id: &str) -> Option<GroupView<'_>> {
+        self.groups
+            .iter()
+            .find(|g| g.id == id)
+            .map(IdentityGroup::view)
+    }
+    fn group_by_name(&self, name: &str) -> Option<GroupView<'_>> {
+        self.groups
+            .iter()
+            .find(|g| g.name == name)
+            .map(IdentityGroup::view)
+    }
+}
+
+impl IdentityGroup {
+    fn view(&self) -> GroupView<'_> {
+        GroupView {
+            id: &self.id,
+            name: &self.name,
+            metadata: &self.metadata,
+        }
+    }
+}
+
 /// Whether `path` holds template directives; `Err(`[`UNBALANCED`]`)` when its `{{` and
 /// `}}` do not pair (OpenBao's validity check at policy write). The directives
 /// themselves are not checked here: one Sigil cannot resolve makes its rule match
@@ -98,7 +185,11 @@ pub fn skeleton(path: &str) -> Result<String, &'static str> {
 /// `path` resolved against `identity` (`None`: the token has no entity). `None` when
 /// any directive cannot be resolved or a value fails [`check_value`]: the rule then
 /// matches nothing.
-pub fn resolve(path: &str, identity: Option<&Identity>, allow_slashes: bool) -> Option<String> {
+pub fn resolve(
+    path: &str,
+    identity: Option<&dyn TemplateSource>,
+    allow_slashes: bool,
+) -> Option<String> {
     let pieces = pieces(path).ok()?;
     let mut out = String::with_capacity(path.len() + 32);
     for (directive, text) in pieces {
@@ -149,32 +240,29 @@ fn pieces(path: &str) -> Result<Vec<(Option<&str>, &str)>, &'static str> {
 }
 
 /// One directive's value (OpenBao's `performTemplating` in ACL mode, without `time.*`).
-fn lookup<'a>(directive: &str, identity: &'a Identity) -> Option<&'a str> {
+fn lookup<'a>(directive: &str, identity: &'a dyn TemplateSource) -> Option<&'a str> {
     if let Some(rest) = directive.strip_prefix("identity.entity.") {
         return entity_field(rest, identity);
     }
     if let Some(rest) = directive.strip_prefix("identity.groups.") {
-        return group_field(rest, &identity.groups);
+        return group_field(rest, identity);
     }
     None
 }
 
-fn entity_field<'a>(rest: &str, identity: &'a Identity) -> Option<&'a str> {
+fn entity_field<'a>(rest: &str, identity: &'a dyn TemplateSource) -> Option<&'a str> {
     match rest {
-        "id" => Some(&identity.entity_id),
-        "name" => Some(&identity.entity_name),
+        "id" => Some(identity.entity_id()),
+        "name" => Some(identity.entity_name()),
         _ => {
             if let Some(key) = rest.strip_prefix("metadata.") {
-                return identity.entity_metadata.get(key).map(String::as_str);
+                return identity.entity_metadata().get(key).map(String::as_str);
             }
             let (accessor, field) = rest.strip_prefix("aliases.")?.split_once('.')?;
-            let alias = identity
-                .aliases
-                .iter()
-                .find(|a| a.mount_accessor == accessor)?;
+            let alias = identity.alias(accessor)?;
             match field {
-                "id" => Some(&alias.id),
-                "name" => Some(&alias.name),
+                "id" => Some(alias.id),
+                "name" => Some(alias.name),
                 _ => {
                     if let Some(key) = field.strip_prefix("metadata.") {
                         alias.metadata.get(key).map(String::as_str)
@@ -188,17 +276,17 @@ fn entity_field<'a>(rest: &str, identity: &'a Identity) -> Option<&'a str> {
     }
 }
 
-fn group_field<'a>(rest: &str, groups: &'a [IdentityGroup]) -> Option<&'a str> {
+fn group_field<'a>(rest: &str, identity: &'a dyn TemplateSource) -> Option<&'a str> {
     let (by, rest) = rest.split_once('.')?;
     let (selector, field) = rest.split_once('.')?;
     let group = match by {
-        "ids" => groups.iter().find(|g| g.id == selector),
-        "names" => groups.iter().find(|g| g.name == selector),
+        "ids" => identity.group_by_id(selector),
+        "names" => identity.group_by_name(selector),
         _ => None,
     }?;
     match field {
-        "id" => Some(&group.id),
-        "name" => Some(&group.name),
+        "id" => Some(group.id),
+        "name" => Some(group.name),
         _ => group
             .metadata
             .get(field.strip_prefix("metadata.")?)

@@ -329,16 +329,7 @@ pub(super) async fn write_tune(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 /// `hasMountAccess`: the UI and CLI preflight show a mount to whoever may use it).
 async fn may_use(c: &Ctx<'_>, prefix: &str) -> Result<bool, ApiError> {
     let caller = c.caller()?;
-    let acl = c
-        .svc
-        .acl_cache
-        .acl(
-            c.store(),
-            &caller.entry.policies,
-            c.now,
-            c.svc.config.policy_cache_ttl,
-        )
-        .await?;
+    let acl = c.token_acl(&caller.entry).await?;
     Ok(acl.grants_under(prefix))
 }
 

@@ -129,16 +129,7 @@ async fn capabilities_of(c: &Ctx<'_>, entry: &crate::token::TokenEntry) -> Resul
         )));
     }
     let root = entry.policies.iter().any(|p| p == ROOT_POLICY_NAME);
-    let acl = c
-        .svc
-        .acl_cache
-        .acl(
-            c.store(),
-            &entry.policies,
-            c.now,
-            c.svc.config.policy_cache_ttl,
-        )
-        .await?;
+    let acl = c.token_acl(entry).await?;
     let mut data = Map::new();
     for p in &paths {
         let path = p.trim_start_matches('/');
