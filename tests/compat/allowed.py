@@ -31,11 +31,11 @@ class Pending:
 
 
 ROLE_READS = ("approle/role-read", "jwt/role-read", "kubernetes/role-read")
-TOKEN_AUTH = ("approle/login*", "jwt/login", "token/renew*", "identity/login",
-              "identity/login-again", "identity/login-2")
+TOKEN_AUTH = ("approle/login*", "jwt/login", "jwt/tpl-login-*", "token/renew*",
+              "identity/login", "identity/login-again", "identity/login-2")
 TOKEN_LOOKUPS = ("token/lookup*", "jwt/login-token-lookup", "identity/login-lookup-self")
 SECRET_LISTINGS = ("mounts/list", "mounts/list-after-enable", "mounts/ui-mounts")
-AUTH_LISTINGS = ("auth-mounts/list", "auth-mounts/list-after-enable")
+AUTH_LISTINGS = ("auth-mounts/list", "auth-mounts/list-after-enable", "jwt/tpl-accessor")
 
 ALLOWED = [
     Allowed(("*",), ("mount_type",),
@@ -129,6 +129,11 @@ ALLOWED = [
             "external groups (fed by group aliases) are not served yet: `type=external` "
             "answers 400; OpenBao creates the group (200)",
             "docs/api.md, Deliberate differences: Identity store"),
+    Allowed(("jwt/tpl-star-reads-*", "jwt/tpl-plus-reads-*"), ("status",),
+            "a templated rule whose value holds `*` or `+` matches nothing in Sigil (403 "
+            "permission denied, as any request no rule grants); OpenBao refuses the whole "
+            "request with 400 `Forbidden`",
+            "docs/policies.md, Differences from Vault (identity templates)"),
     # Mounts (sys/mounts, sys/auth, sys/internal/ui/mounts).
     Allowed(SECRET_LISTINGS,
             ("cubbyhole/", "data.cubbyhole/", "data.secret.cubbyhole/"),

@@ -576,6 +576,21 @@ aws_secrets = [
 ]
 
 JWT_ROLE = f"compat-{RUN}"
+TPL_POLICY = (
+    'path "secret/data/tpl-%s/{{identity.entity.aliases.${jwt_acc}.metadata.repository}}/*" '
+    '{ capabilities = ["read"] }\n' % RUN
+)
+# (repository claim, step name): the owner of compat/a, then hostile claims.
+TPL_REPOS = [("compat/a", "a"), ("*", "star"), ("compat/*", "slash-star"), ("compat/+", "plus"),
+             ("compat/a/../b", "dotdot")]
+
+
+def tpl_jwt(repo):
+    """A job token whose `repository` claim is `repo` (its own `sub`, so its own alias)."""
+    return jwt({"iss": ISSUER, "sub": f"repo:{repo}:ref:refs/heads/main", "aud": "compat",
+                "repository": repo, "iat": _NOW, "nbf": _NOW, "exp": _NOW + 3600})
+
+
 jwt_auth = [
     Step("jwt/config-write", "POST", "auth/jwt/config",
          {"jwt_validation_pubkeys": [PUBKEY_PEM], "bound_issuer": ISSUER,
@@ -593,6 +608,28 @@ jwt_auth = [
     Step("jwt/login-wrong-audience", "POST", "auth/jwt/login",
          {"role": JWT_ROLE, "jwt": JWT_WRONG_AUD}, token=None),
     Step("jwt/login-garbage", "POST", "auth/jwt/login", {"role": JWT_ROLE, "jwt": "x.y.z"}, token=None),
+    # Identity templates (issue 17): one role and one templated policy for every
+    # repository, resolved from the login's alias metadata on each server (each with its
+    # own mount accessor, saved first).
+    Step("jwt/tpl-accessor", "GET", "sys/auth", save={"jwt_acc": "data.jwt/.accessor"}),
+    Step("jwt/tpl-policy", "PUT", f"sys/policies/acl/tpl-{RUN}",
+         {"policy": TPL_POLICY, "allow_slashes_in_identity_templates": True}),
+    Step("jwt/tpl-role", "POST", f"auth/jwt/role/tpl-{RUN}",
+         {"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["compat"],
+          "claim_mappings": {"repository": "repository"}, "token_policies": [f"tpl-{RUN}"]}),
+    Step("jwt/tpl-secret-a", "POST", f"secret/data/tpl-{RUN}/compat/a/db", {"data": {"k": "a"}}),
+    Step("jwt/tpl-secret-b", "POST", f"secret/data/tpl-{RUN}/compat/b/db", {"data": {"k": "b"}}),
+    *[step for repo, name in TPL_REPOS for step in (
+        Step(f"jwt/tpl-login-{name}", "POST", "auth/jwt/login",
+             {"role": f"tpl-{RUN}", "jwt": tpl_jwt(repo)}, token=None,
+             save={f"tpl_{name}": "auth.client_token"}),
+        Step(f"jwt/tpl-{name}-reads-a", "GET", f"secret/data/tpl-{RUN}/compat/a/db",
+             token=f"${{tpl_{name}}}"),
+        Step(f"jwt/tpl-{name}-reads-b", "GET", f"secret/data/tpl-{RUN}/compat/b/db",
+             token=f"${{tpl_{name}}}"),
+    )],
+    Step("jwt/tpl-role-delete", "DELETE", f"auth/jwt/role/tpl-{RUN}"),
+    Step("jwt/tpl-policy-delete", "DELETE", f"sys/policies/acl/tpl-{RUN}"),
     Step("jwt/role-delete", "DELETE", f"auth/jwt/role/{JWT_ROLE}"),
     Step("jwt/role-read-missing", "GET", f"auth/jwt/role/{JWT_ROLE}"),
 ]
