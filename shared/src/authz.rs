@@ -43,7 +43,9 @@ pub async fn authorize(
             caps: Capabilities::NONE,
         });
     }
-    let acl = token_acl(acl_cache, store, ttl, caller, identity, now).await?;
+    let acl = acl_cache
+        .token_acl(store, ttl, caller, identity, now)
+        .await?;
     let caps = acl.operation_capabilities(&resolved.path, resolved.op == Operation::List);
     let allowed = match resolved.op {
         Operation::Read => caps.contains(Capability::Read),
@@ -72,30 +74,4 @@ pub async fn authorize(
         })?;
     }
     Ok(Grant { caps })
-}
-
-/// The ACL a token acts with: its own policies and its identity's (the entity's and
-/// its groups', Vault's `identity_policies`), identity templates resolved for its
-/// entity ([`crate::policy::template`]). `ttl`: seconds a compiled set is kept.
-pub async fn token_acl(
-    acl_cache: &AclCache,
-    store: &dyn Store,
-    ttl: i64,
-    token: &TokenEntry,
-    identity: Option<&RequestIdentity>,
-    now: i64,
-) -> Result<std::sync::Arc<crate::policy::Acl>, ApiError> {
-    let merged;
-    let names: &[String] = match identity.map(RequestIdentity::policies) {
-        Some(extra) if !extra.is_empty() => {
-            let mut all: Vec<String> = token.policies.iter().cloned().chain(extra).collect();
-            all.sort();
-            all.dedup();
-            merged = all;
-            &merged
-        }
-        _ => &token.policies,
-    };
-    let source = identity.map(|i| i as &dyn crate::policy::template::TemplateSource);
-    acl_cache.acl_for(store, names, source, now, ttl).await
 }

@@ -284,6 +284,34 @@ impl AclCache {
     }
 }
 
+impl AclCache {
+    /// The ACL `token` acts with: its own policies and its identity's (the entity's
+    /// and its groups', Vault's `identity_policies`), identity templates resolved for
+    /// its entity ([`crate::policy::template`]). `ttl`: seconds a compiled set is kept.
+    pub async fn token_acl(
+        &self,
+        store: &dyn Store,
+        ttl: i64,
+        token: &crate::token::TokenEntry,
+        identity: Option<&crate::identity::request::RequestIdentity>,
+        now: i64,
+    ) -> Result<Arc<Acl>, ApiError> {
+        let merged;
+        let names: &[String] = match identity.map(|i| i.policies()) {
+            Some(extra) if !extra.is_empty() => {
+                let mut all: Vec<String> = token.policies.iter().cloned().chain(extra).collect();
+                all.sort();
+                all.dedup();
+                merged = all;
+                &merged
+            }
+            _ => &token.policies,
+        };
+        let source = identity.map(|i| i as &dyn TemplateSource);
+        self.acl_for(store, names, source, now, ttl).await
+    }
+}
+
 /// The ACL of `policies` (each with its `allow_slashes_in_identity_templates`)
 /// resolved for `identity`.
 fn resolved_acl(policies: &[(Policy, bool)], identity: Option<&dyn TemplateSource>) -> Acl {

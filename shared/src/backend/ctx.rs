@@ -129,7 +129,7 @@ impl Ctx<'_> {
             .token_usable(&e.path, &e.mount_accessor, e.issued_at)
     }
 
-    /// The ACL `entry` acts with ([`crate::authz::token_acl`]): its policies and its
+    /// The ACL `entry` acts with ([`crate::policies::AclCache::token_acl`]): its policies and its
     /// identity's, templates resolved for its entity. The caller's identity is the
     /// request's; another token's is read through the identity cache, and a token
     /// whose entity is disabled or gone gets an ACL that grants nothing (its requests
@@ -165,15 +165,16 @@ impl Ctx<'_> {
                 Err(e) => return Err(e),
             }
         };
-        crate::authz::token_acl(
-            self.svc.acl_cache,
-            self.store(),
-            self.svc.config.policy_cache_ttl,
-            entry,
-            identity,
-            self.now,
-        )
-        .await
+        self.svc
+            .acl_cache
+            .token_acl(
+                self.store(),
+                self.svc.config.policy_cache_ttl,
+                entry,
+                identity,
+                self.now,
+            )
+            .await
     }
 
     /// The caller, or 403 (public paths have none).
