@@ -183,12 +183,14 @@ impl Client {
         }
     }
 
-    /// The full URL of `path` (relative to `/v1/`), each segment percent-encoded.
+    /// The full URL of `path` (relative to `/v1/`), each segment percent-encoded. `.`
+    /// and `..` segments are resolved first, as Vault's CLI cleans a path (`a/../b` is
+    /// `b`; never above `/v1/`): the `url` crate would drop them silently otherwise.
     pub fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut segs) = url.path_segments_mut() {
             segs.pop_if_empty().push("v1");
-            segs.extend(path.split('/'));
+            segs.extend(clean_segments(path));
         }
         url
     }
@@ -268,8 +270,38 @@ fn transport_reason(e: &reqwest::Error) -> String {
     cause.to_string()
 }
 
+/// The segments of `path` with `.` dropped and `..` taking the segment before it away
+/// (none left: nothing), the other segments (empty ones included) as they are.
+fn clean_segments(path: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dot_segments_are_resolved_as_vaults_cli_cleans_a_path() {
+        assert_eq!(
+            clean_segments("secret/data/app/../prod/x"),
+            ["secret", "data", "prod", "x"]
+        );
+        assert_eq!(clean_segments("secret/./data/x"), ["secret", "data", "x"]);
+        assert_eq!(clean_segments("../../secret/x"), ["secret", "x"]);
+        assert_eq!(
+            clean_segments("secret/metadata/"),
+            ["secret", "metadata", ""]
+        );
+    }
+
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {

@@ -104,6 +104,8 @@ enum Outcome {
     Irrevocable,
     /// An engine's due-time job ran.
     Due,
+    /// An engine's due-time job panicked (counted as failed; the cursor moves on).
+    Panicked,
     Skipped,
 }
 
@@ -181,9 +183,19 @@ async fn remove(
         });
     }
     if let Some(job) = revokers.due().find(&key) {
-        return Ok(match job.run(store, &key, now).await? {
-            crate::due::DueOutcome::Ran => Outcome::Due,
-            crate::due::DueOutcome::Skipped => Outcome::Skipped,
+        // A job that panics (a bug, or an item no check foresaw) is logged and skipped:
+        // retried, it would fail every run and hold the cursor, stopping every sweep.
+        use futures::FutureExt;
+        let run = std::panic::AssertUnwindSafe(job.run(store, &key, now)).catch_unwind();
+        return Ok(match run.await {
+            Ok(r) => match r? {
+                crate::due::DueOutcome::Ran => Outcome::Due,
+                crate::due::DueOutcome::Skipped => Outcome::Skipped,
+            },
+            Err(_) => {
+                tracing::error!(partition = %key.pk, "a due-time job panicked; item skipped");
+                Outcome::Panicked
+            }
         });
     }
     Ok(Outcome::Skipped)
@@ -248,6 +260,7 @@ pub async fn sweep(
                         Ok(Outcome::Lease) => report.leases += 1,
                         Ok(Outcome::Irrevocable) => report.irrevocable += 1,
                         Ok(Outcome::Due) => report.due_jobs += 1,
+                        Ok(Outcome::Panicked) => report.failed += 1,
                         Ok(Outcome::Skipped) => report.skipped += 1,
                         Err(e) => {
                             tracing::warn!(error = %e, "sweep removal failed; retried next run");

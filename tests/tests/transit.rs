@@ -1536,3 +1536,57 @@ async fn public_key_imports_verify_refuse_private_operations_and_complete() {
     let b = tm.post("decrypt/rsa", json!({"ciphertext": c}), 200).await;
     assert_eq!(unb64(b["data"]["plaintext"].as_str().unwrap()), b"sealed");
 }
+
+/// A key rotated within Sigil is no longer an imported key (OpenBao's `Rotate`):
+/// `imported_key` reads false and `import_version` refuses it.
+#[tokio::test]
+async fn a_rotated_imported_key_is_no_longer_imported() {
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let wrapping = tm.wrapping_key().await;
+    tm.post(
+        "keys/rot/import",
+        json!({"ciphertext": wrap_for_import(&wrapping, &[5u8; 32]), "allow_rotation": true}),
+        204,
+    )
+    .await;
+    assert_eq!(tm.key("rot").await["imported_key"], true);
+    tm.post("keys/rot/rotate", json!({}), 200).await;
+    let key = tm.key("rot").await;
+    assert_eq!(key["imported_key"], false);
+    assert_eq!(key["latest_version"], 2);
+    let b = tm
+        .post(
+            "keys/rot/import_version",
+            json!({"ciphertext": wrap_for_import(&wrapping, &[6u8; 32])}),
+            400,
+        )
+        .await;
+    assert_eq!(
+        error(&b),
+        "the import_version endpoint can only be used with an imported key"
+    );
+}
+
+/// A backup Sigil refuses (a public-key-only version) stamps nothing on the key.
+#[tokio::test]
+async fn a_refused_backup_writes_nothing() {
+    use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+    let f = Fixture::new().await;
+    let tm = transit(&f).await;
+    let pair = Ed25519KeyPair::generate().unwrap();
+    let spki: PublicKeyX509Der<'static> = pair.public_key().as_der().unwrap();
+    tm.post(
+        "keys/pub/import",
+        json!({"type": "ed25519", "public_key": public_pem(spki.as_ref()),
+               "exportable": true, "allow_plaintext_backup": true}),
+        204,
+    )
+    .await;
+    let before = tm.items().await;
+    let (s, b) = tm.get("backup/pub").await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(tm.items().await, before, "nothing written");
+    assert!(tm.key("pub").await["backup_info"].is_null());
+}

@@ -690,6 +690,16 @@ async fn backup_key(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let name = name(c)?;
     let keys = keys(c);
     let time = crate::clock::rfc3339(c.now);
+    // What Sigil cannot back up (public-key-only versions) is refused before the key
+    // is stamped with backup_info: a refused backup writes nothing.
+    if let Some(rec) = keys.read(name).await?
+        && rec.policy.exportable
+        && rec.policy.allow_plaintext_backup
+    {
+        let versions: Vec<u32> = rec.policy.versions.keys().copied().collect();
+        let loaded = keys.open(&rec, &versions).await?;
+        backup::encode(&loaded.policy, |v| loaded.material(v))?;
+    }
     let (rec, ()) = keys
         .update(name, c.now, |p| {
             if !p.exportable {

@@ -258,6 +258,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_key_at_the_highest_version_is_refused_and_postponed_never_overflows() {
+        let w = World::new().await;
+        w.create("top", HOUR, T0).await;
+        w.keys()
+            .update("top", T0, |p| {
+                let top = crate::transit::storage::MAX_VERSION;
+                let first = p.versions[&1].clone();
+                p.versions.insert(top, first);
+                p.latest_version = top;
+                Ok((true, ()))
+            })
+            .await
+            .unwrap();
+        let e = w.keys().rotate("top", T0).await.unwrap_err();
+        assert!(matches!(e, TransitError::Invalid(_)), "{e:?}");
+        // The sweeper's job files it an hour later instead of failing every run.
+        assert_eq!(w.sweep(T0 + HOUR).await, 0);
+        assert_eq!(w.due_at("top"), Some(T0 + HOUR + RETRY_SECS));
+    }
+
+    struct Panics;
+
+    #[async_trait::async_trait]
+    impl DueJob for Panics {
+        async fn run(&self, _: &dyn Store, _: &Key, _: i64) -> Result<DueOutcome, StoreError> {
+            panic!("a job's bug");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_does_not_stop_the_sweeper() {
+        let w = World::new().await;
+        w.create("a", HOUR, T0).await;
+        let revokers = Revokers::new().with_due(PK_PREFIX, Arc::new(Panics));
+        let r = sweep(w.store.as_ref(), &revokers, T0 + 3 * HOUR)
+            .await
+            .unwrap();
+        assert_eq!(r.failed, 1);
+        assert_eq!(r.cursor_hour, T0 / BUCKET_SECS + 2, "the cursor moves on");
+    }
+
+    #[tokio::test]
     async fn a_postponed_key_leaves_its_hour_and_a_deleted_one_stays_gone() {
         let w = World::new().await;
         w.create("a", HOUR, T0).await;

@@ -262,8 +262,15 @@ impl std::fmt::Debug for RestoredVersion {
 }
 
 fn version(n: i64, what: &str) -> Result<u32> {
-    u32::try_from(n).map_err(|_| bad(format!("{what} {n} out of range")))
+    u32::try_from(n)
+        .ok()
+        .filter(|v| *v <= super::storage::MAX_VERSION)
+        .ok_or_else(|| bad(format!("{what} {n} out of range")))
 }
+
+/// Latest creation time a restored version may carry (Unix seconds: the end of the
+/// year 9999, as RFC 3339 can write it).
+const MAX_CREATION_TIME: i64 = 253_402_300_799;
 
 /// A Go `*big.Int` written as a decimal JSON number (non-negative).
 fn big(raw: &RawValue, what: &str) -> Result<BigUint> {
@@ -476,6 +483,9 @@ fn restore_entry(kt: KeyType, v: u32, e: &GoEntry) -> Result<RestoredVersion> {
             )));
         }
     }
+    if !(0..=MAX_CREATION_TIME).contains(&e.creation_time) {
+        return Err(bad(format!("version {v} creation_time out of range")));
+    }
     Ok(RestoredVersion {
         created: e.creation_time,
         hmac_key,
@@ -589,7 +599,10 @@ pub fn parse(backup: &str) -> Result<Restored> {
         0
     };
     let period = g.auto_rotate_period / 1_000_000_000;
-    if g.auto_rotate_period < 0 || (period != 0 && period < MIN_AUTO_ROTATE) {
+    if g.auto_rotate_period < 0
+        || (period != 0 && period < MIN_AUTO_ROTATE)
+        || period > crate::http::params::MAX_DURATION_SECS
+    {
         return Err(bad("auto_rotate_period out of range"));
     }
     let stamp = |s: &Option<GoStamp>| {
@@ -992,6 +1005,21 @@ mod tests {
             (
                 Box::new(|j| j["policy"]["latest_version"] = (-1).into()),
                 "invalid backup: latest_version -1 out of range",
+            ),
+            (
+                // The hostile check's poison: the sweeper's rotation overflowed on it.
+                Box::new(|j| j["policy"]["latest_version"] = 4_294_967_295_i64.into()),
+                "invalid backup: latest_version 4294967295 out of range",
+            ),
+            (
+                Box::new(|j| j["policy"]["keys"]["1"]["creation_time"] = (-1).into()),
+                "invalid backup: version 1 creation_time out of range",
+            ),
+            (
+                Box::new(|j| {
+                    j["policy"]["auto_rotate_period"] = 3_153_600_001_000_000_000_i64.into()
+                }),
+                "invalid backup: auto_rotate_period out of range",
             ),
             (
                 Box::new(|j| {

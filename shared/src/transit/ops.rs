@@ -115,8 +115,10 @@ impl Answer {
         let mut status = 200;
         if self.status == BatchStatus::ByErrors && (user || internal) {
             status = if user { 400 } else { 500 };
+            // OpenBao takes 1 to 599; an informational code (below 200) is no final
+            // answer HTTP can give (API Gateway refuses it), so Sigil keeps its own.
             if let Some(code) = self.partial_code.filter(|_| success)
-                && (1..=599).contains(&code)
+                && (200..=599).contains(&code)
             {
                 status = u16::try_from(code).unwrap_or(status);
             }
@@ -401,6 +403,9 @@ impl Raw {
         if let Some(items) = request::batch(body)? {
             let mut raw = Vec::new();
             for (i, it) in items.iter().enumerate() {
+                // `reference` is a string field of OpenBao's batch items: another type
+                // is refused as its decoder refuses it.
+                request::item_string(it, i, "reference")?;
                 let text = request::item_string(it, i, field)?.ok_or_else(|| {
                     TransitError::invalid(format!(
                         "failed to parse batch input: '[{i}].{field}' {missing}"
@@ -664,10 +669,18 @@ struct Items {
 impl Items {
     fn parse(body: &Body, single: &[&str]) -> Result<Self> {
         match request::batch(body)? {
-            Some(items) => {
-                for (i, it) in items.iter().enumerate() {
-                    for (k, _) in it.iter() {
-                        request::item_string(it, i, k)?;
+            Some(mut items) => {
+                for (i, it) in items.iter_mut().enumerate() {
+                    for (k, v) in it.iter_mut() {
+                        // A JSON number is Go's `json.Number`, a string kind, so
+                        // mapstructure takes it as its text (`"key_version": 1`).
+                        if let Json::Number(n) = v {
+                            *v = Json::String(n.to_string());
+                        }
+                        if !matches!(v, Json::String(_) | Json::Null) {
+                            let one = Map::from_iter([(k.clone(), v.clone())]);
+                            request::item_string(&one, i, k)?;
+                        }
                     }
                 }
                 Ok(Self { items, batch: true })
@@ -1213,6 +1226,50 @@ mod tests {
     }
 
     #[test]
+    fn batch_items_take_numbers_as_text_and_refuse_other_references() {
+        // Every key type HMACs with its version's HMAC key.
+        let k = key(KeyType::Aes256Gcm96, false);
+        // OpenBao's hmac/sign/verify items are maps of strings; a JSON number is its
+        // text (Go's json.Number), as OpenBao answers 200.
+        let (s, b) = answer::<Hmac>(
+            &k,
+            json!({"batch_input": [{"input": "aGk=", "key_version": 1, "reference": 7}]}),
+        )
+        .unwrap();
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["batch_results"][0]["reference"], "7");
+        assert!(
+            b["batch_results"][0]["hmac"]
+                .as_str()
+                .unwrap()
+                .starts_with("vault:v")
+        );
+        for bad in [json!({}), json!([1]), json!(true)] {
+            let e = answer::<Hmac>(
+                &k,
+                json!({"batch_input": [{"input": "aGk=", "reference": bad}]}),
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("'[0].reference' expected type 'string'"),
+                "{e}"
+            );
+            let aes = key(KeyType::Aes256Gcm96, false);
+            let e = answer::<Encrypt>(
+                &aes,
+                json!({"batch_input": [{"plaintext": "aGk=", "reference": bad}]}),
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("'[0].reference' expected type 'string'"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn partial_failure_code_applies_only_with_successes() {
         let k = key(KeyType::Aes256Gcm96, false);
         let b = |items: Json| json!({"batch_input": items, "partial_failure_response_code": 207});
@@ -1224,6 +1281,13 @@ mod tests {
         assert_eq!(s, 207);
         let (s, _) = answer::<Encrypt>(&k, b(json!([{"plaintext": "!"}]))).unwrap();
         assert_eq!(s, 400);
+        // No informational status: HTTP has no final answer below 200.
+        for code in [99, 101, 150, 199, 600] {
+            let body = json!({"batch_input": [{"plaintext": "aGVsbG8="}, {"plaintext": "!"}],
+                "partial_failure_response_code": code});
+            let (s, _) = answer::<Encrypt>(&k, body).unwrap();
+            assert_eq!(s, 400, "{code}");
+        }
     }
 
     proptest::proptest! {

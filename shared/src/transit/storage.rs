@@ -206,6 +206,25 @@ impl Record {
     }
 }
 
+/// The most versions a key's numbering may reach (Go's 32-bit `int`, which OpenBao's
+/// backups and `vault:vN:` prefixes carry).
+pub const MAX_VERSION: u32 = i32::MAX as u32;
+
+/// The number of the version after `policy`'s newest; 400 when the key is at
+/// [`MAX_VERSION`] (a restored backup can name any version: never overflow).
+fn next_version(policy: &KeyPolicy) -> Result<u32> {
+    policy
+        .latest_version
+        .checked_add(1)
+        .filter(|v| *v <= MAX_VERSION)
+        .ok_or_else(|| {
+            TransitError::invalid(format!(
+                "key {} is at the highest version a key can have",
+                policy.name
+            ))
+        })
+}
+
 /// The keys of one transit mount.
 #[derive(Clone, Copy)]
 pub struct Keys<'a> {
@@ -437,9 +456,12 @@ impl Keys<'_> {
             if !wanted(&rec.policy)? {
                 return Ok(None);
             }
-            let v = rec.policy.latest_version + 1;
+            let v = next_version(&rec.policy)?;
             let (meta, sealed, material) = self.new_version(&rec.policy, v, now).await?;
             rec.policy.push_version(meta);
+            // A key rotated within Sigil is no longer an imported key (OpenBao's
+            // `Rotate`): import_version then refuses it.
+            rec.policy.imported = false;
             rec.sealed.insert(v, sealed);
             if self.replace(&rec, now).await? {
                 rec.rev += 1;
@@ -468,7 +490,7 @@ impl Keys<'_> {
             let Some(mut rec) = self.read(name).await? else {
                 return Ok(None);
             };
-            let v = rec.policy.latest_version + 1;
+            let v = next_version(&rec.policy)?;
             let (material, bytes) = imported(rec.policy.key_type, key, public)?;
             if rec.policy.key_type == super::key_type::KeyType::Hmac {
                 rec.policy.key_size = key.len();

@@ -174,7 +174,12 @@ pub(super) async fn legacy_read(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let stored = policies::read(c.store(), name)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let data = json!({ "name": name, "rules": stored.text });
+    let data = json!({
+        "name": name,
+        "rules": stored.text,
+        "allow_slashes_in_identity_templates": stored.allow_slashes_in_identity_templates,
+        "allow_wildcards_in_identity_templates": false,
+    });
     let mut env = Envelope::data(data.clone()).mount("system");
     if let Value::Object(m) = data {
         env.top_level = m;
