@@ -47,11 +47,13 @@ pub struct App {
     pub kv_latest: Arc<crate::kv::LatestVersions>,
     /// Transit key versions this process has opened (no KMS call when warm).
     pub transit: Arc<crate::transit::KeyCache>,
+    /// The database engine's ports (the database, failpoints).
+    pub database: Arc<crate::database::engine::Engine>,
 }
 
 impl App {
     /// An app on in-memory ports and fakes (unit tests, benchmarks): `store`, a keyring
-    /// over it with a fake KMS, fake IAM, STS and caller identity, no lease revokers,
+    /// over it with a fake KMS, fake IAM, STS, database and caller identity, no lease revokers,
     /// no failpoints, and verification keys from an empty in-memory source. Override
     /// fields with struct update syntax (`App { keyring, ..App::in_memory(...) }`).
     pub fn in_memory(
@@ -87,6 +89,9 @@ impl App {
             ))),
             kv_latest: Arc::new(crate::kv::LatestVersions::new()),
             transit: Arc::new(crate::transit::KeyCache::new()),
+            database: Arc::new(crate::database::engine::Engine::new(Arc::new(
+                crate::database::port::FakeDatabase::new(),
+            ))),
         }
     }
 

@@ -41,6 +41,8 @@ pub mod config;
 #[doc(hidden)]
 pub mod crypto;
 #[doc(hidden)]
+pub mod database;
+#[doc(hidden)]
 pub mod error;
 pub mod http;
 pub mod identity;

@@ -306,6 +306,7 @@ pub(crate) async fn dispatch(
             batch_key: &batch_key,
             kv_latest: &app.kv_latest,
             transit: &app.transit,
+            database: &app.database,
         },
         table: &table,
         mount: &resolved.mount,

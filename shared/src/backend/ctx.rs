@@ -63,6 +63,8 @@ pub struct Services<'a> {
     pub kv_latest: &'a crate::kv::LatestVersions,
     /// Transit key versions this process has opened ([`crate::transit::KeyCache`]).
     pub transit: &'a crate::transit::KeyCache,
+    /// The database engine's ports.
+    pub database: &'a crate::database::engine::Engine,
 }
 
 /// One request, routed and authorized.

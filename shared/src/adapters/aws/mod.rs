@@ -340,7 +340,18 @@ pub fn app_with(
         Arc::new(SdkClientFactory::new(sdk, counter)),
         crate::aws_engine::clients::REFRESH,
     ));
+    let database = Arc::new(crate::database::engine::Engine::new(Arc::new(
+        crate::adapters::postgres::Postgres,
+    )));
     let revokers = crate::lease::Revokers::new()
+        .with(
+            crate::database::revoke::KIND_DB_USER,
+            Arc::new(crate::database::revoke::DbRevoker::new(
+                store.clone(),
+                keyring.clone(),
+                &database,
+            )),
+        )
         .with(
             crate::aws_engine::revoke::KIND_IAM_USER,
             Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(aws.clone())),
@@ -369,6 +380,7 @@ pub fn app_with(
         )),
         kv_latest: Arc::new(crate::kv::LatestVersions::new()),
         transit: Arc::new(crate::transit::KeyCache::new()),
+        database,
         config,
     }
 }
