@@ -294,6 +294,27 @@ pub fn random_alnum(n: usize) -> Result<String, crate::crypto::CryptoError> {
     Ok(out)
 }
 
+/// Where the action starting `s` ends (its `}}`, outside string literals).
+fn action_end(s: &str) -> Option<usize> {
+    let mut in_str = false;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_str = true;
+        } else if s[i..].starts_with("}}") {
+            return Some(i);
+        }
+    }
+    None
+}
+
 /// Evaluates `template` (at most 1,024 bytes) for `input`. The result must be 1 to 63
 /// bytes (PostgreSQL's identifier limit) without control characters.
 pub fn generate(template: &str, input: &Input<'_>) -> Result<String, ApiError> {
@@ -305,7 +326,7 @@ pub fn generate(template: &str, input: &Input<'_>) -> Result<String, ApiError> {
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or_else(|| bad("unterminated action"))?;
+        let end = action_end(after).ok_or_else(|| bad("unterminated action"))?;
         let body = after[..end].trim_matches('-').trim();
         let toks = lex(body)?;
         let mut i = 0;
@@ -349,6 +370,11 @@ mod tests {
     fn functions_and_literals() {
         let t = r#"app_{{.RoleName | replace "-" "_" | uppercase | truncate 8}}_{{ unix_time }}"#;
         assert_eq!(generate(t, &IN).unwrap(), "app_READONLY_1700000000");
+        assert_eq!(
+            generate(r#"{{ printf "%s\"{{x}}" .RoleName }}"#, &IN).unwrap(),
+            "readonly-role\"{{x}}",
+            "braces inside a string literal do not end the action"
+        );
         assert_eq!(
             generate(r#"{{ printf "%s.%d" (.DisplayName | lowercase) 5 }}"#, &IN).unwrap(),
             "approle-deployer.5"
