@@ -183,7 +183,7 @@ async fn creds_log_in_do_what_is_granted_and_revocation_drops_them() {
     let (user, password, lease_id) = w.creds().await;
     assert!(user.starts_with(&format!("{}_", w.role)), "{user}");
     let session = w.can_read_only(&user, &password).await;
-    assert_eq!(roles_like(&user).await, [user.clone()]);
+    assert_eq!(roles_like(&user).await, std::slice::from_ref(&user));
 
     w.clock.advance(60);
     let (s, b) = w
