@@ -293,3 +293,63 @@ fn transit_key_material_is_redacted() {
     hidden("transit kwp refusal", &e);
     assert!(!e.to_string().contains(MARK), "{e}");
 }
+
+#[test]
+fn database_credentials_and_root_passwords_are_redacted() {
+    use crate::database::config::ConnectionConfig;
+    use crate::database::issue::Issued as DbIssued;
+    use crate::database::port::Connection;
+    use crate::database::statements::Values;
+
+    hidden(
+        "database Issued",
+        &DbIssued {
+            lease: Lease {
+                id: "database/creds/r/x".to_owned(),
+                path: "database/creds/r".to_owned(),
+                kind: "database.user".to_owned(),
+                state: LeaseState::Active,
+                issued_at: 0,
+                expire_at: 60,
+                max_expire_at: 60,
+                renewable: true,
+                token_hash: None,
+                data: BTreeMap::new(),
+                attempts: 0,
+                last_error: None,
+            },
+            username: "v-token-r-1".to_owned(),
+            password: SecretString::from(MARK.to_owned()),
+        },
+    );
+    hidden(
+        "Connection",
+        &Connection {
+            url: SecretString::from(format!("postgres://root:{MARK}@db/app")),
+            tls_ca: String::new(),
+            name: "pg".to_owned(),
+        },
+    );
+    hidden(
+        "ConnectionConfig",
+        &ConnectionConfig {
+            password: Some(Sealed {
+                key_version: 1,
+                ciphertext: MARK.as_bytes().to_vec(),
+            }),
+            pending_password: Some(Sealed {
+                key_version: 1,
+                ciphertext: MARK.as_bytes().to_vec(),
+            }),
+            ..ConnectionConfig::default()
+        },
+    );
+    hidden(
+        "statement Values",
+        &Values {
+            username: "u",
+            password: MARK,
+            expiration: "",
+        },
+    );
+}
