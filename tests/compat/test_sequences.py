@@ -10,7 +10,7 @@ import pytest
 from allowed import ALLOWED, PENDING_BY_STEP
 from compare import compare
 from conftest import send
-from sequences import ALL_STEPS, SEQUENCES, run_steps
+from sequences import ALL_STEPS, SEQUENCES, SERVER_VARS, prepare_database, run_steps
 
 USED = set()  # indexes of ALLOWED entries that removed a difference
 RAN = set()  # step ids compared
@@ -21,7 +21,8 @@ def exchanges(servers):
     """{step id: {"sigil": (status, body), "openbao": (status, body)}}; every sequence
     runs once per session, on each server, in order."""
     out = {}
-    ctx = {"sigil": {}, "openbao": {}}
+    prepare_database()
+    ctx = {name: dict(SERVER_VARS.get(name, {})) for name in ("sigil", "openbao")}
     for steps in SEQUENCES.values():
         results = {name: run_steps(srv, steps, ctx[name], send) for name, srv in servers.items()}
         for step in steps:

@@ -179,7 +179,7 @@ fn to_item(m: Mount<'_>, name: &str, c: &ConnectionConfig) -> Item {
 
 impl ConnectionConfig {
     /// OpenBao's read: `connection_details` without the password (and Sigil keeps no
-    /// password in the URL to redact).
+    /// password in the URL to redact); like OpenBao 2.x, no `verify_connection`.
     pub fn to_json(&self) -> Json {
         let mut details = serde_json::Map::new();
         details.insert("connection_url".into(), self.connection_url.clone().into());
@@ -206,7 +206,6 @@ impl ConnectionConfig {
             "allowed_roles": self.allowed_roles,
             "root_credentials_rotate_statements": self.root_rotation_statements,
             "password_policy": "",
-            "verify_connection": self.verify_connection,
         })
     }
 
