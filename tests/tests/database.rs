@@ -153,6 +153,18 @@ impl World {
         )
     }
 
+    /// Revokes a lease through `sys/leases/revoke` (204).
+    async fn revoke(&self, lease_id: &str) {
+        let (s, b) = self
+            .call(
+                "PUT",
+                "/v1/sys/leases/revoke",
+                json!({"lease_id": lease_id}),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
+
     /// The user's session can read the table and not write it.
     async fn can_read_only(&self, user: &str, password: &str) -> Client {
         let c = connect_as(user, password).await.expect("the user logs in");
@@ -208,14 +220,7 @@ async fn creds_log_in_do_what_is_granted_and_revocation_drops_them() {
     );
     assert_eq!(format!("{valid}+0000"), expected, "renew moved VALID UNTIL");
 
-    let (s, b) = w
-        .call(
-            "PUT",
-            "/v1/sys/leases/revoke",
-            json!({"lease_id": lease_id}),
-        )
-        .await;
-    assert_eq!(s, 204, "{b}");
+    w.revoke(&lease_id).await;
     assert!(roles_like(&user).await.is_empty(), "gone from pg_roles");
     assert!(session_closed(&session).await, "its session is closed");
     assert!(connect_as(&user, &password).await.is_err());
@@ -249,14 +254,7 @@ async fn after_rotate_root_the_old_password_is_refused_and_the_engine_works() {
     );
     let (user, password, lease_id) = w.creds().await;
     w.can_read_only(&user, &password).await;
-    let (s, _) = w
-        .call(
-            "PUT",
-            "/v1/sys/leases/revoke",
-            json!({"lease_id": lease_id}),
-        )
-        .await;
-    assert_eq!(s, 204);
+    w.revoke(&lease_id).await;
     assert!(roles_like(&user).await.is_empty());
     let (_, b) = w.call("GET", "/v1/database/config/pg", Value::Null).await;
     assert!(!b.to_string().contains(&w.root_password), "{b}");
@@ -371,14 +369,7 @@ async fn hostile_names_and_templates_run_nothing_unintended() {
         format!("a;b {user}"),
         "one statement, the value as text"
     );
-    let (s, _) = w
-        .call(
-            "PUT",
-            "/v1/sys/leases/revoke",
-            json!({"lease_id": lease_id}),
-        )
-        .await;
-    assert_eq!(s, 204);
+    w.revoke(&lease_id).await;
     assert!(roles_like(&user).await.is_empty());
 
     // Statements that would paste a value where it cannot be escaped, or name an

@@ -248,6 +248,15 @@ async fn in_transaction(s: &mut Session, statements: &[String]) -> Result<(), Db
     tx.commit().await.map_err(|e| map_err(&e))
 }
 
+/// Connects and runs `statements` in one transaction, bounded by [`CALL_TIMEOUT`].
+async fn run(conn: &Connection, statements: &[String]) -> Result<(), DbError> {
+    bounded(async {
+        let mut s = connect(conn).await?;
+        in_transaction(&mut s, statements).await
+    })
+    .await
+}
+
 async fn bounded<T>(
     f: impl std::future::Future<Output = Result<T, DbError>>,
 ) -> Result<T, DbError> {
@@ -338,11 +347,7 @@ impl DatabaseApi for Postgres {
         _username: &str,
         statements: &[String],
     ) -> Result<(), DbError> {
-        bounded(async {
-            let mut s = connect(conn).await?;
-            in_transaction(&mut s, statements).await
-        })
-        .await
+        run(conn, statements).await
     }
 
     async fn update_user(
@@ -351,11 +356,7 @@ impl DatabaseApi for Postgres {
         _username: &str,
         statements: &[String],
     ) -> Result<(), DbError> {
-        bounded(async {
-            let mut s = connect(conn).await?;
-            in_transaction(&mut s, statements).await
-        })
-        .await
+        run(conn, statements).await
     }
 
     async fn delete_user(

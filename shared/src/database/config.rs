@@ -444,13 +444,7 @@ pub fn connection(c: &ConnectionConfig, name: &str, password: Option<&SecretStri
 
 /// Deletes a connection (idempotent).
 pub async fn delete(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<(), ApiError> {
-    store
-        .write(Write::Delete {
-            key: key(m, name),
-            cond: None,
-        })
-        .await?;
-    Ok(())
+    Ok(crate::store::delete_key(store, key(m, name)).await?)
 }
 
 /// Connection names.

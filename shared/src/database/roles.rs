@@ -13,7 +13,7 @@ use super::config::statement_list;
 use super::statements::{self, Kind};
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
-use crate::store::{Key, Query, Store, StoreError, Value, Write, new_item, query_sort_keys};
+use crate::store::{Key, Query, Store, delete_key, get_doc, put_doc, query_sort_keys};
 
 /// Most statements a list may hold, and longest statement, in bytes.
 pub const MAX_STATEMENTS: usize = 50;
@@ -116,13 +116,7 @@ impl DbRole {
 
 /// Reads a role.
 pub async fn read(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<Option<DbRole>, ApiError> {
-    let Some(item) = store.get(&role_key(m, name)).await? else {
-        return Ok(None);
-    };
-    let json = item.get("role").map(Value::to_json).unwrap_or(Json::Null);
-    Ok(Some(serde_json::from_value(json).map_err(|_| {
-        ApiError::from(StoreError::Malformed("database role".into()))
-    })?))
+    Ok(get_doc(store, &role_key(m, name), "role", "database role").await?)
 }
 
 /// Writes a role (create, or update merging the given fields).
@@ -136,24 +130,12 @@ pub async fn write(
         return Err(ApiError::bad("invalid role name"));
     }
     let role = DbRole::from_body(body, read(store, m, name).await?)?;
-    let mut item = new_item(&role_key(m, name));
-    item.insert(
-        "role".into(),
-        Value::from_json(&serde_json::to_value(&role).map_err(|_| ApiError::Internal)?),
-    );
-    store.write(Write::Put { item, cond: None }).await?;
-    Ok(())
+    Ok(put_doc(store, &role_key(m, name), "role", &role).await?)
 }
 
 /// Deletes a role (idempotent). Users it issued stay until their leases end.
 pub async fn delete(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<(), ApiError> {
-    store
-        .write(Write::Delete {
-            key: role_key(m, name),
-            cond: None,
-        })
-        .await?;
-    Ok(())
+    Ok(delete_key(store, role_key(m, name)).await?)
 }
 
 /// Role names.

@@ -224,10 +224,13 @@ fn render_one(
                     }
                 }
             }
-            State::Single => {
-                if c == '\'' {
-                    if chars.get(i + 1) == Some(&'\'') {
-                        cur.push_str("''");
+            State::Single | State::Double => {
+                let q = if state == State::Single { '\'' } else { '"' };
+                if c == q {
+                    // A doubled quote stays inside; a single one closes.
+                    if chars.get(i + 1) == Some(&q) {
+                        cur.push(q);
+                        cur.push(q);
                         i += 2;
                         continue;
                     }
@@ -246,16 +249,6 @@ fn render_one(
                 if c == '\'' {
                     if chars.get(i + 1) == Some(&'\'') {
                         cur.push_str("''");
-                        i += 2;
-                        continue;
-                    }
-                    state = State::Normal;
-                }
-            }
-            State::Double => {
-                if c == '"' {
-                    if chars.get(i + 1) == Some(&'"') {
-                        cur.push_str("\"\"");
                         i += 2;
                         continue;
                     }
