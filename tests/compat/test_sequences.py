@@ -93,7 +93,7 @@ def test_allowed_entries_are_used():
 
 # docs/api.md's route table: every (method, route) must be exercised by some step.
 MOUNT_NAMES = {":mount": "secret", ":jwt-mount": "jwt", ":k8s-mount": "kubernetes",
-               ":transit-mount": "transit-[0-9a-f]+"}
+               ":transit-mount": "transit-[0-9a-f]+", ":database-mount": "database-[0-9a-f]+"}
 EQUIVALENT = {"POST": {"POST", "PUT"}, "PUT": {"POST", "PUT"}}
 
 
