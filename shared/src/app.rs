@@ -49,13 +49,15 @@ pub struct App {
     pub transit: Arc<crate::transit::KeyCache>,
     /// Identity caches: aliases logins resolved, identities tokens act for.
     pub identity: Arc<crate::identity::Caches>,
+    /// The database engine's ports (the database, failpoints).
+    pub database: Arc<crate::database::engine::Engine>,
 }
 
 impl App {
     /// An app on in-memory ports and fakes (unit tests, benchmarks): `store`, a keyring
-    /// over it with a fake KMS, fake IAM, STS and caller identity, no lease revokers
-    /// (the transit rotation job only), no failpoints, and verification keys from an
-    /// empty in-memory source. Override
+    /// over it with a fake KMS, fake IAM, STS, database and caller identity, no lease
+    /// revokers (the transit rotation job only), no failpoints, and verification keys
+    /// from an empty in-memory source. Override
     /// fields with struct update syntax (`App { keyring, ..App::in_memory(...) }`).
     pub fn in_memory(
         function: Function,
@@ -100,6 +102,9 @@ impl App {
             kv_latest: Arc::new(crate::kv::LatestVersions::new()),
             transit,
             identity: Arc::new(crate::identity::Caches::default()),
+            database: Arc::new(crate::database::engine::Engine::new(Arc::new(
+                crate::database::port::FakeDatabase::new(),
+            ))),
         }
     }
 

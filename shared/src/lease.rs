@@ -348,14 +348,9 @@ pub fn revoke_requested(item: &Item) -> bool {
 
 pub use crate::ttl::Renewal;
 
-/// Renews by Vault's rule: from now by `increment` (or the lease's original TTL when 0),
-/// capped at the max TTL. 400 for a lease that is not renewable, not active or expired.
-pub async fn renew(
-    store: &dyn Store,
-    lease: &Lease,
-    increment: i64,
-    now: i64,
-) -> Result<Renewal, ApiError> {
+/// What a renewal by `increment` would grant (Vault's rule, as [`renew`]) without
+/// recording it: the engine's hook runs with it first.
+pub fn renewal(lease: &Lease, increment: i64, now: i64) -> Result<Renewal, ApiError> {
     if lease.state != LeaseState::Active || lease.expire_at <= now {
         return Err(ApiError::bad("lease not found or lease is not renewable"));
     }
@@ -367,7 +362,18 @@ pub async fn renew(
     } else {
         lease.expire_at - lease.issued_at
     };
-    let Renewal { ttl, warnings } = crate::ttl::capped(wanted, now, lease.max_expire_at);
+    Ok(crate::ttl::capped(wanted, now, lease.max_expire_at))
+}
+
+/// Renews by Vault's rule: from now by `increment` (or the lease's original TTL when 0),
+/// capped at the max TTL. 400 for a lease that is not renewable, not active or expired.
+pub async fn renew(
+    store: &dyn Store,
+    lease: &Lease,
+    increment: i64,
+    now: i64,
+) -> Result<Renewal, ApiError> {
+    let Renewal { ttl, warnings } = renewal(lease, increment, now)?;
     let key = lease_key(&lease.id);
     let mut updates = vec![Update::Set(A_EXPIRE, Value::N(now + ttl))];
     updates.extend(schema::expiry_attrs(&key.pk, now + ttl).map(|(k, v)| Update::Set(k, v)));
@@ -770,6 +776,13 @@ pub struct RevokeError(pub String);
 pub trait Revoker: Send + Sync {
     /// Removes what `lease` stands for outside Sigil.
     async fn revoke(&self, lease: &Lease) -> Result<(), RevokeError>;
+
+    /// Moves the outside thing's own expiry to `expire_at` (Unix seconds) before a
+    /// renewal is recorded (the database engine's `VALID UNTIL`). Default: nothing
+    /// outside expires by itself.
+    async fn renew(&self, _lease: &Lease, _expire_at: i64) -> Result<(), RevokeError> {
+        Ok(())
+    }
 }
 
 /// The engines' hooks the sweeper and the lease routes call: revokers by lease kind,
@@ -794,6 +807,14 @@ impl Revokers {
     /// No engines.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Runs the engine's renewal hook ([`Revoker::renew`]) of `lease`'s kind, if any.
+    pub async fn renew(&self, lease: &Lease, expire_at: i64) -> Result<(), RevokeError> {
+        match self.by_kind.get(&lease.kind) {
+            Some(r) => r.renew(lease, expire_at).await,
+            None => Ok(()),
+        }
     }
 
     /// Adds the revoker of leases of `kind`.

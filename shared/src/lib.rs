@@ -43,6 +43,8 @@ pub mod crypto;
 /// Due-time jobs the sweeper runs (scheduled rotations).
 pub mod due;
 #[doc(hidden)]
+pub mod database;
+#[doc(hidden)]
 pub mod error;
 pub mod http;
 pub mod identity;

@@ -324,6 +324,7 @@ pub(crate) async fn dispatch(
             kv_latest: &app.kv_latest,
             transit: &app.transit,
             identity: &app.identity,
+            database: &app.database,
         },
         table: &table,
         mount: &resolved.mount,

@@ -34,6 +34,24 @@ fn hidden(what: &str, value: &dyn std::fmt::Debug) {
     }
 }
 
+/// An active lease issued at `path` (no secret in it).
+fn lease(path: &str, kind: &str) -> Lease {
+    Lease {
+        id: format!("{path}/x"),
+        path: path.to_owned(),
+        kind: kind.to_owned(),
+        state: LeaseState::Active,
+        issued_at: 0,
+        expire_at: 60,
+        max_expire_at: 60,
+        renewable: true,
+        token_hash: None,
+        data: BTreeMap::new(),
+        attempts: 0,
+        last_error: None,
+    }
+}
+
 fn mark_bytes() -> Vec<u8> {
     let mut b = MARK.as_bytes().to_vec();
     b.resize(32, b'!');
@@ -78,20 +96,7 @@ fn tokens_and_credentials_are_redacted() {
     minted.token = SecretString::from(MARK.to_owned());
     hidden("Minted", &minted);
 
-    let lease = Lease {
-        id: "aws/creds/r/x".to_owned(),
-        path: "aws/creds/r".to_owned(),
-        kind: "aws.iam_user".to_owned(),
-        state: LeaseState::Active,
-        issued_at: 0,
-        expire_at: 60,
-        max_expire_at: 60,
-        renewable: true,
-        token_hash: None,
-        data: BTreeMap::new(),
-        attempts: 0,
-        last_error: None,
-    };
+    let lease = lease("aws/creds/r", "aws.iam_user");
     hidden(
         "Issued",
         &Issued {
@@ -322,4 +327,51 @@ fn transit_key_material_is_redacted() {
         let text = e.to_string();
         assert!(!text.contains(MARK) && !text.contains(&mark64), "{text}");
     }
+}
+
+#[test]
+fn database_credentials_and_root_passwords_are_redacted() {
+    use crate::database::config::ConnectionConfig;
+    use crate::database::issue::Issued as DbIssued;
+    use crate::database::port::Connection;
+    use crate::database::statements::Values;
+
+    hidden(
+        "database Issued",
+        &DbIssued {
+            lease: lease("database/creds/r", "database.user"),
+            username: "v-token-r-1".to_owned(),
+            password: SecretString::from(MARK.to_owned()),
+        },
+    );
+    hidden(
+        "Connection",
+        &Connection {
+            url: SecretString::from(format!("postgres://root:{MARK}@db/app")),
+            tls_ca: String::new(),
+            name: "pg".to_owned(),
+        },
+    );
+    hidden(
+        "ConnectionConfig",
+        &ConnectionConfig {
+            password: Some(Sealed {
+                key_version: 1,
+                ciphertext: MARK.as_bytes().to_vec(),
+            }),
+            pending_password: Some(Sealed {
+                key_version: 1,
+                ciphertext: MARK.as_bytes().to_vec(),
+            }),
+            ..ConnectionConfig::default()
+        },
+    );
+    hidden(
+        "statement Values",
+        &Values {
+            username: "u",
+            password: MARK,
+            expiration: "",
+        },
+    );
 }

@@ -11,6 +11,7 @@ Names carry RUN (random per run), so the suite can run again on the same Sigil s
 
 import base64
 import json
+import os
 import re
 import time
 import uuid
@@ -1294,6 +1295,79 @@ transit_byok = [
     Step("transit-byok/disable", "DELETE", f"sys/mounts/{TB}"),
 ]
 
+
+# --- database (PostgreSQL) ----------------------------------------------------------------
+# Both servers' database engines talk to the local stack's PostgreSQL (SIGIL_POSTGRES_URL),
+# each with a root superuser of its own (prepare_database creates them), so that one's
+# rotate-root does not lock the other out.
+
+DB = f"database-{RUN}"
+_PG = os.environ.get("SIGIL_POSTGRES_URL", "postgres://postgres:x@127.0.0.1:8212/postgres")
+PG_HOST = _PG.split("@", 1)[1]
+DB_ROOTS = {name: (f"compat_root_{name}_{RUN}", f"root-pw-{name}-{uuid.uuid4().hex}")
+            for name in ("sigil", "openbao")}
+SERVER_VARS = {name: {"db_root": u, "db_root_password": p} for name, (u, p) in DB_ROOTS.items()}
+_CREATE = ("CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
+           "VALID UNTIL '{{expiration}}'; GRANT CONNECT ON DATABASE postgres TO \"{{name}}\";")
+
+
+def prepare_database():
+    """Creates each server's root superuser (psql, the stack's superuser URL) and records
+    the root passwords for the log check."""
+    import subprocess
+
+    sql = "".join(f"CREATE ROLE \"{u}\" SUPERUSER LOGIN PASSWORD '{p}';"
+                  for u, p in DB_ROOTS.values())
+    subprocess.run(["psql", _PG, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
+                   capture_output=True)
+    path = os.environ.get("SIGIL_SECRETS_SEEN")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(DB_ROOTS["sigil"][1] + "\n")
+
+
+DB_CONFIG = {
+    "plugin_name": "postgresql-database-plugin",
+    "connection_url": f"postgresql://{{{{username}}}}:{{{{password}}}}@{PG_HOST}?sslmode=disable",
+    "username": "${db_root}",
+    "password": "${db_root_password}",
+    "allowed_roles": "ro,other",
+}
+
+database = [
+    Step("database/enable", "POST", f"sys/mounts/{DB}", {"type": "database"}),
+    Step("database/config-write", "POST", f"{DB}/config/pg", DB_CONFIG),
+    Step("database/config-read", "GET", f"{DB}/config/pg",
+         values=("data.plugin_name", "data.allowed_roles", "data.connection_details.connection_url")),
+    Step("database/config-list", "LIST", f"{DB}/config"),
+    Step("database/config-no-plugin", "POST", f"{DB}/config/bad",
+         {"connection_url": DB_CONFIG["connection_url"]}),
+    Step("database/config-missing", "GET", f"{DB}/config/nope"),
+    Step("database/role-write", "POST", f"{DB}/roles/ro",
+         {"db_name": "pg", "creation_statements": [_CREATE], "default_ttl": "10m",
+          "max_ttl": "1h"}),
+    Step("database/role-read", "GET", f"{DB}/roles/ro",
+         values=("data.db_name", "data.creation_statements", "data.default_ttl",
+                 "data.max_ttl", "data.credential_type")),
+    Step("database/role-list", "LIST", f"{DB}/roles"),
+    Step("database/role-no-db", "POST", f"{DB}/roles/nodb", {"creation_statements": [_CREATE]}),
+    Step("database/role-missing", "GET", f"{DB}/roles/nope"),
+    Step("database/creds", "GET", f"{DB}/creds/ro", save={"db_lease": "lease_id"},
+         values=("lease_duration", "renewable")),
+    Step("database/creds-unknown-role", "GET", f"{DB}/creds/nope"),
+    Step("database/renew", "PUT", "sys/leases/renew",
+         {"lease_id": "${db_lease}", "increment": "30m"}, values=("lease_duration",)),
+    Step("database/revoke", "PUT", "sys/leases/revoke", {"lease_id": "${db_lease}"}),
+    Step("database/reset", "POST", f"{DB}/reset/pg", EMPTY),
+    Step("database/rotate-root", "POST", f"{DB}/rotate-root/pg", EMPTY),
+    Step("database/creds-after-rotate", "GET", f"{DB}/creds/ro",
+         save={"db_lease2": "lease_id"}),
+    Step("database/revoke-after-rotate", "PUT", "sys/leases/revoke",
+         {"lease_id": "${db_lease2}"}),
+    Step("database/role-delete", "DELETE", f"{DB}/roles/ro"),
+    Step("database/config-delete", "DELETE", f"{DB}/config/pg"),
+]
+
 SEQUENCES = {
     "kv": kv,
     "policies": policies,
@@ -1310,6 +1384,7 @@ SEQUENCES = {
     "transit": transit,
     "transit_byok": transit_byok,
     "identity": identity,
+    "database": database,
 }
 
 ALL_STEPS = [s for steps in SEQUENCES.values() for s in steps]

@@ -10,7 +10,7 @@ import pytest
 from allowed import ALLOWED, PENDING_BY_STEP
 from compare import compare
 from conftest import send
-from sequences import ALL_STEPS, SEQUENCES, run_steps
+from sequences import ALL_STEPS, SEQUENCES, SERVER_VARS, prepare_database, run_steps
 
 USED = set()  # indexes of ALLOWED entries that removed a difference
 RAN = set()  # step ids compared
@@ -21,7 +21,8 @@ def exchanges(servers):
     """{step id: {"sigil": (status, body), "openbao": (status, body)}}; every sequence
     runs once per session, on each server, in order."""
     out = {}
-    ctx = {"sigil": {}, "openbao": {}}
+    prepare_database()
+    ctx = {name: dict(SERVER_VARS.get(name, {})) for name in ("sigil", "openbao")}
     for steps in SEQUENCES.values():
         results = {name: run_steps(srv, steps, ctx[name], send) for name, srv in servers.items()}
         for step in steps:
@@ -92,7 +93,7 @@ def test_allowed_entries_are_used():
 
 # docs/api.md's route table: every (method, route) must be exercised by some step.
 MOUNT_NAMES = {":mount": "secret", ":jwt-mount": "jwt", ":k8s-mount": "kubernetes",
-               ":transit-mount": "transit-(byok-)?[0-9a-f]+"}
+               ":transit-mount": "transit-(byok-)?[0-9a-f]+", ":database-mount": "database-[0-9a-f]+"}
 EQUIVALENT = {"POST": {"POST", "PUT"}, "PUT": {"POST", "PUT"}}
 
 

@@ -251,6 +251,19 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
         ("POST", "/v1/transit/random/platform/16", false),
         ("POST", "/v1/transit/hash", false),
         ("POST", "/v1/transit/hash/sha2-512", false),
+        ("GET", "/v1/database/creds/readonly", false),
+        ("LIST", "/v1/database/config", false),
+        ("GET", "/v1/database/config", true),
+        ("GET", "/v1/database/config/pg", false),
+        ("POST", "/v1/database/config/pg", false),
+        ("DELETE", "/v1/database/config/pg", false),
+        ("POST", "/v1/database/reset/pg", false),
+        ("POST", "/v1/database/rotate-root/pg", false),
+        ("LIST", "/v1/database/roles", false),
+        ("GET", "/v1/database/roles", true),
+        ("GET", "/v1/database/roles/readonly", false),
+        ("POST", "/v1/database/roles/readonly", false),
+        ("DELETE", "/v1/database/roles/readonly", false),
     ];
     s.sort();
     s
@@ -274,7 +287,8 @@ pub fn default_table() -> sigil::mounts::MountTable {
 /// the gateway's routes must tell apart: an AWS secrets engine at `team-aws/` (its
 /// credentials go to the issue function), an AppRole method at `auth/creds/` (a
 /// path of the shape `{mount}/creds/{role}` that is not an engine's) and a transit
-/// engine at `transit/` (its operations go to the issue function, its keys to admin).
+/// engine at `transit/` (its operations go to the issue function, its keys to admin)
+/// and a database engine at `database/` (its credentials go to the issue function).
 pub fn routing_table() -> sigil::mounts::MountTable {
     use sigil::mounts::{BackendKind, Table};
     let mut t = default_table();
@@ -305,7 +319,15 @@ pub fn routing_table() -> sigil::mounts::MountTable {
     transit.options.clear();
     transit.accessor = "transit_00000001".into();
     transit.storage = "runtime/transit".into();
+    let mut database = transit.clone();
+    database.path = "database/".into();
+    database.type_name = "database".into();
+    database.kind = BackendKind::Database;
+    database.options.clear();
+    database.accessor = "database_00000001".into();
+    database.storage = "runtime/database".into();
     t.entries.push(std::sync::Arc::new(transit));
+    t.entries.push(std::sync::Arc::new(database));
     t
 }
 

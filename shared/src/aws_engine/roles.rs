@@ -16,9 +16,7 @@ use serde_json::{Value as Json, json};
 use super::Mount;
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
-use crate::store::{
-    ItemExt, Key, Query, Store, StoreError, Value, Write, new_item, query_sort_keys,
-};
+use crate::store::{ItemExt, Key, Query, Store, Write, new_item, query_sort_keys};
 
 /// What a role issues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,13 +212,7 @@ pub async fn read(
     m: Mount<'_>,
     name: &str,
 ) -> Result<Option<AwsRole>, ApiError> {
-    let Some(item) = store.get(&role_key(m, name)).await? else {
-        return Ok(None);
-    };
-    let json = item.get("role").map(Value::to_json).unwrap_or(Json::Null);
-    Ok(Some(serde_json::from_value(json).map_err(|_| {
-        ApiError::from(StoreError::Malformed("aws role".into()))
-    })?))
+    Ok(crate::store::get_doc(store, &role_key(m, name), "role", "aws role").await?)
 }
 
 /// Writes a role (create or update, merging given fields into the existing ones).
@@ -235,24 +227,12 @@ pub async fn write(
     }
     let old = read(store, m, name).await?;
     let role = AwsRole::from_body(body, old.as_ref())?;
-    let mut item = new_item(&role_key(m, name));
-    item.insert(
-        "role".into(),
-        Value::from_json(&serde_json::to_value(&role).map_err(|_| ApiError::Internal)?),
-    );
-    store.write(Write::Put { item, cond: None }).await?;
-    Ok(())
+    Ok(crate::store::put_doc(store, &role_key(m, name), "role", &role).await?)
 }
 
 /// Deletes a role (idempotent). Leases it issued stay until they expire or are revoked.
 pub async fn delete(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<(), ApiError> {
-    store
-        .write(Write::Delete {
-            key: role_key(m, name),
-            cond: None,
-        })
-        .await?;
-    Ok(())
+    Ok(crate::store::delete_key(store, role_key(m, name)).await?)
 }
 
 /// Role names.

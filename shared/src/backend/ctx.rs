@@ -65,6 +65,8 @@ pub struct Services<'a> {
     pub transit: &'a crate::transit::KeyCache,
     /// Identity caches ([`crate::identity::Caches`]).
     pub identity: &'a crate::identity::Caches,
+    /// The database engine's ports.
+    pub database: &'a crate::database::engine::Engine,
 }
 
 /// One request, routed and authorized.

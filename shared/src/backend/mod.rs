@@ -5,7 +5,7 @@
 //! route is an edit to one backend module.
 //!
 //! The engines' and auth methods' rules live in their own modules ([`crate::kv`],
-//! [`crate::approle`], [`crate::aws_engine`], [`crate::transit`], [`crate::auth`],
+//! [`crate::approle`], [`crate::aws_engine`], [`crate::transit`], [`crate::database`], [`crate::auth`],
 //! [`crate::auth_aws`], [`crate::identity`], [`crate::token`], [`crate::lease`]); the modules
 //! here map requests onto them.
 
@@ -18,6 +18,7 @@ mod approle;
 mod auth_mount;
 mod aws;
 mod aws_auth;
+mod database;
 mod identity;
 mod jwt;
 mod kubernetes;
@@ -38,6 +39,7 @@ pub fn paths(kind: BackendKind) -> &'static [PathSpec] {
         BackendKind::Kv => kv::PATHS,
         BackendKind::Aws => aws::PATHS,
         BackendKind::Transit => transit::PATHS,
+        BackendKind::Database => database::PATHS,
         BackendKind::Token => token::PATHS,
         BackendKind::AppRole => approle::PATHS,
         BackendKind::Jwt => jwt::PATHS,
@@ -48,11 +50,12 @@ pub fn paths(kind: BackendKind) -> &'static [PathSpec] {
 }
 
 /// Every backend kind.
-pub const KINDS: [BackendKind; 10] = [
+pub const KINDS: [BackendKind; 11] = [
     BackendKind::System,
     BackendKind::Kv,
     BackendKind::Aws,
     BackendKind::Transit,
+    BackendKind::Database,
     BackendKind::Token,
     BackendKind::AppRole,
     BackendKind::Jwt,
@@ -68,6 +71,7 @@ pub fn kind_name(kind: BackendKind) -> &'static str {
         BackendKind::Kv => "kv",
         BackendKind::Aws => "aws",
         BackendKind::Transit => "transit",
+        BackendKind::Database => "database",
         BackendKind::Token => "token",
         BackendKind::AppRole => "approle",
         BackendKind::Jwt => "jwt",

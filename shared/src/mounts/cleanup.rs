@@ -145,6 +145,14 @@ async fn one(
             revoke_leases(store, revokers, m.name, budget, now).await?
                 && partitions(store, &[m.roles_partition(), m.config_partition()], budget).await?
         }
+        BackendKind::Database => {
+            let m = crate::database::Mount {
+                prefix: s,
+                name: e.name(),
+            };
+            revoke_leases(store, revokers, m.name, budget, now).await?
+                && partitions(store, &[m.roles_partition(), m.config_partition()], budget).await?
+        }
         BackendKind::AwsAuth => {
             let m = crate::auth_aws::Mount {
                 prefix: s,

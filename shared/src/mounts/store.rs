@@ -87,6 +87,7 @@ pub fn kind_of(table: Table, type_name: &str) -> Option<BackendKind> {
         (Table::Secrets, "kv") => BackendKind::Kv,
         (Table::Secrets, "aws") => BackendKind::Aws,
         (Table::Secrets, "transit") => BackendKind::Transit,
+        (Table::Secrets, "database") => BackendKind::Database,
         (Table::Auth, "approle") => BackendKind::AppRole,
         (Table::Auth, "jwt" | "oidc") => BackendKind::Jwt,
         (Table::Auth, "kubernetes") => BackendKind::Kubernetes,

@@ -18,6 +18,8 @@ pub enum BackendKind {
     Aws,
     /// The transit secrets engine (encryption as a service, [`crate::transit`]).
     Transit,
+    /// The database secrets engine ([`crate::database`]).
+    Database,
     /// `auth/token/`: the token store.
     Token,
     /// The AppRole auth method.
@@ -59,7 +61,7 @@ pub struct MountEntry {
     pub path: String,
     /// The table it belongs to.
     pub table: Table,
-    /// Vault's type name: `kv`, `aws`, `transit`, `system`, `token`, `approle`, `jwt`,
+    /// Vault's type name: `kv`, `aws`, `transit`, `database`, `system`, `token`, `approle`, `jwt`,
     /// `oidc`, `kubernetes`.
     pub type_name: String,
     /// The backend serving it.

@@ -182,6 +182,46 @@ pub async fn delete_keys(store: &dyn Store, keys: &[Key]) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Deletes the item at `key`, unconditionally (idempotent: a missing item is deleted).
+pub async fn delete_key(store: &dyn Store, key: Key) -> Result<(), StoreError> {
+    store.write(Write::Delete { key, cond: None }).await
+}
+
+/// Reads the JSON document kept in attribute `attr` of the item at `key` (as
+/// [`put_doc`] wrote it); `None` when there is no item. `what` names the document in the
+/// error for one that does not decode (e.g. `aws role`).
+pub async fn get_doc<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    key: &Key,
+    attr: &str,
+    what: &str,
+) -> Result<Option<T>, StoreError> {
+    let Some(item) = store.get(key).await? else {
+        return Ok(None);
+    };
+    let json = item
+        .get(attr)
+        .map(Value::to_json)
+        .unwrap_or(serde_json::Value::Null);
+    serde_json::from_value(json)
+        .map(Some)
+        .map_err(|_| StoreError::Malformed(what.into()))
+}
+
+/// Writes `doc` as the JSON document in attribute `attr` of a new item at `key`,
+/// replacing any item there (unconditional).
+pub async fn put_doc<T: serde::Serialize>(
+    store: &dyn Store,
+    key: &Key,
+    attr: &str,
+    doc: &T,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_value(doc).map_err(|_| StoreError::Malformed(attr.into()))?;
+    let mut item = new_item(key);
+    item.insert(attr.into(), Value::from_json(&json));
+    store.write(Write::Put { item, cond: None }).await
+}
+
 /// Every item a query matches, following pages (one round trip per page).
 pub async fn query_all(store: &dyn Store, mut query: Query) -> Result<Vec<Item>, StoreError> {
     let mut items = Vec::new();

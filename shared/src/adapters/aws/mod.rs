@@ -341,7 +341,18 @@ pub fn app_with(
         crate::aws_engine::clients::REFRESH,
     ));
     let transit = Arc::new(crate::transit::KeyCache::new());
+    let database = Arc::new(crate::database::engine::Engine::new(Arc::new(
+        crate::adapters::postgres::Postgres,
+    )));
     let revokers = crate::lease::Revokers::new()
+        .with(
+            crate::database::revoke::KIND_DB_USER,
+            Arc::new(crate::database::revoke::DbRevoker::new(
+                store.clone(),
+                keyring.clone(),
+                &database,
+            )),
+        )
         .with(
             crate::aws_engine::revoke::KIND_IAM_USER,
             Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(aws.clone())),
@@ -378,6 +389,7 @@ pub fn app_with(
         kv_latest: Arc::new(crate::kv::LatestVersions::new()),
         transit,
         identity: Arc::new(crate::identity::Caches::default()),
+        database,
         config,
     }
 }

@@ -57,6 +57,13 @@ pub(super) async fn renew(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         .await?
         .ok_or_else(|| ApiError::bad("lease not found or lease is not renewable"))?;
     let increment = c.body.duration("increment")?.unwrap_or(0);
+    // The engine moves the outside expiry first (a database user's VALID UNTIL): a
+    // failure there leaves the lease as it was.
+    let planned = lease::renewal(&l, increment, c.now)?;
+    if let Err(e) = c.svc.revokers.renew(&l, c.now + planned.ttl).await {
+        tracing::warn!(error = %e, lease_kind = %l.kind, "the engine's renewal failed");
+        return Err(ApiError::Unavailable);
+    }
     let r = lease::renew(c.store(), &l, increment, c.now).await?;
     Ok(Envelope {
         lease_id: l.id,

@@ -96,7 +96,7 @@ fn requested_kind(
     };
     let kind = mount_store::kind_of(which, &type_name).ok_or_else(|| {
         let served = match which {
-            Table::Secrets => "kv (version 2), aws and transit",
+            Table::Secrets => "kv (version 2), aws, transit and database",
             Table::Auth => "approle, jwt, oidc, kubernetes and aws",
         };
         ApiError::bad(format!(

@@ -1,0 +1,388 @@
+//! The database engine through the request pipeline on in-memory ports and the fake
+//! database: issue, renew, revoke; a crash after each step is finished by one sweep;
+//! root rotation, including a crash between its steps; config reads never show the
+//! root password; hostile statements and templates are refused.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+use super::failpoints::{CrashAfter, Step};
+use super::port::FakeDatabase;
+use super::revoke::{DbRevoker, KIND_DB_USER};
+use crate::app::App;
+use crate::clock::ManualClock;
+use crate::http::ApiRequest;
+use crate::keyring::Keyring;
+use crate::kms::FakeKms;
+use crate::lease::Revokers;
+use crate::route::Function;
+use crate::store::memory::MemoryStore;
+use crate::token::Limits;
+
+const NOW: i64 = 1_700_000_000;
+const ROOT_PW: &str = "root-SEKRET-pw";
+
+struct Env {
+    store: Arc<MemoryStore>,
+    keyring: Arc<Keyring>,
+    clock: Arc<ManualClock>,
+    db: Arc<FakeDatabase>,
+    root: String,
+}
+
+impl Env {
+    async fn new() -> Env {
+        let store = Arc::new(MemoryStore::new());
+        let keyring = Arc::new(Keyring::new(store.clone(), Arc::new(FakeKms::new()), "t"));
+        keyring.add_version("k", 0).await.unwrap();
+        keyring.ensure_audit_key("k", 0).await.unwrap();
+        crate::sweeper::init_cursor(store.as_ref(), NOW)
+            .await
+            .unwrap();
+        let limits = Limits {
+            default_ttl: 3600,
+            max_ttl: 7200,
+            batch: None,
+        };
+        let root = crate::bootstrap::admin_token(store.as_ref(), limits, 7200, NOW)
+            .await
+            .unwrap();
+        let db = Arc::new(FakeDatabase::new());
+        db.set_root_password(ROOT_PW);
+        let env = Env {
+            store,
+            keyring,
+            clock: Arc::new(ManualClock::new(NOW)),
+            db,
+            root: root.token.expose_secret().to_owned(),
+        };
+        let (s, b) = env
+            .call("POST", "sys/mounts/database", json!({"type": "database"}))
+            .await;
+        assert_eq!(s, 204, "{b}");
+        env
+    }
+
+    fn app_with(&self, failpoints: Arc<dyn super::failpoints::Failpoints>) -> App {
+        let engine = super::engine::Engine {
+            db: self.db.clone(),
+            failpoints,
+        };
+        let revoker = DbRevoker::new(self.store.clone(), self.keyring.clone(), &engine);
+        App {
+            keyring: self.keyring.clone(),
+            revokers: Arc::new(Revokers::new().with(KIND_DB_USER, Arc::new(revoker))),
+            database: Arc::new(engine),
+            ..App::in_memory(Function::Admin, self.store.clone(), self.clock.clone())
+        }
+    }
+
+    fn app(&self) -> App {
+        self.app_with(Arc::new(super::failpoints::NoFailpoints))
+    }
+
+    async fn call_on(&self, app: &App, method: &str, path: &str, body: Value) -> (u16, Value) {
+        let (table, _) = app.mounts.reload(self.store.as_ref(), NOW).await.unwrap();
+        let function = crate::route::resolve(&table, method, &format!("/v1/{path}"), false)
+            .map(|r| r.function())
+            .unwrap_or(Function::Admin);
+        let app = App {
+            function,
+            ..self.app_like(app)
+        };
+        let resp = app
+            .handle(ApiRequest {
+                method: method.into(),
+                path: format!("/v1/{path}"),
+                headers: vec![("x-vault-token".to_owned(), self.root.clone())],
+                body: if body.is_null() {
+                    Vec::new()
+                } else {
+                    body.to_string().into_bytes()
+                },
+                request_id: "req-1".into(),
+                ..ApiRequest::default()
+            })
+            .await;
+        (resp.status, resp.body.unwrap_or(Value::Null))
+    }
+
+    fn app_like(&self, app: &App) -> App {
+        App {
+            keyring: app.keyring.clone(),
+            revokers: app.revokers.clone(),
+            database: app.database.clone(),
+            ..App::in_memory(Function::Admin, self.store.clone(), self.clock.clone())
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
+        self.call_on(&self.app(), method, path, body).await
+    }
+
+    async fn configure(&self) {
+        let (s, b) = self
+            .call(
+                "POST",
+                "database/config/pg",
+                json!({
+                    "plugin_name": "postgresql-database-plugin",
+                    "connection_url": "postgresql://{{username}}:{{password}}@db.internal:5432/app?sslmode=disable",
+                    "username": "root",
+                    "password": ROOT_PW,
+                    "allowed_roles": "ro",
+                }),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+        let (s, b) = self
+            .call(
+                "POST",
+                "database/roles/ro",
+                json!({
+                    "db_name": "pg",
+                    "creation_statements": "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\";",
+                    "default_ttl": "1h",
+                    "max_ttl": "2h",
+                }),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
+
+    async fn sweep(&self) -> crate::sweeper::SweepReport {
+        let app = self.app();
+        crate::sweeper::sweep(self.store.as_ref(), &app.revokers, self.clock.now())
+            .await
+            .unwrap()
+    }
+
+    async fn leases(&self) -> usize {
+        self.store
+            .dump()
+            .iter()
+            .filter(|i| crate::store::ItemExt::key(*i).pk.starts_with("lease/"))
+            .count()
+    }
+}
+
+use crate::clock::Clock;
+
+#[tokio::test]
+async fn creds_issue_renew_and_revoke_a_user() {
+    let env = Env::new().await;
+    env.configure().await;
+    let (s, b) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 200, "{b}");
+    let user = b["data"]["username"].as_str().unwrap().to_owned();
+    let password = b["data"]["password"].as_str().unwrap().to_owned();
+    assert!(user.starts_with("v-bootstra-ro-"), "{user}");
+    assert_eq!(password.len(), 24);
+    assert_eq!(
+        (b["lease_duration"].as_i64(), b["renewable"].as_bool()),
+        (Some(3600), Some(true))
+    );
+    let lease_id = b["lease_id"].as_str().unwrap().to_owned();
+    assert!(lease_id.starts_with("database/creds/ro/"), "{lease_id}");
+    let created = env.db.user(&user).expect("the user exists").created_by;
+    assert_eq!(
+        created[0],
+        format!(
+            "CREATE ROLE \"{user}\" WITH LOGIN PASSWORD '{password}' VALID UNTIL '{}'",
+            super::statements::expiration(NOW + 3600 + 5)
+        )
+    );
+
+    env.clock.advance(600);
+    let (s, b) = env
+        .call(
+            "PUT",
+            "sys/leases/renew",
+            json!({"lease_id": lease_id, "increment": "1h"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        env.db.user(&user).unwrap().updated_by,
+        [format!(
+            "ALTER ROLE \"{user}\" VALID UNTIL '{}'",
+            super::statements::expiration(NOW + 600 + 3600 + 5)
+        )]
+    );
+
+    let (s, b) = env
+        .call("PUT", "sys/leases/revoke", json!({"lease_id": lease_id}))
+        .await;
+    assert_eq!(s, 204, "{b}");
+    assert!(env.db.users().is_empty(), "the user is dropped");
+    assert_eq!(env.leases().await, 0);
+}
+
+#[tokio::test]
+async fn an_expired_user_is_dropped_by_one_sweep() {
+    let env = Env::new().await;
+    env.configure().await;
+    let (s, _) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 200);
+    assert_eq!(env.db.users().len(), 1);
+    env.clock.advance(3601);
+    assert_eq!(env.sweep().await.leases, 1);
+    assert!(env.db.users().is_empty());
+}
+
+#[tokio::test]
+async fn a_crash_after_any_step_leaves_no_user_after_the_sweep() {
+    let env = Env::new().await;
+    env.configure().await;
+    for step in [Step::LeaseWritten, Step::UserCreated] {
+        let app = env.app_with(Arc::new(CrashAfter(step)));
+        let (s, b) = env
+            .call_on(&app, "GET", "database/creds/ro", Value::Null)
+            .await;
+        assert_eq!(s, 500, "{step:?}: {b}");
+    }
+    assert_eq!(env.db.users().len(), 1, "the second crash left a user");
+    // A revocation that dies after dropping its user leaves the lease: finished later.
+    let (s, b) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 200, "{b}");
+    let lease_id = b["lease_id"].as_str().unwrap().to_owned();
+    let app = env.app_with(Arc::new(CrashAfter(Step::UserDropped)));
+    let (s, _) = env
+        .call_on(
+            &app,
+            "PUT",
+            "sys/leases/revoke",
+            json!({"lease_id": lease_id}),
+        )
+        .await;
+    assert_eq!(s, 503);
+    assert_eq!(env.db.users().len(), 1);
+    assert_eq!(env.leases().await, 3);
+
+    env.clock.advance(crate::lease::PENDING_GRACE_SECS + 60 + 1);
+    let r = env.sweep().await;
+    assert_eq!(r.leases, 3, "{r:?}");
+    assert!(
+        env.db.users().is_empty(),
+        "no database user without a lease"
+    );
+    assert_eq!(env.leases().await, 0, "no lease left");
+}
+
+#[tokio::test]
+async fn rotate_root_leaves_a_password_only_sigil_knows() {
+    let env = Env::new().await;
+    env.configure().await;
+    let (s, b) = env
+        .call("POST", "database/rotate-root/pg", Value::Null)
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let calls_before = env.db.calls().len();
+    let (s, b) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 200, "the engine works with the new root password: {b}");
+    assert_eq!(env.db.calls().len(), calls_before + 1);
+
+    // A crash after the database changed, before storage promoted the new password:
+    // the next call finds the current one refused, the pending one works, promotes it.
+    let app = env.app_with(Arc::new(CrashAfter(Step::RootAltered)));
+    let (s, _) = env
+        .call_on(&app, "POST", "database/rotate-root/pg", Value::Null)
+        .await;
+    assert_eq!(s, 500);
+    let (s, b) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 200, "{b}");
+    let cfg = super::config::read(env.store.as_ref(), mount(&env).await.as_mount(), "pg")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(cfg.pending_password.is_none(), "promoted");
+}
+
+struct MountOf(String);
+impl MountOf {
+    fn as_mount(&self) -> super::Mount<'_> {
+        super::Mount {
+            prefix: &self.0,
+            name: "database",
+        }
+    }
+}
+
+async fn mount(env: &Env) -> MountOf {
+    let app = env.app();
+    let (t, _) = app.mounts.reload(env.store.as_ref(), NOW).await.unwrap();
+    let (m, _) = t.find("database/creds/x").unwrap();
+    MountOf(m.storage.clone())
+}
+
+#[tokio::test]
+async fn the_root_password_is_never_returned_and_the_url_cannot_hold_one() {
+    let env = Env::new().await;
+    env.configure().await;
+    let (s, b) = env.call("GET", "database/config/pg", Value::Null).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(!b.to_string().contains(ROOT_PW), "{b}");
+    assert_eq!(b["data"]["connection_details"]["username"], "root");
+    assert_eq!(b["data"]["allowed_roles"], json!(["ro"]));
+    let stored = format!("{:?}", env.store.dump());
+    assert!(!stored.contains(ROOT_PW), "sealed in storage");
+    let (s, b) = env
+        .call(
+            "POST",
+            "database/config/other",
+            json!({
+                "plugin_name": "postgresql-database-plugin",
+                "connection_url": format!("postgres://root:{ROOT_PW}@db:5432/app"),
+                "verify_connection": false,
+            }),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(!b.to_string().contains(ROOT_PW), "{b}");
+    // A refused login names no password either.
+    let (s, b) = env
+        .call(
+            "POST",
+            "database/config/pg",
+            json!({"password": "wrong-SEKRET"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(!b.to_string().contains("SEKRET"), "{b}");
+    let (s, _) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 200, "a refused write changed nothing");
+}
+
+#[tokio::test]
+async fn hostile_statements_and_templates_are_refused() {
+    let env = Env::new().await;
+    env.configure().await;
+    for body in [
+        json!({"db_name": "pg", "creation_statements": "CREATE ROLE {{name}}; {{password}} {{oops}}"}),
+        json!({"db_name": "pg", "creation_statements": "CREATE ROLE '{{name}}"}),
+        json!({"db_name": "pg", "revocation_statements": "ALTER ROLE {{name}} PASSWORD '{{password}}'"}),
+        json!({"creation_statements": "CREATE ROLE {{name}}"}),
+    ] {
+        let (s, b) = env.call("POST", "database/roles/bad", body.clone()).await;
+        assert_eq!(s, 400, "{body}: {b}");
+    }
+    let (s, b) = env
+        .call(
+            "POST",
+            "database/config/pg",
+            json!({"username_template": "{{ .RoleName | exec }}"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = env.call("GET", "database/roles/bad", Value::Null).await;
+    assert_eq!(s, 404, "nothing stored: {b}");
+    let (s, b) = env.call("GET", "database/creds/nope", Value::Null).await;
+    assert_eq!(
+        (s, b["errors"][0].as_str()),
+        (400, Some("unknown role: nope"))
+    );
+}

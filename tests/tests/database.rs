@@ -1,0 +1,414 @@
+//! The database secrets engine against the local stack's real PostgreSQL
+//! (`SIGIL_POSTGRES_URL`, localstack/up): a dynamic user logs in and can do what its
+//! creation statements grant and nothing more; revocation, and expiry plus one sweep,
+//! drop it from `pg_roles` and close its sessions; after `rotate-root` the old root
+//! password is refused and the engine still works; a crash after each step leaves no
+//! user without a lease after the next sweep; hostile names and templates run nothing
+//! unintended. Each test has its own root user (a superuser it creates), table and
+//! roles, so tests do not see each other's users.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use sigil::Function;
+use sigil::database::engine::Engine;
+use sigil::database::failpoints::{CrashAfter, Step};
+use sigil_tests::{Fixture, request, unique};
+use tokio_postgres::{Client, NoTls};
+
+fn url() -> String {
+    std::env::var("SIGIL_POSTGRES_URL")
+        .expect("SIGIL_POSTGRES_URL (localstack/up writes it to .sigil/stack.env)")
+}
+
+/// `host:port/db` of the stack's URL.
+fn host_part() -> String {
+    url().split_once('@').expect("user@host").1.to_owned()
+}
+
+async fn connect_as(user: &str, password: &str) -> Result<Client, tokio_postgres::Error> {
+    let mut cfg: tokio_postgres::Config = format!("postgres://{}", host_part()).parse().unwrap();
+    cfg.user(user).password(password);
+    let (client, conn) = cfg.connect(NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+async fn admin() -> Client {
+    let (client, conn) = tokio_postgres::connect(&url(), NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+async fn roles_like(prefix: &str) -> Vec<String> {
+    admin()
+        .await
+        .query(
+            "SELECT rolname::text FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1",
+            &[&prefix],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// A test's world: a fixture with a database mount, a root superuser of its own, a
+/// table with one row, a connection `pg` and a role `{role}` that may read the table.
+struct World {
+    f: Fixture,
+    clock: Arc<sigil::clock::ManualClock>,
+    root_user: String,
+    root_password: String,
+    table: String,
+    role: String,
+}
+
+impl World {
+    async fn new() -> World {
+        let (f, clock) = Fixture::manual().await;
+        let tag = unique("db").replace('-', "_");
+        let root_user = format!("root_{tag}");
+        let root_password = format!("pw-{tag}");
+        let table = format!("t_{tag}");
+        let a = admin().await;
+        a.batch_execute(&format!(
+            "CREATE ROLE \"{root_user}\" SUPERUSER LOGIN PASSWORD '{root_password}';
+             CREATE TABLE \"{table}\" (v text); INSERT INTO \"{table}\" VALUES ('row-1');"
+        ))
+        .await
+        .unwrap();
+        let w = World {
+            f,
+            clock,
+            root_user,
+            root_password,
+            table,
+            role: format!("r{}", &tag[3..11]),
+        };
+        let (s, b) = w
+            .call(
+                "POST",
+                "/v1/sys/mounts/database",
+                json!({"type": "database"}),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+        w.configure(json!({})).await;
+        let (s, b) = w
+            .call(
+                "POST",
+                &format!("/v1/database/roles/{}", w.role),
+                json!({
+                    "db_name": "pg",
+                    "creation_statements": [format!(
+                        "CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}' VALID UNTIL '{{{{expiration}}}}'; GRANT SELECT ON \"{}\" TO \"{{{{name}}}}\";",
+                        w.table
+                    )],
+                    "default_ttl": "10m",
+                    "max_ttl": "1h",
+                }),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+        w
+    }
+
+    async fn configure(&self, extra: Value) {
+        let mut body = json!({
+            "plugin_name": "postgresql-database-plugin",
+            "connection_url": format!("postgres://{{{{username}}}}:{{{{password}}}}@{}?sslmode=disable", host_part()),
+            "username": self.root_user,
+            "password": self.root_password,
+            "allowed_roles": "*",
+            "username_template": "{{ printf \"%s_%s\" .RoleName (random 8) }}",
+        });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (s, b) = self.call("POST", "/v1/database/config/pg", body).await;
+        assert_eq!(s, 204, "{b}");
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
+        let body = (!body.is_null()).then_some(body);
+        self.f.call(method, path, Some(&self.f.admin), body).await
+    }
+
+    async fn creds(&self) -> (String, String, String) {
+        let (s, b) = self
+            .call(
+                "GET",
+                &format!("/v1/database/creds/{}", self.role),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        sigil_tests::seen_json(&b);
+        (
+            b["data"]["username"].as_str().unwrap().to_owned(),
+            b["data"]["password"].as_str().unwrap().to_owned(),
+            b["lease_id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Revokes a lease through `sys/leases/revoke` (204).
+    async fn revoke(&self, lease_id: &str) {
+        let (s, b) = self
+            .call(
+                "PUT",
+                "/v1/sys/leases/revoke",
+                json!({"lease_id": lease_id}),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
+
+    /// The user's session can read the table and not write it.
+    async fn can_read_only(&self, user: &str, password: &str) -> Client {
+        let c = connect_as(user, password).await.expect("the user logs in");
+        let row = c
+            .query_one(&format!("SELECT v FROM \"{}\"", self.table), &[])
+            .await
+            .expect("SELECT is granted");
+        assert_eq!(row.get::<_, String>(0), "row-1");
+        let err = c
+            .batch_execute(&format!("INSERT INTO \"{}\" VALUES ('x')", self.table))
+            .await
+            .expect_err("INSERT is not granted");
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+        );
+        c
+    }
+}
+
+async fn session_closed(c: &Client) -> bool {
+    c.simple_query("SELECT 1").await.is_err()
+}
+
+#[tokio::test]
+async fn creds_log_in_do_what_is_granted_and_revocation_drops_them() {
+    let w = World::new().await;
+    let (user, password, lease_id) = w.creds().await;
+    assert!(user.starts_with(&format!("{}_", w.role)), "{user}");
+    let session = w.can_read_only(&user, &password).await;
+    assert_eq!(roles_like(&user).await, std::slice::from_ref(&user));
+
+    w.clock.advance(60);
+    let (s, b) = w
+        .call(
+            "PUT",
+            "/v1/sys/leases/renew",
+            json!({"lease_id": lease_id, "increment": "30m"}),
+        )
+        .await;
+    assert_eq!((s, b["lease_duration"].as_i64()), (200, Some(1800)), "{b}");
+    let valid: String = admin()
+        .await
+        .query_one(
+            "SELECT to_char(rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM pg_roles WHERE rolname = $1",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let expected = sigil::database::statements::expiration(
+        sigil::clock::Clock::now(w.clock.as_ref()) + 1800 + 5,
+    );
+    assert_eq!(format!("{valid}+0000"), expected, "renew moved VALID UNTIL");
+
+    w.revoke(&lease_id).await;
+    assert!(roles_like(&user).await.is_empty(), "gone from pg_roles");
+    assert!(session_closed(&session).await, "its session is closed");
+    assert!(connect_as(&user, &password).await.is_err());
+}
+
+#[tokio::test]
+async fn an_expired_user_is_dropped_by_one_sweep() {
+    let w = World::new().await;
+    let (user, password, _) = w.creds().await;
+    let session = w.can_read_only(&user, &password).await;
+    w.clock.advance(601);
+    let report = w.f.sweep().await;
+    assert_eq!(report.leases, 1, "{report:?}");
+    assert!(roles_like(&user).await.is_empty(), "gone from pg_roles");
+    assert!(session_closed(&session).await, "its session is closed");
+}
+
+#[tokio::test]
+async fn after_rotate_root_the_old_password_is_refused_and_the_engine_works() {
+    let w = World::new().await;
+    let (s, b) = w
+        .call("POST", "/v1/database/rotate-root/pg", Value::Null)
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let err = connect_as(&w.root_user, &w.root_password)
+        .await
+        .expect_err("the old root password is refused");
+    assert_eq!(
+        err.code(),
+        Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD)
+    );
+    let (user, password, lease_id) = w.creds().await;
+    w.can_read_only(&user, &password).await;
+    w.revoke(&lease_id).await;
+    assert!(roles_like(&user).await.is_empty());
+    let (_, b) = w.call("GET", "/v1/database/config/pg", Value::Null).await;
+    assert!(!b.to_string().contains(&w.root_password), "{b}");
+}
+
+#[tokio::test]
+async fn a_crash_after_each_step_leaves_no_user_after_one_sweep() {
+    let w = World::new().await;
+    for step in [Step::LeaseWritten, Step::UserCreated] {
+        let mut issue = w.f.app(Function::Issue);
+        issue.database = Arc::new(Engine {
+            db: Arc::new(sigil::adapters::postgres::Postgres),
+            failpoints: Arc::new(CrashAfter(step)),
+        });
+        let resp = issue
+            .handle(request(
+                "GET",
+                &format!("/v1/database/creds/{}", w.role),
+                Some(&w.f.admin),
+                None,
+            ))
+            .await;
+        assert_eq!(resp.status, 500, "{step:?}: {:?}", resp.body);
+    }
+    let prefix = format!("{}_", w.role);
+    assert_eq!(
+        roles_like(&prefix).await.len(),
+        1,
+        "the second crash left a user"
+    );
+    // A revocation that dies right after dropping its user: the lease remains.
+    let (user, _, lease_id) = w.creds().await;
+    let mut revoke = w.f.app(Function::Revoke);
+    let engine = Engine {
+        db: Arc::new(sigil::adapters::postgres::Postgres),
+        failpoints: Arc::new(CrashAfter(Step::UserDropped)),
+    };
+    revoke.revokers = Arc::new(sigil::lease::Revokers::new().with(
+        sigil::database::revoke::KIND_DB_USER,
+        Arc::new(sigil::database::revoke::DbRevoker::new(
+            revoke.store.clone(),
+            revoke.keyring.clone(),
+            &engine,
+        )),
+    ));
+    let resp = revoke
+        .handle(request(
+            "PUT",
+            "/v1/sys/leases/revoke",
+            Some(&w.f.admin),
+            Some(json!({"lease_id": lease_id})),
+        ))
+        .await;
+    assert_eq!(resp.status, 503, "{:?}", resp.body);
+    assert!(roles_like(&user).await.is_empty());
+
+    w.clock.advance(sigil::lease::PENDING_GRACE_SECS + 61);
+    let report = w.f.sweep().await;
+    assert_eq!(report.leases, 3, "{report:?}");
+    assert!(
+        roles_like(&prefix).await.is_empty(),
+        "no database user without a lease"
+    );
+    let leases =
+        w.f.scan()
+            .await
+            .iter()
+            .filter(|i| i["pk"].as_s().unwrap().starts_with("lease/"))
+            .count();
+    assert_eq!(leases, 0, "no lease left");
+}
+
+#[tokio::test]
+async fn hostile_names_and_templates_run_nothing_unintended() {
+    let w = World::new().await;
+    // A user name with quotes, a semicolon, a comment and a placeholder's text: it
+    // becomes one role of exactly that name; the table survives.
+    w.configure(json!({
+        "username_template": "{{ printf \"%s\\\";DROP TABLE %s;--'{{password}}\" .RoleName \"x\" }}"
+    }))
+    .await;
+    let (s, b) = w
+        .call(
+            "POST",
+            &format!("/v1/database/roles/{}", w.role),
+            json!({
+                "creation_statements": [format!(
+                    "CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}' VALID UNTIL '{{{{expiration}}}}'; COMMENT ON ROLE \"{{{{name}}}}\" IS 'a;b {{{{name}}}}'; GRANT SELECT ON \"{}\" TO {{{{name}}}};",
+                    w.table
+                )],
+            }),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (user, password, lease_id) = w.creds().await;
+    assert_eq!(
+        user,
+        format!("{}\";DROP TABLE x;--'{{{{password}}}}", w.role)
+    );
+    w.can_read_only(&user, &password).await;
+    let comment: String = admin()
+        .await
+        .query_one(
+            "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        comment,
+        format!("a;b {user}"),
+        "one statement, the value as text"
+    );
+    w.revoke(&lease_id).await;
+    assert!(roles_like(&user).await.is_empty());
+
+    // Statements that would paste a value where it cannot be escaped, or name an
+    // unknown placeholder, are refused when written.
+    for stmt in [
+        "CREATE ROLE \"{{name}}\" PASSWORD '{{password}}' -- {{oops}}",
+        "CREATE ROLE {{name}} WITH PASSWORD E'{{password}}",
+    ] {
+        let (s, b) = w
+            .call(
+                "POST",
+                "/v1/database/roles/hostile",
+                json!({"db_name": "pg", "creation_statements": [stmt]}),
+            )
+            .await;
+        assert_eq!(s, 400, "{stmt}: {b}");
+    }
+    // A dollar-quoted body takes plain values only: the hostile user name is refused
+    // at issue, and nothing is left behind.
+    let (s, b) = w
+        .call(
+            "POST",
+            "/v1/database/roles/dollar",
+            json!({"db_name": "pg", "creation_statements": ["DO $$ BEGIN EXECUTE 'CREATE ROLE {{name}}'; END $$"]}),
+        )
+        .await;
+    assert_eq!(s, 204, "a plain-placeholder dollar body is accepted: {b}");
+    let (s, b) = w
+        .call("GET", "/v1/database/creds/dollar", Value::Null)
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let tables: i64 = admin()
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE tablename = $1",
+            &[&w.table],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 1, "the table is still there");
+}
