@@ -263,7 +263,7 @@ mod tests {
         w.create("top", HOUR, T0).await;
         w.keys()
             .update("top", T0, |p| {
-                let top = crate::transit::storage::MAX_VERSION;
+                let top = crate::transit::policy::MAX_VERSION;
                 let first = p.versions[&1].clone();
                 p.versions.insert(top, first);
                 p.latest_version = top;

@@ -264,7 +264,7 @@ impl std::fmt::Debug for RestoredVersion {
 fn version(n: i64, what: &str) -> Result<u32> {
     u32::try_from(n)
         .ok()
-        .filter(|v| *v <= super::storage::MAX_VERSION)
+        .filter(|v| *v <= super::policy::MAX_VERSION)
         .ok_or_else(|| bad(format!("{what} {n} out of range")))
 }
 

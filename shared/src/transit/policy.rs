@@ -19,6 +19,10 @@ use super::material::HMAC_SIZES;
 /// OpenBao's `ErrTooOld`.
 pub const TOO_OLD: &str = "ciphertext or signature version is disallowed by policy (too old)";
 
+/// The most versions a key's numbering may reach (Go's 32-bit `int`, which OpenBao's
+/// backups and `vault:vN:` prefixes carry).
+pub const MAX_VERSION: u32 = i32::MAX as u32;
+
 /// Shortest `auto_rotate_period` other than 0, seconds (one hour).
 pub const MIN_AUTO_ROTATE: i64 = 3600;
 

@@ -206,17 +206,14 @@ impl Record {
     }
 }
 
-/// The most versions a key's numbering may reach (Go's 32-bit `int`, which OpenBao's
-/// backups and `vault:vN:` prefixes carry).
-pub const MAX_VERSION: u32 = i32::MAX as u32;
-
 /// The number of the version after `policy`'s newest; 400 when the key is at
-/// [`MAX_VERSION`] (a restored backup can name any version: never overflow).
+/// [`super::policy::MAX_VERSION`] (a restored backup can name any version: never
+/// overflow).
 fn next_version(policy: &KeyPolicy) -> Result<u32> {
     policy
         .latest_version
         .checked_add(1)
-        .filter(|v| *v <= MAX_VERSION)
+        .filter(|v| *v <= super::policy::MAX_VERSION)
         .ok_or_else(|| {
             TransitError::invalid(format!(
                 "key {} is at the highest version a key can have",
