@@ -40,10 +40,10 @@ pub mod clock;
 pub mod config;
 #[doc(hidden)]
 pub mod crypto;
-/// Due-time jobs the sweeper runs (scheduled rotations).
-pub mod due;
 #[doc(hidden)]
 pub mod database;
+/// Due-time jobs the sweeper runs (scheduled rotations).
+pub mod due;
 #[doc(hidden)]
 pub mod error;
 pub mod http;
