@@ -1,6 +1,7 @@
 //! The database secrets engine's paths (rules: [`crate::database`]), at any path the
 //! engine is mounted at: connections, roles, root rotation and credentials.
-//! Credentials go to the issue function, the rest to admin.
+//! Dynamic credentials go to the issue function, the rest (static-creds too: no lease,
+//! and the admin function already reaches the database) to admin.
 
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -38,7 +39,7 @@ pub static PATHS: &[PathSpec] = &[
             op!(Delete, Admin, delete_static_role),
         ],
     ),
-    PathSpec::new("static-creds/{name}", &[op!(Read, Issue, static_creds)]),
+    PathSpec::new("static-creds/{name}", &[op!(Read, Admin, static_creds)]),
     PathSpec::new("rotate-role/{name}", &[op!(Update, Admin, rotate_role)]),
     PathSpec::new(
         "roles/{name}",

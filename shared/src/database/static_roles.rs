@@ -575,9 +575,7 @@ async fn run(
 pub async fn rotate_now(x: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
     match run(x, name, |_| true).await {
         Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(ApiError::bad(format!(
-            "no static role found for role {name:?}"
-        ))),
+        Ok(None) => Err(ApiError::bad("no static role found for role name")),
         Err(e) => Err(e.into_api("unable to rotate the static role's credentials")),
     }
 }
@@ -590,7 +588,7 @@ pub async fn creds(x: &Ctx<'_>, name: &str) -> Result<Json, ApiError> {
     let (r, _) = run(x, name, |r| r.password.is_none())
         .await
         .map_err(|e| e.into_api("unable to read the static role's credentials"))?
-        .ok_or_else(|| ApiError::bad("unknown role"))?;
+        .ok_or_else(|| ApiError::bad(format!("unknown role: {name}")))?;
     let pw = open_password(x.keyring, &aad(x.mount, name), r.password.as_ref())
         .await?
         .ok_or(ApiError::Internal)?;
