@@ -647,3 +647,27 @@ async fn a_crash_after_each_static_rotation_step_leaves_one_working_password() {
         }
     }
 }
+
+#[tokio::test]
+async fn disabling_the_mount_removes_its_static_roles() {
+    let env = Env::new().await;
+    env.static_setup().await;
+    let (s, b) = env.write_svc(&env.app()).await;
+    assert_eq!(s, 204, "{b}");
+    let statics = |env: &Env| {
+        env.store
+            .dump()
+            .iter()
+            .filter(|i| crate::store::ItemExt::key(*i).pk.ends_with("/static-roles"))
+            .count()
+    };
+    assert_eq!(statics(&env), 1);
+    let (s, b) = env.call("DELETE", "sys/mounts/database", Value::Null).await;
+    assert_eq!(s, 204, "{b}");
+    env.sweep().await;
+    assert_eq!(
+        statics(&env),
+        0,
+        "no static role (and no due rotation) outlives its mount"
+    );
+}
