@@ -575,7 +575,13 @@ async fn the_sweeper_rotates_a_static_role_once_when_due_and_rotate_role_at_once
     assert_eq!(env.sweep().await.due_jobs, 0);
     assert_eq!(env.svc_pw(), first, "never early");
     env.at(NOW + 3600);
+    let calls = env.db.calls().len();
     assert_eq!(env.sweep().await.due_jobs, 1);
+    assert_eq!(
+        env.db.calls()[calls..],
+        ["update_user"],
+        "a scheduled rotation is one database call (ALTER ROLE)"
+    );
     let second = env.svc_pw();
     assert_ne!(second, first);
     let d = env.static_creds().await;
@@ -638,7 +644,15 @@ async fn a_crash_after_each_static_rotation_step_leaves_one_working_password() {
             );
             // The next scheduled run (the pending write filed the role as due now).
             env.at(NOW + 1);
+            let calls = env.db.calls().len();
             assert_eq!(env.sweep().await.due_jobs, 1, "{step:?} {on_create}");
+            // Settling is one login as the user; a role never rotated is rotated too.
+            let want: &[&str] = if on_create && step == Step::StaticPendingStored {
+                &["verify", "update_user"]
+            } else {
+                &["verify"]
+            };
+            assert_eq!(env.db.calls()[calls..], *want, "{step:?} {on_create}");
             let r = env.static_role().await;
             assert!(r.pending.is_none(), "{step:?} {on_create}");
             let d = env.static_creds().await;
