@@ -56,7 +56,7 @@ pub struct App {
 impl App {
     /// An app on in-memory ports and fakes (unit tests, benchmarks): `store`, a keyring
     /// over it with a fake KMS, fake IAM, STS, database and caller identity, no lease
-    /// revokers (the transit rotation job only), no failpoints, and verification keys
+    /// revokers (the transit and static-role rotation jobs only), no failpoints, and verification keys
     /// from an empty in-memory source. Override
     /// fields with struct update syntax (`App { keyring, ..App::in_memory(...) }`).
     pub fn in_memory(
@@ -70,13 +70,24 @@ impl App {
             "memory",
         ));
         let transit = Arc::new(crate::transit::KeyCache::new());
-        let revokers = Revokers::new().with_due(
-            crate::transit::auto_rotate::PK_PREFIX,
-            Arc::new(crate::transit::auto_rotate::AutoRotate::new(
-                keyring.clone(),
-                transit.clone(),
-            )),
-        );
+        let database = Arc::new(crate::database::engine::Engine::new(Arc::new(
+            crate::database::port::FakeDatabase::new(),
+        )));
+        let revokers = Revokers::new()
+            .with_due(
+                crate::transit::auto_rotate::PK_PREFIX,
+                Arc::new(crate::transit::auto_rotate::AutoRotate::new(
+                    keyring.clone(),
+                    transit.clone(),
+                )),
+            )
+            .with_due(
+                crate::database::static_roles::PK_PREFIX,
+                Arc::new(crate::database::static_roles::StaticRotate::new(
+                    keyring.clone(),
+                    &database,
+                )),
+            );
         Self {
             function,
             config: Config::default(),
@@ -102,9 +113,7 @@ impl App {
             kv_latest: Arc::new(crate::kv::LatestVersions::new()),
             transit,
             identity: Arc::new(crate::identity::Caches::default()),
-            database: Arc::new(crate::database::engine::Engine::new(Arc::new(
-                crate::database::port::FakeDatabase::new(),
-            ))),
+            database,
         }
     }
 

@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use crate::store::{Key, Store, StoreError, Value, schema};
+use crate::store::{Cond, Key, Store, StoreError, Update, Value, Write, schema};
 
 /// What a job did with a due item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +73,25 @@ pub fn due_attrs(pk: &str, at: i64) -> [(&'static str, Value); 2] {
         (schema::EXP_BUCKET, Value::S(schema::expiry_bucket(pk, at))),
         (schema::EXP_AT, Value::N(at)),
     ]
+}
+
+/// Files the item at `key` as due at `at` instead, if it is still on the index and due
+/// no later (a write of the item meanwhile has filed it itself; a deleted item stays
+/// deleted). A job whose work cannot succeed now uses it so it never holds the
+/// sweeper's cursor.
+pub async fn postpone(store: &dyn Store, key: &Key, at: i64) -> Result<(), StoreError> {
+    let write = Write::Update {
+        key: key.clone(),
+        updates: due_attrs(&key.pk, at)
+            .into_iter()
+            .map(|(a, v)| Update::Set(a, v))
+            .collect(),
+        cond: Some(Cond::Le(schema::EXP_AT, at)),
+    };
+    match store.write(write).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

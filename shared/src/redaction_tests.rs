@@ -374,4 +374,16 @@ fn database_credentials_and_root_passwords_are_redacted() {
             expiration: "",
         },
     );
+    let sealed = Sealed {
+        key_version: 1,
+        ciphertext: MARK.as_bytes().to_vec(),
+    };
+    hidden(
+        "StaticRole",
+        &crate::database::static_roles::StaticRole {
+            password: Some(sealed.clone()),
+            pending: Some(sealed),
+            ..Default::default()
+        },
+    );
 }

@@ -1306,7 +1306,10 @@ _PG = os.environ.get("SIGIL_POSTGRES_URL", "postgres://postgres:x@127.0.0.1:8212
 PG_HOST = _PG.split("@", 1)[1]
 DB_ROOTS = {name: (f"compat_root_{name}_{RUN}", f"root-pw-{name}-{uuid.uuid4().hex}")
             for name in ("sigil", "openbao")}
-SERVER_VARS = {name: {"db_root": u, "db_root_password": p} for name, (u, p) in DB_ROOTS.items()}
+# Each server's static-role user (static-roles/svc rotates it).
+DB_STATIC = {name: f"compat_static_{name}_{RUN}" for name in ("sigil", "openbao")}
+SERVER_VARS = {name: {"db_root": u, "db_root_password": p, "db_static": DB_STATIC[name]}
+               for name, (u, p) in DB_ROOTS.items()}
 _CREATE = ("CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
            "VALID UNTIL '{{expiration}}'; GRANT CONNECT ON DATABASE postgres TO \"{{name}}\";")
 
@@ -1318,6 +1321,8 @@ def prepare_database():
 
     sql = "".join(f"CREATE ROLE \"{u}\" SUPERUSER LOGIN PASSWORD '{p}';"
                   for u, p in DB_ROOTS.values())
+    sql += "".join(f"CREATE ROLE \"{u}\" LOGIN PASSWORD 'static-initial';"
+                   for u in DB_STATIC.values())
     subprocess.run(["psql", _PG, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True,
                    capture_output=True)
     path = os.environ.get("SIGIL_SECRETS_SEEN")
@@ -1331,7 +1336,7 @@ DB_CONFIG = {
     "connection_url": f"postgresql://{{{{username}}}}:{{{{password}}}}@{PG_HOST}?sslmode=disable",
     "username": "${db_root}",
     "password": "${db_root_password}",
-    "allowed_roles": "ro,other",
+    "allowed_roles": "ro,other,svc",
 }
 
 database = [
@@ -1364,6 +1369,27 @@ database = [
          save={"db_lease2": "lease_id"}),
     Step("database/revoke-after-rotate", "PUT", "sys/leases/revoke",
          {"lease_id": "${db_lease2}"}),
+    Step("database/static-role-write", "POST", f"{DB}/static-roles/svc",
+         {"db_name": "pg", "username": "${db_static}", "rotation_period": "1h"}),
+    Step("database/static-role-read", "GET", f"{DB}/static-roles/svc",
+         values=("data.db_name", "data.rotation_period", "data.rotation_statements",
+                 "data.credential_type")),
+    Step("database/static-role-list", "LIST", f"{DB}/static-roles"),
+    Step("database/static-role-short-period", "POST", f"{DB}/static-roles/svc2",
+         {"db_name": "pg", "username": "${db_static}", "rotation_period": 4}),
+    Step("database/static-role-no-username", "POST", f"{DB}/static-roles/svc2",
+         {"db_name": "pg", "rotation_period": "1h"}),
+    Step("database/static-role-name-taken", "POST", f"{DB}/static-roles/ro",
+         {"db_name": "pg", "username": "${db_static}", "rotation_period": "1h"}),
+    Step("database/static-role-missing", "GET", f"{DB}/static-roles/nope"),
+    Step("database/static-creds", "GET", f"{DB}/static-creds/svc",
+         values=("data.rotation_period",)),
+    Step("database/static-creds-unknown", "GET", f"{DB}/static-creds/nope"),
+    Step("database/rotate-role", "POST", f"{DB}/rotate-role/svc", EMPTY),
+    Step("database/rotate-role-unknown", "POST", f"{DB}/rotate-role/nope", EMPTY),
+    Step("database/static-creds-after-rotate", "GET", f"{DB}/static-creds/svc",
+         values=("data.rotation_period",)),
+    Step("database/static-role-delete", "DELETE", f"{DB}/static-roles/svc"),
     Step("database/role-delete", "DELETE", f"{DB}/roles/ro"),
     Step("database/config-delete", "DELETE", f"{DB}/config/pg"),
 ]

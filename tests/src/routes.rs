@@ -264,6 +264,13 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
         ("GET", "/v1/database/roles/readonly", false),
         ("POST", "/v1/database/roles/readonly", false),
         ("DELETE", "/v1/database/roles/readonly", false),
+        ("LIST", "/v1/database/static-roles", false),
+        ("GET", "/v1/database/static-roles", true),
+        ("GET", "/v1/database/static-roles/legacy", false),
+        ("POST", "/v1/database/static-roles/legacy", false),
+        ("DELETE", "/v1/database/static-roles/legacy", false),
+        ("GET", "/v1/database/static-creds/legacy", false),
+        ("POST", "/v1/database/rotate-role/legacy", false),
     ];
     s.sort();
     s

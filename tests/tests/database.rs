@@ -4,7 +4,10 @@
 //! drop it from `pg_roles` and close its sessions; after `rotate-root` the old root
 //! password is refused and the engine still works; a crash after each step leaves no
 //! user without a lease after the next sweep; hostile names and templates run nothing
-//! unintended. Each test has its own root user (a superuser it creates), table and
+//! unintended; a static role rotates on schedule (the sweeper after its period: the old
+//! password is refused, `static-creds` logs in) and at once on `rotate-role`, and a
+//! crash after each rotation step leaves one working password after the next sweep.
+//! Each test has its own root user (a superuser it creates), table and
 //! roles, so tests do not see each other's users.
 
 use std::sync::Arc;
@@ -411,4 +414,127 @@ async fn hostile_names_and_templates_run_nothing_unintended() {
         .unwrap()
         .get(0);
     assert_eq!(tables, 1, "the table is still there");
+}
+
+impl World {
+    /// A database user `svc_{tag}` that logs in with `orig-pw`, and a static role of
+    /// the same name rotating it every 10 minutes (the fixture's token lasts an hour). Returns the name.
+    async fn static_role(&self) -> String {
+        let name = format!("svc_{}", &self.table[2..]);
+        admin()
+            .await
+            .batch_execute(&format!(
+                "CREATE ROLE \"{name}\" LOGIN PASSWORD 'orig-pw'; GRANT SELECT ON \"{}\" TO \"{name}\";",
+                self.table
+            ))
+            .await
+            .unwrap();
+        let (s, b) = self
+            .call(
+                "POST",
+                &format!("/v1/database/static-roles/{name}"),
+                json!({"db_name": "pg", "username": name, "rotation_period": "10m"}),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+        name
+    }
+
+    /// `static-creds/:name`'s password, which must log in and read the table.
+    async fn static_password(&self, name: &str) -> String {
+        let (s, b) = self
+            .call(
+                "GET",
+                &format!("/v1/database/static-creds/{name}"),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        sigil_tests::seen_json(&b);
+        assert_eq!(b["data"]["username"], name);
+        let pw = b["data"]["password"].as_str().unwrap().to_owned();
+        let c = connect_as(name, &pw).await.expect("static-creds logs in");
+        c.query_one(&format!("SELECT v FROM \"{}\"", self.table), &[])
+            .await
+            .expect("the user's grants are untouched");
+        pw
+    }
+}
+
+async fn refused(user: &str, password: &str) -> bool {
+    connect_as(user, password)
+        .await
+        .is_err_and(|e| e.code() == Some(&tokio_postgres::error::SqlState::INVALID_PASSWORD))
+}
+
+#[tokio::test]
+async fn a_static_role_rotates_on_schedule_and_rotate_role_at_once() {
+    let w = World::new().await;
+    let name = w.static_role().await;
+    assert!(refused(&name, "orig-pw").await, "rotated when written");
+    let first = w.static_password(&name).await;
+
+    w.clock.advance(599);
+    assert_eq!(w.f.sweep().await.due_jobs, 0, "never early");
+    assert_eq!(w.static_password(&name).await, first);
+    w.clock.advance(1);
+    let report = w.f.sweep().await;
+    assert_eq!(report.due_jobs, 1, "{report:?}");
+    assert!(
+        refused(&name, &first).await,
+        "the old password stops working"
+    );
+    let second = w.static_password(&name).await;
+    assert_ne!(second, first);
+    assert_eq!(w.f.sweep().await.due_jobs, 0, "rotated once");
+
+    let (s, b) = w
+        .call(
+            "POST",
+            &format!("/v1/database/rotate-role/{name}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    assert!(refused(&name, &second).await);
+    let third = w.static_password(&name).await;
+    assert_ne!(third, second);
+}
+
+#[tokio::test]
+async fn a_crash_after_each_static_rotation_step_leaves_one_working_password() {
+    let w = World::new().await;
+    let name = w.static_role().await;
+    for step in [Step::StaticPendingStored, Step::StaticAltered] {
+        let before = w.static_password(&name).await;
+        let mut app = w.f.app(Function::Admin);
+        app.database = Arc::new(Engine {
+            db: Arc::new(sigil::adapters::postgres::Postgres),
+            failpoints: Arc::new(CrashAfter(step)),
+        });
+        let resp = app
+            .handle(request(
+                "POST",
+                &format!("/v1/database/rotate-role/{name}"),
+                Some(&w.f.admin),
+                None,
+            ))
+            .await;
+        assert_eq!(resp.status, 500, "{step:?}: {:?}", resp.body);
+        assert_eq!(
+            refused(&name, &before).await,
+            step == Step::StaticAltered,
+            "{step:?}"
+        );
+        // The next scheduled run settles it (the pending write filed the role due).
+        w.clock.advance(1);
+        let report = w.f.sweep().await;
+        assert_eq!(report.due_jobs, 1, "{step:?}: {report:?}");
+        let after = w.static_password(&name).await;
+        assert_eq!(
+            after == before,
+            step == Step::StaticPendingStored,
+            "{step:?}"
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! The database secrets engine's paths (rules: [`crate::database`]), at any path the
 //! engine is mounted at: connections, roles, root rotation and credentials.
-//! Credentials go to the issue function, the rest to admin.
+//! Dynamic credentials go to the issue function, the rest (static-creds too: no lease,
+//! and the admin function already reaches the database) to admin.
 
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use crate::database::{Mount, config, issue, roles};
+use crate::database::{Mount, config, issue, roles, static_roles};
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::op;
@@ -29,6 +30,17 @@ pub static PATHS: &[PathSpec] = &[
     PathSpec::new("reset/{name}", &[op!(Update, Admin, reset)]),
     PathSpec::new("rotate-root/{name}", &[op!(Update, Admin, rotate_root)]),
     PathSpec::new("roles", &[op!(List, Admin, list_roles)]),
+    PathSpec::new("static-roles", &[op!(List, Admin, list_static_roles)]),
+    PathSpec::new(
+        "static-roles/{name}",
+        &[
+            op!(Read, Admin, read_static_role),
+            op!(Update, Admin, write_static_role),
+            op!(Delete, Admin, delete_static_role),
+        ],
+    ),
+    PathSpec::new("static-creds/{name}", &[op!(Read, Admin, static_creds)]),
+    PathSpec::new("rotate-role/{name}", &[op!(Update, Admin, rotate_role)]),
     PathSpec::new(
         "roles/{name}",
         &[
@@ -95,6 +107,51 @@ async fn rotate_root(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         c.svc.database.failpoints.as_ref(),
     )
     .await?;
+    Ok(Reply::NoContent)
+}
+
+/// The static-role context of a request.
+fn static_ctx<'c>(c: &'c Ctx<'_>) -> static_roles::Ctx<'c> {
+    static_roles::Ctx {
+        store: c.store(),
+        keyring: c.svc.keyring,
+        db: c.svc.database.db.as_ref(),
+        failpoints: c.svc.database.failpoints.as_ref(),
+        mount: mount(c),
+        now: c.now,
+    }
+}
+
+async fn list_static_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    keys_reply(static_roles::list(c.store(), mount(c)).await?)
+}
+
+async fn read_static_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let r = static_roles::read(c.store(), mount(c), c.param("name"))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::data(r.to_json()).ok())
+}
+
+async fn write_static_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    static_roles::write(&static_ctx(c), c.param("name"), c.body).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn delete_static_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    static_roles::delete(c.store(), mount(c), c.param("name")).await?;
+    Ok(Reply::NoContent)
+}
+
+/// The static role's current password (no lease: `ttl` is the time to the next
+/// rotation).
+async fn static_creds(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let data = static_roles::creds(&static_ctx(c), c.param("name")).await?;
+    Ok(Envelope::data(data).ok())
+}
+
+async fn rotate_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    static_roles::rotate_now(&static_ctx(c), c.param("name")).await?;
     Ok(Reply::NoContent)
 }
 

@@ -119,7 +119,12 @@ pub fn statement_list(body: &Body, name: &str) -> Result<Option<Vec<String>>, Ap
     }
 }
 
-fn sealed_of(item: &Item, a: &'static str, v: &'static str) -> Result<Option<Sealed>, ApiError> {
+/// The sealed value in attributes `a` (ciphertext) and `v` (key version), if present.
+pub fn sealed_of(
+    item: &Item,
+    a: &'static str,
+    v: &'static str,
+) -> Result<Option<Sealed>, ApiError> {
     if !item.contains_key(a) {
         return Ok(None);
     }
@@ -410,8 +415,17 @@ async fn open(
     name: &str,
     sealed: Option<&Sealed>,
 ) -> Result<Option<SecretString>, ApiError> {
+    open_password(keyring, &aad(m, name), sealed).await
+}
+
+/// Opens a sealed password (UTF-8) under associated data `aad`; `None` for none.
+pub async fn open_password(
+    keyring: &Keyring,
+    aad: &[&str],
+    sealed: Option<&Sealed>,
+) -> Result<Option<SecretString>, ApiError> {
     let Some(s) = sealed else { return Ok(None) };
-    let p = keyring.open(&aad(m, name), s).await?;
+    let p = keyring.open(aad, s).await?;
     Ok(Some(SecretString::from(
         String::from_utf8(p.expose().to_vec()).map_err(|_| ApiError::Integrity)?,
     )))

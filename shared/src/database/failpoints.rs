@@ -1,5 +1,5 @@
 //! Failure injection for the database engine's crash tests: where an issue, a
-//! revocation or a root rotation stops as if the process died (production: never).
+//! revocation, a root rotation or a static rotation stops as if the process died (production: never).
 
 use crate::error::ApiError;
 
@@ -16,16 +16,22 @@ pub enum Step {
     RootPendingStored,
     /// Root rotation: the database has the new password; storage still says pending.
     RootAltered,
+    /// Static rotation: the new password is stored as pending on the static role.
+    StaticPendingStored,
+    /// Static rotation: the database has the new password; the role still says pending.
+    StaticAltered,
 }
 
 impl Step {
     /// Every step, in order.
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 7] = [
         Step::LeaseWritten,
         Step::UserCreated,
         Step::UserDropped,
         Step::RootPendingStored,
         Step::RootAltered,
+        Step::StaticPendingStored,
+        Step::StaticAltered,
     ];
 }
 

@@ -21,6 +21,7 @@ pub mod revoke;
 pub mod roles;
 pub mod scram;
 pub mod statements;
+pub mod static_roles;
 pub mod username;
 
 #[cfg(test)]
@@ -46,6 +47,12 @@ impl Mount<'_> {
     /// The partition of the mount's roles (sort key: the name).
     pub fn roles_partition(&self) -> String {
         format!("database/{}/roles", self.prefix)
+    }
+
+    /// The partition of the mount's static roles (sort key: the name); the due job's
+    /// items ([`static_roles::PK_PREFIX`]).
+    pub fn static_roles_partition(&self) -> String {
+        format!("database/{}/static-roles", self.prefix)
     }
 
     /// The path a credential was issued at, which its lease ID starts with:

@@ -93,6 +93,17 @@ pub struct FakeUser {
     pub created_by: Vec<String>,
     /// The statements of its last update.
     pub updated_by: Vec<String>,
+    /// The password it logs in with (set by [`FakeDatabase::add_user`] and by an
+    /// update whose statement sets `PASSWORD '...'`); `None`: it cannot log in.
+    pub password: Option<String>,
+}
+
+/// The password a rendered `... PASSWORD '<new>'` statement sets.
+fn password_in(statements: &[String]) -> Option<String> {
+    statements.iter().find_map(|s| {
+        let rest = s.split_once("PASSWORD '")?.1;
+        Some(rest.split_once('\'')?.0.to_owned())
+    })
 }
 
 /// An in-memory database: users by name, the root password the login must present,
@@ -131,6 +142,17 @@ impl FakeDatabase {
         lock(&self.users).keys().cloned().collect()
     }
 
+    /// Adds an existing user that logs in with `password` (static-role tests).
+    pub fn add_user(&self, name: &str, password: &str) {
+        lock(&self.users).insert(
+            name.to_owned(),
+            FakeUser {
+                password: Some(password.to_owned()),
+                ..FakeUser::default()
+            },
+        );
+    }
+
     /// A user, if it exists.
     pub fn user(&self, name: &str) -> Option<FakeUser> {
         lock(&self.users).get(name).cloned()
@@ -145,6 +167,19 @@ impl FakeDatabase {
         lock(&self.calls).push(op.to_owned());
         if let Some(Some(e)) = lock(&self.script).pop_front() {
             return Err(e);
+        }
+        // A login as one of the fake's users must carry its password.
+        let url = url::Url::parse(conn.url.expose_secret())
+            .map_err(|_| DbError::Config("bad URL".into()))?;
+        if let Some(u) = lock(&self.users).get(url.username()) {
+            let given = percent_encoding::percent_decode_str(url.password().unwrap_or(""))
+                .decode_utf8_lossy()
+                .into_owned();
+            return if u.password.as_deref() == Some(given.as_str()) {
+                Ok(())
+            } else {
+                Err(DbError::Auth("28P01 password authentication failed".into()))
+            };
         }
         match lock(&self.root_password).as_deref() {
             Some(p) if !conn.url.expose_secret().contains(&format!(":{p}@")) => {
@@ -177,6 +212,7 @@ impl DatabaseApi for FakeDatabase {
             FakeUser {
                 created_by: statements.to_vec(),
                 updated_by: Vec::new(),
+                password: password_in(statements),
             },
         );
         Ok(())
@@ -192,15 +228,23 @@ impl DatabaseApi for FakeDatabase {
         match lock(&self.users).get_mut(username) {
             Some(u) => {
                 u.updated_by = statements.to_vec();
+                if let Some(p) = password_in(statements) {
+                    u.password = Some(p);
+                }
                 Ok(())
             }
             // The root user is not one of the fake's users: a password change for it
-            // (`... PASSWORD '<new>'`) updates the password logins must carry.
+            // (`... PASSWORD '<new>'`) updates the password logins must carry. Any
+            // other unknown user does not exist, as PostgreSQL answers.
+            None if url::Url::parse(conn.url.expose_secret())
+                .is_ok_and(|u| u.username() != username) =>
+            {
+                Err(DbError::Statement(format!(
+                    "42704 role \"{username}\" does not exist"
+                )))
+            }
             None => {
-                let new = statements.iter().find_map(|s| {
-                    let rest = s.split_once("PASSWORD '")?.1;
-                    Some(rest.split_once('\'')?.0.to_owned())
-                });
+                let new = password_in(statements);
                 let mut root = lock(&self.root_password);
                 if let (Some(r), Some(n)) = (root.as_mut(), new) {
                     *r = n;

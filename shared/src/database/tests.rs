@@ -71,9 +71,14 @@ impl Env {
             failpoints,
         };
         let revoker = DbRevoker::new(self.store.clone(), self.keyring.clone(), &engine);
+        let rotate = super::static_roles::StaticRotate::new(self.keyring.clone(), &engine);
         App {
             keyring: self.keyring.clone(),
-            revokers: Arc::new(Revokers::new().with(KIND_DB_USER, Arc::new(revoker))),
+            revokers: Arc::new(
+                Revokers::new()
+                    .with(KIND_DB_USER, Arc::new(revoker))
+                    .with_due(super::static_roles::PK_PREFIX, Arc::new(rotate)),
+            ),
             database: Arc::new(engine),
             ..App::in_memory(Function::Admin, self.store.clone(), self.clock.clone())
         }
@@ -384,5 +389,299 @@ async fn hostile_statements_and_templates_are_refused() {
     assert_eq!(
         (s, b["errors"][0].as_str()),
         (400, Some("unknown role: nope"))
+    );
+}
+
+// Static roles: an existing user whose password Sigil rotates.
+
+const SVC_PW: &str = "svc-original-pw";
+
+impl Env {
+    /// The connection allows `svc` too, and the database has user `svc`.
+    async fn static_setup(&self) {
+        self.configure().await;
+        let (s, b) = self
+            .call(
+                "POST",
+                "database/config/pg",
+                json!({"allowed_roles": ["ro", "svc"]}),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+        self.db.add_user("svc", SVC_PW);
+    }
+
+    async fn write_svc(&self, app: &App) -> (u16, Value) {
+        self.call_on(
+            app,
+            "POST",
+            "database/static-roles/svc",
+            json!({"db_name": "pg", "username": "svc", "rotation_period": "1h"}),
+        )
+        .await
+    }
+
+    /// Moves the clock to `t`.
+    fn at(&self, t: i64) {
+        self.clock.advance(t - self.clock.now());
+    }
+
+    /// The password the database has for `svc`.
+    fn svc_pw(&self) -> String {
+        self.db.user("svc").unwrap().password.unwrap()
+    }
+
+    async fn static_creds(&self) -> Value {
+        let (s, b) = self
+            .call("GET", "database/static-creds/svc", Value::Null)
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["data"].clone()
+    }
+
+    async fn static_role(&self) -> super::static_roles::StaticRole {
+        super::static_roles::read(self.store.as_ref(), mount(self).await.as_mount(), "svc")
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_static_role_is_rotated_when_written_and_creds_return_the_working_password() {
+    let env = Env::new().await;
+    env.static_setup().await;
+    let (s, b) = env.write_svc(&env.app()).await;
+    assert_eq!(s, 204, "{b}");
+    let pw = env.svc_pw();
+    assert_ne!(pw, SVC_PW, "rotated at once, as OpenBao");
+    let d = env.static_creds().await;
+    assert_eq!(d["username"], "svc");
+    assert_eq!(d["password"], pw.as_str());
+    assert_eq!(d["rotation_period"], 3600);
+    assert_eq!(d["ttl"], 3600);
+    assert_eq!(d["last_vault_rotation"], crate::clock::rfc3339(NOW));
+
+    let (s, b) = env
+        .call("GET", "database/static-roles/svc", Value::Null)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["data"],
+        json!({
+            "db_name": "pg",
+            "username": "svc",
+            "rotation_period": 3600,
+            "rotation_statements": [],
+            "credential_type": "password",
+            "last_vault_rotation": crate::clock::rfc3339(NOW),
+        })
+    );
+    assert!(
+        !b.to_string().contains(&pw),
+        "a read never shows the password"
+    );
+    let (s, b) = env.call("LIST", "database/static-roles", Value::Null).await;
+    assert_eq!((s, &b["data"]["keys"]), (200, &json!(["svc"])));
+
+    // An update changes the period (and the schedule), not the password.
+    let (s, b) = env
+        .call(
+            "POST",
+            "database/static-roles/svc",
+            json!({"rotation_period": 7200}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    assert_eq!(env.svc_pw(), pw);
+    assert_eq!(env.static_creds().await["ttl"], 7200);
+
+    let (s, _) = env
+        .call("DELETE", "database/static-roles/svc", Value::Null)
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = env
+        .call("GET", "database/static-roles/svc", Value::Null)
+        .await;
+    assert_eq!(s, 404);
+    assert_eq!(env.svc_pw(), pw, "the user keeps its password");
+}
+
+#[tokio::test]
+async fn bad_static_roles_are_refused_and_store_nothing() {
+    let env = Env::new().await;
+    env.static_setup().await;
+    let base = json!({"db_name": "pg", "username": "svc", "rotation_period": 60});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    let mut no_user = base.clone();
+    no_user.as_object_mut().unwrap().remove("username");
+    let mut no_period = base.clone();
+    no_period.as_object_mut().unwrap().remove("rotation_period");
+    for (body, want) in [
+        (
+            with("rotation_period", json!(4)),
+            "rotation_period must be 5 seconds or more",
+        ),
+        (no_period, "rotation_period is required"),
+        (no_user, "username is a required field"),
+        (
+            with("rotation_schedule", json!("0 * * * *")),
+            "not supported yet",
+        ),
+        (
+            with(
+                "rotation_statements",
+                json!("ALTER ROLE \"{{name}}\" {{oops}}"),
+            ),
+            "rotation",
+        ),
+        (
+            with("credential_type", json!("rsa_private_key")),
+            "passwords only",
+        ),
+        (with("db_name", json!("nope")), "could not find database"),
+        // The database has no such user: the first rotation fails, no role remains.
+        (
+            with("username", json!("ghost\"; DROP ROLE svc; --")),
+            "does not exist",
+        ),
+    ] {
+        let (s, b) = env
+            .call("POST", "database/static-roles/svc", body.clone())
+            .await;
+        assert_eq!(s, 400, "{body}: {b}");
+        assert!(b.to_string().contains(want), "{body}: {b}");
+    }
+    let (s, b) = env.call("POST", "database/static-roles/ro", base).await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.to_string().contains("must be unique"), "{b}");
+    let (s, _) = env.call("LIST", "database/static-roles", Value::Null).await;
+    assert_eq!(s, 404, "no static role stored");
+    assert_eq!(env.svc_pw(), SVC_PW, "nothing rotated");
+}
+
+#[tokio::test]
+async fn the_sweeper_rotates_a_static_role_once_when_due_and_rotate_role_at_once() {
+    let env = Env::new().await;
+    env.static_setup().await;
+    let (s, b) = env.write_svc(&env.app()).await;
+    assert_eq!(s, 204, "{b}");
+    let first = env.svc_pw();
+    env.at(NOW + 3599);
+    assert_eq!(env.sweep().await.due_jobs, 0);
+    assert_eq!(env.svc_pw(), first, "never early");
+    env.at(NOW + 3600);
+    let calls = env.db.calls().len();
+    assert_eq!(env.sweep().await.due_jobs, 1);
+    assert_eq!(
+        env.db.calls()[calls..],
+        ["update_user"],
+        "a scheduled rotation is one database call (ALTER ROLE)"
+    );
+    let second = env.svc_pw();
+    assert_ne!(second, first);
+    let d = env.static_creds().await;
+    assert_eq!(d["password"], second.as_str());
+    assert_eq!(d["ttl"], 3600);
+    assert_eq!(d["last_vault_rotation"], crate::clock::rfc3339(NOW + 3600));
+    assert_eq!(env.sweep().await.due_jobs, 0, "rotated once");
+    assert_eq!(env.svc_pw(), second);
+
+    env.at(NOW + 4000);
+    let (s, b) = env
+        .call("POST", "database/rotate-role/svc", Value::Null)
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let third = env.svc_pw();
+    assert_ne!(third, second);
+    let d = env.static_creds().await;
+    assert_eq!(
+        (d["password"].as_str(), &d["ttl"]),
+        (Some(third.as_str()), &json!(3600))
+    );
+    let (s, b) = env
+        .call("POST", "database/rotate-role/none", Value::Null)
+        .await;
+    assert_eq!(s, 400, "{b}");
+    // (No request after this: the root token ends at NOW + 7200.)
+    env.at(NOW + 7200);
+    assert_eq!(env.sweep().await.due_jobs, 0, "the old due time is void");
+    assert_eq!(env.svc_pw(), third);
+}
+
+#[tokio::test]
+async fn a_crash_after_each_static_rotation_step_leaves_one_working_password() {
+    for step in [Step::StaticPendingStored, Step::StaticAltered] {
+        // A crash in rotate-role, and in the first rotation of a new role.
+        for on_create in [false, true] {
+            let env = Env::new().await;
+            env.static_setup().await;
+            let crashing = env.app_with(Arc::new(CrashAfter(step)));
+            let before = if on_create {
+                let (s, _) = env.write_svc(&crashing).await;
+                assert_eq!(s, 500, "{step:?}");
+                SVC_PW.to_owned()
+            } else {
+                let (s, b) = env.write_svc(&env.app()).await;
+                assert_eq!(s, 204, "{b}");
+                let pw = env.svc_pw();
+                let (s, _) = env
+                    .call_on(&crashing, "POST", "database/rotate-role/svc", Value::Null)
+                    .await;
+                assert_eq!(s, 500, "{step:?}");
+                pw
+            };
+            assert!(env.static_role().await.pending.is_some(), "{step:?}");
+            let in_db = env.svc_pw();
+            assert_eq!(
+                in_db == before,
+                step == Step::StaticPendingStored,
+                "{step:?}"
+            );
+            // The next scheduled run (the pending write filed the role as due now).
+            env.at(NOW + 1);
+            let calls = env.db.calls().len();
+            assert_eq!(env.sweep().await.due_jobs, 1, "{step:?} {on_create}");
+            // Settling is one login as the user; a role never rotated is rotated too.
+            let want: &[&str] = if on_create && step == Step::StaticPendingStored {
+                &["verify", "update_user"]
+            } else {
+                &["verify"]
+            };
+            assert_eq!(env.db.calls()[calls..], *want, "{step:?} {on_create}");
+            let r = env.static_role().await;
+            assert!(r.pending.is_none(), "{step:?} {on_create}");
+            let d = env.static_creds().await;
+            assert_eq!(d["password"], env.svc_pw().as_str(), "{step:?} {on_create}");
+            assert_ne!(env.svc_pw(), SVC_PW, "{step:?} {on_create}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn disabling_the_mount_removes_its_static_roles() {
+    let env = Env::new().await;
+    env.static_setup().await;
+    let (s, b) = env.write_svc(&env.app()).await;
+    assert_eq!(s, 204, "{b}");
+    let statics = |env: &Env| {
+        env.store
+            .dump()
+            .iter()
+            .filter(|i| crate::store::ItemExt::key(*i).pk.ends_with("/static-roles"))
+            .count()
+    };
+    assert_eq!(statics(&env), 1);
+    let (s, b) = env.call("DELETE", "sys/mounts/database", Value::Null).await;
+    assert_eq!(s, 204, "{b}");
+    env.sweep().await;
+    assert_eq!(
+        statics(&env),
+        0,
+        "no static role (and no due rotation) outlives its mount"
     );
 }

@@ -16,9 +16,9 @@
 
 use std::sync::Arc;
 
-use crate::due::{DueJob, DueOutcome, due_attrs};
+use crate::due::{DueJob, DueOutcome};
 use crate::keyring::Keyring;
-use crate::store::{Cond, Key, Store, StoreError, Update, schema};
+use crate::store::{Key, Store, StoreError};
 
 use super::TransitError;
 use super::storage::{KeyCache, Keys};
@@ -77,29 +77,12 @@ impl DueJob for AutoRotate {
                     retry_in_secs = RETRY_SECS,
                     "transit key not rotated on schedule: too many versions to store another (trim old versions)"
                 );
-                postpone(store, key, now + RETRY_SECS).await?;
+                crate::due::postpone(store, key, now + RETRY_SECS).await?;
                 Ok(DueOutcome::Skipped)
             }
             // Storage or keyring: retried by the next run (the cause was logged).
             Err(_) => Err(StoreError::Unavailable("transit key rotation".into())),
         }
-    }
-}
-
-/// Files the key at `key` as due at `at` instead, if it is still on the index (a
-/// write of the key meanwhile has filed it itself).
-async fn postpone(store: &dyn Store, key: &Key, at: i64) -> Result<(), StoreError> {
-    let write = crate::store::Write::Update {
-        key: key.clone(),
-        updates: due_attrs(&key.pk, at)
-            .into_iter()
-            .map(|(a, v)| Update::Set(a, v))
-            .collect(),
-        cond: Some(Cond::Le(schema::EXP_AT, at)),
-    };
-    match store.write(write).await {
-        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
-        Err(e) => Err(e),
     }
 }
 
@@ -109,6 +92,7 @@ mod tests {
     use crate::kms::FakeKms;
     use crate::lease::Revokers;
     use crate::store::memory::MemoryStore;
+    use crate::store::schema;
     use crate::store::schema::BUCKET_SECS;
     use crate::store::{ItemExt, Value};
     use crate::sweeper::{init_cursor, sweep};
@@ -303,7 +287,7 @@ mod tests {
     async fn a_postponed_key_leaves_its_hour_and_a_deleted_one_stays_gone() {
         let w = World::new().await;
         w.create("a", HOUR, T0).await;
-        postpone(w.store.as_ref(), &item_key("m", "a"), T0 + 3 * HOUR)
+        crate::due::postpone(w.store.as_ref(), &item_key("m", "a"), T0 + 3 * HOUR)
             .await
             .unwrap();
         assert_eq!(w.due_at("a"), Some(T0 + 3 * HOUR));
@@ -322,11 +306,11 @@ mod tests {
         );
         assert_eq!(w.sweep(T0 + HOUR).await, 0);
         // Never filed earlier than it is, and never recreates a deleted key.
-        postpone(w.store.as_ref(), &item_key("m", "a"), T0 + 2 * HOUR)
+        crate::due::postpone(w.store.as_ref(), &item_key("m", "a"), T0 + 2 * HOUR)
             .await
             .unwrap();
         assert_eq!(w.due_at("a"), Some(T0 + 3 * HOUR));
-        postpone(w.store.as_ref(), &item_key("m", "none"), T0)
+        crate::due::postpone(w.store.as_ref(), &item_key("m", "none"), T0)
             .await
             .unwrap();
         assert!(w.keys().read("none").await.unwrap().is_none());

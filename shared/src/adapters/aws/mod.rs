@@ -362,6 +362,13 @@ pub fn app_with(
             Arc::new(crate::aws_engine::sts::StsRevoker),
         )
         .with_due(
+            crate::database::static_roles::PK_PREFIX,
+            Arc::new(crate::database::static_roles::StaticRotate::new(
+                keyring.clone(),
+                &database,
+            )),
+        )
+        .with_due(
             crate::transit::auto_rotate::PK_PREFIX,
             Arc::new(crate::transit::auto_rotate::AutoRotate::new(
                 keyring.clone(),

@@ -1,0 +1,653 @@
+//! Static roles (`{mount}/static-roles/:name`, OpenBao's `path_roles.go` static parts,
+//! `path_creds_create.go` `static-creds`, `path_rotate_credentials.go` `rotate-role` and
+//! `rotation.go`): an existing database user whose password Sigil rotates every
+//! `rotation_period` seconds (OpenBao's minimum: 5) with `rotation_statements`
+//! (default [`DEFAULT_ROTATION`]). Writing a new static role rotates its password at
+//! once, as OpenBao does.
+//!
+//! One item per static role (partition [`Mount::static_roles_partition`], sort key the
+//! name) holds the settings, the current password sealed under the keyring (associated
+//! data naming the mount, role and purpose), a revision `rev` every rotation step
+//! advances by one (conditional writes on it: two sweepers rotate once), and the
+//! expiry-index attributes of its next rotation ([`crate::due::due_attrs`], no TTL), so
+//! the sweeper hands it to [`StaticRotate`] when due: never a scan.
+//!
+//! Crash safety (write-ahead, as [`super::config::rotate_root`]): a rotation seals the
+//! new password and stores it as `pending` (and files the role as due now) before the
+//! `ALTER ROLE`; afterwards the pending password becomes current and the next due time
+//! is written. A run (sweeper, `static-creds`, `rotate-role`) that finds a pending
+//! password logs in as the user with it, then with the current one, and keeps the one
+//! that works ([`settle`]); a crash at any step leaves one working password.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value as Json, json};
+
+use super::Mount;
+use super::config::{
+    self, ConnectionConfig, DbCallError, db_call_error, open_password, sealed_of, statement_list,
+    with_root,
+};
+use super::failpoints::{Failpoints, Step, crashed};
+use super::port::{DatabaseApi, DbError};
+use super::roles::{MAX_STATEMENT_LEN, MAX_STATEMENTS};
+use super::statements::{self, Kind, Values};
+use crate::due::{DueJob, DueOutcome, due_attrs};
+use crate::error::ApiError;
+use crate::http::params::{Body, BodyExt};
+use crate::keyring::{Keyring, Sealed};
+use crate::store::{
+    Cond, Item, ItemExt, Key, Query, Store, StoreError, Update, Value, Write, new_item,
+    query_sort_keys,
+};
+
+/// Partition-key prefix of the items [`StaticRotate`] handles (static roles only carry
+/// due attributes under it).
+pub const PK_PREFIX: &str = "database/";
+/// OpenBao's default password change for PostgreSQL static roles.
+pub const DEFAULT_ROTATION: &str = "ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}'";
+/// OpenBao's shortest `rotation_period` (its queue tick), seconds.
+pub const MIN_ROTATION_PERIOD: i64 = 5;
+/// Seconds until a role whose rotation failed is tried again by the sweeper.
+pub const RETRY_SECS: i64 = 60;
+
+const A_DB: &str = "db_name";
+const A_USERNAME: &str = "username";
+const A_PERIOD: &str = "rotation_period";
+const A_STATEMENTS: &str = "rotation_statements";
+const A_PASSWORD: &str = "password";
+const A_PASSWORD_V: &str = "password_v";
+const A_PENDING: &str = "pending_password";
+const A_PENDING_V: &str = "pending_password_v";
+const A_LAST: &str = "last_rotation";
+const A_REV: &str = "rev";
+
+/// One static role as stored. `Debug` shows no password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct StaticRole {
+    /// The connection's name.
+    pub db_name: String,
+    /// The database user (exists before the role; never created or dropped by Sigil).
+    pub username: String,
+    /// Seconds between rotations (>= [`MIN_ROTATION_PERIOD`]).
+    pub rotation_period: i64,
+    /// Statements changing the password (`{{name}}`/`{{username}}`, `{{password}}`;
+    /// empty: [`DEFAULT_ROTATION`]).
+    pub rotation_statements: Vec<String>,
+    /// The current password, sealed (absent before the first rotation completed).
+    pub password: Option<Sealed>,
+    /// A new password stored before the database was changed.
+    pub pending: Option<Sealed>,
+    /// Unix seconds of the last completed rotation (0: none).
+    pub last_rotation: i64,
+    /// Revision: advanced by every write (condition of the next).
+    pub rev: i64,
+}
+
+impl std::fmt::Debug for StaticRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticRole")
+            .field("db_name", &self.db_name)
+            .field("username", &self.username)
+            .field("rotation_period", &self.rotation_period)
+            .field("pending", &self.pending.is_some())
+            .field("rev", &self.rev)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StaticRole {
+    /// Unix seconds of the next rotation.
+    pub fn next_rotation(&self) -> i64 {
+        self.last_rotation + self.rotation_period
+    }
+
+    /// OpenBao's read: `db_name`, `username`, `rotation_statements`,
+    /// `rotation_period` (seconds), `credential_type`, `last_vault_rotation`
+    /// (RFC 3339, once rotated).
+    pub fn to_json(&self) -> Json {
+        let mut v = json!({
+            "db_name": self.db_name,
+            "username": self.username,
+            "rotation_statements": self.rotation_statements,
+            "rotation_period": self.rotation_period,
+            "credential_type": "password",
+        });
+        if self.last_rotation > 0 {
+            v["last_vault_rotation"] = crate::clock::rfc3339(self.last_rotation).into();
+        }
+        v
+    }
+
+    fn statements(&self) -> Vec<String> {
+        if self.rotation_statements.is_empty() {
+            vec![DEFAULT_ROTATION.to_owned()]
+        } else {
+            self.rotation_statements.clone()
+        }
+    }
+}
+
+fn key(m: Mount<'_>, name: &str) -> Key {
+    Key::new(m.static_roles_partition(), name)
+}
+
+fn aad<'a>(m: Mount<'a>, name: &'a str) -> [&'a str; 4] {
+    ["database", m.prefix, name, "static-password"]
+}
+
+fn from_item(item: &Item) -> Result<StaticRole, ApiError> {
+    let s = |a: &str| item.get(a).and_then(Value::as_str).unwrap_or("").to_owned();
+    Ok(StaticRole {
+        db_name: s(A_DB),
+        username: s(A_USERNAME),
+        rotation_period: item.n(A_PERIOD)?,
+        rotation_statements: item.strings(A_STATEMENTS).unwrap_or_default(),
+        password: sealed_of(item, A_PASSWORD, A_PASSWORD_V)?,
+        pending: sealed_of(item, A_PENDING, A_PENDING_V)?,
+        last_rotation: item.n(A_LAST).unwrap_or(0),
+        rev: item.n(A_REV)?,
+    })
+}
+
+/// Reads a static role.
+pub async fn read(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+) -> Result<Option<StaticRole>, ApiError> {
+    match store.get(&key(m, name)).await? {
+        Some(item) => Ok(Some(from_item(&item)?)),
+        None => Ok(None),
+    }
+}
+
+/// Static role names.
+pub async fn list(store: &dyn Store, m: Mount<'_>) -> Result<Vec<String>, ApiError> {
+    Ok(query_sort_keys(store, Query::partition(m.static_roles_partition())).await?)
+}
+
+/// Deletes a static role (idempotent). The database user keeps its password, as in
+/// OpenBao.
+pub async fn delete(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<(), ApiError> {
+    Ok(crate::store::delete_key(store, key(m, name)).await?)
+}
+
+fn sealed_updates(a: &'static str, v: &'static str, s: &Sealed) -> [Update; 2] {
+    [
+        Update::Set(a, Value::B(s.ciphertext.clone())),
+        Update::Set(v, s.key_version.into()),
+    ]
+}
+
+fn due_updates(pk: &str, at: i64) -> impl Iterator<Item = Update> {
+    due_attrs(pk, at)
+        .into_iter()
+        .map(|(a, v)| Update::Set(a, v))
+}
+
+/// An update of the item at `k` conditional on its revision being `rev` (and moving
+/// it to `rev + 1`); `Ok(false)` when another writer was first.
+async fn update_at_rev(
+    store: &dyn Store,
+    k: &Key,
+    rev: i64,
+    mut updates: Vec<Update>,
+) -> Result<bool, ApiError> {
+    updates.push(Update::Set(A_REV, Value::N(rev + 1)));
+    match store
+        .write(Write::Update {
+            key: k.clone(),
+            updates,
+            cond: Some(Cond::Eq(A_REV, Value::N(rev))),
+        })
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_condition() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The static role's settings from a write merged onto `old` (OpenBao's rules and
+/// messages: `username` and `rotation_period` required on create, the username never
+/// changes, the period at least [`MIN_ROTATION_PERIOD`]).
+fn settings(body: &Body, old: Option<StaticRole>) -> Result<StaticRole, ApiError> {
+    let create = old.is_none();
+    let mut r = old.unwrap_or_default();
+    for f in ["rotation_schedule", "rotation_window"] {
+        let given = match body.get(f) {
+            None | Some(Json::Null) => false,
+            Some(Json::String(s)) => !s.is_empty(),
+            Some(_) => true,
+        };
+        if given {
+            return Err(ApiError::bad(format!(
+                "{f} is not supported yet: use rotation_period"
+            )));
+        }
+    }
+    if let Some(v) = body.string("db_name")? {
+        r.db_name = v;
+    }
+    if r.db_name.is_empty() {
+        return Err(ApiError::bad("database name is a required field"));
+    }
+    let username = body.string("username")?.unwrap_or_default();
+    if username.is_empty() && create {
+        return Err(ApiError::bad(
+            "username is a required field to create a static account",
+        ));
+    }
+    if !create && !username.is_empty() && username != r.username {
+        return Err(ApiError::bad("cannot update static account username"));
+    }
+    if username.len() > 63 || username.chars().any(char::is_control) {
+        return Err(ApiError::bad("invalid \"username\""));
+    }
+    if create {
+        r.username = username;
+    }
+    match body.duration("rotation_period")? {
+        None if create => {
+            return Err(ApiError::bad(
+                "rotation_period is required to create static accounts",
+            ));
+        }
+        None => {}
+        Some(p) if p < MIN_ROTATION_PERIOD => {
+            return Err(ApiError::bad(format!(
+                "rotation_period must be {MIN_ROTATION_PERIOD} seconds or more"
+            )));
+        }
+        Some(p) => r.rotation_period = p,
+    }
+    if let Some(v) = statement_list(body, "rotation_statements")? {
+        if v.len() > MAX_STATEMENTS || v.iter().any(|s| s.len() > MAX_STATEMENT_LEN) {
+            return Err(ApiError::bad(
+                "\"rotation_statements\": at most 50 statements of 16 KiB each",
+            ));
+        }
+        statements::check(Kind::Rotation, &v)?;
+        r.rotation_statements = v;
+    }
+    if let Some(t) = body.string("credential_type")?
+        && t != "password"
+    {
+        return Err(ApiError::bad(
+            "invalid credential_type: Sigil's database engine issues passwords only",
+        ));
+    }
+    Ok(r)
+}
+
+/// The engine's ports and the moment, as a rotation needs them.
+pub struct Ctx<'a> {
+    /// Storage.
+    pub store: &'a dyn Store,
+    /// Seals the passwords.
+    pub keyring: &'a Keyring,
+    /// The database.
+    pub db: &'a dyn DatabaseApi,
+    /// Crash injection (production: never).
+    pub failpoints: &'a dyn Failpoints,
+    /// The mount.
+    pub mount: Mount<'a>,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// Writes a static role. A new role is stored and its password rotated at once (a
+/// rotation that the database refuses removes the new role again: nothing half
+/// written); an update changes the settings and files the next rotation at the last
+/// one plus the new period.
+pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<(), ApiError> {
+    if !crate::approle::valid_name(name) {
+        return Err(ApiError::bad("invalid role name"));
+    }
+    if super::roles::read(x.store, x.mount, name).await?.is_some() {
+        return Err(ApiError::bad("Role and Static Role names must be unique"));
+    }
+    let old = read(x.store, x.mount, name).await?;
+    let r = settings(body, old.clone())?;
+    let cfg = connection(x, &r.db_name, name).await?;
+    let k = key(x.mount, name);
+    let Some(old) = old else {
+        let mut item = new_item(&k);
+        item.insert(A_DB.into(), r.db_name.as_str().into());
+        item.insert(A_USERNAME.into(), r.username.as_str().into());
+        item.insert(A_PERIOD.into(), Value::N(r.rotation_period));
+        item.insert(A_STATEMENTS.into(), r.rotation_statements.clone().into());
+        item.insert(A_REV.into(), Value::N(0));
+        item.extend(due_attrs(&k.pk, x.now).map(|(a, v)| (a.to_owned(), v)));
+        store_new(x.store, item).await?;
+        return match rotate(x, name, &r, &cfg).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // The database refused the first rotation: the role never existed.
+                // (Unreachable, or storage failed: it stays pending and due; the
+                // sweeper settles it.)
+                if matches!(
+                    e,
+                    RotateError::Db(DbCallError::Db(
+                        DbError::Statement(_) | DbError::Auth(_) | DbError::Config(_)
+                    ))
+                ) {
+                    crate::store::delete_key(x.store, k).await?;
+                }
+                Err(e.into_api("error setting the static account's password"))
+            }
+        };
+    };
+    let mut updates = vec![
+        Update::Set(A_DB, r.db_name.as_str().into()),
+        Update::Set(A_PERIOD, Value::N(r.rotation_period)),
+        Update::Set(A_STATEMENTS, r.rotation_statements.clone().into()),
+    ];
+    if old.pending.is_none() {
+        updates.extend(due_updates(&k.pk, r.next_rotation().max(x.now)));
+    }
+    if update_at_rev(x.store, &k, old.rev, updates).await? {
+        Ok(())
+    } else {
+        Err(ApiError::bad(
+            "the static role changed while it was written: try again",
+        ))
+    }
+}
+
+async fn store_new(store: &dyn Store, item: Item) -> Result<(), ApiError> {
+    store
+        .write(Write::Put {
+            item,
+            cond: Some(Cond::NotExists),
+        })
+        .await
+        .map_err(|e| {
+            if e.is_condition() {
+                ApiError::bad("the static role changed while it was written: try again")
+            } else {
+                e.into()
+            }
+        })
+}
+
+/// The connection a static role uses (it must exist and allow the role).
+async fn connection(x: &Ctx<'_>, db_name: &str, role: &str) -> Result<ConnectionConfig, ApiError> {
+    let cfg = config::read(x.store, x.mount, db_name)
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("could not find database {db_name:?}")))?;
+    if !cfg.allows(role) {
+        return Err(ApiError::bad(format!("{role:?} is not an allowed role")));
+    }
+    Ok(cfg)
+}
+
+/// Why a rotation did not complete.
+#[derive(Debug)]
+enum RotateError {
+    /// The database (or storage, keyring) failed; a pending password may remain.
+    Db(DbCallError),
+    /// Another writer changed the role first.
+    Raced,
+}
+
+impl From<ApiError> for RotateError {
+    fn from(e: ApiError) -> Self {
+        RotateError::Db(DbCallError::Api(e))
+    }
+}
+
+impl RotateError {
+    fn into_api(self, context: &str) -> ApiError {
+        match self {
+            RotateError::Db(e) => db_call_error(e, context),
+            RotateError::Raced => {
+                ApiError::bad("the static role changed while it was rotated: try again")
+            }
+        }
+    }
+}
+
+/// One rotation of `r` (read with no pending password): a new password sealed and
+/// stored as pending (the role filed as due now, so a crash is settled by the next
+/// sweeper run), `ALTER ROLE` through the root connection, then the pending password
+/// made current with `last_rotation = now` and the next due time. Returns the new
+/// revision.
+async fn rotate(
+    x: &Ctx<'_>,
+    name: &str,
+    r: &StaticRole,
+    cfg: &ConnectionConfig,
+) -> Result<i64, RotateError> {
+    let k = key(x.mount, name);
+    let new = super::username::random_alnum(24).map_err(|_| ApiError::Internal)?;
+    let sealed = x
+        .keyring
+        .seal(&aad(x.mount, name), new.as_bytes())
+        .await
+        .map_err(ApiError::from)?;
+    let mut pending = sealed_updates(A_PENDING, A_PENDING_V, &sealed).to_vec();
+    pending.extend(due_updates(&k.pk, x.now));
+    if !update_at_rev(x.store, &k, r.rev, pending).await? {
+        return Err(RotateError::Raced);
+    }
+    if x.failpoints.crash_after(Step::StaticPendingStored) {
+        return Err(crashed().into());
+    }
+    let pw = cfg.statement_password(&new)?;
+    let queries = statements::render(
+        Kind::Rotation,
+        &r.statements(),
+        &Values {
+            username: &r.username,
+            password: pw.expose_secret(),
+            expiration: "",
+        },
+    )?;
+    let user = r.username.as_str();
+    with_root(x.store, x.keyring, x.mount, &r.db_name, cfg, |conn| {
+        let queries = &queries;
+        async move { x.db.update_user(&conn, user, queries).await }
+    })
+    .await
+    .map_err(RotateError::Db)?;
+    if x.failpoints.crash_after(Step::StaticAltered) {
+        return Err(crashed().into());
+    }
+    let mut confirm = sealed_updates(A_PASSWORD, A_PASSWORD_V, &sealed).to_vec();
+    confirm.extend([
+        Update::Remove(A_PENDING),
+        Update::Remove(A_PENDING_V),
+        Update::Set(A_LAST, Value::N(x.now)),
+    ]);
+    confirm.extend(due_updates(&k.pk, x.now + r.rotation_period));
+    if !update_at_rev(x.store, &k, r.rev + 1, confirm).await? {
+        return Err(RotateError::Raced);
+    }
+    tracing::info!(role = name, "static role password rotated");
+    Ok(r.rev + 2)
+}
+
+/// Whether `password` logs the static role's user in (through the connection's URL
+/// with the user's name and password in it).
+async fn logs_in(
+    x: &Ctx<'_>,
+    cfg: &ConnectionConfig,
+    name: &str,
+    r: &StaticRole,
+    password: &SecretString,
+) -> Result<bool, DbCallError> {
+    let as_user = ConnectionConfig {
+        username: r.username.clone(),
+        ..cfg.clone()
+    };
+    match x
+        .db
+        .verify(&config::connection(&as_user, name, Some(password)))
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(DbError::Auth(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Settles a pending password left by an interrupted rotation: the pending password
+/// becomes current (rotated now) when the user logs in with it; otherwise it is
+/// dropped (the `ALTER ROLE` never ran) and the role stays due, so the next run
+/// rotates it. Returns the role as it is afterwards.
+async fn settle(
+    x: &Ctx<'_>,
+    name: &str,
+    r: StaticRole,
+    cfg: &ConnectionConfig,
+) -> Result<StaticRole, RotateError> {
+    let Some(pending) = r.pending.clone() else {
+        return Ok(r);
+    };
+    let a = aad(x.mount, name);
+    let pw = open_password(x.keyring, &a, Some(&pending))
+        .await?
+        .ok_or(ApiError::Internal)?;
+    let k = key(x.mount, name);
+    let mut next = r.clone();
+    next.pending = None;
+    next.rev = r.rev + 1;
+    let updates = if logs_in(x, cfg, name, &r, &pw)
+        .await
+        .map_err(RotateError::Db)?
+    {
+        next.password = Some(pending.clone());
+        next.last_rotation = x.now;
+        let mut u = sealed_updates(A_PASSWORD, A_PASSWORD_V, &pending).to_vec();
+        u.push(Update::Set(A_LAST, Value::N(x.now)));
+        u.extend(due_updates(&k.pk, next.next_rotation()));
+        tracing::info!(
+            role = name,
+            "a pending static password worked and is now current"
+        );
+        u
+    } else {
+        tracing::info!(
+            role = name,
+            "a pending static password was never set: dropped"
+        );
+        // Filed at its real next rotation again (due now when that has passed, as
+        // for a role whose first rotation never completed).
+        due_updates(&k.pk, r.next_rotation().max(x.now)).collect()
+    };
+    let mut updates = updates;
+    updates.extend([Update::Remove(A_PENDING), Update::Remove(A_PENDING_V)]);
+    if update_at_rev(x.store, &k, r.rev, updates).await? {
+        Ok(next)
+    } else {
+        Err(RotateError::Raced)
+    }
+}
+
+/// Reads the role, settles a pending password, and rotates when `due` says so.
+/// `Ok(None)`: no such role; otherwise the role afterwards and whether anything was
+/// written (settled or rotated).
+async fn run(
+    x: &Ctx<'_>,
+    name: &str,
+    due: impl Fn(&StaticRole) -> bool,
+) -> Result<Option<(StaticRole, bool)>, RotateError> {
+    let Some(r) = read(x.store, x.mount, name).await? else {
+        return Ok(None);
+    };
+    let cfg = connection(x, &r.db_name, name).await?;
+    let settled = r.pending.is_some();
+    let r = settle(x, name, r, &cfg).await?;
+    if !due(&r) {
+        return Ok(Some((r, settled)));
+    }
+    rotate(x, name, &r, &cfg).await?;
+    let r = read(x.store, x.mount, name)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Some((r, true)))
+}
+
+/// `rotate-role/:name`: rotates now (after settling an interrupted rotation).
+pub async fn rotate_now(x: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
+    match run(x, name, |_| true).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(ApiError::bad("no static role found for role name")),
+        Err(e) => Err(e.into_api("unable to rotate the static role's credentials")),
+    }
+}
+
+/// `static-creds/:name`: the current password (after settling an interrupted
+/// rotation; a role whose first rotation never completed is rotated now), with
+/// `last_vault_rotation` (RFC 3339), `rotation_period` and `ttl` (seconds until the
+/// next rotation), as OpenBao answers.
+pub async fn creds(x: &Ctx<'_>, name: &str) -> Result<Json, ApiError> {
+    let (r, _) = run(x, name, |r| r.password.is_none())
+        .await
+        .map_err(|e| e.into_api("unable to read the static role's credentials"))?
+        .ok_or_else(|| ApiError::bad(format!("unknown role: {name}")))?;
+    let pw = open_password(x.keyring, &aad(x.mount, name), r.password.as_ref())
+        .await?
+        .ok_or(ApiError::Internal)?;
+    Ok(json!({
+        "username": r.username,
+        "password": pw.expose_secret(),
+        "last_vault_rotation": crate::clock::rfc3339(r.last_rotation),
+        "rotation_period": r.rotation_period,
+        "ttl": (r.next_rotation() - x.now).max(0),
+    }))
+}
+
+/// The sweeper's job for static roles: settles and rotates a role once its next
+/// rotation is due. A failure files the role again [`RETRY_SECS`] later (logged), so
+/// one broken database never holds the sweeper's cursor.
+pub struct StaticRotate {
+    keyring: Arc<Keyring>,
+    db: Arc<dyn DatabaseApi>,
+    failpoints: Arc<dyn Failpoints>,
+}
+
+impl StaticRotate {
+    /// A job over the function's keyring and the engine's ports.
+    pub fn new(keyring: Arc<Keyring>, engine: &super::engine::Engine) -> Self {
+        Self {
+            keyring,
+            db: engine.db.clone(),
+            failpoints: engine.failpoints.clone(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl DueJob for StaticRotate {
+    async fn run(&self, store: &dyn Store, key: &Key, now: i64) -> Result<DueOutcome, StoreError> {
+        let Some(prefix) = key
+            .pk
+            .strip_prefix(PK_PREFIX)
+            .and_then(|s| s.strip_suffix("/static-roles"))
+        else {
+            return Ok(DueOutcome::Skipped);
+        };
+        let x = Ctx {
+            store,
+            keyring: &self.keyring,
+            db: self.db.as_ref(),
+            failpoints: self.failpoints.as_ref(),
+            mount: Mount { prefix, name: "" },
+            now,
+        };
+        match run(&x, &key.sk, |r| r.next_rotation() <= now).await {
+            Ok(Some((_, true))) => Ok(DueOutcome::Ran),
+            Ok(_) | Err(RotateError::Raced) => Ok(DueOutcome::Skipped),
+            Err(e) => {
+                let e = e.into_api("static rotation");
+                tracing::warn!(role = %key.sk, error = %e, retry_in_secs = RETRY_SECS, "static role not rotated on schedule");
+                crate::due::postpone(store, key, now + RETRY_SECS).await?;
+                Ok(DueOutcome::Skipped)
+            }
+        }
+    }
+}
