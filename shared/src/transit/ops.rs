@@ -671,16 +671,15 @@ impl Items {
         match request::batch(body)? {
             Some(mut items) => {
                 for (i, it) in items.iter_mut().enumerate() {
-                    for (k, v) in it.iter_mut() {
-                        // A JSON number is Go's `json.Number`, a string kind, so
-                        // mapstructure takes it as its text (`"key_version": 1`).
+                    // A JSON number is Go's `json.Number`, a string kind, so
+                    // mapstructure takes it as its text (`"key_version": 1`).
+                    for v in it.values_mut() {
                         if let Json::Number(n) = v {
                             *v = Json::String(n.to_string());
                         }
-                        if !matches!(v, Json::String(_) | Json::Null) {
-                            let one = Map::from_iter([(k.clone(), v.clone())]);
-                            request::item_string(&one, i, k)?;
-                        }
+                    }
+                    for k in it.keys() {
+                        request::item_string(it, i, k)?;
                     }
                 }
                 Ok(Self { items, batch: true })
