@@ -53,6 +53,49 @@ pub struct App {
     pub database: Arc<crate::database::engine::Engine>,
 }
 
+/// The lease revokers and due-time jobs of a deployment, by lease kind and partition
+/// prefix: IAM users, STS sessions and database users revoked; database static roles and
+/// transit keys rotated when due. The functions (`adapters::aws::app_with`) and the
+/// simulator build theirs here, so both run the same set.
+pub fn standard_revokers(
+    store: Arc<dyn Store>,
+    keyring: Arc<Keyring>,
+    aws: Arc<crate::aws_engine::clients::EngineClients>,
+    database: &crate::database::engine::Engine,
+    transit: Arc<crate::transit::KeyCache>,
+) -> Revokers {
+    Revokers::new()
+        .with(
+            crate::database::revoke::KIND_DB_USER,
+            Arc::new(crate::database::revoke::DbRevoker::new(
+                store,
+                keyring.clone(),
+                database,
+            )),
+        )
+        .with(
+            crate::aws_engine::revoke::KIND_IAM_USER,
+            Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(aws)),
+        )
+        .with(
+            crate::aws_engine::sts::KIND_STS,
+            Arc::new(crate::aws_engine::sts::StsRevoker),
+        )
+        .with_due(
+            crate::database::static_roles::PK_PREFIX,
+            Arc::new(crate::database::static_roles::StaticRotate::new(
+                keyring.clone(),
+                database,
+            )),
+        )
+        .with_due(
+            crate::transit::auto_rotate::PK_PREFIX,
+            Arc::new(crate::transit::auto_rotate::AutoRotate::new(
+                keyring, transit,
+            )),
+        )
+}
+
 impl App {
     /// An app on in-memory ports and fakes (unit tests, benchmarks): `store`, a keyring
     /// over it with a fake KMS, fake IAM, STS, database and caller identity, no lease

@@ -8,6 +8,7 @@
 //! `cargo run -p sigil-sim -- --seed N`.
 
 pub mod approle;
+pub mod database;
 pub mod exec;
 pub mod invariants;
 pub mod kv;
@@ -58,6 +59,8 @@ impl Default for Settings {
                 iam_not_sent: 10,
                 iam_throttled: 15,
                 iam_applied_timeout: 15,
+                db_not_sent: 10,
+                db_applied_timeout: 15,
             },
         }
     }
@@ -145,6 +148,9 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
         .extend(invariants::revoked_tokens_refused(&world, &m).await);
     outcome
         .violations
+        .extend(database::check_after_schedule(&world).await);
+    outcome
+        .violations
         .extend(kv::check(&world, &m.kv, &world.root).await);
     outcome.violations.extend(approle::check(&m.approle));
     outcome
@@ -188,5 +194,8 @@ async fn schedule(seed: u64, s: Settings) -> Outcome {
     outcome
         .violations
         .extend(transit::check(&world, &m.transit).await);
+    outcome
+        .violations
+        .extend(database::check(&world, &m.database).await);
     outcome
 }

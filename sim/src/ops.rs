@@ -15,7 +15,7 @@ use sigil::route::Function;
 
 use crate::world::{ROLE, World, request};
 
-/// A credential handed out.
+/// A credential handed out (AWS or database).
 #[derive(Clone, Debug)]
 pub struct Issued {
     /// Its lease ID.
@@ -55,6 +55,9 @@ pub struct Model {
     pub orphaned: BTreeSet<String>,
     /// Transit rotations and encryptions ([`crate::transit`]).
     pub transit: crate::transit::Log,
+    /// What the database operations saw ([`crate::database`]); their credentials'
+    /// leases are in `leases`.
+    pub database: crate::database::Log,
     /// Tree tokens whose `revoke-orphan` got no definite answer (a 5xx, or the request
     /// was killed): it may have been done, or not, so neither their descendants'
     /// refusal nor their own survival can be asserted ([`crate::tree`]).
@@ -105,6 +108,9 @@ pub enum Kind {
     /// A transit key rotated by hand, or data encrypted ([`crate::transit`]); the
     /// sweepers rotate the key on its period.
     Transit,
+    /// Database credentials issued, static credentials read, the static role or the
+    /// root password rotated ([`crate::database`]).
+    Database,
 }
 
 impl Kind {
@@ -118,7 +124,7 @@ impl Kind {
     }
 
     /// Every kind, with its weight in a schedule.
-    pub const WEIGHTED: [(Kind, u32); 11] = [
+    pub const WEIGHTED: [(Kind, u32); 12] = [
         (Kind::Issue, 6),
         (Kind::Renew, 2),
         (Kind::RevokeLease, 2),
@@ -130,6 +136,7 @@ impl Kind {
         (Kind::AppRole, 6),
         (Kind::Tree, 5),
         (Kind::Transit, 3),
+        (Kind::Database, 4),
     ];
 }
 
@@ -287,6 +294,7 @@ pub fn build(kind: Kind, rng: &mut fastrand::Rng, world: &Arc<World>, model: &Sh
         Kind::AppRole => crate::approle::build(rng, world, model),
         Kind::Tree => crate::tree::build(rng, world, model),
         Kind::Transit => crate::transit::build(rng, world, model, token),
+        Kind::Database => crate::database::build(rng, world, model, token),
         Kind::Clock => {
             let secs = rng.i64(1..=150);
             (

@@ -2,13 +2,15 @@
 //! suspension point ([`crate::exec::port`]) and, while faults are on, failing as the real
 //! services fail: store throttling and outages (before the write, or after it was
 //! applied: a timed-out request that succeeded), IAM calls refused before sending,
-//! throttled, or timed out after IAM applied them.
+//! throttled, or timed out after IAM applied them, and database calls refused before
+//! connecting or timed out after the transaction committed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use sigil::aws_engine::iam::{AccessKey, FakeIam, IamApi, IamError, NewUser};
+use sigil::database::port::{Connection, DatabaseApi, DbError, FakeDatabase};
 use sigil::store::memory::MemoryStore;
 use sigil::store::{Cond, Item, Key, Page, Query, Store, StoreError, Write};
 
@@ -27,6 +29,10 @@ pub struct FaultRates {
     pub iam_throttled: u32,
     /// An IAM call is applied, then times out.
     pub iam_applied_timeout: u32,
+    /// A database call fails before connecting (connection refused).
+    pub db_not_sent: u32,
+    /// A database call's transaction commits, then the answer is lost (timeout).
+    pub db_applied_timeout: u32,
 }
 
 impl FaultRates {
@@ -37,6 +43,8 @@ impl FaultRates {
         iam_not_sent: 0,
         iam_throttled: 0,
         iam_applied_timeout: 0,
+        db_not_sent: 0,
+        db_applied_timeout: 0,
     };
 }
 
@@ -277,6 +285,77 @@ impl IamApi for SimIam {
     async fn delete_user(&self, user: &str) -> Result<(), IamError> {
         self.before().await?;
         let r = self.inner.delete_user(user).await;
+        self.after(r)
+    }
+}
+
+/// The fake database behind the simulated faults: each call is a suspension point (the
+/// operation may die there), may be refused before connecting, or may commit and then
+/// lose its answer.
+pub struct SimDatabase {
+    /// The database's users.
+    pub inner: Arc<FakeDatabase>,
+    faults: Arc<Faults>,
+}
+
+impl SimDatabase {
+    /// `inner` behind `faults`.
+    pub fn new(inner: Arc<FakeDatabase>, faults: Arc<Faults>) -> Self {
+        Self { inner, faults }
+    }
+
+    async fn before(&self) -> Result<(), DbError> {
+        port().await;
+        if self.faults.hit(self.faults.rates.db_not_sent) {
+            return Err(DbError::Unavailable("simulated connection refused".into()));
+        }
+        Ok(())
+    }
+
+    fn after(&self, r: Result<(), DbError>) -> Result<(), DbError> {
+        match r {
+            Ok(()) if self.faults.hit(self.faults.rates.db_applied_timeout) => Err(
+                DbError::Unavailable("simulated timeout after the commit".into()),
+            ),
+            other => other,
+        }
+    }
+}
+
+#[async_trait]
+impl DatabaseApi for SimDatabase {
+    async fn verify(&self, conn: &Connection) -> Result<(), DbError> {
+        self.before().await?;
+        self.inner.verify(conn).await
+    }
+    async fn new_user(
+        &self,
+        conn: &Connection,
+        username: &str,
+        statements: &[String],
+    ) -> Result<(), DbError> {
+        self.before().await?;
+        let r = self.inner.new_user(conn, username, statements).await;
+        self.after(r)
+    }
+    async fn update_user(
+        &self,
+        conn: &Connection,
+        username: &str,
+        statements: &[String],
+    ) -> Result<(), DbError> {
+        self.before().await?;
+        let r = self.inner.update_user(conn, username, statements).await;
+        self.after(r)
+    }
+    async fn delete_user(
+        &self,
+        conn: &Connection,
+        username: &str,
+        statements: Option<&[String]>,
+    ) -> Result<(), DbError> {
+        self.before().await?;
+        let r = self.inner.delete_user(conn, username, statements).await;
         self.after(r)
     }
 }

@@ -8,18 +8,17 @@ use serde_json::{Value, json};
 use sigil::App;
 use sigil::aws_engine::clients::EngineClients;
 use sigil::aws_engine::iam::FakeIam;
-use sigil::aws_engine::revoke::{IamUserRevoker, KIND_IAM_USER};
 use sigil::aws_engine::sts::FakeSts;
 use sigil::clock::{Clock, ManualClock};
+use sigil::database::port::FakeDatabase;
 use sigil::http::{ApiRequest, ApiResponse};
 use sigil::keyring::Keyring;
 use sigil::kms::FakeKms;
-use sigil::lease::Revokers;
 use sigil::route::Function;
 use sigil::store::Store;
 use sigil::store::memory::MemoryStore;
 
-use crate::ports::{FaultRates, Faults, SimIam, SimStore};
+use crate::ports::{FaultRates, Faults, SimDatabase, SimIam, SimStore};
 
 /// Seconds since the epoch the simulated clock starts at (a fixed instant, so that a
 /// seed replays the same hours).
@@ -55,6 +54,8 @@ pub struct World {
     pub memory: Arc<MemoryStore>,
     /// The IAM users.
     pub iam: Arc<FakeIam>,
+    /// The database's users (dynamic credentials and the static role's user).
+    pub db: Arc<FakeDatabase>,
     /// Time, in seconds.
     pub clock: Arc<ManualClock>,
     /// The fault source of the ports.
@@ -109,20 +110,19 @@ impl World {
             Arc::new(SimIam::new(iam.clone(), faults.clone())),
             Arc::new(FakeSts::new(EPOCH)),
         ));
-        let revokers = Arc::new(
-            Revokers::new()
-                .with(
-                    KIND_IAM_USER,
-                    Arc::new(IamUserRevoker::new(clients.clone())),
-                )
-                .with_due(
-                    sigil::transit::auto_rotate::PK_PREFIX,
-                    Arc::new(sigil::transit::auto_rotate::AutoRotate::new(
-                        keyring.clone(),
-                        Arc::new(sigil::transit::KeyCache::new()),
-                    )),
-                ),
-        );
+        let db = Arc::new(FakeDatabase::new());
+        db.set_root_password(crate::database::ROOT_PASSWORD);
+        db.add_user(crate::database::STATIC_USER, "initial");
+        let database = Arc::new(sigil::database::engine::Engine::new(Arc::new(
+            SimDatabase::new(db.clone(), faults.clone()),
+        )));
+        let revokers = Arc::new(sigil::app::standard_revokers(
+            store.clone(),
+            keyring.clone(),
+            clients.clone(),
+            &database,
+            Arc::new(sigil::transit::KeyCache::new()),
+        ));
         let apps = [
             Function::Login,
             Function::Issue,
@@ -138,6 +138,7 @@ impl World {
                 keyring: keyring.clone(),
                 revokers: revokers.clone(),
                 aws: clients.clone(),
+                database: database.clone(),
                 ..App::in_memory(f, memory.clone(), clock.clone())
             };
             (f, Arc::new(app))
@@ -146,6 +147,7 @@ impl World {
         let mut w = World {
             memory,
             iam,
+            db,
             clock,
             faults,
             apps,
@@ -199,6 +201,7 @@ impl World {
             assert!(r.status < 300, "setup {path}: {r:?}");
         }
         crate::transit::setup(self, &root).await;
+        crate::database::setup(self, &root).await;
         for _ in 0..2 {
             let r = self
                 .call(

@@ -56,6 +56,18 @@ const REGRESSION_SEEDS: &[(u64, &str)] = &[
          logged in to the role written again (approle::tests::\
          a_secret_id_generated_during_its_roles_delete_does_not_survive_it)",
     ),
+    (
+        332,
+        "static-creds-work: a static-creds read dropped the pending password of a \
+         rotation whose ALTER ROLE had not landed yet, then it landed (database::tests::\
+         a_crash_after_each_static_rotation_step_leaves_one_working_password)",
+    ),
+    (
+        2156,
+        "db-root-usable: a second rotate-root overwrote the first one's pending root \
+         password before the first one's ALTER ROLE landed (database::tests::\
+         a_root_rotation_left_pending_holds_off_another_until_it_cannot_land)",
+    ),
 ];
 
 #[test]

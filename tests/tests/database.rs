@@ -526,8 +526,13 @@ async fn a_crash_after_each_static_rotation_step_leaves_one_working_password() {
             step == Step::StaticAltered,
             "{step:?}"
         );
-        // The next scheduled run settles it (the pending write filed the role due).
-        w.clock.advance(1);
+        // The next scheduled run settles it (the pending write filed the role due; a
+        // pending password that does not log in waits until its ALTER ROLE cannot land).
+        w.clock.advance(if step == Step::StaticPendingStored {
+            sigil::database::IN_FLIGHT_SECS
+        } else {
+            1
+        });
         let report = w.f.sweep().await;
         assert_eq!(report.due_jobs, 1, "{step:?}: {report:?}");
         let after = w.static_password(&name).await;

@@ -105,6 +105,7 @@ async fn rotate_root(c: &Ctx<'_>) -> Result<Reply, ApiError> {
         mount(c),
         c.param("name"),
         c.svc.database.failpoints.as_ref(),
+        c.now,
     )
     .await?;
     Ok(Reply::NoContent)

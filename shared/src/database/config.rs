@@ -10,7 +10,12 @@
 //! The root password has a write-ahead slot for `rotate-root`: the new password is
 //! sealed and stored as pending before the database is changed, and promoted after; a
 //! connection whose current password is refused tries the pending one and promotes it
-//! when it works (a crash between the two steps loses nothing).
+//! when it works (a crash between the two steps loses nothing). One rotation at a time:
+//! the pending slot is claimed with a conditional write, and a pending password that
+//! does not log in is dropped only once it is older than [`super::IN_FLIGHT_SECS`]
+//! (until then its `ALTER ROLE` may still land). A connection write keeps a pending
+//! password it did not replace and is conditional on what it read, so it never loses
+//! one a concurrent `rotate-root` stored.
 
 use std::future::Future;
 
@@ -44,6 +49,7 @@ const A_PASSWORD: &str = "password";
 const A_PASSWORD_V: &str = "password_v";
 const A_PENDING: &str = "pending_password";
 const A_PENDING_V: &str = "pending_password_v";
+const A_PENDING_AT: &str = "pending_at";
 const A_ALLOWED: &str = "allowed_roles";
 const A_VERIFY: &str = "verify_connection";
 const A_PW_AUTH: &str = "password_authentication";
@@ -64,6 +70,8 @@ pub struct ConnectionConfig {
     pub password: Option<Sealed>,
     /// A new root password `rotate-root` stored before changing it in the database.
     pub pending_password: Option<Sealed>,
+    /// Unix seconds the pending password was stored at (0: none).
+    pub pending_at: i64,
     /// Roles that may use the connection (`*` = all; globs as OpenBao).
     pub allowed_roles: Vec<String>,
     /// Whether writes connect first.
@@ -151,6 +159,7 @@ pub async fn read(
         username: s(A_USERNAME),
         password: sealed_of(&item, A_PASSWORD, A_PASSWORD_V)?,
         pending_password: sealed_of(&item, A_PENDING, A_PENDING_V)?,
+        pending_at: item.n(A_PENDING_AT).unwrap_or(0),
         allowed_roles: list(A_ALLOWED),
         verify_connection: item.flag(A_VERIFY).unwrap_or(true),
         password_authentication: s(A_PW_AUTH),
@@ -172,6 +181,7 @@ fn to_item(m: Mount<'_>, name: &str, c: &ConnectionConfig) -> Item {
     if let Some(p) = &c.pending_password {
         item.insert(A_PENDING.into(), Value::B(p.ciphertext.clone()));
         item.insert(A_PENDING_V.into(), p.key_version.into());
+        item.insert(A_PENDING_AT.into(), Value::N(c.pending_at));
     }
     item.insert(A_ALLOWED.into(), c.allowed_roles.clone().into());
     item.insert(A_VERIFY.into(), c.verify_connection.into());
@@ -386,7 +396,12 @@ pub async fn write(
                 .seal(&aad(m, name), p.expose_secret().as_bytes())
                 .await?,
         );
+    }
+    // A pending root password stays (a `rotate-root` under way may still set it; the
+    // next connection settles it) unless it belongs to another user.
+    if old.as_ref().is_some_and(|o| o.username != c.username) {
         c.pending_password = None;
+        c.pending_at = 0;
     }
     if c.verify_connection {
         let password = match &new_password {
@@ -400,13 +415,36 @@ pub async fn write(
             ))
         })?;
     }
+    // Conditional on the passwords read: a rotation stored meanwhile is never lost.
+    let cond = match &old {
+        None => Cond::NotExists,
+        Some(o) => Cond::And(vec![
+            same_sealed(A_PASSWORD, o.password.as_ref()),
+            same_sealed(A_PENDING, o.pending_password.as_ref()),
+        ]),
+    };
     store
         .write(Write::Put {
             item: to_item(m, name, &c),
-            cond: None,
+            cond: Some(cond),
         })
-        .await?;
+        .await
+        .map_err(|e| {
+            if e.is_condition() {
+                ApiError::bad("the connection changed while it was written: try again")
+            } else {
+                e.into()
+            }
+        })?;
     Ok(())
+}
+
+/// The condition that attribute `a` holds `sealed`'s ciphertext (absent for `None`).
+fn same_sealed(a: &'static str, sealed: Option<&Sealed>) -> Cond {
+    match sealed {
+        Some(s) => Cond::Eq(a, Value::B(s.ciphertext.clone())),
+        None => Cond::AttrAbsent(a),
+    }
 }
 
 async fn open(
@@ -518,18 +556,36 @@ async fn promote(
     name: &str,
     c: &ConnectionConfig,
 ) -> Result<(), ApiError> {
-    let Some(p) = &c.pending_password else {
-        return Ok(());
-    };
+    match &c.pending_password {
+        Some(p) => clear_pending(store, m, name, p, true).await,
+        None => Ok(()),
+    }
+}
+
+/// Removes the pending root password `p` (conditional on it still being pending),
+/// making it the current one first when `current`.
+async fn clear_pending(
+    store: &dyn Store,
+    m: Mount<'_>,
+    name: &str,
+    p: &Sealed,
+    current: bool,
+) -> Result<(), ApiError> {
+    let mut updates = vec![
+        Update::Remove(A_PENDING),
+        Update::Remove(A_PENDING_V),
+        Update::Remove(A_PENDING_AT),
+    ];
+    if current {
+        updates.extend([
+            Update::Set(A_PASSWORD, Value::B(p.ciphertext.clone())),
+            Update::Set(A_PASSWORD_V, p.key_version.into()),
+        ]);
+    }
     store
         .write(Write::Update {
             key: key(m, name),
-            updates: vec![
-                Update::Set(A_PASSWORD, Value::B(p.ciphertext.clone())),
-                Update::Set(A_PASSWORD_V, p.key_version.into()),
-                Update::Remove(A_PENDING),
-                Update::Remove(A_PENDING_V),
-            ],
+            updates,
             cond: Some(Cond::Eq(A_PENDING, Value::B(p.ciphertext.clone()))),
         })
         .await
@@ -539,7 +595,10 @@ async fn promote(
 
 /// `rotate-root/:name`: a new random root password, stored sealed as pending, set in
 /// the database through the root rotation statements, then made current. Afterwards only
-/// Sigil knows it. `failpoints` may stop it after [`Step::RootPendingStored`] or
+/// Sigil knows it. One at a time: a rotation left pending is settled first (promoted
+/// when it works, dropped once older than [`super::IN_FLIGHT_SECS`], otherwise this one
+/// is refused as under way), and the pending slot is claimed conditionally. `now`: unix
+/// seconds. `failpoints` may stop it after [`Step::RootPendingStored`] or
 /// [`Step::RootAltered`] as if the process died.
 pub async fn rotate_root(
     store: &dyn Store,
@@ -548,6 +607,7 @@ pub async fn rotate_root(
     m: Mount<'_>,
     name: &str,
     failpoints: &dyn Failpoints,
+    now: i64,
 ) -> Result<(), ApiError> {
     let mut c = read(store, m, name)
         .await?
@@ -570,6 +630,15 @@ pub async fn rotate_root(
         c = read(store, m, name)
             .await?
             .ok_or_else(|| ApiError::bad("no configuration found for database"))?;
+        // The current password works: a pending one still here never reached the
+        // database, or is on its way.
+        if let Some(p) = &c.pending_password {
+            if now < c.pending_at.saturating_add(super::IN_FLIGHT_SECS) {
+                return Err(root_under_way());
+            }
+            clear_pending(store, m, name, p, false).await?;
+            c.pending_password = None;
+        }
     }
     let new = super::username::random_alnum(24).map_err(|_| ApiError::Internal)?;
     let sealed = keyring.seal(&aad(m, name), new.as_bytes()).await?;
@@ -579,10 +648,22 @@ pub async fn rotate_root(
             updates: vec![
                 Update::Set(A_PENDING, Value::B(sealed.ciphertext.clone())),
                 Update::Set(A_PENDING_V, sealed.key_version.into()),
+                Update::Set(A_PENDING_AT, Value::N(now)),
             ],
-            cond: Some(Cond::Exists),
+            cond: Some(Cond::And(vec![
+                Cond::Exists,
+                same_sealed(A_PASSWORD, c.password.as_ref()),
+                Cond::AttrAbsent(A_PENDING),
+            ])),
         })
-        .await?;
+        .await
+        .map_err(|e| {
+            if e.is_condition() {
+                root_under_way()
+            } else {
+                e.into()
+            }
+        })?;
     if failpoints.crash_after(Step::RootPendingStored) {
         return Err(super::failpoints::crashed());
     }
@@ -602,18 +683,34 @@ pub async fn rotate_root(
         },
     )?;
     let current = open(keyring, m, name, c.password.as_ref()).await?;
-    db.update_user(
-        &connection(&c, name, current.as_ref()),
-        &c.username,
-        &queries,
-    )
-    .await
-    .map_err(|e| ApiError::bad(format!("unable to rotate root credentials: {e}")))?;
+    if let Err(e) = db
+        .update_user(
+            &connection(&c, name, current.as_ref()),
+            &c.username,
+            &queries,
+        )
+        .await
+    {
+        if !matches!(e, DbError::Unavailable(_)) {
+            // Refused in its transaction: nothing changed; the slot is free again.
+            clear_pending(store, m, name, &sealed, false).await?;
+        }
+        return Err(ApiError::bad(format!(
+            "unable to rotate root credentials: {e}"
+        )));
+    }
     if failpoints.crash_after(Step::RootAltered) {
         return Err(super::failpoints::crashed());
     }
     c.pending_password = Some(sealed);
     promote(store, m, name, &c).await
+}
+
+/// The refusal of a `rotate-root` while another may be under way.
+fn root_under_way() -> ApiError {
+    ApiError::bad(
+        "a root credential rotation of this connection is under way: try again in a few minutes",
+    )
 }
 
 /// The client's error for a failed database call: 503 when the database is

@@ -27,6 +27,15 @@ pub mod username;
 #[cfg(test)]
 mod tests;
 
+/// Seconds a write-ahead password (a `rotate-root` or static rotation stored as pending
+/// before its `ALTER ROLE`) may still be on its way to the database: longer than any
+/// function's timeout (the template's longest, the sweeper's, is 240 s; the adapter
+/// bounds a call at 20 s), the same bound as a pending lease's
+/// ([`crate::lease::PENDING_GRACE_SECS`]). Until then a pending password that does not
+/// log in is a rotation under way, never dropped: dropping it while its `ALTER ROLE`
+/// was still to land would leave the database on a password no one stored.
+pub const IN_FLIGHT_SECS: i64 = crate::lease::PENDING_GRACE_SECS;
+
 /// One database engine mount: the prefix its items are kept under (its UUID for a mount
 /// enabled through the API; [`crate::mounts::MountEntry::storage`]) and its name (its
 /// leases' IDs start with `{name}/`).

@@ -137,6 +137,11 @@ impl FakeDatabase {
         *lock(&self.root_password) = Some(password.to_owned());
     }
 
+    /// The root password logins must carry (`None`: any).
+    pub fn root_password(&self) -> Option<String> {
+        lock(&self.root_password).clone()
+    }
+
     /// Names of the users that exist.
     pub fn users(&self) -> Vec<String> {
         lock(&self.users).keys().cloned().collect()

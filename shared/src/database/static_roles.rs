@@ -17,7 +17,13 @@
 //! `ALTER ROLE`; afterwards the pending password becomes current and the next due time
 //! is written. A run (sweeper, `static-creds`, `rotate-role`) that finds a pending
 //! password logs in as the user with it, then with the current one, and keeps the one
-//! that works ([`settle`]); a crash at any step leaves one working password.
+//! that works ([`settle`]); a crash at any step leaves one working password. A pending
+//! password that does not log in is dropped only once it is older than
+//! [`super::IN_FLIGHT_SECS`] (until then its `ALTER ROLE` may still land: the role is
+//! "being rotated", `static-creds` answers the current password, `rotate-role` refuses
+//! and the sweeper looks again when the bound passes). A rotation the database refused
+//! outright (a statement or authentication error: nothing changed) drops its pending
+//! password at once.
 
 use std::sync::Arc;
 
@@ -60,6 +66,7 @@ const A_PASSWORD: &str = "password";
 const A_PASSWORD_V: &str = "password_v";
 const A_PENDING: &str = "pending_password";
 const A_PENDING_V: &str = "pending_password_v";
+const A_PENDING_AT: &str = "pending_at";
 const A_LAST: &str = "last_rotation";
 const A_REV: &str = "rev";
 
@@ -79,6 +86,8 @@ pub struct StaticRole {
     pub password: Option<Sealed>,
     /// A new password stored before the database was changed.
     pub pending: Option<Sealed>,
+    /// Unix seconds the pending password was stored at (0: none).
+    pub pending_at: i64,
     /// Unix seconds of the last completed rotation (0: none).
     pub last_rotation: i64,
     /// Revision: advanced by every write (condition of the next).
@@ -101,6 +110,12 @@ impl StaticRole {
     /// Unix seconds of the next rotation.
     pub fn next_rotation(&self) -> i64 {
         self.last_rotation + self.rotation_period
+    }
+
+    /// Unix seconds until which the pending password's `ALTER ROLE` may still land
+    /// ([`super::IN_FLIGHT_SECS`] after it was stored).
+    pub fn in_flight_until(&self) -> i64 {
+        self.pending_at.saturating_add(super::IN_FLIGHT_SECS)
     }
 
     /// OpenBao's read: `db_name`, `username`, `rotation_statements`,
@@ -146,6 +161,7 @@ fn from_item(item: &Item) -> Result<StaticRole, ApiError> {
         rotation_statements: item.strings(A_STATEMENTS).unwrap_or_default(),
         password: sealed_of(item, A_PASSWORD, A_PASSWORD_V)?,
         pending: sealed_of(item, A_PENDING, A_PENDING_V)?,
+        pending_at: item.n(A_PENDING_AT).unwrap_or(0),
         last_rotation: item.n(A_LAST).unwrap_or(0),
         rev: item.n(A_REV)?,
     })
@@ -328,12 +344,7 @@ pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<(), ApiError>
                 // The database refused the first rotation: the role never existed.
                 // (Unreachable, or storage failed: it stays pending and due; the
                 // sweeper settles it.)
-                if matches!(
-                    e,
-                    RotateError::Db(DbCallError::Db(
-                        DbError::Statement(_) | DbError::Auth(_) | DbError::Config(_)
-                    ))
-                ) {
+                if matches!(&e, RotateError::Db(d) if refused(d)) {
                     crate::store::delete_key(x.store, k).await?;
                 }
                 Err(e.into_api("error setting the static account's password"))
@@ -429,6 +440,7 @@ async fn rotate(
         .await
         .map_err(ApiError::from)?;
     let mut pending = sealed_updates(A_PENDING, A_PENDING_V, &sealed).to_vec();
+    pending.push(Update::Set(A_PENDING_AT, Value::N(x.now)));
     pending.extend(due_updates(&k.pk, x.now));
     if !update_at_rev(x.store, &k, r.rev, pending).await? {
         return Err(RotateError::Raced);
@@ -447,27 +459,55 @@ async fn rotate(
         },
     )?;
     let user = r.username.as_str();
-    with_root(x.store, x.keyring, x.mount, &r.db_name, cfg, |conn| {
+    match with_root(x.store, x.keyring, x.mount, &r.db_name, cfg, |conn| {
         let queries = &queries;
         async move { x.db.update_user(&conn, user, queries).await }
     })
     .await
-    .map_err(RotateError::Db)?;
+    {
+        Ok(()) => {}
+        Err(e) => {
+            if refused(&e) {
+                // Nothing changed in the database: the pending password goes (best
+                // effort; otherwise it is dropped when its bound passes).
+                let mut drop = pending_removal().to_vec();
+                drop.extend(due_updates(&k.pk, r.next_rotation().max(x.now)));
+                let _ = update_at_rev(x.store, &k, r.rev + 1, drop).await;
+            }
+            return Err(RotateError::Db(e));
+        }
+    }
     if x.failpoints.crash_after(Step::StaticAltered) {
         return Err(crashed().into());
     }
     let mut confirm = sealed_updates(A_PASSWORD, A_PASSWORD_V, &sealed).to_vec();
-    confirm.extend([
-        Update::Remove(A_PENDING),
-        Update::Remove(A_PENDING_V),
-        Update::Set(A_LAST, Value::N(x.now)),
-    ]);
+    confirm.extend(pending_removal());
+    confirm.push(Update::Set(A_LAST, Value::N(x.now)));
     confirm.extend(due_updates(&k.pk, x.now + r.rotation_period));
     if !update_at_rev(x.store, &k, r.rev + 1, confirm).await? {
         return Err(RotateError::Raced);
     }
     tracing::info!(role = name, "static role password rotated");
     Ok(r.rev + 2)
+}
+
+/// Whether the database refused a call outright (its statements failed in their
+/// transaction, or it refused the login): nothing it was asked to change changed.
+/// An unreachable database or a lost answer may have applied it.
+fn refused(e: &DbCallError) -> bool {
+    matches!(
+        e,
+        DbCallError::Db(DbError::Statement(_) | DbError::Auth(_) | DbError::Config(_))
+    )
+}
+
+/// The updates that remove a pending password.
+fn pending_removal() -> [Update; 3] {
+    [
+        Update::Remove(A_PENDING),
+        Update::Remove(A_PENDING_V),
+        Update::Remove(A_PENDING_AT),
+    ]
 }
 
 /// Whether `password` logs the static role's user in (through the connection's URL
@@ -495,9 +535,10 @@ async fn logs_in(
 }
 
 /// Settles a pending password left by an interrupted rotation: the pending password
-/// becomes current (rotated now) when the user logs in with it; otherwise it is
-/// dropped (the `ALTER ROLE` never ran) and the role stays due, so the next run
-/// rotates it. Returns the role as it is afterwards.
+/// becomes current (rotated now) when the user logs in with it; otherwise, once it is
+/// older than [`super::IN_FLIGHT_SECS`], it is dropped (the `ALTER ROLE` never ran)
+/// and the role stays due, so the next run rotates it. Returns the role as it is
+/// afterwards: still pending when its rotation may be under way.
 async fn settle(
     x: &Ctx<'_>,
     name: &str,
@@ -512,13 +553,17 @@ async fn settle(
         .await?
         .ok_or(ApiError::Internal)?;
     let k = key(x.mount, name);
+    let works = logs_in(x, cfg, name, &r, &pw)
+        .await
+        .map_err(RotateError::Db)?;
+    if !works && x.now < r.in_flight_until() {
+        return Ok(r);
+    }
     let mut next = r.clone();
     next.pending = None;
+    next.pending_at = 0;
     next.rev = r.rev + 1;
-    let updates = if logs_in(x, cfg, name, &r, &pw)
-        .await
-        .map_err(RotateError::Db)?
-    {
+    let updates = if works {
         next.password = Some(pending.clone());
         next.last_rotation = x.now;
         let mut u = sealed_updates(A_PASSWORD, A_PASSWORD_V, &pending).to_vec();
@@ -539,7 +584,7 @@ async fn settle(
         due_updates(&k.pk, r.next_rotation().max(x.now)).collect()
     };
     let mut updates = updates;
-    updates.extend([Update::Remove(A_PENDING), Update::Remove(A_PENDING_V)]);
+    updates.extend(pending_removal());
     if update_at_rev(x.store, &k, r.rev, updates).await? {
         Ok(next)
     } else {
@@ -547,7 +592,8 @@ async fn settle(
     }
 }
 
-/// Reads the role, settles a pending password, and rotates when `due` says so.
+/// Reads the role, settles a pending password, and rotates when `due` says so (never
+/// while a rotation may be under way: the role comes back still pending).
 /// `Ok(None)`: no such role; otherwise the role afterwards and whether anything was
 /// written (settled or rotated).
 async fn run(
@@ -559,9 +605,10 @@ async fn run(
         return Ok(None);
     };
     let cfg = connection(x, &r.db_name, name).await?;
-    let settled = r.pending.is_some();
+    let had_pending = r.pending.is_some();
     let r = settle(x, name, r, &cfg).await?;
-    if !due(&r) {
+    let settled = had_pending && r.pending.is_none();
+    if r.pending.is_some() || !due(&r) {
         return Ok(Some((r, settled)));
     }
     rotate(x, name, &r, &cfg).await?;
@@ -571,9 +618,19 @@ async fn run(
     Ok(Some((r, true)))
 }
 
+/// The refusal while a rotation may be under way (400, as OpenBao's other rotation
+/// conflicts), saying when to try again.
+fn under_way(r: &StaticRole, now: i64) -> ApiError {
+    ApiError::bad(format!(
+        "a rotation of this static role is under way: try again in {} seconds",
+        (r.in_flight_until() - now).max(1)
+    ))
+}
+
 /// `rotate-role/:name`: rotates now (after settling an interrupted rotation).
 pub async fn rotate_now(x: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
     match run(x, name, |_| true).await {
+        Ok(Some((r, _))) if r.pending.is_some() => Err(under_way(&r, x.now)),
         Ok(Some(_)) => Ok(()),
         Ok(None) => Err(ApiError::bad("no static role found for role name")),
         Err(e) => Err(e.into_api("unable to rotate the static role's credentials")),
@@ -589,6 +646,9 @@ pub async fn creds(x: &Ctx<'_>, name: &str) -> Result<Json, ApiError> {
         .await
         .map_err(|e| e.into_api("unable to read the static role's credentials"))?
         .ok_or_else(|| ApiError::bad(format!("unknown role: {name}")))?;
+    if r.password.is_none() {
+        return Err(under_way(&r, x.now));
+    }
     let pw = open_password(x.keyring, &aad(x.mount, name), r.password.as_ref())
         .await?
         .ok_or(ApiError::Internal)?;
@@ -640,6 +700,11 @@ impl DueJob for StaticRotate {
             now,
         };
         match run(&x, &key.sk, |r| r.next_rotation() <= now).await {
+            Ok(Some((r, _))) if r.pending.is_some() => {
+                // Its rotation may be under way: look again when that has passed.
+                crate::due::postpone(store, key, r.in_flight_until()).await?;
+                Ok(DueOutcome::Skipped)
+            }
             Ok(Some((_, true))) => Ok(DueOutcome::Ran),
             Ok(_) | Err(RotateError::Raced) => Ok(DueOutcome::Skipped),
             Err(e) => {

@@ -307,6 +307,59 @@ async fn rotate_root_leaves_a_password_only_sigil_knows() {
     assert!(cfg.pending_password.is_none(), "promoted");
 }
 
+#[tokio::test]
+async fn a_root_rotation_left_pending_holds_off_another_until_it_cannot_land() {
+    let env = Env::new().await;
+    env.db.set_root_password(ROOT_PW);
+    env.configure().await;
+    let root = || env.db.root_password().unwrap();
+    let pending = || async {
+        super::config::read(env.store.as_ref(), mount(&env).await.as_mount(), "pg")
+            .await
+            .unwrap()
+            .unwrap()
+            .pending_password
+    };
+    // Died after storing the pending password: its ALTER ROLE may still be on its way.
+    let app = env.app_with(Arc::new(CrashAfter(Step::RootPendingStored)));
+    let (s, _) = env
+        .call_on(&app, "POST", "database/rotate-root/pg", Value::Null)
+        .await;
+    assert_eq!(s, 500);
+    assert!(pending().await.is_some());
+    // A second rotation would overwrite the pending password (lost if the first one's
+    // ALTER ROLE lands): refused, and nothing changes.
+    let (s, b) = env
+        .call("POST", "database/rotate-root/pg", Value::Null)
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.to_string().contains("under way"), "{b}");
+    assert_eq!(root(), ROOT_PW);
+    let (s, b) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 200, "the current password still works: {b}");
+    // A connection update keeps the pending password.
+    let (s, b) = env
+        .call(
+            "POST",
+            "database/config/pg",
+            json!({"allowed_roles": "ro,other"}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    assert!(pending().await.is_some(), "kept by the update");
+    // Once no function can still be running it, the pending password is dropped and
+    // the rotation goes ahead.
+    env.at(NOW + super::IN_FLIGHT_SECS);
+    let (s, b) = env
+        .call("POST", "database/rotate-root/pg", Value::Null)
+        .await;
+    assert_eq!(s, 204, "{b}");
+    assert!(pending().await.is_none());
+    assert_ne!(root(), ROOT_PW);
+    let (s, b) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 200, "{b}");
+}
+
 struct MountOf(String);
 impl MountOf {
     fn as_mount(&self) -> super::Mount<'_> {
@@ -644,7 +697,32 @@ async fn a_crash_after_each_static_rotation_step_leaves_one_working_password() {
             );
             // The next scheduled run (the pending write filed the role as due now).
             env.at(NOW + 1);
-            let calls = env.db.calls().len();
+            let mut calls = env.db.calls().len();
+            if step == Step::StaticPendingStored {
+                // The pending password does not log in, but its ALTER ROLE may still
+                // be on its way: nothing is dropped, nothing rotated, until the bound.
+                let r = env.sweep().await;
+                assert_eq!((r.due_jobs, r.skipped), (0, 1), "{on_create}");
+                assert_eq!(env.db.calls()[calls..], ["verify"], "{on_create}");
+                assert!(env.static_role().await.pending.is_some(), "{on_create}");
+                assert_eq!(env.svc_pw(), before, "{on_create}");
+                let (s, b) = env
+                    .call("POST", "database/rotate-role/svc", Value::Null)
+                    .await;
+                assert_eq!(s, 400, "{b}");
+                assert!(b.to_string().contains("under way"), "{b}");
+                let (s, b) = env
+                    .call("GET", "database/static-creds/svc", Value::Null)
+                    .await;
+                if on_create {
+                    assert_eq!(s, 400, "no password yet: {b}");
+                } else {
+                    assert_eq!((s, &b["data"]["password"]), (200, &json!(before)), "{b}");
+                }
+                assert_eq!(env.svc_pw(), before, "{on_create}");
+                env.at(NOW + super::IN_FLIGHT_SECS);
+                calls = env.db.calls().len();
+            }
             assert_eq!(env.sweep().await.due_jobs, 1, "{step:?} {on_create}");
             // Settling is one login as the user; a role never rotated is rotated too.
             let want: &[&str] = if on_create && step == Step::StaticPendingStored {

@@ -344,37 +344,13 @@ pub fn app_with(
     let database = Arc::new(crate::database::engine::Engine::new(Arc::new(
         crate::adapters::postgres::Postgres,
     )));
-    let revokers = crate::lease::Revokers::new()
-        .with(
-            crate::database::revoke::KIND_DB_USER,
-            Arc::new(crate::database::revoke::DbRevoker::new(
-                store.clone(),
-                keyring.clone(),
-                &database,
-            )),
-        )
-        .with(
-            crate::aws_engine::revoke::KIND_IAM_USER,
-            Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(aws.clone())),
-        )
-        .with(
-            crate::aws_engine::sts::KIND_STS,
-            Arc::new(crate::aws_engine::sts::StsRevoker),
-        )
-        .with_due(
-            crate::database::static_roles::PK_PREFIX,
-            Arc::new(crate::database::static_roles::StaticRotate::new(
-                keyring.clone(),
-                &database,
-            )),
-        )
-        .with_due(
-            crate::transit::auto_rotate::PK_PREFIX,
-            Arc::new(crate::transit::auto_rotate::AutoRotate::new(
-                keyring.clone(),
-                transit.clone(),
-            )),
-        );
+    let revokers = crate::app::standard_revokers(
+        store.clone(),
+        keyring.clone(),
+        aws.clone(),
+        &database,
+        transit.clone(),
+    );
     App {
         function,
         store,
