@@ -9,7 +9,9 @@
 //! - its IAM authorization: the main API has none (Sigil checks its own tokens), and a
 //!   second API serves the AWS IAM login, and nothing else, with AWS_IAM; every API has
 //!   throttling and an access log;
-//! - its irrevocable-lease metric filter with the line `sigil::sweeper` logs.
+//! - its irrevocable-lease metric filter with the line `sigil::sweeper` logs;
+//! - its database VPC: exactly the functions `Function::reaches_databases` names join
+//!   it (under `HasDatabaseVpc`), with the VPC access policy on their roles.
 //!
 //! It only parses files: no AWS, no local stack. Each comparison is a function returning
 //! the differences it found, and each is also run on a template or code changed on one
@@ -637,6 +639,68 @@ fn metric_differences(doc: &Yaml) -> Vec<String> {
     diffs
 }
 
+// --- the database VPC --------------------------------------------------------------------
+
+/// The managed policy a function in a VPC needs (its network interfaces).
+const VPC_POLICY: &str = "service-role/AWSLambdaVPCAccessExecutionRole";
+
+/// How the template's VPC placement differs from `Function::reaches_databases`: a
+/// function that reaches databases has `VpcConfig: !If [HasDatabaseVpc, {SubnetIds,
+/// SecurityGroupIds}, !Ref AWS::NoValue]` and its role the VPC policy under the same
+/// condition; any other function neither.
+fn vpc_differences(doc: &Yaml) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let roles = resources(doc, "AWS::IAM::Role");
+    let conditional = |y: &Yaml| -> Option<Yaml> {
+        // `!If [cond, then, else]` loads as the list (tags are not kept).
+        let v = y.as_vec()?;
+        (v.len() == 3 && str_of(&v[0]) == "HasDatabaseVpc" && str_of(&v[2]) == "AWS::NoValue")
+            .then(|| v[1].clone())
+    };
+    for (id, f) in resources(doc, "AWS::Serverless::Function") {
+        let p = &f["Properties"];
+        let name = str_of(&p["CodeUri"]).rsplit('/').next().unwrap_or("");
+        let Some(function) = Function::ALL.into_iter().find(|f| f.name() == name) else {
+            diffs.push(format!("{id}: no function named {name:?}"));
+            continue;
+        };
+        let want = function.reaches_databases();
+        let vpc = &p["VpcConfig"];
+        let in_vpc = !vpc.is_badvalue();
+        if in_vpc != want {
+            diffs.push(format!("{id}: in a VPC {in_vpc}, reaches databases {want}"));
+        }
+        if in_vpc {
+            match conditional(vpc) {
+                Some(c)
+                    if !c["SubnetIds"].is_badvalue() && !c["SecurityGroupIds"].is_badvalue() => {}
+                _ => diffs.push(format!(
+                    "{id}: VpcConfig is not !If [HasDatabaseVpc, {{SubnetIds, SecurityGroupIds}}, NoValue]"
+                )),
+            }
+        }
+        let role_id = str_of(&p["Role"]).trim_end_matches(".Arn");
+        let Some((_, role)) = roles.iter().find(|(r, _)| *r == role_id) else {
+            diffs.push(format!(
+                "{id}: role {role_id:?} is not a role of the template"
+            ));
+            continue;
+        };
+        let managed = &role["Properties"]["ManagedPolicyArns"];
+        let has_policy = conditional(managed).is_some_and(|c| {
+            let mut all = Vec::new();
+            collect_strings(&c, &mut all);
+            all.iter().any(|s| s.ends_with(VPC_POLICY))
+        });
+        if has_policy != want || (!want && !managed.is_badvalue()) {
+            diffs.push(format!(
+                "{role_id}: the VPC access policy under HasDatabaseVpc {has_policy}, its function reaches databases {want}"
+            ));
+        }
+    }
+    diffs
+}
+
 // --- tests -------------------------------------------------------------------------------
 
 #[test]
@@ -657,6 +721,57 @@ fn template_routes_match_the_route_table() {
 fn template_metric_filter_matches_the_sweeper_log_line() {
     let diffs = metric_differences(&parse(&template_text()));
     assert!(diffs.is_empty(), "{diffs:#?}");
+}
+
+#[test]
+fn the_functions_that_reach_databases_are_the_ones_in_the_vpc() {
+    let diffs = vpc_differences(&parse(&template_text()));
+    assert!(diffs.is_empty(), "{diffs:#?}");
+    // And the code's side: every database route is served by one of them.
+    let mut database_routes = 0;
+    for (m, p, l) in samples() {
+        if p.starts_with("/v1/database/") {
+            database_routes += 1;
+            let f = resolve(m, p, l).function();
+            assert!(f.reaches_databases(), "{m} {p} is served by {}", f.name());
+        }
+    }
+    assert!(database_routes > 10, "the samples hold the database routes");
+}
+
+#[test]
+fn a_vpc_placement_changed_on_one_side_is_reported() {
+    let text = template_text();
+    // The admin function leaves the VPC.
+    let admin = "      CodeUri: ../functions/admin\n      Role: !GetAtt AdminRole.Arn\n      VpcConfig: !If\n        - HasDatabaseVpc\n        - SubnetIds: !Split [\",\", !Ref DatabaseSubnetIds]\n          SecurityGroupIds: !Split [\",\", !Ref DatabaseSecurityGroupIds]\n        - !Ref AWS::NoValue\n";
+    let doc = parse(&changed(
+        &text,
+        admin,
+        "      CodeUri: ../functions/admin\n      Role: !GetAtt AdminRole.Arn\n",
+    ));
+    let diffs = vpc_differences(&doc);
+    assert!(
+        diffs.iter().any(|d| d.starts_with("AdminFunction")),
+        "{diffs:#?}"
+    );
+    // The login function joins it.
+    let doc = parse(&changed(
+        &text,
+        "      CodeUri: ../functions/login\n",
+        "      CodeUri: ../functions/login\n      VpcConfig: !If\n        - HasDatabaseVpc\n        - SubnetIds: !Split [\",\", !Ref DatabaseSubnetIds]\n          SecurityGroupIds: !Split [\",\", !Ref DatabaseSecurityGroupIds]\n        - !Ref AWS::NoValue\n",
+    ));
+    assert!(!vpc_differences(&doc).is_empty());
+    // A role loses the policy its function needs in the VPC.
+    let doc = parse(&changed(
+        &text,
+        "AWSLambdaVPCAccessExecutionRole",
+        "AWSLambdaBasicExecutionRole",
+    ));
+    assert_eq!(
+        vpc_differences(&doc).len(),
+        5,
+        "every database function's role"
+    );
 }
 
 #[test]

@@ -30,6 +30,25 @@ impl Function {
             Function::Sweeper => "sweeper",
         }
     }
+
+    /// Every function.
+    pub const ALL: [Function; 6] = [
+        Function::Login,
+        Function::Issue,
+        Function::Renew,
+        Function::Revoke,
+        Function::Admin,
+        Function::Sweeper,
+    ];
+
+    /// Whether the function's routes or jobs connect to databases (the database
+    /// engine's port): issue (`creds`), renew and revoke (database leases), admin
+    /// (`config`, `rotate-root`, static roles), sweeper (expired database leases, due
+    /// rotations). Never login. `infra/template.yaml` puts exactly these in the
+    /// database VPC when one is given (docs/deploy.md, "Databases in a VPC").
+    pub fn reaches_databases(self) -> bool {
+        !matches!(self, Function::Login)
+    }
 }
 
 /// Vault's operations, which policies grant as capabilities.
