@@ -123,27 +123,20 @@ impl World {
             &database,
             Arc::new(sigil::transit::KeyCache::new()),
         ));
-        let apps = [
-            Function::Login,
-            Function::Issue,
-            Function::Renew,
-            Function::Revoke,
-            Function::Admin,
-            Function::Sweeper,
-        ]
-        .into_iter()
-        .map(|f| {
-            let app = App {
-                store: store.clone(),
-                keyring: keyring.clone(),
-                revokers: revokers.clone(),
-                aws: clients.clone(),
-                database: database.clone(),
-                ..App::in_memory(f, memory.clone(), clock.clone())
-            };
-            (f, Arc::new(app))
-        })
-        .collect();
+        let apps = Function::ALL
+            .into_iter()
+            .map(|f| {
+                let app = App {
+                    store: store.clone(),
+                    keyring: keyring.clone(),
+                    revokers: revokers.clone(),
+                    aws: clients.clone(),
+                    database: database.clone(),
+                    ..App::in_memory(f, memory.clone(), clock.clone())
+                };
+                (f, Arc::new(app))
+            })
+            .collect();
         let mut w = World {
             memory,
             iam,

@@ -202,14 +202,7 @@ fn collect_strings<'a>(y: &'a Yaml, out: &mut Vec<&'a str>) {
 
 // --- functions and routes ----------------------------------------------------------------
 
-const FUNCTIONS: [Function; 6] = [
-    Function::Login,
-    Function::Issue,
-    Function::Renew,
-    Function::Revoke,
-    Function::Admin,
-    Function::Sweeper,
-];
+const FUNCTIONS: [Function; 6] = Function::ALL;
 
 /// A function resource of the template.
 struct FunctionResource {
