@@ -21,6 +21,8 @@
 //!   ([`crate::token::mount_index_partitions`]), with the leases they own; then its
 //!   entity aliases ([`crate::identity::store::remove_mount_aliases`], which reads
 //!   the identity store's entities partition).
+//! - Every mount: its group aliases ([`crate::identity::group_aliases::remove_mount`],
+//!   which reads the group graph).
 
 use crate::error::ApiError;
 use crate::lease::Revokers;
@@ -120,6 +122,8 @@ async fn one(
             return Ok(Some(c.cursor.clone()));
         }
     }
+    // Its group aliases go too (the groups stay): one read of the group graph.
+    budget.spend(crate::identity::group_aliases::remove_mount(store, &e.accessor, now).await?);
     let done = match e.kind {
         BackendKind::Kv => return kv(store, s, c.cursor.clone(), budget).await,
         BackendKind::Jwt | BackendKind::Kubernetes => {

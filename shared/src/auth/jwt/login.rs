@@ -87,11 +87,15 @@ pub async fn login(
     // role as metadata (OpenBao's `createIdentity`).
     let mut alias_meta = meta.clone();
     alias_meta.insert("role".into(), role_name.clone());
-    let alias = at.alias(&user, alias_meta);
+    let mut alias = at.alias(&user, alias_meta);
+    // The group names, matched against the mount's group aliases (OpenBao's
+    // `GroupAliases`; none without a `groups_claim`).
+    let mut groups = Vec::new();
     if !role.groups_claim.is_empty() {
-        let groups = claims::groups(&claims, &role.groups_claim).map_err(claim_err)?;
+        groups = claims::groups(&claims, &role.groups_claim).map_err(claim_err)?;
         meta.insert("groups".into(), groups.join(","));
     }
+    alias.groups = Some(groups);
     meta.insert("role".into(), role_name.clone());
     let display = crate::auth::display_name(req.mount.name, &user);
     let params = role
