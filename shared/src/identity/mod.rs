@@ -1,6 +1,6 @@
 //! The identity store (Vault's `identity/` mount): entities, their aliases in auth
-//! mounts, internal and external groups, group aliases and lookups, with OpenBao's fields, defaults and texts
-//! (`internal/vault/identity/` in OpenBao's source).
+//! mounts, internal and external groups, group aliases and lookups, with OpenBao's
+//! fields, defaults and texts (`internal/vault/identity/` in OpenBao's source).
 //!
 //! - [`keys`]: where each record and index lives in the one table.
 //! - [`records`]: the records and their item codec (JSON document and revision).
@@ -11,10 +11,10 @@
 //! - [`entities`], [`aliases`], [`groups`], [`group_aliases`], [`lookup`]: the rules
 //!   of each route family ([`group_aliases`] also holds external group membership).
 //! - [`view`]: the records as Vault answers them.
-//! - [`login`]: logins creating or finding the entity of their alias.
+//! - [`login`]: logins creating or finding the entity of their alias, and joining the
+//!   external groups their group names map to.
 //! - [`request`]: the identity a request acts for (entity, aliases, groups) and the
 //!   policies it adds.
-//!
 
 pub mod aliases;
 pub mod entities;

@@ -21,8 +21,8 @@
 //!   ([`crate::token::mount_index_partitions`]), with the leases they own; then its
 //!   entity aliases ([`crate::identity::store::remove_mount_aliases`], which reads
 //!   the identity store's entities partition).
-//! - Every mount: its group aliases ([`crate::identity::group_aliases::remove_mount`],
-//!   which reads the group graph).
+//! - Every mount, once the rest is done: its group aliases
+//!   ([`crate::identity::group_aliases::remove_mount`], which reads the group graph).
 
 use crate::error::ApiError;
 use crate::lease::Revokers;
@@ -89,6 +89,10 @@ pub async fn step(
                 }
             }
             None => {
+                // Its group aliases go last, once (the groups stay): the group graph
+                // read once per disabled mount, not per step.
+                let accessor = &cleanup.entry.accessor;
+                crate::identity::group_aliases::remove_mount(store, accessor, now).await?;
                 save_cleanup(store, &cleanup.entry.uuid, None).await?;
                 report.finished += 1;
                 left -= 1;
@@ -122,8 +126,6 @@ async fn one(
             return Ok(Some(c.cursor.clone()));
         }
     }
-    // Its group aliases go too (the groups stay): one read of the group graph.
-    budget.spend(crate::identity::group_aliases::remove_mount(store, &e.accessor, now).await?);
     let done = match e.kind {
         BackendKind::Kv => return kv(store, s, c.cursor.clone(), budget).await,
         BackendKind::Jwt | BackendKind::Kubernetes => {
