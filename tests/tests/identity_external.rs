@@ -9,50 +9,19 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sigil::Function;
 use sigil_tests::oidc::Issuer;
 use sigil_tests::{Fixture, request};
 
-async fn admin(f: &Fixture, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    f.call(method, &format!("/v1/{path}"), Some(&f.admin), body)
-        .await
-}
-
-async fn ok(f: &Fixture, method: &str, path: &str, body: Value) -> Value {
-    let (s, b) = admin(f, method, path, Some(body)).await;
-    assert!(s == 200 || s == 204, "{method} {path}: {s} {b}");
-    b
-}
-
-async fn accessor(f: &Fixture, mount: &str) -> String {
-    let (s, b) = admin(f, "GET", "sys/auth", None).await;
-    assert_eq!(s, 200, "{b}");
-    b["data"][format!("{mount}/")]["accessor"]
-        .as_str()
-        .expect("accessor")
-        .to_owned()
-}
-
-/// A JWT mount trusting `issuer`, with role `ci` mapping the `groups` claim.
-async fn jwt_role(f: &Fixture, issuer: &Issuer) {
-    ok(
-        f,
-        "POST",
-        "auth/jwt/config",
-        json!({"oidc_discovery_url": issuer.url, "oidc_discovery_ca_pem": issuer.ca_pem}),
-    )
-    .await;
-    ok(
-        f,
-        "POST",
-        "auth/jwt/role/ci",
-        json!({
-            "role_type": "jwt", "user_claim": "repository", "bound_audiences": "sigil",
-            "groups_claim": "groups", "token_policies": "none",
-        }),
-    )
-    .await;
+/// A JWT mount trusting `issuer`, with role `ci` mapping the `groups` claim (its
+/// tokens' own policy: `tpl`, which a test may write): the mount's accessor.
+async fn jwt_role(f: &Fixture, issuer: &Issuer) -> String {
+    let role = json!({
+        "role_type": "jwt", "user_claim": "repository", "bound_audiences": "sigil",
+        "groups_claim": "groups", "token_policies": "tpl",
+    });
+    f.jwt_role_ci(issuer, role).await
 }
 
 /// A JWT for repository `acme/api` carrying `groups`.
@@ -64,21 +33,21 @@ fn jwt(f: &Fixture, issuer: &Issuer, groups: &[&str]) -> String {
 
 /// An external group `name` with `policies`, aliased `alias` in the mount `acc`: its ID.
 async fn external(f: &Fixture, name: &str, policies: &str, alias: &str, acc: &str) -> String {
-    let b = ok(
-        f,
-        "POST",
-        "identity/group",
-        json!({"name": name, "type": "external", "policies": policies}),
-    )
-    .await;
+    let b = f
+        .admin_ok(
+            "POST",
+            "identity/group",
+            json!({"name": name, "type": "external", "policies": policies}),
+        )
+        .await;
     let id = b["data"]["id"].as_str().expect("id").to_owned();
-    let b = ok(
-        f,
-        "POST",
-        "identity/group-alias",
-        json!({"name": alias, "mount_accessor": acc, "canonical_id": id}),
-    )
-    .await;
+    let b = f
+        .admin_ok(
+            "POST",
+            "identity/group-alias",
+            json!({"name": alias, "mount_accessor": acc, "canonical_id": id}),
+        )
+        .await;
     assert_eq!(b["data"]["canonical_id"], json!(id), "{b}");
     id
 }
@@ -90,8 +59,7 @@ async fn team_secret(f: &Fixture, team: &str) {
         &format!(r#"path "secret/data/{team}/*" {{ capabilities = ["read"] }}"#),
     )
     .await;
-    ok(
-        f,
+    f.admin_ok(
         "POST",
         &format!("secret/data/{team}/db"),
         json!({"data": {"k": team}}),
@@ -103,24 +71,30 @@ async fn team_secret(f: &Fixture, team: &str) {
 async fn group_alias_routes_follow_openbao_and_refusals_change_nothing() {
     sigil_tests::require_stack();
     let f = Fixture::new().await;
-    let acc = accessor(&f, "jwt").await;
-    let int = ok(&f, "POST", "identity/group", json!({"name": "int"})).await["data"]["id"]
+    let acc = f.auth_accessor("jwt").await;
+    let int = f
+        .admin_ok("POST", "identity/group", json!({"name": "int"}))
+        .await["data"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let ext = external(&f, "ext", "p", "Dev", &acc).await;
 
     // The group shows its alias; the alias reads as OpenBao's.
-    let (s, g) = admin(&f, "GET", &format!("identity/group/id/{ext}"), None).await;
+    let (s, g) = f
+        .admin_call("GET", &format!("identity/group/id/{ext}"), None)
+        .await;
     assert_eq!(s, 200, "{g}");
     assert_eq!(g["data"]["type"], json!("external"));
     let aid = g["data"]["alias"]["id"].as_str().expect("alias").to_owned();
     assert_eq!(g["data"]["alias"]["name"], json!("Dev"));
-    let (s, a) = admin(&f, "GET", &format!("identity/group-alias/id/{aid}"), None).await;
+    let (s, a) = f
+        .admin_call("GET", &format!("identity/group-alias/id/{aid}"), None)
+        .await;
     assert_eq!(s, 200, "{a}");
     assert_eq!(a["data"]["canonical_id"], json!(ext));
     assert_eq!(a["data"]["mount_path"], json!("auth/jwt/"));
-    let (s, l) = admin(&f, "LIST", "identity/group-alias/id", None).await;
+    let (s, l) = f.admin_call("LIST", "identity/group-alias/id", None).await;
     assert_eq!(s, 200, "{l}");
     assert_eq!(l["data"]["keys"], json!([aid]));
 
@@ -159,27 +133,33 @@ async fn group_alias_routes_follow_openbao_and_refusals_change_nothing() {
         ),
     ];
     for (path, body, want) in refusals {
-        let (s, b) = admin(&f, "POST", path, Some(body.clone())).await;
+        let (s, b) = f.admin_call("POST", path, Some(body.clone())).await;
         assert_eq!((s, &b["errors"]), (400, &json!([want])), "{body}");
     }
     assert_eq!(f.scan().await, before, "refusals change nothing");
 
     // Renamed through its ID; deleting the group deletes its alias.
-    let (s, b) = admin(
-        &f,
-        "POST",
-        &format!("identity/group-alias/id/{aid}"),
-        Some(json!({"name": "ops", "mount_accessor": acc})),
-    )
-    .await;
+    let (s, b) = f
+        .admin_call(
+            "POST",
+            &format!("identity/group-alias/id/{aid}"),
+            Some(json!({"name": "ops", "mount_accessor": acc})),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
-    let (_, a) = admin(&f, "GET", &format!("identity/group-alias/id/{aid}"), None).await;
+    let (_, a) = f
+        .admin_call("GET", &format!("identity/group-alias/id/{aid}"), None)
+        .await;
     assert_eq!(a["data"]["name"], json!("ops"));
-    let (s, _) = admin(&f, "DELETE", &format!("identity/group/id/{ext}"), None).await;
+    let (s, _) = f
+        .admin_call("DELETE", &format!("identity/group/id/{ext}"), None)
+        .await;
     assert_eq!(s, 204);
-    let (s, _) = admin(&f, "GET", &format!("identity/group-alias/id/{aid}"), None).await;
+    let (s, _) = f
+        .admin_call("GET", &format!("identity/group-alias/id/{aid}"), None)
+        .await;
     assert_eq!(s, 404);
-    let (s, _) = admin(&f, "LIST", "identity/group-alias/id", None).await;
+    let (s, _) = f.admin_call("LIST", "identity/group-alias/id", None).await;
     assert_eq!(s, 404, "no group alias left");
 }
 
@@ -188,35 +168,38 @@ async fn a_jwt_groups_claim_joins_and_leaves_external_groups() {
     sigil_tests::require_stack();
     let (f, clock) = Fixture::manual().await;
     let issuer = Issuer::start().await;
-    jwt_role(&f, &issuer).await;
-    let acc = accessor(&f, "jwt").await;
+    let acc = jwt_role(&f, &issuer).await;
     for team in ["dev", "top", "hostile"] {
         team_secret(&f, team).await;
     }
     let dev = external(&f, "dev", "dev", "dev", &acc).await;
-    ok(
-        &f,
+    f.admin_ok(
         "POST",
         "identity/group",
         json!({"name": "top", "policies": "top", "member_group_ids": [dev]}),
     )
     .await;
     external(&f, "hostile", "hostile", "a/*", &acc).await;
+    // A templated rule naming the group: it resolves only for its members.
+    f.policy(
+        "tpl",
+        r#"path "secret/data/gt/{{identity.groups.names.dev.id}}/*" { capabilities = ["read"] }"#,
+    )
+    .await;
+    let templated = format!("secret/data/gt/{dev}/db");
+    f.admin_ok("POST", &templated, json!({"data": {"k": "t"}}))
+        .await;
+    let read_templated = |token: String| {
+        let (f, path) = (&f, format!("/v1/{templated}"));
+        async move { f.call("GET", &path, Some(&token), None).await.0 }
+    };
 
     let login = |groups: &'static [&'static str]| {
         let jwt = jwt(&f, &issuer, groups);
         let f = &f;
         async move {
-            let (s, b) = f
-                .call(
-                    "POST",
-                    "/v1/auth/jwt/login",
-                    None,
-                    Some(json!({"role": "ci", "jwt": jwt})),
-                )
-                .await;
-            assert_eq!(s, 200, "{b}");
-            b["auth"]["client_token"].as_str().unwrap().to_owned()
+            let auth = f.jwt_login_ci(&jwt).await;
+            auth["client_token"].as_str().unwrap().to_owned()
         }
     };
     // `app` answers as one warm function instance (its identity cache kept).
@@ -239,12 +222,19 @@ async fn a_jwt_groups_claim_joins_and_leaves_external_groups() {
     for (team, want) in [("dev", 200), ("top", 200), ("hostile", 403)] {
         assert_eq!(read(None, token.clone(), team).await, want, "{team}");
     }
+    assert_eq!(
+        read_templated(token.clone()).await,
+        200,
+        "template of a member"
+    );
     let (s, b) = f
         .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
         .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["data"]["identity_policies"], json!(["dev", "top"]));
-    let (_, g) = admin(&f, "GET", &format!("identity/group/id/{dev}"), None).await;
+    let (_, g) = f
+        .admin_call("GET", &format!("identity/group/id/{dev}"), None)
+        .await;
     assert_eq!(
         g["data"]["member_entity_ids"],
         json!([b["data"]["entity_id"]])
@@ -261,6 +251,11 @@ async fn a_jwt_groups_claim_joins_and_leaves_external_groups() {
     clock.advance(f.config().policy_cache_ttl);
     assert_eq!(read(Some(warm.clone()), token.clone(), "dev").await, 403);
     assert_eq!(read(None, token.clone(), "top").await, 403);
+    assert_eq!(
+        read_templated(token.clone()).await,
+        403,
+        "template of a leaver"
+    );
 
     // Hostile values match only an alias of exactly that name.
     for groups in [
@@ -281,12 +276,14 @@ async fn a_jwt_groups_claim_joins_and_leaves_external_groups() {
     assert_eq!(read(None, t, "dev").await, 403);
 
     // Disabling the mount removes its group aliases; the groups stay.
-    let (s, b) = admin(&f, "DELETE", "sys/auth/jwt", None).await;
+    let (s, b) = f.admin_call("DELETE", "sys/auth/jwt", None).await;
     assert_eq!(s, 204, "{b}");
     f.sweep().await;
-    let (s, _) = admin(&f, "LIST", "identity/group-alias/id", None).await;
+    let (s, _) = f.admin_call("LIST", "identity/group-alias/id", None).await;
     assert_eq!(s, 404, "no group alias left");
-    let (_, g) = admin(&f, "GET", &format!("identity/group/id/{dev}"), None).await;
+    let (_, g) = f
+        .admin_call("GET", &format!("identity/group/id/{dev}"), None)
+        .await;
     assert_eq!(g["data"]["alias"], json!({}));
 }
 
@@ -299,8 +296,7 @@ async fn a_repeated_login_with_groups_makes_no_extra_round_trip() {
     sigil_tests::require_stack();
     let f = Fixture::new().await;
     let issuer = Issuer::start().await;
-    jwt_role(&f, &issuer).await;
-    let acc = accessor(&f, "jwt").await;
+    let acc = jwt_role(&f, &issuer).await;
     for g in ["g1", "g2", "g3", "g4"] {
         external(&f, g, g, g, &acc).await;
     }
