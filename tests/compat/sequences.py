@@ -710,6 +710,13 @@ aws_auth = [
          {"sts_endpoint": "https://sts.us-east-1.amazonaws.com", "sts_region": "us-east-1",
           "iam_server_id_header_value": "compat.example"}),
     Step("aws-auth/config-client-read", "GET", "auth/aws/config/client"),
+    Step("aws-auth/config-identity-read", "GET", "auth/aws/config/identity"),
+    Step("aws-auth/config-identity-write", "POST", "auth/aws/config/identity",
+         {"iam_alias": "full_arn", "iam_metadata": ["account_id", "client_arn"]}),
+    Step("aws-auth/config-identity-bad-alias", "POST", "auth/aws/config/identity",
+         {"iam_alias": "arn"}),
+    Step("aws-auth/config-identity-reset", "POST", "auth/aws/config/identity",
+         {"iam_alias": "role_id", "iam_metadata": "default"}),
     Step("aws-auth/role-write", "POST", f"auth/aws/role/{AWS_AUTH_ROLE}",
          {"auth_type": "iam", "bound_iam_principal_arn": ["arn:aws:iam::123456789012:role/compat"],
           "resolve_aws_unique_ids": False, "token_policies": ["default"], "token_ttl": "10m"}),
@@ -1297,6 +1304,8 @@ sigil_only(aws_secrets, NO_AWS, {
 })
 sigil_only(aws_auth, NO_AWS, {
     "aws-auth/config-client-write": 204, "aws-auth/config-client-read": 200,
+    "aws-auth/config-identity-read": 200, "aws-auth/config-identity-write": 204,
+    "aws-auth/config-identity-bad-alias": 400, "aws-auth/config-identity-reset": 204,
     "aws-auth/role-write": 204, "aws-auth/role-read": 200, "aws-auth/role-list": 200,
     "aws-auth/login-unsigned": 400, "aws-auth/role-delete": 204,
     "aws-auth/config-client-delete": 204, "aws-auth/enable-second-mount": 204,

@@ -149,6 +149,8 @@ pub fn samples() -> Vec<(&'static str, &'static str, bool)> {
         ("GET", "/v1/auth/aws/config/client", false),
         ("POST", "/v1/auth/aws/config/client", false),
         ("DELETE", "/v1/auth/aws/config/client", false),
+        ("GET", "/v1/auth/aws/config/identity", false),
+        ("POST", "/v1/auth/aws/config/identity", false),
         ("LIST", "/v1/auth/aws/role", false),
         ("GET", "/v1/auth/aws/role/ci", false),
         ("POST", "/v1/auth/aws/role/ci", false),
