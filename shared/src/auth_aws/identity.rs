@@ -49,6 +49,9 @@ pub const EC2_DEFAULT: &[&str] = &["account_id", "auth_type"];
 /// `ec2_metadata`'s fields.
 pub const EC2_FIELDS: &[&str] = &["account_id", "auth_type", "ami_id", "instance_id", "region"];
 
+/// The configuration's name in the error for a malformed item.
+pub(crate) const WHAT: &str = "aws auth identity config";
+
 /// The stored key of the identity configuration.
 pub(crate) fn key(m: Mount<'_>) -> Key {
     Key::new(m.config_partition(), "identity")
@@ -183,7 +186,7 @@ pub async fn read(
     m: Mount<'_>,
 ) -> Result<Option<Stored<IdentityConfig>>, ApiError> {
     match store.get(&key(m)).await? {
-        Some(item) => Ok(Some(stored::decode(&item, "aws auth identity config")?)),
+        Some(item) => Ok(Some(stored::decode(&item, WHAT)?)),
         None => Ok(None),
     }
 }
@@ -191,14 +194,10 @@ pub async fn read(
 /// Updates the configuration from `body`: one conditional write (a concurrent update
 /// makes it 400, to be retried).
 pub async fn write(store: &dyn Store, m: Mount<'_>, body: &Body) -> Result<(), ApiError> {
-    let old = read(store, m).await?;
-    let mut cfg = old.as_ref().map(|s| s.doc.clone()).unwrap_or_default();
-    cfg.apply(body)?;
-    store
-        .write(stored::put(&key(m), &cfg, old.map(|s| s.rev))?)
-        .await
-        .map_err(stored::concurrent)?;
-    Ok(())
+    stored::update(store, &key(m), WHAT, |cfg: &mut IdentityConfig| {
+        cfg.apply(body)
+    })
+    .await
 }
 
 #[cfg(test)]

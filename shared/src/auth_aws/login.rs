@@ -144,7 +144,7 @@ pub async fn login(
         None => ClientConfig::default(),
     };
     let ident: IdentityConfig = match found.get(1).and_then(Option::as_ref) {
-        Some(item) => stored::decode(item, "aws auth identity config")?.doc,
+        Some(item) => stored::decode(item, identity::WHAT)?.doc,
         None => IdentityConfig::default(),
     };
     let mut role: Option<Stored<AwsAuthRole>> = match found.get_mut(2).and_then(Option::take) {
