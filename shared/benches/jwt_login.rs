@@ -3,7 +3,10 @@
 //! JWT login CPU with a cached JWKS and in-memory ports (issue budget: median under
 //! 100 µs): an RS256 GitHub-Actions-shaped token against a glob-bound role, the login
 //! finding its identity (entity and alias, issue 17): each sample's first login creates
-//! the entity, the others find it in the process's alias cache. Run with `make bench`.
+//! the entity, the others find it in the process's alias cache. A second case carries 3
+//! groups in a `groups_claim`, each a group alias of an external group on the mount
+//! (`jwt_login_rs256_3_groups`): the process's cached group aliases map them, no read.
+//! Run with `make bench`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,6 +28,8 @@ use sigil::store::memory::MemoryStore;
 
 const JWKS_URL: &str = "https://issuer.bench/.well-known/jwks";
 const ISSUER: &str = "https://issuer.bench";
+/// The groups of the grouped case: each an external group aliased by its name.
+const GROUPS: [&str; 3] = ["platform", "deployers", "acme-admins"];
 
 fn app(store: &Arc<MemoryStore>, keyring: &Arc<Keyring>, keys: &Arc<KeyCache>, f: Function) -> App {
     App {
@@ -161,6 +166,36 @@ fn jwt_login(c: &mut Criterion) {
             let resp = admin_app.handle(req(path, Some(&admin), body)).await;
             assert!(resp.status < 300, "{:?}", resp.body);
         }
+        // Three external groups, aliased by name on the JWT mount, and a role mapping
+        // the `groups` claim.
+        let mounts = admin_app
+            .handle(ApiRequest {
+                method: "GET".into(),
+                ..req("/v1/sys/auth", Some(&admin), json!({}))
+            })
+            .await;
+        let body = mounts.body.expect("sys/auth");
+        let accessor = body["data"]["jwt/"]["accessor"].as_str().expect("accessor");
+        let role = json!({
+            "user_claim": "repository", "bound_audiences": "https://github.com/acme",
+            "groups_claim": "groups", "token_policies": "deploy",
+        });
+        let resp = admin_app
+            .handle(req("/v1/auth/jwt/role/grouped", Some(&admin), role))
+            .await;
+        assert!(resp.status < 300, "{:?}", resp.body);
+        for g in GROUPS {
+            let body = json!({"name": g, "type": "external", "policies": g});
+            let resp = admin_app
+                .handle(req("/v1/identity/group", Some(&admin), body))
+                .await;
+            let id = resp.body.expect("group")["data"]["id"].clone();
+            let body = json!({"name": g, "mount_accessor": accessor, "canonical_id": id});
+            let resp = admin_app
+                .handle(req("/v1/identity/group-alias", Some(&admin), body))
+                .await;
+            assert!(resp.status < 300, "{:?}", resp.body);
+        }
     });
     let set =
         sigil::jwt::keys::KeySet::from_jwks(json!({ "keys": [jwk_doc] }).to_string().as_bytes())
@@ -199,24 +234,44 @@ fn jwt_login(c: &mut Criterion) {
             "{body}"
         );
     });
+    let grouped = jsonwebtoken::encode(
+        &header,
+        &json!({
+            "iss": ISSUER, "aud": "https://github.com/acme",
+            "sub": "repo:acme/web:ref:refs/heads/main", "repository": "acme/web",
+            "groups": GROUPS, "iat": now, "nbf": now, "exp": now + 86_400,
+        }),
+        &key,
+    )
+    .expect("sign");
+    let grouped = req(
+        "/v1/auth/jwt/login",
+        None,
+        json!({"role": "grouped", "jwt": grouped}),
+    );
     let fetches_before = source.fetches();
-    c.bench_function("jwt_login_rs256_cached_jwks", |b| {
-        // Each sample starts from the configured store (and a fresh audit sink): every
-        // login adds a token to the in-memory fake, and a store grown to a million
-        // tokens measures the fake's maps and the allocator, not Sigil.
-        b.iter_custom(|iters| {
-            let store = Arc::new(store.snapshot());
-            let login = app(&store, &keyring, &keys, Function::Login);
-            let started = Instant::now();
-            for _ in 0..iters {
-                rt.block_on(async {
-                    let resp = login.handle(request.clone()).await;
-                    assert_eq!(resp.status, 200, "{:?}", resp.body);
-                })
-            }
-            started.elapsed()
-        })
-    });
+    for (name, request) in [
+        ("jwt_login_rs256_cached_jwks", &request),
+        ("jwt_login_rs256_3_groups", &grouped),
+    ] {
+        c.bench_function(name, |b| {
+            // Each sample starts from the configured store (and a fresh audit sink):
+            // every login adds a token to the in-memory fake, and a store grown to a
+            // million tokens measures the fake's maps and the allocator, not Sigil.
+            b.iter_custom(|iters| {
+                let store = Arc::new(store.snapshot());
+                let login = app(&store, &keyring, &keys, Function::Login);
+                let started = Instant::now();
+                for _ in 0..iters {
+                    rt.block_on(async {
+                        let resp = login.handle(request.clone()).await;
+                        assert_eq!(resp.status, 200, "{:?}", resp.body);
+                    })
+                }
+                started.elapsed()
+            })
+        });
+    }
     assert!(
         source.fetches() <= fetches_before + 1,
         "the JWKS is fetched once, then cached"

@@ -150,7 +150,9 @@ def openbao():
     config = os.path.join(tmp, "audit.hcl")
     with open(config, "w", encoding="utf-8") as f:
         f.write(AUDIT_CONFIG)
-    port = free_port()
+    # SIGIL_OPENBAO_PORT: a port of one's own on a shared machine (OpenBao also takes
+    # the next one, for its cluster listener); else any free port.
+    port = int(os.environ.get("SIGIL_OPENBAO_PORT") or free_port())
     log_path = os.path.join(tmp, "openbao.log")
     log = open(log_path, "wb")
     proc = subprocess.Popen(

@@ -180,6 +180,50 @@ impl Fixture {
         self.send(request(method, path, token, body)).await
     }
 
+    /// Sends `method` `/v1/<path>` with the admin token.
+    pub async fn admin_call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call(method, &format!("/v1/{path}"), Some(&self.admin), body)
+            .await
+    }
+
+    /// [`Fixture::admin_call`] with a body, which must succeed (2xx): the answer.
+    pub async fn admin_ok(&self, method: &str, path: &str, body: Value) -> Value {
+        let (s, b) = self.admin_call(method, path, Some(body)).await;
+        assert!((200..300).contains(&s), "{method} {path}: {s} {b}");
+        b
+    }
+
+    /// The accessor of the auth mount at `mount` (without the trailing `/`).
+    pub async fn auth_accessor(&self, mount: &str) -> String {
+        let (s, b) = self.admin_call("GET", "sys/auth", None).await;
+        assert_eq!(s, 200, "{b}");
+        b["data"][format!("{mount}/")]["accessor"]
+            .as_str()
+            .expect("accessor")
+            .to_owned()
+    }
+
+    /// Makes the `jwt` mount trust `issuer` (OIDC discovery) and writes its role `ci`
+    /// with `role`'s fields: the mount's accessor.
+    pub async fn jwt_role_ci(&self, issuer: &oidc::Issuer, role: Value) -> String {
+        let config = serde_json::json!({
+            "oidc_discovery_url": issuer.url, "oidc_discovery_ca_pem": issuer.ca_pem,
+        });
+        self.admin_ok("POST", "auth/jwt/config", config).await;
+        self.admin_ok("POST", "auth/jwt/role/ci", role).await;
+        self.auth_accessor("jwt").await
+    }
+
+    /// A login with `jwt` as role `ci` of the `jwt` mount, which must succeed: its `auth`.
+    pub async fn jwt_login_ci(&self, jwt: &str) -> Value {
+        let body = serde_json::json!({"role": "ci", "jwt": jwt});
+        let (s, b) = self
+            .call("POST", "/v1/auth/jwt/login", None, Some(body))
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["auth"].clone()
+    }
+
     /// Sends a request made by hand (any method, path, headers or body bytes)
     /// in-process to the function that serves it (admin when none does).
     pub async fn send(&self, req: ApiRequest) -> (u16, Value) {

@@ -282,6 +282,56 @@ async fn an_assumed_role_session_logs_in_through_a_wildcard_role_binding() {
     assert_eq!(b["auth"]["metadata"]["role"], role_name);
 }
 
+/// `config/identity`: `iam_alias=canonical_arn` names the alias by the role's ARN, so
+/// two sessions of one role are one entity; `iam_metadata` picks the alias metadata.
+#[tokio::test]
+async fn config_identity_names_the_alias_by_the_canonical_arn() {
+    let f = Fixture::new().await;
+    configure(&f).await;
+    let (role_name, creds) = assumed_role(&f).await;
+    role(&f, "deploy", &["arn:aws:iam::123456789012:role/deploy-*"]).await;
+    let (s, b) = f.admin_call("GET", "auth/aws/config/identity", None).await;
+    assert_eq!(
+        (s, &b["data"]["iam_alias"]),
+        (200, &json!("role_id")),
+        "{b}"
+    );
+    let (s, b) = f
+        .admin_call(
+            "POST",
+            "auth/aws/config/identity",
+            Some(
+                json!({"iam_alias": "canonical_arn", "iam_metadata": ["account_id", "client_arn"]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = f
+        .call(
+            "POST",
+            "/v1/auth/aws/login",
+            None,
+            Some(with_role(signed(&creds, Some(SERVER_ID)), "deploy")),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let id = b["auth"]["entity_id"].as_str().unwrap().to_owned();
+    let (s, e) = f
+        .admin_call("GET", &format!("identity/entity/id/{id}"), None)
+        .await;
+    assert_eq!(s, 200, "{e}");
+    let alias = &e["data"]["aliases"][0];
+    assert_eq!(
+        alias["name"],
+        json!(format!("arn:aws:iam::123456789012:role/{role_name}"))
+    );
+    assert_eq!(
+        alias["metadata"],
+        json!({"account_id": "123456789012",
+               "client_arn": format!("arn:aws:sts::123456789012:assumed-role/{role_name}/job-1")})
+    );
+}
+
 #[tokio::test]
 async fn forged_or_foreign_requests_are_refused_and_write_nothing() {
     let f = Fixture::new().await;

@@ -10,20 +10,6 @@ use serde_json::{Value, json};
 use sigil_tests::Fixture;
 use sigil_tests::oidc::Issuer;
 
-async fn admin(f: &Fixture, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    f.call(method, &format!("/v1/{path}"), Some(&f.admin), body)
-        .await
-}
-
-async fn accessor(f: &Fixture, mount: &str) -> String {
-    let (s, b) = admin(f, "GET", "sys/auth", None).await;
-    assert_eq!(s, 200, "{b}");
-    b["data"][format!("{mount}/")]["accessor"]
-        .as_str()
-        .expect("accessor")
-        .to_owned()
-}
-
 /// An AppRole role `name` with secret IDs of unlimited uses and `policies`: its role ID
 /// and a secret ID.
 async fn approle(f: &Fixture, name: &str, policies: &str) -> (String, String) {
@@ -35,13 +21,15 @@ async fn approle(f: &Fixture, name: &str, policies: &str) -> (String, String) {
 }
 
 async fn entity(f: &Fixture, id: &str) -> Value {
-    let (s, b) = admin(f, "GET", &format!("identity/entity/id/{id}"), None).await;
+    let (s, b) = f
+        .admin_call("GET", &format!("identity/entity/id/{id}"), None)
+        .await;
     assert_eq!(s, 200, "{b}");
     b["data"].clone()
 }
 
 async fn entity_ids(f: &Fixture) -> Vec<String> {
-    let (s, b) = admin(f, "LIST", "identity/entity/id", None).await;
+    let (s, b) = f.admin_call("LIST", "identity/entity/id", None).await;
     if s == 404 {
         return Vec::new();
     }
@@ -54,7 +42,7 @@ async fn an_approle_login_creates_its_entity_once_and_its_tokens_carry_it() {
     sigil_tests::require_stack();
     let f = Fixture::new().await;
     let (role_id, secret_id) = approle(&f, "ci", "ci").await;
-    let acc = accessor(&f, "approle").await;
+    let acc = f.auth_accessor("approle").await;
     assert!(entity_ids(&f).await.is_empty());
 
     let first = f.login_auth(&role_id, &secret_id).await;
@@ -81,13 +69,13 @@ async fn an_approle_login_creates_its_entity_once_and_its_tokens_carry_it() {
         .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["data"]["entity_id"], json!(id));
-    let (s, b) = admin(
-        &f,
-        "POST",
-        "auth/token/lookup-accessor",
-        Some(json!({"accessor": first["accessor"]})),
-    )
-    .await;
+    let (s, b) = f
+        .admin_call(
+            "POST",
+            "auth/token/lookup-accessor",
+            Some(json!({"accessor": first["accessor"]})),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["data"]["entity_id"], json!(id));
     f.policy(
@@ -106,7 +94,7 @@ async fn an_approle_login_creates_its_entity_once_and_its_tokens_carry_it() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["auth"]["entity_id"], json!(id), "a child inherits it");
     // The bootstrap token acts for no entity.
-    let (_, b) = admin(&f, "GET", "auth/token/lookup-self", None).await;
+    let (_, b) = f.admin_call("GET", "auth/token/lookup-self", None).await;
     assert_eq!(b["data"]["entity_id"], json!(""));
 }
 
@@ -120,13 +108,13 @@ async fn group_policies_grant_until_the_entity_leaves_and_a_disabled_entity_is_r
         r#"path "secret/data/team/*" { capabilities = ["read"] }"#,
     )
     .await;
-    let (s, _) = admin(
-        &f,
-        "POST",
-        "secret/data/team/db",
-        Some(json!({"data": {"k": "v"}})),
-    )
-    .await;
+    let (s, _) = f
+        .admin_call(
+            "POST",
+            "secret/data/team/db",
+            Some(json!({"data": {"k": "v"}})),
+        )
+        .await;
     assert_eq!(s, 200);
     let auth = f.login_auth(&role_id, &secret_id).await;
     let token = auth["client_token"].as_str().unwrap().to_owned();
@@ -139,22 +127,22 @@ async fn group_policies_grant_until_the_entity_leaves_and_a_disabled_entity_is_r
     );
 
     // A group holding the reader policy, reached through a parent group.
-    let (s, b) = admin(
-        &f,
-        "POST",
-        "identity/group",
-        Some(json!({"name": "leaf", "member_entity_ids": [id]})),
-    )
-    .await;
+    let (s, b) = f
+        .admin_call(
+            "POST",
+            "identity/group",
+            Some(json!({"name": "leaf", "member_entity_ids": [id]})),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     let leaf = b["data"]["id"].as_str().unwrap().to_owned();
-    let (s, b) = admin(
-        &f,
-        "POST",
-        "identity/group",
-        Some(json!({"name": "top", "policies": "reader", "member_group_ids": [leaf]})),
-    )
-    .await;
+    let (s, b) = f
+        .admin_call(
+            "POST",
+            "identity/group",
+            Some(json!({"name": "top", "policies": "reader", "member_group_ids": [leaf]})),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = read().await;
     assert_eq!(s, 200, "the parent group's policy applies: {b}");
@@ -162,24 +150,24 @@ async fn group_policies_grant_until_the_entity_leaves_and_a_disabled_entity_is_r
 
     // Out of the group: refused from the next request on (each request here is a
     // fresh function instance, so no cache TTL to wait for).
-    let (s, b) = admin(
-        &f,
-        "POST",
-        &format!("identity/group/id/{leaf}"),
-        Some(json!({"member_entity_ids": []})),
-    )
-    .await;
+    let (s, b) = f
+        .admin_call(
+            "POST",
+            &format!("identity/group/id/{leaf}"),
+            Some(json!({"member_entity_ids": []})),
+        )
+        .await;
     assert_eq!(s, 204, "{b}");
     assert_eq!(read().await.0, 403);
 
     // The entity's own policies apply too.
-    let (s, b) = admin(
-        &f,
-        "POST",
-        &format!("identity/entity/id/{id}"),
-        Some(json!({"policies": "reader"})),
-    )
-    .await;
+    let (s, b) = f
+        .admin_call(
+            "POST",
+            &format!("identity/entity/id/{id}"),
+            Some(json!({"policies": "reader"})),
+        )
+        .await;
     assert_eq!(s, 204, "{b}");
     assert_eq!(read().await.0, 200);
     let (s, b) = f
@@ -191,13 +179,13 @@ async fn group_policies_grant_until_the_entity_leaves_and_a_disabled_entity_is_r
 
     // Disabled: every request with its tokens is refused, lookup-self included, and
     // so is a new login.
-    let (s, b) = admin(
-        &f,
-        "POST",
-        &format!("identity/entity/id/{id}"),
-        Some(json!({"disabled": true})),
-    )
-    .await;
+    let (s, b) = f
+        .admin_call(
+            "POST",
+            &format!("identity/entity/id/{id}"),
+            Some(json!({"disabled": true})),
+        )
+        .await;
     assert_eq!(s, 204, "{b}");
     assert_eq!(read().await.0, 403);
     let (s, b) = f
@@ -214,13 +202,13 @@ async fn group_policies_grant_until_the_entity_leaves_and_a_disabled_entity_is_r
         .await;
     assert_eq!(s, 403, "{b}");
     assert_eq!(b["errors"], json!(["permission denied"]));
-    let (s, _) = admin(
-        &f,
-        "POST",
-        &format!("identity/entity/id/{id}"),
-        Some(json!({"disabled": false})),
-    )
-    .await;
+    let (s, _) = f
+        .admin_call(
+            "POST",
+            &format!("identity/entity/id/{id}"),
+            Some(json!({"disabled": false})),
+        )
+        .await;
     assert_eq!(s, 204);
     assert_eq!(read().await.0, 200);
 }
@@ -256,41 +244,18 @@ async fn a_jwt_login_names_its_alias_by_user_claim_with_claim_mappings_as_metada
     sigil_tests::require_stack();
     let f = Fixture::new().await;
     let issuer = Issuer::start().await;
-    let (s, b) = admin(
-        &f,
-        "POST",
-        "auth/jwt/config",
-        Some(json!({"oidc_discovery_url": issuer.url, "oidc_discovery_ca_pem": issuer.ca_pem})),
-    )
-    .await;
-    assert_eq!(s, 204, "{b}");
-    let (s, b) = admin(
-        &f,
-        "POST",
-        "auth/jwt/role/ci",
-        Some(json!({
-            "role_type": "jwt", "user_claim": "repository", "bound_audiences": "sigil",
-            "claim_mappings": {"repository": "repo", "ref": "git_ref"},
-        })),
-    )
-    .await;
-    assert_eq!(s, 204, "{b}");
-    let acc = accessor(&f, "jwt").await;
+    let role = json!({
+        "role_type": "jwt", "user_claim": "repository", "bound_audiences": "sigil",
+        "claim_mappings": {"repository": "repo", "ref": "git_ref"},
+    });
+    let acc = f.jwt_role_ci(&issuer, role).await;
     let now = f.clock.now();
     let login = |repo: &'static str, branch: &'static str| {
         let jwt = issuer.mint(&issuer.github_claims(repo, branch, "sigil", now));
         let f = &f;
         async move {
-            let (s, b) = f
-                .call(
-                    "POST",
-                    "/v1/auth/jwt/login",
-                    None,
-                    Some(json!({"role": "ci", "jwt": jwt})),
-                )
-                .await;
-            assert_eq!(s, 200, "{b}");
-            b["auth"]["entity_id"].as_str().unwrap().to_owned()
+            let auth = f.jwt_login_ci(&jwt).await;
+            auth["entity_id"].as_str().unwrap().to_owned()
         }
     };
     let a = login("acme/api", "main").await;
@@ -311,13 +276,13 @@ async fn a_jwt_login_names_its_alias_by_user_claim_with_claim_mappings_as_metada
     );
     let b = login("acme/web", "main").await;
     assert_ne!(a, b);
-    let (s, v) = admin(
-        &f,
-        "POST",
-        "identity/lookup/entity",
-        Some(json!({"alias_name": "acme/web", "alias_mount_accessor": acc})),
-    )
-    .await;
+    let (s, v) = f
+        .admin_call(
+            "POST",
+            "identity/lookup/entity",
+            Some(json!({"alias_name": "acme/web", "alias_mount_accessor": acc})),
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["data"]["id"], json!(b));
 }
@@ -326,19 +291,25 @@ async fn a_jwt_login_names_its_alias_by_user_claim_with_claim_mappings_as_metada
 async fn disabling_an_auth_mount_removes_its_aliases_and_keeps_the_entities() {
     sigil_tests::require_stack();
     let f = Fixture::new().await;
-    let (s, b) = admin(
-        &f,
-        "POST",
-        "sys/auth/ci-approle",
-        Some(json!({"type": "approle"})),
-    )
-    .await;
+    let (s, b) = f
+        .admin_call(
+            "POST",
+            "sys/auth/ci-approle",
+            Some(json!({"type": "approle"})),
+        )
+        .await;
     assert_eq!(s, 204, "{b}");
-    let (s, b) = admin(&f, "POST", "auth/ci-approle/role/r", Some(json!({}))).await;
+    let (s, b) = f
+        .admin_call("POST", "auth/ci-approle/role/r", Some(json!({})))
+        .await;
     assert_eq!(s, 204, "{b}");
-    let (_, b) = admin(&f, "GET", "auth/ci-approle/role/r/role-id", None).await;
+    let (_, b) = f
+        .admin_call("GET", "auth/ci-approle/role/r/role-id", None)
+        .await;
     let role_id = b["data"]["role_id"].as_str().unwrap().to_owned();
-    let (_, b) = admin(&f, "POST", "auth/ci-approle/role/r/secret-id", None).await;
+    let (_, b) = f
+        .admin_call("POST", "auth/ci-approle/role/r/secret-id", None)
+        .await;
     let secret_id = b["data"]["secret_id"].as_str().unwrap().to_owned();
     let (s, b) = f
         .call(
@@ -355,11 +326,11 @@ async fn disabling_an_auth_mount_removes_its_aliases_and_keeps_the_entities() {
         1
     );
 
-    let (s, b) = admin(&f, "DELETE", "sys/auth/ci-approle", None).await;
+    let (s, b) = f.admin_call("DELETE", "sys/auth/ci-approle", None).await;
     assert_eq!(s, 204, "{b}");
     f.sweep().await;
     let e = entity(&f, &id).await;
     assert_eq!(e["aliases"], json!([]), "{e}");
-    let (s, b) = admin(&f, "LIST", "identity/entity-alias/id", None).await;
+    let (s, b) = f.admin_call("LIST", "identity/entity-alias/id", None).await;
     assert_eq!(s, 404, "no alias left: {b}");
 }

@@ -5,59 +5,28 @@
 //! membership. On DynamoDB Local, with a local OIDC issuer minting GitHub-shaped
 //! tokens.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sigil_tests::Fixture;
 use sigil_tests::oidc::Issuer;
-
-async fn admin(f: &Fixture, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    f.call(method, &format!("/v1/{path}"), Some(&f.admin), body)
-        .await
-}
-
-async fn ok(f: &Fixture, method: &str, path: &str, body: Value) -> Value {
-    let (s, b) = admin(f, method, path, Some(body)).await;
-    assert!(s < 300, "{method} {path}: {s} {b}");
-    b
-}
 
 /// A jwt mount trusting `issuer`, role `ci` (user_claim `repository`, the repository
 /// mapped to alias metadata, policy `ci`), and the mount's accessor.
 async fn github_setup(f: &Fixture, issuer: &Issuer) -> String {
-    ok(
-        f,
-        "POST",
-        "auth/jwt/config",
-        json!({"oidc_discovery_url": issuer.url, "oidc_discovery_ca_pem": issuer.ca_pem}),
-    )
-    .await;
-    ok(
-        f,
-        "POST",
-        "auth/jwt/role/ci",
-        json!({
-            "role_type": "jwt", "user_claim": "repository", "bound_audiences": "sigil",
-            "claim_mappings": {"repository": "repository"}, "token_policies": "ci",
-        }),
-    )
-    .await;
-    let (_, b) = admin(f, "GET", "sys/auth", None).await;
-    b["data"]["jwt/"]["accessor"].as_str().unwrap().to_owned()
+    let role = json!({
+        "role_type": "jwt", "user_claim": "repository", "bound_audiences": "sigil",
+        "claim_mappings": {"repository": "repository"}, "token_policies": "ci",
+    });
+    f.jwt_role_ci(issuer, role).await
 }
 
 /// Logs in with a GitHub-shaped token whose `repository` claim is `repo`: the token.
 async fn login(f: &Fixture, issuer: &Issuer, repo: &str) -> String {
     let mut claims = issuer.github_claims("acme/placeholder", "main", "sigil", f.clock.now());
     claims["repository"] = json!(repo);
-    let (s, b) = f
-        .call(
-            "POST",
-            "/v1/auth/jwt/login",
-            None,
-            Some(json!({"role": "ci", "jwt": issuer.mint(&claims)})),
-        )
-        .await;
-    assert_eq!(s, 200, "login as {repo:?}: {b}");
-    b["auth"]["client_token"].as_str().unwrap().to_owned()
+    f.jwt_login_ci(&issuer.mint(&claims)).await["client_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn read(f: &Fixture, token: &str, path: &str) -> u16 {
@@ -75,16 +44,14 @@ async fn one_role_and_one_templated_policy_serve_every_repository() {
     let policy = format!(
         "path \"secret/data/ci/{{{{identity.entity.aliases.{acc}.metadata.repository}}}}/*\" {{\n  capabilities = [\"read\"]\n}}\n"
     );
-    ok(
-        &f,
+    f.admin_ok(
         "PUT",
         "sys/policies/acl/ci",
         json!({"policy": policy, "allow_slashes_in_identity_templates": true}),
     )
     .await;
     for repo in ["acme/a", "acme/b", "acme/a/x", "acme"] {
-        ok(
-            &f,
+        f.admin_ok(
             "POST",
             &format!("secret/data/ci/{repo}/db"),
             json!({"data": {"password": format!("pw-{repo}")}}),
@@ -135,7 +102,8 @@ async fn one_role_and_one_templated_policy_serve_every_repository() {
     }
 
     // Without allow_slashes, "acme/a" does not resolve: the rule matches nothing.
-    ok(&f, "PUT", "sys/policies/acl/ci", json!({"policy": policy})).await;
+    f.admin_ok("PUT", "sys/policies/acl/ci", json!({"policy": policy}))
+        .await;
     let a = login(&f, &issuer, "acme/a").await;
     assert_eq!(read(&f, &a, "ci/acme/a/db").await, 403);
     let plain = login(&f, &issuer, "acme").await;
@@ -153,15 +121,12 @@ async fn group_templates_follow_membership() {
     let f = Fixture::new().await;
     let issuer = Issuer::start().await;
     github_setup(&f, &issuer).await;
-    ok(
-        &f,
-        "PUT",
+    f.admin_ok("PUT",
         "sys/policies/acl/ci",
         json!({"policy": "path \"secret/data/teams/{{identity.groups.names.builders.metadata.team}}/*\" {\n  capabilities = [\"read\"]\n}\npath \"secret/data/people/{{identity.entity.name}}\" {\n  capabilities = [\"read\"]\n}\n"}),
     )
     .await;
-    ok(
-        &f,
+    f.admin_ok(
         "POST",
         "secret/data/teams/blue/db",
         json!({"data": {"k": "v"}}),
@@ -173,33 +138,25 @@ async fn group_templates_follow_membership() {
         .call("GET", "/v1/auth/token/lookup-self", Some(&token), None)
         .await;
     let entity_id = b["data"]["entity_id"].as_str().unwrap().to_owned();
-    let entity = ok(
-        &f,
-        "GET",
-        &format!("identity/entity/id/{entity_id}"),
-        json!({}),
-    )
-    .await;
+    let entity = f
+        .admin_ok("GET", &format!("identity/entity/id/{entity_id}"), json!({}))
+        .await;
     let name = entity["data"]["name"].as_str().unwrap().to_owned();
-    ok(
-        &f,
+    f.admin_ok(
         "POST",
         &format!("secret/data/people/{name}"),
         json!({"data": {"k": "v"}}),
     )
     .await;
     assert_eq!(read(&f, &token, &format!("people/{name}")).await, 200);
-    let group = ok(
-        &f,
-        "POST",
+    let group = f.admin_ok("POST",
         "identity/group",
         json!({"name": "builders", "metadata": {"team": "blue"}, "member_entity_ids": [entity_id]}),
     )
     .await;
     assert_eq!(read(&f, &token, "teams/blue/db").await, 200);
     let group_id = group["data"]["id"].as_str().unwrap();
-    ok(
-        &f,
+    f.admin_ok(
         "POST",
         &format!("identity/group/id/{group_id}"),
         json!({"member_entity_ids": []}),

@@ -306,14 +306,13 @@ pub async fn read(
 
 /// Creates or updates the configuration from `body`; returns the warnings.
 pub async fn write(store: &dyn Store, m: Mount<'_>, body: &Body) -> Result<Vec<String>, ApiError> {
-    let old = read(store, m).await?;
-    let mut cfg = old.as_ref().map(|s| s.doc.clone()).unwrap_or_default();
-    let warnings = cfg.apply(body)?;
-    store
-        .write(stored::put(&key(m), &cfg, old.map(|s| s.rev))?)
-        .await
-        .map_err(stored::concurrent)?;
-    Ok(warnings)
+    stored::update(
+        store,
+        &key(m),
+        "aws auth config",
+        |cfg: &mut ClientConfig| cfg.apply(body),
+    )
+    .await
 }
 
 /// Deletes the configuration (logins then use the defaults). Idempotent.

@@ -13,6 +13,7 @@ use super::arn::{self, Principal};
 use super::caller_identity::{CallerIdentity, CallerIdentityError};
 use super::config::{self, ClientConfig};
 use super::iam_request::IamLogin;
+use super::identity::{self, IdentityConfig};
 use super::role::{self, AwsAuthRole};
 use super::stored::{self, Stored};
 use super::{MOUNT, Mount, refuse};
@@ -114,8 +115,10 @@ async fn identify(
 /// configuration is 400 [`super::INVALID_CREDENTIALS`]; STS being unavailable is 503;
 /// malformed `iam_*` fields were refused before (by [`IamLogin::from_body`]); 404 when
 /// the mount was disabled since the function read its table (`at`'s guard,
-/// [`crate::mounts::guard`]). The token acts for the entity of the alias named by the
-/// role's `role_id` ([`crate::identity::login`]).
+/// [`crate::mounts::guard`]). The token acts for the entity of the alias named as the
+/// mount's `config/identity` says (default: the role's `role_id`;
+/// [`super::identity`], [`crate::identity::login`]); 400 when `iam_alias` is
+/// `unique_id` and the proof carries no unique ID (API Gateway's request context).
 #[allow(clippy::too_many_arguments)]
 pub async fn login(
     store: &dyn Store,
@@ -131,7 +134,7 @@ pub async fn login(
     if named.is_some_and(|n| !role::valid_name(n)) {
         return Err(refuse("unknown role"));
     }
-    let mut keys = vec![config::key(m)];
+    let mut keys = vec![config::key(m), identity::key(m)];
     if let Some(n) = named {
         keys.push(role::key(m, n));
     }
@@ -140,7 +143,11 @@ pub async fn login(
         Some(item) => stored::decode(item, "aws auth config")?.doc,
         None => ClientConfig::default(),
     };
-    let mut role: Option<Stored<AwsAuthRole>> = match found.get_mut(1).and_then(Option::take) {
+    let ident: IdentityConfig = match found.get(1).and_then(Option::as_ref) {
+        Some(item) => stored::decode(item, identity::WHAT)?.doc,
+        None => IdentityConfig::default(),
+    };
+    let mut role: Option<Stored<AwsAuthRole>> = match found.get_mut(2).and_then(Option::take) {
         Some(item) => Some(stored::decode(&item, "aws auth role")?),
         None if named.is_some() => return Err(refuse("unknown role")),
         None => None,
@@ -156,20 +163,31 @@ pub async fn login(
     if !arn::bound(&role.bound_iam_principal_arn, &principal) {
         return Err(refuse("the caller is not bound by the role"));
     }
-    let params = role.token_params(
-        m,
-        &display_name(&principal),
-        metadata(&principal, &user_id, &name, &role),
-    );
-    // The alias: the role's `role_id` (Vault's default `iam_alias`), with Vault's
-    // default `iam_metadata` (`account_id`, `auth_type`).
-    let alias = at.alias(
-        &role.role_id,
-        BTreeMap::from([
-            ("account_id".to_owned(), principal.account_id.clone()),
-            ("auth_type".to_owned(), "iam".to_owned()),
-        ]),
-    );
+    let meta = metadata(&principal, &user_id, &name, &role);
+    // The alias: named as `config/identity`'s `iam_alias` says, with its
+    // `iam_metadata` fields (Vault's defaults: `role_id`; `account_id`, `auth_type`).
+    let alias_name = match ident.iam_alias.as_str() {
+        "unique_id" => meta["client_user_id"].clone(),
+        "full_arn" => caller_arn.clone(),
+        "canonical_arn" => principal.canonical_arn.clone(),
+        _ => role.role_id.clone(),
+    };
+    if alias_name.is_empty() {
+        // API Gateway's request context carries the caller's ARN, not its unique ID.
+        return Err(ApiError::bad(
+            "iam_alias \"unique_id\" needs the caller's unique ID: log in with a signed GetCallerIdentity request",
+        ));
+    }
+    let alias_meta = ident
+        .iam_fields()
+        .into_iter()
+        .filter_map(|f| {
+            let v = meta.get(f)?;
+            (!v.is_empty()).then(|| (f.to_owned(), v.clone()))
+        })
+        .collect();
+    let params = role.token_params(m, &display_name(&principal), meta);
+    let alias = at.alias(&alias_name, alias_meta);
     let minted = crate::identity::login::issue(store, at, &alias, &params, limits, now).await?;
     Ok(Login {
         minted,
@@ -490,5 +508,59 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(e, ApiError::bad(INVALID_CREDENTIALS));
+    }
+
+    /// `config/identity` names the alias (each `iam_alias`) and picks its metadata;
+    /// `unique_id` without one (the request context) is refused, writing nothing.
+    #[tokio::test]
+    async fn config_identity_names_the_alias() {
+        let (store, sts) = setup("").await;
+        let m = crate::auth_aws::Mount::DEFAULT;
+        let at = crate::identity::login::LoginAt::unstored("auth_aws_0");
+        let session = "arn:aws:sts::123456789012:assumed-role/deploy-prod/job-1";
+        let canonical = "arn:aws:iam::123456789012:role/deploy-prod";
+        for (choice, want) in [
+            ("unique_id", "AROADEPLOY"),
+            ("full_arn", session),
+            ("canonical_arn", canonical),
+        ] {
+            let b = json!({"iam_alias": choice, "iam_metadata": "client_arn,inferred_hostname"});
+            identity::write(&store, m, &body(b)).await.unwrap();
+            let proof = Proof::SignedRequest(signed("ASIADEPLOY", None));
+            let l = login(&store, m, &sts, "ci", proof, LIMITS, &at, 10)
+                .await
+                .unwrap();
+            let r = crate::identity::store::entity(&store, &l.minted.entry.entity_id)
+                .await
+                .unwrap()
+                .unwrap();
+            let a = &r.aliases[0].rec;
+            assert_eq!(a.name, want, "{choice}");
+            assert_eq!(
+                a.metadata,
+                BTreeMap::from([("client_arn".to_owned(), session.to_owned())]),
+                "chosen fields, empty ones left out"
+            );
+        }
+        let before = store.dump();
+        identity::write(&store, m, &body(json!({"iam_alias": "unique_id"})))
+            .await
+            .unwrap();
+        let before_login = store.dump();
+        let e = login(
+            &store,
+            m,
+            &sts,
+            "ci",
+            Proof::RequestContext(USER),
+            LIMITS,
+            &at,
+            10,
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("unique ID"), "{e}");
+        assert_eq!(store.dump(), before_login);
+        assert_ne!(before, before_login);
     }
 }

@@ -17,7 +17,8 @@
 //!
 //! Items (one table), under the mount's prefix ([`Mount`], `auth_aws` for `auth/aws/`):
 //! `{prefix}/config` / `client` holds the client configuration
-//! ([`config`]); `{prefix}/role` / `{name}` holds each role ([`role`]), so that listing
+//! ([`config`]) and `{prefix}/config` / `identity` the alias configuration
+//! ([`identity`]); `{prefix}/role` / `{name}` holds each role ([`role`]), so that listing
 //! roles is one query and login reads the configuration and the role in one round trip.
 //!
 //! [`sign`] is the client side: it builds the signed login request, as Vault's CLI does
@@ -27,6 +28,7 @@ pub mod arn;
 pub mod caller_identity;
 pub mod config;
 pub mod iam_request;
+pub mod identity;
 pub mod login;
 pub mod role;
 pub mod sign;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::store::{Cond, Item, ItemExt, Key, StoreError, Value, Write, new_item};
+use crate::store::{Cond, Item, ItemExt, Key, Store, StoreError, Value, Write, new_item};
 
 const A_DOC: &str = "doc";
 const A_REV: &str = "rev";
@@ -45,6 +45,33 @@ pub fn put<T: Serialize>(key: &Key, doc: &T, old: Option<i64>) -> Result<Write, 
             Some(rev) => Cond::Eq(A_REV, Value::N(rev)),
         }),
     })
+}
+
+/// Reads the document at `key` (`what` names it in the error for a malformed item),
+/// applies `change` to it (to the default when there is none) and writes it back on
+/// the condition of the revision read: one read, one conditional write; a concurrent
+/// update makes it 400 ([`concurrent`]); a refusal of `change` writes nothing.
+pub async fn update<T, R>(
+    store: &dyn Store,
+    key: &Key,
+    what: &str,
+    change: impl FnOnce(&mut T) -> Result<R, ApiError>,
+) -> Result<R, ApiError>
+where
+    T: Default + Serialize + DeserializeOwned,
+{
+    let old: Option<Stored<T>> = match store.get(key).await? {
+        Some(item) => Some(decode(&item, what)?),
+        None => None,
+    };
+    let rev = old.as_ref().map(|s| s.rev);
+    let mut doc = old.map(|s| s.doc).unwrap_or_default();
+    let out = change(&mut doc)?;
+    store
+        .write(put(key, &doc, rev)?)
+        .await
+        .map_err(concurrent)?;
+    Ok(out)
 }
 
 /// Maps a failed conditional write to a 400 that asks for a retry.

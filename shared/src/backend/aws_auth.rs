@@ -3,7 +3,7 @@
 
 use crate::auth_aws::iam_request::IamLogin;
 use crate::auth_aws::login::{self, Proof};
-use crate::auth_aws::{MOUNT, config, role};
+use crate::auth_aws::{MOUNT, config, identity, role};
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::http::params::{Body, BodyExt, normalize_list, resolve_alias};
@@ -27,6 +27,13 @@ pub static PATHS: &[PathSpec] = &[
     )
     .existence_check()
     .normalize(normalize_config),
+    PathSpec::new(
+        "config/identity",
+        &[
+            op!(Read, Admin, read_identity),
+            op!(Update, Admin, write_identity),
+        ],
+    ),
     PathSpec::new("role", &[op!(List, Admin, list_roles)]),
     PathSpec::new(
         "role/{name}",
@@ -121,6 +128,17 @@ async fn write_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 async fn delete_config(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     config::delete(c.store(), mount(c)).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn read_identity(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let cfg = identity::read(c.store(), mount(c)).await?;
+    let doc = cfg.map(|s| s.doc).unwrap_or_default();
+    Ok(Envelope::data(doc.to_json()).mount(MOUNT).ok())
+}
+
+async fn write_identity(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    identity::write(c.store(), mount(c), c.body).await?;
     Ok(Reply::NoContent)
 }
 

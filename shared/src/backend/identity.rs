@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
 use crate::identity::aliases::{self, AliasInput};
 use crate::identity::entities::{self, EntityInput, Upserted};
+use crate::identity::group_aliases::{self, GroupAliasInput};
 use crate::identity::groups::{self, GroupInput};
 use crate::identity::lookup;
 use crate::op;
@@ -17,7 +18,7 @@ use super::reply::keys_reply;
 use super::spec::PathSpec;
 
 /// The identity store's paths (OpenBao's `entityPaths`, `aliasPaths`, `groupPaths`,
-/// `lookupPaths`), all on the admin function.
+/// `groupAliasPaths`, `lookupPaths`), all on the admin function.
 pub static PATHS: &[PathSpec] = &[
     PathSpec::new("entity", &[op!(Update, Admin, entity_create)]),
     PathSpec::new("entity/id", &[op!(List, Admin, entity_list_ids)]),
@@ -65,6 +66,16 @@ pub static PATHS: &[PathSpec] = &[
             op!(Read, Admin, group_read_name),
             op!(Update, Admin, group_update_name),
             op!(Delete, Admin, group_delete_name),
+        ],
+    ),
+    PathSpec::new("group-alias", &[op!(Update, Admin, group_alias_create)]),
+    PathSpec::new("group-alias/id", &[op!(List, Admin, group_alias_list)]),
+    PathSpec::new(
+        "group-alias/id/{id}",
+        &[
+            op!(Read, Admin, group_alias_read),
+            op!(Update, Admin, group_alias_update),
+            op!(Delete, Admin, group_alias_delete),
         ],
     ),
     PathSpec::new("lookup/entity", &[op!(Update, Admin, lookup_entity)]),
@@ -217,11 +228,11 @@ async fn group_update_name(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn group_read_id(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    read_reply(groups::read(c.store(), c.param("id"), false).await?)
+    read_reply(groups::read(c.store(), c.param("id"), false, c.table).await?)
 }
 
 async fn group_read_name(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    read_reply(groups::read(c.store(), path_name(c), true).await?)
+    read_reply(groups::read(c.store(), path_name(c), true, c.table).await?)
 }
 
 async fn group_delete_id(c: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -235,11 +246,42 @@ async fn group_delete_name(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn group_list_ids(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    list_reply(groups::list(c.store(), false).await?)
+    list_reply(groups::list(c.store(), false, c.table).await?)
 }
 
 async fn group_list_names(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    names_reply(groups::list(c.store(), true).await?)
+    names_reply(groups::list(c.store(), true, c.table).await?)
+}
+
+async fn group_alias_write(c: &Ctx<'_>, input: GroupAliasInput) -> Result<Reply, ApiError> {
+    Ok(write_reply(
+        group_aliases::upsert(c.store(), c.table, &input, c.now).await?,
+    ))
+}
+
+async fn group_alias_create(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    group_alias_write(c, GroupAliasInput::from_body(c.body)?).await
+}
+
+async fn group_alias_update(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let input = GroupAliasInput {
+        id: Some(c.param("id").to_owned()),
+        ..GroupAliasInput::from_body(c.body)?
+    };
+    group_alias_write(c, input).await
+}
+
+async fn group_alias_read(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    read_reply(group_aliases::read(c.store(), c.param("id"), c.table).await?)
+}
+
+async fn group_alias_delete(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    group_aliases::delete(c.store(), c.param("id"), c.now).await?;
+    Ok(Reply::NoContent)
+}
+
+async fn group_alias_list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    list_reply(group_aliases::list(c.store(), c.table).await?)
 }
 
 async fn lookup_entity(c: &Ctx<'_>) -> Result<Reply, ApiError> {
@@ -249,5 +291,5 @@ async fn lookup_entity(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 
 async fn lookup_group(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let by = lookup::parse(c.body)?;
-    Ok(lookup_reply(lookup::group(c.store(), &by).await?))
+    Ok(lookup_reply(lookup::group(c.store(), &by, c.table).await?))
 }

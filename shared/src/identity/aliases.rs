@@ -212,6 +212,7 @@ async fn create(
         name: name.to_owned(),
         custom_metadata: input.custom_metadata.clone(),
         metadata: BTreeMap::new(),
+        groups: Vec::new(),
         created: now,
         updated: now,
     };

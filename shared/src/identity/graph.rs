@@ -18,12 +18,25 @@ pub fn parents(groups: &Groups, id: &str) -> Vec<String> {
         .collect()
 }
 
-/// The groups an entity belongs to: directly (listed in `member_entity_ids`), and
-/// inherited (every ancestor of a direct group that is not itself direct), each sorted.
-pub fn entity_groups(groups: &Groups, entity_id: &str) -> (Vec<String>, Vec<String>) {
+/// The groups an entity belongs to: directly (internal groups listing it in
+/// `member_entity_ids`, and the external groups of `external`, the IDs its aliases'
+/// last logins mapped it to, [`super::records::Alias::groups`], those that still
+/// exist and are external), and inherited (every ancestor of a direct group that is
+/// not itself direct), each sorted.
+pub fn entity_groups(
+    groups: &Groups,
+    entity_id: &str,
+    external: &[String],
+) -> (Vec<String>, Vec<String>) {
     let direct: Vec<String> = groups
         .values()
-        .filter(|g| g.rec.member_entity_ids.iter().any(|m| m == entity_id))
+        .filter(|g| {
+            if g.rec.external {
+                external.contains(&g.rec.id)
+            } else {
+                g.rec.member_entity_ids.iter().any(|m| m == entity_id)
+            }
+        })
         .map(|g| g.rec.id.clone())
         .collect();
     let mut seen: BTreeSet<String> = direct.iter().cloned().collect();
@@ -89,6 +102,25 @@ mod tests {
     }
 
     #[test]
+    fn external_groups_count_only_through_the_aliases_logins() {
+        // ext is external and lists "e" by hand (never through the API; ignored);
+        // top holds ext as member group.
+        let mut g = graph(&[
+            ("ext", &[], &["e"]),
+            ("top", &["ext"], &[]),
+            ("int", &[], &[]),
+        ]);
+        g.get_mut("ext").unwrap().rec.external = true;
+        assert_eq!(entity_groups(&g, "e", &[]), (vec![], vec![]));
+        let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            entity_groups(&g, "e", &ids(&["ext", "int", "gone"])),
+            (ids(&["ext"]), ids(&["top"])),
+            "an internal or missing group named by an alias is not joined"
+        );
+    }
+
+    #[test]
     fn cycles_are_found_through_any_depth() {
         // a -> b -> c (a has member group b, b has c).
         let g = graph(&[("a", &["b"], &[]), ("b", &["c"], &[]), ("c", &[], &[])]);
@@ -110,9 +142,9 @@ mod tests {
             ("leaf", &[], &["e"]),
             ("other", &[], &[]),
         ]);
-        let (direct, inherited) = entity_groups(&g, "e");
+        let (direct, inherited) = entity_groups(&g, "e", &[]);
         assert_eq!(direct, vec!["leaf".to_owned(), "top".to_owned()]);
         assert_eq!(inherited, vec!["mid".to_owned()]);
-        assert_eq!(entity_groups(&g, "x"), (vec![], vec![]));
+        assert_eq!(entity_groups(&g, "x", &[]), (vec![], vec![]));
     }
 }

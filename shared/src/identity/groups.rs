@@ -10,6 +10,7 @@ use serde_json::{Value as Json, json};
 
 use crate::error::ApiError;
 use crate::http::params::{Body, BodyExt};
+use crate::mounts::MountTable;
 use crate::store::Store;
 
 use super::fields;
@@ -36,22 +37,23 @@ pub struct GroupInput {
     pub member_entity_ids: Option<Vec<String>>,
     /// `member_group_ids`.
     pub member_group_ids: Option<Vec<String>>,
+    /// `type`: `Some(true)` for `external`, `Some(false)` for `internal`, `None` when
+    /// not given (a new group is then internal).
+    pub external: Option<bool>,
 }
 
 impl GroupInput {
-    /// Reads the body's fields. Only internal groups exist in this increment: `type`
-    /// other than `internal` is refused (`external` needs group aliases).
+    /// Reads the body's fields; `type` is `internal` or `external` (else OpenBao's
+    /// `invalid group type "<t>"`).
     pub fn from_body(body: &Body) -> Result<Self, ApiError> {
-        match body.string("type")?.as_deref() {
-            None | Some("" | "internal") => {}
-            Some("external") => {
-                return Err(ApiError::bad(
-                    "external groups are not supported yet: Sigil has internal groups only",
-                ));
-            }
+        let external = match body.string("type")?.as_deref() {
+            None | Some("") => None,
+            Some("internal") => Some(false),
+            Some("external") => Some(true),
             Some(t) => return Err(ApiError::bad(format!("invalid group type {t:?}"))),
-        }
+        };
         Ok(Self {
+            external,
             id: body.string("id")?.filter(|s| !s.is_empty()),
             name: body.string("name")?.filter(|s| !s.is_empty()),
             policies: fields::policies(body)?,
@@ -64,8 +66,11 @@ impl GroupInput {
 
 /// Creates or updates a group. `id` must name a group (`invalid group ID`); otherwise a
 /// `name` updates the group holding it or creates one; a name held by another group is
-/// refused (`group name is already in use`). Members must exist (`invalid entity ID
-/// "<id>"`, `invalid member group ID "<id>"`) and member groups must not close a cycle.
+/// refused (`group name is already in use`). A group's type is fixed at creation
+/// (`group type cannot be changed`); an external group's members come from logins
+/// (`member entities can't be set manually for external groups`, `member groups can't
+/// be set for external groups`). Members must exist (`invalid entity ID "<id>"`,
+/// `invalid member group ID "<id>"`) and member groups must not close a cycle.
 /// `Some`: a new group, Vault's `{"id", "name"}`; `None`: updated (204).
 pub async fn upsert(
     store: &dyn Store,
@@ -109,11 +114,25 @@ pub async fn upsert(
                         None => fields::generated_name("group")?,
                     },
                     created: now,
+                    external: input.external.unwrap_or(false),
                     ..Group::default()
                 },
                 None,
             ),
         };
+        if input.external.is_some_and(|ext| ext != g.external) {
+            return Err(ApiError::bad("group type cannot be changed"));
+        }
+        if g.external && input.member_entity_ids.is_some() {
+            return Err(ApiError::bad(
+                "member entities can't be set manually for external groups",
+            ));
+        }
+        if g.external && input.member_group_ids.is_some() {
+            return Err(ApiError::bad(
+                "member groups can't be set for external groups",
+            ));
+        }
         let old_name = g.name.clone();
         if let Some(n) = &input.name {
             g.name.clone_from(n);
@@ -219,8 +238,45 @@ pub async fn delete(store: &dyn Store, key: &str, by_name: bool, now: i64) -> Re
     .await
 }
 
-/// Reads the group `key` (with `by_name`, named `key`) as Vault answers it: one query.
-pub async fn read(store: &dyn Store, key: &str, by_name: bool) -> Result<Option<Json>, ApiError> {
+/// The members of every external group (entity IDs, sorted), from the entities'
+/// aliases ([`records::Alias::groups`]): one paged query of the entities partition,
+/// made only when `groups` holds an external group.
+pub async fn external_members(
+    store: &dyn Store,
+    groups: &graph::Groups,
+) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if !groups.values().any(|g| g.rec.external) {
+        return Ok(out);
+    }
+    for r in store::entities(store).await? {
+        for gid in fields::dedup(r.external_group_ids()) {
+            if groups.get(&gid).is_some_and(|g| g.rec.external) {
+                out.entry(gid).or_default().push(r.entity.rec.id.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A group's member entities: its `member_entity_ids`, or for an external group the
+/// entities logins mapped to it.
+fn members<'a>(g: &'a Group, external: &'a BTreeMap<String, Vec<String>>) -> &'a [String] {
+    if g.external {
+        external.get(&g.id).map_or(&[], Vec::as_slice)
+    } else {
+        &g.member_entity_ids
+    }
+}
+
+/// Reads the group `key` (with `by_name`, named `key`) as Vault answers it: one query
+/// (two for an external group: its members are found from the entities' aliases).
+pub async fn read(
+    store: &dyn Store,
+    key: &str,
+    by_name: bool,
+    table: &MountTable,
+) -> Result<Option<Json>, ApiError> {
     let groups = store::groups(store).await?;
     let found = groups.values().find(|g| {
         if by_name {
@@ -229,13 +285,32 @@ pub async fn read(store: &dyn Store, key: &str, by_name: bool) -> Result<Option<
             g.rec.id == key
         }
     });
-    Ok(found.map(|g| super::view::group(&g.rec, &groups)))
+    let Some(g) = found else {
+        return Ok(None);
+    };
+    let ext = if g.rec.external {
+        external_members(store, &groups).await?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(Some(super::view::group(
+        &g.rec,
+        &groups,
+        members(&g.rec, &ext),
+        table,
+    )))
 }
 
 /// LIST `identity/group/id` (`by_name`: `identity/group/name`): the keys and Vault's
-/// `key_info` (by group ID: name, member entity and parent group counts).
-pub async fn list(store: &dyn Store, by_name: bool) -> Result<(Vec<String>, Json), ApiError> {
+/// `key_info` (by group ID: name, member entity and parent group counts, and the
+/// alias of an external group that has one).
+pub async fn list(
+    store: &dyn Store,
+    by_name: bool,
+    table: &MountTable,
+) -> Result<(Vec<String>, Json), ApiError> {
     let groups = store::groups(store).await?;
+    let ext = external_members(store, &groups).await?;
     let keys = groups
         .values()
         .map(|g| {
@@ -249,14 +324,15 @@ pub async fn list(store: &dyn Store, by_name: bool) -> Result<(Vec<String>, Json
     let info: serde_json::Map<String, Json> = groups
         .values()
         .map(|g| {
-            (
-                g.rec.id.clone(),
-                json!({
-                    "name": g.rec.name,
-                    "num_member_entities": g.rec.member_entity_ids.len(),
-                    "num_parent_groups": graph::parents(&groups, &g.rec.id).len(),
-                }),
-            )
+            let mut v = json!({
+                "name": g.rec.name,
+                "num_member_entities": members(&g.rec, &ext).len(),
+                "num_parent_groups": graph::parents(&groups, &g.rec.id).len(),
+            });
+            if let Some(a) = &g.rec.alias {
+                v["alias"] = super::view::group_alias_key_info(a, table);
+            }
+            (g.rec.id.clone(), v)
         })
         .collect();
     Ok((keys, Json::Object(info)))

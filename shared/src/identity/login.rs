@@ -10,11 +10,17 @@
 //!   transaction; the alias's factor index is claimed on the condition that it does
 //!   not exist, so of concurrent first logins of one identity exactly one creates the
 //!   entity and the others, computed again, find it;
-//! - a later login in a process that has seen the alias (an [`AliasCache`] hit with
-//!   the same metadata) reads nothing: its transaction carries two `ConditionCheck`s
-//!   (alias and entity at the revisions cached), so a changed, moved or deleted alias,
-//!   or a changed (e.g. disabled) entity, fails the transaction and the login is
-//!   computed again from a fresh read;
+//! - a later login in a process that has seen the alias (an [`AliasCache`] hit)
+//!   reads nothing: its transaction carries two `ConditionCheck`s (alias and entity
+//!   at the revisions cached), or, when its metadata or external groups changed, the
+//!   entity's check and the alias's update conditional on its cached revision; so a
+//!   changed, moved or deleted alias, or a changed (e.g. disabled) entity, fails the
+//!   transaction and the login is computed again from a fresh read;
+//! - a login presenting group names (a JWT `groups_claim`) maps them through the
+//!   group aliases, read once per process and kept; its transaction also checks
+//!   that the group graph's version is the one they were read at, so a group alias
+//!   created, moved or removed since makes the login computed again with a fresh
+//!   read of them ([`super::group_aliases`]);
 //! - a login in a process that has not seen the alias reads its factor index item
 //!   (AppRole: in the login's own batch read, its name being the role ID) and then
 //!   the entity and alias in one batch read.
@@ -28,6 +34,7 @@ use crate::store::{Cond, Item, Store, Value, Write};
 use crate::token::{Limits, Minted, TokenParams};
 
 use super::entities::{self, new_entity};
+use super::group_aliases::AliasMap;
 use super::records::{self, Alias, Entity, REV, Stored, target};
 use super::{aliases, fields, keys};
 
@@ -47,16 +54,57 @@ pub struct LoginAlias {
     pub name: String,
     /// The alias metadata.
     pub metadata: BTreeMap<String, String>,
+    /// The group names the login presents (Vault's `GroupAliases`: a JWT role's
+    /// `groups_claim` values, empty when the role has none), matched against the
+    /// mount's group aliases; `None` for methods without groups (AppRole,
+    /// Kubernetes, AWS), whose logins leave external groups alone.
+    pub groups: Option<Vec<String>>,
 }
 
-/// What a process knows of an alias it resolved: its entity and the revisions a
-/// login's `ConditionCheck`s must find.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a process knows of an alias it resolved: its entity, the alias record (its
+/// metadata and external groups, [`Alias::groups`]) and the revisions a login's
+/// conditions must find.
+#[derive(Clone, Debug, PartialEq)]
 struct Known {
     entity_id: String,
     entity_rev: i64,
     alias_rev: i64,
-    metadata: BTreeMap<String, String>,
+    alias: Alias,
+}
+
+impl Known {
+    /// A login of `login` through this known alias, whose groups map to `groups`:
+    /// the check of the entity at its revision, and the check of the alias at its
+    /// revision when its metadata and groups are the same, else (as OpenBao: a login
+    /// whose metadata or groups changed updates the alias; OpenBao writes the external
+    /// groups' members) the alias updated on the condition of its revision. No read.
+    fn login(
+        &self,
+        login: &LoginAlias,
+        groups: Vec<String>,
+        now: i64,
+    ) -> Result<(Vec<Write>, Known), ApiError> {
+        let id = &self.entity_id;
+        let key = keys::alias(id, &login.mount_accessor);
+        let mut writes = vec![at_rev(keys::entity(id), self.entity_rev)];
+        if self.alias.metadata == login.metadata && self.alias.groups == groups {
+            writes.push(at_rev(key, self.alias_rev));
+            return Ok((writes, self.clone()));
+        }
+        let alias = Alias {
+            metadata: login.metadata.clone(),
+            groups,
+            updated: now,
+            ..self.alias.clone()
+        };
+        writes.push(records::put(key, "alias", &alias, Some(self.alias_rev))?);
+        let known = Known {
+            alias_rev: self.alias_rev + 1,
+            alias,
+            ..self.clone()
+        };
+        Ok((writes, known))
+    }
 }
 
 /// The entity a login acts for, and the writes that go into its token transaction.
@@ -72,11 +120,17 @@ pub struct Resolution {
 }
 
 /// Per process: alias (mount accessor, name case-folded) → its entity and
-/// revisions, so a repeated login reads nothing for its identity.
+/// revisions, and the group aliases as last read, so a repeated login reads nothing
+/// for its identity.
 #[derive(Debug, Default)]
 pub struct AliasCache {
     known: Mutex<HashMap<(String, String), Known>>,
+    group_aliases: Mutex<Option<Arc<AliasMap>>>,
 }
+
+/// The external groups a login maps its caller to, and the group graph version the
+/// mapping was computed at (`None`: no group name given, nothing to check).
+type Wanted = Option<(Vec<String>, Option<i64>)>;
 
 /// The key of `alias`'s factor index item: a login that knows the alias's name
 /// before its first read reads it in that read, and hands it to
@@ -107,12 +161,55 @@ impl AliasCache {
         self.known.lock().ok()?.get(key).cloned()
     }
 
-    /// Resolves `alias` at `now`: from the cache when it holds the alias with the same
-    /// metadata and `fresh` is false (no read), else from the store, starting from
-    /// its factor index item: `factor` when the login read it already
-    /// ([`factor_key`]), else read here. 403 when the entity is disabled. The metadata
-    /// is the auth method's (bounded by the login's 16 KiB token), not checked
-    /// against the API's metadata limits, as OpenBao.
+    /// The external groups `alias`'s group names map to ([`AliasMap::groups`]), from
+    /// the group aliases cached unless `fresh` (then read: two round trips). `None`
+    /// for a method without groups.
+    async fn wanted(
+        &self,
+        store: &dyn Store,
+        alias: &LoginAlias,
+        fresh: bool,
+    ) -> Result<Wanted, ApiError> {
+        let Some(names) = &alias.groups else {
+            return Ok(None);
+        };
+        if names.is_empty() {
+            return Ok(Some((Vec::new(), None)));
+        }
+        let cached = if fresh {
+            None
+        } else {
+            self.group_aliases.lock().ok().and_then(|m| m.clone())
+        };
+        let map = match cached {
+            Some(m) => m,
+            None => {
+                let m = Arc::new(AliasMap::load(store).await?);
+                if let Ok(mut slot) = self.group_aliases.lock() {
+                    *slot = Some(m.clone());
+                }
+                m
+            }
+        };
+        Ok(Some((
+            map.groups(&alias.mount_accessor, names),
+            Some(map.version),
+        )))
+    }
+
+    /// Resolves `alias` at `now`: from the cache when it holds the alias and `fresh`
+    /// is false (no read; changed metadata or groups update the alias conditional on
+    /// its cached revision), else from the store, starting from its factor index item: `factor` when the login read it
+    /// already ([`factor_key`]), else read here. 403 when the entity is disabled. The
+    /// metadata is the auth method's (bounded by the login's 16 KiB token), not
+    /// checked against the API's metadata limits, as OpenBao.
+    ///
+    /// External groups (OpenBao's `RefreshExternalGroupMembershipsByEntityID`): the
+    /// login's group names are looked up as group aliases of its mount; the alias
+    /// records the groups found (joined and left as they change, one conditional
+    /// write), and the transaction checks the group graph's version the lookup used
+    /// ([`super::store::version_check`]), so an alias created or removed meanwhile
+    /// makes the login computed again.
     pub async fn resolve(
         &self,
         store: &dyn Store,
@@ -122,85 +219,66 @@ impl AliasCache {
         now: i64,
     ) -> Result<Resolution, ApiError> {
         let key = cache_key(alias);
-        if !fresh
-            && let Some(k) = self.get(&key)
-            && k.metadata == alias.metadata
-        {
-            return Ok(Resolution {
-                entity_id: k.entity_id.clone(),
-                writes: vec![
-                    at_rev(keys::entity(&k.entity_id), k.entity_rev),
-                    at_rev(
-                        keys::alias(&k.entity_id, &alias.mount_accessor),
-                        k.alias_rev,
-                    ),
-                ],
-                key,
-                known: k,
-            });
-        }
-        let factor = match factor {
-            Some(f) => f,
-            None => store.get(&factor_key(alias)).await?,
+        let wanted = self.wanted(store, alias, fresh).await?;
+        let version = wanted.as_ref().and_then(|w| w.1);
+        // The groups the alias records after this login: those its names map to, or
+        // (a method without groups) those it records.
+        let groups = |a: &Alias| {
+            wanted
+                .as_ref()
+                .map_or_else(|| a.groups.clone(), |w| w.0.clone())
         };
-        let (writes, known) = match find(store, alias, factor).await? {
-            Some((entity, found)) => {
-                if entity.rec.disabled {
-                    tracing::info!("login refused: the alias's entity is disabled");
-                    return Err(ApiError::PermissionDenied);
-                }
-                let id = entity.rec.id.clone();
-                let mut writes = vec![at_rev(keys::entity(&id), entity.rev)];
-                let alias_rev = if found.rec.metadata == alias.metadata {
-                    writes.push(at_rev(keys::alias(&id, &alias.mount_accessor), found.rev));
-                    found.rev
-                } else {
-                    // As OpenBao: a login whose metadata changed updates the alias.
-                    let updated = Alias {
-                        metadata: alias.metadata.clone(),
-                        updated: now,
-                        ..found.rec.clone()
-                    };
-                    writes.push(records::put(
-                        keys::alias(&id, &alias.mount_accessor),
-                        "alias",
-                        &updated,
-                        Some(found.rev),
-                    )?);
-                    found.rev + 1
-                };
-                let known = Known {
-                    entity_id: id,
-                    entity_rev: entity.rev,
-                    alias_rev,
-                    metadata: alias.metadata.clone(),
-                };
-                (writes, known)
-            }
+        let cached = if fresh { None } else { self.get(&key) };
+        let (writes, known) = match cached {
+            Some(k) => k.login(alias, groups(&k.alias), now)?,
             None => {
-                let e = new_entity(None, now)?;
-                let a = Alias {
-                    id: fields::new_id()?,
-                    canonical_id: e.id.clone(),
-                    mount_accessor: alias.mount_accessor.clone(),
-                    name: alias.name.clone(),
-                    custom_metadata: None,
-                    metadata: alias.metadata.clone(),
-                    created: now,
-                    updated: now,
+                let factor = match factor {
+                    Some(f) => f,
+                    None => store.get(&factor_key(alias)).await?,
                 };
-                let mut writes = entities::create_writes(&e)?;
-                writes.extend(aliases::create_writes(&a)?);
-                // Both are written as revision 1 ([`records::put`]).
-                let known = Known {
-                    entity_id: e.id,
-                    entity_rev: 1,
-                    alias_rev: 1,
-                    metadata: alias.metadata.clone(),
-                };
-                (writes, known)
+                match find(store, alias, factor).await? {
+                    Some((entity, found)) => {
+                        if entity.rec.disabled {
+                            tracing::info!("login refused: the alias's entity is disabled");
+                            return Err(ApiError::PermissionDenied);
+                        }
+                        let k = Known {
+                            entity_id: entity.rec.id.clone(),
+                            entity_rev: entity.rev,
+                            alias_rev: found.rev,
+                            alias: found.rec,
+                        };
+                        k.login(alias, groups(&k.alias), now)?
+                    }
+                    None => {
+                        let e = new_entity(None, now)?;
+                        let a = Alias {
+                            id: fields::new_id()?,
+                            canonical_id: e.id.clone(),
+                            mount_accessor: alias.mount_accessor.clone(),
+                            name: alias.name.clone(),
+                            custom_metadata: None,
+                            metadata: alias.metadata.clone(),
+                            groups: wanted.as_ref().map(|w| w.0.clone()).unwrap_or_default(),
+                            created: now,
+                            updated: now,
+                        };
+                        let mut writes = entities::create_writes(&e)?;
+                        writes.extend(aliases::create_writes(&a)?);
+                        // Both are written as revision 1 ([`records::put`]).
+                        let known = Known {
+                            entity_id: e.id,
+                            entity_rev: 1,
+                            alias_rev: 1,
+                            alias: a,
+                        };
+                        (writes, known)
+                    }
+                }
             }
         };
+        let mut writes = writes;
+        writes.extend(version.map(super::store::version_check));
         Ok(Resolution {
             entity_id: known.entity_id.clone(),
             writes,
@@ -303,6 +381,7 @@ impl LoginAt {
             mount_accessor: self.mount_accessor.clone(),
             name: name.to_owned(),
             metadata,
+            groups: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::store::Store;
 
 use super::aliases;
 use super::entities;
+use super::group_aliases;
 use super::groups;
 
 /// How a lookup names its record.
@@ -74,14 +75,32 @@ pub async fn entity(
     entities::read(store, &id, false, table).await
 }
 
-/// The group a lookup names, as a group read answers it (`None`: 204). Internal
-/// groups have no aliases, so a lookup by alias finds nothing.
-pub async fn group(store: &dyn Store, by: &By) -> Result<Option<Json>, ApiError> {
-    match by {
-        By::Id(id) => groups::read(store, id, false).await,
-        By::Name(name) => groups::read(store, name, true).await,
-        By::AliasId(_) | By::Alias(..) => Ok(None),
-    }
+/// The group a lookup names, as a group read answers it (`None`: 204); by alias, the
+/// external group holding that group alias.
+pub async fn group(
+    store: &dyn Store,
+    by: &By,
+    table: &MountTable,
+) -> Result<Option<Json>, ApiError> {
+    let id = match by {
+        By::Id(id) => id.clone(),
+        By::Name(name) => return groups::read(store, name, true, table).await,
+        By::AliasId(aid) => match group_aliases::group_of(store, |a| a.id == *aid).await? {
+            Some(id) => id,
+            None => return Ok(None),
+        },
+        By::Alias(name, accessor) => {
+            let found = group_aliases::group_of(store, |a| {
+                a.mount_accessor == *accessor && super::keys::same_name(&a.name, name)
+            })
+            .await?;
+            match found {
+                Some(id) => id,
+                None => return Ok(None),
+            }
+        }
+    };
+    groups::read(store, &id, false, table).await
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The identity store (Vault's `identity/` mount): entities, their aliases in auth
-//! mounts, internal groups and lookups, with OpenBao's fields, defaults and texts
-//! (`internal/vault/identity/` in OpenBao's source).
+//! mounts, internal and external groups, group aliases and lookups, with OpenBao's
+//! fields, defaults and texts (`internal/vault/identity/` in OpenBao's source).
 //!
 //! - [`keys`]: where each record and index lives in the one table.
 //! - [`records`]: the records and their item codec (JSON document and revision).
@@ -8,18 +8,19 @@
 //! - [`store`]: reads, and commits with conditional transactions computed again when
 //!   a concurrent writer got there first.
 //! - [`graph`]: the group graph (parents, inherited groups, cycles).
-//! - [`entities`], [`aliases`], [`groups`], [`lookup`]: the rules of each route family.
+//! - [`entities`], [`aliases`], [`groups`], [`group_aliases`], [`lookup`]: the rules
+//!   of each route family ([`group_aliases`] also holds external group membership).
 //! - [`view`]: the records as Vault answers them.
-//! - [`login`]: logins creating or finding the entity of their alias.
+//! - [`login`]: logins creating or finding the entity of their alias, and joining the
+//!   external groups their group names map to.
 //! - [`request`]: the identity a request acts for (entity, aliases, groups) and the
 //!   policies it adds.
-//!
-//! Not yet: templated policies, group aliases (issue 17's next increments).
 
 pub mod aliases;
 pub mod entities;
 pub mod fields;
 pub mod graph;
+pub mod group_aliases;
 pub mod groups;
 pub mod keys;
 pub mod login;
@@ -38,5 +39,7 @@ pub struct Caches {
     pub entities: request::IdentityCache,
 }
 
+#[cfg(test)]
+mod external_tests;
 #[cfg(test)]
 mod tests;

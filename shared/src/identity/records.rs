@@ -55,13 +55,22 @@ pub struct Alias {
     /// empty for an alias written through the API.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+    /// The external groups the last login through this alias's mount mapped the
+    /// caller to (group IDs, sorted): the entity's membership of external groups
+    /// (OpenBao keeps it in the groups' `member_entity_ids`; see
+    /// [`super::group_aliases`] for why Sigil keeps it here). Empty for aliases of
+    /// methods without groups (AppRole, Kubernetes, AWS) and aliases written through
+    /// the API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     /// Creation time, Unix seconds.
     pub created: i64,
     /// Last update, Unix seconds.
     pub updated: i64,
 }
 
-/// An internal group (Vault's `identity.Group` of type `internal`). Member groups are
+/// A group (Vault's `identity.Group`): internal (members set through the API) or
+/// external (members set by logins, through the group's alias). Member groups are
 /// kept on the parent; a group's parents are found from the graph.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Group {
@@ -83,6 +92,30 @@ pub struct Group {
     pub updated: i64,
     /// Number of writes since creation (Vault's `modify_index`).
     pub modify_index: i64,
+    /// Whether the group is external (`type: external`; fixed at creation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    /// The group's alias (external groups only; at most one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<GroupAlias>,
+}
+
+/// An external group's alias: the group's name in one auth mount, matched against
+/// the group names a login presents (JWT `groups_claim` values). Its `canonical_id`
+/// is the group holding it. (mount accessor, name) is unique across group aliases,
+/// names compared case-insensitively as OpenBao.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupAlias {
+    /// Generated UUID.
+    pub id: String,
+    /// The name (a `groups_claim` value).
+    pub name: String,
+    /// The mount's accessor.
+    pub mount_accessor: String,
+    /// Creation time, Unix seconds.
+    pub created: i64,
+    /// Last update, Unix seconds.
+    pub updated: i64,
 }
 
 /// A record as read, with the revision a conditional write must find.

@@ -105,7 +105,7 @@ impl RequestIdentity {
     /// The identity of entity record `r` within `groups`.
     pub fn of(r: &store::EntityRecord, groups: &graph::Groups) -> Self {
         let e = &r.entity.rec;
-        let (direct, inherited) = graph::entity_groups(groups, &e.id);
+        let (direct, inherited) = graph::entity_groups(groups, &e.id, &r.external_group_ids());
         Self {
             entity: EntityInfo {
                 id: e.id.clone(),

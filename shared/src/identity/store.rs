@@ -29,6 +29,16 @@ pub struct EntityRecord {
     pub aliases: Vec<Stored<Alias>>,
 }
 
+impl EntityRecord {
+    /// The external groups its aliases' last logins mapped it to (IDs, may repeat).
+    pub fn external_group_ids(&self) -> Vec<String> {
+        self.aliases
+            .iter()
+            .flat_map(|a| a.rec.groups.iter().cloned())
+            .collect()
+    }
+}
+
 /// Collects entities and aliases from items of the entities partition, in order.
 fn collect(items: &[Item]) -> Result<Vec<EntityRecord>, StoreError> {
     let mut out: Vec<EntityRecord> = Vec::new();
@@ -154,12 +164,26 @@ impl Graph {
         Write::Update {
             key: keys::groups_version(),
             updates: vec![Update::Add("n", 1)],
-            cond: Some(if self.version == 0 {
-                Cond::AttrAbsent("n")
-            } else {
-                Cond::Eq("n", Value::N(self.version))
-            }),
+            cond: Some(version_is(self.version)),
         }
+    }
+}
+
+/// The condition that the group graph's version is still `version` (0: never changed).
+fn version_is(version: i64) -> Cond {
+    if version == 0 {
+        Cond::AttrAbsent("n")
+    } else {
+        Cond::Eq("n", Value::N(version))
+    }
+}
+
+/// The check that the group graph's version is still `version`: a login whose
+/// external groups were computed from the graph at that version carries it.
+pub fn version_check(version: i64) -> Write {
+    Write::Check {
+        key: keys::groups_version(),
+        cond: version_is(version),
     }
 }
 

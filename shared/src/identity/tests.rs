@@ -351,14 +351,20 @@ async fn groups_refuse_cycles_and_unknown_members() {
     assert_eq!(read["direct_group_ids"], json!([leaf]));
     assert_eq!(read["inherited_group_ids"].as_array().unwrap().len(), 2);
     entities::delete(&s, &e, false, NOW).await.unwrap();
-    let leaf_read = groups::read(&s, &leaf, false).await.unwrap().unwrap();
+    let leaf_read = groups::read(&s, &leaf, false, &table())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(leaf_read["member_entity_ids"], json!(null));
     assert_eq!(leaf_read["parent_group_ids"], json!([mid]));
     // Deleting mid removes it from top's members.
     groups::delete(&s, "mid", true, NOW).await.unwrap();
-    let top_read = groups::read(&s, &top, false).await.unwrap().unwrap();
+    let top_read = groups::read(&s, &top, false, &table())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(top_read["member_group_ids"], json!(null));
-    let mut names = groups::list(&s, true).await.unwrap().0;
+    let mut names = groups::list(&s, true, &table()).await.unwrap().0;
     names.sort();
     assert_eq!(names, vec!["leaf".to_owned(), "top".to_owned()]);
 }
@@ -469,7 +475,10 @@ async fn names_are_one_name_whatever_their_case() {
         .unwrap();
     assert_eq!((&read["id"], &read["name"]), (&json!(b), &json!("OTHER")));
     let g = group(&s, "GA", &[]).await;
-    let read = groups::read(&s, "ga", true).await.unwrap().unwrap();
+    let read = groups::read(&s, "ga", true, &table())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read["id"], json!(g));
 }
 

@@ -10,7 +10,7 @@ use crate::clock::rfc3339;
 use crate::mounts::MountTable;
 
 use super::graph::{self, Groups};
-use super::records::{Alias, Group};
+use super::records::{Alias, Group, GroupAlias};
 use super::store::EntityRecord;
 
 /// Sigil has no namespaces: every record is in Vault's root namespace.
@@ -69,7 +69,7 @@ pub fn entity(r: &EntityRecord, groups: &Groups, table: &MountTable) -> Json {
             v
         })
         .collect();
-    let (direct, inherited) = graph::entity_groups(groups, &e.id);
+    let (direct, inherited) = graph::entity_groups(groups, &e.id, &r.external_group_ids());
     let all: Vec<String> = direct.iter().chain(&inherited).cloned().collect();
     json!({
         "id": e.id,
@@ -88,23 +88,67 @@ pub fn entity(r: &EntityRecord, groups: &Groups, table: &MountTable) -> Json {
     })
 }
 
-/// A group, as `identity/group/id/:id` reads it (internal groups have no alias: `{}`).
-pub fn group(g: &Group, groups: &Groups) -> Json {
+/// A group, as `identity/group/id/:id` reads it: `members` are its member entities
+/// ([`super::groups::read`]); `alias` is `{}` unless an external group has one.
+pub fn group(g: &Group, groups: &Groups, members: &[String], table: &MountTable) -> Json {
+    let alias = match &g.alias {
+        Some(a) => {
+            let mut v = alias(&group_alias_as_alias(g, a), table);
+            if let Json::Object(o) = &mut v {
+                for k in ["namespace_id", "custom_metadata", "local"] {
+                    o.remove(k);
+                }
+            }
+            v
+        }
+        None => json!({}),
+    };
     json!({
         "id": g.id,
         "name": g.name,
         "policies": list_or_null(&g.policies),
-        "member_entity_ids": list_or_null(&g.member_entity_ids),
+        "member_entity_ids": list_or_null(members),
         "parent_group_ids": list_or_null(&graph::parents(groups, &g.id)),
         "metadata": map_or_null(&g.metadata),
         "creation_time": rfc3339(g.created),
         "last_update_time": rfc3339(g.updated),
         "modify_index": g.modify_index,
-        "type": "internal",
+        "type": if g.external { "external" } else { "internal" },
         "namespace_id": NAMESPACE,
-        "alias": {},
+        "alias": alias,
         "member_group_ids": list_or_null(&g.member_group_ids),
     })
+}
+
+/// Group `g`'s alias `a` in the shape of an entity alias (OpenBao keeps both as one
+/// `identity.Alias` and reads both with `handleAliasReadCommon`): its canonical ID is
+/// the group's, it has no metadata.
+pub fn group_alias_as_alias(g: &Group, a: &GroupAlias) -> Alias {
+    Alias {
+        id: a.id.clone(),
+        canonical_id: g.id.clone(),
+        mount_accessor: a.mount_accessor.clone(),
+        name: a.name.clone(),
+        created: a.created,
+        updated: a.updated,
+        ..Alias::default()
+    }
+}
+
+/// An alias as LISTs of entities and groups name it in `key_info`: ID, name, mount
+/// accessor, and the mount's type and path when it exists.
+fn alias_entry(id: &str, name: &str, accessor: &str, table: &MountTable) -> Json {
+    let mut o = serde_json::Map::new();
+    o.insert("id".into(), json!(id));
+    o.insert("name".into(), json!(name));
+    o.insert("mount_accessor".into(), json!(accessor));
+    mount_fields(&mut o, table, accessor);
+    Json::Object(o)
+}
+
+/// The `alias` entry of an external group in a group LIST's `key_info`.
+pub fn group_alias_key_info(a: &GroupAlias, table: &MountTable) -> Json {
+    alias_entry(&a.id, &a.name, &a.mount_accessor, table)
 }
 
 /// The `key_info` entry of an entity in a LIST (its name, and its aliases when any).
@@ -114,14 +158,7 @@ pub fn entity_key_info(r: &EntityRecord, table: &MountTable) -> Json {
         let aliases: Vec<Json> = r
             .aliases
             .iter()
-            .map(|a| {
-                let mut o = serde_json::Map::new();
-                o.insert("id".into(), json!(a.rec.id));
-                o.insert("name".into(), json!(a.rec.name));
-                o.insert("mount_accessor".into(), json!(a.rec.mount_accessor));
-                mount_fields(&mut o, table, &a.rec.mount_accessor);
-                Json::Object(o)
-            })
+            .map(|a| alias_entry(&a.rec.id, &a.rec.name, &a.rec.mount_accessor, table))
             .collect();
         v["aliases"] = json!(aliases);
     }

@@ -21,6 +21,8 @@
 //!   ([`crate::token::mount_index_partitions`]), with the leases they own; then its
 //!   entity aliases ([`crate::identity::store::remove_mount_aliases`], which reads
 //!   the identity store's entities partition).
+//! - Every mount, once the rest is done: its group aliases
+//!   ([`crate::identity::group_aliases::remove_mount`], which reads the group graph).
 
 use crate::error::ApiError;
 use crate::lease::Revokers;
@@ -87,6 +89,10 @@ pub async fn step(
                 }
             }
             None => {
+                // Its group aliases go last, once (the groups stay): the group graph
+                // read once per disabled mount, not per step.
+                let accessor = &cleanup.entry.accessor;
+                crate::identity::group_aliases::remove_mount(store, accessor, now).await?;
                 save_cleanup(store, &cleanup.entry.uuid, None).await?;
                 report.finished += 1;
                 left -= 1;

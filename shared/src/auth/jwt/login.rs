@@ -83,16 +83,17 @@ pub async fn login(
     let user = claims::user(&claims, &role.user_claim).map_err(claim_err)?;
     let mut meta: BTreeMap<String, String> =
         claims::mapped_metadata(&claims, &role.claim_mappings).map_err(claim_err)?;
-    // The alias: named by the `user_claim` value, with the claim mappings and the
-    // role as metadata (OpenBao's `createIdentity`).
-    let mut alias_meta = meta.clone();
-    alias_meta.insert("role".into(), role_name.clone());
-    let alias = at.alias(&user, alias_meta);
-    if !role.groups_claim.is_empty() {
-        let groups = claims::groups(&claims, &role.groups_claim).map_err(claim_err)?;
-        meta.insert("groups".into(), groups.join(","));
-    }
     meta.insert("role".into(), role_name.clone());
+    // The alias: named by the `user_claim` value, with the claim mappings and the
+    // role as metadata, as the token's (OpenBao's `createIdentity`).
+    let mut alias = at.alias(&user, meta.clone());
+    // The group names, matched against the mount's group aliases (OpenBao's
+    // `GroupAliases`; none without a `groups_claim`). Not token metadata, as OpenBao.
+    alias.groups = Some(if role.groups_claim.is_empty() {
+        Vec::new()
+    } else {
+        claims::groups(&claims, &role.groups_claim).map_err(claim_err)?
+    });
     let display = crate::auth::display_name(req.mount.name, &user);
     let params = role
         .token

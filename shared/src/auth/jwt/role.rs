@@ -32,7 +32,8 @@ pub struct JwtRole {
     pub user_claim: String,
     /// Claim → token metadata key.
     pub claim_mappings: BTreeMap<String, String>,
-    /// The claim holding the user's groups (recorded in token metadata `groups`).
+    /// The claim holding the caller's groups: names matched against the mount's group
+    /// aliases at login ([`crate::identity::group_aliases`]).
     pub groups_claim: String,
     /// `clock_skew_leeway`, seconds (0: 60, -1: none).
     pub clock_skew_leeway: i64,
