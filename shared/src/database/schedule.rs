@@ -6,9 +6,9 @@
 //!
 //! The accepted forms are those of Vault's parser (robfig/cron with the five standard
 //! fields and no descriptors): `*`, numbers, `a-b` ranges, `/n` steps (`*/15`,
-//! `10-50/20`, `5/15`), `,` lists, `?` for `*` in the day fields, and the English
-//! three-letter names of months (`JAN`..`DEC`, month field) and days (`SUN`..`SAT`,
-//! day-of-week field), in any case. Parsing and the next-time search are croner's; the
+//! `10-50/20`, `5/15`), `,` lists, `?` for `*`, days of the week 0 (Sunday) to 6, and
+//! the English three-letter names of months (`JAN`..`DEC`, month field) and days
+//! (`SUN`..`SAT`, day-of-week field), in any case. Parsing and the next-time search are croner's; the
 //! extensions croner knows and Vault's parser does not (`@daily`, `L`, `W`, `#`, `+`,
 //! a sixth field) are refused before it sees them. As in cron, when both day fields
 //! are restricted a day matching either one matches.
@@ -47,11 +47,21 @@ fn field_problem(i: usize, field: &str) -> Option<String> {
             return Some(format!("unknown name {word:?}"));
         }
     }
-    let symbols_ok = field.chars().all(|c| {
-        c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-') || (c == '?' && i >= 2)
-    });
+    let symbols_ok = field
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '?' | '/' | ',' | '-'));
     if !symbols_ok || field.split(',').any(|p| p.is_empty() || p.starts_with('/')) {
         return Some(format!("invalid field {field:?}"));
+    }
+    // Days of the week are 0 (Sunday) to 6; croner also reads 7 as Sunday.
+    let beyond_saturday = |part: &str| {
+        let range = part.split('/').next().unwrap_or_default();
+        range
+            .split('-')
+            .any(|n| n.parse::<u32>().is_ok_and(|n| n > 6))
+    };
+    if i == 4 && field.split(',').any(beyond_saturday) {
+        return Some(format!("day of week beyond 6 in {field:?}"));
     }
     None
 }
@@ -80,7 +90,9 @@ impl Schedule {
             .year(Year::Disallowed)
             .sloppy_ranges(true)
             .build()
-            .parse(&fields.join(" "))
+            // `?` is `*` in every field (robfig's reading; croner knows it in the day
+            // fields only).
+            .parse(&fields.join(" ").replace('?', "*"))
             .map_err(|e| e.to_string())?;
         let s = Schedule {
             text: text.trim().to_owned(),
@@ -186,6 +198,8 @@ mod tests {
             "1 0 * * *",
             "0,30 */2 1-15 JAN-jun ?",
             "0 0 ? * 1-5",
+            "? ? ? ? ?",
+            "0 0 * * */7",
             " 0 0 1 1 * ",
         ] {
             assert!(Schedule::parse(ok).is_ok(), "{ok}");
@@ -210,7 +224,8 @@ mod tests {
             "0 0 1 JANUARY *",
             "/5 * * * *",
             "1,,2 * * * *",
-            "? * * * *",
+            "0 0 * * 7",
+            "0 0 * * 5-7",
             "0 0 30 2 *",
             "a * * * *",
         ] {
