@@ -430,46 +430,47 @@ async fn hostile_names_and_templates_run_nothing_unintended() {
 
 impl World {
     /// A database user `svc_{tag}` that logs in with `orig-pw`, and a static role of
-    /// the same name rotating it every 10 minutes (the fixture's token lasts an hour). Returns the name.
+    /// the same name rotating it every 10 minutes (the fixture's token lasts an hour).
+    /// Returns the name.
     async fn static_role(&self) -> String {
-        let name = format!("svc_{}", &self.table[2..]);
-        admin()
+        self.static_role_with(json!({"rotation_period": "10m"}))
             .await
-            .batch_execute(&format!(
-                "CREATE ROLE \"{name}\" LOGIN PASSWORD 'orig-pw'; GRANT SELECT ON \"{}\" TO \"{name}\";",
-                self.table
-            ))
-            .await
-            .unwrap();
-        let (s, b) = self
-            .call(
-                "POST",
-                &format!("/v1/database/static-roles/{name}"),
-                json!({"db_name": "pg", "username": name, "rotation_period": "10m"}),
-            )
-            .await;
-        assert_eq!(s, 204, "{b}");
-        name
     }
 
     /// `static-creds/:name`'s password, which must log in and read the table.
     async fn static_password(&self, name: &str) -> String {
-        let (s, b) = self
-            .call(
-                "GET",
-                &format!("/v1/database/static-creds/{name}"),
-                Value::Null,
-            )
-            .await;
-        assert_eq!(s, 200, "{b}");
-        sigil_tests::seen_json(&b);
-        assert_eq!(b["data"]["username"], name);
-        let pw = b["data"]["password"].as_str().unwrap().to_owned();
+        let d = self.static_creds(name).await;
+        assert_eq!(d["username"], name);
+        let pw = d["password"].as_str().unwrap().to_owned();
         let c = connect_as(name, &pw).await.expect("static-creds logs in");
         c.query_one(&format!("SELECT v FROM \"{}\"", self.table), &[])
             .await
             .expect("the user's grants are untouched");
         pw
+    }
+}
+
+impl World {
+    /// Static role `name`, just written, was rotated when written, is not rotated by a
+    /// sweep `due - 1` seconds later and is by one `due` seconds later, once: the old
+    /// password is then refused. Returns the new password.
+    async fn rotated_by_a_sweep_after(&self, name: &str, due: i64) -> String {
+        assert!(refused(name, "orig-pw").await, "rotated when written");
+        let first = self.static_password(name).await;
+        self.clock.advance(due - 1);
+        assert_eq!(self.f.sweep().await.due_jobs, 0, "never early");
+        assert_eq!(self.static_password(name).await, first);
+        self.clock.advance(1);
+        let report = self.f.sweep().await;
+        assert_eq!(report.due_jobs, 1, "{report:?}");
+        assert!(
+            refused(name, &first).await,
+            "the old password stops working"
+        );
+        let second = self.static_password(name).await;
+        assert_ne!(second, first);
+        assert_eq!(self.f.sweep().await.due_jobs, 0, "rotated once");
+        second
     }
 }
 
@@ -483,22 +484,7 @@ async fn refused(user: &str, password: &str) -> bool {
 async fn a_static_role_rotates_on_schedule_and_rotate_role_at_once() {
     let w = World::new().await;
     let name = w.static_role().await;
-    assert!(refused(&name, "orig-pw").await, "rotated when written");
-    let first = w.static_password(&name).await;
-
-    w.clock.advance(599);
-    assert_eq!(w.f.sweep().await.due_jobs, 0, "never early");
-    assert_eq!(w.static_password(&name).await, first);
-    w.clock.advance(1);
-    let report = w.f.sweep().await;
-    assert_eq!(report.due_jobs, 1, "{report:?}");
-    assert!(
-        refused(&name, &first).await,
-        "the old password stops working"
-    );
-    let second = w.static_password(&name).await;
-    assert_ne!(second, first);
-    assert_eq!(w.f.sweep().await.due_jobs, 0, "rotated once");
+    let second = w.rotated_by_a_sweep_after(&name, 600).await;
 
     let (s, b) = w
         .call(
@@ -585,6 +571,7 @@ impl World {
             )
             .await;
         assert_eq!(s, 200, "{b}");
+        sigil_tests::seen_json(&b);
         b["data"].clone()
     }
 
@@ -609,27 +596,12 @@ async fn a_static_role_on_a_cron_schedule_rotates_at_each_schedule_time() {
     let name = w
         .static_role_with(json!({"rotation_schedule": "* * * * *"}))
         .await;
-    assert!(refused(&name, "orig-pw").await, "rotated when written");
-    let first = w.static_password(&name).await;
     let d = w.static_creds(&name).await;
     let to_next_minute = 60 - w.now() % 60;
     assert_eq!(d["rotation_schedule"], "* * * * *");
     assert_eq!(d["ttl"], to_next_minute, "{d}");
-
-    w.clock.advance(to_next_minute - 1);
-    assert_eq!(w.f.sweep().await.due_jobs, 0, "never early");
-    assert_eq!(w.static_password(&name).await, first);
-    w.clock.advance(1);
-    let report = w.f.sweep().await;
-    assert_eq!(report.due_jobs, 1, "{report:?}");
-    assert!(
-        refused(&name, &first).await,
-        "the old password stops working"
-    );
-    let second = w.static_password(&name).await;
-    assert_ne!(second, first);
+    w.rotated_by_a_sweep_after(&name, to_next_minute).await;
     assert_eq!(w.static_creds(&name).await["ttl"], 60);
-    assert_eq!(w.f.sweep().await.due_jobs, 0, "rotated once");
 }
 
 #[tokio::test]
@@ -685,6 +657,22 @@ async fn a_scheduled_rotation_that_missed_its_window_waits_for_the_next_schedule
         86_400 - 120,
         "tomorrow's time"
     );
+}
+
+impl World {
+    /// Writing connection `name` with `extra` is refused with 400 naming each of
+    /// `want`, and what is stored under `name` (or its absence) stays.
+    async fn config_refused(&self, name: &str, extra: Value, want: &[&str]) {
+        let path = format!("/v1/database/config/{name}");
+        let before = self.call("GET", &path, Value::Null).await;
+        let (s, b) = self.write_config(name, extra).await;
+        assert_eq!(s, 400, "{b}");
+        let e = b["errors"][0].as_str().unwrap();
+        assert!(want.iter().all(|w| e.contains(w)), "{e}");
+        assert!(!e.contains(&self.root_password), "{e}");
+        let after = self.call("GET", &path, Value::Null).await;
+        assert_eq!((after.0, &after.1["data"]), (before.0, &before.1["data"]));
+    }
 }
 
 /// The stack's test CA (localstack/up: it signed the server's certificate for
@@ -766,46 +754,17 @@ async fn over_tls_verified_against_tls_ca_creds_work_and_a_wrong_ca_is_refused()
         .await
         .expect("the user logs in");
     assert_eq!(sessions().await, ["true TLSv1.3"], "created over TLS");
-    let stored = w.call("GET", "/v1/database/config/pg", Value::Null).await.1["data"].clone();
 
     // A CA that did not sign the server's certificate: refused, nothing changes.
     for name in ["pg", "pg_other"] {
-        let (s, b) = w
-            .write_config(
-                name,
-                json!({"connection_url": tls_url("127.0.0.1", "verify-full"), "tls_ca": other_ca()}),
-            )
+        let wrong =
+            json!({"connection_url": tls_url("127.0.0.1", "verify-full"), "tls_ca": other_ca()});
+        w.config_refused(name, wrong, &["certificate", "tls_ca"])
             .await;
-        assert_eq!(s, 400, "{b}");
-        let e = b["errors"][0].as_str().unwrap();
-        assert!(e.contains("certificate") && e.contains("tls_ca"), "{e}");
     }
-    assert_eq!(
-        w.call("GET", "/v1/database/config/pg", Value::Null).await.1["data"],
-        stored
-    );
-    assert_eq!(
-        w.call("GET", "/v1/database/config/pg_other", Value::Null)
-            .await
-            .0,
-        404
-    );
-
     // `require` verifies as `verify-full` does: without a CA it is refused.
-    let (s, b) = w
-        .write_config(
-            "pg_require",
-            json!({"connection_url": tls_url("127.0.0.1", "require")}),
-        )
-        .await;
-    assert_eq!(s, 400, "{b}");
-    assert!(b.to_string().contains("no tls_ca"), "{b}");
-    assert_eq!(
-        w.call("GET", "/v1/database/config/pg_require", Value::Null)
-            .await
-            .0,
-        404
-    );
+    let no_ca = json!({"connection_url": tls_url("127.0.0.1", "require")});
+    w.config_refused("pg_require", no_ca, &["no tls_ca"]).await;
     let (s, b) = w
         .write_config(
             "pg_require",

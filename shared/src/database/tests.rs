@@ -507,6 +507,17 @@ async fn a_static_role_is_rotated_when_written_and_creds_return_the_working_pass
     assert_eq!(env.svc_pw(), pw, "the user keeps its password");
 }
 
+impl Env {
+    /// Writing static role `svc` with `body` answers 400 with `want` in its error.
+    async fn static_write_refused(&self, body: Value, want: &str) {
+        let (s, b) = self
+            .call("POST", "database/static-roles/svc", body.clone())
+            .await;
+        assert_eq!(s, 400, "{body}: {b}");
+        assert!(b.to_string().contains(want), "{body}: {b}");
+    }
+}
+
 /// `body` with a `rotation_schedule` and, if given, a `rotation_window`.
 fn with_schedule(body: &Value, schedule: Value, window: Option<Value>) -> Value {
     let mut b = body.clone();
@@ -583,11 +594,7 @@ async fn bad_static_roles_are_refused_and_store_nothing() {
             "does not exist",
         ),
     ] {
-        let (s, b) = env
-            .call("POST", "database/static-roles/svc", body.clone())
-            .await;
-        assert_eq!(s, 400, "{body}: {b}");
-        assert!(b.to_string().contains(want), "{body}: {b}");
+        env.static_write_refused(body, want).await;
     }
     let (s, b) = env.call("POST", "database/static-roles/ro", base).await;
     assert_eq!(s, 400, "{b}");
@@ -832,11 +839,7 @@ async fn switching_between_period_and_schedule_refiles_the_next_rotation() {
             "must be 3600 seconds or more",
         ),
     ] {
-        let (s, b) = env
-            .call("POST", "database/static-roles/svc", body.clone())
-            .await;
-        assert_eq!(s, 400, "{body}: {b}");
-        assert!(b.to_string().contains(want), "{body}: {b}");
+        env.static_write_refused(body, want).await;
     }
     assert_eq!(env.static_role().await, before);
 
