@@ -709,7 +709,7 @@ async fn over_tls_verified_against_tls_ca_creds_work_and_a_wrong_ca_is_refused()
     let seen = format!("{}_tls", w.table);
     admin()
         .await
-        .batch_execute(&format!("CREATE TABLE \"{seen}\" (v text)"))
+        .batch_execute(&format!("CREATE TABLE \"{seen}\" (n serial, v text)"))
         .await
         .unwrap();
     let (s, b) = w
@@ -720,7 +720,7 @@ async fn over_tls_verified_against_tls_ca_creds_work_and_a_wrong_ca_is_refused()
                 "db_name": "pg",
                 "creation_statements": [
                     "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
-                    format!("INSERT INTO \"{seen}\" SELECT ssl::text || ' ' || version FROM pg_stat_ssl WHERE pid = pg_backend_pid();"),
+                    format!("INSERT INTO \"{seen}\" (v) SELECT ssl::text || ' ' || coalesce(version, '-') FROM pg_stat_ssl WHERE pid = pg_backend_pid();"),
                 ],
             }),
         )
@@ -729,7 +729,7 @@ async fn over_tls_verified_against_tls_ca_creds_work_and_a_wrong_ca_is_refused()
     let sessions = || async {
         admin()
             .await
-            .query(&format!("SELECT v FROM \"{seen}\""), &[])
+            .query(&format!("SELECT v FROM \"{seen}\" ORDER BY n"), &[])
             .await
             .unwrap()
             .iter()
@@ -737,23 +737,32 @@ async fn over_tls_verified_against_tls_ca_creds_work_and_a_wrong_ca_is_refused()
             .collect::<Vec<_>>()
     };
 
-    // verify-full against the stack's CA, by IP address and by name.
-    for host in ["localhost", "127.0.0.1"] {
+    // verify-full against the stack's CA, by name and by IP address; `prefer` uses TLS
+    // with a CA only.
+    let ca = stack_ca();
+    for (host, mode, tls_ca, want) in [
+        ("localhost", "verify-full", ca.as_str(), "true TLSv1.3"),
+        ("127.0.0.1", "verify-full", &ca, "true TLSv1.3"),
+        ("127.0.0.1", "prefer", &ca, "true TLSv1.3"),
+        ("127.0.0.1", "prefer", "", "false -"),
+    ] {
         let (s, b) = w
             .write_config(
                 "pg",
-                json!({"connection_url": tls_url(host, "verify-full"), "tls_ca": stack_ca()}),
+                json!({"connection_url": tls_url(host, mode), "tls_ca": tls_ca}),
             )
             .await;
-        assert_eq!(s, 204, "{host}: {b}");
+        assert_eq!(s, 204, "{host} {mode}: {b}");
+        let (s, b) = w.call("GET", "/v1/database/creds/tls", Value::Null).await;
+        assert_eq!(s, 200, "{b}");
+        let (user, password) = (&b["data"]["username"], &b["data"]["password"]);
+        connect_as(user.as_str().unwrap(), password.as_str().unwrap())
+            .await
+            .expect("the user logs in");
+        assert_eq!(sessions().await.last().unwrap(), want, "{host} {mode}");
     }
-    let (s, b) = w.call("GET", "/v1/database/creds/tls", Value::Null).await;
-    assert_eq!(s, 200, "{b}");
-    let (user, password) = (&b["data"]["username"], &b["data"]["password"]);
-    connect_as(user.as_str().unwrap(), password.as_str().unwrap())
-        .await
-        .expect("the user logs in");
-    assert_eq!(sessions().await, ["true TLSv1.3"], "created over TLS");
+    let verified = json!({"connection_url": tls_url("127.0.0.1", "verify-full"), "tls_ca": ca});
+    assert_eq!(w.write_config("pg", verified).await.0, 204);
 
     // A CA that did not sign the server's certificate: refused, nothing changes.
     for name in ["pg", "pg_other"] {
@@ -784,5 +793,5 @@ async fn over_tls_verified_against_tls_ca_creds_work_and_a_wrong_ca_is_refused()
     let (s, b) = w.call("GET", "/v1/database/creds/tls", Value::Null).await;
     assert_eq!(s, 400, "{b}");
     assert!(b.to_string().contains("TLS certificate was refused"), "{b}");
-    assert_eq!(sessions().await.len(), 1, "no second creation");
+    assert_eq!(sessions().await.len(), 4, "no creation");
 }
