@@ -387,3 +387,30 @@ fn database_credentials_and_root_passwords_are_redacted() {
         },
     );
 }
+
+#[tokio::test]
+async fn database_connection_errors_never_show_the_password() {
+    use crate::adapters::postgres::Postgres;
+    use crate::database::port::{Connection, DatabaseApi};
+
+    // Nothing listens on loopback's port 9: refused at once, as are the others before
+    // any connection.
+    for (url, tls_ca) in [
+        ("127.0.0.1:9/app?sslmode=disable", ""),
+        ("127.0.0.1:9/app?sslmode=verify-full", ""),
+        (
+            "127.0.0.1:9/app?sslmode=verify-full",
+            "-----BEGIN CERTIFICATE-----\nnot base64\n",
+        ),
+        ("[::1/app?sslmode=disable", ""),
+    ] {
+        let conn = Connection {
+            url: SecretString::from(format!("postgres://root:{MARK}@{url}")),
+            tls_ca: tls_ca.to_owned(),
+            name: "pg".to_owned(),
+        };
+        let e = Postgres.verify(&conn).await.expect_err(url);
+        hidden("DbError", &e);
+        assert!(!e.to_string().contains(MARK), "{url}: {e}");
+    }
+}

@@ -6,7 +6,12 @@
 //! user without a lease after the next sweep; hostile names and templates run nothing
 //! unintended; a static role rotates on schedule (the sweeper after its period: the old
 //! password is refused, `static-creds` logs in) and at once on `rotate-role`, and a
-//! crash after each rotation step leaves one working password after the next sweep.
+//! crash after each rotation step leaves one working password after the next sweep;
+//! a static role on a cron `rotation_schedule` rotates at each schedule time, and one
+//! whose `rotation_window` passed without a sweep waits for the next schedule time.
+//! Over TLS (the stack's PostgreSQL has it on, with a test CA: `SIGIL_POSTGRES_CA`),
+//! `sslmode=verify-full` with that CA as `tls_ca` issues users over an encrypted
+//! session, and another CA, or `require` without a CA, is refused with nothing stored.
 //! Each test has its own root user (a superuser it creates), table and
 //! roles, so tests do not see each other's users.
 
@@ -119,6 +124,13 @@ impl World {
     }
 
     async fn configure(&self, extra: Value) {
+        let (s, b) = self.write_config("pg", extra).await;
+        assert_eq!(s, 204, "{b}");
+    }
+
+    /// Writes connection `name` as the test's root user (plain TCP unless `extra`
+    /// says otherwise).
+    async fn write_config(&self, name: &str, extra: Value) -> (u16, Value) {
         let mut body = json!({
             "plugin_name": "postgresql-database-plugin",
             "connection_url": format!("postgres://{{{{username}}}}:{{{{password}}}}@{}?sslmode=disable", host_part()),
@@ -130,8 +142,8 @@ impl World {
         body.as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
-        let (s, b) = self.call("POST", "/v1/database/config/pg", body).await;
-        assert_eq!(s, 204, "{b}");
+        self.call("POST", &format!("/v1/database/config/{name}"), body)
+            .await
     }
 
     async fn call(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
@@ -418,46 +430,47 @@ async fn hostile_names_and_templates_run_nothing_unintended() {
 
 impl World {
     /// A database user `svc_{tag}` that logs in with `orig-pw`, and a static role of
-    /// the same name rotating it every 10 minutes (the fixture's token lasts an hour). Returns the name.
+    /// the same name rotating it every 10 minutes (the fixture's token lasts an hour).
+    /// Returns the name.
     async fn static_role(&self) -> String {
-        let name = format!("svc_{}", &self.table[2..]);
-        admin()
+        self.static_role_with(json!({"rotation_period": "10m"}))
             .await
-            .batch_execute(&format!(
-                "CREATE ROLE \"{name}\" LOGIN PASSWORD 'orig-pw'; GRANT SELECT ON \"{}\" TO \"{name}\";",
-                self.table
-            ))
-            .await
-            .unwrap();
-        let (s, b) = self
-            .call(
-                "POST",
-                &format!("/v1/database/static-roles/{name}"),
-                json!({"db_name": "pg", "username": name, "rotation_period": "10m"}),
-            )
-            .await;
-        assert_eq!(s, 204, "{b}");
-        name
     }
 
     /// `static-creds/:name`'s password, which must log in and read the table.
     async fn static_password(&self, name: &str) -> String {
-        let (s, b) = self
-            .call(
-                "GET",
-                &format!("/v1/database/static-creds/{name}"),
-                Value::Null,
-            )
-            .await;
-        assert_eq!(s, 200, "{b}");
-        sigil_tests::seen_json(&b);
-        assert_eq!(b["data"]["username"], name);
-        let pw = b["data"]["password"].as_str().unwrap().to_owned();
+        let d = self.static_creds(name).await;
+        assert_eq!(d["username"], name);
+        let pw = d["password"].as_str().unwrap().to_owned();
         let c = connect_as(name, &pw).await.expect("static-creds logs in");
         c.query_one(&format!("SELECT v FROM \"{}\"", self.table), &[])
             .await
             .expect("the user's grants are untouched");
         pw
+    }
+}
+
+impl World {
+    /// Static role `name`, just written, was rotated when written, is not rotated by a
+    /// sweep `due - 1` seconds later and is by one `due` seconds later, once: the old
+    /// password is then refused. Returns the new password.
+    async fn rotated_by_a_sweep_after(&self, name: &str, due: i64) -> String {
+        assert!(refused(name, "orig-pw").await, "rotated when written");
+        let first = self.static_password(name).await;
+        self.clock.advance(due - 1);
+        assert_eq!(self.f.sweep().await.due_jobs, 0, "never early");
+        assert_eq!(self.static_password(name).await, first);
+        self.clock.advance(1);
+        let report = self.f.sweep().await;
+        assert_eq!(report.due_jobs, 1, "{report:?}");
+        assert!(
+            refused(name, &first).await,
+            "the old password stops working"
+        );
+        let second = self.static_password(name).await;
+        assert_ne!(second, first);
+        assert_eq!(self.f.sweep().await.due_jobs, 0, "rotated once");
+        second
     }
 }
 
@@ -471,22 +484,7 @@ async fn refused(user: &str, password: &str) -> bool {
 async fn a_static_role_rotates_on_schedule_and_rotate_role_at_once() {
     let w = World::new().await;
     let name = w.static_role().await;
-    assert!(refused(&name, "orig-pw").await, "rotated when written");
-    let first = w.static_password(&name).await;
-
-    w.clock.advance(599);
-    assert_eq!(w.f.sweep().await.due_jobs, 0, "never early");
-    assert_eq!(w.static_password(&name).await, first);
-    w.clock.advance(1);
-    let report = w.f.sweep().await;
-    assert_eq!(report.due_jobs, 1, "{report:?}");
-    assert!(
-        refused(&name, &first).await,
-        "the old password stops working"
-    );
-    let second = w.static_password(&name).await;
-    assert_ne!(second, first);
-    assert_eq!(w.f.sweep().await.due_jobs, 0, "rotated once");
+    let second = w.rotated_by_a_sweep_after(&name, 600).await;
 
     let (s, b) = w
         .call(
@@ -542,4 +540,263 @@ async fn a_crash_after_each_static_rotation_step_leaves_one_working_password() {
             "{step:?}"
         );
     }
+}
+
+impl World {
+    /// A database user `svc_{tag}` that logs in with `orig-pw`, and a static role of
+    /// the same name on `rotation` (extra fields of the write). Returns the name.
+    async fn static_role_with(&self, rotation: Value) -> String {
+        let name = format!("svc_{}", &self.table[2..]);
+        admin()
+            .await
+            .batch_execute(&format!(
+                "CREATE ROLE \"{name}\" LOGIN PASSWORD 'orig-pw'; GRANT SELECT ON \"{}\" TO \"{name}\";",
+                self.table
+            ))
+            .await
+            .unwrap();
+        let mut body = json!({"db_name": "pg", "username": name});
+        body.as_object_mut()
+            .unwrap()
+            .extend(rotation.as_object().unwrap().clone());
+        let (s, b) = self
+            .call("POST", &format!("/v1/database/static-roles/{name}"), body)
+            .await;
+        assert_eq!(s, 204, "{b}");
+        name
+    }
+
+    /// `static-creds/:name`'s data.
+    async fn static_creds(&self, name: &str) -> Value {
+        let (s, b) = self
+            .call(
+                "GET",
+                &format!("/v1/database/static-creds/{name}"),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        sigil_tests::seen_json(&b);
+        b["data"].clone()
+    }
+
+    /// A fresh admin token at the clock's time (the fixture's lasts an hour).
+    async fn fresh_admin(&mut self) {
+        let app = self.f.app(Function::Admin);
+        let now = sigil::clock::Clock::now(self.clock.as_ref());
+        let minted = sigil::bootstrap::admin_token(app.store.as_ref(), app.limits(), 3600, now)
+            .await
+            .expect("admin token");
+        self.f.admin = secrecy::ExposeSecret::expose_secret(&minted.token).to_owned();
+    }
+
+    fn now(&self) -> i64 {
+        sigil::clock::Clock::now(self.clock.as_ref())
+    }
+}
+
+#[tokio::test]
+async fn a_static_role_on_a_cron_schedule_rotates_at_each_schedule_time() {
+    let w = World::new().await;
+    let name = w
+        .static_role_with(json!({"rotation_schedule": "* * * * *"}))
+        .await;
+    let d = w.static_creds(&name).await;
+    let to_next_minute = 60 - w.now() % 60;
+    assert_eq!(d["rotation_schedule"], "* * * * *");
+    assert_eq!(d["ttl"], to_next_minute, "{d}");
+    w.rotated_by_a_sweep_after(&name, to_next_minute).await;
+    assert_eq!(w.static_creds(&name).await["ttl"], 60);
+}
+
+#[tokio::test]
+async fn a_scheduled_rotation_that_missed_its_window_waits_for_the_next_schedule_time() {
+    let mut w = World::new().await;
+    // Daily, at the whole minute ten minutes from now (UTC), with a one-hour window.
+    let at = (w.now() / 60 + 10) * 60;
+    let schedule = format!("{} {} * * *", at / 60 % 60, at / 3600 % 24);
+    let name = w
+        .static_role_with(json!({"rotation_schedule": schedule, "rotation_window": "1h"}))
+        .await;
+    let first = w.static_password(&name).await;
+    let d = w.static_creds(&name).await;
+    assert_eq!(
+        (&d["ttl"], &d["rotation_window"]),
+        (&json!(at - w.now()), &json!(3600))
+    );
+
+    // No sweeper run from the schedule time to the end of its window.
+    w.clock.advance(at + 3600 - w.now());
+    let report = w.f.sweep().await;
+    assert_eq!(report.skipped, 1, "{report:?}");
+    assert!(
+        !refused(&name, &first).await,
+        "not rotated outside its window"
+    );
+    w.fresh_admin().await;
+    assert_eq!(
+        w.static_creds(&name).await["ttl"],
+        86_400 - 3600,
+        "until tomorrow's time"
+    );
+    w.clock.advance(1);
+    let report = w.f.sweep().await;
+    assert_eq!(
+        report.skipped, 0,
+        "filed at the next schedule time: {report:?}"
+    );
+
+    // Late inside the next window: rotated.
+    w.clock.advance(86_400 - 3600 + 120 - 1);
+    w.fresh_admin().await;
+    let report = w.f.sweep().await;
+    assert!(report.due_jobs >= 1, "{report:?}");
+    assert!(
+        refused(&name, &first).await,
+        "the old password stops working"
+    );
+    let second = w.static_password(&name).await;
+    assert_ne!(second, first);
+    assert_eq!(
+        w.static_creds(&name).await["ttl"],
+        86_400 - 120,
+        "tomorrow's time"
+    );
+}
+
+impl World {
+    /// Writing connection `name` with `extra` is refused with 400 naming each of
+    /// `want`, and what is stored under `name` (or its absence) stays.
+    async fn config_refused(&self, name: &str, extra: Value, want: &[&str]) {
+        let path = format!("/v1/database/config/{name}");
+        let before = self.call("GET", &path, Value::Null).await;
+        let (s, b) = self.write_config(name, extra).await;
+        assert_eq!(s, 400, "{b}");
+        let e = b["errors"][0].as_str().unwrap();
+        assert!(want.iter().all(|w| e.contains(w)), "{e}");
+        assert!(!e.contains(&self.root_password), "{e}");
+        let after = self.call("GET", &path, Value::Null).await;
+        assert_eq!((after.0, &after.1["data"]), (before.0, &before.1["data"]));
+    }
+}
+
+/// The stack's test CA (localstack/up: it signed the server's certificate for
+/// 127.0.0.1 and localhost).
+fn stack_ca() -> String {
+    let path = std::env::var("SIGIL_POSTGRES_CA")
+        .expect("SIGIL_POSTGRES_CA (localstack/up writes it to .sigil/stack.env)");
+    std::fs::read_to_string(path).expect("the stack's CA")
+}
+
+/// A CA that did not sign the server's certificate.
+fn other_ca() -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "sigil local test CA");
+    params
+        .self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap()
+        .pem()
+}
+
+/// A connection URL to the stack's PostgreSQL at `host` with `sslmode`.
+fn tls_url(host: &str, sslmode: &str) -> String {
+    let rest = host_part().replacen("127.0.0.1", host, 1);
+    format!("postgres://{{{{username}}}}:{{{{password}}}}@{rest}?sslmode={sslmode}")
+}
+
+#[tokio::test]
+async fn over_tls_verified_against_tls_ca_creds_work_and_a_wrong_ca_is_refused() {
+    let w = World::new().await;
+    // Each creation records how its session is encrypted.
+    let seen = format!("{}_tls", w.table);
+    admin()
+        .await
+        .batch_execute(&format!("CREATE TABLE \"{seen}\" (n serial, v text)"))
+        .await
+        .unwrap();
+    let (s, b) = w
+        .call(
+            "POST",
+            "/v1/database/roles/tls",
+            json!({
+                "db_name": "pg",
+                "creation_statements": [
+                    "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+                    format!("INSERT INTO \"{seen}\" (v) SELECT ssl::text || ' ' || coalesce(version, '-') FROM pg_stat_ssl WHERE pid = pg_backend_pid();"),
+                ],
+            }),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let sessions = || async {
+        admin()
+            .await
+            .query(&format!("SELECT v FROM \"{seen}\" ORDER BY n"), &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+    };
+
+    // verify-full against the stack's CA, by name and by IP address; `prefer` uses TLS
+    // with a CA only.
+    let ca = stack_ca();
+    for (host, mode, tls_ca, want) in [
+        ("localhost", "verify-full", ca.as_str(), "true TLSv1.3"),
+        ("127.0.0.1", "verify-full", &ca, "true TLSv1.3"),
+        ("127.0.0.1", "prefer", &ca, "true TLSv1.3"),
+        ("127.0.0.1", "prefer", "", "false -"),
+    ] {
+        let (s, b) = w
+            .write_config(
+                "pg",
+                json!({"connection_url": tls_url(host, mode), "tls_ca": tls_ca}),
+            )
+            .await;
+        assert_eq!(s, 204, "{host} {mode}: {b}");
+        let (s, b) = w.call("GET", "/v1/database/creds/tls", Value::Null).await;
+        assert_eq!(s, 200, "{b}");
+        let (user, password) = (&b["data"]["username"], &b["data"]["password"]);
+        connect_as(user.as_str().unwrap(), password.as_str().unwrap())
+            .await
+            .expect("the user logs in");
+        assert_eq!(sessions().await.last().unwrap(), want, "{host} {mode}");
+    }
+    let verified = json!({"connection_url": tls_url("127.0.0.1", "verify-full"), "tls_ca": ca});
+    assert_eq!(w.write_config("pg", verified).await.0, 204);
+
+    // A CA that did not sign the server's certificate: refused, nothing changes.
+    for name in ["pg", "pg_other"] {
+        let wrong =
+            json!({"connection_url": tls_url("127.0.0.1", "verify-full"), "tls_ca": other_ca()});
+        w.config_refused(name, wrong, &["certificate", "tls_ca"])
+            .await;
+    }
+    // `require` verifies as `verify-full` does: without a CA it is refused.
+    let no_ca = json!({"connection_url": tls_url("127.0.0.1", "require")});
+    w.config_refused("pg_require", no_ca, &["no tls_ca"]).await;
+    let (s, b) = w
+        .write_config(
+            "pg_require",
+            json!({"connection_url": tls_url("127.0.0.1", "require"), "tls_ca": stack_ca()}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+
+    // Stored unverified, a wrong CA fails issuing with the reason (400, not a 503).
+    let (s, b) = w
+        .write_config(
+            "pg",
+            json!({"connection_url": tls_url("127.0.0.1", "verify-full"), "tls_ca": other_ca(), "verify_connection": false}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = w.call("GET", "/v1/database/creds/tls", Value::Null).await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.to_string().contains("TLS certificate was refused"), "{b}");
+    assert_eq!(sessions().await.len(), 4, "no creation");
 }

@@ -71,8 +71,50 @@ fn map_err(e: &tokio_postgres::Error) -> DbError {
             }
         }
         None if e.is_closed() => DbError::Unavailable("the connection closed".into()),
-        None => DbError::Unavailable(unquoted(&e.to_string())),
+        None => match tls_refusal(e) {
+            Some(why) => DbError::Config(format!(
+                "the server's TLS certificate was refused ({why}): tls_ca must hold the CA that signed it, and the URL's host must be a name or address it is issued for"
+            )),
+            None => DbError::Unavailable(unquoted(&with_causes(e))),
+        },
     }
+}
+
+/// The error's text followed by its causes' (tokio-postgres prints only its own:
+/// `error performing TLS handshake`).
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// rustls's reason when the handshake failed because the server's certificate was
+/// not accepted (a chain `tls_ca` did not sign, a host name it is not issued for, an
+/// expired certificate): tokio-rustls wraps rustls's error in an `io::Error`.
+fn tls_refusal(e: &tokio_postgres::Error) -> Option<String> {
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let tls = c.downcast_ref::<rustls::Error>().or_else(|| {
+            c.downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(
+            err @ (rustls::Error::InvalidCertificate(_)
+            | rustls::Error::NoCertificatesPresented
+            | rustls::Error::UnsupportedNameType),
+        ) = tls
+        {
+            return Some(err.to_string());
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// rustls, verifying against `tls_ca` only.

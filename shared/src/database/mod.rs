@@ -19,6 +19,7 @@ pub mod issue;
 pub mod port;
 pub mod revoke;
 pub mod roles;
+pub mod schedule;
 pub mod scram;
 pub mod statements;
 pub mod static_roles;

@@ -1,9 +1,10 @@
 //! Static roles (`{mount}/static-roles/:name`, OpenBao's `path_roles.go` static parts,
 //! `path_creds_create.go` `static-creds`, `path_rotate_credentials.go` `rotate-role` and
 //! `rotation.go`): an existing database user whose password Sigil rotates every
-//! `rotation_period` seconds (OpenBao's minimum: 5) with `rotation_statements`
-//! (default [`DEFAULT_ROTATION`]). Writing a new static role rotates its password at
-//! once, as OpenBao does.
+//! `rotation_period` seconds (OpenBao's minimum: 5), or at the times of a
+//! `rotation_schedule` (cron, UTC) within an optional `rotation_window` (Vault 1.15+;
+//! [`super::schedule`]), with `rotation_statements` (default [`DEFAULT_ROTATION`]).
+//! Writing a new static role rotates its password at once, as OpenBao does.
 //!
 //! One item per static role (partition [`Mount::static_roles_partition`], sort key the
 //! name) holds the settings, the current password sealed under the keyring (associated
@@ -38,6 +39,7 @@ use super::config::{
 use super::failpoints::{Failpoints, Step, crashed};
 use super::port::{DatabaseApi, DbError};
 use super::roles::{MAX_STATEMENT_LEN, MAX_STATEMENTS};
+use super::schedule::{MIN_WINDOW, Schedule};
 use super::statements::{self, Kind, Values};
 use crate::due::{DueJob, DueOutcome, due_attrs};
 use crate::error::ApiError;
@@ -61,6 +63,8 @@ pub const RETRY_SECS: i64 = 60;
 const A_DB: &str = "db_name";
 const A_USERNAME: &str = "username";
 const A_PERIOD: &str = "rotation_period";
+const A_SCHEDULE: &str = "rotation_schedule";
+const A_WINDOW: &str = "rotation_window";
 const A_STATEMENTS: &str = "rotation_statements";
 const A_PASSWORD: &str = "password";
 const A_PASSWORD_V: &str = "password_v";
@@ -77,8 +81,14 @@ pub struct StaticRole {
     pub db_name: String,
     /// The database user (exists before the role; never created or dropped by Sigil).
     pub username: String,
-    /// Seconds between rotations (>= [`MIN_ROTATION_PERIOD`]).
+    /// Seconds between rotations (>= [`MIN_ROTATION_PERIOD`]); 0 when the role
+    /// rotates on a schedule.
     pub rotation_period: i64,
+    /// The cron schedule of rotations (UTC), instead of a period.
+    pub rotation_schedule: Option<Schedule>,
+    /// Seconds after each schedule time in which a rotation may start (>=
+    /// [`MIN_WINDOW`]; 0: no window, a late rotation runs whenever it can).
+    pub rotation_window: i64,
     /// Statements changing the password (`{{name}}`/`{{username}}`, `{{password}}`;
     /// empty: [`DEFAULT_ROTATION`]).
     pub rotation_statements: Vec<String>,
@@ -100,6 +110,11 @@ impl std::fmt::Debug for StaticRole {
             .field("db_name", &self.db_name)
             .field("username", &self.username)
             .field("rotation_period", &self.rotation_period)
+            .field(
+                "rotation_schedule",
+                &self.rotation_schedule.as_ref().map(Schedule::as_str),
+            )
+            .field("rotation_window", &self.rotation_window)
             .field("pending", &self.pending.is_some())
             .field("rev", &self.rev)
             .finish_non_exhaustive()
@@ -107,9 +122,50 @@ impl std::fmt::Debug for StaticRole {
 }
 
 impl StaticRole {
-    /// Unix seconds of the next rotation.
-    pub fn next_rotation(&self) -> i64 {
-        self.last_rotation + self.rotation_period
+    /// Unix seconds of the next rotation as seen at `now` (Unix seconds): the last
+    /// rotation plus the period; on a schedule, the first schedule time after the last
+    /// rotation (0 before the first rotation: due at once), unless that time has
+    /// passed and its `rotation_window` closed: then the rotation was missed and waits
+    /// for the first schedule time after `now` (Vault's `rotation.go`).
+    pub fn next_rotation(&self, now: i64) -> i64 {
+        let Some(s) = &self.rotation_schedule else {
+            return self.last_rotation + self.rotation_period;
+        };
+        if self.last_rotation == 0 {
+            return 0;
+        }
+        // A valid schedule fires within 8 years (checked when written); the fallback
+        // only re-checks a year later.
+        let after = |t: i64| s.next_after(t).unwrap_or(now + 366 * 86_400);
+        let t = after(self.last_rotation);
+        if t <= now && !s.window_open(now, self.rotation_window) {
+            after(now)
+        } else {
+            t
+        }
+    }
+
+    /// Whether a scheduled rotation was missed at `now`: its schedule time passed
+    /// with its window closed (the role waits for the next schedule time).
+    pub fn missed(&self, now: i64) -> bool {
+        self.rotation_schedule.is_some() && self.last_rotation > 0 && {
+            let next = self.next_rotation(now);
+            next > now && self.next_rotation(self.last_rotation) <= now
+        }
+    }
+
+    /// The rotation settings as Vault answers them: `rotation_period` (seconds), or
+    /// `rotation_schedule` and, when set, `rotation_window` (seconds).
+    fn rotation_json(&self, v: &mut Json) {
+        match &self.rotation_schedule {
+            None => v["rotation_period"] = self.rotation_period.into(),
+            Some(s) => {
+                v["rotation_schedule"] = s.as_str().into();
+                if self.rotation_window > 0 {
+                    v["rotation_window"] = self.rotation_window.into();
+                }
+            }
+        }
     }
 
     /// Unix seconds until which the pending password's `ALTER ROLE` may still land
@@ -119,16 +175,17 @@ impl StaticRole {
     }
 
     /// OpenBao's read: `db_name`, `username`, `rotation_statements`,
-    /// `rotation_period` (seconds), `credential_type`, `last_vault_rotation`
-    /// (RFC 3339, once rotated).
+    /// `rotation_period` (seconds) or Vault's `rotation_schedule` and
+    /// `rotation_window` (seconds, when set), `credential_type`,
+    /// `last_vault_rotation` (RFC 3339, once rotated).
     pub fn to_json(&self) -> Json {
         let mut v = json!({
             "db_name": self.db_name,
             "username": self.username,
             "rotation_statements": self.rotation_statements,
-            "rotation_period": self.rotation_period,
             "credential_type": "password",
         });
+        self.rotation_json(&mut v);
         if self.last_rotation > 0 {
             v["last_vault_rotation"] = crate::clock::rfc3339(self.last_rotation).into();
         }
@@ -158,6 +215,11 @@ fn from_item(item: &Item) -> Result<StaticRole, ApiError> {
         db_name: s(A_DB),
         username: s(A_USERNAME),
         rotation_period: item.n(A_PERIOD)?,
+        rotation_schedule: match item.get(A_SCHEDULE).and_then(Value::as_str) {
+            Some(text) => Some(Schedule::parse(text).map_err(|_| ApiError::Internal)?),
+            None => None,
+        },
+        rotation_window: item.n(A_WINDOW).unwrap_or(0),
         rotation_statements: item.strings(A_STATEMENTS).unwrap_or_default(),
         password: sealed_of(item, A_PASSWORD, A_PASSWORD_V)?,
         pending: sealed_of(item, A_PENDING, A_PENDING_V)?,
@@ -209,8 +271,18 @@ async fn update_at_rev(
     store: &dyn Store,
     k: &Key,
     rev: i64,
-    mut updates: Vec<Update>,
+    updates: Vec<Update>,
 ) -> Result<bool, ApiError> {
+    Ok(store_update_at_rev(store, k, rev, updates).await?)
+}
+
+/// [`update_at_rev`] with the storage's own error.
+async fn store_update_at_rev(
+    store: &dyn Store,
+    k: &Key,
+    rev: i64,
+    mut updates: Vec<Update>,
+) -> Result<bool, StoreError> {
     updates.push(Update::Set(A_REV, Value::N(rev + 1)));
     match store
         .write(Write::Update {
@@ -222,28 +294,17 @@ async fn update_at_rev(
     {
         Ok(()) => Ok(true),
         Err(e) if e.is_condition() => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
-/// The static role's settings from a write merged onto `old` (OpenBao's rules and
-/// messages: `username` and `rotation_period` required on create, the username never
-/// changes, the period at least [`MIN_ROTATION_PERIOD`]).
+/// The static role's settings from a write merged onto `old` (Vault's rules and
+/// messages: `username` and one of `rotation_period` and `rotation_schedule` required
+/// on create, the username never changes, the period at least
+/// [`MIN_ROTATION_PERIOD`]).
 fn settings(body: &Body, old: Option<StaticRole>) -> Result<StaticRole, ApiError> {
     let create = old.is_none();
     let mut r = old.unwrap_or_default();
-    for f in ["rotation_schedule", "rotation_window"] {
-        let given = match body.get(f) {
-            None | Some(Json::Null) => false,
-            Some(Json::String(s)) => !s.is_empty(),
-            Some(_) => true,
-        };
-        if given {
-            return Err(ApiError::bad(format!(
-                "{f} is not supported yet: use rotation_period"
-            )));
-        }
-    }
     if let Some(v) = body.string("db_name")? {
         r.db_name = v;
     }
@@ -265,20 +326,7 @@ fn settings(body: &Body, old: Option<StaticRole>) -> Result<StaticRole, ApiError
     if create {
         r.username = username;
     }
-    match body.duration("rotation_period")? {
-        None if create => {
-            return Err(ApiError::bad(
-                "rotation_period is required to create static accounts",
-            ));
-        }
-        None => {}
-        Some(p) if p < MIN_ROTATION_PERIOD => {
-            return Err(ApiError::bad(format!(
-                "rotation_period must be {MIN_ROTATION_PERIOD} seconds or more"
-            )));
-        }
-        Some(p) => r.rotation_period = p,
-    }
+    rotation(body, create, &mut r)?;
     if let Some(v) = statement_list(body, "rotation_statements")? {
         if v.len() > MAX_STATEMENTS || v.iter().any(|s| s.len() > MAX_STATEMENT_LEN) {
             return Err(ApiError::bad(
@@ -296,6 +344,65 @@ fn settings(body: &Body, old: Option<StaticRole>) -> Result<StaticRole, ApiError
         ));
     }
     Ok(r)
+}
+
+/// `rotation_period`, or `rotation_schedule` with `rotation_window`, from a write onto
+/// `r` (Vault 1.15+'s `pathStaticRoleCreateUpdate`: the two are mutually exclusive and
+/// the one given replaces the other; a window needs a schedule and is at least
+/// [`MIN_WINDOW`]). A window alone updates a scheduled role's window (Vault ignores
+/// it).
+fn rotation(body: &Body, create: bool, r: &mut StaticRole) -> Result<(), ApiError> {
+    // Vault reads an empty schedule as none given.
+    let schedule = body.string("rotation_schedule")?.filter(|s| !s.is_empty());
+    let period = body.duration("rotation_period")?;
+    let window = body.duration("rotation_window")?;
+    match (period, schedule) {
+        (Some(_), Some(_)) => Err(ApiError::bad(
+            "mutually exclusive fields rotation_period and rotation_schedule were both specified; only one of them can be provided",
+        )),
+        (None, None) if create => Err(ApiError::bad(
+            "one of rotation_schedule or rotation_period must be provided to create a static account",
+        )),
+        (Some(p), None) => {
+            if p < MIN_ROTATION_PERIOD {
+                return Err(ApiError::bad(format!(
+                    "rotation_period must be {MIN_ROTATION_PERIOD} seconds or more"
+                )));
+            }
+            if window.is_some() {
+                return Err(ApiError::bad(
+                    "rotation_window is invalid with use of rotation_period",
+                ));
+            }
+            r.rotation_period = p;
+            r.rotation_schedule = None;
+            r.rotation_window = 0;
+            Ok(())
+        }
+        (None, schedule) => {
+            if let Some(text) = schedule {
+                let s = Schedule::parse(&text).map_err(|e| {
+                    ApiError::bad(format!("could not parse rotation_schedule: {e}"))
+                })?;
+                r.rotation_schedule = Some(s);
+                r.rotation_period = 0;
+            }
+            if let Some(w) = window {
+                if r.rotation_schedule.is_none() {
+                    return Err(ApiError::bad(
+                        "rotation_window is invalid with use of rotation_period",
+                    ));
+                }
+                if w < MIN_WINDOW {
+                    return Err(ApiError::bad(format!(
+                        "rotation_window is invalid: rotation_window must be {MIN_WINDOW} seconds or more"
+                    )));
+                }
+                r.rotation_window = w;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The engine's ports and the moment, as a rotation needs them.
@@ -317,7 +424,7 @@ pub struct Ctx<'a> {
 /// Writes a static role. A new role is stored and its password rotated at once (a
 /// rotation that the database refuses removes the new role again: nothing half
 /// written); an update changes the settings and files the next rotation at the last
-/// one plus the new period.
+/// one plus the new period, or at the new schedule's first time after it.
 pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<(), ApiError> {
     if !crate::approle::valid_name(name) {
         return Err(ApiError::bad("invalid role name"));
@@ -334,6 +441,10 @@ pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<(), ApiError>
         item.insert(A_DB.into(), r.db_name.as_str().into());
         item.insert(A_USERNAME.into(), r.username.as_str().into());
         item.insert(A_PERIOD.into(), Value::N(r.rotation_period));
+        if let Some(s) = &r.rotation_schedule {
+            item.insert(A_SCHEDULE.into(), s.as_str().into());
+        }
+        item.insert(A_WINDOW.into(), Value::N(r.rotation_window));
         item.insert(A_STATEMENTS.into(), r.rotation_statements.clone().into());
         item.insert(A_REV.into(), Value::N(0));
         item.extend(due_attrs(&k.pk, x.now).map(|(a, v)| (a.to_owned(), v)));
@@ -354,10 +465,17 @@ pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<(), ApiError>
     let mut updates = vec![
         Update::Set(A_DB, r.db_name.as_str().into()),
         Update::Set(A_PERIOD, Value::N(r.rotation_period)),
+        Update::Set(A_WINDOW, Value::N(r.rotation_window)),
         Update::Set(A_STATEMENTS, r.rotation_statements.clone().into()),
+        match &r.rotation_schedule {
+            Some(s) => Update::Set(A_SCHEDULE, s.as_str().into()),
+            None => Update::Remove(A_SCHEDULE),
+        },
     ];
+    // Between period and schedule, or a new period, schedule or window: the next
+    // rotation is filed anew (now when it has passed).
     if old.pending.is_none() {
-        updates.extend(due_updates(&k.pk, r.next_rotation().max(x.now)));
+        updates.extend(due_updates(&k.pk, r.next_rotation(x.now).max(x.now)));
     }
     if update_at_rev(x.store, &k, old.rev, updates).await? {
         Ok(())
@@ -471,7 +589,7 @@ async fn rotate(
                 // Nothing changed in the database: the pending password goes (best
                 // effort; otherwise it is dropped when its bound passes).
                 let mut drop = pending_removal().to_vec();
-                drop.extend(due_updates(&k.pk, r.next_rotation().max(x.now)));
+                drop.extend(due_updates(&k.pk, r.next_rotation(x.now).max(x.now)));
                 let _ = update_at_rev(x.store, &k, r.rev + 1, drop).await;
             }
             return Err(RotateError::Db(e));
@@ -483,7 +601,11 @@ async fn rotate(
     let mut confirm = sealed_updates(A_PASSWORD, A_PASSWORD_V, &sealed).to_vec();
     confirm.extend(pending_removal());
     confirm.push(Update::Set(A_LAST, Value::N(x.now)));
-    confirm.extend(due_updates(&k.pk, x.now + r.rotation_period));
+    let rotated = StaticRole {
+        last_rotation: x.now,
+        ..r.clone()
+    };
+    confirm.extend(due_updates(&k.pk, rotated.next_rotation(x.now)));
     if !update_at_rev(x.store, &k, r.rev + 1, confirm).await? {
         return Err(RotateError::Raced);
     }
@@ -568,7 +690,7 @@ async fn settle(
         next.last_rotation = x.now;
         let mut u = sealed_updates(A_PASSWORD, A_PASSWORD_V, &pending).to_vec();
         u.push(Update::Set(A_LAST, Value::N(x.now)));
-        u.extend(due_updates(&k.pk, next.next_rotation()));
+        u.extend(due_updates(&k.pk, next.next_rotation(x.now)));
         tracing::info!(
             role = name,
             "a pending static password worked and is now current"
@@ -581,7 +703,7 @@ async fn settle(
         );
         // Filed at its real next rotation again (due now when that has passed, as
         // for a role whose first rotation never completed).
-        due_updates(&k.pk, r.next_rotation().max(x.now)).collect()
+        due_updates(&k.pk, r.next_rotation(x.now).max(x.now)).collect()
     };
     let mut updates = updates;
     updates.extend(pending_removal());
@@ -639,8 +761,8 @@ pub async fn rotate_now(x: &Ctx<'_>, name: &str) -> Result<(), ApiError> {
 
 /// `static-creds/:name`: the current password (after settling an interrupted
 /// rotation; a role whose first rotation never completed is rotated now), with
-/// `last_vault_rotation` (RFC 3339), `rotation_period` and `ttl` (seconds until the
-/// next rotation), as OpenBao answers.
+/// `last_vault_rotation` (RFC 3339), `rotation_period` (or `rotation_schedule` and
+/// `rotation_window`) and `ttl` (seconds until the next rotation), as Vault answers.
 pub async fn creds(x: &Ctx<'_>, name: &str) -> Result<Json, ApiError> {
     let (r, _) = run(x, name, |r| r.password.is_none())
         .await
@@ -652,13 +774,14 @@ pub async fn creds(x: &Ctx<'_>, name: &str) -> Result<Json, ApiError> {
     let pw = open_password(x.keyring, &aad(x.mount, name), r.password.as_ref())
         .await?
         .ok_or(ApiError::Internal)?;
-    Ok(json!({
+    let mut v = json!({
         "username": r.username,
         "password": pw.expose_secret(),
         "last_vault_rotation": crate::clock::rfc3339(r.last_rotation),
-        "rotation_period": r.rotation_period,
-        "ttl": (r.next_rotation() - x.now).max(0),
-    }))
+        "ttl": (r.next_rotation(x.now) - x.now).max(0),
+    });
+    r.rotation_json(&mut v);
+    Ok(v)
 }
 
 /// The sweeper's job for static roles: settles and rotates a role once its next
@@ -699,13 +822,23 @@ impl DueJob for StaticRotate {
             mount: Mount { prefix, name: "" },
             now,
         };
-        match run(&x, &key.sk, |r| r.next_rotation() <= now).await {
+        match run(&x, &key.sk, |r| r.next_rotation(now) <= now).await {
             Ok(Some((r, _))) if r.pending.is_some() => {
                 // Its rotation may be under way: look again when that has passed.
                 crate::due::postpone(store, key, r.in_flight_until()).await?;
                 Ok(DueOutcome::Skipped)
             }
             Ok(Some((_, true))) => Ok(DueOutcome::Ran),
+            Ok(Some((r, false))) if r.missed(now) => {
+                // Outside its window: filed at the next schedule time instead, so the
+                // sweeper's cursor can pass it (conditional on the revision read: a
+                // rotation meanwhile filed its own time).
+                let next = r.next_rotation(now);
+                tracing::info!(role = %key.sk, next_rotation = next, "static rotation window missed: waiting for the next schedule time");
+                store_update_at_rev(store, key, r.rev, due_updates(&key.pk, next).collect())
+                    .await?;
+                Ok(DueOutcome::Skipped)
+            }
             Ok(_) | Err(RotateError::Raced) => Ok(DueOutcome::Skipped),
             Err(e) => {
                 let e = e.into_api("static rotation");

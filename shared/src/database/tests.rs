@@ -560,6 +560,27 @@ async fn a_static_role_is_rotated_when_written_and_creds_return_the_working_pass
     assert_eq!(env.svc_pw(), pw, "the user keeps its password");
 }
 
+impl Env {
+    /// Writing static role `svc` with `body` answers 400 with `want` in its error.
+    async fn static_write_refused(&self, body: Value, want: &str) {
+        let (s, b) = self
+            .call("POST", "database/static-roles/svc", body.clone())
+            .await;
+        assert_eq!(s, 400, "{body}: {b}");
+        assert!(b.to_string().contains(want), "{body}: {b}");
+    }
+}
+
+/// `body` with a `rotation_schedule` and, if given, a `rotation_window`.
+fn with_schedule(body: &Value, schedule: Value, window: Option<Value>) -> Value {
+    let mut b = body.clone();
+    b["rotation_schedule"] = schedule;
+    if let Some(w) = window {
+        b["rotation_window"] = w;
+    }
+    b
+}
+
 #[tokio::test]
 async fn bad_static_roles_are_refused_and_store_nothing() {
     let env = Env::new().await;
@@ -579,11 +600,34 @@ async fn bad_static_roles_are_refused_and_store_nothing() {
             with("rotation_period", json!(4)),
             "rotation_period must be 5 seconds or more",
         ),
-        (no_period, "rotation_period is required"),
+        (
+            no_period.clone(),
+            "one of rotation_schedule or rotation_period must be provided to create a static account",
+        ),
         (no_user, "username is a required field"),
         (
             with("rotation_schedule", json!("0 * * * *")),
-            "not supported yet",
+            "mutually exclusive fields rotation_period and rotation_schedule were both specified",
+        ),
+        (
+            with("rotation_window", json!("2h")),
+            "rotation_window is invalid with use of rotation_period",
+        ),
+        (
+            with_schedule(&no_period, json!("@daily"), None),
+            "could not parse rotation_schedule",
+        ),
+        (
+            with_schedule(&no_period, json!("0 0 L * *"), None),
+            "could not parse rotation_schedule",
+        ),
+        (
+            with_schedule(&no_period, json!("0 0 * * *"), Some(json!(3599))),
+            "rotation_window is invalid: rotation_window must be 3600 seconds or more",
+        ),
+        (
+            with_schedule(&no_period, json!(""), Some(json!("1h"))),
+            "one of rotation_schedule or rotation_period must be provided",
         ),
         (
             with(
@@ -603,11 +647,7 @@ async fn bad_static_roles_are_refused_and_store_nothing() {
             "does not exist",
         ),
     ] {
-        let (s, b) = env
-            .call("POST", "database/static-roles/svc", body.clone())
-            .await;
-        assert_eq!(s, 400, "{body}: {b}");
-        assert!(b.to_string().contains(want), "{body}: {b}");
+        env.static_write_refused(body, want).await;
     }
     let (s, b) = env.call("POST", "database/static-roles/ro", base).await;
     assert_eq!(s, 400, "{b}");
@@ -762,4 +802,165 @@ async fn disabling_the_mount_removes_its_static_roles() {
         0,
         "no static role (and no due rotation) outlives its mount"
     );
+}
+
+/// 2023-11-14T22:13:20Z ([`NOW`]) is 40 s before 22:14 and 2800 s before 23:00.
+const TO_23H: i64 = 2800;
+
+impl Env {
+    async fn write_scheduled(&self, schedule: &str, window: Option<i64>) -> (u16, Value) {
+        let mut body = json!({"db_name": "pg", "username": "svc", "rotation_schedule": schedule});
+        if let Some(w) = window {
+            body["rotation_window"] = w.into();
+        }
+        self.call("POST", "database/static-roles/svc", body).await
+    }
+}
+
+#[tokio::test]
+async fn a_scheduled_static_role_rotates_at_each_schedule_time() {
+    let env = Env::new().await;
+    env.static_setup().await;
+    let (s, b) = env.write_scheduled("* * * * *", None).await;
+    assert_eq!(s, 204, "{b}");
+    let first = env.svc_pw();
+    assert_ne!(first, SVC_PW, "rotated when written");
+    let d = env.static_creds().await;
+    assert_eq!(d["rotation_schedule"], "* * * * *");
+    assert_eq!(d["ttl"], 40, "until the next minute");
+    assert!(d.get("rotation_period").is_none() && d.get("rotation_window").is_none());
+    let (s, b) = env
+        .call("GET", "database/static-roles/svc", Value::Null)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["rotation_schedule"], "* * * * *");
+    assert!(b["data"].get("rotation_period").is_none(), "{b}");
+
+    env.at(NOW + 39);
+    assert_eq!(env.sweep().await.due_jobs, 0, "never early");
+    assert_eq!(env.svc_pw(), first);
+    env.at(NOW + 40);
+    assert_eq!(env.sweep().await.due_jobs, 1);
+    let second = env.svc_pw();
+    assert_ne!(second, first);
+    let d = env.static_creds().await;
+    assert_eq!((&d["password"], &d["ttl"]), (&json!(second), &json!(60)));
+    assert_eq!(env.sweep().await.due_jobs, 0, "rotated once");
+    // Three schedule times missed (no window): one rotation, then the next minute.
+    env.at(NOW + 40 + 200);
+    assert_eq!(env.sweep().await.due_jobs, 1);
+    assert_eq!(env.static_creds().await["ttl"], 40);
+}
+
+#[tokio::test]
+async fn a_rotation_missed_outside_its_window_waits_for_the_next_schedule_time() {
+    let env = Env::new().await;
+    env.static_setup().await;
+    let (s, b) = env.write_scheduled("0 23 * * *", Some(3600)).await;
+    assert_eq!(s, 204, "{b}");
+    let first = env.svc_pw();
+    let d = env.static_creds().await;
+    assert_eq!(
+        (&d["ttl"], &d["rotation_window"]),
+        (&json!(TO_23H), &json!(3600))
+    );
+
+    // The sweeper did not run from 23:00 to 00:00: the window closed.
+    env.at(NOW + TO_23H + 3600);
+    let report = env.sweep().await;
+    assert_eq!((report.due_jobs, report.skipped), (0, 1), "{report:?}");
+    assert_eq!(env.svc_pw(), first, "not rotated outside the window");
+    let d = env.static_creds().await;
+    assert_eq!(d["ttl"], 86_400 - 3600, "until 23:00 the next day");
+    env.at(NOW + TO_23H + 3601);
+    assert_eq!(
+        env.sweep().await.skipped,
+        0,
+        "filed at the next schedule time"
+    );
+
+    // Inside the next window (late, but open): rotated.
+    env.at(NOW + TO_23H + 86_400 + 3599);
+    assert_eq!(env.sweep().await.due_jobs, 1);
+    assert_ne!(env.svc_pw(), first);
+    let r = env.static_role().await;
+    assert_eq!(r.last_rotation, NOW + TO_23H + 86_400 + 3599);
+    assert_eq!(
+        r.next_rotation(r.last_rotation),
+        NOW + TO_23H + 2 * 86_400,
+        "the next schedule time after the rotation"
+    );
+}
+
+#[tokio::test]
+async fn switching_between_period_and_schedule_refiles_the_next_rotation() {
+    let env = Env::new().await;
+    env.static_setup().await;
+    let (s, b) = env.write_svc(&env.app()).await;
+    assert_eq!(s, 204, "{b}");
+    let first = env.svc_pw();
+    assert_eq!(env.static_creds().await["ttl"], 3600);
+
+    // Refused updates change nothing.
+    let before = env.static_role().await;
+    for (body, want) in [
+        (
+            json!({"rotation_window": 7200}),
+            "invalid with use of rotation_period",
+        ),
+        (
+            json!({"rotation_schedule": "0 0 31 2 *"}),
+            "could not parse rotation_schedule",
+        ),
+        (
+            json!({"rotation_schedule": "0 23 * * *", "rotation_window": 60}),
+            "must be 3600 seconds or more",
+        ),
+    ] {
+        env.static_write_refused(body, want).await;
+    }
+    assert_eq!(env.static_role().await, before);
+
+    // To a schedule: due at 23:00, before the period's NOW + 3600.
+    let (s, b) = env.write_scheduled("0 23 * * *", None).await;
+    assert_eq!(s, 204, "{b}");
+    assert_eq!(env.svc_pw(), first, "an update does not rotate");
+    let d = env.static_creds().await;
+    assert_eq!(
+        (&d["ttl"], d.get("rotation_period")),
+        (&json!(TO_23H), None)
+    );
+    // A window alone updates a scheduled role's window.
+    let (s, b) = env
+        .call(
+            "POST",
+            "database/static-roles/svc",
+            json!({"rotation_window": "2h"}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    assert_eq!(env.static_creds().await["rotation_window"], 7200);
+    env.at(NOW + TO_23H);
+    assert_eq!(env.sweep().await.due_jobs, 1, "rotated at 23:00");
+    let second = env.svc_pw();
+    assert_ne!(second, first);
+
+    // Back to a period: schedule and window are gone, due a period after 23:00.
+    let (s, b) = env
+        .call(
+            "POST",
+            "database/static-roles/svc",
+            json!({"rotation_period": 600}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let d = env.static_creds().await;
+    assert_eq!(
+        (&d["ttl"], &d["rotation_period"]),
+        (&json!(600), &json!(600))
+    );
+    assert!(d.get("rotation_schedule").is_none() && d.get("rotation_window").is_none());
+    env.at(NOW + TO_23H + 600);
+    assert_eq!(env.sweep().await.due_jobs, 1);
+    assert_ne!(env.svc_pw(), second);
 }
