@@ -73,7 +73,19 @@ impl App {
         let database = Arc::new(crate::database::engine::Engine::new(Arc::new(
             crate::database::port::FakeDatabase::new(),
         )));
+        let aws = Arc::new(crate::aws_engine::clients::EngineClients::fixed(
+            Arc::new(crate::aws_engine::iam::FakeIam::new()),
+            Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
+        ));
         let revokers = Revokers::new()
+            .with_due(
+                crate::aws_engine::static_roles::PK_PREFIX,
+                Arc::new(crate::aws_engine::static_roles::StaticRotate::new(
+                    keyring.clone(),
+                    aws.clone(),
+                    Arc::new(crate::aws_engine::issue::NoFailpoints),
+                )),
+            )
             .with_due(
                 crate::transit::auto_rotate::PK_PREFIX,
                 Arc::new(crate::transit::auto_rotate::AutoRotate::new(
@@ -96,10 +108,7 @@ impl App {
             clock,
             acl_cache: Arc::new(AclCache::new()),
             revokers: Arc::new(revokers),
-            aws: Arc::new(crate::aws_engine::clients::EngineClients::fixed(
-                Arc::new(crate::aws_engine::iam::FakeIam::new()),
-                Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
-            )),
+            aws,
             jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
                 crate::jwt::source::StaticJwksSource::new(),
             ))),

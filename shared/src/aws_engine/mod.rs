@@ -4,7 +4,9 @@
 //! user names, issue and revocation.
 //!
 //! Items (one table), under the mount's prefix ([`Mount`]): `{prefix}/roles` / `{name}`
-//! holds each role, `{prefix}/config` / `root` and `lease` the mount's configuration.
+//! holds each role, `{prefix}/static-roles` / `{name}` each static role (an existing
+//! IAM user whose access key Sigil rotates), `{prefix}/config` / `root` and `lease` the
+//! mount's configuration.
 //! Leases are the lease store's, with IDs under the mount's path
 //! (`{mount}/creds/{role}/...`).
 
@@ -15,8 +17,11 @@ pub mod names;
 pub mod revoke;
 pub mod roles;
 pub mod root;
+pub mod static_roles;
 pub mod sts;
 
+#[cfg(test)]
+mod static_tests;
 #[cfg(test)]
 mod tests;
 
@@ -44,6 +49,12 @@ impl Mount<'_> {
     /// The partition of every role of the mount (sort key: the name).
     pub fn roles_partition(&self) -> String {
         format!("{}/roles", self.prefix)
+    }
+
+    /// The partition of every static role of the mount (sort key: the name); the due
+    /// job's items ([`static_roles::PK_SUFFIX`]).
+    pub fn static_roles_partition(&self) -> String {
+        format!("{}/{}", self.prefix, static_roles::PK_SUFFIX)
     }
 
     /// The partition of the mount's root and lease configuration.

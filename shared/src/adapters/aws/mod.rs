@@ -362,6 +362,14 @@ pub fn app_with(
             Arc::new(crate::aws_engine::sts::StsRevoker),
         )
         .with_due(
+            crate::aws_engine::static_roles::PK_PREFIX,
+            Arc::new(crate::aws_engine::static_roles::StaticRotate::new(
+                keyring.clone(),
+                aws.clone(),
+                Arc::new(crate::aws_engine::issue::NoFailpoints),
+            )),
+        )
+        .with_due(
             crate::database::static_roles::PK_PREFIX,
             Arc::new(crate::database::static_roles::StaticRotate::new(
                 keyring.clone(),
