@@ -177,6 +177,7 @@ impl FakeIam {
     }
 
     /// Adds an access key to `user` out of band (as its owner might), returning its ID.
+    /// Panics when the user has two keys already (IAM would refuse it).
     pub fn add_foreign_key(&self, user: &str) -> String {
         let id = format!(
             "AKIAOWN{}",
@@ -184,7 +185,8 @@ impl FakeIam {
                 .unwrap_or_default()
                 .to_uppercase()
         );
-        let _ = self.with_user(user, |u| u.keys.insert(id.clone()));
+        let added = self.with_user(user, |u| u.keys.len() < 2 && u.keys.insert(id.clone()));
+        assert_eq!(added, Ok(true), "IAM allows two access keys per user");
         id
     }
 

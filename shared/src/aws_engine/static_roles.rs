@@ -69,6 +69,8 @@ pub const MAX_GRACE_SECS: i64 = 3600;
 pub const INTENT_STALE_SECS: i64 = crate::lease::PENDING_GRACE_SECS;
 /// Seconds until a role whose rotation failed is tried again by the sweeper.
 pub const RETRY_SECS: i64 = 60;
+/// How often [`delete`] starts again when a rotation changed the role meanwhile.
+pub const DELETE_ATTEMPTS: usize = 3;
 
 const A_USERNAME: &str = "username";
 const A_PERIOD: &str = "rotation_period";
@@ -297,11 +299,44 @@ pub async fn list(store: &dyn Store, m: Mount<'_>) -> Result<Vec<String>, ApiErr
     Ok(query_sort_keys(store, Query::partition(m.static_roles_partition())).await?)
 }
 
-/// Deletes a static role (idempotent): rotation stops. The user's keys stay as they
-/// are, the current one working (and an old one until IAM is told otherwise), as
-/// Vault leaves the user's key when its static role is deleted.
-pub async fn delete(store: &dyn Store, m: Mount<'_>, name: &str) -> Result<(), ApiError> {
-    Ok(crate::store::delete_key(store, key(m, name)).await?)
+/// Deletes a static role (idempotent; `false` when there was none), as Vault does:
+/// the access keys Sigil created for it (current, pending, superseded, and the key of
+/// an interrupted rotation, [`delete_stray`]) are deleted in IAM first, then the role,
+/// conditional on the revision read (a rotation meanwhile: done again, at most
+/// [`DELETE_ATTEMPTS`] times). Rotation stops; the user and its other keys stay. When
+/// IAM fails, the role stays (503 or 400) and the delete can be repeated.
+pub async fn delete(x: &Ctx<'_>, name: &str) -> Result<bool, ApiError> {
+    for _ in 0..DELETE_ATTEMPTS {
+        let Some(r) = read(x.store, x.mount, name).await? else {
+            return Ok(false);
+        };
+        let user = r.username.as_str();
+        if let Some(c) = &r.creating {
+            let keys = match x.iam.list_access_keys(user).await {
+                Err(IamError::NoSuchEntity) => Vec::new(),
+                other => other.map_err(|e| iam_error(user, &e))?,
+            };
+            delete_stray(x, name, &r, c, &keys)
+                .await
+                .map_err(RunError::into_api)?;
+        }
+        for id in r.known() {
+            gone_ok(x.iam.delete_access_key(user, id).await).map_err(|e| iam_error(user, &e))?;
+        }
+        let write = Write::Delete {
+            key: key(x.mount, name),
+            cond: Some(Cond::Eq(A_REV, Value::N(r.rev))),
+        };
+        match x.store.write(write).await {
+            Ok(()) => {
+                tracing::info!(role = name, "static role deleted with its access keys");
+                return Ok(true);
+            }
+            Err(e) if e.is_condition() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(RunError::Raced.into_api())
 }
 
 /// The engine's ports and the moment, as a rotation needs them.
@@ -419,18 +454,7 @@ async fn settle(x: &Ctx<'_>, name: &str, mut r: StaticRole) -> Result<StaticRole
             Err(IamError::NoSuchEntity) => Vec::new(),
             other => other.map_err(|e| iam_error(&user, &e))?,
         };
-        let known = r.known();
-        for k in keys
-            .iter()
-            .filter(|k| !c.listed.contains(k) && !known.contains(&k.as_str()))
-        {
-            tracing::warn!(
-                role = name,
-                key = %k,
-                "an interrupted rotation's key was never stored: deleted"
-            );
-            gone_ok(x.iam.delete_access_key(&user, k).await).map_err(|e| iam_error(&user, &e))?;
-        }
+        delete_stray(x, name, &r, &c, &keys).await?;
         let rev = r.rev;
         r.creating = None;
         save(x, name, rev, &mut r).await?;
@@ -451,6 +475,37 @@ async fn settle(x: &Ctx<'_>, name: &str, mut r: StaticRole) -> Result<StaticRole
         tracing::info!(role = name, key = %old.id, "superseded static key deleted");
     }
     Ok(r)
+}
+
+/// Deletes the key an interrupted rotation (intent `c`) created and never stored: the
+/// one key in `keys` (the user's keys now) that was neither listed before the intent
+/// nor is known to the role `r`. When more than one such key exists, Sigil cannot tell
+/// its own from one the user's owner added meanwhile, and deletes neither (logged; a
+/// later rotation then refuses while the user has two keys that are not Sigil's).
+async fn delete_stray(
+    x: &Ctx<'_>,
+    name: &str,
+    r: &StaticRole,
+    c: &Creating,
+    keys: &[String],
+) -> Result<(), RunError> {
+    let known = r.known();
+    let strays: Vec<&String> = keys
+        .iter()
+        .filter(|k| !c.listed.contains(k) && !known.contains(&k.as_str()))
+        .collect();
+    match strays.as_slice() {
+        [] => {}
+        [k] => {
+            tracing::warn!(role = name, key = %k, "an interrupted rotation's key was never stored: deleted");
+            gone_ok(x.iam.delete_access_key(&r.username, k).await)
+                .map_err(|e| iam_error(&r.username, &e))?;
+        }
+        many => {
+            tracing::error!(role = name, keys = ?many, "keys appeared during an interrupted rotation: Sigil cannot tell its own from the owner's and deletes none");
+        }
+    }
+    Ok(())
 }
 
 /// Step 5: the pending key becomes current; the previous current key is kept until
@@ -621,11 +676,14 @@ fn settings(body: &Body, old: Option<StaticRole>) -> Result<StaticRole, ApiError
     Ok(r)
 }
 
-/// Writes a static role. A new role is checked against IAM first (the user exists and
-/// has a free key slot; else 400 and nothing is stored), stored, and rotated at once:
-/// its first key is Sigil's. An update changes the period (the next rotation is the
-/// last one plus the new period).
-pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<(), ApiError> {
+/// Writes a static role and returns it as read ([`StaticRole::to_json`], Vault's
+/// answer). A new role is checked against IAM first (the user exists and has a free key
+/// slot; else 400 and nothing is stored), stored, and rotated at once: its first key is
+/// Sigil's. When that first rotation fails and left nothing to settle (IAM refused, or
+/// was unreachable before an intent was stored), the role is removed again and the
+/// error returned: nothing changed. An update changes the period (the next rotation is
+/// the last one plus the new period).
+pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<Json, ApiError> {
     if !crate::approle::valid_name(name) {
         return Err(ApiError::bad("invalid role name"));
     }
@@ -634,9 +692,10 @@ pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<(), ApiError>
     let mut r = settings(body, old.clone())?;
     if let Some(old) = old {
         // Only the period changes; everything else is as read.
-        return save(x, name, old.rev, &mut r)
+        save(x, name, old.rev, &mut r)
             .await
-            .map_err(RunError::into_api);
+            .map_err(RunError::into_api)?;
+        return Ok(r.to_json(name));
     }
     let keys = listed(x, &r.username).await.map_err(RunError::into_api)?;
     if keys.len() >= 2 {
@@ -655,28 +714,49 @@ pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<(), ApiError>
                 e.into()
             }
         })?;
-    // The role stays when this fails (it is due now: the sweeper tries again).
-    rotate(x, name, r, Some(keys))
-        .await
-        .map(drop)
-        .map_err(RunError::into_api)
+    let shown = r.to_json(name);
+    match rotate(x, name, r, Some(keys)).await {
+        Ok(_) => Ok(shown),
+        Err(e) => {
+            // A role with an intent or a key stays for the sweeper to settle; one with
+            // neither goes (best effort: left, it is due now and the sweeper retries).
+            if let Ok(Some(left)) = read(x.store, x.mount, name).await
+                && left.creating.is_none()
+                && left.pending.is_none()
+                && left.current.is_none()
+            {
+                let _ = x
+                    .store
+                    .write(Write::Delete {
+                        key: k,
+                        cond: Some(Cond::Eq(A_REV, Value::N(left.rev))),
+                    })
+                    .await;
+            }
+            Err(e.into_api())
+        }
+    }
 }
 
 /// `static-creds/:name`: the current key after settling an interrupted rotation (a
-/// role whose first rotation never completed is rotated now): Vault's `access_key`,
+/// role whose first rotation never completed is rotated now; when settling fails, the
+/// stored current key, which still works): Vault's `access_key`,
 /// `secret_key` and `expiration` (RFC 3339: the next rotation, after which this key
 /// keeps working for [`grace_secs`] more).
 pub async fn creds(x: &Ctx<'_>, name: &str) -> Result<Json, ApiError> {
     let r = match run(x, name, |r| r.current.is_none()).await {
         Ok(r) => r.map(|(r, _)| r),
-        // Another run is rotating: the current key is still good.
-        Err(RunError::InProgress) => match read(x.store, x.mount, name).await? {
-            Some(r) if r.current.is_some() => Some(r),
-            _ => return Err(RunError::InProgress.into_api()),
+        // Another run is rotating, or settling failed (IAM unavailable): the current
+        // key still works (a key is deleted only after it stopped being current).
+        Err(e) => match read(x.store, x.mount, name).await? {
+            Some(r) if r.current.is_some() => {
+                tracing::warn!(role = name, error = ?e, "static role not settled; its current key served");
+                Some(r)
+            }
+            _ => return Err(e.into_api()),
         },
-        Err(e) => return Err(e.into_api()),
     }
-    .ok_or_else(|| ApiError::bad(format!("unknown static role: {name}")))?;
+    .ok_or(ApiError::NotFound)?;
     let current = r.current.as_ref().ok_or(ApiError::Internal)?;
     let secret = x.keyring.open(&aad(x.mount, name), &current.secret).await?;
     let secret = SecretString::from(

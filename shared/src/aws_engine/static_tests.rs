@@ -72,7 +72,19 @@ impl Env {
 
     async fn write(&self, body: Value, now: i64) -> Result<(), crate::error::ApiError> {
         let body = body.as_object().unwrap().clone();
-        static_roles::write(&self.ctx(&NoFailpoints, now), "legacy", &body).await
+        static_roles::write(&self.ctx(&NoFailpoints, now), "legacy", &body)
+            .await
+            .map(drop)
+    }
+
+    async fn delete(&self, now: i64) -> Result<bool, crate::error::ApiError> {
+        static_roles::delete(&self.ctx(&NoFailpoints, now), "legacy").await
+    }
+
+    async fn role(&self) -> Option<static_roles::StaticRole> {
+        static_roles::read(self.store.as_ref(), Mount::DEFAULT, "legacy")
+            .await
+            .unwrap()
     }
 
     /// `static-creds`: (access key, secret key, expiration).
@@ -388,19 +400,146 @@ async fn two_runs_at_once_rotate_once() {
 }
 
 #[tokio::test]
-async fn deleting_the_role_stops_rotation_and_leaves_the_keys() {
+async fn deleting_the_role_deletes_its_keys_and_stops_rotation() {
+    let env = Env::new().await;
+    let own = env.iam.add_foreign_key(USER);
+    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
+        .await
+        .unwrap();
+    let before = env.iam.calls().len();
+    assert!(env.delete(NOW + 1).await.unwrap());
+    assert_eq!(
+        env.calls_since(before),
+        ["DeleteAccessKey"],
+        "the key Sigil created, as Vault deletes it"
+    );
+    assert_eq!(env.keys(), vec![own.clone()], "the owner's key stays");
+    assert!(env.role().await.is_none());
+    assert!(!env.delete(NOW + 2).await.unwrap(), "idempotent");
+
+    // Current and superseded keys both go.
+    env.iam.delete_access_key(USER, &own).await.unwrap();
+    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
+        .await
+        .unwrap();
+    assert_eq!(env.sweep(NOW + PERIOD).await.due_jobs, 1);
+    assert_eq!(env.keys().len(), 2, "current and old");
+    let before = env.iam.calls().len();
+    assert!(env.delete(NOW + PERIOD + 1).await.unwrap());
+    assert_eq!(
+        env.calls_since(before),
+        ["DeleteAccessKey", "DeleteAccessKey"]
+    );
+    assert!(env.keys().is_empty());
+    let before = env.iam.calls().len();
+    assert_eq!(env.sweep(NOW + 3 * PERIOD).await.due_jobs, 0);
+    assert_eq!(
+        env.iam.calls().len(),
+        before,
+        "no IAM call: rotation stopped"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_role_mid_rotation_deletes_the_unstored_key_too() {
+    let env = Env::new().await;
+    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
+        .await
+        .unwrap();
+    let t = NOW + PERIOD;
+    env.sweep_with(Arc::new(StaticCrashAfter(StaticStep::KeyCreated)), t)
+        .await;
+    assert_eq!(env.keys().len(), 2, "the current key and an unstored one");
+    assert!(env.role().await.unwrap().creating.is_some());
+    assert!(env.delete(t + 1).await.unwrap());
+    assert!(env.keys().is_empty(), "{:?}", env.keys());
+}
+
+/// IAM failures while deleting leave the role (and its schedule) as it was.
+#[tokio::test]
+async fn a_delete_that_iam_refuses_leaves_the_role() {
     let env = Env::new().await;
     env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
         .await
         .unwrap();
     let (k1, _, _) = env.creds(NOW).await;
-    static_roles::delete(env.store.as_ref(), Mount::DEFAULT, "legacy")
+    env.iam
+        .script([Some(IamError::Retryable("Throttling".into()))]);
+    let e = env.delete(NOW + 1).await.unwrap_err();
+    assert_eq!(e.status(), 503, "{e}");
+    assert_eq!(env.creds(NOW + 1).await.0, k1, "role and key as they were");
+    assert!(env.delete(NOW + 2).await.unwrap(), "repeated: done");
+    assert!(env.keys().is_empty());
+}
+
+#[tokio::test]
+async fn a_first_rotation_that_iam_refuses_stores_nothing() {
+    let env = Env::new().await;
+    // ListAccessKeys answers, CreateAccessKey is refused.
+    env.iam
+        .script([None, Some(IamError::Failed("AccessDenied".into()))]);
+    let e = env
+        .write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("AccessDenied"), "{e}");
+    assert!(env.role().await.is_none(), "no role stored");
+    assert!(env.keys().is_empty());
+    // Unknown whether IAM created it (a timeout after the key was made): the role
+    // stays with its intent, and the sweeper settles it.
+    env.iam
+        .key_applied_then(IamError::Retryable("timeout".into()));
+    let e = env
+        .write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), 503, "{e}");
+    assert!(env.role().await.unwrap().creating.is_some());
+    assert_eq!(env.keys().len(), 1, "a key whose secret is lost");
+    let lost = env.keys();
+    assert_eq!(env.sweep(NOW + INTENT_STALE_SECS).await.due_jobs, 1);
+    let (k, _, _) = env.creds(NOW + INTENT_STALE_SECS).await;
+    assert_eq!(env.keys(), vec![k.clone()], "the lost key deleted");
+    assert_ne!(vec![k], lost);
+}
+
+/// Two unknown keys after an interrupted rotation: Sigil cannot tell which one it
+/// created, so it deletes neither and refuses to rotate until the owner removes one.
+#[tokio::test]
+async fn two_unknown_keys_after_a_crash_are_left_and_reported() {
+    let env = Env::new().await;
+    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
         .await
         .unwrap();
+    let (k1, _, _) = env.creds(NOW).await;
+    // The current key disappears out of band, so the rotation lists nothing...
+    env.iam.delete_access_key(USER, &k1).await.unwrap();
+    let t = NOW + PERIOD;
+    env.sweep_with(Arc::new(StaticCrashAfter(StaticStep::KeyCreated)), t)
+        .await;
+    // ...and the owner adds a key while the rotation's key is unstored.
+    let own = env.iam.add_foreign_key(USER);
+    let both = env.keys();
+    assert_eq!(both.len(), 2);
     let before = env.iam.calls().len();
-    assert_eq!(env.sweep(NOW + 2 * PERIOD).await.due_jobs, 0);
-    assert_eq!(env.iam.calls().len(), before, "no IAM call");
-    assert_eq!(env.keys(), vec![k1]);
+    let r = env.sweep(t + INTENT_STALE_SECS).await;
+    assert_eq!(r.due_jobs, 0, "{r:?}");
+    assert!(
+        !env.calls_since(before)
+            .contains(&"DeleteAccessKey".to_owned()),
+        "neither key deleted"
+    );
+    assert_eq!(env.keys(), both);
+    assert!(env.role().await.unwrap().creating.is_none(), "settled");
+    // Once the owner removes their key, the next retry rotates.
+    env.iam.delete_access_key(USER, &own).await.unwrap();
+    assert_eq!(
+        env.sweep(t + INTENT_STALE_SECS + static_roles::RETRY_SECS)
+            .await
+            .due_jobs,
+        1
+    );
+    assert_eq!(env.keys().len(), 2, "the stray key and the new current one");
 }
 
 /// The process's log, as a buffer: the global subscriber, set once. (A scoped one
@@ -498,7 +637,12 @@ async fn the_routes_answer_as_vault_and_the_secret_key_is_never_logged() {
         json!({"username": USER, "rotation_period": "1h"}),
     )
     .await;
-    assert_eq!(s, 204, "{b}");
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["data"],
+        json!({"name": "legacy", "username": USER, "rotation_period": 3600}),
+        "Vault answers a write with the role"
+    );
     let (s, b) = call(&app, token, "GET", "aws/static-roles/legacy", Value::Null).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(
@@ -517,7 +661,7 @@ async fn the_routes_answer_as_vault_and_the_secret_key_is_never_logged() {
     assert_eq!(b["data"]["expiration"], crate::clock::rfc3339(NOW + 3600));
     assert_eq!(b["lease_duration"], 0, "no lease");
     let (s, b) = call(&app, token, "GET", "aws/static-creds/nope", Value::Null).await;
-    assert_eq!(s, 400, "{b}");
+    assert_eq!(s, 404, "{b}");
     env.sweep(NOW + 3600).await;
     let (s, _) = call(
         &app,

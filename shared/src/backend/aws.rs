@@ -124,19 +124,18 @@ async fn read_static_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     Ok(Envelope::data(r.to_json(name)).ok())
 }
 
+/// Vault's answer: the role as stored (200).
 async fn write_static_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     let clients = c.svc.aws.get(mount(c)).await?;
-    static_roles::write(
-        &static_ctx(c, clients.iam.as_ref()),
-        c.param("name"),
-        c.body,
-    )
-    .await?;
-    Ok(Reply::NoContent)
+    let x = static_ctx(c, clients.iam.as_ref());
+    let data = static_roles::write(&x, c.param("name"), c.body).await?;
+    Ok(Envelope::data(data).ok())
 }
 
+/// Deletes the role and the access keys Sigil created for it, as Vault does.
 async fn delete_static_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
-    static_roles::delete(c.store(), mount(c), c.param("name")).await?;
+    let clients = c.svc.aws.get(mount(c)).await?;
+    static_roles::delete(&static_ctx(c, clients.iam.as_ref()), c.param("name")).await?;
     Ok(Reply::NoContent)
 }
 
