@@ -80,11 +80,7 @@ impl App {
         let revokers = Revokers::new()
             .with_due(
                 crate::aws_engine::static_roles::PK_PREFIX,
-                Arc::new(crate::aws_engine::static_roles::StaticRotate::new(
-                    keyring.clone(),
-                    aws.clone(),
-                    Arc::new(crate::aws_engine::issue::NoFailpoints),
-                )),
+                crate::aws_engine::static_roles::due_job(keyring.clone(), aws.clone()),
             )
             .with_due(
                 crate::transit::auto_rotate::PK_PREFIX,

@@ -288,10 +288,8 @@ pub async fn read(
     m: Mount<'_>,
     name: &str,
 ) -> Result<Option<StaticRole>, ApiError> {
-    match store.get(&key(m, name)).await? {
-        Some(item) => Ok(Some(from_item(&item)?)),
-        None => Ok(None),
-    }
+    let item = store.get(&key(m, name)).await?;
+    Ok(item.as_ref().map(from_item).transpose()?)
 }
 
 /// Static role names.
@@ -792,6 +790,15 @@ impl StaticRotate {
             failpoints,
         }
     }
+}
+
+/// The production job (no failpoints), as the functions register it for [`PK_PREFIX`].
+pub fn due_job(keyring: Arc<Keyring>, aws: Arc<EngineClients>) -> Arc<dyn DueJob> {
+    Arc::new(StaticRotate::new(
+        keyring,
+        aws,
+        Arc::new(super::issue::NoFailpoints),
+    ))
 }
 
 #[async_trait::async_trait]

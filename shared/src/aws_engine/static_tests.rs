@@ -59,6 +59,16 @@ impl Env {
         }
     }
 
+    /// An environment with the role `legacy` of [`USER`], period [`PERIOD`], written
+    /// (and so first rotated) at [`NOW`].
+    async fn with_role() -> Env {
+        let env = Env::new().await;
+        env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
+            .await
+            .unwrap();
+        env
+    }
+
     fn ctx<'a>(&'a self, fp: &'a dyn Failpoints, now: i64) -> Ctx<'a> {
         Ctx {
             store: self.store.as_ref(),
@@ -199,10 +209,7 @@ async fn bad_input_and_a_full_or_unknown_user_store_nothing() {
 
 #[tokio::test]
 async fn rotation_on_schedule_keeps_the_old_key_for_its_grace_then_deletes_it() {
-    let env = Env::new().await;
-    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
-        .await
-        .unwrap();
+    let env = Env::with_role().await;
     let (k1, s1, _) = env.creds(NOW).await;
     assert_eq!(env.sweep(NOW + PERIOD - 1).await.due_jobs, 0, "never early");
     let before = env.iam.calls().len();
@@ -273,10 +280,7 @@ async fn two_keys_the_old_key_makes_room_and_a_foreign_key_is_never_deleted() {
 #[tokio::test]
 async fn a_crash_after_each_step_settles_to_one_current_key() {
     for step in StaticStep::ALL {
-        let env = Env::new().await;
-        env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
-            .await
-            .unwrap();
+        let env = Env::with_role().await;
         let (k1, _, _) = env.creds(NOW).await;
         let mut t = NOW + PERIOD;
         if step == StaticStep::OldDeleted {
@@ -321,10 +325,7 @@ async fn a_crash_after_each_step_settles_to_one_current_key() {
 
 #[tokio::test]
 async fn a_key_created_whose_answer_was_lost_is_found_and_deleted() {
-    let env = Env::new().await;
-    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
-        .await
-        .unwrap();
+    let env = Env::with_role().await;
     let (k1, _, _) = env.creds(NOW).await;
     env.iam
         .key_applied_then(IamError::Retryable("timeout".into()));
@@ -354,10 +355,7 @@ async fn a_key_created_whose_answer_was_lost_is_found_and_deleted() {
 
 #[tokio::test]
 async fn two_runs_at_once_rotate_once() {
-    let env = Env::new().await;
-    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
-        .await
-        .unwrap();
+    let env = Env::with_role().await;
     let t = NOW + PERIOD;
     let before = env.iam.calls().len();
     let (a, b) = tokio::join!(env.sweep(t), env.sweep(t));
@@ -442,10 +440,7 @@ async fn deleting_the_role_deletes_its_keys_and_stops_rotation() {
 
 #[tokio::test]
 async fn deleting_a_role_mid_rotation_deletes_the_unstored_key_too() {
-    let env = Env::new().await;
-    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
-        .await
-        .unwrap();
+    let env = Env::with_role().await;
     let t = NOW + PERIOD;
     env.sweep_with(Arc::new(StaticCrashAfter(StaticStep::KeyCreated)), t)
         .await;
@@ -458,10 +453,7 @@ async fn deleting_a_role_mid_rotation_deletes_the_unstored_key_too() {
 /// IAM failures while deleting leave the role (and its schedule) as it was.
 #[tokio::test]
 async fn a_delete_that_iam_refuses_leaves_the_role() {
-    let env = Env::new().await;
-    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
-        .await
-        .unwrap();
+    let env = Env::with_role().await;
     let (k1, _, _) = env.creds(NOW).await;
     env.iam
         .script([Some(IamError::Retryable("Throttling".into()))]);
@@ -507,10 +499,7 @@ async fn a_first_rotation_that_iam_refuses_stores_nothing() {
 /// created, so it deletes neither and refuses to rotate until the owner removes one.
 #[tokio::test]
 async fn two_unknown_keys_after_a_crash_are_left_and_reported() {
-    let env = Env::new().await;
-    env.write(json!({"username": USER, "rotation_period": PERIOD}), NOW)
-        .await
-        .unwrap();
+    let env = Env::with_role().await;
     let (k1, _, _) = env.creds(NOW).await;
     // The current key disappears out of band, so the rotation lists nothing...
     env.iam.delete_access_key(USER, &k1).await.unwrap();

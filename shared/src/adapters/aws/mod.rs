@@ -363,11 +363,7 @@ pub fn app_with(
         )
         .with_due(
             crate::aws_engine::static_roles::PK_PREFIX,
-            Arc::new(crate::aws_engine::static_roles::StaticRotate::new(
-                keyring.clone(),
-                aws.clone(),
-                Arc::new(crate::aws_engine::issue::NoFailpoints),
-            )),
+            crate::aws_engine::static_roles::due_job(keyring.clone(), aws.clone()),
         )
         .with_due(
             crate::database::static_roles::PK_PREFIX,
