@@ -14,10 +14,11 @@
 //! A rotation, step by step (each a conditional write; [`StaticStep`] names the
 //! failpoints):
 //!
-//! 1. `ListAccessKeys`. IAM allows two keys per user; when there are two already, the
-//!    only key Sigil deletes to make room is its own superseded key (`old`, still in its
-//!    grace period). Otherwise (the user's own keys, or the current key and one of the
-//!    user's) it refuses, leaves every key as it is, and says which keys are in the way.
+//! 1. `ListAccessKeys`. A superseded key (`old`) still in its grace period is deleted
+//!    (the current key is about to take its place). IAM allows two keys per user; when
+//!    there are two others (the user's own keys, or the current key and one of the
+//!    user's) Sigil refuses, leaves every key as it is, and says which keys are in the
+//!    way.
 //! 2. Intent: the key IDs listed (and the time) are stored before `CreateAccessKey`.
 //! 3. `CreateAccessKey` ([`StaticStep::KeyCreated`]).
 //! 4. The new key is stored, its secret sealed, as `pending`
@@ -541,16 +542,14 @@ async fn rotate(
         Some(k) => k,
         None => listed(x, &user).await?,
     };
-    if let Some(old) = r.old.clone() {
-        if !keys.contains(&old.id) {
-            r.old = None;
-        } else if keys.len() >= 2 {
-            // The only key Sigil frees a slot with: its own superseded one.
-            gone_ok(x.iam.delete_access_key(&user, &old.id).await)
-                .map_err(|e| iam_error(&user, &e))?;
-            keys.retain(|k| *k != old.id);
-            r.old = None;
-        }
+    // A superseded key still in its grace when the next rotation comes (a shortened
+    // period, a late run) goes first: the current key is about to become the superseded
+    // one, and the role tracks one. It is also the only key Sigil frees a slot with.
+    if let Some(old) = r.old.take()
+        && keys.contains(&old.id)
+    {
+        gone_ok(x.iam.delete_access_key(&user, &old.id).await).map_err(|e| iam_error(&user, &e))?;
+        keys.retain(|k| *k != old.id);
     }
     if keys.len() >= 2 {
         return Err(refuse_two_keys(&user, &keys).into());

@@ -275,6 +275,41 @@ async fn two_keys_the_old_key_makes_room_and_a_foreign_key_is_never_deleted() {
     assert_ne!(env.creds(t + 180).await.0, k3);
 }
 
+/// A rotation while the superseded key is still in its grace deletes it first, so the
+/// role never forgets a key it created (here the current key was deleted out of band,
+/// leaving a free slot).
+#[tokio::test]
+async fn an_early_rotation_deletes_the_superseded_key_first() {
+    let env = Env::new().await;
+    env.write(json!({"username": USER, "rotation_period": "2h"}), NOW)
+        .await
+        .unwrap();
+    let (k1, _, _) = env.creds(NOW).await;
+    let t = NOW + 7200;
+    assert_eq!(env.sweep(t).await.due_jobs, 1);
+    let (k2, _, _) = env.creds(t).await;
+    env.iam.delete_access_key(USER, &k2).await.unwrap();
+    assert_eq!(
+        env.keys(),
+        vec![k1.clone()],
+        "only the superseded key is left"
+    );
+    env.write(json!({"rotation_period": 60}), t).await.unwrap();
+    let before = env.iam.calls().len();
+    assert_eq!(env.sweep(t + 60).await.due_jobs, 1);
+    assert_eq!(
+        env.calls_since(before),
+        ["ListAccessKeys", "DeleteAccessKey", "CreateAccessKey"]
+    );
+    let (k3, _, _) = env.creds(t + 60).await;
+    assert_eq!(env.keys(), vec![k3.clone()], "k1 deleted, not forgotten");
+    let old = env.role().await.unwrap().old.unwrap();
+    assert_eq!(old.id, k2, "the (already deleted) previous current key");
+    env.sweep(old.until).await;
+    assert_eq!(env.keys(), vec![k3]);
+    assert!(env.role().await.unwrap().old.is_none());
+}
+
 /// After a crash at `step` of a scheduled rotation, the next runs leave exactly the
 /// key `static-creds` returns (once the old one's grace is over), and no other.
 #[tokio::test]
