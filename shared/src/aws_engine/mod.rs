@@ -25,6 +25,9 @@ mod static_tests;
 #[cfg(test)]
 mod tests;
 
+/// The last segment of a mount's static-roles partition (`{prefix}/static-roles`).
+pub const STATIC_ROLES_SEGMENT: &str = "static-roles";
+
 /// One AWS secrets engine mount: the prefix its items are kept under (`aws` for the
 /// environment's `aws/`, `aws/{uuid}` for a mount enabled through the API;
 /// [`crate::mounts::MountEntry::storage`]) and its name (its leases' IDs start with
@@ -51,10 +54,10 @@ impl Mount<'_> {
         format!("{}/roles", self.prefix)
     }
 
-    /// The partition of every static role of the mount (sort key: the name); the due
-    /// job's items ([`static_roles::PK_SUFFIX`]).
+    /// The partition of every static role of the mount (sort key: the name; last
+    /// segment [`STATIC_ROLES_SEGMENT`]), the items the static roles' due job handles.
     pub fn static_roles_partition(&self) -> String {
-        format!("{}/{}", self.prefix, static_roles::PK_SUFFIX)
+        format!("{}/{STATIC_ROLES_SEGMENT}", self.prefix)
     }
 
     /// The partition of the mount's root and lease configuration.

@@ -55,7 +55,7 @@ use crate::store::{
 
 /// The last segment of the static roles' partition (`{prefix}/static-roles`), by which
 /// [`StaticRotate`] recognises its items.
-pub const PK_SUFFIX: &str = "static-roles";
+pub const PK_SUFFIX: &str = super::STATIC_ROLES_SEGMENT;
 /// Partition-key prefix of the items [`StaticRotate`] is registered for (every AWS
 /// mount's items start with it; only static roles carry due attributes).
 pub const PK_PREFIX: &str = "aws/";
