@@ -75,11 +75,15 @@ pub fn standard_revokers(
         )
         .with(
             crate::aws_engine::revoke::KIND_IAM_USER,
-            Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(aws)),
+            Arc::new(crate::aws_engine::revoke::IamUserRevoker::new(aws.clone())),
         )
         .with(
             crate::aws_engine::sts::KIND_STS,
             Arc::new(crate::aws_engine::sts::StsRevoker),
+        )
+        .with_due(
+            crate::aws_engine::static_roles::PK_PREFIX,
+            crate::aws_engine::static_roles::due_job(keyring.clone(), aws.clone()),
         )
         .with_due(
             crate::database::static_roles::PK_PREFIX,
@@ -116,7 +120,15 @@ impl App {
         let database = Arc::new(crate::database::engine::Engine::new(Arc::new(
             crate::database::port::FakeDatabase::new(),
         )));
+        let aws = Arc::new(crate::aws_engine::clients::EngineClients::fixed(
+            Arc::new(crate::aws_engine::iam::FakeIam::new()),
+            Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
+        ));
         let revokers = Revokers::new()
+            .with_due(
+                crate::aws_engine::static_roles::PK_PREFIX,
+                crate::aws_engine::static_roles::due_job(keyring.clone(), aws.clone()),
+            )
             .with_due(
                 crate::transit::auto_rotate::PK_PREFIX,
                 Arc::new(crate::transit::auto_rotate::AutoRotate::new(
@@ -139,10 +151,7 @@ impl App {
             clock,
             acl_cache: Arc::new(AclCache::new()),
             revokers: Arc::new(revokers),
-            aws: Arc::new(crate::aws_engine::clients::EngineClients::fixed(
-                Arc::new(crate::aws_engine::iam::FakeIam::new()),
-                Arc::new(crate::aws_engine::sts::FakeSts::new(0)),
-            )),
+            aws,
             jwt_keys: Arc::new(crate::jwt::cache::KeyCache::new(Arc::new(
                 crate::jwt::source::StaticJwksSource::new(),
             ))),

@@ -379,6 +379,20 @@ fn database_credentials_and_root_passwords_are_redacted() {
         ciphertext: MARK.as_bytes().to_vec(),
     };
     hidden(
+        "AWS StaticRole",
+        &crate::aws_engine::static_roles::StaticRole {
+            current: Some(crate::aws_engine::static_roles::StoredKey {
+                id: "AKIA1".to_owned(),
+                secret: sealed.clone(),
+            }),
+            pending: Some(crate::aws_engine::static_roles::StoredKey {
+                id: "AKIA2".to_owned(),
+                secret: sealed.clone(),
+            }),
+            ..Default::default()
+        },
+    );
+    hidden(
         "StaticRole",
         &crate::database::static_roles::StaticRole {
             password: Some(sealed.clone()),

@@ -317,13 +317,13 @@ async fn static_settled(world: &World) -> Vec<Violation> {
         name: entry.name(),
     };
     match sigil::database::static_roles::read(app.store.as_ref(), mount, STATIC_ROLE).await {
-        Ok(Some(role)) if role.pending.is_none() && role.next_rotation() > now => Vec::new(),
+        Ok(Some(role)) if role.pending.is_none() && role.next_rotation(now) > now => Vec::new(),
         Ok(Some(role)) => vec![violation(
             "static-settled",
             format!(
                 "static role: pending {}, next rotation {} s from now",
                 role.pending.is_some(),
-                role.next_rotation() - now
+                role.next_rotation(now) - now
             ),
         )],
         other => vec![violation(

@@ -344,3 +344,49 @@ async fn a_narrow_policy_is_enforced_by_every_function() {
     let (s, _) = http("GET", "/v1/secret/data/app/db", Some(&token), None).await;
     assert_eq!(s, 403, "a deleted policy grants nothing");
 }
+
+/// An AWS static role through the admin function: its key comes back from
+/// `static-creds` (recorded, so the log check in `make test` fails if the function logged
+/// the secret key while rotating or serving it), and goes with the role.
+#[tokio::test]
+async fn aws_static_role_through_the_functions() {
+    let admin = admin();
+    let iam = sigil::aws::iam_client(&sigil_tests::sdk().await, None);
+    let user = unique("http-static");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let role = unique("http-static");
+    let path = format!("/v1/aws/static-roles/{role}");
+    let (s, b) = http(
+        "POST",
+        &path,
+        Some(&admin),
+        Some(&body(json!({"username": user, "rotation_period": "1h"}))),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = http(
+        "GET",
+        &format!("/v1/aws/static-creds/{role}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        b["data"]["secret_key"]
+            .as_str()
+            .is_some_and(|k| k.len() > 8)
+    );
+    let (s, _) = http("DELETE", &path, Some(&admin), None).await;
+    assert_eq!(s, 204);
+    let keys = iam
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        keys.access_key_metadata().is_empty(),
+        "the role's key is gone"
+    );
+}

@@ -139,6 +139,8 @@ pub struct FakeIam {
     script: Mutex<VecDeque<Option<IamError>>>,
     /// The error the next `CreateUser` answers after it created the user.
     create_applied_then: Mutex<Option<IamError>>,
+    /// The error the next `CreateAccessKey` answers after it created the key.
+    key_applied_then: Mutex<Option<IamError>>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -163,6 +165,35 @@ impl FakeIam {
             .create_applied_then
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error);
+    }
+
+    /// Makes the next `CreateAccessKey` create the key, then answer `error` (the key
+    /// exists; its secret is lost).
+    pub fn key_applied_then(&self, error: IamError) {
+        *self
+            .key_applied_then
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(error);
+    }
+
+    /// Adds an access key to `user` out of band (as its owner might), returning its ID.
+    /// Panics when the user has two keys already (IAM would refuse it).
+    pub fn add_foreign_key(&self, user: &str) -> String {
+        let id = format!(
+            "AKIAOWN{}",
+            crate::crypto::random_b64(6)
+                .unwrap_or_default()
+                .to_uppercase()
+        );
+        let added = self.with_user(user, |u| u.keys.len() < 2 && u.keys.insert(id.clone()));
+        assert_eq!(added, Ok(true), "IAM allows two access keys per user");
+        id
+    }
+
+    /// The access key IDs of `user` (empty when there is no such user).
+    pub fn keys(&self, user: &str) -> Vec<String> {
+        self.with_user(user, |u| u.keys.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Names of the users that exist.
@@ -260,6 +291,8 @@ impl IamApi for FakeIam {
             .map(drop)
     }
     async fn create_access_key(&self, user: &str) -> Result<AccessKey, IamError> {
+        // Yields as a network call would, so concurrent runs in a test interleave.
+        tokio::task::yield_now().await;
         self.enter("CreateAccessKey")?;
         let id = format!(
             "AKIAFAKE{}",
@@ -267,13 +300,25 @@ impl IamApi for FakeIam {
                 .unwrap_or_default()
                 .to_uppercase()
         );
-        self.with_user(user, |u| u.keys.insert(id.clone()))?;
+        // IAM's quota: two access keys per user.
+        if !self.with_user(user, |u| u.keys.len() < 2 && u.keys.insert(id.clone()))? {
+            return Err(IamError::Failed("LimitExceeded".into()));
+        }
+        if let Some(e) = self
+            .key_applied_then
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            return Err(e);
+        }
         Ok(AccessKey {
             id,
             secret: SecretString::from(crate::crypto::random_b64(30).unwrap_or_default()),
         })
     }
     async fn list_access_keys(&self, user: &str) -> Result<Vec<String>, IamError> {
+        tokio::task::yield_now().await;
         self.enter("ListAccessKeys")?;
         self.with_user(user, |u| u.keys.iter().cloned().collect())
     }

@@ -45,10 +45,39 @@ impl IssueStep {
     ];
 }
 
+/// The steps of a static role's key rotation ([`super::static_roles`]), after which a
+/// test may stop it as if the process died.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaticStep {
+    /// `CreateAccessKey` answered; the new key is stored nowhere yet.
+    KeyCreated,
+    /// The new key is stored (sealed) as the role's pending key.
+    PendingStored,
+    /// The pending key is the current one; the previous one is kept for its grace period.
+    Promoted,
+    /// The previous key is deleted in IAM; the role still names it.
+    OldDeleted,
+}
+
+impl StaticStep {
+    /// Every step, in order.
+    pub const ALL: [StaticStep; 4] = [
+        StaticStep::KeyCreated,
+        StaticStep::PendingStored,
+        StaticStep::Promoted,
+        StaticStep::OldDeleted,
+    ];
+}
+
 /// The failure-injection port: whether to stop (as a crash) after a step.
 pub trait Failpoints: Send + Sync {
     /// `true` stops the issue right after `step`, with no undo.
     fn crash_after(&self, step: IssueStep) -> bool;
+
+    /// `true` stops a static role's rotation right after `step`. Default: never.
+    fn crash_after_static(&self, _step: StaticStep) -> bool {
+        false
+    }
 }
 
 /// Production: never stops.
@@ -67,6 +96,20 @@ pub struct CrashAfter(pub IssueStep);
 
 impl Failpoints for CrashAfter {
     fn crash_after(&self, step: IssueStep) -> bool {
+        step == self.0
+    }
+}
+
+/// Tests: stops a static rotation after one step (issues are never stopped).
+#[derive(Clone, Copy, Debug)]
+pub struct StaticCrashAfter(pub StaticStep);
+
+impl Failpoints for StaticCrashAfter {
+    fn crash_after(&self, _step: IssueStep) -> bool {
+        false
+    }
+
+    fn crash_after_static(&self, step: StaticStep) -> bool {
         step == self.0
     }
 }

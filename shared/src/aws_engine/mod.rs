@@ -4,7 +4,9 @@
 //! user names, issue and revocation.
 //!
 //! Items (one table), under the mount's prefix ([`Mount`]): `{prefix}/roles` / `{name}`
-//! holds each role, `{prefix}/config` / `root` and `lease` the mount's configuration.
+//! holds each role, `{prefix}/static-roles` / `{name}` each static role (an existing
+//! IAM user whose access key Sigil rotates), `{prefix}/config` / `root` and `lease` the
+//! mount's configuration.
 //! Leases are the lease store's, with IDs under the mount's path
 //! (`{mount}/creds/{role}/...`).
 
@@ -15,10 +17,16 @@ pub mod names;
 pub mod revoke;
 pub mod roles;
 pub mod root;
+pub mod static_roles;
 pub mod sts;
 
 #[cfg(test)]
+mod static_tests;
+#[cfg(test)]
 mod tests;
+
+/// The last segment of a mount's static-roles partition (`{prefix}/static-roles`).
+pub const STATIC_ROLES_SEGMENT: &str = "static-roles";
 
 /// One AWS secrets engine mount: the prefix its items are kept under (`aws` for the
 /// environment's `aws/`, `aws/{uuid}` for a mount enabled through the API;
@@ -44,6 +52,12 @@ impl Mount<'_> {
     /// The partition of every role of the mount (sort key: the name).
     pub fn roles_partition(&self) -> String {
         format!("{}/roles", self.prefix)
+    }
+
+    /// The partition of every static role of the mount (sort key: the name; last
+    /// segment [`STATIC_ROLES_SEGMENT`]), the items the static roles' due job handles.
+    pub fn static_roles_partition(&self) -> String {
+        format!("{}/{STATIC_ROLES_SEGMENT}", self.prefix)
     }
 
     /// The partition of the mount's root and lease configuration.

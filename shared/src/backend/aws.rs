@@ -1,5 +1,7 @@
-//! The AWS secrets engine's paths: roles, root and lease settings, and credentials
-//! (rules: [`crate::aws_engine`]), at any path the engine is mounted at.
+//! The AWS secrets engine's paths: roles, root and lease settings, credentials, and
+//! static roles (rules: [`crate::aws_engine`]), at any path the engine is mounted at.
+//! Static roles and their credentials go to the admin function (no lease), as the
+//! database engine's do.
 
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -8,6 +10,7 @@ use crate::aws_engine::Mount;
 use crate::aws_engine::issue::issue_iam_user;
 use crate::aws_engine::roles::{self, CredentialType};
 use crate::aws_engine::root;
+use crate::aws_engine::static_roles;
 use crate::aws_engine::sts;
 use crate::error::ApiError;
 use crate::http::envelope::{Envelope, Reply};
@@ -35,6 +38,16 @@ pub static PATHS: &[PathSpec] = &[
         ],
     )
     .normalize(normalize_role),
+    PathSpec::new("static-roles", &[op!(List, Admin, list_static_roles)]),
+    PathSpec::new(
+        "static-roles/{name}",
+        &[
+            op!(Read, Admin, read_static_role),
+            op!(Update, Admin, write_static_role),
+            op!(Delete, Admin, delete_static_role),
+        ],
+    ),
+    PathSpec::new("static-creds/{name}", &[op!(Read, Admin, static_creds)]),
     PathSpec::new(
         "config/root",
         &[op!(Read, Admin, read_root), op!(Update, Admin, write_root)],
@@ -81,6 +94,56 @@ async fn write_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 async fn delete_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
     roles::delete(c.store(), mount(c), c.param("name")).await?;
     Ok(Reply::NoContent)
+}
+
+/// The static-role context of a request, over the mount's IAM client `iam`.
+fn static_ctx<'c>(
+    c: &'c Ctx<'_>,
+    iam: &'c dyn crate::aws_engine::iam::IamApi,
+) -> static_roles::Ctx<'c> {
+    static_roles::Ctx {
+        store: c.store(),
+        keyring: c.svc.keyring,
+        iam,
+        failpoints: c.svc.failpoints,
+        mount: mount(c),
+        now: c.now,
+    }
+}
+
+async fn list_static_roles(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    keys_reply(static_roles::list(c.store(), mount(c)).await?)
+}
+
+/// Vault's fields; never a key.
+async fn read_static_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let name = c.param("name");
+    let r = static_roles::read(c.store(), mount(c), name)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::data(r.to_json(name)).ok())
+}
+
+/// Vault's answer: the role as stored (200).
+async fn write_static_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let clients = c.svc.aws.get(mount(c)).await?;
+    let x = static_ctx(c, clients.iam.as_ref());
+    let data = static_roles::write(&x, c.param("name"), c.body).await?;
+    Ok(Envelope::data(data).ok())
+}
+
+/// Deletes the role and the access keys Sigil created for it, as Vault does.
+async fn delete_static_role(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let clients = c.svc.aws.get(mount(c)).await?;
+    static_roles::delete(&static_ctx(c, clients.iam.as_ref()), c.param("name")).await?;
+    Ok(Reply::NoContent)
+}
+
+/// The static role's current key (no lease: `expiration` is the next rotation).
+async fn static_creds(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let clients = c.svc.aws.get(mount(c)).await?;
+    let data = static_roles::creds(&static_ctx(c, clients.iam.as_ref()), c.param("name")).await?;
+    Ok(Envelope::data(data).ok())
 }
 
 async fn read_root(c: &Ctx<'_>) -> Result<Reply, ApiError> {

@@ -148,8 +148,13 @@ async fn one(
                 prefix: s,
                 name: e.name(),
             };
+            let parts = [
+                m.roles_partition(),
+                m.static_roles_partition(),
+                m.config_partition(),
+            ];
             revoke_leases(store, revokers, m.name, budget, now).await?
-                && partitions(store, &[m.roles_partition(), m.config_partition()], budget).await?
+                && partitions(store, &parts, budget).await?
         }
         BackendKind::Database => {
             let m = crate::database::Mount {
