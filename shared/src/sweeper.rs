@@ -551,7 +551,7 @@ mod tests {
         let logs = LogBuffer::default();
         let writer = logs.clone();
         let _guard = tracing::subscriber::set_default(crate::telemetry::subscriber(
-            tracing_subscriber::EnvFilter::new("info"),
+            crate::telemetry::filter("info"),
             move || writer.clone(),
         ));
         let store = MemoryStore::new();

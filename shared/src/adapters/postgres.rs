@@ -231,6 +231,9 @@ async fn connect(conn: &Connection) -> Result<Session, DbError> {
     // sslmode is read here (tokio-postgres knows only disable/prefer/require).
     let mut url = url::Url::parse(conn.url.expose_secret())
         .map_err(|_| DbError::Config("connection_url is not a URL".into()))?;
+    if url.query_pairs().filter(|(k, _)| k == "sslmode").count() > 1 {
+        return Err(DbError::Config("sslmode is given twice".into()));
+    }
     let mode = url
         .query_pairs()
         .find(|(k, _)| k == "sslmode")
@@ -297,19 +300,57 @@ async fn in_transaction(s: &mut Session, statements: &[String]) -> Result<(), Db
 
 /// Connects and runs `statements` in one transaction, bounded by [`CALL_TIMEOUT`].
 async fn run(conn: &Connection, statements: &[String]) -> Result<(), DbError> {
-    bounded(async {
+    bounded(conn, statements, async {
         let mut s = connect(conn).await?;
         in_transaction(&mut s, statements).await
     })
     .await
 }
 
+/// Runs `f` bounded by [`CALL_TIMEOUT`]; its error never holds the connection's
+/// password or a password the statements set, even where a server (or something
+/// posing as one) repeats it unquoted ([`redact`]).
 async fn bounded<T>(
+    conn: &Connection,
+    statements: &[String],
     f: impl std::future::Future<Output = Result<T, DbError>>,
 ) -> Result<T, DbError> {
     tokio::time::timeout(CALL_TIMEOUT, f)
         .await
         .unwrap_or_else(|_| Err(DbError::Unavailable("the database call timed out".into())))
+        .map_err(|e| redact(e, conn, statements))
+}
+
+/// `e` with every secret of the call replaced by `[redacted]`: the URL's password (as
+/// written and percent-decoded), and each quoted literal of 8 characters or more in
+/// the statements (where `{{password}}` lands).
+fn redact(e: DbError, conn: &Connection, statements: &[String]) -> DbError {
+    let mut secrets: Vec<String> = Vec::new();
+    if let Ok(u) = url::Url::parse(conn.url.expose_secret())
+        && let Some(p) = u.password()
+    {
+        secrets.push(p.to_owned());
+        if let Ok(d) = percent_encoding::percent_decode_str(p).decode_utf8() {
+            secrets.push(d.into_owned());
+        }
+    }
+    for q in statements {
+        secrets.extend(
+            q.split('\'')
+                .skip(1)
+                .step_by(2)
+                .filter(|l| l.chars().count() >= 8)
+                .map(str::to_owned),
+        );
+    }
+    secrets.retain(|s| !s.is_empty());
+    // Longest first, so a secret holding another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    e.map_text(|t| {
+        secrets
+            .iter()
+            .fold(t.to_owned(), |t, s| t.replace(s.as_str(), "[redacted]"))
+    })
 }
 
 /// Quotes an identifier (PostgreSQL's rule: `"` doubled, in double quotes).
@@ -378,7 +419,7 @@ async fn default_drop(s: &mut Session, user: &str) -> Result<(), DbError> {
 #[async_trait]
 impl DatabaseApi for Postgres {
     async fn verify(&self, conn: &Connection) -> Result<(), DbError> {
-        bounded(async {
+        bounded(conn, &[], async {
             let s = connect(conn).await?;
             s.client
                 .batch_execute("SELECT 1")
@@ -412,7 +453,7 @@ impl DatabaseApi for Postgres {
         username: &str,
         statements: Option<&[String]>,
     ) -> Result<(), DbError> {
-        bounded(async {
+        bounded(conn, statements.unwrap_or_default(), async {
             let mut s = connect(conn).await?;
             if !role_exists(&s, username).await? {
                 return Ok(());
@@ -438,5 +479,30 @@ mod tests {
             "syntax error at or near \"…\" in '…'"
         );
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn errors_never_repeat_the_call_s_passwords() {
+        // Found by a hostile check: a server that echoes the password it got, unquoted.
+        let conn = Connection {
+            url: secrecy::SecretString::from(
+                "postgres://root:r%40ot-Secret1@db:5432/app".to_owned(),
+            ),
+            tls_ca: String::new(),
+            name: "pg".into(),
+        };
+        let stmts = ["ALTER ROLE \"svc\" WITH PASSWORD 'Aa1Bb2Cc3Dd4Ee5Ff6Gg7Hh8'".to_owned()];
+        for text in [
+            "28P01 evil r@ot-Secret1 message",
+            "28P01 evil r%40ot-Secret1 message",
+            "XX000 saw Aa1Bb2Cc3Dd4Ee5Ff6Gg7Hh8 unquoted",
+        ] {
+            let e = redact(DbError::Auth(text.into()), &conn, &stmts).to_string();
+            assert!(!e.contains("Secret1") && !e.contains("Aa1Bb2"), "{e}");
+            assert!(e.contains("[redacted]"), "{e}");
+        }
+        // Short literals (a schema name, `'x'`) are not secrets and stay.
+        let e = redact(DbError::Statement("42P01 in x".into()), &conn, &stmts);
+        assert_eq!(e.to_string(), "statement failed: 42P01 in x");
     }
 }

@@ -574,7 +574,7 @@ fn global_logs() -> &'static Logs {
         let logs = Logs::default();
         let writer = logs.clone();
         tracing::subscriber::set_global_default(crate::telemetry::subscriber(
-            tracing_subscriber::EnvFilter::new("debug"),
+            crate::telemetry::filter("debug"),
             move || writer.clone(),
         ))
         .expect("no other global subscriber in the unit tests");

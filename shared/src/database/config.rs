@@ -227,9 +227,7 @@ impl ConnectionConfig {
     /// Whether role `role` may use this connection (OpenBao: `*`, or a name or glob
     /// in `allowed_roles`).
     pub fn allows(&self, role: &str) -> bool {
-        self.allowed_roles.iter().any(|a| {
-            a == "*" || a == role || a.strip_suffix('*').is_some_and(|p| role.starts_with(p))
-        })
+        self.allowed_roles.iter().any(|a| glob(a, role))
     }
 
     /// Whether passwords go to the database as SCRAM verifiers.
@@ -246,6 +244,48 @@ impl ConnectionConfig {
         } else {
             Ok(SecretString::from(password.to_owned()))
         }
+    }
+}
+
+/// OpenBao's `allowed_roles` match (`strutil.StrListContainsGlob`, the go-glob rule):
+/// `*` anywhere stands for any run of characters, everything else is literal.
+fn glob(pattern: &str, value: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == value;
+    };
+    let Some(mut rest) = value.strip_prefix(first) else {
+        return false;
+    };
+    for m in middle {
+        match rest.find(m) {
+            Some(at) => rest = &rest[at + m.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+#[test]
+fn allowed_roles_globs_follow_openbao() {
+    for (p, v, want) in [
+        ("*", "anything", true),
+        ("ro", "ro", true),
+        ("ro", "rw", false),
+        ("app-*", "app-ro", true),
+        ("app-*", "ap", false),
+        ("a*b", "ab", true),
+        ("a*b", "a-mid-b", true),
+        ("a*b", "a-mid-c", false),
+        ("*x", "x", true),
+        ("*x", "zx", true),
+        ("*x", "xz", false),
+        ("a*b*c", "abc", true),
+        ("a*b*c", "acb", false),
+        ("ab*ba", "aba", false),
+    ] {
+        assert_eq!(glob(p, v), want, "{p} {v}");
     }
 }
 
@@ -280,7 +320,13 @@ pub fn check_url(url: &str) -> Result<(), ApiError> {
             "put the password in \"password\" (sealed, never returned) and {{password}} in the URL",
         );
     }
+    let mut seen = std::collections::BTreeSet::new();
     for (k, v) in parsed.query_pairs() {
+        // libpq takes a repeated parameter's last value, tokio-postgres and pgx its
+        // first: `sslmode=disable&sslmode=verify-full` would mean plain text to one.
+        if !seen.insert(k.clone()) {
+            return bad("a query parameter is given twice");
+        }
         if k == "sslmode"
             && !matches!(
                 v.as_ref(),
@@ -541,6 +587,19 @@ pub enum DbCallError {
     /// Storage or the keyring failed.
     #[error(transparent)]
     Api(#[from] ApiError),
+}
+
+impl DbCallError {
+    /// Whether the database refused the call outright, so nothing it was asked to do
+    /// happened: its statements failed inside their transaction (rolled back), it
+    /// refused the login, or the settings never let it connect. An unreachable
+    /// database, a lost answer, or storage failing after the call prove nothing.
+    pub fn changed_nothing(&self) -> bool {
+        matches!(
+            self,
+            DbCallError::Db(DbError::Statement(_) | DbError::Auth(_) | DbError::Config(_))
+        )
+    }
 }
 
 impl From<crate::keyring::KeyringError> for DbCallError {

@@ -2,8 +2,11 @@
 //! users ([`crate::aws_engine::issue`]): the lease is recorded (pending) before the
 //! user exists, the role's creation statements create it with `VALID UNTIL` a little
 //! past the lease's expiry (OpenBao's 5 s), then the lease becomes active. A failure
-//! drops the user again (an error never proves the database did not commit), and the
-//! lease remains only when that drop failed, for the sweeper. A crash (a [`Failpoints`]
+//! the database stated (a statement failed in its transaction, the login was refused)
+//! created nothing: the lease goes and no user is dropped (one of that name may be
+//! someone else's: `role "..." already exists`). Any other failure drops the user
+//! again (an unreachable database or a lost answer never proves it did not commit),
+//! and the lease remains only when that drop failed, for the sweeper. A crash (a [`Failpoints`]
 //! stop, in tests) leaves a pending lease that the sweeper revokes after
 //! [`crate::lease::PENDING_GRACE_SECS`]: no database user outlives its lease.
 
@@ -154,8 +157,16 @@ pub async fn issue(
     })
     .await;
     if let Err(e) = created {
+        let nothing = e.changed_nothing();
         let err = db_call_error(e, "failed to execute query");
-        undo(x, &lease, role, cfg).await;
+        if nothing {
+            // The creation statements rolled back (or never ran): no user of this
+            // lease exists, and one of that name may be someone else's (a name a
+            // template made twice, a user created outside Sigil). Never drop it.
+            forget(x, &lease).await;
+        } else {
+            undo(x, &lease, role, cfg).await;
+        }
         return Err(err);
     }
     if x.failpoints.crash_after(Step::UserCreated) {
@@ -175,6 +186,14 @@ pub async fn issue(
         username: user,
         password,
     })
+}
+
+/// Deletes the lease records of an issue that created nothing (the sweeper revokes the
+/// pending lease if this fails: the one case where a user of that name is dropped).
+async fn forget(x: &IssueCtx<'_>, lease: &Lease) {
+    if let Err(e) = x.store.transact(lease.delete_writes()).await {
+        tracing::error!(error = %e, "lease record of a refused issue left for the sweeper");
+    }
 }
 
 /// Drops the user of a failed issue (whatever the error said, it may exist); once it is

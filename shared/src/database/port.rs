@@ -30,6 +30,18 @@ pub enum DbError {
     Config(String),
 }
 
+impl DbError {
+    /// The same error with its text passed through `f` (redaction).
+    pub fn map_text(self, f: impl Fn(&str) -> String) -> DbError {
+        match self {
+            DbError::Unavailable(t) => DbError::Unavailable(f(&t)),
+            DbError::Auth(t) => DbError::Auth(f(&t)),
+            DbError::Statement(t) => DbError::Statement(f(&t)),
+            DbError::Config(t) => DbError::Config(f(&t)),
+        }
+    }
+}
+
 /// What to connect with: the connection URL with `{{username}}` and `{{password}}`
 /// filled (a secret: it holds the root password), and the PEM CA bundle that verifies
 /// the server when the URL's `sslmode` asks for TLS. `Debug` never prints the URL.

@@ -95,7 +95,8 @@ enum State {
     Double,
     Dollar(String),
     Line,
-    Block,
+    /// Inside `/* ... */`, nested this deep (PostgreSQL nests block comments).
+    Block(u32),
 }
 
 /// Renders `statements` (each may hold several queries) with `values` into the queries
@@ -206,7 +207,10 @@ fn render_one(
                 } else if at(i, "--") {
                     state = State::Line;
                 } else if at(i, "/*") {
-                    state = State::Block;
+                    cur.push_str("/*");
+                    i += 2;
+                    state = State::Block(1);
+                    continue;
                 } else if c == '$' {
                     // A dollar quote: `$tag$` with tag letters, digits, `_` (not a
                     // positional parameter `$1`).
@@ -252,6 +256,15 @@ fn render_one(
                         i += 2;
                         continue;
                     }
+                    // PostgreSQL continues a string across whitespace holding a
+                    // newline (and `--` comments): `E'a'` newline `'b'` is one escape
+                    // string. Any quote after whitespace and comments is taken as such
+                    // a continuation (stricter than the lexer, never laxer).
+                    if let Some(next) = continuation(&chars, i + 1) {
+                        cur.extend(&chars[i..next]);
+                        i = next;
+                        continue;
+                    }
                     state = State::Normal;
                 }
             }
@@ -268,11 +281,21 @@ fn render_one(
                     state = State::Normal;
                 }
             }
-            State::Block => {
+            State::Block(depth) => {
                 if at(i, "*/") {
                     cur.push_str("*/");
                     i += 2;
-                    state = State::Normal;
+                    state = if *depth == 1 {
+                        State::Normal
+                    } else {
+                        State::Block(depth - 1)
+                    };
+                    continue;
+                }
+                if at(i, "/*") {
+                    cur.push_str("/*");
+                    i += 2;
+                    state = State::Block(depth + 1);
                     continue;
                 }
             }
@@ -289,6 +312,28 @@ fn render_one(
         out.push(q.to_owned());
     }
     Ok(())
+}
+
+/// Where a string closed just before `from` continues: the index just past the
+/// opening quote of its next segment, when only whitespace and `--` comments lie
+/// between (PostgreSQL's `quotecontinue` asks for a newline among them too; taking
+/// more as continuation only makes the escape string's stricter rule apply longer).
+fn continuation(chars: &[char], from: usize) -> Option<usize> {
+    let mut j = from;
+    while let Some(&c) = chars.get(j) {
+        if c.is_whitespace() {
+            j += 1;
+        } else if c == '-' && chars.get(j + 1) == Some(&'-') {
+            while chars.get(j).is_some_and(|c| *c != '\n') {
+                j += 1;
+            }
+        } else if c == '\'' {
+            return Some(j + 1);
+        } else {
+            return None;
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -347,6 +392,37 @@ mod tests {
         );
         let err = render(Kind::Creation, &s, &v("evil\"$$")).unwrap_err();
         assert!(err.to_string().contains("dollar-quoted"), "{err}");
+    }
+
+    #[test]
+    fn nested_comments_and_continued_escape_strings_are_read_as_postgresql_does() {
+        // Found by a hostile check: both let a name close the quote it sat in.
+        let evil = "x\\'; CREATE ROLE inj SUPERUSER; --*/; CREATE ROLE inj2; /*";
+        for s in [
+            // `/* /* */ '...' */` is still a comment: the name is inside it.
+            "CREATE ROLE \"{{name}}\" LOGIN /* /* */ '{{name}}' */",
+            // `E'a'` newline `'...'` is one escape string (and with a comment between).
+            "COMMENT ON ROLE \"{{name}}\" IS E'a'\n'{{name}}'",
+            "COMMENT ON ROLE \"{{name}}\" IS E'a' -- c\n  '{{name}}'",
+        ] {
+            let err = render(Kind::Creation, &[s.to_owned()], &v(evil)).unwrap_err();
+            assert!(err.to_string().contains("E'' string"), "{s}: {err}");
+            // A plain name still fits, and the statement stays one query.
+            let q = render(Kind::Creation, &[s.to_owned()], &v("svc_1")).unwrap();
+            assert_eq!(q.len(), 1, "{q:?}");
+        }
+        // Comment depth comes back to zero: what follows is outside again.
+        let q = render(
+            Kind::Creation,
+            &["/* a /* b */ c */ CREATE ROLE {{name}}; SELECT 1".to_owned()],
+            &v("we'ird\""),
+        )
+        .unwrap();
+        assert_eq!(
+            q,
+            ["/* a /* b */ c */ CREATE ROLE \"we'ird\"\"\"", "SELECT 1"]
+        );
+        assert!(check(Kind::Creation, &["/* /* */ {{name}}".to_owned()]).is_err());
     }
 
     #[test]

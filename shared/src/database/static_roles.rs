@@ -455,7 +455,7 @@ pub async fn write(x: &Ctx<'_>, name: &str, body: &Body) -> Result<(), ApiError>
                 // The database refused the first rotation: the role never existed.
                 // (Unreachable, or storage failed: it stays pending and due; the
                 // sweeper settles it.)
-                if matches!(&e, RotateError::Db(d) if refused(d)) {
+                if matches!(&e, RotateError::Db(d) if d.changed_nothing()) {
                     crate::store::delete_key(x.store, k).await?;
                 }
                 Err(e.into_api("error setting the static account's password"))
@@ -585,7 +585,7 @@ async fn rotate(
     {
         Ok(()) => {}
         Err(e) => {
-            if refused(&e) {
+            if e.changed_nothing() {
                 // Nothing changed in the database: the pending password goes (best
                 // effort; otherwise it is dropped when its bound passes).
                 let mut drop = pending_removal().to_vec();
@@ -611,16 +611,6 @@ async fn rotate(
     }
     tracing::info!(role = name, "static role password rotated");
     Ok(r.rev + 2)
-}
-
-/// Whether the database refused a call outright (its statements failed in their
-/// transaction, or it refused the login): nothing it was asked to change changed.
-/// An unreachable database or a lost answer may have applied it.
-fn refused(e: &DbCallError) -> bool {
-    matches!(
-        e,
-        DbCallError::Db(DbError::Statement(_) | DbError::Auth(_) | DbError::Config(_))
-    )
 }
 
 /// The updates that remove a pending password.
@@ -744,7 +734,7 @@ async fn run(
 /// conflicts), saying when to try again.
 fn under_way(r: &StaticRole, now: i64) -> ApiError {
     ApiError::bad(format!(
-        "a rotation of this static role is under way: try again in {} seconds",
+        "a rotation of this static role is under way: try again shortly (it is settled within {} seconds at most)",
         (r.in_flight_until() - now).max(1)
     ))
 }

@@ -226,6 +226,36 @@ async fn creds_issue_renew_and_revoke_a_user() {
 }
 
 #[tokio::test]
+async fn an_issue_whose_user_name_is_taken_drops_nobody_and_leaves_no_lease() {
+    // Found by a hostile check: the undo of a refused CREATE ROLE dropped the user of
+    // that name, which was someone else's.
+    let env = Env::new().await;
+    env.configure().await;
+    env.db.add_user("victim", "victims-password");
+    let (s, b) = env
+        .call(
+            "POST",
+            "database/config/pg",
+            json!({"username_template": "victim"}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let calls = env.db.calls().len();
+    let (s, b) = env.call("GET", "database/creds/ro", Value::Null).await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.to_string().contains("42710"), "{b}");
+    assert!(env.db.user("victim").is_some(), "the other user survives");
+    assert_eq!(env.db.calls()[calls..], ["new_user"], "no drop attempted");
+    assert_eq!(
+        env.leases().await,
+        0,
+        "no lease left for the sweeper to drop it"
+    );
+    env.sweep().await;
+    assert!(env.db.user("victim").is_some());
+}
+
+#[tokio::test]
 async fn an_expired_user_is_dropped_by_one_sweep() {
     let env = Env::new().await;
     env.configure().await;
@@ -413,6 +443,17 @@ async fn the_root_password_is_never_returned_and_the_url_cannot_hold_one() {
     assert!(!b.to_string().contains("SEKRET"), "{b}");
     let (s, _) = env.call("GET", "database/creds/ro", Value::Null).await;
     assert_eq!(s, 200, "a refused write changed nothing");
+    // A repeated parameter means one thing to libpq and another to other drivers
+    // (found by a hostile check: `sslmode=disable&sslmode=verify-full` went plain).
+    let (s, b) = env
+        .call(
+            "POST",
+            "database/config/pg",
+            json!({"connection_url": "postgresql://{{username}}:{{password}}@db:5432/app?sslmode=disable&sslmode=verify-full"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.to_string().contains("twice"), "{b}");
 }
 
 #[tokio::test]

@@ -302,7 +302,7 @@ async fn update(
             cond: Cond::Exists,
         });
     }
-    let new = Alias {
+    let mut new = Alias {
         name,
         mount_accessor: accessor,
         canonical_id: canonical,
@@ -311,6 +311,13 @@ async fn update(
         ..a.clone()
     };
     let moved = new.canonical_id != a.canonical_id || new.mount_accessor != a.mount_accessor;
+    if moved || new.name != a.name {
+        // The external groups a login mapped this alias's caller to are the old
+        // entity's membership (OpenBao keeps them on that entity): they never move
+        // with the alias to another entity, mount or name. The old entity leaves those
+        // groups until its next login (fail-closed; docs/identity.md).
+        new.groups.clear();
+    }
     if moved {
         writes.push(records::delete(
             keys::alias(&a.canonical_id, &a.mount_accessor),

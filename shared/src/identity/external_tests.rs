@@ -323,6 +323,44 @@ async fn logins_join_and_leave_external_groups_as_their_names_change() {
         .await
         .unwrap();
     assert_eq!(policies(id.clone(), NOW).await, ["dev-p", "top-p"]);
+
+    // Moving the alias to another entity moves no membership (found by a hostile
+    // check: the other entity gained the groups without a login).
+    let y = match super::entities::upsert(
+        &s,
+        &super::entities::EntityInput {
+            name: Some("y".into()),
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap()
+    {
+        super::entities::Upserted::Created(d) => d["id"].as_str().unwrap().to_owned(),
+        super::entities::Upserted::Updated => unreachable!(),
+    };
+    let a = super::aliases::by_factors(&s, &acc, "repo")
+        .await
+        .unwrap()
+        .unwrap();
+    super::aliases::upsert(
+        &s,
+        &t,
+        &super::aliases::AliasInput {
+            id: Some(a.rec.id.clone()),
+            canonical_id: Some(y.clone()),
+            ..Default::default()
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(policies(y, NOW).await.is_empty(), "no groups moved");
+    assert!(
+        policies(id, NOW).await.is_empty(),
+        "left until its next login"
+    );
 }
 
 /// A warm process's cached group aliases are checked by version in the login's

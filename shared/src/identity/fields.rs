@@ -80,7 +80,7 @@ pub fn policies(body: &Body) -> Result<Option<Vec<String>>, ApiError> {
     let Some(list) = body.list("policies")? else {
         return Ok(None);
     };
-    let p = dedup(list.into_iter().map(|p| p.to_lowercase()).collect());
+    let p = dedup(list.into_iter().map(|p| super::keys::fold(&p)).collect());
     if p.iter().any(|p| p == "root") {
         return Err(ApiError::bad("policies cannot contain root"));
     }

@@ -299,7 +299,7 @@ impl AliasMap {
             .filter_map(|g| {
                 let a = g.rec.alias.as_ref()?;
                 Some((
-                    (a.mount_accessor.clone(), a.name.to_lowercase()),
+                    (a.mount_accessor.clone(), super::keys::fold(&a.name)),
                     g.rec.id.clone(),
                 ))
             })
@@ -325,7 +325,7 @@ impl AliasMap {
                 .iter()
                 .filter_map(|n| {
                     self.by_factor
-                        .get(&(accessor.to_owned(), n.to_lowercase()))
+                        .get(&(accessor.to_owned(), super::keys::fold(n)))
                         .cloned()
                 })
                 .collect(),

@@ -47,12 +47,24 @@ pub fn alias(canonical_id: &str, mount_accessor: &str) -> Key {
 /// as OpenBao's identity store compares them by default (it lowercases names in its
 /// indexes unless configured case-sensitive).
 pub fn same_name(a: &str, b: &str) -> bool {
-    a == b || a.to_lowercase() == b.to_lowercase()
+    a == b || fold(a) == fold(b)
+}
+
+/// `name` lowercased as OpenBao's Go lowercases it (`strings.ToLower`: each character
+/// mapped on its own, so `Σ` is always `σ` and `İ` is `i`), not by Unicode's
+/// context-sensitive rules (`str::to_lowercase`: a final `ς`, `İ` as `i` + U+0307).
+pub fn fold(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '\u{130}' => 'i',
+            c => c.to_lowercase().next().unwrap_or(c),
+        })
+        .collect()
 }
 
 /// A name as its indexes key it (see [`same_name`]).
 fn folded(name: &str) -> String {
-    name.to_lowercase()
+    fold(name)
 }
 
 /// The index of entity names: the entity ID a name belongs to (case-insensitive).
@@ -135,4 +147,16 @@ mod tests {
         );
         assert!(!entity("e10").sk.starts_with(&entity_prefix("e1")));
     }
+}
+
+#[cfg(test)]
+#[test]
+fn names_fold_as_openbaos_go_does() {
+    assert_eq!(fold("\u{130}x"), "ix");
+    assert_eq!(fold("ΟΔΟΣ"), "οδοσ");
+    assert!(same_name("ΟΔΟΣ", "οδοσ"));
+    assert!(!same_name("ΟΔΟΣ", "οδος"));
+    assert!(same_name("\u{130}y", "iy"));
+    assert!(!same_name("\u{130}x", "i\u{307}x"));
+    assert_eq!(fold("Dev-Team_1"), "dev-team_1");
 }

@@ -140,7 +140,7 @@ pub fn factor_key(alias: &LoginAlias) -> crate::store::Key {
 }
 
 fn cache_key(alias: &LoginAlias) -> (String, String) {
-    (alias.mount_accessor.clone(), alias.name.to_lowercase())
+    (alias.mount_accessor.clone(), super::keys::fold(&alias.name))
 }
 
 /// The check that the record at `key` is still at revision `rev`.

@@ -118,14 +118,52 @@ fn check_claim_name(field: &str, name: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Parses `claim_mappings`: an object of claim name → metadata key.
+/// OpenBao's key-value pairs field (`TypeKVPairs`) as an object: an object as given;
+/// a list of `key=value` strings, or one string of them comma-separated (what
+/// `bao write ... claim_mappings=a=b` sends), split at each pair's first `=`.
+fn kv_pairs(field: &str, v: &Json) -> Result<Option<serde_json::Map<String, Json>>, ApiError> {
+    let pairs: Vec<&str> = match v {
+        Json::Object(o) => return Ok(Some(o.clone())),
+        Json::Null => return Ok(None),
+        Json::String(s) if s.trim().is_empty() => return Ok(None),
+        Json::String(s) => {
+            if let Ok(Json::Object(o)) = serde_json::from_str::<Json>(s) {
+                return Ok(Some(o));
+            }
+            s.split(',').collect()
+        }
+        Json::Array(a) => a
+            .iter()
+            .map(|p| {
+                p.as_str().ok_or_else(|| {
+                    ApiError::bad(format!("\"{field}\" must be an object of strings"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(ApiError::bad(format!(
+                "\"{field}\" must be an object of strings"
+            )));
+        }
+    };
+    let mut out = serde_json::Map::new();
+    for p in pairs.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let (k, v) = p.split_once('=').ok_or_else(|| {
+            ApiError::bad(format!("\"{field}\": invalid key value pair: no \"=\""))
+        })?;
+        out.insert(k.trim().to_owned(), Json::String(v.trim().to_owned()));
+    }
+    Ok(Some(out))
+}
+
+/// Parses `claim_mappings`: claim name → metadata key, as an object or key-value
+/// pairs ([`kv_pairs`]).
 fn parse_mappings(v: &Json) -> Result<BTreeMap<String, String>, ApiError> {
     let bad = || ApiError::bad("\"claim_mappings\" must be an object of strings");
-    let obj = match v {
-        Json::Object(o) => o,
-        Json::Null => return Ok(BTreeMap::new()),
-        _ => return Err(bad()),
+    let Some(obj) = kv_pairs("claim_mappings", v)? else {
+        return Ok(BTreeMap::new());
     };
+    let obj = &obj;
     if obj.len() > MAX_LIST_ITEMS {
         return Err(bad());
     }
@@ -314,6 +352,26 @@ mod tests {
         assert_eq!(r.token.token_ttl, 600);
         assert_eq!(r.leeways().after_expiry(), 60);
         assert_eq!(r.to_json()["token_policies"], json!(["deploy"]));
+    }
+
+    #[test]
+    fn claim_mappings_take_key_value_pairs_as_openbao() {
+        // `bao write auth/jwt/role/r claim_mappings=team=team` (found by a hostile check).
+        let want = BTreeMap::from([
+            ("repo".to_owned(), "repository".to_owned()),
+            ("team".to_owned(), "team".to_owned()),
+        ]);
+        for v in [
+            json!("team=team,repo=repository"),
+            json!(["team=team", "repo=repository"]),
+            json!({"team": "team", "repo": "repository"}),
+            json!("{\"team\": \"team\", \"repo\": \"repository\"}"),
+        ] {
+            assert_eq!(parse_mappings(&v).unwrap(), want, "{v}");
+        }
+        for v in [json!("team"), json!(["a=b", 3]), json!(7), json!("a=role")] {
+            assert!(parse_mappings(&v).is_err(), "{v}");
+        }
     }
 
     #[test]
