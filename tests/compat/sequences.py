@@ -1110,6 +1110,8 @@ identity = [
     Step("identity/group-create-leaf", "POST", "identity/group",
          {"name": f"leaf-{RUN}", "member_entity_ids": ["${eid}"], "policies": "A,b"},
          save={"gleaf": "data.id"}, values=("data.name",)),
+    Step("identity/group-create-empty-name", "POST", "identity/group", {"name": ""},
+         values=ERR),
     Step("identity/group-create-top", "POST", "identity/group",
          {"name": f"top-{RUN}", "member_group_ids": ["${gleaf}"]}, save={"gtop": "data.id"}),
     Step("identity/group-read-id", "GET", "identity/group/id/${gleaf}",

@@ -206,6 +206,10 @@ async fn alias_list(c: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 async fn group_create(c: &Ctx<'_>) -> Result<Reply, ApiError> {
+    // OpenBao: a `name` given empty is refused here (absent, one is generated).
+    if c.body.get("name").and_then(|v| v.as_str()) == Some("") {
+        return Err(ApiError::bad("empty group name"));
+    }
     let input = GroupInput::from_body(c.body)?;
     Ok(write_reply(groups::upsert(c.store(), &input, c.now).await?))
 }
