@@ -188,11 +188,13 @@ pub async fn issue(
     })
 }
 
-/// Deletes the lease records of an issue that created nothing (the sweeper revokes the
-/// pending lease if this fails: the one case where a user of that name is dropped).
+/// Deletes the lease records of a failed issue whose user does not exist (never
+/// created, or dropped by [`undo`]); if that fails, the sweeper revokes the pending
+/// lease (dropping a user of that name, which for a never-created user may be
+/// someone else's: docs/database.md).
 async fn forget(x: &IssueCtx<'_>, lease: &Lease) {
     if let Err(e) = x.store.transact(lease.delete_writes()).await {
-        tracing::error!(error = %e, "lease record of a refused issue left for the sweeper");
+        tracing::error!(error = %e, "lease record of a failed issue left for the sweeper");
     }
 }
 
@@ -214,11 +216,7 @@ async fn undo(x: &IssueCtx<'_>, lease: &Lease, role: &DbRole, cfg: &ConnectionCo
     )
     .await;
     match dropped {
-        Ok(()) => {
-            if let Err(e) = x.store.transact(lease.delete_writes()).await {
-                tracing::error!(error = %e, "undo: lease record left for the sweeper");
-            }
-        }
+        Ok(()) => forget(x, lease).await,
         Err(e) => {
             tracing::error!(error = %e, "undo failed; the pending lease is left for the sweeper")
         }

@@ -118,59 +118,22 @@ fn check_claim_name(field: &str, name: &str) -> Result<(), ApiError> {
     }
 }
 
-/// OpenBao's key-value pairs field (`TypeKVPairs`) as an object: an object as given;
-/// a list of `key=value` strings, or one string of them comma-separated (what
-/// `bao write ... claim_mappings=a=b` sends), split at each pair's first `=`.
-fn kv_pairs(field: &str, v: &Json) -> Result<Option<serde_json::Map<String, Json>>, ApiError> {
-    let pairs: Vec<&str> = match v {
-        Json::Object(o) => return Ok(Some(o.clone())),
-        Json::Null => return Ok(None),
-        Json::String(s) if s.trim().is_empty() => return Ok(None),
-        Json::String(s) => {
-            if let Ok(Json::Object(o)) = serde_json::from_str::<Json>(s) {
-                return Ok(Some(o));
-            }
-            s.split(',').collect()
-        }
-        Json::Array(a) => a
-            .iter()
-            .map(|p| {
-                p.as_str().ok_or_else(|| {
-                    ApiError::bad(format!("\"{field}\" must be an object of strings"))
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        _ => {
-            return Err(ApiError::bad(format!(
-                "\"{field}\" must be an object of strings"
-            )));
-        }
-    };
-    let mut out = serde_json::Map::new();
-    for p in pairs.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
-        let (k, v) = p.split_once('=').ok_or_else(|| {
-            ApiError::bad(format!("\"{field}\": invalid key value pair: no \"=\""))
-        })?;
-        out.insert(k.trim().to_owned(), Json::String(v.trim().to_owned()));
-    }
-    Ok(Some(out))
-}
-
-/// Parses `claim_mappings`: claim name → metadata key, as an object or key-value
-/// pairs ([`kv_pairs`]).
+/// Parses `claim_mappings`: claim name → metadata key, an OpenBao `TypeKVPairs` field
+/// ([`crate::http::params::parse_kv_pairs`]: an object, or `key=value` strings as
+/// `bao write ... claim_mappings=a=b` sends them).
 fn parse_mappings(v: &Json) -> Result<BTreeMap<String, String>, ApiError> {
     let bad = || ApiError::bad("\"claim_mappings\" must be an object of strings");
-    let Some(obj) = kv_pairs("claim_mappings", v)? else {
+    if v.is_null() {
         return Ok(BTreeMap::new());
-    };
-    let obj = &obj;
+    }
+    let obj = crate::http::params::parse_kv_pairs(v)
+        .map_err(|e| ApiError::bad(format!("\"claim_mappings\": {e}")))?;
     if obj.len() > MAX_LIST_ITEMS {
         return Err(bad());
     }
     let mut out = BTreeMap::new();
     let mut targets = std::collections::BTreeSet::new();
-    for (k, v) in obj {
-        let to = v.as_str().ok_or_else(bad)?;
+    for (k, to) in &obj {
         if k.is_empty() || k.len() > MAX_VALUE_BYTES || to.is_empty() || to.len() > MAX_VALUE_BYTES
         {
             return Err(bad());
@@ -362,13 +325,15 @@ mod tests {
             ("team".to_owned(), "team".to_owned()),
         ]);
         for v in [
-            json!("team=team,repo=repository"),
             json!(["team=team", "repo=repository"]),
             json!({"team": "team", "repo": "repository"}),
-            json!("{\"team\": \"team\", \"repo\": \"repository\"}"),
         ] {
             assert_eq!(parse_mappings(&v).unwrap(), want, "{v}");
         }
+        assert_eq!(
+            parse_mappings(&json!("team=team")).unwrap(),
+            BTreeMap::from([("team".to_owned(), "team".to_owned())])
+        );
         for v in [json!("team"), json!(["a=b", 3]), json!(7), json!("a=role")] {
             assert!(parse_mappings(&v).is_err(), "{v}");
         }
